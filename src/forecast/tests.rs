@@ -1,0 +1,292 @@
+//! Table tests of the forecasting core: each scenario states what a person
+//! reading the forecast would expect.
+
+use super::*;
+
+/// Deterministic noise in [-1, 1): a linear congruential generator, so tests
+/// need no random crate and never change between runs.
+fn noise(seed: u64, n: usize) -> Vec<f64> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+const NOW: f64 = 1_700_000_000.0;
+
+/// `n` samples every `step` seconds ending at NOW, value `f(age)` where age
+/// is seconds before NOW (negative x).
+fn history(n: usize, step: f64, f: impl Fn(f64) -> f64) -> Vec<Sample> {
+    (0..n)
+        .map(|i| {
+            let x = -step * (n - 1 - i) as f64;
+            Sample::new(NOW + x, f(x))
+        })
+        .collect()
+}
+
+fn run(s: &[Sample], wall: f64, dir: Direction, model: ModelChoice) -> Forecast {
+    forecast(s, wall, dir, model, NOW)
+}
+
+#[test]
+fn linear_disk_fill_gives_the_exact_time_to_wall() {
+    // 1 TB free, losing 1 MB/s: 1e6 seconds to empty.
+    let s = history(2016, 300.0, |x| 1e12 - 1e6 * x);
+    for model in [ModelChoice::Linear, ModelChoice::Robust, ModelChoice::Auto] {
+        let f = run(&s, 0.0, Direction::Falling, model);
+        assert_eq!(f.status, Status::Approaching, "{model}");
+        let eta = f.eta.unwrap();
+        assert!((eta.likely - 1e6).abs() < 1.0, "{model}: {eta:?}");
+        assert!(eta.lower <= eta.likely && eta.likely <= eta.upper);
+        assert_eq!(f.current_value, Some(1e12));
+    }
+}
+
+#[test]
+fn noisy_trends_land_within_five_percent_and_the_band_holds_the_truth() {
+    // (description, direction, wall, level now, slope per second, noise amplitude)
+    let cases = [
+        (
+            "queue depth rising",
+            Direction::Rising,
+            10_000.0,
+            4_000.0,
+            0.01,
+            300.0,
+        ),
+        (
+            "free bytes falling",
+            Direction::Falling,
+            0.0,
+            5e11,
+            -1e6,
+            2e9,
+        ),
+        ("latency creeping", Direction::Rising, 0.5, 0.2, 3e-7, 0.02),
+    ];
+    for (what, dir, wall, level, slope, amp) in cases {
+        let truth = (wall - level) / slope;
+        let e = noise(7, 2016);
+        let s = history(2016, 300.0, |x| {
+            level + slope * x + amp * e[((x / 300.0) as i64).unsigned_abs() as usize % 2016]
+        });
+        for model in [ModelChoice::Linear, ModelChoice::Robust] {
+            let f = run(&s, wall, dir, model);
+            let eta = f.eta.unwrap_or_else(|| panic!("{what} {model}: {f:?}"));
+            assert!(
+                (eta.likely / truth - 1.0).abs() < 0.05,
+                "{what} {model}: {} vs {truth}",
+                eta.likely
+            );
+            assert!(
+                eta.lower < truth && truth < eta.upper,
+                "{what} {model}: band {eta:?} misses {truth}"
+            );
+        }
+    }
+}
+
+#[test]
+fn more_noise_gives_a_wider_band() {
+    let width = |amp: f64| {
+        let e = noise(3, 500);
+        let s = history(500, 60.0, |x| {
+            100.0 + 0.001 * x + amp * e[(-x / 60.0) as usize]
+        });
+        let eta = run(&s, 200.0, Direction::Rising, ModelChoice::Linear)
+            .eta
+            .unwrap();
+        eta.upper - eta.lower
+    };
+    assert!(width(5.0) > 2.0 * width(0.5));
+}
+
+#[test]
+fn degenerate_data_is_a_status_not_a_panic() {
+    let flat = history(100, 60.0, |_| 42.0);
+    let away = history(100, 60.0, |x| 50.0 - 0.1 * x);
+    let mut with_nan = history(100, 60.0, |x| 50.0 + 0.01 * x);
+    for s in with_nan.iter_mut().step_by(3) {
+        s.v = f64::NAN;
+    }
+    with_nan[1].v = f64::INFINITY;
+    let same_time = vec![
+        Sample::new(NOW, 1.0),
+        Sample::new(NOW, 2.0),
+        Sample::new(NOW, 3.0),
+    ];
+    let cases: Vec<(&str, Vec<Sample>, f64, Direction, Status)> = vec![
+        (
+            "no samples",
+            vec![],
+            10.0,
+            Direction::Rising,
+            Status::InsufficientData,
+        ),
+        (
+            "one sample",
+            vec![Sample::new(NOW, 1.0)],
+            10.0,
+            Direction::Rising,
+            Status::InsufficientData,
+        ),
+        (
+            "two samples",
+            history(2, 60.0, |x| x),
+            10.0,
+            Direction::Rising,
+            Status::InsufficientData,
+        ),
+        (
+            "one timestamp",
+            same_time,
+            10.0,
+            Direction::Rising,
+            Status::InsufficientData,
+        ),
+        (
+            "flat",
+            flat.clone(),
+            100.0,
+            Direction::Rising,
+            Status::Receding,
+        ),
+        (
+            "flat, falling wall",
+            flat,
+            0.0,
+            Direction::Falling,
+            Status::Receding,
+        ),
+        (
+            "moving away",
+            away,
+            100.0,
+            Direction::Rising,
+            Status::Receding,
+        ),
+        (
+            "NaN and Inf skipped",
+            with_nan,
+            100.0,
+            Direction::Rising,
+            Status::Approaching,
+        ),
+        (
+            "infinite wall",
+            history(100, 60.0, |x| x),
+            f64::INFINITY,
+            Direction::Rising,
+            Status::InsufficientData,
+        ),
+        (
+            "all NaN",
+            history(100, 60.0, |_| f64::NAN),
+            1.0,
+            Direction::Rising,
+            Status::InsufficientData,
+        ),
+    ];
+    for (what, s, wall, dir, want) in cases {
+        for model in ModelChoice::ALL {
+            let f = run(&s, wall, dir, model);
+            assert_eq!(f.status, want, "{what} ({model}): {f:?}");
+            assert_eq!(f.eta.is_some(), want == Status::Approaching, "{what}");
+            assert_ne!(
+                f.model,
+                ModelChoice::Auto,
+                "{what}: the model used is named"
+            );
+        }
+    }
+}
+
+#[test]
+fn nan_samples_are_skipped_not_fitted() {
+    let mut s = history(200, 60.0, |x| 1000.0 + 0.5 * x);
+    for x in s.iter_mut().skip(5).step_by(7) {
+        x.v = f64::NAN;
+    }
+    let f = run(&s, 2000.0, Direction::Rising, ModelChoice::Linear);
+    assert!((f.eta.unwrap().likely - 2000.0).abs() < 1e-6);
+    assert!(f.samples < 200);
+}
+
+#[test]
+fn breach_needs_the_newest_samples_past_the_wall_not_one_spike() {
+    let mut spiked = history(100, 60.0, |x| 50.0 + 0.001 * x);
+    spiked[99].v = 150.0;
+    let f = run(&spiked, 100.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.status, Status::Approaching);
+    assert_eq!(
+        f.current_value,
+        Some(150.0),
+        "the newest value is reported as is"
+    );
+
+    let past = history(100, 60.0, |x| 120.0 + 0.001 * x);
+    let f = run(&past, 100.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.status, Status::Breached);
+    assert_eq!(f.eta.map(|e| e.likely), Some(0.0));
+    assert!(f.within(0.0));
+
+    let empty_disk = history(100, 60.0, |x| (-1e3 * x).min(0.0) + 0.0);
+    let f = run(&empty_disk, 0.0, Direction::Falling, ModelChoice::Auto);
+    assert_eq!(f.status, Status::Breached);
+}
+
+#[test]
+fn samples_after_now_are_ignored() {
+    let mut s = history(100, 60.0, |x| 10.0 + 0.01 * x);
+    s.push(Sample::new(NOW + 600.0, 1e9));
+    let f = run(&s, 20.0, Direction::Rising, ModelChoice::Linear);
+    assert!((f.eta.unwrap().likely - 1000.0).abs() < 1e-6);
+}
+
+#[test]
+fn unsorted_input_is_sorted_before_fitting() {
+    let mut s = history(100, 60.0, |x| 10.0 + 0.01 * x);
+    s.reverse();
+    let f = run(&s, 20.0, Direction::Rising, ModelChoice::Linear);
+    assert_eq!(f.current_value, Some(10.0));
+    assert!((f.eta.unwrap().likely - 1000.0).abs() < 1e-6);
+}
+
+#[test]
+fn auto_prefers_the_robust_line_when_spikes_would_drag_least_squares() {
+    let e = noise(11, 1000);
+    let mut s = history(1000, 60.0, |x| 500.0 + 0.01 * x + e[(-x / 60.0) as usize]);
+    // Bursts late in the first three quarters tilt a least-squares line.
+    for i in (500..740).step_by(7) {
+        s[i].v += 400.0;
+    }
+    let f = run(&s, 1000.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.model, ModelChoice::Robust, "{}", f.reason);
+    assert!(
+        f.reason.contains("holdout"),
+        "the reason is shown: {}",
+        f.reason
+    );
+    let eta = f.eta.unwrap();
+    assert!((eta.likely / 50_000.0 - 1.0).abs() < 0.05, "{eta:?}");
+}
+
+#[test]
+fn within_uses_the_earliest_edge_of_the_band() {
+    let e = noise(5, 300);
+    let s = history(300, 60.0, |x| {
+        50.0 + 0.002 * x + 2.0 * e[(-x / 60.0) as usize]
+    });
+    let f = run(&s, 100.0, Direction::Rising, ModelChoice::Linear);
+    let eta = f.eta.unwrap();
+    assert!(eta.lower < eta.likely);
+    let between = 0.5 * (eta.lower + eta.likely);
+    assert!(f.within(between), "inside the band's near edge: alert");
+    assert!(!f.within(eta.lower * 0.9), "before the near edge: no alert");
+}

@@ -1,0 +1,29 @@
+//! runway forecasts when the metrics that approach a system's limits will reach
+//! them, and warns through Alertmanager before they do.
+//!
+//! Modules in reading order (the README's architecture section is the long
+//! form of this map):
+//! - [`model`]: samples, series, labels, direction. Shared vocabulary.
+//! - [`forecast`]: PURE trend fitting and time to wall, with a band.
+//! - [`evaluate`]: PURE evaluation of a limit's series at `now`, and the alert
+//!   state machine (hold, hysteresis, resend).
+//! - [`config`]: file + environment -> typed, validated configuration.
+//! - [`source`]: the `SeriesSource` role and its Prometheus and demo adapters.
+//! - [`sink`]: the `AlertSink` role and its Alertmanager and log adapters.
+//! - [`metrics`]: the one metrics struct, on an explicit registry.
+//! - [`engine`]: the loop that owns time and state: source -> evaluate -> sink.
+//! - [`server`]: `/metrics`, health, the JSON API and the status page.
+//! - [`cli`]: offline commands (`forecast`, output formatting).
+
+pub mod config;
+pub mod engine;
+pub mod evaluate;
+pub mod forecast;
+pub mod input;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod server;
+pub mod sink;
+pub mod snapshot;
+pub mod source;
