@@ -1,0 +1,484 @@
+//! PURE evaluation: turns a limit's series into forecasts at `now`, and keeps
+//! the alert state machine (pending, firing, resolved) with Prometheus'
+//! sending semantics. No I/O, no clock: time is always a parameter, so the
+//! whole life of an alert can be stepped through in a test.
+//!
+//! The alert rules, stated once:
+//! - An alert *fires* for a severity when the earliest edge of the time-to-wall
+//!   band is within that severity's lead time (a breach is within any lead),
+//!   and has stayed so for `hold` (like a rule's `for:`); a hold of zero fires
+//!   at once.
+//! - A firing alert *resolves* only when the earliest edge is beyond
+//!   `lead × resolve_margin`, when the series has no usable trend, or when the
+//!   series disappears: hysteresis, so a wall hovering at the edge of the
+//!   window does not page on and off.
+//! - Firing alerts are re-sent every `resend_delay` with
+//!   `endsAt = now + 4 × max(interval, resend_delay)`, so that two lost sends
+//!   do not resolve them; resolved alerts are re-sent with `endsAt` = the
+//!   resolve time for 15 minutes. Pending alerts are never sent.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::forecast::{self, Forecast, ModelChoice, Status};
+use crate::model::{Direction, Labels, Series, UnixSeconds};
+
+/// How long a resolved alert keeps being re-sent (Prometheus' value).
+pub const RESOLVED_RETENTION_SECONDS: f64 = 15.0 * 60.0;
+
+/// The forecast of one series of one limit, with what it was measured against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub limit: String,
+    /// The series' own labels (without `__name__`).
+    pub labels: Labels,
+    pub wall: f64,
+    pub direction: Direction,
+    pub forecast: Forecast,
+    /// When it was computed.
+    pub at: UnixSeconds,
+}
+
+/// Joins per-series walls to series: for each series, the wall whose labels
+/// are a subset of the series' labels, preferring the most specific (most
+/// labels) when several match. `None` when no wall matches.
+pub fn join_walls(series: &[Series], walls: &[(Labels, f64)]) -> Vec<Option<f64>> {
+    series
+        .iter()
+        .map(|s| {
+            walls
+                .iter()
+                .filter(|(wl, _)| wl.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
+                .max_by_key(|(wl, _)| wl.len())
+                .map(|(_, w)| *w)
+        })
+        .collect()
+}
+
+/// Forecasts every series of one limit.
+pub fn evaluate(
+    limit: &str,
+    series: &[Series],
+    walls: &[f64],
+    direction: Direction,
+    model: ModelChoice,
+    now: UnixSeconds,
+) -> Vec<Evaluation> {
+    series
+        .iter()
+        .zip(walls)
+        .map(|(s, &wall)| Evaluation {
+            limit: limit.to_string(),
+            labels: s.labels.clone(),
+            wall,
+            direction,
+            forecast: forecast::forecast(&s.samples, wall, direction, model, now),
+            at: now,
+        })
+        .collect()
+}
+
+/// "3d 4h", "5h 12m", "40s": the two leading units of a duration, as a person
+/// would say it on the phone.
+pub fn human_duration(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "never".to_string();
+    }
+    const UNITS: [(&str, u64); 5] = [
+        ("y", 365 * 86_400),
+        ("d", 86_400),
+        ("h", 3_600),
+        ("m", 60),
+        ("s", 1),
+    ];
+    let s = seconds.max(0.0).round() as u64;
+    let Some(i) = UNITS.iter().position(|(_, size)| s >= *size) else {
+        return "0s".to_string();
+    };
+    let (name, size) = UNITS[i];
+    let mut out = format!("{}{name}", s / size);
+    if let Some((next, next_size)) = UNITS.get(i + 1) {
+        let n = (s % size) / next_size;
+        if n > 0 {
+            out.push_str(&format!(" {n}{next}"));
+        }
+    }
+    out
+}
+
+/// RFC 3339 (UTC, whole seconds) for a Unix time; `None` when it cannot be
+/// represented.
+pub fn rfc3339(t: UnixSeconds) -> Option<String> {
+    if !(0.0..=253_402_300_799.0).contains(&t) {
+        return None;
+    }
+    let at = UNIX_EPOCH + Duration::from_secs_f64(t);
+    Some(humantime::format_rfc3339_seconds(at).to_string())
+}
+
+/// `{a="1", b="2"}`: a label set as PromQL would print it.
+pub fn label_string(labels: &Labels) -> String {
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// The sentence an on-call engineer reads first.
+pub fn summary(e: &Evaluation) -> String {
+    let what = format!("{}: {}", e.limit, label_string(&e.labels));
+    let f = &e.forecast;
+    let wall = format_value(e.wall);
+    match (f.status, f.eta) {
+        (Status::Breached, _) => format!(
+            "{what} has reached {wall} (now {})",
+            f.current_value.map_or("unknown".into(), format_value)
+        ),
+        (Status::Approaching, Some(eta)) => format!(
+            "{what} reaches {wall} in about {} (between {} and {})",
+            human_duration(eta.likely),
+            human_duration(eta.lower),
+            human_duration(eta.upper)
+        ),
+        (Status::InsufficientData, _) => format!("{what}: not enough data to forecast"),
+        _ => format!("{what} is not approaching {wall}"),
+    }
+}
+
+/// A number as a person reads it: integers without a fraction, others with
+/// up to 6 significant digits.
+pub fn format_value(v: f64) -> String {
+    if v.is_finite() && v == v.trunc() && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else if v.is_finite() {
+        let s = format!("{v:.6}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        // Very large or small magnitudes read better in exponent form.
+        if v.abs() >= 1e15 || (v != 0.0 && v.abs() < 1e-4) {
+            format!("{v:.4e}")
+        } else {
+            s.to_string()
+        }
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Fills `{{ $labels.NAME }}`, `{{ $value }}`, `{{ $wall }}`,
+/// `{{ $time_to_wall }}` and `{{ $limit }}` in a limit's annotation, the
+/// small subset of Prometheus' template language that alert texts use.
+/// Anything else between braces is left as written.
+pub fn expand(template: &str, e: &Evaluation) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let key = after[..end].trim();
+        let value = if let Some(name) = key.strip_prefix("$labels.") {
+            Some(e.labels.get(name).cloned().unwrap_or_default())
+        } else {
+            match key {
+                "$value" => Some(e.forecast.current_value.map_or("NaN".into(), format_value)),
+                "$wall" => Some(format_value(e.wall)),
+                "$limit" => Some(e.limit.clone()),
+                "$time_to_wall" => Some(human_duration(
+                    e.forecast.eta.map_or(f64::INFINITY, |x| x.likely),
+                )),
+                _ => None,
+            }
+        };
+        match value {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(&rest[start..start + 2 + end + 2]),
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The alerting part of a limit for one severity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRule {
+    pub alertname: String,
+    pub severity: String,
+    /// Seconds.
+    pub lead: f64,
+    /// Seconds the condition must hold before firing.
+    pub hold: f64,
+    /// Resolve only beyond lead × this (>= 1).
+    pub resolve_margin: f64,
+    /// Added to every alert of the rule; they win over series labels.
+    pub labels: Labels,
+    /// The limit's own annotations, templates allowed.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Sending cadence, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cadence {
+    pub interval: f64,
+    pub resend_delay: f64,
+}
+
+impl Cadence {
+    /// How far ahead a firing alert's `endsAt` is set.
+    pub fn valid_for(&self) -> f64 {
+        4.0 * self.interval.max(self.resend_delay)
+    }
+}
+
+/// What an Alertmanager receives (API v2 `postableAlert`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Firing or resolved (Alertmanager tells them apart by `ends_at`).
+    pub state: AlertState,
+    pub labels: Labels,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: UnixSeconds,
+    pub ends_at: UnixSeconds,
+    pub generator_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertState {
+    Pending,
+    Firing,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+            AlertState::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Tracked {
+    state: AlertState,
+    annotations: BTreeMap<String, String>,
+    generator_url: String,
+    active_at: UnixSeconds,
+    resolved_at: Option<UnixSeconds>,
+    last_sent_at: Option<UnixSeconds>,
+}
+
+/// The alerts of every limit, keyed by limit then by the alert's label set
+/// (its identity in Alertmanager).
+#[derive(Debug, Default)]
+pub struct AlertTracker {
+    by_limit: BTreeMap<String, BTreeMap<Labels, Tracked>>,
+}
+
+/// Labels that runway sets itself; a series label of the same name is kept
+/// as `exported_NAME`, as Prometheus does on a scrape conflict.
+const RESERVED: [&str; 3] = ["alertname", "limit", "severity"];
+
+/// The alert's identity: runway's labels, the series' labels, the rule's.
+pub fn alert_labels(e: &Evaluation, rule: &AlertRule) -> Labels {
+    let mut labels = Labels::new();
+    for (k, v) in &e.labels {
+        if RESERVED.contains(&k.as_str()) {
+            labels.insert(format!("exported_{k}"), v.clone());
+        } else {
+            labels.insert(k.clone(), v.clone());
+        }
+    }
+    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    labels.insert("alertname".into(), rule.alertname.clone());
+    labels.insert("limit".into(), e.limit.clone());
+    labels.insert("severity".into(), rule.severity.clone());
+    labels
+}
+
+/// The annotations of an alert for `e`.
+pub fn alert_annotations(e: &Evaluation, rule: &AlertRule) -> BTreeMap<String, String> {
+    let f = &e.forecast;
+    let mut a = BTreeMap::new();
+    a.insert("summary".to_string(), summary(e));
+    if let Some(eta) = f.eta {
+        a.insert("time_to_wall".into(), human_duration(eta.likely));
+        a.insert("time_to_wall_seconds".into(), format!("{:.0}", eta.likely));
+        a.insert(
+            "time_to_wall_range".into(),
+            format!(
+                "{} to {}",
+                human_duration(eta.lower),
+                human_duration(eta.upper)
+            ),
+        );
+        if let Some(at) = rfc3339(e.at + eta.likely) {
+            a.insert("wall_at".into(), at);
+        }
+        if let Some(at) = rfc3339(e.at + eta.lower) {
+            a.insert("wall_at_earliest".into(), at);
+        }
+    }
+    a.insert("wall".into(), format_value(e.wall));
+    if let Some(v) = f.current_value {
+        a.insert("current_value".into(), format_value(v));
+    }
+    a.insert("model".into(), f.model.to_string());
+    a.insert("lead_time".into(), human_duration(rule.lead));
+    for (k, t) in &rule.annotations {
+        a.insert(k.clone(), expand(t, e));
+    }
+    a
+}
+
+impl AlertTracker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one limit's fresh evaluations at `now`. `rules` are the
+    /// limit's severities. Series of the limit that are no longer returned
+    /// resolve their firing alerts and drop their pending ones.
+    pub fn update(
+        &mut self,
+        limit: &str,
+        evaluations: &[Evaluation],
+        rules: &[AlertRule],
+        generator_url: &str,
+        now: UnixSeconds,
+    ) {
+        let alerts = self.by_limit.entry(limit.to_string()).or_default();
+        let mut seen = std::collections::BTreeSet::new();
+        for e in evaluations {
+            for rule in rules {
+                let labels = alert_labels(e, rule);
+                let fire = e.forecast.within(rule.lead);
+                let keep = e.forecast.within(rule.lead * rule.resolve_margin);
+                seen.insert(labels.clone());
+                let existing = alerts.get_mut(&labels);
+                match existing {
+                    Some(t) if t.state == AlertState::Firing => {
+                        // A resolution carries the forecast that ended it, so
+                        // the person paged earlier reads why it is over.
+                        t.annotations = alert_annotations(e, rule);
+                        if !keep {
+                            t.state = AlertState::Resolved;
+                            t.resolved_at = Some(now);
+                        }
+                    }
+                    Some(t) if t.state == AlertState::Pending => {
+                        if !fire {
+                            alerts.remove(&labels);
+                        } else {
+                            t.annotations = alert_annotations(e, rule);
+                            if now - t.active_at >= rule.hold {
+                                t.state = AlertState::Firing;
+                            }
+                        }
+                    }
+                    _ => {
+                        // New, or resolved earlier: a fresh alert starts pending.
+                        if fire {
+                            let state = if rule.hold <= 0.0 {
+                                AlertState::Firing
+                            } else {
+                                AlertState::Pending
+                            };
+                            alerts.insert(
+                                labels,
+                                Tracked {
+                                    state,
+                                    annotations: alert_annotations(e, rule),
+                                    generator_url: generator_url.to_string(),
+                                    active_at: now,
+                                    resolved_at: None,
+                                    last_sent_at: None,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        alerts.retain(|labels, t| {
+            if seen.contains(labels) {
+                return true;
+            }
+            match t.state {
+                AlertState::Pending => false,
+                AlertState::Firing => {
+                    t.state = AlertState::Resolved;
+                    t.resolved_at = Some(now);
+                    true
+                }
+                AlertState::Resolved => true,
+            }
+        });
+        alerts.retain(|_, t| {
+            t.resolved_at.is_none_or(|at| {
+                t.state != AlertState::Resolved || now - at < RESOLVED_RETENTION_SECONDS
+            })
+        });
+    }
+
+    /// Forgets the alerts of limits that are no longer configured.
+    pub fn retain_limits(&mut self, keep: impl Fn(&str) -> bool) {
+        self.by_limit.retain(|l, _| keep(l));
+    }
+
+    /// The alerts to send at `now`, marking them sent (Prometheus'
+    /// `needsSending`).
+    pub fn due(&mut self, cadence: Cadence, now: UnixSeconds) -> Vec<Alert> {
+        let mut out = Vec::new();
+        for alerts in self.by_limit.values_mut() {
+            for (labels, t) in alerts.iter_mut() {
+                let send = match t.state {
+                    AlertState::Pending => false,
+                    AlertState::Resolved if t.resolved_at > t.last_sent_at => true,
+                    _ => t
+                        .last_sent_at
+                        .is_none_or(|sent| sent + cadence.resend_delay <= now),
+                };
+                if !send {
+                    continue;
+                }
+                t.last_sent_at = Some(now);
+                let ends_at = match (t.state, t.resolved_at) {
+                    (AlertState::Resolved, Some(at)) => at,
+                    _ => now + cadence.valid_for(),
+                };
+                out.push(Alert {
+                    state: t.state,
+                    labels: labels.clone(),
+                    annotations: t.annotations.clone(),
+                    starts_at: t.active_at,
+                    ends_at,
+                    generator_url: t.generator_url.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// (labels, state) of every tracked alert, for the status page and tests.
+    pub fn states(&self) -> Vec<(Labels, AlertState)> {
+        self.by_limit
+            .values()
+            .flat_map(|m| m.iter().map(|(l, t)| (l.clone(), t.state)))
+            .collect()
+    }
+
+    /// How many alerts are in `state`.
+    pub fn count(&self, state: AlertState) -> usize {
+        self.by_limit
+            .values()
+            .flat_map(|m| m.values())
+            .filter(|t| t.state == state)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests;

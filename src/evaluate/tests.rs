@@ -1,0 +1,285 @@
+//! The alert state machine stepped through time, and the texts a person reads.
+
+use super::*;
+use crate::forecast::{Eta, Forecast};
+
+const T0: f64 = 1_800_000_000.0;
+const DAY: f64 = 86_400.0;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// An evaluation whose earliest time to wall is `lower` seconds (None: receding).
+fn eval_at(series: &[(&str, &str)], lower: Option<f64>, at: f64) -> Evaluation {
+    let (status, eta) = match lower {
+        Some(l) => (
+            Status::Approaching,
+            Some(Eta {
+                lower: l,
+                likely: l * 1.2,
+                upper: l * 1.5,
+            }),
+        ),
+        None => (Status::Receding, None),
+    };
+    Evaluation {
+        limit: "disk_full".into(),
+        labels: labels(series),
+        wall: 0.0,
+        direction: Direction::Falling,
+        forecast: Forecast {
+            status,
+            model: ModelChoice::Robust,
+            reason: String::new(),
+            current_value: Some(1e9),
+            level: 1e9,
+            rate: -1e3,
+            eta,
+            samples: 100,
+        },
+        at,
+    }
+}
+
+fn rule(hold: f64) -> AlertRule {
+    AlertRule {
+        alertname: "WallApproaching".into(),
+        severity: "warning".into(),
+        lead: 7.0 * DAY,
+        hold,
+        resolve_margin: 1.25,
+        labels: labels(&[("team", "storage")]),
+        annotations: BTreeMap::new(),
+    }
+}
+
+const CADENCE: Cadence = Cadence {
+    interval: 60.0,
+    resend_delay: 60.0,
+};
+
+/// Steps one series through (seconds after T0, earliest time to wall) and
+/// returns, per step, what was sent: (state-as-sent, endsAt - now) pairs.
+fn step(hold: f64, steps: &[(f64, Option<f64>)]) -> Vec<Vec<(&'static str, f64)>> {
+    let mut tracker = AlertTracker::new();
+    let series = [("mountpoint", "/data")];
+    steps
+        .iter()
+        .map(|&(dt, lower)| {
+            let now = T0 + dt;
+            let evals = [eval_at(&series, lower, now)];
+            tracker.update("disk_full", &evals, &[rule(hold)], "http://x", now);
+            tracker
+                .due(CADENCE, now)
+                .into_iter()
+                .map(|a| {
+                    let kind = if a.ends_at <= now {
+                        "resolved"
+                    } else {
+                        "firing"
+                    };
+                    (kind, a.ends_at - now)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn hold_delays_firing_and_a_single_noisy_evaluation_never_pages() {
+    let inside = Some(3.0 * DAY);
+    // One evaluation inside the window, then out again: nothing is sent.
+    let sent = step(
+        300.0,
+        &[(0.0, inside), (60.0, Some(30.0 * DAY)), (120.0, inside)],
+    );
+    assert!(sent.iter().all(|s| s.is_empty()), "{sent:?}");
+
+    // Inside for the whole hold: fires at the first evaluation past it.
+    let sent = step(300.0, &[(0.0, inside), (240.0, inside), (300.0, inside)]);
+    assert_eq!(sent[0], vec![]);
+    assert_eq!(sent[1], vec![]);
+    assert_eq!(sent[2], vec![("firing", 240.0)], "endsAt = now + 4 x 1m");
+}
+
+#[test]
+fn zero_hold_fires_at_once_and_resends_after_the_resend_delay() {
+    let inside = Some(3.0 * DAY);
+    let sent = step(
+        0.0,
+        &[
+            (0.0, inside),
+            (30.0, inside),
+            (60.0, inside),
+            (90.0, inside),
+        ],
+    );
+    assert_eq!(sent[0].len(), 1);
+    assert!(sent[1].is_empty(), "within resend_delay: not re-sent");
+    assert_eq!(sent[2].len(), 1, "resend_delay passed: re-sent");
+    assert!(sent[3].is_empty());
+}
+
+#[test]
+fn a_firing_alert_resolves_only_beyond_the_hysteresis_margin() {
+    let sent = step(
+        0.0,
+        &[
+            (0.0, Some(6.0 * DAY)),
+            // Just outside the 7d window but within 7d x 1.25: still firing.
+            (60.0, Some(8.0 * DAY)),
+            // Clearly outside: resolved, sent at once with endsAt = now.
+            (120.0, Some(9.0 * DAY)),
+            (150.0, Some(9.0 * DAY)),
+            // Re-sent every resend_delay for 15 minutes, then forgotten.
+            (180.0, Some(9.0 * DAY)),
+            (120.0 + 14.0 * 60.0, Some(9.0 * DAY)),
+            (120.0 + 15.0 * 60.0, Some(9.0 * DAY)),
+        ],
+    );
+    assert_eq!(sent[0], vec![("firing", 240.0)]);
+    assert_eq!(sent[1], vec![("firing", 240.0)]);
+    assert_eq!(sent[2], vec![("resolved", 0.0)]);
+    assert!(sent[3].is_empty());
+    assert_eq!(sent[4], vec![("resolved", -60.0)]);
+    assert_eq!(sent[5], vec![("resolved", -840.0)]);
+    assert!(
+        sent[6].is_empty(),
+        "resolved alerts are kept 15 minutes only"
+    );
+}
+
+#[test]
+fn a_receding_series_or_a_vanished_one_resolves() {
+    let sent = step(0.0, &[(0.0, Some(DAY)), (60.0, None)]);
+    assert_eq!(sent[1], vec![("resolved", 0.0)]);
+
+    let mut tracker = AlertTracker::new();
+    let e = eval_at(&[("mountpoint", "/data")], Some(DAY), T0);
+    tracker.update("disk_full", &[e], &[rule(0.0)], "", T0);
+    assert_eq!(tracker.due(CADENCE, T0).len(), 1);
+    tracker.update("disk_full", &[], &[rule(0.0)], "", T0 + 60.0);
+    let sent = tracker.due(CADENCE, T0 + 60.0);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].ends_at, T0 + 60.0);
+    assert_eq!(tracker.count(AlertState::Resolved), 1);
+}
+
+#[test]
+fn each_severity_is_its_own_alert() {
+    let mut tracker = AlertTracker::new();
+    let critical = AlertRule {
+        severity: "critical".into(),
+        lead: DAY,
+        ..rule(0.0)
+    };
+    let rules = [critical, rule(0.0)];
+    let e = eval_at(&[("mountpoint", "/data")], Some(3.0 * DAY), T0);
+    tracker.update("disk_full", &[e], &rules, "", T0);
+    let sent = tracker.due(CADENCE, T0);
+    let severities: Vec<&str> = sent.iter().map(|a| a.labels["severity"].as_str()).collect();
+    assert_eq!(severities, vec!["warning"], "3d away: warning only");
+
+    let e = eval_at(&[("mountpoint", "/data")], Some(0.5 * DAY), T0 + 60.0);
+    tracker.update("disk_full", &[e], &rules, "", T0 + 60.0);
+    let mut severities: Vec<String> = tracker
+        .due(CADENCE, T0 + 60.0)
+        .iter()
+        .map(|a| a.labels["severity"].clone())
+        .collect();
+    severities.sort();
+    assert_eq!(severities, vec!["critical", "warning"], "12h away: both");
+}
+
+#[test]
+fn alert_labels_keep_conflicting_series_labels_under_another_name() {
+    let e = eval_at(
+        &[("instance", "node-3"), ("severity", "page")],
+        Some(DAY),
+        T0,
+    );
+    let l = alert_labels(&e, &rule(0.0));
+    assert_eq!(
+        l,
+        labels(&[
+            ("alertname", "WallApproaching"),
+            ("exported_severity", "page"),
+            ("instance", "node-3"),
+            ("limit", "disk_full"),
+            ("severity", "warning"),
+            ("team", "storage"),
+        ])
+    );
+}
+
+#[test]
+fn the_summary_tells_what_breaks_when_and_how_sure() {
+    let mut e = eval_at(&[("instance", "node-3"), ("mountpoint", "/data")], None, T0);
+    e.forecast.status = Status::Approaching;
+    e.forecast.eta = Some(Eta {
+        lower: 2.0 * DAY + 20.0 * 3600.0,
+        likely: 3.0 * DAY + 4.0 * 3600.0,
+        upper: 3.0 * DAY + 15.0 * 3600.0 + 59.0,
+    });
+    assert_eq!(
+        summary(&e),
+        r#"disk_full: {instance="node-3", mountpoint="/data"} reaches 0 in about 3d 4h (between 2d 20h and 3d 15h)"#
+    );
+    let mut r = rule(0.0);
+    r.annotations.insert(
+        "runbook".into(),
+        "https://runbooks/disk?host={{ $labels.instance }}&in={{$time_to_wall}} {{ $unknown }}"
+            .into(),
+    );
+    let a = alert_annotations(&e, &r);
+    assert_eq!(
+        a["runbook"],
+        "https://runbooks/disk?host=node-3&in=3d 4h {{ $unknown }}"
+    );
+    assert_eq!(
+        a["wall_at"],
+        rfc3339(T0 + 3.0 * DAY + 4.0 * 3600.0).unwrap()
+    );
+    assert_eq!(a["wall_at"], "2027-01-18T12:00:00Z");
+    assert_eq!(a["model"], "robust");
+}
+
+#[test]
+fn durations_read_as_a_person_says_them() {
+    let cases = [
+        (0.0, "0s"),
+        (40.0, "40s"),
+        (90.0, "1m 30s"),
+        (3600.0, "1h"),
+        (5.0 * 3600.0 + 12.0 * 60.0 + 5.0, "5h 12m"),
+        (3.0 * DAY + 4.0 * 3600.0, "3d 4h"),
+        (400.0 * DAY, "1y 35d"),
+        (f64::INFINITY, "never"),
+        (-5.0, "0s"),
+    ];
+    for (s, want) in cases {
+        assert_eq!(human_duration(s), want, "{s}");
+    }
+}
+
+#[test]
+fn walls_join_on_the_most_specific_matching_labels() {
+    let series = vec![
+        Series::new(labels(&[("instance", "a"), ("db", "x")]), vec![]),
+        Series::new(labels(&[("instance", "b"), ("db", "y")]), vec![]),
+        Series::new(labels(&[("instance", "c")]), vec![]),
+    ];
+    let walls = vec![
+        (labels(&[("instance", "a")]), 100.0),
+        (labels(&[("instance", "a"), ("db", "x")]), 50.0),
+        (labels(&[("instance", "b")]), 200.0),
+    ];
+    assert_eq!(
+        join_walls(&series, &walls),
+        vec![Some(50.0), Some(200.0), None]
+    );
+}
