@@ -1,0 +1,48 @@
+//! Per-series cost of each model and of the automatic choice, on the series
+//! size the issue names: 2,016 points (7 days at 5 minutes).
+//!
+//!     cargo bench --bench forecast
+//!
+//! The budget: the automatic choice under 2 ms per series on one core, so
+//! that 10,000 series fit in a 1-minute interval on two cores.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+
+use runway::forecast::{forecast, ModelChoice};
+use runway::model::{Direction, Sample};
+
+/// A noisy rising trend with a daily cycle and a few spikes: the kind of
+/// series that makes every part of the fit work.
+fn series(n: usize) -> Vec<Sample> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let noise = (x % 1000) as f64 / 500.0 - 1.0;
+            let t = 1_700_000_000.0 + 300.0 * i as f64;
+            let daily = (t / 86_400.0 * std::f64::consts::TAU).sin();
+            let spike = if i % 397 == 0 { 50.0 } else { 0.0 };
+            Sample::new(
+                t,
+                100.0 + 0.0001 * 300.0 * i as f64 + 5.0 * daily + 2.0 * noise + spike,
+            )
+        })
+        .collect()
+}
+
+fn per_series(c: &mut Criterion) {
+    let s = series(2016);
+    let now = s[s.len() - 1].t;
+    let mut g = c.benchmark_group("forecast_2016_points");
+    for model in ModelChoice::ALL {
+        g.bench_with_input(BenchmarkId::from_parameter(model), &model, |b, &m| {
+            b.iter(|| forecast(black_box(&s), 1000.0, Direction::Rising, m, now))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, per_series);
+criterion_main!(benches);

@@ -1,0 +1,374 @@
+//! The engine: the one loop that owns time and state. Each tick it asks the
+//! source for every limit's history (a few limits at a time), forecasts every
+//! series through the pure core, steps the alert state machine, hands due
+//! alerts to the sink, and publishes one snapshot for the server to read.
+//!
+//! `tick(now)` takes the time as a parameter, so tests step a clock through
+//! days of alert life in microseconds; only `run` reads the system clock.
+//! Failures are per limit: a rejected query or an unreachable source is
+//! retried (when it may help), counted, logged and shown on the status page,
+//! and the other limits carry on. The daemon never stops over them.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::stream::{self, StreamExt};
+use tracing::{debug, info, warn};
+
+use crate::config::{Config, Limit, WallSpec};
+use crate::evaluate::{self, AlertRule, AlertState, AlertTracker, Cadence};
+use crate::metrics::Metrics;
+use crate::model::{Series, UnixSeconds};
+use crate::sink::AlertSink;
+use crate::snapshot::{LimitStatus, Snapshot};
+use crate::source::{SeriesSource, SourceError};
+
+/// Attempts per query when the source fails in a way that may pass.
+pub const QUERY_ATTEMPTS: usize = 3;
+/// Prometheus returns at most 11,000 points per series from a range query.
+const MAX_POINTS_PER_SERIES: f64 = 10_000.0;
+/// The default resolution: a week at 5 minutes.
+const DEFAULT_POINTS: f64 = 2_016.0;
+
+/// The current Unix time: the only reading of the system clock in runway.
+pub fn wall_clock() -> UnixSeconds {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// What one limit needs at every tick, computed once from the configuration.
+struct Plan {
+    limit: Limit,
+    lookback: f64,
+    step: f64,
+    rules: Vec<AlertRule>,
+    generator_url: String,
+}
+
+/// What one tick did, for `runway once`, logs and tests.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TickReport {
+    pub series: usize,
+    pub failed_limits: Vec<String>,
+    pub alerts_sent: usize,
+}
+
+/// Why a limit could not be evaluated this tick.
+#[derive(Debug, thiserror::Error)]
+enum LimitError {
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    #[error("wall_query {query:?} returned no series")]
+    NoWalls { query: String },
+}
+
+impl LimitError {
+    fn reason(&self) -> &'static str {
+        match self {
+            LimitError::Source(e) => e.kind(),
+            LimitError::NoWalls { .. } => "no_walls",
+        }
+    }
+}
+
+pub struct Engine<S, K> {
+    source: S,
+    sink: K,
+    metrics: Arc<Metrics>,
+    snapshot: Arc<RwLock<Snapshot>>,
+    tracker: AlertTracker,
+    plans: Vec<Plan>,
+    cadence: Cadence,
+    concurrency: usize,
+    max_series: usize,
+    /// Pause before retrying a transient failure, doubled at each attempt.
+    pub retry_backoff: Duration,
+}
+
+fn generator_url(base: &str, query: &str) -> String {
+    let graph = format!("{}/graph", base.trim_end_matches('/'));
+    reqwest::Url::parse_with_params(&graph, &[("g0.expr", query), ("g0.tab", "0")])
+        .map_or_else(|_| base.to_string(), |u| u.to_string())
+}
+
+impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
+    pub fn new(
+        config: &Config,
+        source: S,
+        sink: K,
+        metrics: Arc<Metrics>,
+        snapshot: Arc<RwLock<Snapshot>>,
+    ) -> Self {
+        let ev = &config.evaluation;
+        let plans = config
+            .limits
+            .iter()
+            .map(|l| {
+                let lookback = l.lookback.unwrap_or(ev.lookback).as_secs_f64();
+                let wanted = ev
+                    .step
+                    .map_or(lookback / DEFAULT_POINTS, |s| s.as_secs_f64());
+                let step = wanted
+                    .max(lookback / MAX_POINTS_PER_SERIES)
+                    .max(1.0)
+                    .round();
+                let rules = l
+                    .lead_times
+                    .iter()
+                    .map(|lt| AlertRule {
+                        alertname: l.alertname.clone(),
+                        severity: lt.severity.clone(),
+                        lead: lt.lead.as_secs_f64(),
+                        hold: l.hold.unwrap_or(ev.hold).as_secs_f64(),
+                        resolve_margin: ev.resolve_margin,
+                        labels: l.labels.clone(),
+                        annotations: l.annotations.clone(),
+                    })
+                    .collect();
+                Plan {
+                    limit: l.clone(),
+                    lookback,
+                    step,
+                    rules,
+                    generator_url: generator_url(&config.source.url, &l.query),
+                }
+            })
+            .collect::<Vec<_>>();
+        metrics.limits_configured.set(plans.len() as i64);
+        if let Ok(mut snap) = snapshot.write() {
+            snap.order = plans.iter().map(|p| p.limit.name.clone()).collect();
+        }
+        Self {
+            source,
+            sink,
+            metrics,
+            snapshot,
+            tracker: AlertTracker::new(),
+            plans,
+            cadence: Cadence {
+                interval: ev.interval.as_secs_f64(),
+                resend_delay: config.alerting.resend_delay.as_secs_f64(),
+            },
+            concurrency: ev.concurrency.max(1),
+            max_series: ev.max_series_per_limit,
+            retry_backoff: Duration::from_millis(500),
+        }
+    }
+
+    /// Runs `call` up to [`QUERY_ATTEMPTS`] times while it fails transiently,
+    /// counting every attempt's outcome.
+    async fn with_retry<T, F, Fut>(&self, kind: &str, call: F) -> Result<T, SourceError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SourceError>>,
+    {
+        let mut pause = self.retry_backoff;
+        let mut attempt = 1;
+        loop {
+            let result = call().await;
+            let outcome = result.as_ref().map_or_else(|e| e.kind(), |_| "success");
+            self.metrics
+                .source_requests
+                .with_label_values(&[kind, outcome])
+                .inc();
+            match result {
+                Err(e) if e.is_transient() && attempt < QUERY_ATTEMPTS => {
+                    debug!(error = %e, attempt, "query failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Fetches one limit's series and their walls.
+    async fn fetch(&self, plan: &Plan, now: UnixSeconds) -> Result<Fetched, LimitError> {
+        let l = &plan.limit;
+        let mut series = self
+            .with_retry("range", || {
+                self.source
+                    .query_range(&l.query, now - plan.lookback, now, plan.step)
+            })
+            .await?;
+        // Deterministic order, so that the bound drops the same series each
+        // time and the exports are stable.
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let dropped = series.len().saturating_sub(self.max_series);
+        series.truncate(self.max_series);
+        let walls: Vec<Option<f64>> = match &l.wall {
+            WallSpec::Constant(w) => vec![Some(*w); series.len()],
+            WallSpec::Query(q) => {
+                let walls = self
+                    .with_retry("instant", || self.source.query_instant(q, now))
+                    .await?;
+                if walls.is_empty() && !series.is_empty() {
+                    return Err(LimitError::NoWalls { query: q.clone() });
+                }
+                evaluate::join_walls(&series, &walls)
+            }
+        };
+        Ok(Fetched {
+            series,
+            walls,
+            dropped,
+        })
+    }
+
+    /// One evaluation of every limit at `now`; alerts are sent when `send`.
+    pub async fn tick(&mut self, now: UnixSeconds, send: bool) -> TickReport {
+        let timer = self.metrics.evaluation_duration.start_timer();
+        let this = &*self;
+        let fetched: Vec<(usize, Result<Fetched, LimitError>)> = stream::iter(0..this.plans.len())
+            .map(|i| async move { (i, this.fetch(&this.plans[i], now).await) })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+
+        let mut report = TickReport::default();
+        let mut statuses = Vec::with_capacity(fetched.len());
+        for (i, result) in fetched {
+            let plan = &self.plans[i];
+            let name = &plan.limit.name;
+            match result {
+                Ok(f) => {
+                    let returned = f.series.len();
+                    let (series, walls): (Vec<Series>, Vec<f64>) = f
+                        .series
+                        .into_iter()
+                        .zip(f.walls)
+                        .filter_map(|(s, w)| w.map(|w| (s, w)))
+                        .unzip();
+                    let unmatched = returned - series.len();
+                    if unmatched > 0 {
+                        warn!(limit = %name, unmatched, "series without a wall from wall_query were not evaluated");
+                    }
+                    let evaluations = evaluate::evaluate(
+                        name,
+                        &series,
+                        &walls,
+                        plan.limit.direction,
+                        plan.limit.model,
+                        now,
+                    );
+                    if f.dropped > 0 {
+                        warn!(limit = %name, dropped = f.dropped, "more series than evaluation.max_series_per_limit; the rest were not evaluated");
+                        self.metrics
+                            .series_dropped
+                            .with_label_values(&[name])
+                            .inc_by(f.dropped as u64);
+                    }
+                    self.metrics
+                        .series_evaluated
+                        .with_label_values(&[name])
+                        .set(evaluations.len() as i64);
+                    report.series += evaluations.len();
+                    self.tracker
+                        .update(name, &evaluations, &plan.rules, &plan.generator_url, now);
+                    statuses.push((
+                        name.clone(),
+                        Ok(LimitStatus {
+                            evaluations,
+                            last_success: Some(now),
+                            last_error: None,
+                            dropped_series: f.dropped,
+                            unmatched_series: unmatched,
+                        }),
+                    ));
+                }
+                Err(e) => {
+                    warn!(limit = %name, query = %plan.limit.query, error = %e, "limit not evaluated");
+                    self.metrics
+                        .limit_failures
+                        .with_label_values(&[name, e.reason()])
+                        .inc();
+                    report.failed_limits.push(name.clone());
+                    statuses.push((name.clone(), Err(e.to_string())));
+                }
+            }
+        }
+
+        if send {
+            let due = self.tracker.due(self.cadence, now);
+            if !due.is_empty() {
+                for d in self.sink.send(&due).await {
+                    self.metrics
+                        .alerts_sent
+                        .with_label_values(&[&d.target])
+                        .inc_by(d.sent as u64);
+                    self.metrics
+                        .alerts_failed
+                        .with_label_values(&[&d.target])
+                        .inc_by(d.failed as u64);
+                    report.alerts_sent += d.sent;
+                    if let Some(e) = d.error {
+                        warn!(alertmanager = %d.target, failed = d.failed, error = %e, "alerts not delivered; the next resend carries them");
+                    }
+                }
+            }
+        }
+        for state in [
+            AlertState::Pending,
+            AlertState::Firing,
+            AlertState::Resolved,
+        ] {
+            self.metrics
+                .alerts_active
+                .with_label_values(&[state.as_str()])
+                .set(self.tracker.count(state) as i64);
+        }
+        if report.failed_limits.is_empty() {
+            self.metrics.last_success.set(now);
+        }
+        self.publish(statuses, now);
+        timer.observe_duration();
+        report
+    }
+
+    fn publish(&self, statuses: Vec<(String, Result<LimitStatus, String>)>, now: UnixSeconds) {
+        let alerts = self.tracker.states();
+        let Ok(mut snap) = self.snapshot.write() else {
+            return;
+        };
+        for (name, status) in statuses {
+            match status {
+                Ok(s) => {
+                    snap.limits.insert(name, s);
+                }
+                // Keep the last good forecasts, marked with the error: a
+                // dashboard should not go blank because one query failed.
+                Err(e) => snap.limits.entry(name).or_default().last_error = Some(e),
+            }
+        }
+        snap.alerts = alerts;
+        snap.evaluated_at = Some(now);
+    }
+
+    /// Evaluates every `interval` until `shutdown` completes.
+    pub async fn run(mut self, interval: Duration, shutdown: impl Future<Output = ()>) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => {
+                    info!("shutting down");
+                    return;
+                }
+                _ = ticker.tick() => {
+                    let report = self.tick(wall_clock(), true).await;
+                    debug!(?report, "evaluation done");
+                }
+            }
+        }
+    }
+}
+
+struct Fetched {
+    series: Vec<Series>,
+    walls: Vec<Option<f64>>,
+    dropped: usize,
+}

@@ -1,0 +1,112 @@
+//! Reading series from files for the offline commands: a CSV of
+//! `timestamp,value` (Unix seconds) or a saved Prometheus `query_range` JSON
+//! response. Every error names the file and, for CSV, the line.
+
+use crate::model::{Labels, Sample, Series};
+use crate::source::prometheus::{parse_saved_response, parse_value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{origin}:{line}: {message}")]
+    Csv {
+        origin: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{origin}: {message}")]
+    Json { origin: String, message: String },
+    #[error("{origin}: no samples")]
+    Empty { origin: String },
+}
+
+/// Parses `text` read from `origin` (a path, or `-` for stdin).
+pub fn parse_series(text: &str, origin: &str) -> Result<Vec<Series>, InputError> {
+    let series = if text.trim_start().starts_with('{') {
+        parse_saved_response(text, origin).map_err(|e| InputError::Json {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?
+    } else {
+        vec![Series::new(Labels::new(), parse_csv(text, origin)?)]
+    };
+    if series.iter().all(|s| s.samples.is_empty()) {
+        return Err(InputError::Empty {
+            origin: origin.to_string(),
+        });
+    }
+    Ok(series)
+}
+
+/// `timestamp,value` per line; a first line that is not numeric is a header;
+/// blank lines and `#` comments are skipped. Values may be `NaN`, `+Inf`,
+/// `-Inf` as Prometheus writes them (the forecaster skips them).
+fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let err = |message: String| InputError::Csv {
+            origin: origin.to_string(),
+            line: i + 1,
+            message,
+        };
+        let mut fields = line.split(',').map(str::trim);
+        let (Some(t), Some(v)) = (fields.next(), fields.next()) else {
+            return Err(err(format!("expected `timestamp,value`, got {line:?}")));
+        };
+        let Ok(t) = t.parse::<f64>() else {
+            if out.is_empty() && i == 0 {
+                continue; // a header line
+            }
+            return Err(err(format!("timestamp {t:?} is not a number of seconds")));
+        };
+        if !t.is_finite() {
+            return Err(err(format!("timestamp {t} is not finite")));
+        }
+        let value = parse_value(v);
+        if value.is_nan() && !v.eq_ignore_ascii_case("nan") {
+            return Err(err(format!("value {v:?} is not a number")));
+        }
+        out.push(Sample::new(t, value));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_header_comments_and_special_values() {
+        let s = parse_series("timestamp,value\n# c\n1,2\n\n2,NaN\n3,+Inf\n", "f.csv").unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].samples.len(), 3);
+        assert_eq!(s[0].samples[0], Sample::new(1.0, 2.0));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let cases = [
+            ("1,2\n2,x\n", "f.csv:2: value \"x\" is not a number"),
+            (
+                "1,2\nabc,3\n",
+                "f.csv:2: timestamp \"abc\" is not a number of seconds",
+            ),
+            ("1\n", "f.csv:1: expected `timestamp,value`, got \"1\""),
+            ("timestamp,value\n", "f.csv: no samples"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_series(text, "f.csv").unwrap_err().to_string(), want);
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_file() {
+        let e = parse_series("{not json", "saved.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("saved.json: "), "{e}");
+    }
+}

@@ -1,0 +1,383 @@
+//! The `runway` command: parses the command line, loads configuration, sets
+//! up logging, builds the adapters and hands them to the engine. The only
+//! place that uses `anyhow`: below here every error has a type.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing::{error, info};
+
+use runway::config::{self, Config};
+use runway::engine::{self, Engine};
+use runway::evaluate::{self, Evaluation};
+use runway::forecast::{self, ModelChoice};
+use runway::metrics::Metrics;
+use runway::model::Direction;
+use runway::server::{self, AppState};
+use runway::sink::alertmanager::AlertmanagerSink;
+use runway::sink::log::LogSink;
+use runway::sink::{AlertSink, AnySink};
+use runway::snapshot::Snapshot;
+use runway::source::demo::DemoSource;
+use runway::source::prometheus::PrometheusSource;
+use runway::source::SeriesSource;
+use runway::{input, report};
+
+#[derive(Parser)]
+#[command(
+    name = "runway",
+    version,
+    about = "Forecasts when your systems will hit their limits, and warns before they do."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: evaluate every limit each interval, export metrics,
+    /// send alerts.
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate a configuration file and report every problem in it.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Evaluate every limit once and print the forecasts; sends no alerts.
+    Once {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Forecast a saved series offline: a CSV of `timestamp,value` (Unix
+    /// seconds) or a saved Prometheus query_range JSON response.
+    Forecast {
+        /// The file, or `-` for standard input.
+        #[arg(long)]
+        input: String,
+        /// The limit's value.
+        #[arg(long, allow_hyphen_values = true)]
+        wall: f64,
+        #[arg(long, value_parser = parse_direction)]
+        direction: Direction,
+        /// Alert window: a duration ("7d") or seconds ("604800").
+        #[arg(long, default_value = "7d", value_parser = parse_seconds)]
+        lead: f64,
+        /// Forecast as of this Unix time (default: the newest sample).
+        #[arg(long)]
+        at: Option<f64>,
+        #[arg(long, default_value = "auto", value_parser = parse_model)]
+        model: ModelChoice,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Run the engine on built-in generated histories: nothing to install.
+    Demo {
+        /// Where to serve /metrics, the JSON API and the status page.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Output {
+    Table,
+    Json,
+}
+
+fn parse_direction(s: &str) -> Result<Direction, String> {
+    Direction::parse(s).ok_or_else(|| format!("{s:?} must be \"rising\" or \"falling\""))
+}
+
+fn parse_model(s: &str) -> Result<ModelChoice, String> {
+    ModelChoice::parse(s).ok_or_else(|| format!("{s:?} must be one of linear, robust, auto"))
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    if let Ok(v) = s.parse::<f64>() {
+        if v.is_finite() && v >= 0.0 {
+            return Ok(v);
+        }
+    }
+    humantime::parse_duration(s)
+        .map(|d| d.as_secs_f64())
+        .map_err(|_| format!("{s:?} is neither a duration (\"7d\") nor a number of seconds"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("runway: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("runway: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Check { config } => Ok(check(&config)),
+        Command::Run { config } => {
+            let cfg = load(&config)?;
+            run(cfg).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::Once { config, output } => {
+            let cfg = load(&config)?;
+            once(cfg, output).await
+        }
+        Command::Forecast {
+            input,
+            wall,
+            direction,
+            lead,
+            at,
+            model,
+            output,
+        } => forecast_file(&input, wall, direction, lead, at, model, output),
+        Command::Demo { listen } => demo(listen).await.map(|_| ExitCode::SUCCESS),
+    }
+}
+
+fn load(path: &Path) -> Result<Config> {
+    Ok(config::load(path)?)
+}
+
+fn check(path: &Path) -> ExitCode {
+    match config::load(path) {
+        Ok(cfg) => {
+            println!("{}: ok ({} limits)", path.display(), cfg.limits.len());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn shared() -> Result<(Arc<RwLock<Snapshot>>, Arc<Metrics>)> {
+    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
+    let metrics = Arc::new(Metrics::new(snapshot.clone()).map_err(anyhow::Error::msg)?);
+    Ok((snapshot, metrics))
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Binds the server first, so that a taken port is reported before anything
+/// else starts, then runs the engine until a signal arrives.
+async fn serve_and_run<S: SeriesSource, K: AlertSink>(
+    listen: SocketAddr,
+    engine: Engine<S, K>,
+    interval: Duration,
+    snapshot: Arc<RwLock<Snapshot>>,
+    metrics: Arc<Metrics>,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("server.listen: cannot listen on {listen}"))?;
+    info!(%listen, "serving /metrics, /api/v1/forecasts and the status page");
+    let app = server::router(AppState { metrics, snapshot });
+    let server = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            error!(error = %e, "HTTP server stopped");
+        }
+    });
+    engine.run(interval, shutdown_signal()).await;
+    server.abort();
+    Ok(())
+}
+
+async fn run(cfg: Config) -> Result<()> {
+    let (snapshot, metrics) = shared()?;
+    let source = PrometheusSource::new(&cfg.source)?;
+    let sink = if cfg.alerting.alertmanagers.is_empty() {
+        info!("no alerting.alertmanagers configured: alerts are logged, not sent");
+        AnySink::Log(LogSink)
+    } else {
+        AnySink::Alertmanager(
+            AlertmanagerSink::new(&cfg.alerting.alertmanagers, cfg.alerting.timeout)
+                .context("alerting: cannot build the HTTP client")?,
+        )
+    };
+    info!(
+        limits = cfg.limits.len(),
+        source = %cfg.source.url,
+        interval = %humantime::format_duration(cfg.evaluation.interval),
+        "runway starting"
+    );
+    let engine = Engine::new(&cfg, source, sink, metrics.clone(), snapshot.clone());
+    serve_and_run(
+        cfg.server.listen,
+        engine,
+        cfg.evaluation.interval,
+        snapshot,
+        metrics,
+    )
+    .await
+}
+
+async fn demo(listen: SocketAddr) -> Result<()> {
+    let mut cfg = config::from_str(
+        source_demo_config(),
+        config::Format::Toml,
+        "demo configuration",
+    )?;
+    cfg.server.listen = listen;
+    let (snapshot, metrics) = shared()?;
+    // Start the histories a little in the past so the first forecast already
+    // has days of data behind it.
+    let source = DemoSource::new(engine::wall_clock());
+    info!(
+        "demo: {} limits over generated histories; open http://{listen}/ (alerts are logged, not sent)",
+        cfg.limits.len()
+    );
+    let engine = Engine::new(&cfg, source, LogSink, metrics.clone(), snapshot.clone());
+    serve_and_run(listen, engine, cfg.evaluation.interval, snapshot, metrics).await
+}
+
+fn source_demo_config() -> &'static str {
+    runway::source::demo::CONFIG
+}
+
+async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
+    let (snapshot, metrics) = shared()?;
+    let source = PrometheusSource::new(&cfg.source)?;
+    let mut engine = Engine::new(&cfg, source, LogSink, metrics, snapshot.clone());
+    let now = engine::wall_clock();
+    let tick = engine.tick(now, false).await;
+    let snap = snapshot
+        .read()
+        .map_err(|_| anyhow::anyhow!("internal: snapshot lock poisoned"))?;
+    let ranked = snap.ranked();
+    match output {
+        Output::Table => print!("{}", report::table(&ranked, now)),
+        Output::Json => {
+            let rows: Vec<_> = ranked.iter().map(|e| report::row(e, None)).collect();
+            println!("{}", serde_json::json!({ "series": rows }));
+        }
+    }
+    for name in &tick.failed_limits {
+        if let Some(err) = snap.limits.get(name).and_then(|s| s.last_error.as_ref()) {
+            eprintln!("runway: limit {name} not evaluated: {err}");
+        }
+    }
+    Ok(if tick.failed_limits.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn forecast_file(
+    path: &str,
+    wall: f64,
+    direction: Direction,
+    lead: f64,
+    at: Option<f64>,
+    model: ModelChoice,
+    output: Output,
+) -> Result<ExitCode> {
+    if !wall.is_finite() {
+        bail!("--wall {wall} is not a finite number");
+    }
+    let text = if path == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read standard input")?;
+        s
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+    };
+    let series = input::parse_series(&text, path)?;
+    let evaluations: Vec<Evaluation> = series
+        .iter()
+        .map(|s| {
+            let now = at.unwrap_or_else(|| {
+                s.samples
+                    .iter()
+                    .map(|x| x.t)
+                    .filter(|t| t.is_finite())
+                    .fold(f64::NEG_INFINITY, f64::max)
+            });
+            Evaluation {
+                limit: "forecast".into(),
+                labels: s.labels.clone(),
+                wall,
+                direction,
+                forecast: forecast::forecast(&s.samples, wall, direction, model, now),
+                at: now,
+            }
+        })
+        .collect();
+    match output {
+        Output::Json => {
+            let rows: Vec<_> = evaluations
+                .iter()
+                .map(|e| report::row(e, Some(lead)))
+                .collect();
+            println!("{}", serde_json::json!({ "series": rows }));
+        }
+        Output::Table => {
+            let refs: Vec<&Evaluation> = evaluations.iter().collect();
+            let now = evaluations.first().map_or(0.0, |e| e.at);
+            print!("{}", report::table(&refs, now));
+            for e in &evaluations {
+                println!(
+                    "{}\n  model: {}\n  alert within {}: {}",
+                    evaluate::summary(e),
+                    e.forecast.reason,
+                    evaluate::human_duration(lead),
+                    if e.forecast.within(lead) { "yes" } else { "no" }
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

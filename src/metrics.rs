@@ -1,0 +1,287 @@
+//! The one metrics struct: runway's own health on an explicit registry (never
+//! the global default), plus a collector that exports every forecast of the
+//! latest snapshot. Names follow Prometheus conventions: base units, `_total`
+//! for counters.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::evaluate::AlertState;
+use crate::forecast::Status;
+use crate::snapshot::Snapshot;
+
+pub struct Metrics {
+    registry: Registry,
+    pub evaluation_duration: Histogram,
+    pub last_success: prometheus::Gauge,
+    pub source_requests: IntCounterVec,
+    pub limit_failures: IntCounterVec,
+    pub alerts_sent: IntCounterVec,
+    pub alerts_failed: IntCounterVec,
+    pub series_evaluated: IntGaugeVec,
+    pub series_dropped: IntCounterVec,
+    pub alerts_active: IntGaugeVec,
+    pub limits_configured: IntGauge,
+}
+
+/// The forecast gauges: (name, help).
+const FORECAST_GAUGES: [(&str, &str); 6] = [
+    ("runway_time_to_wall_seconds", "Likely seconds until the series reaches its wall; 0 when breached, +Inf when not approaching."),
+    ("runway_time_to_wall_lower_seconds", "Earliest seconds until the wall (near edge of the band); alerts use this."),
+    ("runway_time_to_wall_upper_seconds", "Latest seconds until the wall (far edge of the band); +Inf when the trend is too uncertain to promise it."),
+    ("runway_wall_value", "The wall the series is measured against, in the series' own unit."),
+    ("runway_current_value", "The newest sample of the series."),
+    ("runway_growth_rate_per_second", "The fitted trend's change per second, in the series' unit (negative when falling)."),
+];
+
+fn internal(e: prometheus::Error) -> String {
+    format!("metrics registry: {e}")
+}
+
+impl Metrics {
+    /// Builds every metric and registers it, with the forecast collector
+    /// reading `snapshot`.
+    pub fn new(snapshot: Arc<RwLock<Snapshot>>) -> Result<Self, String> {
+        let registry = Registry::new();
+        let buckets = vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+        let m = Metrics {
+            evaluation_duration: Histogram::with_opts(
+                HistogramOpts::new(
+                    "runway_evaluation_duration_seconds",
+                    "Time taken by one evaluation of every limit: queries, forecasts and alert sending.",
+                )
+                .buckets(buckets),
+            )
+            .map_err(internal)?,
+            last_success: prometheus::Gauge::new(
+                "runway_last_successful_evaluation_timestamp_seconds",
+                "Unix time of the last evaluation in which every limit was evaluated without error.",
+            )
+            .map_err(internal)?,
+            source_requests: IntCounterVec::new(
+                Opts::new("runway_source_requests_total", "Queries sent to the source, by kind (range, instant) and outcome (success, rejected, timeout, unavailable, invalid_response, too_large, setup)."),
+                &["kind", "outcome"],
+            )
+            .map_err(internal)?,
+            limit_failures: IntCounterVec::new(
+                Opts::new("runway_limit_evaluation_failures_total", "Evaluations of a limit that failed, by limit and reason."),
+                &["limit", "reason"],
+            )
+            .map_err(internal)?,
+            alerts_sent: IntCounterVec::new(
+                Opts::new("runway_alerts_sent_total", "Alerts delivered, by Alertmanager."),
+                &["alertmanager"],
+            )
+            .map_err(internal)?,
+            alerts_failed: IntCounterVec::new(
+                Opts::new("runway_alerts_send_failures_total", "Alerts that could not be delivered, by Alertmanager. They are carried again by the next resend."),
+                &["alertmanager"],
+            )
+            .map_err(internal)?,
+            series_evaluated: IntGaugeVec::new(
+                Opts::new("runway_series_evaluated", "Series forecast at the last evaluation of each limit."),
+                &["limit"],
+            )
+            .map_err(internal)?,
+            series_dropped: IntCounterVec::new(
+                Opts::new("runway_series_dropped_total", "Series not evaluated because a limit returned more than evaluation.max_series_per_limit."),
+                &["limit"],
+            )
+            .map_err(internal)?,
+            alerts_active: IntGaugeVec::new(
+                Opts::new("runway_alerts", "Alerts runway holds, by state (pending, firing, resolved)."),
+                &["state"],
+            )
+            .map_err(internal)?,
+            limits_configured: IntGauge::new("runway_limits", "Limits configured.")
+                .map_err(internal)?,
+            registry,
+        };
+        let r = &m.registry;
+        r.register(Box::new(m.evaluation_duration.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.last_success.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.source_requests.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.limit_failures.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.alerts_sent.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.alerts_failed.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.series_evaluated.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.series_dropped.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.alerts_active.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.limits_configured.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(ForecastCollector::new(snapshot)?))
+            .map_err(internal)?;
+        for state in [
+            AlertState::Pending,
+            AlertState::Firing,
+            AlertState::Resolved,
+        ] {
+            m.alerts_active.with_label_values(&[state.as_str()]).set(0);
+        }
+        Ok(m)
+    }
+
+    /// The text exposition format of everything.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let families = self.registry.gather();
+        // Encoding into a Vec cannot fail for well-formed families; should it,
+        // the scrape gets what was written so far rather than a crash.
+        let _ = TextEncoder::new().encode(&families, &mut buf);
+        spell_infinities(&String::from_utf8_lossy(&buf))
+    }
+}
+
+/// The encoder writes infinite sample values as Rust prints them (`inf`);
+/// the exposition format spells them `+Inf` and `-Inf`. A sample value is
+/// always the last field of its line, so only line endings are rewritten.
+fn spell_infinities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if let Some(head) = line.strip_suffix(" inf") {
+            out.push_str(head);
+            out.push_str(" +Inf");
+        } else if let Some(head) = line.strip_suffix(" -inf") {
+            out.push_str(head);
+            out.push_str(" -Inf");
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Exports the latest forecasts. Their label sets differ from limit to limit
+/// (each series keeps its own labels), which a fixed-label `GaugeVec` cannot
+/// express; a collector builds the families at scrape time instead.
+struct ForecastCollector {
+    snapshot: Arc<RwLock<Snapshot>>,
+    descs: Vec<Desc>,
+}
+
+impl ForecastCollector {
+    fn new(snapshot: Arc<RwLock<Snapshot>>) -> Result<Self, String> {
+        let mut descs = Vec::new();
+        for (name, help) in FORECAST_GAUGES.iter().chain([&INFO]) {
+            descs.push(
+                Desc::new(name.to_string(), help.to_string(), vec![], HashMap::new())
+                    .map_err(internal)?,
+            );
+        }
+        Ok(Self { snapshot, descs })
+    }
+}
+
+const INFO: (&str, &str) = (
+    "runway_forecast_info",
+    "Always 1: the status (approaching, breached, receding, insufficient_data) and model of each forecast.",
+);
+
+fn pair(name: &str, value: &str) -> LabelPair {
+    let mut p = LabelPair::default();
+    p.set_name(name.to_string());
+    p.set_value(value.to_string());
+    p
+}
+
+fn family(name: &str, help: &str, metrics: Vec<Metric>) -> MetricFamily {
+    let mut f = MetricFamily::default();
+    f.set_name(name.to_string());
+    f.set_help(help.to_string());
+    f.set_field_type(MetricType::GAUGE);
+    f.set_metric(metrics);
+    f
+}
+
+fn gauge(labels: &[LabelPair], value: f64) -> Metric {
+    let mut g = Gauge::default();
+    g.set_value(value);
+    let mut m = Metric::default();
+    m.set_label(labels.to_vec());
+    m.set_gauge(g);
+    m
+}
+
+impl Collector for ForecastCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let Ok(snap) = self.snapshot.read() else {
+            return Vec::new();
+        };
+        let mut values: Vec<Vec<Metric>> = vec![Vec::new(); FORECAST_GAUGES.len()];
+        let mut info = Vec::new();
+        for status in snap.limits.values() {
+            for e in &status.evaluations {
+                // `limit` is runway's; a series label of that name is kept
+                // as `exported_limit`, as Prometheus does on a conflict.
+                let mut labels: Vec<LabelPair> = e
+                    .labels
+                    .iter()
+                    .map(|(k, v)| {
+                        if k == "limit" {
+                            pair("exported_limit", v)
+                        } else {
+                            pair(k, v)
+                        }
+                    })
+                    .collect();
+                labels.push(pair("limit", &e.limit));
+                labels.sort_by(|a, b| a.name().cmp(b.name()));
+                let f = &e.forecast;
+                let eta = match f.status {
+                    Status::InsufficientData => None,
+                    _ => Some(
+                        f.eta
+                            .map_or((f64::INFINITY, f64::INFINITY, f64::INFINITY), |x| {
+                                (x.likely, x.lower, x.upper)
+                            }),
+                    ),
+                };
+                if let Some((likely, lower, upper)) = eta {
+                    values[0].push(gauge(&labels, likely));
+                    values[1].push(gauge(&labels, lower));
+                    values[2].push(gauge(&labels, upper));
+                }
+                values[3].push(gauge(&labels, e.wall));
+                if let Some(v) = f.current_value {
+                    values[4].push(gauge(&labels, v));
+                }
+                if f.rate.is_finite() {
+                    values[5].push(gauge(&labels, f.rate));
+                }
+                let mut with = labels.clone();
+                with.push(pair("model", f.model.as_str()));
+                with.push(pair("status", f.status.as_str()));
+                with.sort_by(|a, b| a.name().cmp(b.name()));
+                info.push(gauge(&with, 1.0));
+            }
+        }
+        let mut out: Vec<MetricFamily> = FORECAST_GAUGES
+            .iter()
+            .zip(values)
+            .map(|((name, help), m)| family(name, help, m))
+            .collect();
+        out.push(family(INFO.0, INFO.1, info));
+        out
+    }
+}

@@ -1,0 +1,130 @@
+//! Alertmanager API v2 (`POST /api/v2/alerts`), sent the way Prometheus'
+//! notifier sends: batches of at most 256 alerts, to every configured
+//! Alertmanager, no retries (a failed send is counted, and the next resend
+//! carries the alert again, which is why `endsAt` lies four intervals ahead).
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use tokio::task::JoinSet;
+
+use super::{AlertSink, Delivery, SinkError};
+use crate::evaluate::Alert;
+
+/// Prometheus' notifier batch size.
+pub const MAX_BATCH: usize = 256;
+
+pub struct AlertmanagerSink {
+    client: reqwest::Client,
+    targets: Vec<String>,
+}
+
+fn time(t: f64) -> String {
+    let t = t.clamp(0.0, 253_402_300_799.0);
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_secs_f64(t)).to_string()
+}
+
+/// The JSON body Alertmanager receives for `alerts`.
+pub fn payload(alerts: &[Alert]) -> Value {
+    Value::Array(
+        alerts
+            .iter()
+            .map(|a| {
+                json!({
+                    "labels": a.labels,
+                    "annotations": a.annotations,
+                    "startsAt": time(a.starts_at),
+                    "endsAt": time(a.ends_at),
+                    "generatorURL": a.generator_url,
+                })
+            })
+            .collect(),
+    )
+}
+
+impl AlertmanagerSink {
+    /// `targets` are base URLs such as `http://127.0.0.1:9093`.
+    pub fn new(targets: &[String], timeout: Duration) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("runway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            client,
+            targets: targets
+                .iter()
+                .map(|t| t.trim_end_matches('/').to_string())
+                .collect(),
+        })
+    }
+}
+
+async fn post(client: reqwest::Client, url: String, body: Vec<u8>) -> Result<(), SinkError> {
+    let resp = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| SinkError::Transport {
+            url: url.clone(),
+            message: crate::source::prometheus::error_chain(&e),
+        })?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = resp.text().await.unwrap_or_default();
+    Err(SinkError::Refused {
+        url,
+        status: status.as_u16(),
+        body: body.chars().take(300).collect(),
+    })
+}
+
+impl AlertSink for AlertmanagerSink {
+    async fn send(&self, alerts: &[Alert]) -> Vec<Delivery> {
+        if alerts.is_empty() {
+            return Vec::new();
+        }
+        let batches: Vec<(usize, Vec<u8>)> = alerts
+            .chunks(MAX_BATCH)
+            .map(|c| (c.len(), payload(c).to_string().into_bytes()))
+            .collect();
+        let mut set = JoinSet::new();
+        for (i, target) in self.targets.iter().enumerate() {
+            for (n, body) in &batches {
+                let (client, url, body, n) = (
+                    self.client.clone(),
+                    format!("{target}/api/v2/alerts"),
+                    body.clone(),
+                    *n,
+                );
+                set.spawn(async move { (i, n, post(client, url, body).await) });
+            }
+        }
+        let mut out: Vec<Delivery> = self
+            .targets
+            .iter()
+            .map(|t| Delivery {
+                target: t.clone(),
+                sent: 0,
+                failed: 0,
+                error: None,
+            })
+            .collect();
+        while let Some(joined) = set.join_next().await {
+            // A panicked send task is a bug, not a delivery result; the
+            // alerts it carried are re-sent at the next resend anyway.
+            let Ok((i, n, result)) = joined else { continue };
+            match result {
+                Ok(()) => out[i].sent += n,
+                Err(e) => {
+                    out[i].failed += n;
+                    out[i].error = Some(e);
+                }
+            }
+        }
+        out
+    }
+}

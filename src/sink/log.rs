@@ -1,0 +1,28 @@
+//! A sink that writes alerts to the log instead of sending them: the demo's
+//! sink, and what `runway run` uses when no Alertmanager is configured.
+
+use super::{AlertSink, Delivery};
+use crate::evaluate::Alert;
+
+#[derive(Debug, Default)]
+pub struct LogSink;
+
+impl AlertSink for LogSink {
+    async fn send(&self, alerts: &[Alert]) -> Vec<Delivery> {
+        for a in alerts {
+            tracing::info!(
+                state = a.state.as_str(),
+                alert = %crate::evaluate::label_string(&a.labels),
+                summary = a.annotations.get("summary").map(String::as_str).unwrap_or(""),
+                ends_at = a.ends_at,
+                "alert (not sent: log sink)"
+            );
+        }
+        vec![Delivery {
+            target: "log".to_string(),
+            sent: alerts.len(),
+            failed: 0,
+            error: None,
+        }]
+    }
+}

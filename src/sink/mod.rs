@@ -1,0 +1,54 @@
+//! Where alerts go. The engine hands due alerts to an [`AlertSink`] and
+//! counts what each target reports back; adapters only deliver.
+
+pub mod alertmanager;
+pub mod log;
+
+use std::future::Future;
+
+use crate::evaluate::Alert;
+
+/// Something that delivers alerts: every configured Alertmanager, or a log.
+pub trait AlertSink: Send + Sync {
+    /// Delivers `alerts` to every target, reporting one result per target.
+    fn send(&self, alerts: &[Alert]) -> impl Future<Output = Vec<Delivery>> + Send;
+}
+
+/// What happened at one target.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The target's URL (the `alertmanager` label of the counters).
+    pub target: String,
+    /// Alerts accepted.
+    pub sent: usize,
+    /// Alerts that could not be delivered, and why (the last error).
+    pub failed: usize,
+    pub error: Option<SinkError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("POST {url}: {message}")]
+    Transport { url: String, message: String },
+    #[error("POST {url}: HTTP {status}: {body}")]
+    Refused {
+        url: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// The sink chosen at start-up: Alertmanagers when configured, else the log.
+pub enum AnySink {
+    Alertmanager(alertmanager::AlertmanagerSink),
+    Log(log::LogSink),
+}
+
+impl AlertSink for AnySink {
+    async fn send(&self, alerts: &[Alert]) -> Vec<Delivery> {
+        match self {
+            AnySink::Alertmanager(s) => s.send(alerts).await,
+            AnySink::Log(s) => s.send(alerts).await,
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! The Prometheus HTTP API adapter (`/api/v1/query_range`, `/api/v1/query`),
+//! which also serves VictoriaMetrics, Thanos, Mimir and Cortex. Queries are
+//! POSTed as forms so that long PromQL never meets a URL length limit.
+//! Responses are read in chunks up to a bound, never whole into memory first.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+
+use super::{SeriesSource, SourceError};
+use crate::config::SourceConfig;
+use crate::model::{Labels, Sample, Series, UnixSeconds};
+
+/// Responses larger than this are refused (and counted as `too_large`).
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+pub struct PrometheusSource {
+    client: reqwest::Client,
+    base: String,
+    config: SourceConfig,
+}
+
+/// Why the client could not be built: always a configuration problem.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("source.headers.{name}: {message}")]
+    Header { name: String, message: String },
+    #[error("source.tls.ca_file: cannot use {path}: {message}")]
+    Ca { path: String, message: String },
+    #[error("source: cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+impl PrometheusSource {
+    pub fn new(config: &SourceConfig) -> Result<Self, SetupError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let header_error = |message: String| SetupError::Header {
+                name: name.clone(),
+                message,
+            };
+            let n = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| header_error(format!("not a valid header name: {e}")))?;
+            let v = HeaderValue::from_str(value)
+                .map_err(|e| header_error(format!("not a valid header value: {e}")))?;
+            headers.insert(n, v);
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .default_headers(headers)
+            .user_agent(concat!("runway/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.tls.ca_file {
+            let ca_error = |message: String| SetupError::Ca {
+                path: path.display().to_string(),
+                message,
+            };
+            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| ca_error(e.to_string()))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        if config.tls.insecure_skip_verify {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| SetupError::Client(e.to_string()))?;
+        Ok(Self {
+            client,
+            base: config.url.trim_end_matches('/').to_string(),
+            config: config.clone(),
+        })
+    }
+
+    /// Credentials are read from their files at every request, so that a
+    /// rotated token is picked up without a restart.
+    fn authorize(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, SourceError> {
+        let read = |p: &Path, key: &str| {
+            std::fs::read_to_string(p)
+                .map(|s| s.trim().to_string())
+                .map_err(|e| {
+                    SourceError::Setup(format!("source.{key}: cannot read {}: {e}", p.display()))
+                })
+        };
+        let mut req = req;
+        if let Some(p) = &self.config.bearer_token_file {
+            req = req.bearer_auth(read(p, "bearer_token_file")?);
+        }
+        if let Some(b) = &self.config.basic_auth {
+            req = req.basic_auth(
+                &b.username,
+                Some(read(&b.password_file, "basic_auth.password_file")?),
+            );
+        }
+        Ok(req)
+    }
+
+    async fn call(
+        &self,
+        path: &str,
+        query: &str,
+        form: &[(&str, String)],
+    ) -> Result<Data, SourceError> {
+        let q = || query.to_string();
+        let req = self.authorize(self.client.post(format!("{}{path}", self.base)).form(form))?;
+        let mut resp = req.send().await.map_err(|e| transport_error(q(), e))?;
+        let status = resp.status();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(q(), e))? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(SourceError::TooLarge {
+                    query: q(),
+                    limit_bytes: MAX_RESPONSE_BYTES,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let parsed: Result<Response, _> = serde_json::from_slice(&body);
+        match parsed {
+            Ok(Response {
+                status: s,
+                data: Some(data),
+                ..
+            }) if s == "success" && status.is_success() => Ok(data),
+            Ok(r) => {
+                let message = format!(
+                    "HTTP {}: {}{}",
+                    status.as_u16(),
+                    r.error_type.map(|t| format!("{t}: ")).unwrap_or_default(),
+                    r.error.unwrap_or_else(|| "no error message".into())
+                );
+                Err(classify(status, q(), message))
+            }
+            Err(_) if !status.is_success() => {
+                let text = String::from_utf8_lossy(&body[..body.len().min(300)]).to_string();
+                Err(classify(
+                    status,
+                    q(),
+                    format!("HTTP {}: {}", status.as_u16(), text.trim()),
+                ))
+            }
+            Err(e) => Err(SourceError::InvalidResponse {
+                query: q(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// 4xx means the request itself is wrong (Prometheus answers 400 bad_data for
+/// bad PromQL, 422 for an execution error of the query): not worth a retry.
+fn classify(status: reqwest::StatusCode, query: String, message: String) -> SourceError {
+    if status.is_client_error() {
+        SourceError::Rejected { query, message }
+    } else if status == reqwest::StatusCode::SERVICE_UNAVAILABLE || status.is_server_error() {
+        SourceError::Unavailable { query, message }
+    } else {
+        SourceError::InvalidResponse { query, message }
+    }
+}
+
+fn transport_error(query: String, e: reqwest::Error) -> SourceError {
+    let message = error_chain(&e);
+    if e.is_timeout() {
+        SourceError::Timeout { query, message }
+    } else {
+        SourceError::Unavailable { query, message }
+    }
+}
+
+/// reqwest's own message is terse ("error sending request"); the causes say
+/// what happened ("Connection refused").
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct Response {
+    status: String,
+    data: Option<Data>,
+    #[serde(rename = "errorType")]
+    error_type: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+pub(crate) enum Data {
+    Matrix(Vec<MatrixSeries>),
+    Vector(Vec<VectorSample>),
+    Scalar(PromValue),
+    String(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MatrixSeries {
+    pub metric: BTreeMap<String, String>,
+    #[serde(default)]
+    pub values: Vec<PromValue>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct VectorSample {
+    pub metric: BTreeMap<String, String>,
+    pub value: PromValue,
+}
+
+/// `[1700000000.123, "42.5"]`: Prometheus sends values as strings so that
+/// NaN and the infinities survive JSON.
+#[derive(Deserialize)]
+pub(crate) struct PromValue(pub f64, pub String);
+
+impl PromValue {
+    pub fn sample(&self) -> Sample {
+        Sample::new(self.0, parse_value(&self.1))
+    }
+}
+
+/// Prometheus spells them `NaN`, `+Inf`, `-Inf`; anything unparsable is NaN
+/// and so skipped by the forecaster rather than fatal.
+pub fn parse_value(s: &str) -> f64 {
+    match s {
+        "+Inf" | "Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        _ => s.parse().unwrap_or(f64::NAN),
+    }
+}
+
+/// A series' identity without its metric name, as Prometheus' functions
+/// drop it.
+fn identity(mut metric: BTreeMap<String, String>) -> Labels {
+    metric.remove("__name__");
+    metric
+}
+
+impl Data {
+    /// Converts a matrix (or an instant vector, as single points) into series.
+    pub(crate) fn into_series(self, query: &str) -> Result<Vec<Series>, SourceError> {
+        match self {
+            Data::Matrix(m) => Ok(m
+                .into_iter()
+                .map(|s| {
+                    Series::new(
+                        identity(s.metric),
+                        s.values.iter().map(PromValue::sample).collect(),
+                    )
+                })
+                .collect()),
+            Data::Vector(v) => Ok(v
+                .into_iter()
+                .map(|s| Series::new(identity(s.metric), vec![s.value.sample()]))
+                .collect()),
+            other => Err(SourceError::InvalidResponse {
+                query: query.to_string(),
+                message: format!("expected a matrix, got a {}", other.kind()),
+            }),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Data::Matrix(_) => "matrix",
+            Data::Vector(_) => "vector",
+            Data::Scalar(_) => "scalar",
+            Data::String(_) => "string",
+        }
+    }
+}
+
+/// Unix seconds as Prometheus accepts them (millisecond precision).
+fn ts(t: UnixSeconds) -> String {
+    format!("{t:.3}")
+}
+
+impl SeriesSource for PrometheusSource {
+    async fn query_range(
+        &self,
+        query: &str,
+        start: UnixSeconds,
+        end: UnixSeconds,
+        step: f64,
+    ) -> Result<Vec<Series>, SourceError> {
+        let form = [
+            ("query", query.to_string()),
+            ("start", ts(start)),
+            ("end", ts(end)),
+            ("step", ts(step)),
+        ];
+        self.call("/api/v1/query_range", query, &form)
+            .await?
+            .into_series(query)
+    }
+
+    async fn query_instant(
+        &self,
+        query: &str,
+        at: UnixSeconds,
+    ) -> Result<Vec<(Labels, f64)>, SourceError> {
+        let form = [("query", query.to_string()), ("time", ts(at))];
+        match self.call("/api/v1/query", query, &form).await? {
+            Data::Vector(v) => Ok(v
+                .into_iter()
+                .map(|s| (identity(s.metric), parse_value(&s.value.1)))
+                .collect()),
+            // `wall_query = "100"` is a scalar: one wall for every series.
+            Data::Scalar(v) => Ok(vec![(Labels::new(), parse_value(&v.1))]),
+            other => Err(SourceError::InvalidResponse {
+                query: query.to_string(),
+                message: format!(
+                    "expected an instant vector or scalar, got a {}",
+                    other.kind()
+                ),
+            }),
+        }
+    }
+}
+
+/// Parses a saved `query_range` (or `query`) JSON response, as written by
+/// `curl .../api/v1/query_range`, for offline forecasting.
+pub fn parse_saved_response(text: &str, origin: &str) -> Result<Vec<Series>, SourceError> {
+    let r: Response = serde_json::from_str(text).map_err(|e| SourceError::InvalidResponse {
+        query: origin.to_string(),
+        message: e.to_string(),
+    })?;
+    match r.data {
+        Some(data) if r.status == "success" => data.into_series(origin),
+        _ => Err(SourceError::InvalidResponse {
+            query: origin.to_string(),
+            message: format!(
+                "status {:?}: {}",
+                r.status,
+                r.error.unwrap_or_else(|| "no data".to_string())
+            ),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_values_are_read_as_prometheus_writes_them() {
+        assert_eq!(parse_value("+Inf"), f64::INFINITY);
+        assert_eq!(parse_value("-Inf"), f64::NEG_INFINITY);
+        assert!(parse_value("NaN").is_nan());
+        assert!(parse_value("garbage").is_nan());
+        assert_eq!(parse_value("1e3"), 1000.0);
+    }
+
+    #[test]
+    fn a_saved_matrix_becomes_series_without_the_metric_name() {
+        let text = r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"up","job":"node"},"values":[[1700000000,"1"],[1700000060.5,"NaN"]]}]}}"#;
+        let s = parse_saved_response(text, "saved.json").unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].labels.get("job").map(String::as_str), Some("node"));
+        assert!(!s[0].labels.contains_key("__name__"));
+        assert_eq!(s[0].samples[0], Sample::new(1_700_000_000.0, 1.0));
+        assert!(s[0].samples[1].v.is_nan());
+    }
+
+    #[test]
+    fn an_error_response_names_its_origin() {
+        let text = r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
+        let e = parse_saved_response(text, "saved.json").unwrap_err();
+        assert!(
+            e.to_string().contains("saved.json") && e.to_string().contains("parse error"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,489 @@
+//! The whole pipeline (source -> engine -> evaluate -> sink -> metrics) with a
+//! scripted source, a recording sink and a stepped clock: weeks of alert life
+//! in milliseconds, with every failure a dependency can produce.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use runway::config::{self, Format};
+use runway::engine::Engine;
+use runway::evaluate::{Alert, AlertState};
+use runway::metrics::Metrics;
+use runway::model::{Labels, Sample, Series};
+use runway::sink::{AlertSink, Delivery, SinkError};
+use runway::snapshot::Snapshot;
+use runway::source::{SeriesSource, SourceError};
+
+const T0: f64 = 1_800_000_000.0;
+const DAY: f64 = 86_400.0;
+const HOUR: f64 = 3_600.0;
+
+type Curve = Arc<dyn Fn(f64) -> f64 + Send + Sync>;
+/// Series per query.
+type Curves = BTreeMap<String, Vec<(Labels, Curve)>>;
+
+/// A source whose series are curves of time, changeable mid-test, with a
+/// queue of scripted failures consumed one per query.
+#[derive(Clone, Default)]
+struct ScriptedSource {
+    curves: Arc<Mutex<Curves>>,
+    failures: Arc<Mutex<VecDeque<SourceError>>>,
+    calls: Arc<Mutex<usize>>,
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl ScriptedSource {
+    fn set(&self, query: &str, series: Vec<(Labels, Curve)>) {
+        self.curves
+            .lock()
+            .unwrap()
+            .insert(query.to_string(), series);
+    }
+    fn fail_next(&self, e: SourceError) {
+        self.failures.lock().unwrap().push_back(e);
+    }
+    fn calls(&self) -> usize {
+        *self.calls.lock().unwrap()
+    }
+    fn take_failure(&self) -> Option<SourceError> {
+        *self.calls.lock().unwrap() += 1;
+        self.failures.lock().unwrap().pop_front()
+    }
+}
+
+impl SeriesSource for ScriptedSource {
+    async fn query_range(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<Vec<Series>, SourceError> {
+        if let Some(e) = self.take_failure() {
+            return Err(e);
+        }
+        let curves = self.curves.lock().unwrap();
+        let Some(series) = curves.get(query) else {
+            return Err(SourceError::Rejected {
+                query: query.into(),
+                message: "unknown".into(),
+            });
+        };
+        Ok(series
+            .iter()
+            .map(|(l, f)| {
+                let n = ((end - start) / step) as usize;
+                let samples = (0..=n)
+                    .map(|i| {
+                        let t = start + step * i as f64;
+                        Sample::new(t, f(t))
+                    })
+                    .collect();
+                Series::new(l.clone(), samples)
+            })
+            .collect())
+    }
+
+    async fn query_instant(&self, query: &str, at: f64) -> Result<Vec<(Labels, f64)>, SourceError> {
+        if let Some(e) = self.take_failure() {
+            return Err(e);
+        }
+        let curves = self.curves.lock().unwrap();
+        Ok(curves
+            .get(query)
+            .map(|s| s.iter().map(|(l, f)| (l.clone(), f(at))).collect())
+            .unwrap_or_default())
+    }
+}
+
+/// Records every alert it is given; can be told to fail.
+#[derive(Clone, Default)]
+struct RecordingSink {
+    sent: Arc<Mutex<Vec<(f64, Alert)>>>,
+    failing: Arc<Mutex<bool>>,
+    now: Arc<Mutex<f64>>,
+}
+
+impl RecordingSink {
+    fn take(&self) -> Vec<Alert> {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect()
+    }
+}
+
+impl AlertSink for RecordingSink {
+    async fn send(&self, alerts: &[Alert]) -> Vec<Delivery> {
+        if *self.failing.lock().unwrap() {
+            return vec![Delivery {
+                target: "am".into(),
+                sent: 0,
+                failed: alerts.len(),
+                error: Some(SinkError::Refused {
+                    url: "am".into(),
+                    status: 500,
+                    body: "down".into(),
+                }),
+            }];
+        }
+        let now = *self.now.lock().unwrap();
+        self.sent
+            .lock()
+            .unwrap()
+            .extend(alerts.iter().map(|a| (now, a.clone())));
+        vec![Delivery {
+            target: "am".into(),
+            sent: alerts.len(),
+            failed: 0,
+            error: None,
+        }]
+    }
+}
+
+struct Rig {
+    engine: Engine<ScriptedSource, RecordingSink>,
+    source: ScriptedSource,
+    sink: RecordingSink,
+    metrics: Arc<Metrics>,
+    snapshot: Arc<RwLock<Snapshot>>,
+}
+
+fn rig(toml: &str) -> Rig {
+    let cfg = config::from_str(toml, Format::Toml, "pipeline test").unwrap();
+    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
+    let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
+    let source = ScriptedSource::default();
+    let sink = RecordingSink::default();
+    let mut engine = Engine::new(
+        &cfg,
+        source.clone(),
+        sink.clone(),
+        metrics.clone(),
+        snapshot.clone(),
+    );
+    engine.retry_backoff = Duration::ZERO;
+    Rig {
+        engine,
+        source,
+        sink,
+        metrics,
+        snapshot,
+    }
+}
+
+impl Rig {
+    async fn tick(&mut self, now: f64) -> runway::engine::TickReport {
+        *self.sink.now.lock().unwrap() = now;
+        self.engine.tick(now, true).await
+    }
+    fn metric(&self, line_prefix: &str) -> Option<f64> {
+        self.metrics.render().lines().find_map(|l| {
+            l.strip_prefix(line_prefix)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+    }
+}
+
+const DISK: &str = r#"
+[source]
+url = "http://prometheus.invalid:9090"
+[evaluation]
+interval = "1m"
+lookback = "2d"
+hold = "10m"
+[alerting]
+resend_delay = "1m"
+[[limits]]
+name = "disk_full"
+query = "node_filesystem_avail_bytes"
+wall = 0
+direction = "falling"
+lead_time = { critical = "1d", warning = "7d" }
+labels = { team = "storage" }
+"#;
+
+/// Free bytes falling so that the disk is empty at `empty_at`.
+fn filling(empty_at: f64) -> Curve {
+    Arc::new(move |t| (1e6 * (empty_at - t)).max(0.0))
+}
+
+fn severities(alerts: &[Alert]) -> Vec<(String, bool)> {
+    let mut v: Vec<(String, bool)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a.labels["severity"].clone(),
+                a.state == AlertState::Resolved,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn a_filling_disk_warns_then_goes_critical_then_resolves_after_cleanup() {
+    let mut r = rig(DISK);
+    let data = labels(&[("instance", "node-3"), ("mountpoint", "/data")]);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(data.clone(), filling(T0 + 3.0 * DAY))],
+    );
+
+    // Inside the warning window but the hold has not passed: nothing sent.
+    let report = r.tick(T0).await;
+    assert_eq!(report.series, 1);
+    assert!(r.sink.take().is_empty());
+    assert_eq!(r.metric("runway_alerts{state=\"pending\"}"), Some(1.0));
+
+    // Ten minutes later the warning fires, with endsAt four intervals ahead.
+    r.tick(T0 + 600.0).await;
+    let sent = r.sink.take();
+    assert_eq!(severities(&sent), vec![("warning".into(), false)]);
+    let a = &sent[0];
+    assert_eq!(a.ends_at, T0 + 600.0 + 240.0);
+    assert_eq!(a.starts_at, T0);
+    assert_eq!(a.labels["team"], "storage");
+    assert_eq!(a.labels["instance"], "node-3");
+    assert!(
+        a.annotations["summary"].contains("reaches 0 in about 2d 23h"),
+        "{:?}",
+        a.annotations
+    );
+
+    // Two days on, a day from empty: critical joins after its own hold.
+    let t = T0 + 2.0 * DAY + HOUR;
+    r.tick(t).await;
+    r.tick(t + 600.0).await;
+    let sent = r.sink.take();
+    assert!(severities(&sent).contains(&("critical".into(), false)));
+
+    // A cleanup: the disk is half empty and stays so. Both alerts resolve
+    // once the trend over the lookback is clearly outside each window. (With
+    // a straight-line trend that takes until the flat part dominates the
+    // 2-day lookback; the current-regime fits of issue 3 will shorten it.)
+    let cleaned_at = t + 700.0;
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(
+            data,
+            Arc::new(move |x| {
+                if x < cleaned_at {
+                    (1e6 * (T0 + 3.0 * DAY - x)).max(0.0)
+                } else {
+                    5e11
+                }
+            }),
+        )],
+    );
+    let mut resolved = Vec::new();
+    for i in 1..=2 * 24 * 6 {
+        r.tick(cleaned_at + 600.0 * i as f64).await;
+        resolved.extend(
+            r.sink
+                .take()
+                .into_iter()
+                .filter(|a| a.state == AlertState::Resolved),
+        );
+        if resolved.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        severities(&resolved),
+        vec![("critical".into(), true), ("warning".into(), true)]
+    );
+    let last = resolved.iter().map(|a| a.ends_at).fold(0.0, f64::max);
+    assert!(
+        last - cleaned_at <= DAY,
+        "resolved {}s after the cleanup",
+        last - cleaned_at
+    );
+}
+
+#[tokio::test]
+async fn transient_source_failures_are_retried_and_counted() {
+    let mut r = rig(DISK);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), filling(T0 + 30.0 * DAY))],
+    );
+    r.source.fail_next(SourceError::Unavailable {
+        query: "q".into(),
+        message: "connection refused".into(),
+    });
+    r.source.fail_next(SourceError::Timeout {
+        query: "q".into(),
+        message: "deadline".into(),
+    });
+    let report = r.tick(T0).await;
+    assert!(report.failed_limits.is_empty(), "third attempt succeeds");
+    assert_eq!(r.source.calls(), 3);
+    let m = r.metrics.render();
+    for want in [
+        r#"runway_source_requests_total{kind="range",outcome="unavailable"} 1"#,
+        r#"runway_source_requests_total{kind="range",outcome="timeout"} 1"#,
+        r#"runway_source_requests_total{kind="range",outcome="success"} 1"#,
+    ] {
+        assert!(m.contains(want), "missing {want} in\n{m}");
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_query_is_not_retried_and_keeps_the_last_forecasts() {
+    let mut r = rig(DISK);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), filling(T0 + 30.0 * DAY))],
+    );
+    r.tick(T0).await;
+    let before = r.metric("runway_time_to_wall_seconds{instance=\"a\",limit=\"disk_full\"}");
+    assert!(before.is_some());
+
+    r.source.fail_next(SourceError::Rejected {
+        query: "node_filesystem_avail_bytes".into(),
+        message: "bad_data: parse error".into(),
+    });
+    let calls = r.source.calls();
+    let report = r.tick(T0 + 60.0).await;
+    assert_eq!(report.failed_limits, vec!["disk_full".to_string()]);
+    assert_eq!(r.source.calls(), calls + 1, "rejections are not retried");
+    assert_eq!(
+        r.metric("runway_limit_evaluation_failures_total{limit=\"disk_full\",reason=\"rejected\"}"),
+        Some(1.0)
+    );
+    // The dashboard keeps the last good forecast; the status carries the error.
+    assert_eq!(
+        r.metric("runway_time_to_wall_seconds{instance=\"a\",limit=\"disk_full\"}"),
+        before
+    );
+    let snap = r.snapshot.read().unwrap();
+    let err = snap.limits["disk_full"].last_error.clone().unwrap();
+    assert!(err.contains("parse error"), "{err}");
+}
+
+#[tokio::test]
+async fn a_failing_alertmanager_is_counted_and_the_alert_is_carried_by_the_next_resend() {
+    let mut r = rig(&DISK.replace("hold = \"10m\"", "hold = \"0s\""));
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), filling(T0 + 2.0 * DAY))],
+    );
+    *r.sink.failing.lock().unwrap() = true;
+    r.tick(T0).await;
+    assert_eq!(
+        r.metric("runway_alerts_send_failures_total{alertmanager=\"am\"}"),
+        Some(1.0)
+    );
+    *r.sink.failing.lock().unwrap() = false;
+    r.tick(T0 + 30.0).await;
+    assert!(r.sink.take().is_empty(), "within resend_delay");
+    r.tick(T0 + 60.0).await;
+    assert_eq!(severities(&r.sink.take()), vec![("warning".into(), false)]);
+}
+
+#[tokio::test]
+async fn the_series_bound_drops_and_counts_the_excess() {
+    let toml = DISK.replace("[alerting]", "max_series_per_limit = 3\n[alerting]");
+    let mut r = rig(&toml);
+    let series = (0..5)
+        .map(|i| {
+            (
+                labels(&[("instance", &format!("n{i}"))]),
+                filling(T0 + 30.0 * DAY),
+            )
+        })
+        .collect();
+    r.source.set("node_filesystem_avail_bytes", series);
+    let report = r.tick(T0).await;
+    assert_eq!(report.series, 3);
+    assert_eq!(
+        r.metric("runway_series_dropped_total{limit=\"disk_full\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        r.metric("runway_series_evaluated{limit=\"disk_full\"}"),
+        Some(3.0)
+    );
+}
+
+#[tokio::test]
+async fn walls_from_a_query_are_joined_per_series() {
+    let toml = r#"
+[source]
+url = "http://prometheus.invalid:9090"
+[evaluation]
+lookback = "1d"
+hold = "0s"
+[[limits]]
+name = "pool"
+query = "pg_stat_activity_count"
+wall_query = "pg_settings_max_connections"
+direction = "rising"
+lead_time = "1d"
+"#;
+    let mut r = rig(toml);
+    // Both pools gain 1 connection an hour; db-1 has 100 max, db-2 200, db-3
+    // has no wall and is not evaluated.
+    let grow: Curve = Arc::new(|t| 50.0 + (t - T0) / HOUR);
+    r.source.set(
+        "pg_stat_activity_count",
+        ["db-1", "db-2", "db-3"]
+            .iter()
+            .map(|i| (labels(&[("instance", i)]), grow.clone()))
+            .collect(),
+    );
+    r.source.set(
+        "pg_settings_max_connections",
+        vec![
+            (
+                labels(&[("instance", "db-1")]),
+                Arc::new(|_| 100.0) as Curve,
+            ),
+            (
+                labels(&[("instance", "db-2")]),
+                Arc::new(|_| 200.0) as Curve,
+            ),
+        ],
+    );
+    let report = r.tick(T0).await;
+    assert_eq!(report.series, 2);
+    let ttw = |i: &str| {
+        r.metric(&format!(
+            "runway_time_to_wall_seconds{{instance=\"{i}\",limit=\"pool\"}}"
+        ))
+        .unwrap()
+    };
+    assert!((ttw("db-1") - 50.0 * HOUR).abs() < 1.0);
+    assert!((ttw("db-2") - 150.0 * HOUR).abs() < 1.0);
+    assert_eq!(
+        r.snapshot.read().unwrap().limits["pool"].unmatched_series,
+        1
+    );
+    // 50 hours is beyond the 1-day lead: nothing fires.
+    assert!(r.sink.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_vanished_series_resolves_its_alert() {
+    let mut r = rig(&DISK.replace("hold = \"10m\"", "hold = \"0s\""));
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), filling(T0 + 2.0 * DAY))],
+    );
+    r.tick(T0).await;
+    assert_eq!(r.sink.take().len(), 1);
+    r.source.set("node_filesystem_avail_bytes", vec![]);
+    r.tick(T0 + 60.0).await;
+    let sent = r.sink.take();
+    assert_eq!(severities(&sent), vec![("warning".into(), true)]);
+    assert_eq!(sent[0].ends_at, T0 + 60.0);
+}
