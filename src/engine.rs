@@ -28,6 +28,9 @@ use crate::source::{SeriesSource, SourceError};
 pub const QUERY_ATTEMPTS: usize = 3;
 /// Prometheus returns at most 11,000 points per series from a range query.
 const MAX_POINTS_PER_SERIES: f64 = 10_000.0;
+/// Prometheus' default lookback delta: a range query repeats a series' last
+/// sample for this long after it stops being scraped.
+const STALENESS_SECONDS: f64 = 300.0;
 /// The default resolution: a week at 5 minutes.
 const DEFAULT_POINTS: f64 = 2_016.0;
 
@@ -197,6 +200,21 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Deterministic order, so that the bound drops the same series each
         // time and the exports are stable.
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        // Without `__name__`, two metrics of one selector can share a label
+        // set; they would be one alert and one exported series, so only the
+        // first is kept, as Prometheus refuses such vectors in rules.
+        let returned = series.len();
+        series.dedup_by(|b, a| a.labels == b.labels);
+        let duplicates = returned - series.len();
+        if duplicates > 0 {
+            warn!(limit = %l.name, duplicates, "series that differ only in their metric name were skipped; aggregate or select one metric");
+        }
+        // A series that stopped reporting is gone, as in an instant query:
+        // its trend is not extrapolated from data that no longer arrives.
+        let stale_before = now - (2.0 * plan.step + STALENESS_SECONDS);
+        let before = series.len();
+        series.retain(|s| s.samples.last().is_some_and(|x| x.t >= stale_before));
+        let stale = before - series.len();
         let dropped = series.len().saturating_sub(self.max_series);
         series.truncate(self.max_series);
         let walls: Vec<Option<f64>> = match &l.wall {
@@ -215,6 +233,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             series,
             walls,
             dropped,
+            stale,
         })
     }
 
@@ -275,6 +294,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                             last_success: Some(now),
                             last_error: None,
                             dropped_series: f.dropped,
+                            stale_series: f.stale,
                             unmatched_series: unmatched,
                         }),
                     ));
@@ -371,4 +391,5 @@ struct Fetched {
     series: Vec<Series>,
     walls: Vec<Option<f64>>,
     dropped: usize,
+    stale: usize,
 }

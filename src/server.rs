@@ -82,6 +82,7 @@ async fn forecasts(State(s): State<AppState>) -> Response {
                 "last_error": st.and_then(|x| x.last_error.clone()),
                 "series": st.map_or(0, |x| x.evaluations.len()),
                 "dropped_series": st.map_or(0, |x| x.dropped_series),
+                "stale_series": st.map_or(0, |x| x.stale_series),
                 "unmatched_series": st.map_or(0, |x| x.unmatched_series),
             })
         })

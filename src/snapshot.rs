@@ -17,6 +17,9 @@ pub struct LimitStatus {
     pub last_error: Option<String>,
     /// Series beyond `max_series_per_limit` that were not evaluated.
     pub dropped_series: usize,
+    /// Series whose newest sample is too old to forecast from: they stopped
+    /// reporting, and count as gone.
+    pub stale_series: usize,
     /// Series without a matching wall from `wall_query`.
     pub unmatched_series: usize,
 }

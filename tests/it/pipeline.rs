@@ -85,6 +85,7 @@ impl SeriesSource for ScriptedSource {
                         let t = start + step * i as f64;
                         Sample::new(t, f(t))
                     })
+                    .filter(|s| !s.v.is_nan())
                     .collect();
                 Series::new(l.clone(), samples)
             })
@@ -486,4 +487,42 @@ async fn a_vanished_series_resolves_its_alert() {
     let sent = r.sink.take();
     assert_eq!(severities(&sent), vec![("warning".into(), true)]);
     assert_eq!(sent[0].ends_at, T0 + 60.0);
+}
+
+#[tokio::test]
+async fn a_series_that_stopped_reporting_is_gone_and_its_alert_resolves() {
+    let mut r = rig(&DISK.replace("hold = \"10m\"", "hold = \"0s\""));
+    let stopped_at = T0 + 120.0;
+    // Samples only until `stopped_at`: the curve is NaN afterwards, which the
+    // scripted source drops, as Prometheus returns nothing past staleness.
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), filling(T0 + 2.0 * DAY))],
+    );
+    r.tick(T0).await;
+    assert_eq!(r.sink.take().len(), 1);
+    let gone: Curve = Arc::new(move |t| {
+        if t <= stopped_at {
+            1e6 * (T0 + 2.0 * DAY - t)
+        } else {
+            f64::NAN
+        }
+    });
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), gone)],
+    );
+    // Still fresh: nothing changes.
+    r.tick(stopped_at + 60.0).await;
+    assert!(r.sink.take().iter().all(|a| a.state == AlertState::Firing));
+    // More than two steps (2d / 2016 = 86 s each) and five minutes after
+    // its last sample, the series counts as gone.
+    let report = r.tick(stopped_at + 600.0).await;
+    assert_eq!(report.series, 0);
+    let sent = r.sink.take();
+    assert_eq!(severities(&sent), vec![("warning".into(), true)]);
+    assert_eq!(
+        r.snapshot.read().unwrap().limits["disk_full"].stale_series,
+        1
+    );
 }
