@@ -36,7 +36,10 @@ fn the_systemd_unit_runs_the_commands_runway_has() {
             .args([sub, "--help"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{line}: `runway {sub}` is not a command");
+        assert!(
+            out.status.success(),
+            "{line}: `runway {sub}` is not a command"
+        );
         let help = String::from_utf8_lossy(&out.stdout);
         for flag in args.iter().filter(|a| a.starts_with("--")) {
             assert!(help.contains(flag), "{line}: `runway {sub}` has no {flag}");

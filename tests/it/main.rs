@@ -2,7 +2,10 @@
 
 mod support;
 
+mod cli;
 mod config;
+mod deploy;
+mod e2e;
 mod harness;
 mod payload;
 mod pipeline;

@@ -1,0 +1,594 @@
+//! The binary's offline commands, run as a user runs them: `runway check`,
+//! `runway forecast` on files and standard input, and `runway once` against
+//! a real Prometheus. Exit codes, standard output and standard error are
+//! what is checked.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::UNIX_EPOCH;
+
+use serde_json::Value;
+
+use crate::support::{noisy, now_secs, towards, OpenMetrics, Prometheus};
+
+const DAY: f64 = 86_400.0;
+/// Histories: three days at 60 s.
+const SPAN: f64 = 3.0 * DAY;
+const STEP: f64 = 60.0;
+const TOLERANCE: f64 = 0.05;
+/// The end of the offline histories: a fixed instant, so runs agree.
+const END: f64 = 1_700_000_000.0;
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.show()))
+    }
+
+    fn assert_success(&self) -> &Run {
+        assert_eq!(self.code, Some(0), "{}", self.show());
+        self
+    }
+}
+
+/// Runs the runway binary with `args`, `stdin` as its standard input, and
+/// none of the tester's `RUNWAY_*` variables.
+fn runway(args: &[&str], stdin: &str) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runway"));
+    cmd.args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("RUNWAY_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd.spawn().expect("spawn runway");
+    let mut input = child.stdin.take().expect("stdin");
+    let text = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let out = child.wait_with_output().expect("runway output");
+    writer.join().expect("stdin writer");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+fn csv(samples: &[(f64, f64)]) -> String {
+    let mut out = String::from("timestamp,value\n");
+    for (t, v) in samples {
+        out.push_str(&format!("{t},{v}\n"));
+    }
+    out
+}
+
+/// Free bytes falling from 200 GB at `END` to 0 two days later, ±1% noise.
+fn falling_disk() -> Vec<(f64, f64)> {
+    noisy(END, SPAN, STEP, 2e9, 11, towards(200e9, 0.0, 2.0 * DAY))
+        .into_iter()
+        .map(|(t, v)| (t, v.round()))
+        .collect()
+}
+
+fn unix(rfc3339: &str) -> f64 {
+    humantime::parse_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+}
+
+fn assert_near_truth(what: &str, got: f64, truth: f64) {
+    eprintln!(
+        "{what}: {got:.0} s, truth {truth:.0} s ({:+.3}%)",
+        (got - truth) / truth * 100.0
+    );
+    assert!(
+        (got - truth).abs() <= TOLERANCE * truth.abs(),
+        "{what}: {got} s is not within {}% of the truth {truth} s ({:+.2}%)",
+        TOLERANCE * 100.0,
+        (got - truth) / truth * 100.0
+    );
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is not a number in {v:#}"))
+}
+
+// ---------------------------------------------------------------------------
+// runway check
+// ---------------------------------------------------------------------------
+
+#[test]
+fn check_accepts_the_example_configuration() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/runway.example.toml");
+    let run = runway(&["check", "--config", path_str(&example)], "");
+    run.assert_success();
+    assert!(run.stdout.contains("ok"), "{}", run.show());
+}
+
+#[test]
+fn check_names_every_problem_with_its_key_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("runway.toml");
+    std::fs::write(
+        &file,
+        r#"[source]
+url = "http://127.0.0.1:9090"
+
+[evaluation]
+intervall = "1m"
+
+[[limits]]
+name = "disk_full"
+query = "node_filesystem_avail_bytes"
+wall = 0
+direction = "downwards"
+lead_time = "7d"
+
+[[limits]]
+name = "queue_full"
+query = "queue_depth"
+wall = 10000
+direction = "rising"
+lead_time = "7x"
+
+[[limits]]
+name = "disk_full"
+query = "node_filesystem_files_free"
+wall = 0
+direction = "falling"
+lead_time = "1d"
+"#,
+    )
+    .expect("write config");
+    let run = runway(&["check", "--config", path_str(&file)], "");
+    assert!(
+        run.code.is_some_and(|c| c != 0),
+        "a broken file passed: {}",
+        run.show()
+    );
+    for (path, about) in [
+        ("evaluation.intervall", "unknown key"),
+        ("limits[0].direction", "downwards"),
+        ("limits[1].lead_time", "7x"),
+        ("limits[2].name", "disk_full"),
+    ] {
+        assert!(
+            run.stderr.lines().any(|l| l.contains(path_str(&file))
+                && l.contains(&format!("{path}:"))
+                && l.contains(about)),
+            "no line names {path} ({about}) and the file: {}",
+            run.show()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// runway forecast
+// ---------------------------------------------------------------------------
+
+fn forecast_json(input: &str, stdin: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "forecast",
+        "--input",
+        input,
+        "--wall",
+        "0",
+        "--direction",
+        "falling",
+        "--output",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let run = runway(&args, stdin);
+    run.assert_success();
+    run.json()
+}
+
+#[test]
+fn forecast_of_a_csv_finds_the_known_time_to_wall() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("disk.csv");
+    let samples = falling_disk();
+    std::fs::write(&file, csv(&samples)).expect("write csv");
+    let path = path_str(&file);
+
+    let out = forecast_json(path, "", &["--lead", "3d"]);
+    let s = &out["series"][0];
+    assert_eq!(out["series"].as_array().map(Vec::len), Some(1), "{out:#}");
+    assert_eq!(s["status"], "approaching", "{s:#}");
+    assert!(
+        s["model"] == "linear" || s["model"] == "robust",
+        "model {}",
+        s["model"]
+    );
+    let likely = num(s, "time_to_wall_seconds");
+    assert_near_truth("time to wall", likely, 2.0 * DAY);
+    let (lower, upper) = (
+        num(s, "time_to_wall_lower_seconds"),
+        num(s, "time_to_wall_upper_seconds"),
+    );
+    assert!(
+        lower <= likely && likely <= upper,
+        "band {lower} {likely} {upper}"
+    );
+    let wall_at = unix(s["wall_at"].as_str().expect("wall_at"));
+    assert!(
+        (wall_at - (END + likely)).abs() <= 1.0,
+        "wall_at {} is not the newest sample + {likely} s",
+        s["wall_at"]
+    );
+    assert_eq!(num(s, "current_value"), samples.last().unwrap().1);
+    assert_eq!(num(s, "wall"), 0.0);
+    assert_eq!(s["samples"], samples.len(), "{s:#}");
+    assert_eq!(s["alert"], true, "2 days away, lead 3d: {s:#}");
+
+    let out = forecast_json(path, "", &["--lead", "1d"]);
+    assert_eq!(
+        out["series"][0]["alert"], false,
+        "2 days away, lead 1d: {out:#}"
+    );
+
+    // The same file on standard input says the same.
+    let from_stdin = forecast_json("-", &csv(&samples), &["--lead", "1d"]);
+    assert_eq!(from_stdin, out);
+}
+
+#[test]
+fn forecast_at_a_past_instant_uses_only_the_samples_until_then() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("disk.csv");
+    // Falling until a day before the end, then a cleanup: free space jumps
+    // back up. As of a day before the end, only the fall is known.
+    let at = END - DAY;
+    let samples: Vec<(f64, f64)> = falling_disk()
+        .into_iter()
+        .map(|(t, v)| if t > at { (t, v + 400e9) } else { (t, v) })
+        .collect();
+    std::fs::write(&file, csv(&samples)).expect("write csv");
+    let at_arg = format!("{at}");
+    let out = forecast_json(path_str(&file), "", &["--lead", "7d", "--at", &at_arg]);
+    let s = &out["series"][0];
+    assert_eq!(s["status"], "approaching", "{s:#}");
+    // From a day earlier, the wall is a day further away.
+    assert_near_truth(
+        "time to wall at --at",
+        num(s, "time_to_wall_seconds"),
+        3.0 * DAY,
+    );
+    let before: Vec<&(f64, f64)> = samples.iter().filter(|(t, _)| *t <= at).collect();
+    assert_eq!(s["samples"], before.len(), "{s:#}");
+    assert_eq!(num(s, "current_value"), before.last().unwrap().1);
+    let wall_at = unix(s["wall_at"].as_str().expect("wall_at"));
+    assert_near_truth("wall_at from --at", wall_at - at, 3.0 * DAY);
+    assert_eq!(s["alert"], true, "{s:#}");
+
+    // Without --at, the cleanup is seen.
+    let out = forecast_json(path_str(&file), "", &["--lead", "7d"]);
+    assert_eq!(
+        num(&out["series"][0], "current_value"),
+        samples.last().unwrap().1
+    );
+}
+
+#[test]
+fn forecast_of_a_receding_series_has_no_time_to_wall_and_no_alert() {
+    let rising = noisy(END, SPAN, STEP, 1e9, 12, |dt| 200e9 + dt * 1e5);
+    let out = forecast_json("-", &csv(&rising), &["--lead", "30d"]);
+    let s = &out["series"][0];
+    assert_eq!(s["status"], "receding", "{s:#}");
+    assert!(s["time_to_wall_seconds"].is_null(), "{s:#}");
+    assert!(s["wall_at"].is_null(), "{s:#}");
+    assert_eq!(s["alert"], false, "{s:#}");
+}
+
+#[test]
+fn forecast_table_says_it_in_a_sentence() {
+    let run = runway(
+        &[
+            "forecast",
+            "--input",
+            "-",
+            "--wall",
+            "0",
+            "--direction",
+            "falling",
+            "--lead",
+            "3d",
+        ],
+        &csv(&falling_disk()),
+    );
+    run.assert_success();
+    let out = &run.stdout;
+    assert!(
+        out.lines().next().is_some_and(|l| l.starts_with("LIMIT")
+            && l.contains("TIME TO WALL")
+            && l.contains("WALL AT")),
+        "no table header: {}",
+        run.show()
+    );
+    let sentence = out
+        .lines()
+        .find(|l| l.starts_with("forecast: {} reaches 0 in about "))
+        .unwrap_or_else(|| panic!("no summary sentence: {}", run.show()));
+    assert!(sentence.contains("(between "), "{sentence}");
+    assert!(
+        out.contains("alert within 3d: yes"),
+        "no alert verdict: {}",
+        run.show()
+    );
+}
+
+#[test]
+fn forecast_of_a_malformed_csv_names_the_file_and_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("broken.csv");
+    std::fs::write(
+        &file,
+        "timestamp,value\n1700000000,5\n1700000060,five\n1700000120,4\n",
+    )
+    .expect("write csv");
+    let run = runway(
+        &[
+            "forecast",
+            "--input",
+            path_str(&file),
+            "--wall",
+            "0",
+            "--direction",
+            "falling",
+        ],
+        "",
+    );
+    assert!(
+        run.code.is_some_and(|c| c != 0),
+        "a malformed file was accepted: {}",
+        run.show()
+    );
+    assert!(
+        run.stderr.contains(&format!("{}:3:", path_str(&file))) && run.stderr.contains("five"),
+        "stderr does not name the file, line 3 and the bad value: {}",
+        run.show()
+    );
+    assert!(run.stdout.trim().is_empty(), "{}", run.show());
+}
+
+/// A query_range answer saved from a real Prometheus (as `curl` would save
+/// it) with two series gives one forecast each, with their labels.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forecast_of_a_saved_query_range_response_forecasts_each_series() {
+    let end = now_secs().floor();
+    let mut history = OpenMetrics::new();
+    for (instance, seed, days) in [("node-3", 21, 2.0), ("node-4", 22, 10.0)] {
+        history.gauge_history(
+            "node_filesystem_avail_bytes",
+            &[("instance", instance), ("mountpoint", "/data")],
+            &noisy(end, SPAN, STEP, 2e9, seed, towards(200e9, 0.0, days * DAY))
+                .into_iter()
+                .map(|(t, v)| (t, v.round()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let prometheus = Prometheus::start(&history).await;
+    let body = reqwest::Client::new()
+        .get(format!("{}/api/v1/query_range", prometheus.url()))
+        .query(&[
+            ("query", "node_filesystem_avail_bytes".to_string()),
+            ("start", format!("{}", end - SPAN)),
+            ("end", format!("{end}")),
+            ("step", "60".to_string()),
+        ])
+        .send()
+        .await
+        .expect("query Prometheus")
+        .text()
+        .await
+        .expect("answer");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("saved.json");
+    std::fs::write(&file, &body).expect("write saved answer");
+
+    let out = forecast_json(path_str(&file), "", &["--lead", "7d"]);
+    let series = out["series"].as_array().expect("series");
+    assert_eq!(series.len(), 2, "{out:#}");
+    for (instance, days, alert) in [("node-3", 2.0, true), ("node-4", 10.0, false)] {
+        let s = series
+            .iter()
+            .find(|s| s["labels"]["instance"] == instance)
+            .unwrap_or_else(|| panic!("no forecast for {instance}: {out:#}"));
+        assert_eq!(
+            s["labels"],
+            serde_json::json!({"instance": instance, "mountpoint": "/data"}),
+            "labels, without __name__"
+        );
+        assert_near_truth(
+            &format!("{instance} time to wall"),
+            num(s, "time_to_wall_seconds"),
+            days * DAY,
+        );
+        assert_eq!(s["alert"], alert, "{s:#}");
+        assert_eq!(s["samples"], 4321, "{s:#}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// runway once
+// ---------------------------------------------------------------------------
+
+fn once_config(dir: &Path, source: &str, limits: &str) -> std::path::PathBuf {
+    let file = dir.join("runway.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"[source]
+url = "{source}"
+
+[evaluation]
+lookback = "3d"
+{limits}"#
+        ),
+    )
+    .expect("write config");
+    file
+}
+
+const ONCE_LIMITS: &str = r#"
+[[limits]]
+name = "disk_full"
+query = "node_filesystem_avail_bytes"
+wall = 0
+direction = "falling"
+lead_time = "7d"
+
+[[limits]]
+name = "queue_full"
+query = "queue_depth"
+wall = 10000
+direction = "rising"
+lead_time = "3d"
+"#;
+
+async fn once_prometheus() -> (Prometheus, f64) {
+    let end = now_secs().floor();
+    let mut history = OpenMetrics::new();
+    let disk = |seed, days: f64| -> Vec<(f64, f64)> {
+        noisy(end, SPAN, STEP, 2e9, seed, towards(200e9, 0.0, days * DAY))
+            .into_iter()
+            .map(|(t, v)| (t, v.round()))
+            .collect()
+    };
+    history
+        .gauge_history(
+            "node_filesystem_avail_bytes",
+            &[("instance", "node-4"), ("mountpoint", "/data")],
+            &disk(31, 30.0),
+        )
+        .gauge_history(
+            "node_filesystem_avail_bytes",
+            &[("instance", "node-3"), ("mountpoint", "/data")],
+            &disk(32, 2.0),
+        )
+        .gauge_history(
+            "node_filesystem_avail_bytes",
+            &[("instance", "node-1"), ("mountpoint", "/")],
+            &noisy(end, SPAN, STEP, 0.0, 0, |_| 50e9),
+        )
+        .gauge_history(
+            "queue_depth",
+            &[("queue", "ingest")],
+            &noisy(
+                end,
+                SPAN,
+                STEP,
+                50.0,
+                33,
+                towards(4000.0, 10_000.0, 20.0 * DAY),
+            )
+            .into_iter()
+            .map(|(t, v)| (t, v.round()))
+            .collect::<Vec<_>>(),
+        );
+    (Prometheus::start(&history).await, end)
+}
+
+/// `runway once` prints every forecast ranked soonest wall first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_ranks_every_forecast_soonest_first() {
+    let (prometheus, end) = once_prometheus().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = once_config(dir.path(), &prometheus.url(), ONCE_LIMITS);
+    let run = runway(
+        &["once", "--config", path_str(&file), "--output", "json"],
+        "",
+    );
+    run.assert_success();
+    let elapsed = now_secs() - end;
+    let out = run.json();
+    let series = out["series"].as_array().expect("series");
+    let order: Vec<String> = series
+        .iter()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["labels"]["instance"].as_str().unwrap_or("-"),
+                s["labels"]["queue"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        ["node-3/-", "-/ingest", "node-4/-", "node-1/-"],
+        "{out:#}"
+    );
+    for (s, days) in series.iter().zip([2.0, 20.0, 30.0]) {
+        assert_near_truth(
+            &format!("{} time to wall", s["labels"]),
+            num(s, "time_to_wall_seconds"),
+            days * DAY - elapsed,
+        );
+    }
+    assert_eq!(series[3]["status"], "receding");
+    assert!(series[3]["time_to_wall_seconds"].is_null());
+}
+
+/// A limit whose query Prometheus rejects: the others are still printed, and
+/// the exit code (2) and standard error say which limit failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_with_a_broken_limit_exits_2_and_names_it() {
+    let (prometheus, _end) = once_prometheus().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let limits = format!(
+        "{ONCE_LIMITS}
+[[limits]]
+name = \"broken\"
+query = 'rate(node_filesystem_avail_bytes[5m]'
+wall = 0
+direction = \"falling\"
+lead_time = \"7d\"
+"
+    );
+    let file = once_config(dir.path(), &prometheus.url(), &limits);
+    let run = runway(
+        &["once", "--config", path_str(&file), "--output", "json"],
+        "",
+    );
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.contains("broken") && l.contains("rate(node_filesystem_avail_bytes[5m]")),
+        "stderr does not name the broken limit and its query: {}",
+        run.show()
+    );
+    let out = run.json();
+    let series = out["series"].as_array().expect("series");
+    assert_eq!(series.len(), 4, "the good limits' forecasts: {out:#}");
+    assert_eq!(series[0]["labels"]["instance"], "node-3");
+}

@@ -1,0 +1,1196 @@
+//! End to end: a real Prometheus holding known history, the runway daemon
+//! querying it, a real Alertmanager and a webhook receiver standing in for
+//! the person paged. Every history is a line with deterministic noise ending
+//! now, so the true time to wall is known, and what runway exports, serves
+//! and sends is checked against it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::support::{
+    free_port, noisy, now_secs, towards, Alertmanager, OpenMetrics, Prometheus, Runway,
+    WebhookReceiver,
+};
+
+const DAY: f64 = 86_400.0;
+/// Every history: three days at 60 s, ending now (`evaluation.lookback`).
+const SPAN: f64 = 3.0 * DAY;
+const STEP: f64 = 60.0;
+/// How long any awaited condition may take before the test fails.
+const PATIENCE: Duration = Duration::from_secs(30);
+/// Forecasts must be this close to the truth (relative).
+const TOLERANCE: f64 = 0.05;
+
+// ---------------------------------------------------------------------------
+// Known histories
+// ---------------------------------------------------------------------------
+
+/// A series generated from a line that reaches its wall `seconds_to_wall`
+/// after the history's `end`.
+#[derive(Debug, Clone, Copy)]
+struct Truth {
+    end: f64,
+    seconds_to_wall: f64,
+}
+
+impl Truth {
+    /// The true time to wall as seen at `t`.
+    fn at(&self, t: f64) -> f64 {
+        self.seconds_to_wall - (t - self.end)
+    }
+}
+
+/// Free bytes of a filesystem falling from `free_now` to 0 in
+/// `seconds_to_wall`, with ±1% noise, in whole bytes.
+fn falling_disk(end: f64, seed: u64, free_now: f64, seconds_to_wall: f64) -> Vec<(f64, f64)> {
+    noisy(
+        end,
+        SPAN,
+        STEP,
+        0.01 * free_now,
+        seed,
+        towards(free_now, 0.0, seconds_to_wall),
+    )
+    .into_iter()
+    .map(|(t, v)| (t, v.round()))
+    .collect()
+}
+
+/// Free bytes growing back over the whole window (a cleanup, then files
+/// being deleted as they age out): moving away from the wall.
+fn recovering_disk(end: f64, seed: u64, free_now: f64) -> Vec<(f64, f64)> {
+    noisy(end, SPAN, STEP, 0.01 * free_now, seed, move |dt| {
+        free_now + free_now * 0.5 * dt / SPAN
+    })
+    .into_iter()
+    .map(|(t, v)| (t, v.round()))
+    .collect()
+}
+
+const DISK: &str = "node_filesystem_avail_bytes";
+
+/// The near disk (node-3 /data, 0 in 2 days) and the far one (node-4 /data,
+/// 0 in 30 days), ending at `end`.
+fn two_disks(end: f64) -> (OpenMetrics, Truth, Truth) {
+    let near = Truth {
+        end,
+        seconds_to_wall: 2.0 * DAY,
+    };
+    let far = Truth {
+        end,
+        seconds_to_wall: 30.0 * DAY,
+    };
+    let mut history = OpenMetrics::new();
+    history
+        .gauge_history(
+            DISK,
+            &[("instance", "node-3"), ("mountpoint", "/data")],
+            &falling_disk(end, 1, 200e9, near.seconds_to_wall),
+        )
+        .gauge_history(
+            DISK,
+            &[("instance", "node-4"), ("mountpoint", "/data")],
+            &falling_disk(end, 2, 600e9, far.seconds_to_wall),
+        );
+    (history, near, far)
+}
+
+// ---------------------------------------------------------------------------
+// Runway's configuration
+// ---------------------------------------------------------------------------
+
+/// A daemon configuration evaluating every second over three days of
+/// history, sending to `alertmanagers` (may be empty), with `limits` (TOML
+/// `[[limits]]` tables) appended.
+fn config(port: u16, source: &str, alertmanagers: &[String], hold: &str, limits: &str) -> String {
+    let targets: Vec<String> = alertmanagers.iter().map(|u| format!("{u:?}")).collect();
+    format!(
+        r#"[server]
+listen = "127.0.0.1:{port}"
+
+[source]
+url = "{source}"
+timeout = "5s"
+
+[alerting]
+alertmanagers = [{targets}]
+resend_delay = "1s"
+timeout = "2s"
+
+[evaluation]
+interval = "1s"
+lookback = "3d"
+hold = "{hold}"
+
+{limits}"#,
+        targets = targets.join(", ")
+    )
+}
+
+const DISK_LIMIT: &str = r#"
+[[limits]]
+name = "disk_full"
+query = "node_filesystem_avail_bytes"
+wall = 0
+direction = "falling"
+lead_time = "7d"
+labels = { team = "storage" }
+"#;
+
+// ---------------------------------------------------------------------------
+// The text exposition format
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// A parsed /metrics page.
+#[derive(Debug, Clone)]
+struct Exposition {
+    text: String,
+    samples: Vec<Sample>,
+}
+
+impl Exposition {
+    fn parse(text: &str) -> Exposition {
+        let samples = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| parse_sample(l).unwrap_or_else(|e| panic!("{e} in line {l:?} of:\n{text}")))
+            .collect();
+        Exposition {
+            text: text.to_string(),
+            samples,
+        }
+    }
+
+    /// The samples named `name` whose labels include `labels`.
+    fn all(&self, name: &str, labels: &[(&str, &str)]) -> Vec<&Sample> {
+        self.samples
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .collect()
+    }
+
+    /// The value of the one sample matching, None if there is none; panics
+    /// if several match.
+    fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let found = self.all(name, labels);
+        assert!(
+            found.len() <= 1,
+            "{name}{labels:?} matches {} samples: {found:?}",
+            found.len()
+        );
+        found.first().map(|s| s.value)
+    }
+
+    /// `get`, which must find a sample.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels)
+            .unwrap_or_else(|| panic!("no {name}{labels:?} on /metrics:\n{}", self.text))
+    }
+
+    /// The sum of every sample matching (0 if none), for counters whose
+    /// other labels do not matter.
+    fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.all(name, labels).iter().map(|s| s.value).sum()
+    }
+}
+
+/// `name{a="1",b="x\"y"} value [timestamp]`.
+fn parse_sample(line: &str) -> Result<Sample, String> {
+    let name_end = line.find(['{', ' ']).ok_or("no value")?;
+    let name = line[..name_end].to_string();
+    let mut rest = &line[name_end..];
+    let mut labels = BTreeMap::new();
+    if let Some(after) = rest.strip_prefix('{') {
+        let mut chars = after.char_indices().peekable();
+        loop {
+            // Label name up to '=' (or the closing brace).
+            let mut key = String::new();
+            let close;
+            loop {
+                let (i, c) = chars.next().ok_or("unterminated label set")?;
+                match c {
+                    '}' if key.trim().is_empty() => {
+                        close = Some(i);
+                        break;
+                    }
+                    '=' => {
+                        close = None;
+                        break;
+                    }
+                    ',' if key.trim().is_empty() => {}
+                    c => key.push(c),
+                }
+            }
+            if let Some(i) = close {
+                rest = &after[i + 1..];
+                break;
+            }
+            if chars.next().map(|(_, c)| c) != Some('"') {
+                return Err(format!("label {key} has no quoted value"));
+            }
+            let mut value = String::new();
+            loop {
+                let (_, c) = chars.next().ok_or("unterminated label value")?;
+                match c {
+                    '\\' => match chars.next().ok_or("dangling escape")?.1 {
+                        'n' => value.push('\n'),
+                        c => value.push(c),
+                    },
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+            labels.insert(key.trim().to_string(), value);
+        }
+    }
+    let value = rest
+        .split_whitespace()
+        .next()
+        .ok_or("no value after the labels")?;
+    let value = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        "NaN" => f64::NAN,
+        v => v.parse().map_err(|e| format!("value {v:?}: {e}"))?,
+    };
+    Ok(Sample {
+        name,
+        labels,
+        value,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Waiting and reading
+// ---------------------------------------------------------------------------
+
+fn log_tail(runway: &Runway) -> String {
+    let log = runway.log();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// Polls /metrics until `pred` holds; panics with the last page and runway's
+/// log after `PATIENCE`.
+async fn wait_metrics(
+    runway: &Runway,
+    what: &str,
+    pred: impl Fn(&Exposition) -> bool,
+) -> Exposition {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let page = Exposition::parse(&runway.metrics_text().await);
+        if pred(&page) {
+            return page;
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "waited {PATIENCE:?} for {what}; last /metrics:\n{}\nrunway log tail:\n{}",
+                page.text,
+                log_tail(runway)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls /api/v1/forecasts until `pred` holds; panics with the last answer
+/// and runway's log after `PATIENCE`.
+async fn wait_api(runway: &Runway, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let api = get_json(runway, "/api/v1/forecasts").await;
+        if pred(&api) {
+            return api;
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "waited {PATIENCE:?} for {what}; last /api/v1/forecasts:\n{api:#}\nrunway log tail:\n{}",
+                log_tail(runway)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn get_json(runway: &Runway, path: &str) -> Value {
+    let (status, body) = runway.get(path).await;
+    assert_eq!(status, 200, "GET {path}: HTTP {status}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+}
+
+/// /api/v1/forecasts and /metrics from one and the same evaluation: the API
+/// is read before and after the page, and the triple is kept only if the API
+/// did not change in between (evaluations are a second apart).
+async fn consistent_read(runway: &Runway) -> (Value, Exposition) {
+    for _ in 0..50 {
+        let before = get_json(runway, "/api/v1/forecasts").await;
+        let page = Exposition::parse(&runway.metrics_text().await);
+        let after = get_json(runway, "/api/v1/forecasts").await;
+        if before == after {
+            return (after, page);
+        }
+    }
+    panic!("/api/v1/forecasts changed during each of 50 reads of /metrics");
+}
+
+fn unix(rfc3339: &str) -> f64 {
+    humantime::parse_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+}
+
+fn assert_near_truth(what: &str, got: f64, truth: f64) {
+    eprintln!(
+        "{what}: {got:.0} s, truth {truth:.0} s ({:+.3}%)",
+        (got - truth) / truth * 100.0
+    );
+    assert!(
+        (got - truth).abs() <= TOLERANCE * truth.abs(),
+        "{what}: {got} s is not within {}% of the truth {truth} s ({:+.2}%)",
+        TOLERANCE * 100.0,
+        (got - truth) / truth * 100.0
+    );
+}
+
+fn has_alert(notifications: &[Value], status: &str, pred: impl Fn(&Value) -> bool) -> bool {
+    notifications.iter().any(|n| {
+        n["status"] == status
+            && n["alerts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a["status"] == status && pred(a)))
+    })
+}
+
+/// The first resolved alert matching `pred` in `notifications`.
+fn first_resolved(notifications: &[Value], pred: impl Fn(&Value) -> bool) -> Value {
+    crate::support::all_alerts(notifications)
+        .into_iter()
+        .find(|a| a["status"] == "resolved" && pred(a))
+        .expect("a resolved alert")
+}
+
+fn label(alert: &Value, name: &str) -> String {
+    alert["labels"][name]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// "1d 23h", "5h", "40s" (runway's human durations) in seconds.
+fn human_seconds(s: &str) -> f64 {
+    s.split_whitespace()
+        .map(|part| {
+            let (n, unit) = part.split_at(part.len() - 1);
+            let n: f64 = n.parse().unwrap_or_else(|e| panic!("{s:?}: {part:?}: {e}"));
+            n * match unit {
+                "y" => 365.0 * DAY,
+                "d" => DAY,
+                "h" => 3600.0,
+                "m" => 60.0,
+                "s" => 1.0,
+                _ => panic!("{s:?}: unknown unit in {part:?}"),
+            }
+        })
+        .sum()
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------
+
+/// What a dashboard reads: every series' time to wall on /metrics, close to
+/// the known truth, with its band, values and runway's own health, in a page
+/// that Prometheus' own linter accepts; and the JSON API saying the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_to_wall_on_metrics_matches_the_known_truth() {
+    let end = now_secs().floor();
+    let disk = Truth {
+        end,
+        seconds_to_wall: 2.0 * DAY,
+    };
+    let queue = Truth {
+        end,
+        seconds_to_wall: 20.0 * DAY,
+    };
+    let mut history = OpenMetrics::new();
+    history
+        .gauge_history(
+            DISK,
+            &[("instance", "node-3"), ("mountpoint", "/data")],
+            &falling_disk(end, 1, 200e9, disk.seconds_to_wall),
+        )
+        .gauge_history(
+            DISK,
+            &[("instance", "node-1"), ("mountpoint", "/")],
+            &noisy(end, SPAN, STEP, 0.0, 3, |_| 50e9),
+        )
+        .gauge_history(
+            "queue_depth",
+            &[("queue", "ingest")],
+            &noisy(
+                end,
+                SPAN,
+                STEP,
+                50.0,
+                4,
+                towards(4000.0, 10_000.0, queue.seconds_to_wall),
+            )
+            .into_iter()
+            .map(|(t, v)| (t, v.round()))
+            .collect::<Vec<_>>(),
+        );
+    let prometheus = Prometheus::start(&history).await;
+    let port = free_port();
+    let limits = format!(
+        "{DISK_LIMIT}
+[[limits]]
+name = \"queue_full\"
+query = 'queue_depth'
+wall = 10000
+direction = \"rising\"
+lead_time = \"3d\"
+"
+    );
+    let runway = Runway::start(&config(port, &prometheus.url(), &[], "0s", &limits), port).await;
+
+    let disk_labels = [
+        ("limit", "disk_full"),
+        ("instance", "node-3"),
+        ("mountpoint", "/data"),
+    ];
+    let flat_labels = [
+        ("limit", "disk_full"),
+        ("instance", "node-1"),
+        ("mountpoint", "/"),
+    ];
+    let queue_labels = [("limit", "queue_full"), ("queue", "ingest")];
+    wait_metrics(&runway, "every forecast", |m| {
+        [&disk_labels[..], &flat_labels, &queue_labels]
+            .iter()
+            .all(|l| m.get("runway_time_to_wall_seconds", l).is_some())
+    })
+    .await;
+    let (api, m) = consistent_read(&runway).await;
+    let evaluated_at = unix(api["data"]["evaluated_at"].as_str().expect("evaluated_at"));
+    assert!(
+        evaluated_at >= end && evaluated_at <= now_secs(),
+        "evaluated_at {evaluated_at} is not between the history's end {end} and now"
+    );
+
+    // Times to wall against the truth at the evaluation.
+    let ttw = |l: &[(&str, &str)]| m.value("runway_time_to_wall_seconds", l);
+    assert_near_truth(
+        "disk time to wall",
+        ttw(&disk_labels),
+        disk.at(evaluated_at),
+    );
+    assert_near_truth(
+        "queue time to wall",
+        ttw(&queue_labels),
+        queue.at(evaluated_at),
+    );
+    assert_eq!(ttw(&flat_labels), f64::INFINITY, "flat series");
+    assert!(
+        m.text
+            .lines()
+            .any(|l| l.starts_with("runway_time_to_wall_seconds{")
+                && l.contains("instance=\"node-1\"")
+                && l.ends_with(" +Inf")),
+        "the flat series' time to wall is not written +Inf:\n{}",
+        m.text
+    );
+
+    // The band around it, and the rest of each forecast, on the same labels.
+    for (labels, wall, current, rate) in [
+        (&disk_labels[..], 0.0, 200e9, -200e9 / disk.seconds_to_wall),
+        (
+            &queue_labels,
+            10_000.0,
+            4000.0,
+            6000.0 / queue.seconds_to_wall,
+        ),
+        (&flat_labels, 0.0, 50e9, 0.0),
+    ] {
+        let lower = m.value("runway_time_to_wall_lower_seconds", labels);
+        let likely = ttw(labels);
+        let upper = m.value("runway_time_to_wall_upper_seconds", labels);
+        assert!(
+            lower <= likely && likely <= upper,
+            "{labels:?}: band {lower} <= {likely} <= {upper} does not hold"
+        );
+        assert_eq!(m.value("runway_wall_value", labels), wall, "{labels:?}");
+        let got = m.value("runway_current_value", labels);
+        assert!(
+            (got - current).abs() <= 0.02 * current,
+            "{labels:?}: current value {got}, the newest sample is about {current}"
+        );
+        let got = m.value("runway_growth_rate_per_second", labels);
+        assert!(
+            (got - rate).abs() <= TOLERANCE * rate.abs(),
+            "{labels:?}: growth rate {got}/s, the truth is {rate}/s"
+        );
+    }
+    assert_eq!(
+        m.value(
+            "runway_forecast_info",
+            &[("instance", "node-3"), ("status", "approaching")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "runway_forecast_info",
+            &[("instance", "node-1"), ("status", "receding")]
+        ),
+        1.0
+    );
+
+    // Runway's own health.
+    assert!(m.value("runway_evaluation_duration_seconds_count", &[]) >= 1.0);
+    let last = m.value("runway_last_successful_evaluation_timestamp_seconds", &[]);
+    assert!(
+        last >= end && last <= now_secs(),
+        "last successful evaluation at {last}, not since the start ({end})"
+    );
+    assert!(
+        m.value(
+            "runway_source_requests_total",
+            &[("kind", "range"), ("outcome", "success")]
+        ) > 0.0
+    );
+    assert_eq!(
+        m.value("runway_series_evaluated", &[("limit", "disk_full")]),
+        2.0
+    );
+    assert_eq!(
+        m.value("runway_series_evaluated", &[("limit", "queue_full")]),
+        1.0
+    );
+    assert_eq!(m.value("runway_limits", &[]), 2.0);
+
+    // Prometheus' linter accepts the page as it is.
+    let mut promtool = Command::new("/usr/bin/promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run /usr/bin/promtool");
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(m.text.as_bytes())
+        .expect("write to promtool");
+    let out = promtool.wait_with_output().expect("promtool output");
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}\n{}{}\n--- the page:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        m.text
+    );
+
+    // The JSON API: the same numbers, soonest wall first.
+    let rows = api["data"]["forecasts"].as_array().expect("forecasts");
+    assert_eq!(rows.len(), 3, "{api:#}");
+    assert_eq!(rows[0]["labels"]["instance"], "node-3", "ranking: {api:#}");
+    assert_eq!(rows[1]["labels"]["queue"], "ingest", "ranking: {api:#}");
+    assert_eq!(rows[2]["labels"]["instance"], "node-1", "ranking: {api:#}");
+    for (row, labels) in rows
+        .iter()
+        .zip([&disk_labels[..], &queue_labels, &flat_labels])
+    {
+        assert_eq!(row["limit"], labels[0].1);
+        for (key, metric) in [
+            ("time_to_wall_seconds", "runway_time_to_wall_seconds"),
+            (
+                "time_to_wall_lower_seconds",
+                "runway_time_to_wall_lower_seconds",
+            ),
+            (
+                "time_to_wall_upper_seconds",
+                "runway_time_to_wall_upper_seconds",
+            ),
+        ] {
+            let exported = m.value(metric, labels);
+            match row[key].as_f64() {
+                Some(v) => assert!(
+                    (v - exported).abs() <= 1.0,
+                    "{labels:?}: {key} is {v} in the API but {exported} on /metrics"
+                ),
+                None => assert!(
+                    row[key].is_null() && exported == f64::INFINITY,
+                    "{labels:?}: {key} is {} in the API but {exported} on /metrics",
+                    row[key]
+                ),
+            }
+        }
+    }
+    assert_eq!(rows[2]["status"], "receding");
+    let wall_at = unix(rows[0]["wall_at"].as_str().expect("wall_at of the disk"));
+    assert_near_truth(
+        "disk wall_at, from the end of the history",
+        wall_at - end,
+        disk.seconds_to_wall,
+    );
+}
+
+/// The person paged gets exactly one alert: the filesystem that fills within
+/// the lead time, with everything needed to act on it; never the one a month
+/// away; and a resolution once the trend turns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_and_resolves_when_it_recedes(
+) {
+    let end = now_secs().floor();
+    let (history, near, _far) = two_disks(end);
+    let mut prometheus = Prometheus::start(&history).await;
+    let webhook = WebhookReceiver::start().await;
+    let alertmanager = Alertmanager::start(&webhook.url()).await;
+    let port = free_port();
+    let runway = Runway::start(
+        &config(
+            port,
+            &prometheus.url(),
+            &[alertmanager.url()],
+            "0s",
+            DISK_LIMIT,
+        ),
+        port,
+    )
+    .await;
+
+    let is_near = |a: &Value| label(a, "instance") == "node-3";
+    let seen = webhook
+        .wait_for(|ns| has_alert(ns, "firing", is_near), PATIENCE)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nrunway log tail:\n{}", log_tail(&runway)));
+    let received = now_secs();
+    let alert = webhook
+        .alerts()
+        .into_iter()
+        .find(|a| a["status"] == "firing" && is_near(a))
+        .expect("the firing alert");
+    let expected: BTreeMap<String, String> = [
+        ("alertname", "WallApproaching"),
+        ("limit", "disk_full"),
+        ("severity", "warning"),
+        ("instance", "node-3"),
+        ("mountpoint", "/data"),
+        ("team", "storage"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let got: BTreeMap<String, String> =
+        serde_json::from_value(alert["labels"].clone()).expect("labels");
+    assert_eq!(got, expected, "labels of {alert:#}");
+
+    let ann = &alert["annotations"];
+    let summary = ann["summary"].as_str().expect("summary");
+    let prefix = "disk_full: {instance=\"node-3\", mountpoint=\"/data\"} reaches 0 in about ";
+    let rest = summary
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("summary {summary:?} does not start with {prefix:?}"));
+    let (likely, band) = rest
+        .split_once(" (between ")
+        .unwrap_or_else(|| panic!("summary {summary:?} has no band"));
+    let (lower, upper) = band
+        .strip_suffix(')')
+        .and_then(|b| b.split_once(" and "))
+        .unwrap_or_else(|| panic!("summary {summary:?}: band {band:?}"));
+    // Two units ("1d 23h") lose up to an hour.
+    let truth = near.at(received);
+    let said = human_seconds(likely);
+    assert!(
+        (said - truth).abs() <= TOLERANCE * truth + 3600.0,
+        "summary {summary:?} says {said} s, the truth is {truth} s"
+    );
+    assert!(
+        human_seconds(lower) <= said && said <= human_seconds(upper) + 3600.0,
+        "summary {summary:?}: the band does not surround the likely time"
+    );
+    assert_eq!(ann["time_to_wall"], likely, "{ann:#}");
+    let wall_at = unix(ann["wall_at"].as_str().expect("wall_at"));
+    assert_near_truth(
+        "wall_at, from the end of the history",
+        wall_at - end,
+        near.seconds_to_wall,
+    );
+    let model = ann["model"].as_str().expect("model");
+    assert!(model == "linear" || model == "robust", "model {model:?}");
+    assert!(
+        alert["generatorURL"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{}/graph?", prometheus.url()))
+                && u.contains("node_filesystem_avail_bytes")),
+        "generatorURL does not lead to the query in Prometheus: {alert:#}"
+    );
+
+    // A few evaluations (and resends) later, still nothing about the far disk.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let m = Exposition::parse(&runway.metrics_text().await);
+    assert_eq!(m.value("runway_alerts", &[("state", "firing")]), 1.0);
+    let all = webhook.alerts();
+    assert!(!all.is_empty(), "{seen:?}");
+    for a in &all {
+        assert_eq!(
+            label(a, "instance"),
+            "node-3",
+            "an alert about another series: {a:#}"
+        );
+    }
+
+    // The trend turns: free space grows back over the whole window.
+    let end = now_secs().floor();
+    let mut turned = OpenMetrics::new();
+    turned
+        .gauge_history(
+            DISK,
+            &[("instance", "node-3"), ("mountpoint", "/data")],
+            &recovering_disk(end, 5, 200e9),
+        )
+        .gauge_history(
+            DISK,
+            &[("instance", "node-4"), ("mountpoint", "/data")],
+            &falling_disk(end, 2, 600e9, 30.0 * DAY),
+        );
+    prometheus.restart_with(&turned).await;
+    let seen = webhook
+        .wait_for(|ns| has_alert(ns, "resolved", is_near), PATIENCE)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nrunway log tail:\n{}", log_tail(&runway)));
+    let resolved = first_resolved(&seen, is_near);
+    assert_eq!(resolved["labels"], alert["labels"], "{resolved:#}");
+    let m = wait_metrics(&runway, "the recovered disk forecast", |m| {
+        m.get(
+            "runway_forecast_info",
+            &[("instance", "node-3"), ("status", "receding")],
+        )
+        .is_some()
+    })
+    .await;
+    assert_eq!(
+        m.value(
+            "runway_time_to_wall_seconds",
+            &[("instance", "node-3"), ("mountpoint", "/data")]
+        ),
+        f64::INFINITY
+    );
+    let sent = m.value(
+        "runway_alerts_sent_total",
+        &[("alertmanager", alertmanager.url().as_str())],
+    );
+    assert!(sent > 0.0, "runway_alerts_sent_total is {sent}");
+    for a in webhook.alerts() {
+        assert_eq!(
+            label(&a, "instance"),
+            "node-3",
+            "an alert about another series: {a:#}"
+        );
+    }
+}
+
+/// With two severities, the wall two days away pages at the one whose lead
+/// time it is inside (warning, 7d) and not at the other (critical, 1d).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_severity_whose_lead_time_holds_the_wall_fires() {
+    let end = now_secs().floor();
+    let (history, _near, _far) = two_disks(end);
+    let prometheus = Prometheus::start(&history).await;
+    let webhook = WebhookReceiver::start().await;
+    let alertmanager = Alertmanager::start(&webhook.url()).await;
+    let port = free_port();
+    let limits = DISK_LIMIT.replace(
+        "lead_time = \"7d\"",
+        "lead_time = { critical = \"1d\", warning = \"7d\" }",
+    );
+    assert_ne!(limits, DISK_LIMIT);
+    let runway = Runway::start(
+        &config(
+            port,
+            &prometheus.url(),
+            &[alertmanager.url()],
+            "0s",
+            &limits,
+        ),
+        port,
+    )
+    .await;
+
+    webhook
+        .wait_for(
+            |ns| {
+                has_alert(ns, "firing", |a| {
+                    label(a, "instance") == "node-3" && label(a, "severity") == "warning"
+                })
+            },
+            PATIENCE,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nrunway log tail:\n{}", log_tail(&runway)));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let m = Exposition::parse(&runway.metrics_text().await);
+    assert_eq!(m.value("runway_alerts", &[("state", "firing")]), 1.0);
+    for a in webhook.alerts() {
+        assert_eq!(label(&a, "severity"), "warning", "{a:#}");
+        assert_eq!(label(&a, "instance"), "node-3", "{a:#}");
+    }
+}
+
+/// `hold` is a rule's `for:`: a wall inside the lead time keeps the alert
+/// pending, and nothing reaches Alertmanager, until it has held that long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_keeps_a_brief_condition_from_paging() {
+    let end = now_secs().floor();
+    let (history, _near, _far) = two_disks(end);
+    let prometheus = Prometheus::start(&history).await;
+    let webhook = WebhookReceiver::start().await;
+    let alertmanager = Alertmanager::start(&webhook.url()).await;
+    let port = free_port();
+    let runway = Runway::start(
+        &config(
+            port,
+            &prometheus.url(),
+            &[alertmanager.url()],
+            "1h",
+            DISK_LIMIT,
+        ),
+        port,
+    )
+    .await;
+
+    wait_metrics(&runway, "one pending alert", |m| {
+        m.get("runway_alerts", &[("state", "pending")]) == Some(1.0)
+    })
+    .await;
+    // Five seconds: five evaluations that would each have sent it.
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        let m = Exposition::parse(&runway.metrics_text().await);
+        assert_eq!(m.value("runway_alerts", &[("state", "pending")]), 1.0);
+        assert_eq!(m.value("runway_alerts", &[("state", "firing")]), 0.0);
+        assert!(
+            webhook.notifications().is_empty(),
+            "paged while holding: {:#?}",
+            webhook.notifications()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(alertmanager.alerts().await, Value::Array(vec![]));
+    let m = Exposition::parse(&runway.metrics_text().await);
+    assert_eq!(
+        m.sum("runway_alerts_sent_total", &[]),
+        0.0,
+        "alerts were sent while holding"
+    );
+}
+
+/// A limit with a query Prometheus rejects fails on its own: the daemon
+/// stays up and ready, the other limit is forecast, and the failure is
+/// counted and shown with the query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_query_fails_that_limit_alone() {
+    let end = now_secs().floor();
+    let (history, near, _far) = two_disks(end);
+    let prometheus = Prometheus::start(&history).await;
+    let port = free_port();
+    let broken_query = "rate(node_filesystem_avail_bytes[5m]";
+    let limits = format!(
+        "{DISK_LIMIT}
+[[limits]]
+name = \"broken\"
+query = '{broken_query}'
+wall = 0
+direction = \"falling\"
+lead_time = \"7d\"
+"
+    );
+    let mut runway =
+        Runway::start(&config(port, &prometheus.url(), &[], "0s", &limits), port).await;
+
+    let failures = [("limit", "broken"), ("reason", "rejected")];
+    let m = wait_metrics(&runway, "the broken limit failing three times", |m| {
+        m.get("runway_limit_evaluation_failures_total", &failures)
+            .is_some_and(|n| n >= 3.0)
+    })
+    .await;
+    let disk_labels = [
+        ("limit", "disk_full"),
+        ("instance", "node-3"),
+        ("mountpoint", "/data"),
+    ];
+    assert_near_truth(
+        "the good limit's time to wall",
+        m.value("runway_time_to_wall_seconds", &disk_labels),
+        near.at(now_secs()),
+    );
+    assert_eq!(
+        m.value("runway_series_evaluated", &[("limit", "disk_full")]),
+        2.0
+    );
+    assert!(
+        m.all("runway_time_to_wall_seconds", &[("limit", "broken")])
+            .is_empty(),
+        "forecasts for the broken limit:\n{}",
+        m.text
+    );
+    assert_eq!(
+        m.get(
+            "runway_limit_evaluation_failures_total",
+            &[("limit", "disk_full")]
+        )
+        .unwrap_or(0.0),
+        0.0
+    );
+    // A rejected query is not retried: one request per evaluation.
+    let rejected = m.value(
+        "runway_source_requests_total",
+        &[("kind", "range"), ("outcome", "rejected")],
+    );
+    let failed = m.value("runway_limit_evaluation_failures_total", &failures);
+    assert!(
+        rejected <= failed + 1.0,
+        "{rejected} rejected requests for {failed} failed evaluations: a rejected query was retried"
+    );
+
+    assert!(
+        runway.exited().is_none(),
+        "runway exited:\n{}",
+        log_tail(&runway)
+    );
+    assert_eq!(runway.get("/-/healthy").await.0, 200);
+    assert_eq!(runway.get("/-/ready").await.0, 200);
+    let api = get_json(&runway, "/api/v1/forecasts").await;
+    let limits = api["data"]["limits"].as_array().expect("limits");
+    let broken = limits
+        .iter()
+        .find(|l| l["limit"] == "broken")
+        .unwrap_or_else(|| panic!("no broken limit in {api:#}"));
+    let error = broken["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(broken_query) && error.contains("rejected"),
+        "last_error {error:?} does not name the rejected query"
+    );
+    let good = limits.iter().find(|l| l["limit"] == "disk_full").unwrap();
+    assert!(good["last_error"].is_null(), "{good:#}");
+    assert_eq!(good["series"], 2, "{good:#}");
+    let rows = api["data"]["forecasts"].as_array().expect("forecasts");
+    assert!(rows.iter().all(|r| r["limit"] == "disk_full"), "{api:#}");
+}
+
+/// Prometheus goes away: runway stays healthy, keeps its last forecasts on
+/// /metrics, counts the unavailable source and stops claiming successful
+/// evaluations, then resumes when Prometheus is back. An Alertmanager that
+/// does not answer is counted too, and survived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_source_is_retried_counted_and_survived() {
+    let end = now_secs().floor();
+    let (history, _near, _far) = two_disks(end);
+    let mut prometheus = Prometheus::start(&history).await;
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let port = free_port();
+    let mut runway = Runway::start(
+        &config(
+            port,
+            &prometheus.url(),
+            std::slice::from_ref(&nobody),
+            "0s",
+            DISK_LIMIT,
+        ),
+        port,
+    )
+    .await;
+    let disk_labels = [("instance", "node-3"), ("mountpoint", "/data")];
+    let unavailable = [("kind", "range"), ("outcome", "unavailable")];
+    wait_metrics(&runway, "a successful evaluation and a failed send", |m| {
+        m.get("runway_last_successful_evaluation_timestamp_seconds", &[])
+            .is_some_and(|t| t > 0.0)
+            && m.get(
+                "runway_alerts_send_failures_total",
+                &[("alertmanager", nobody.as_str())],
+            )
+            .is_some_and(|n| n > 0.0)
+    })
+    .await;
+
+    prometheus.stop();
+    let m = wait_metrics(&runway, "an unavailable source", |m| {
+        m.get("runway_source_requests_total", &unavailable)
+            .is_some_and(|n| n > 0.0)
+    })
+    .await;
+    let first = m.value("runway_source_requests_total", &unavailable);
+    let last_success = m.value("runway_last_successful_evaluation_timestamp_seconds", &[]);
+    // Another whole evaluation's attempts, all failed.
+    let m = wait_metrics(&runway, "more unavailable requests", |m| {
+        m.get("runway_source_requests_total", &unavailable)
+            .is_some_and(|n| n >= first + 3.0)
+    })
+    .await;
+    assert_eq!(
+        m.value("runway_last_successful_evaluation_timestamp_seconds", &[]),
+        last_success,
+        "an evaluation counted as successful while the source was down"
+    );
+    assert!(
+        m.value(
+            "runway_limit_evaluation_failures_total",
+            &[("limit", "disk_full"), ("reason", "unavailable")]
+        ) >= 1.0
+    );
+    // The last good forecasts stay on the dashboard.
+    assert!(m.get("runway_time_to_wall_seconds", &disk_labels).is_some());
+    assert!(
+        runway.exited().is_none(),
+        "runway exited:\n{}",
+        log_tail(&runway)
+    );
+    assert_eq!(runway.get("/-/healthy").await.0, 200);
+    let api = get_json(&runway, "/api/v1/forecasts").await;
+    let error = api["data"]["limits"][0]["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("node_filesystem_avail_bytes"),
+        "last_error {error:?} while the source is down"
+    );
+
+    prometheus.start_again().await;
+    let m = wait_metrics(&runway, "a successful evaluation after the outage", |m| {
+        m.get("runway_last_successful_evaluation_timestamp_seconds", &[])
+            .is_some_and(|t| t > last_success)
+    })
+    .await;
+    assert!(m.get("runway_time_to_wall_seconds", &disk_labels).is_some());
+    assert!(
+        m.value(
+            "runway_alerts_send_failures_total",
+            &[("alertmanager", nobody.as_str())]
+        ) > 0.0
+    );
+    assert_eq!(
+        m.get(
+            "runway_alerts_sent_total",
+            &[("alertmanager", nobody.as_str())]
+        )
+        .unwrap_or(0.0),
+        0.0
+    );
+    wait_api(&runway, "the outage's error cleared", |api| {
+        api["data"]["limits"][0]["last_error"].is_null()
+    })
+    .await;
+    assert!(
+        runway.exited().is_none(),
+        "runway exited:\n{}",
+        log_tail(&runway)
+    );
+    assert_eq!(runway.get("/-/healthy").await.0, 200);
+}
+
+/// `wall_query` gives each series the wall of its own instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wall_query_gives_each_series_its_own_wall() {
+    let end = now_secs().floor();
+    let db1 = Truth {
+        end,
+        seconds_to_wall: 4.0 * DAY,
+    };
+    let db2 = Truth {
+        end,
+        seconds_to_wall: 8.0 * DAY,
+    };
+    let connections = |seed, now, wall, truth: Truth| -> Vec<(f64, f64)> {
+        noisy(
+            end,
+            SPAN,
+            STEP,
+            1.5,
+            seed,
+            towards(now, wall, truth.seconds_to_wall),
+        )
+        .into_iter()
+        .map(|(t, v)| (t, v.round()))
+        .collect()
+    };
+    let mut history = OpenMetrics::new();
+    history
+        .gauge_history(
+            "pg_stat_activity_count",
+            &[("instance", "db-1")],
+            &connections(6, 70.0, 100.0, db1),
+        )
+        .gauge_history(
+            "pg_stat_activity_count",
+            &[("instance", "db-2")],
+            &connections(7, 120.0, 200.0, db2),
+        )
+        .gauge_history(
+            "pg_settings_max_connections",
+            &[("instance", "db-1")],
+            &noisy(end, SPAN, STEP, 0.0, 0, |_| 100.0),
+        )
+        .gauge_history(
+            "pg_settings_max_connections",
+            &[("instance", "db-2")],
+            &noisy(end, SPAN, STEP, 0.0, 0, |_| 200.0),
+        );
+    let prometheus = Prometheus::start(&history).await;
+    let port = free_port();
+    let limits = r#"
+[[limits]]
+name = "pg_connections"
+query = 'pg_stat_activity_count'
+wall_query = 'pg_settings_max_connections'
+direction = "rising"
+lead_time = "2h"
+"#;
+    let runway = Runway::start(&config(port, &prometheus.url(), &[], "0s", limits), port).await;
+    let m = wait_metrics(&runway, "both pools' forecasts", |m| {
+        m.all(
+            "runway_time_to_wall_seconds",
+            &[("limit", "pg_connections")],
+        )
+        .len()
+            == 2
+    })
+    .await;
+    let at = now_secs();
+    for (instance, wall, truth) in [("db-1", 100.0, db1), ("db-2", 200.0, db2)] {
+        let labels = [("limit", "pg_connections"), ("instance", instance)];
+        assert_eq!(m.value("runway_wall_value", &labels), wall, "{instance}");
+        assert_near_truth(
+            &format!("{instance} time to wall"),
+            m.value("runway_time_to_wall_seconds", &labels),
+            truth.at(at),
+        );
+    }
+    assert_eq!(
+        m.value("runway_series_evaluated", &[("limit", "pg_connections")]),
+        2.0
+    );
+    let api = get_json(&runway, "/api/v1/forecasts").await;
+    assert_eq!(api["data"]["limits"][0]["unmatched_series"], 0, "{api:#}");
+}
