@@ -19,6 +19,9 @@ use linear::Line;
 
 /// Two-sided 90% band: the normal quantile 0.95.
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
+/// A trend towards the wall smaller than this many standard errors of the
+/// slope counts as flat (receding).
+pub const FLAT_Z: f64 = BAND_Z;
 /// Fewer finite samples than this give `insufficient_data`.
 pub const MIN_SAMPLES: usize = 3;
 /// A "breach" is judged on the median of this many newest samples, so that a
@@ -361,6 +364,18 @@ pub fn forecast(
         return base;
     }
     let spread = Spread::of(model, &data, &line, now);
+    // A slope within its own noise is a flat series, not a slow approach:
+    // "reaches the wall in 300 years" from a noisy flat line is noise.
+    let slope_se = (spread.var / spread.sxx).sqrt();
+    if toward < FLAT_Z * slope_se {
+        return Forecast {
+            reason: format!(
+                "{}; the trend ({:.3e}/s) is within its noise ({:.3e}/s): flat",
+                base.reason, line.slope, slope_se
+            ),
+            ..base
+        };
+    }
     let remaining = |h: f64| gap - toward * h;
     let near_edge = |h: f64| remaining(h) - BAND_Z * spread.se(h);
     let far_edge = |h: f64| remaining(h) + BAND_Z * spread.se(h);

@@ -290,3 +290,35 @@ fn within_uses_the_earliest_edge_of_the_band() {
     assert!(f.within(between), "inside the band's near edge: alert");
     assert!(!f.within(eta.lower * 0.9), "before the near edge: no alert");
 }
+
+#[test]
+fn a_noisy_flat_series_is_flat_not_a_slow_approach() {
+    // Busy but flat: the fitted slope is noise, whichever its sign. At the
+    // band's 90% level about one series in twenty still shows a slope on
+    // the wall's side; none may come anywhere near an alert.
+    let mut approaching = 0;
+    for seed in 0..40 {
+        let e = noise(seed, 2016);
+        let s = history(2016, 300.0, |x| 42.0 + 6.0 * e[(-x / 300.0) as usize]);
+        for model in [ModelChoice::Linear, ModelChoice::Robust] {
+            let f = run(&s, 100.0, Direction::Rising, model);
+            if f.status == Status::Approaching {
+                approaching += 1;
+            }
+            assert!(!f.within(30.0 * 86_400.0), "seed {seed} {model}: {f:?}");
+        }
+    }
+    assert!(
+        approaching <= 8,
+        "{approaching} of 80 flat series approaching"
+    );
+    // The same noise on a real trend is still an approach.
+    let e = noise(1, 2016);
+    let s = history(2016, 300.0, |x| {
+        42.0 + 1e-5 * x + 6.0 * e[(-x / 300.0) as usize]
+    });
+    assert_eq!(
+        run(&s, 100.0, Direction::Rising, ModelChoice::Robust).status,
+        Status::Approaching
+    );
+}

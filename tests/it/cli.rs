@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -591,4 +591,82 @@ lead_time = \"7d\"
     let series = out["series"].as_array().expect("series");
     assert_eq!(series.len(), 4, "the good limits' forecasts: {out:#}");
     assert_eq!(series[0]["labels"]["instance"], "node-3");
+}
+
+/// `runway demo` is the first thing a new user runs: it must serve forecasts
+/// for its three limits and log the alert it would send for the filling disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
+    let port = crate::support::free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runway"))
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(r) = client.get(format!("{base}/-/ready")).send().await {
+            if r.status().is_success() {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let page = client
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready, "demo never became ready");
+    let info: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("runway_forecast_info{"))
+        .collect();
+    assert_eq!(info.len(), 4, "{metrics}");
+    let db = info
+        .iter()
+        .find(|l| l.contains("instance=\"db-1\""))
+        .expect("the filling database disk");
+    assert!(db.contains("status=\"approaching\""), "{db}");
+    for limit in ["disk_full", "ingest_queue_depth", "orders_pool_exhausted"] {
+        assert!(page.contains(limit), "status page lists {limit}");
+    }
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    let alert = logged
+        .lines()
+        .find(|l| l.contains("alert (not sent: log sink)"))
+        .unwrap_or_else(|| panic!("no alert logged:\n{logged}"));
+    assert!(
+        alert.contains("db-1") && alert.contains("severity=\"warning\""),
+        "{alert}"
+    );
+    // The flat pool and the slowly filling root volume are far from their
+    // walls: nothing about them is alerted.
+    for quiet in ["orders", "web-1"] {
+        assert!(
+            !logged
+                .lines()
+                .any(|l| l.contains("alert (") && l.contains(quiet)),
+            "{quiet} alerted:\n{logged}"
+        );
+    }
 }

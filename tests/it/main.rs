@@ -2,6 +2,7 @@
 
 mod support;
 
+mod adapters;
 mod cli;
 mod config;
 mod deploy;

@@ -1,0 +1,307 @@
+//! Each adapter against a recording HTTP peer: what goes over the wire
+//! (forms, credentials, headers, batches) and how each kind of failure is
+//! classified. The real Prometheus and Alertmanager are in `e2e.rs`; these
+//! pin the details a real server does not reveal.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::Router;
+
+use runway::config::{BasicAuth, SourceConfig, TlsConfig};
+use runway::evaluate::{Alert, AlertState};
+use runway::sink::alertmanager::AlertmanagerSink;
+use runway::sink::AlertSink;
+use runway::source::prometheus::PrometheusSource;
+use runway::source::{SeriesSource, SourceError};
+
+#[derive(Clone, Debug)]
+struct Request {
+    path: String,
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+#[derive(Default)]
+struct Peer {
+    requests: Mutex<Vec<Request>>,
+    /// (status, body, delay) answered in order; the last one repeats.
+    replies: Mutex<VecDeque<(u16, String, Duration)>>,
+}
+
+async fn record(
+    State(p): State<Arc<Peer>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    p.requests.lock().unwrap().push(Request {
+        path: uri.path().to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: String::from_utf8_lossy(&body).to_string(),
+    });
+    let reply = {
+        let mut r = p.replies.lock().unwrap();
+        if r.len() > 1 {
+            r.pop_front()
+        } else {
+            r.front().cloned()
+        }
+    };
+    let (status, body, delay) = reply.unwrap_or((200, String::new(), Duration::ZERO));
+    tokio::time::sleep(delay).await;
+    (StatusCode::from_u16(status).unwrap(), body)
+}
+
+async fn peer(replies: Vec<(u16, &str, Duration)>) -> (SocketAddr, Arc<Peer>) {
+    let p = Arc::new(Peer::default());
+    *p.replies.lock().unwrap() = replies
+        .into_iter()
+        .map(|(s, b, d)| (s, b.to_string(), d))
+        .collect();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().fallback(record).with_state(p.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, p)
+}
+
+const MATRIX: &str = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","instance":"a"},"values":[[1700000000,"1"],[1700000060,"2"]]}]}}"#;
+
+fn source_config(addr: SocketAddr) -> SourceConfig {
+    SourceConfig {
+        url: format!("http://{addr}/"),
+        timeout: Duration::from_millis(500),
+        bearer_token_file: None,
+        basic_auth: None,
+        headers: BTreeMap::new(),
+        tls: TlsConfig::default(),
+    }
+}
+
+/// The fields of an `application/x-www-form-urlencoded` body.
+fn form(body: &str) -> BTreeMap<String, String> {
+    reqwest::Url::parse(&format!("http://x/?{body}"))
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn range_queries_are_posted_forms_with_credentials_and_headers() {
+    let (addr, p) = peer(vec![(200, MATRIX, Duration::ZERO)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token: PathBuf = dir.path().join("token");
+    std::fs::write(&token, "first-token\n").unwrap();
+    let mut cfg = source_config(addr);
+    cfg.bearer_token_file = Some(token.clone());
+    cfg.headers
+        .insert("X-Scope-OrgID".into(), "tenant-1".into());
+    let src = PrometheusSource::new(&cfg).unwrap();
+
+    let series = src
+        .query_range("sum by (instance) (x{a=\"b\"})", 1000.0, 2000.5, 300.0)
+        .await
+        .unwrap();
+    assert_eq!(series.len(), 1);
+    assert_eq!(
+        series[0].labels.get("instance").map(String::as_str),
+        Some("a")
+    );
+    assert!(!series[0].labels.contains_key("__name__"));
+
+    // A rotated token is used at the next query, without a restart.
+    std::fs::write(&token, "second-token").unwrap();
+    src.query_range("x", 1000.0, 2000.0, 300.0).await.unwrap();
+
+    let reqs = p.requests.lock().unwrap().clone();
+    assert_eq!(reqs[0].path, "/api/v1/query_range");
+    let f = form(&reqs[0].body);
+    assert_eq!(f["query"], "sum by (instance) (x{a=\"b\"})");
+    assert_eq!(
+        (f["start"].as_str(), f["end"].as_str(), f["step"].as_str()),
+        ("1000.000", "2000.500", "300.000")
+    );
+    assert_eq!(reqs[0].headers["authorization"], "Bearer first-token");
+    assert_eq!(reqs[0].headers["x-scope-orgid"], "tenant-1");
+    assert!(reqs[0].headers["content-type"].starts_with("application/x-www-form-urlencoded"));
+    assert_eq!(reqs[1].headers["authorization"], "Bearer second-token");
+}
+
+#[tokio::test]
+async fn basic_auth_reads_its_password_file_and_a_missing_file_names_the_key() {
+    let (addr, p) = peer(vec![(200, MATRIX, Duration::ZERO)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "s3cret\n").unwrap();
+    let mut cfg = source_config(addr);
+    cfg.basic_auth = Some(BasicAuth {
+        username: "runway".into(),
+        password_file: pw.clone(),
+    });
+    let src = PrometheusSource::new(&cfg).unwrap();
+    src.query_range("x", 0.0, 60.0, 60.0).await.unwrap();
+    // base64("runway:s3cret")
+    assert_eq!(
+        p.requests.lock().unwrap()[0].headers["authorization"],
+        "Basic cnVud2F5OnMzY3JldA=="
+    );
+    std::fs::remove_file(&pw).unwrap();
+    let e = src.query_range("x", 0.0, 60.0, 60.0).await.unwrap_err();
+    assert_eq!(e.kind(), "setup");
+    assert!(
+        e.to_string().contains("source.basic_auth.password_file"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn failures_are_classified_so_only_the_transient_ones_are_retried() {
+    let bad = r#"{"status":"error","errorType":"bad_data","error":"1:11: parse error: unclosed left parenthesis"}"#;
+    let cases: Vec<(u16, &str, Duration, &str, bool, &str)> = vec![
+        (
+            400,
+            bad,
+            Duration::ZERO,
+            "rejected",
+            false,
+            "unclosed left parenthesis",
+        ),
+        (
+            422,
+            r#"{"status":"error","errorType":"execution","error":"too many samples"}"#,
+            Duration::ZERO,
+            "rejected",
+            false,
+            "too many samples",
+        ),
+        (
+            503,
+            "Service Unavailable",
+            Duration::ZERO,
+            "unavailable",
+            true,
+            "HTTP 503",
+        ),
+        (
+            200,
+            "<html>not prometheus</html>",
+            Duration::ZERO,
+            "invalid_response",
+            false,
+            "expected",
+        ),
+        (
+            200,
+            MATRIX,
+            Duration::from_secs(2),
+            "timeout",
+            true,
+            "timed out",
+        ),
+    ];
+    for (status, body, delay, kind, transient, text) in cases {
+        let (addr, _p) = peer(vec![(status, body, delay)]).await;
+        let src = PrometheusSource::new(&source_config(addr)).unwrap();
+        let e = src
+            .query_range("rate(x[5m]", 0.0, 60.0, 60.0)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), kind, "HTTP {status}: {e}");
+        assert_eq!(e.is_transient(), transient, "{kind}");
+        assert!(e.to_string().contains(text), "{kind}: {e}");
+        assert!(e.to_string().contains("rate(x[5m]"), "names the query: {e}");
+    }
+    // Nothing listening at all.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let src = PrometheusSource::new(&source_config(port)).unwrap();
+    let e = src.query_range("x", 0.0, 60.0, 60.0).await.unwrap_err();
+    assert!(matches!(e, SourceError::Unavailable { .. }), "{e}");
+    assert!(
+        e.to_string().to_lowercase().contains("refused"),
+        "says why: {e}"
+    );
+}
+
+#[tokio::test]
+async fn instant_queries_give_walls_from_vectors_and_scalars() {
+    let vector = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"db-1"},"value":[1700000000,"100"]},{"metric":{"instance":"db-2"},"value":[1700000000,"+Inf"]}]}}"#;
+    let scalar =
+        r#"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"42"]}}"#;
+    let (addr, p) = peer(vec![
+        (200, vector, Duration::ZERO),
+        (200, scalar, Duration::ZERO),
+    ])
+    .await;
+    let src = PrometheusSource::new(&source_config(addr)).unwrap();
+    let walls = src
+        .query_instant("max_conn", 1_700_000_000.0)
+        .await
+        .unwrap();
+    assert_eq!(walls.len(), 2);
+    assert_eq!(walls[0].1, 100.0);
+    assert_eq!(walls[1].1, f64::INFINITY);
+    let walls = src.query_instant("42", 1_700_000_000.0).await.unwrap();
+    assert_eq!(walls, vec![(BTreeMap::new(), 42.0)]);
+    let reqs = p.requests.lock().unwrap().clone();
+    assert_eq!(reqs[0].path, "/api/v1/query");
+    assert_eq!(form(&reqs[0].body)["time"], "1700000000.000");
+}
+
+fn alert(i: usize) -> Alert {
+    Alert {
+        state: AlertState::Firing,
+        labels: [("alertname".to_string(), format!("A{i}"))].into(),
+        annotations: BTreeMap::new(),
+        starts_at: 1_700_000_000.0,
+        ends_at: 1_700_000_240.0,
+        generator_url: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn alerts_go_to_every_alertmanager_in_batches_of_at_most_256() {
+    let (ok, ok_peer) = peer(vec![(200, "", Duration::ZERO)]).await;
+    let (down, _) = peer(vec![(500, "boom", Duration::ZERO)]).await;
+    let sink = AlertmanagerSink::new(
+        &[format!("http://{ok}/"), format!("http://{down}")],
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let alerts: Vec<Alert> = (0..600).map(alert).collect();
+    let deliveries = sink.send(&alerts).await;
+
+    let reqs = ok_peer.requests.lock().unwrap().clone();
+    assert!(reqs.iter().all(|r| r.path == "/api/v2/alerts"));
+    let mut sizes: Vec<usize> = reqs
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Vec<serde_json::Value>>(&r.body)
+                .unwrap()
+                .len()
+        })
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, vec![88, 256, 256]);
+
+    assert_eq!(deliveries.len(), 2, "one result per Alertmanager");
+    assert_eq!((deliveries[0].sent, deliveries[0].failed), (600, 0));
+    assert_eq!((deliveries[1].sent, deliveries[1].failed), (0, 600));
+    let err = deliveries[1].error.as_ref().unwrap().to_string();
+    assert!(err.contains("HTTP 500") && err.contains("boom"), "{err}");
+}
