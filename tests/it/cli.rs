@@ -6,17 +6,16 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{noisy, now_secs, towards, OpenMetrics, Prometheus};
+use crate::support::{assert_near_truth, noisy, now_secs, towards, unix, OpenMetrics, Prometheus};
 
 const DAY: f64 = 86_400.0;
 /// Histories: three days at 60 s.
 const SPAN: f64 = 3.0 * DAY;
 const STEP: f64 = 60.0;
-const TOLERANCE: f64 = 0.05;
 /// The end of the offline histories: a fixed instant, so runs agree.
 const END: f64 = 1_700_000_000.0;
 
@@ -92,27 +91,6 @@ fn falling_disk() -> Vec<(f64, f64)> {
         .into_iter()
         .map(|(t, v)| (t, v.round()))
         .collect()
-}
-
-fn unix(rfc3339: &str) -> f64 {
-    humantime::parse_rfc3339(rfc3339)
-        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs_f64()
-}
-
-fn assert_near_truth(what: &str, got: f64, truth: f64) {
-    eprintln!(
-        "{what}: {got:.0} s, truth {truth:.0} s ({:+.3}%)",
-        (got - truth) / truth * 100.0
-    );
-    assert!(
-        (got - truth).abs() <= TOLERANCE * truth.abs(),
-        "{what}: {got} s is not within {}% of the truth {truth} s ({:+.2}%)",
-        TOLERANCE * 100.0,
-        (got - truth) / truth * 100.0
-    );
 }
 
 fn num(v: &Value, key: &str) -> f64 {

@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::support::{
-    free_port, noisy, now_secs, towards, Alertmanager, OpenMetrics, Prometheus, Runway,
-    WebhookReceiver,
+    assert_near_truth, free_port, noisy, now_secs, towards, unix, Alertmanager, OpenMetrics,
+    Prometheus, Runway, WebhookReceiver, TOLERANCE,
 };
 
 const DAY: f64 = 86_400.0;
@@ -22,8 +22,6 @@ const SPAN: f64 = 3.0 * DAY;
 const STEP: f64 = 60.0;
 /// How long any awaited condition may take before the test fails.
 const PATIENCE: Duration = Duration::from_secs(30);
-/// Forecasts must be this close to the truth (relative).
-const TOLERANCE: f64 = 0.05;
 
 // ---------------------------------------------------------------------------
 // Known histories
@@ -348,27 +346,6 @@ async fn consistent_read(runway: &Runway) -> (Value, Exposition) {
         }
     }
     panic!("/api/v1/forecasts changed during each of 50 reads of /metrics");
-}
-
-fn unix(rfc3339: &str) -> f64 {
-    humantime::parse_rfc3339(rfc3339)
-        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs_f64()
-}
-
-fn assert_near_truth(what: &str, got: f64, truth: f64) {
-    eprintln!(
-        "{what}: {got:.0} s, truth {truth:.0} s ({:+.3}%)",
-        (got - truth) / truth * 100.0
-    );
-    assert!(
-        (got - truth).abs() <= TOLERANCE * truth.abs(),
-        "{what}: {got} s is not within {}% of the truth {truth} s ({:+.2}%)",
-        TOLERANCE * 100.0,
-        (got - truth) / truth * 100.0
-    );
 }
 
 fn has_alert(notifications: &[Value], status: &str, pred: impl Fn(&Value) -> bool) -> bool {

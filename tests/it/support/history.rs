@@ -42,6 +42,33 @@ pub fn towards(value_at_end: f64, wall: f64, seconds_to_wall: f64) -> impl Fn(f6
     move |dt| value_at_end + rate * dt
 }
 
+/// How close to the known truth a time to wall must be (the 5%).
+pub const TOLERANCE: f64 = 0.05;
+
+/// Unix seconds of an RFC 3339 time, as runway writes `wall_at`.
+pub fn unix(rfc3339: &str) -> f64 {
+    humantime::parse_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("{rfc3339:?} is not RFC 3339: {e}"))
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+}
+
+/// Asserts a time to wall within [`TOLERANCE`] of the truth, and prints how
+/// close it came, so a run's log shows the accuracy.
+pub fn assert_near_truth(what: &str, got: f64, truth: f64) {
+    eprintln!(
+        "{what}: {got:.0} s, truth {truth:.0} s ({:+.3}%)",
+        (got - truth) / truth * 100.0
+    );
+    assert!(
+        (got - truth).abs() <= TOLERANCE * truth.abs(),
+        "{what}: {got} s is not within {}% of the truth {truth} s ({:+.2}%)",
+        TOLERANCE * 100.0,
+        (got - truth) / truth * 100.0
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

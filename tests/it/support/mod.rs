@@ -21,7 +21,7 @@ mod runway;
 mod webhook;
 
 pub use alertmanager::Alertmanager;
-pub use history::{noise, noisy, towards};
+pub use history::{assert_near_truth, noise, noisy, towards, unix, TOLERANCE};
 pub use openmetrics::OpenMetrics;
 pub use prometheus::{parse_value, Prometheus, PrometheusOptions};
 pub use runway::Runway;
