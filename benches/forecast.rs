@@ -8,7 +8,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 
-use runway::forecast::{forecast, ModelChoice};
+use runway::forecast::{forecast, ModelChoice, Settings};
 use runway::model::{Direction, Sample};
 
 /// A noisy rising trend with a daily cycle and a few spikes: the kind of
@@ -38,7 +38,15 @@ fn per_series(c: &mut Criterion) {
     let mut g = c.benchmark_group("forecast_2016_points");
     for model in ModelChoice::ALL {
         g.bench_with_input(BenchmarkId::from_parameter(model), &model, |b, &m| {
-            b.iter(|| forecast(black_box(&s), 1000.0, Direction::Rising, m, now))
+            b.iter(|| {
+                forecast(
+                    black_box(&s),
+                    1000.0,
+                    Direction::Rising,
+                    &Settings::with_model(m),
+                    now,
+                )
+            })
         });
     }
     g.finish();

@@ -26,7 +26,7 @@ use figment::providers::{Format as _, Serialized, Toml, Yaml};
 use figment::value::{Dict, Num, Value};
 use figment::Figment;
 
-use crate::forecast::ModelChoice;
+use crate::forecast::{ModelChoice, Seasonality};
 use crate::model::{Direction, Labels};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +119,8 @@ pub struct Limit {
     pub lookback: Option<Duration>,
     /// Default auto.
     pub model: ModelChoice,
+    /// Default auto: a day, a week or a year, whichever the history shows.
+    pub seasonality: Seasonality,
     /// Added to alerts (and not to exported metrics). Valid Prometheus label
     /// names, none starting with `__`, and not `alertname`, `limit` or
     /// `severity`, which runway sets itself (and would silently override).
@@ -1340,6 +1342,7 @@ impl Walker<'_> {
                 "lead_time",
                 "lookback",
                 "model",
+                "seasonality",
                 "labels",
                 "annotations",
                 "alertname",
@@ -1426,12 +1429,33 @@ impl Walker<'_> {
             let s = w.string(&p("model"), v)?;
             let model = ModelChoice::parse(s.trim());
             if model.is_none() {
+                let names: Vec<String> = ModelChoice::ALL
+                    .iter()
+                    .map(|m| format!("{:?}", m.as_str()))
+                    .collect();
                 w.report(
                     &p("model"),
-                    format!("{s:?} must be \"linear\", \"robust\" or \"auto\""),
+                    format!("{s:?} must be one of {}", names.join(", ")),
                 );
             }
             model
+        });
+        let seasonality = self.or_default(get(d, "seasonality"), Seasonality::Auto, |w, v| {
+            let s = w.string(&p("seasonality"), v)?;
+            match s.trim() {
+                "auto" => Some(Seasonality::Auto),
+                "none" => Some(Seasonality::None),
+                other => match humantime::parse_duration(other) {
+                    Ok(d) if !d.is_zero() => Some(Seasonality::Period(d.as_secs_f64())),
+                    _ => {
+                        w.report(
+                            &p("seasonality"),
+                            format!("{s:?} must be \"auto\", \"none\" or a period such as \"1d\" or \"7d\""),
+                        );
+                        None
+                    }
+                },
+            }
         });
         let labels = self.or_default(get(d, "labels"), Labels::new(), |w, v| {
             w.string_map(&p("labels"), v, check_label_name, |_| None)
@@ -1454,6 +1478,7 @@ impl Walker<'_> {
             lead_times: lead_times?,
             lookback: lookback?,
             model: model?,
+            seasonality: seasonality?,
             labels: labels?,
             annotations: annotations?,
             alertname: alertname?,

@@ -18,6 +18,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Config, Limit, WallSpec};
 use crate::evaluate::{self, AlertRule, AlertState, AlertTracker, Cadence};
+use crate::forecast::Settings;
 use crate::metrics::Metrics;
 use crate::model::{Series, UnixSeconds};
 use crate::sink::AlertSink;
@@ -270,7 +271,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                         &series,
                         &walls,
                         plan.limit.direction,
-                        plan.limit.model,
+                        &Settings {
+                            model: plan.limit.model,
+                            seasonality: plan.limit.seasonality,
+                        },
                         now,
                     );
                     if f.dropped > 0 {

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::forecast::{self, Forecast, ModelChoice, Status};
+use crate::forecast::{self, Forecast, Settings, Status};
 use crate::model::{Direction, Labels, Series, UnixSeconds};
 
 /// How long a resolved alert keeps being re-sent (Prometheus' value).
@@ -61,7 +61,7 @@ pub fn evaluate(
     series: &[Series],
     walls: &[f64],
     direction: Direction,
-    model: ModelChoice,
+    settings: &Settings,
     now: UnixSeconds,
 ) -> Vec<Evaluation> {
     series
@@ -72,7 +72,7 @@ pub fn evaluate(
             labels: s.labels.clone(),
             wall,
             direction,
-            forecast: forecast::forecast(&s.samples, wall, direction, model, now),
+            forecast: forecast::forecast(&s.samples, wall, direction, settings, now),
             at: now,
         })
         .collect()

@@ -16,7 +16,7 @@ use tracing::{error, info};
 use runway::config::{self, Config};
 use runway::engine::{self, Engine};
 use runway::evaluate::{self, Evaluation};
-use runway::forecast::{self, ModelChoice};
+use runway::forecast::{self, ModelChoice, Seasonality, Settings};
 use runway::metrics::Metrics;
 use runway::model::Direction;
 use runway::server::{self, AppState};
@@ -79,6 +79,10 @@ enum Command {
         at: Option<f64>,
         #[arg(long, default_value = "auto", value_parser = parse_model)]
         model: ModelChoice,
+        /// "auto" (a day, a week or a year, as the history shows), "none",
+        /// or a period such as "1d".
+        #[arg(long, default_value = "auto", value_parser = parse_seasonality)]
+        seasonality: Seasonality,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -101,7 +105,22 @@ fn parse_direction(s: &str) -> Result<Direction, String> {
 }
 
 fn parse_model(s: &str) -> Result<ModelChoice, String> {
-    ModelChoice::parse(s).ok_or_else(|| format!("{s:?} must be one of linear, robust, auto"))
+    ModelChoice::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = ModelChoice::ALL.iter().map(|m| m.as_str()).collect();
+        format!("{s:?} must be one of {}", names.join(", "))
+    })
+}
+
+fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
+    match s {
+        "auto" => Ok(Seasonality::Auto),
+        "none" => Ok(Seasonality::None),
+        _ => humantime::parse_duration(s)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .map(|d| Seasonality::Period(d.as_secs_f64()))
+            .ok_or_else(|| format!("{s:?} must be \"auto\", \"none\" or a period such as \"1d\"")),
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -160,8 +179,17 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             lead,
             at,
             model,
+            seasonality,
             output,
-        } => forecast_file(&input, wall, direction, lead, at, model, output),
+        } => forecast_file(
+            &input,
+            wall,
+            direction,
+            lead,
+            at,
+            Settings { model, seasonality },
+            output,
+        ),
         Command::Demo { listen } => demo(listen).await.map(|_| ExitCode::SUCCESS),
     }
 }
@@ -322,7 +350,7 @@ fn forecast_file(
     direction: Direction,
     lead: f64,
     at: Option<f64>,
-    model: ModelChoice,
+    settings: Settings,
     output: Output,
 ) -> Result<ExitCode> {
     if !wall.is_finite() {
@@ -353,7 +381,7 @@ fn forecast_file(
                 labels: s.labels.clone(),
                 wall,
                 direction,
-                forecast: forecast::forecast(&s.samples, wall, direction, model, now),
+                forecast: forecast::forecast(&s.samples, wall, direction, &settings, now),
                 at: now,
             }
         })

@@ -1,7 +1,7 @@
 //! The alert state machine stepped through time, and the texts a person reads.
 
 use super::*;
-use crate::forecast::{Eta, Forecast};
+use crate::forecast::{Eta, Forecast, ModelChoice};
 
 const T0: f64 = 1_800_000_000.0;
 const DAY: f64 = 86_400.0;
@@ -40,6 +40,8 @@ fn eval_at(series: &[(&str, &str)], lower: Option<f64>, at: f64) -> Evaluation {
             rate: -1e3,
             eta,
             samples: 100,
+            period: None,
+            regime_start: None,
         },
         at,
     }

@@ -3,19 +3,27 @@
 //! degenerate data (too few points, a flat line, NaN, Inf) yields a status,
 //! never an error or a panic.
 //!
-//! The band is the confidence band of the fitted trend, widened for the
-//! autocorrelation of the residuals (neighbouring samples of a real metric are
-//! not independent, and treating them as independent makes bands far too
-//! narrow). The earliest time to wall is where the band's near edge reaches
-//! the wall, the latest where its far edge does; alerts use the earliest.
+//! The steps, for every model but `linear` (which is exactly Prometheus'
+//! `predict_linear`, kept as the reference):
+//! 1. a cycle (daily, weekly, yearly) is found and taken out ([`season`]);
+//! 2. the current regime is found, so that a cleanup, a level shift or a new
+//!    trend does not poison the fit ([`regime`]);
+//! 3. a trend is fitted to the current regime: Theil-Sen on the values
+//!    (`robust`), or on their logarithm for compounding growth
+//!    (`exponential`); `auto` picks by rolling-origin backtests on the
+//!    series' own history;
+//! 4. the time to wall is when the trend plus the cycle's peak reaches the
+//!    wall, with a band ([`band`]): the earliest edge is what alerts use.
 
+pub mod band;
 pub mod linear;
+pub mod regime;
 pub mod robust;
+pub mod season;
 
 use std::fmt;
 
 use crate::model::{Direction, Sample, UnixSeconds};
-use linear::Line;
 
 /// Two-sided 90% band: the normal quantile 0.95.
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
@@ -33,23 +41,33 @@ pub const MAX_HORIZON_SECONDS: f64 = 3.15e10;
 /// Which trend model a limit uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ModelChoice {
-    /// Ordinary least squares, exactly Prometheus' `predict_linear`.
+    /// Ordinary least squares over the whole window, exactly Prometheus'
+    /// `predict_linear`: no cycle, no regimes. The reference to beat.
     Linear,
-    /// Theil-Sen: the median of pairwise slopes, which one spike or cleanup
-    /// does not drag.
+    /// Theil-Sen on the current regime, cycle removed: spikes and outliers
+    /// do not move it.
     Robust,
-    /// Chosen per series by a holdout test on the series' own history.
+    /// Theil-Sen on the logarithm of the values: growth that compounds, and
+    /// cycles whose swing grows with the level.
+    Exponential,
+    /// Chosen per series by rolling-origin backtests on its own history.
     #[default]
     Auto,
 }
 
 impl ModelChoice {
-    pub const ALL: [ModelChoice; 3] = [ModelChoice::Linear, ModelChoice::Robust, ModelChoice::Auto];
+    pub const ALL: [ModelChoice; 4] = [
+        ModelChoice::Linear,
+        ModelChoice::Robust,
+        ModelChoice::Exponential,
+        ModelChoice::Auto,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ModelChoice::Linear => "linear",
             ModelChoice::Robust => "robust",
+            ModelChoice::Exponential => "exponential",
             ModelChoice::Auto => "auto",
         }
     }
@@ -62,6 +80,34 @@ impl ModelChoice {
 impl fmt::Display for ModelChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Which cycle to take out before fitting the trend.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Seasonality {
+    /// The strongest of a day, a week and a year, if one is strong enough.
+    #[default]
+    Auto,
+    /// No cycle.
+    None,
+    /// This period, in seconds, if the history shows it.
+    Period(f64),
+}
+
+/// How a limit wants its series forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Settings {
+    pub model: ModelChoice,
+    pub seasonality: Seasonality,
+}
+
+impl Settings {
+    pub fn with_model(model: ModelChoice) -> Self {
+        Self {
+            model,
+            ..Self::default()
+        }
     }
 }
 
@@ -109,20 +155,24 @@ pub struct Eta {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forecast {
     pub status: Status,
-    /// The model that produced the line (`Linear` or `Robust`, never `Auto`).
+    /// The model that produced the trend (never `Auto`).
     pub model: ModelChoice,
-    /// Why this model, in words a person can check.
+    /// Why this model, cycle and regime, in words a person can check.
     pub reason: String,
     /// The newest finite sample, if any.
     pub current_value: Option<f64>,
-    /// The trend's value at `now` (NaN without a trend).
+    /// The trend's value at `now`, cycle removed (NaN without a trend).
     pub level: f64,
-    /// The trend's change per second (NaN without a trend).
+    /// The trend's change per second at `now` (NaN without a trend).
     pub rate: f64,
     /// Time to wall; `None` when receding or without data.
     pub eta: Option<Eta>,
-    /// Finite samples the fit used.
+    /// Finite samples in the history.
     pub samples: usize,
+    /// The cycle taken out, in seconds, if any.
+    pub period: Option<f64>,
+    /// When the current regime began, if the history holds more than one.
+    pub regime_start: Option<UnixSeconds>,
 }
 
 impl Forecast {
@@ -147,139 +197,120 @@ fn clean(samples: &[Sample], now: UnixSeconds) -> Vec<Sample> {
     out
 }
 
-fn fit(model: ModelChoice, samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {
-    match model {
-        ModelChoice::Linear => linear::regression(samples, anchor),
-        ModelChoice::Robust | ModelChoice::Auto => robust::theil_sen(samples, anchor),
-    }
-    .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
+/// The scale a trend is fitted on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scale {
+    Values,
+    Log,
 }
 
-/// Picks between least squares and Theil-Sen by fitting each to the first
-/// three quarters of the history and measuring how well it predicts the last
-/// quarter (median absolute error). A series with spikes or a cleanup in it
-/// goes to Theil-Sen; a clean line where least squares extrapolates better
-/// goes to least squares. Ties go to Theil-Sen, the safer of the two.
-fn choose(samples: &[Sample]) -> (ModelChoice, String) {
-    if samples.len() < 20 {
-        return (
-            ModelChoice::Robust,
-            format!(
-                "robust: {} samples are too few to compare models",
-                samples.len()
-            ),
-        );
+impl Scale {
+    fn to(self, v: f64) -> f64 {
+        match self {
+            Scale::Values => v,
+            Scale::Log => v.ln(),
+        }
     }
-    let split = samples.len() * 3 / 4;
-    let (head, tail) = samples.split_at(split);
-    let anchor = head[head.len() - 1].t;
-    let err = |m: ModelChoice| -> f64 {
-        let Some(l) = fit(m, head, anchor) else {
-            return f64::INFINITY;
-        };
-        let mut e: Vec<f64> = tail
-            .iter()
-            .map(|s| (s.v - (l.intercept + l.slope * (s.t - anchor))).abs())
-            .collect();
-        robust::median_in_place(&mut e).unwrap_or(f64::INFINITY)
+    fn from(self, v: f64) -> f64 {
+        match self {
+            Scale::Values => v,
+            Scale::Log => v.exp(),
+        }
+    }
+}
+
+/// A series made ready for a trend on one scale: cycle out, current regime.
+struct Prepared {
+    scale: Scale,
+    season: Option<season::Season>,
+    /// The current regime, on the model's scale, cycle removed.
+    regime: Vec<Sample>,
+    regime_start: Option<UnixSeconds>,
+}
+
+fn prepare(
+    data: &[Sample],
+    scale: Scale,
+    seasonality: Seasonality,
+    regime_from: Option<usize>,
+) -> Prepared {
+    let scaled: Vec<Sample> = data
+        .iter()
+        .map(|s| Sample::new(s.t, scale.to(s.v)))
+        .collect();
+    let season = match seasonality {
+        Seasonality::None => None,
+        Seasonality::Auto => season::detect(&scaled, &season::CANDIDATES),
+        Seasonality::Period(p) => season::estimate(&scaled, p),
     };
-    let (e_lin, e_rob) = (err(ModelChoice::Linear), err(ModelChoice::Robust));
-    let model = if e_lin < 0.99 * e_rob {
-        ModelChoice::Linear
+    let adjusted: Vec<Sample> = match &season {
+        Some(c) => scaled
+            .iter()
+            .map(|s| Sample::new(s.t, s.v - c.at(s.t)))
+            .collect(),
+        None => scaled,
+    };
+    let start = regime_from.unwrap_or_else(|| regime::current_start(&adjusted));
+    Prepared {
+        scale,
+        season,
+        regime_start: (start > 0).then(|| adjusted[start].t),
+        regime: adjusted[start..].to_vec(),
+    }
+}
+
+/// Compounding growth is only defined for positive values approaching a
+/// positive wall from below.
+fn log_applies(data: &[Sample], wall: f64, direction: Direction) -> bool {
+    direction == Direction::Rising && wall > 0.0 && data.iter().all(|s| s.v > 0.0)
+}
+
+/// How well a trend fitted up to each of several past origins predicted what
+/// came after (median absolute error on the series' own scale, cycle
+/// included), averaged over the origins. Lower is better.
+fn backtest_error(p: &Prepared, data_by_time: &[Sample]) -> f64 {
+    let n = p.regime.len();
+    if n < 20 {
+        return f64::INFINITY;
+    }
+    let mut total = 0.0;
+    let mut count = 0.0;
+    for frac in ORIGINS {
+        let k = ((n as f64) * frac) as usize;
+        if k < 6 || n - k < 3 {
+            continue;
+        }
+        let head = &p.regime[..k];
+        let anchor = head[k - 1].t;
+        let Some(line) = robust::theil_sen(head, anchor) else {
+            continue;
+        };
+        let offset = data_by_time.len() - n;
+        let mut errs: Vec<f64> = p.regime[k..]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let cycle = p.season.as_ref().map_or(0.0, |c| c.at(s.t));
+                let predicted = p
+                    .scale
+                    .from(line.intercept + line.slope * (s.t - anchor) + cycle);
+                (data_by_time[offset + k + i].v - predicted).abs()
+            })
+            .collect();
+        if let Some(e) = robust::median_in_place(&mut errs) {
+            total += e;
+            count += 1.0;
+        }
+    }
+    if count == 0.0 {
+        f64::INFINITY
     } else {
-        ModelChoice::Robust
-    };
-    (
-        model,
-        format!(
-            "{model}: holdout error on the newest quarter {e_rob:.4} (robust) vs {e_lin:.4} (linear)"
-        ),
-    )
-}
-
-/// Residual scale and the terms of the trend's standard error at horizon h:
-/// se(h)² = var · (1/n + (h − x̄)² / Sxx), with var already inflated for
-/// autocorrelation.
-struct Spread {
-    var: f64,
-    n: f64,
-    x_mean: f64,
-    sxx: f64,
-}
-
-impl Spread {
-    fn of(model: ModelChoice, samples: &[Sample], line: &Line, now: UnixSeconds) -> Self {
-        let n = samples.len() as f64;
-        let resid: Vec<f64> = samples
-            .iter()
-            .map(|s| s.v - (line.intercept + line.slope * (s.t - now)))
-            .collect();
-        let scale2 = match model {
-            // Theil-Sen's residuals contain the very outliers it ignored: a
-            // median absolute deviation measures the noise of the rest.
-            ModelChoice::Robust | ModelChoice::Auto => {
-                let mut a: Vec<f64> = resid.iter().map(|r| r.abs()).collect();
-                let mad = robust::median_in_place(&mut a).unwrap_or(0.0);
-                (1.4826 * mad).powi(2)
-            }
-            ModelChoice::Linear => resid.iter().map(|r| r * r).sum::<f64>() / (n - 2.0).max(1.0),
-        };
-        // Lag-1 autocorrelation of the residuals, clipped so that outliers do
-        // not dominate it; n/n_eff = (1+ρ)/(1−ρ) for an AR(1) process.
-        let clip = 3.0 * scale2.sqrt();
-        let r: Vec<f64> = resid.iter().map(|x| x.clamp(-clip, clip)).collect();
-        let denom: f64 = r.iter().map(|x| x * x).sum();
-        let rho = if denom > 0.0 {
-            (r.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / denom).clamp(0.0, 0.98)
-        } else {
-            0.0
-        };
-        let mut inflation = (1.0 + rho) / (1.0 - rho);
-        // Theil-Sen sees only the thinned skeleton of a long series: its
-        // line is as uncertain as one fitted to that many points.
-        if model != ModelChoice::Linear {
-            inflation *= samples.len().div_ceil(robust::MAX_POINTS) as f64;
-        }
-        let x_mean = samples.iter().map(|s| s.t - now).sum::<f64>() / n;
-        let sxx = samples.iter().map(|s| (s.t - now - x_mean).powi(2)).sum();
-        Spread {
-            var: scale2 * inflation,
-            n,
-            x_mean,
-            sxx,
-        }
-    }
-
-    fn se(&self, h: f64) -> f64 {
-        (self.var * (1.0 / self.n + (h - self.x_mean).powi(2) / self.sxx)).sqrt()
+        total / count
     }
 }
 
-/// Smallest h in [lo, ∞) with f(h) <= 0, given f(lo) > 0; `None` if not found
-/// within the horizon. `f` is the band edge's remaining distance to the wall.
-fn first_crossing(f: impl Fn(f64) -> f64, lo: f64) -> Option<f64> {
-    let mut a = lo;
-    let mut b = lo.max(60.0) * 2.0;
-    while f(b) > 0.0 {
-        a = b;
-        b *= 2.0;
-        if b > MAX_HORIZON_SECONDS {
-            return None;
-        }
-    }
-    for _ in 0..80 {
-        let m = 0.5 * (a + b);
-        if f(m) > 0.0 {
-            a = m;
-        } else {
-            b = m;
-        }
-        if b - a <= 1e-9 * b.max(1.0) {
-            break;
-        }
-    }
-    Some(b)
-}
+/// The origins of the rolling backtest, as fractions of the current regime.
+const ORIGINS: [f64; 3] = [0.5, 0.7, 0.85];
 
 /// Forecasts when `samples` reach `wall`, moving in `direction`, as seen at
 /// `now`. Samples after `now`, NaN and infinities are ignored.
@@ -287,17 +318,16 @@ pub fn forecast(
     samples: &[Sample],
     wall: f64,
     direction: Direction,
-    model: ModelChoice,
+    settings: &Settings,
     now: UnixSeconds,
 ) -> Forecast {
     let data = clean(samples, now);
     let current_value = data.last().map(|s| s.v);
     let insufficient = |reason: String| Forecast {
         status: Status::InsufficientData,
-        model: if model == ModelChoice::Auto {
-            ModelChoice::Robust
-        } else {
-            model
+        model: match settings.model {
+            ModelChoice::Auto => ModelChoice::Robust,
+            m => m,
         },
         reason,
         current_value,
@@ -305,6 +335,8 @@ pub fn forecast(
         rate: f64::NAN,
         eta: None,
         samples: data.len(),
+        period: None,
+        regime_start: None,
     };
     if !wall.is_finite() {
         return insufficient(format!("the wall {wall} is not a finite number"));
@@ -318,86 +350,189 @@ pub fn forecast(
     if data[0].t == data[data.len() - 1].t {
         return insufficient("all samples share one timestamp".to_string());
     }
-    let (model, reason) = match model {
-        ModelChoice::Auto => choose(&data),
-        m => (m, format!("{m}: set by configuration")),
-    };
-    let Some(line) = fit(model, &data, now) else {
-        return insufficient(format!("{model}: no finite line fits these samples"));
-    };
 
-    let base = Forecast {
-        status: Status::Receding,
-        model,
-        reason,
-        current_value,
-        level: line.intercept,
-        rate: line.slope,
-        eta: None,
-        samples: data.len(),
-    };
-
+    // A breach is judged on the newest samples themselves, before any model.
     let newest = &data[data.len().saturating_sub(BREACH_WINDOW)..];
     let mut recent: Vec<f64> = newest.iter().map(|s| s.v).collect();
     let recent = robust::median_in_place(&mut recent).unwrap_or(f64::NAN);
-    if direction.gap(recent, wall) <= 0.0 {
-        return Forecast {
-            status: Status::Breached,
-            eta: Some(Eta {
-                lower: 0.0,
-                likely: 0.0,
-                upper: 0.0,
-            }),
-            ..base
+    let breached = direction.gap(recent, wall) <= 0.0;
+
+    if settings.model == ModelChoice::Linear {
+        let Some(line) = linear::regression(&data, now)
+            .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
+        else {
+            return insufficient("linear: no finite line fits these samples".into());
         };
+        let trend = band::Trend::new(&data, line, now, band::Noise::Gaussian);
+        return finish(FinishArgs {
+            model: ModelChoice::Linear,
+            reason: "linear: least squares over the whole window, as predict_linear".into(),
+            trend,
+            scale: Scale::Values,
+            season: None,
+            regime_start: None,
+            wall,
+            direction,
+            breached,
+            current_value,
+            samples: data.len(),
+        });
     }
 
-    let toward = line.slope * direction.sign();
-    if toward <= 0.0 {
-        return base;
-    }
-    // The trend line may already sit past the wall while the newest samples
-    // do not: then the wall is imminent, not passed.
-    let gap = direction.gap(line.intercept, wall).max(0.0);
-    let likely = gap / toward;
-    if likely > MAX_HORIZON_SECONDS {
-        return base;
-    }
-    let spread = Spread::of(model, &data, &line, now);
-    // A slope within its own noise is a flat series, not a slow approach:
-    // "reaches the wall in 300 years" from a noisy flat line is noise.
-    let slope_se = (spread.var / spread.sxx).sqrt();
-    if toward < FLAT_Z * slope_se {
-        return Forecast {
-            reason: format!(
-                "{}; the trend ({:.3e}/s) is within its noise ({:.3e}/s): flat",
-                base.reason, line.slope, slope_se
-            ),
-            ..base
-        };
-    }
-    let remaining = |h: f64| gap - toward * h;
-    let near_edge = |h: f64| remaining(h) - BAND_Z * spread.se(h);
-    let far_edge = |h: f64| remaining(h) + BAND_Z * spread.se(h);
-    let lower = if near_edge(0.0) <= 0.0 {
-        0.0
-    } else {
-        first_crossing(near_edge, 0.0).map_or(likely, |h| h.min(likely))
+    let values = prepare(&data, Scale::Values, settings.seasonality, None);
+    let regime_index = data.len() - values.regime.len();
+    let (prepared, why) = match settings.model {
+        ModelChoice::Exponential if log_applies(&data, wall, direction) => (
+            prepare(&data, Scale::Log, settings.seasonality, Some(regime_index)),
+            "exponential: set by configuration".to_string(),
+        ),
+        ModelChoice::Exponential => (
+            values,
+            "robust: exponential growth needs positive values rising to a positive wall"
+                .to_string(),
+        ),
+        ModelChoice::Auto if log_applies(&data, wall, direction) => {
+            let log = prepare(&data, Scale::Log, settings.seasonality, Some(regime_index));
+            let (e_val, e_log) = (backtest_error(&values, &data), backtest_error(&log, &data));
+            // Compounding growth must earn its place: it extrapolates
+            // faster, so it is kept only when clearly better.
+            if e_log < 0.9 * e_val {
+                (
+                    log,
+                    format!(
+                        "exponential: backtest error {e_log:.4} vs {e_val:.4} for a straight trend"
+                    ),
+                )
+            } else {
+                (
+                    values,
+                    format!(
+                        "robust: backtest error {e_val:.4} vs {e_log:.4} for exponential growth"
+                    ),
+                )
+            }
+        }
+        ModelChoice::Auto => (
+            values,
+            "robust: the only model for this direction and wall".to_string(),
+        ),
+        _ => (values, "robust: set by configuration".to_string()),
     };
-    let upper = if far_edge(likely) <= 0.0 {
-        likely
-    } else {
-        first_crossing(far_edge, likely).unwrap_or(f64::INFINITY)
+    let model = match prepared.scale {
+        Scale::Log => ModelChoice::Exponential,
+        Scale::Values => ModelChoice::Robust,
     };
-    Forecast {
-        status: Status::Approaching,
-        eta: Some(Eta {
-            lower,
-            likely,
-            upper,
-        }),
-        ..base
+    if prepared.regime.len() < MIN_SAMPLES {
+        return insufficient(format!("{model}: the current regime has too few samples"));
     }
+    let Some(line) = robust::theil_sen(&prepared.regime, now)
+        .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
+    else {
+        return insufficient(format!("{model}: no finite line fits these samples"));
+    };
+    let trend = band::Trend::new(&prepared.regime, line, now, band::Noise::Robust);
+    let mut reason = why;
+    if let Some(c) = &prepared.season {
+        reason.push_str(&format!(
+            "; a {} cycle (explains {:.0}% of the variation)",
+            period_name(c.period),
+            100.0 * c.strength
+        ));
+    }
+    if let Some(t) = prepared.regime_start {
+        reason.push_str(&format!("; current regime since {:.0}s ago", now - t));
+    }
+    finish(FinishArgs {
+        model,
+        reason,
+        trend,
+        scale: prepared.scale,
+        season: prepared.season,
+        regime_start: prepared.regime_start,
+        wall,
+        direction,
+        breached,
+        current_value,
+        samples: data.len(),
+    })
+}
+
+fn period_name(p: f64) -> String {
+    match p {
+        p if p == season::DAY => "daily".into(),
+        p if p == season::WEEK => "weekly".into(),
+        p if p == season::YEAR => "yearly".into(),
+        p => format!("{p:.0}s"),
+    }
+}
+
+struct FinishArgs {
+    model: ModelChoice,
+    reason: String,
+    trend: band::Trend,
+    scale: Scale,
+    season: Option<season::Season>,
+    regime_start: Option<UnixSeconds>,
+    wall: f64,
+    direction: Direction,
+    breached: bool,
+    current_value: Option<f64>,
+    samples: usize,
+}
+
+/// Turns a fitted trend into the forecast: status, time to wall and band.
+fn finish(a: FinishArgs) -> Forecast {
+    let line = a.trend.line;
+    let level = a.scale.from(line.intercept);
+    // On the log scale the slope is a relative rate: d/dt e^(a+bt) = b e^(a+bt).
+    let rate = match a.scale {
+        Scale::Values => line.slope,
+        Scale::Log => line.slope * level,
+    };
+    let mut f = Forecast {
+        status: Status::Receding,
+        model: a.model,
+        reason: a.reason,
+        current_value: a.current_value,
+        level,
+        rate,
+        eta: None,
+        samples: a.samples,
+        period: a.season.as_ref().map(|c| c.period),
+        regime_start: a.regime_start,
+    };
+    if a.breached {
+        f.status = Status::Breached;
+        f.eta = Some(Eta {
+            lower: 0.0,
+            likely: 0.0,
+            upper: 0.0,
+        });
+        return f;
+    }
+    // With a cycle, the wall is first reached by the cycle's peak (its
+    // trough, for a falling series): the trend has to come within the
+    // peak's height of the wall.
+    let peak = match (&a.season, a.direction) {
+        (Some(c), Direction::Rising) => c.max(),
+        (Some(c), Direction::Falling) => c.min(),
+        (None, _) => 0.0,
+    };
+    let wall = a.scale.to(a.wall) - peak;
+    match a.trend.eta(wall, a.direction) {
+        band::Outcome::Flat { slope_se } => {
+            f.reason.push_str(&format!(
+                "; the trend ({:.3e}/s) is within its noise ({slope_se:.3e}/s): flat",
+                line.slope
+            ));
+        }
+        band::Outcome::Away | band::Outcome::Beyond => {}
+        band::Outcome::Eta(eta) => {
+            f.status = Status::Approaching;
+            f.eta = Some(eta);
+        }
+    }
+    f
 }
 
 #[cfg(test)]

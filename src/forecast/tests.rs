@@ -31,7 +31,7 @@ fn history(n: usize, step: f64, f: impl Fn(f64) -> f64) -> Vec<Sample> {
 }
 
 fn run(s: &[Sample], wall: f64, dir: Direction, model: ModelChoice) -> Forecast {
-    forecast(s, wall, dir, model, NOW)
+    forecast(s, wall, dir, &Settings::with_model(model), NOW)
 }
 
 #[test]
@@ -259,22 +259,27 @@ fn unsorted_input_is_sorted_before_fitting() {
 }
 
 #[test]
-fn auto_prefers_the_robust_line_when_spikes_would_drag_least_squares() {
+fn spikes_do_not_move_the_forecast() {
     let e = noise(11, 1000);
     let mut s = history(1000, 60.0, |x| 500.0 + 0.01 * x + e[(-x / 60.0) as usize]);
-    // Bursts late in the first three quarters tilt a least-squares line.
+    // Bursts late in the history would tilt a least-squares line.
     for i in (500..740).step_by(7) {
         s[i].v += 400.0;
     }
+    let truth = 50_000.0;
     let f = run(&s, 1000.0, Direction::Rising, ModelChoice::Auto);
-    assert_eq!(f.model, ModelChoice::Robust, "{}", f.reason);
-    assert!(
-        f.reason.contains("holdout"),
-        "the reason is shown: {}",
+    assert_eq!(
+        f.regime_start, None,
+        "spikes are not a regime: {}",
         f.reason
     );
     let eta = f.eta.unwrap();
-    assert!((eta.likely / 50_000.0 - 1.0).abs() < 0.05, "{eta:?}");
+    assert!((eta.likely / truth - 1.0).abs() < 0.05, "{eta:?}");
+    let ols = run(&s, 1000.0, Direction::Rising, ModelChoice::Linear);
+    assert!(
+        (ols.eta.unwrap().likely / truth - 1.0).abs() > 0.05,
+        "least squares is dragged"
+    );
 }
 
 #[test]

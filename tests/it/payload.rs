@@ -58,6 +58,8 @@ fn disk(lower: f64, likely: f64, upper: f64, at: f64) -> Evaluation {
                 upper,
             }),
             samples: 2016,
+            period: None,
+            regime_start: None,
         },
         at,
     }

@@ -1,0 +1,246 @@
+//! Where the current regime starts. A cleanup, a level shift, a counter
+//! reset or a new trend makes the history before it a different series: a
+//! trend fitted across it is wrong in both level and slope. This finds the
+//! last change so that the trend is fitted to what the series does now.
+//!
+//! Method: two-phase regression by binary segmentation from the right. For a
+//! segment, every split point is tried (each side its own least-squares
+//! line, computed from prefix sums in O(n)); the best split is kept when it
+//! explains the segment much better than one line does, and the search goes
+//! on in the part after it. "Much better" is a likelihood-ratio test whose
+//! sample size is discounted for the autocorrelation of the split's
+//! residuals: a staircase of small steps, whose residuals are long runs, is
+//! one growing regime and not a hundred flat ones; a noisy series that turns
+//! into a ramp, whose residuals after the split are noise again, is two.
+
+use crate::model::Sample;
+
+/// A split adds three parameters: where, and a second line's level and slope.
+const EXTRA_PARAMS: f64 = 3.0;
+/// BIC charges ln n per parameter; twice that, because real metrics have
+/// heavier tails than the Gaussian noise the criterion assumes, and a missed
+/// change costs less than a regime invented from noise.
+const STRICTNESS: f64 = 2.0;
+
+/// The shortest regime worth fitting a trend to.
+pub fn min_segment(n: usize) -> usize {
+    (n / 20).max(12)
+}
+
+/// Prefix sums of (x, y, x², xy, y²) with x and y centred and scaled, so the
+/// sums keep their precision for values like 1e12 bytes.
+struct Prefix {
+    s: Vec<[f64; 5]>,
+}
+
+impl Prefix {
+    fn new(xs: &[f64], ys: &[f64]) -> Self {
+        let mut s = Vec::with_capacity(xs.len() + 1);
+        let mut acc = [0.0; 5];
+        s.push(acc);
+        for (x, y) in xs.iter().zip(ys) {
+            acc[0] += x;
+            acc[1] += y;
+            acc[2] += x * x;
+            acc[3] += x * y;
+            acc[4] += y * y;
+            s.push(acc);
+        }
+        Self { s }
+    }
+
+    /// Residual sum of squares of the least-squares line over [a, b).
+    fn sse(&self, a: usize, b: usize) -> f64 {
+        let n = (b - a) as f64;
+        let d: Vec<f64> = (0..5).map(|k| self.s[b][k] - self.s[a][k]).collect();
+        let (sx, sy, sxx, sxy, syy) = (d[0], d[1], d[2], d[3], d[4]);
+        let vx = sxx - sx * sx / n;
+        let vy = syy - sy * sy / n;
+        let cxy = sxy - sx * sy / n;
+        let sse = if vx > 0.0 { vy - cxy * cxy / vx } else { vy };
+        sse.max(0.0)
+    }
+
+    fn line(&self, a: usize, b: usize) -> (f64, f64) {
+        let n = (b - a) as f64;
+        let d: Vec<f64> = (0..5).map(|k| self.s[b][k] - self.s[a][k]).collect();
+        let vx = d[2] - d[0] * d[0] / n;
+        let slope = if vx > 0.0 {
+            (d[3] - d[0] * d[1] / n) / vx
+        } else {
+            0.0
+        };
+        (slope, d[1] / n - slope * d[0] / n)
+    }
+}
+
+/// Lag-1 autocorrelation of the residuals of the two lines split at `k`.
+fn residual_rho(p: &Prefix, xs: &[f64], ys: &[f64], a: usize, k: usize, b: usize) -> f64 {
+    let (s1, i1) = p.line(a, k);
+    let (s2, i2) = p.line(k, b);
+    let r: Vec<f64> = (a..b)
+        .map(|i| {
+            let (s, c) = if i < k { (s1, i1) } else { (s2, i2) };
+            ys[i] - (c + s * xs[i])
+        })
+        .collect();
+    let den: f64 = r.iter().map(|x| x * x).sum();
+    if den <= 0.0 {
+        return 0.0;
+    }
+    (r.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / den).clamp(0.0, 0.99)
+}
+
+/// Replaces isolated spikes by the median of their neighbours (a Hampel
+/// filter), so that squared errors measure regimes rather than spikes. The
+/// noise scale comes from the differences of neighbours, which a trend or a
+/// level shift hardly moves.
+fn despike(v: &[f64]) -> Vec<f64> {
+    const HALF: usize = 3;
+    const LIMIT: f64 = 4.0;
+    let mut d: Vec<f64> = v.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+    let sigma = 1.4826 * super::robust::median_in_place(&mut d).unwrap_or(0.0) / 2f64.sqrt();
+    if sigma.is_nan() || sigma <= 0.0 {
+        return v.to_vec();
+    }
+    (0..v.len())
+        .map(|i| {
+            let lo = i.saturating_sub(HALF);
+            let hi = (i + HALF + 1).min(v.len());
+            let mut w = v[lo..hi].to_vec();
+            let med = super::robust::median_in_place(&mut w).unwrap_or(v[i]);
+            if (v[i] - med).abs() > LIMIT * sigma {
+                med
+            } else {
+                v[i]
+            }
+        })
+        .collect()
+}
+
+/// The index of the first sample of the current regime (0 when the whole
+/// history is one regime).
+pub fn current_start(samples: &[Sample]) -> usize {
+    let n = samples.len();
+    let m = min_segment(n);
+    if n < 2 * m {
+        return 0;
+    }
+    let t0 = samples[0].t;
+    let span = (samples[n - 1].t - t0).max(1.0);
+    let values = despike(&samples.iter().map(|s| s.v).collect::<Vec<_>>());
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let scale = values
+        .iter()
+        .map(|v| (v - mean).abs())
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let xs: Vec<f64> = samples.iter().map(|s| (s.t - t0) / span).collect();
+    let ys: Vec<f64> = values.iter().map(|v| (v - mean) / scale).collect();
+    let p = Prefix::new(&xs, &ys);
+
+    let mut start = 0;
+    while n - start >= 2 * m {
+        let full = p.sse(start, n);
+        if full <= 0.0 {
+            break;
+        }
+        let (best_k, best) = (start + m..=n - m)
+            .map(|k| (k, p.sse(start, k) + p.sse(k, n)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((start, full));
+        let len = (n - start) as f64;
+        let rho = residual_rho(&p, &xs, &ys, start, best_k, n);
+        let n_eff = (len * (1.0 - rho) / (1.0 + rho)).max(2.0);
+        let gain = n_eff * (full / best.max(f64::MIN_POSITIVE)).ln();
+        if gain > STRICTNESS * EXTRA_PARAMS * n_eff.ln().max(1.0) {
+            start = best_k;
+        } else {
+            break;
+        }
+    }
+    start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(i: usize) -> f64 {
+        let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5555;
+        x ^= x >> 29;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 32;
+        (x % 2001) as f64 / 1000.0 - 1.0
+    }
+
+    fn series(n: usize, f: impl Fn(usize) -> f64) -> Vec<Sample> {
+        (0..n)
+            .map(|i| Sample::new(300.0 * i as f64, f(i)))
+            .collect()
+    }
+
+    #[test]
+    fn one_noisy_line_is_one_regime() {
+        let s = series(2000, |i| 100.0 + 0.05 * i as f64 + 5.0 * noise(i));
+        assert_eq!(current_start(&s), 0);
+    }
+
+    #[test]
+    fn a_ramp_after_a_flat_stretch_starts_a_regime_where_it_starts() {
+        let s = series(2000, |i| {
+            let ramp = if i >= 1600 {
+                0.5 * (i - 1600) as f64
+            } else {
+                0.0
+            };
+            10.0 + ramp + 3.0 * noise(i)
+        });
+        let k = current_start(&s);
+        assert!((1560..=1640).contains(&k), "{k}");
+    }
+
+    #[test]
+    fn a_cleanup_or_level_shift_starts_a_regime() {
+        // A disk filling, cleaned up at 1500, filling again.
+        let s = series(2000, |i| {
+            let base = if i < 1500 {
+                0.2 * i as f64
+            } else {
+                0.2 * (i - 1500) as f64
+            };
+            base + 2.0 * noise(i)
+        });
+        let k = current_start(&s);
+        assert!((1495..=1510).contains(&k), "{k}");
+        // A CPU level shift from 14 to 17.
+        let s = series(
+            2000,
+            |i| if i < 1200 { 14.0 } else { 17.0 } + 0.8 * noise(i),
+        );
+        let k = current_start(&s);
+        assert!((1190..=1215).contains(&k), "{k}");
+    }
+
+    #[test]
+    fn bursts_of_spikes_are_not_a_regime() {
+        let s = series(1000, |i| {
+            let spike = if (500..740).contains(&i) && i % 7 == 0 {
+                400.0
+            } else {
+                0.0
+            };
+            500.0 + 0.6 * i as f64 + 1.0 * noise(i) + spike
+        });
+        assert_eq!(current_start(&s), 0);
+    }
+
+    #[test]
+    fn a_staircase_of_small_steps_is_one_growing_regime() {
+        // Growth in steps of 10 every 50 samples, with little noise: the
+        // shape of a repository's file count or a cumulative byte counter.
+        let s = series(2000, |i| 10.0 * (i / 50) as f64 + 0.1 * noise(i));
+        let k = current_start(&s);
+        assert!(k < 1000, "a long stretch of the staircase is kept: {k}");
+    }
+}

@@ -1,0 +1,291 @@
+//! Seasonality: a daily, weekly or yearly cycle, found automatically or set
+//! per limit. The wall is first hit at the busiest hour, not by the trend
+//! line, so a forecast with a cycle reports when the *peak* of the cycle
+//! reaches the wall.
+//!
+//! Method: classical decomposition. A moving average over one period removes
+//! the cycle and leaves the trend (at the edges, the nearest full period is
+//! used); the profile of the cycle is the median of what is left in each
+//! phase bin. A cycle counts only when it explains a good part of the
+//! detrended variance, and only over at least two periods of history, with
+//! enough samples per period to see its shape.
+
+use crate::model::Sample;
+
+pub const DAY: f64 = 86_400.0;
+pub const WEEK: f64 = 7.0 * DAY;
+pub const YEAR: f64 = 365.25 * DAY;
+/// The cycles looked for when none is configured.
+pub const CANDIDATES: [f64; 3] = [DAY, WEEK, YEAR];
+/// Share of the detrended variance the cycle must explain.
+pub const MIN_STRENGTH: f64 = 0.3;
+/// Periods of history needed before a cycle is believed.
+pub const MIN_PERIODS: f64 = 2.0;
+const MIN_SAMPLES_PER_PERIOD: f64 = 8.0;
+/// How well the even and the odd periods' profiles must correlate.
+const MIN_AGREEMENT: f64 = 0.5;
+const MAX_BINS: usize = 96;
+
+/// A cycle: its period and its shape, in the series' unit (or in log units
+/// for a multiplicative cycle fitted on log values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Season {
+    pub period: f64,
+    /// Offset of each phase bin from the trend; mean zero.
+    pub profile: Vec<f64>,
+    /// Share of the detrended variance the cycle explains.
+    pub strength: f64,
+}
+
+impl Season {
+    fn bin(&self, t: f64) -> usize {
+        let phase = (t / self.period).rem_euclid(1.0);
+        ((phase * self.profile.len() as f64) as usize).min(self.profile.len() - 1)
+    }
+
+    /// The cycle's offset at time `t`.
+    pub fn at(&self, t: f64) -> f64 {
+        self.profile[self.bin(t)]
+    }
+
+    /// The highest offset: the peaks a rising series reaches above its trend.
+    pub fn max(&self) -> f64 {
+        self.profile
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+
+    /// The lowest offset: the troughs a falling series reaches below it.
+    pub fn min(&self) -> f64 {
+        self.profile.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+}
+
+fn median_dt(samples: &[Sample]) -> f64 {
+    let mut d: Vec<f64> = samples.windows(2).map(|w| w[1].t - w[0].t).collect();
+    super::robust::median_in_place(&mut d).unwrap_or(0.0)
+}
+
+/// The trend by a moving average over one period, computed with running
+/// sums in O(n). Near the edges the window is the first or last full period.
+fn moving_average(samples: &[Sample], period: f64) -> Vec<f64> {
+    let n = samples.len();
+    let mut prefix = Vec::with_capacity(n + 1);
+    let mut acc = 0.0;
+    prefix.push(0.0);
+    for s in samples {
+        acc += s.v;
+        prefix.push(acc);
+    }
+    let (first, last) = (samples[0].t, samples[n - 1].t);
+    let (mut lo, mut hi) = (0, 0);
+    samples
+        .iter()
+        .map(|s| {
+            let a = (s.t - period / 2.0).clamp(first, last - period);
+            let b = a + period;
+            while lo < n && samples[lo].t < a {
+                lo += 1;
+            }
+            while hi < n && samples[hi].t < b {
+                hi += 1;
+            }
+            // Windows only move right as t grows, except where the clamp
+            // holds them still; `lo` and `hi` never need to go back.
+            let count = (hi - lo).max(1) as f64;
+            (prefix[hi] - prefix[lo]) / count
+        })
+        .collect()
+}
+
+/// The median offset of each phase bin; `None` when a bin is empty.
+fn profile_of<'a>(
+    probe: &Season,
+    points: impl Iterator<Item = (&'a Sample, f64)>,
+) -> Vec<Option<f64>> {
+    let mut by_bin: Vec<Vec<f64>> = vec![Vec::new(); probe.profile.len()];
+    for (s, d) in points {
+        by_bin[probe.bin(s.t)].push(d);
+    }
+    by_bin
+        .iter_mut()
+        .map(|b| super::robust::median_in_place(b))
+        .collect()
+}
+
+/// Pearson correlation of two profiles over the bins both have.
+fn agreement(a: &[Option<f64>], b: &[Option<f64>]) -> f64 {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter_map(|(x, y)| Some(((*x)?, (*y)?)))
+        .collect();
+    let n = pairs.len() as f64;
+    if n < 4.0 {
+        return 0.0;
+    }
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let cov: f64 = pairs.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let vx: f64 = pairs.iter().map(|(x, _)| (x - mx).powi(2)).sum();
+    let vy: f64 = pairs.iter().map(|(_, y)| (y - my).powi(2)).sum();
+    if vx <= 0.0 || vy <= 0.0 {
+        return 0.0;
+    }
+    cov / (vx * vy).sqrt()
+}
+
+/// The cycle of `period` in `samples`, if it is strong enough to count.
+///
+/// A straight trend is taken out first (Theil-Sen), so that the moving
+/// average, which is biased at the edges of the history, only has to follow
+/// what bends. A cycle must also repeat: the profiles of the even and the odd
+/// periods must agree, so that a one-off bump in two days of history is not
+/// taken for a daily cycle.
+pub fn estimate(samples: &[Sample], period: f64) -> Option<Season> {
+    let n = samples.len();
+    if n < 16 || period.is_nan() || period <= 0.0 {
+        return None;
+    }
+    let span = samples[n - 1].t - samples[0].t;
+    let dt = median_dt(samples);
+    if span < MIN_PERIODS * period || dt <= 0.0 || period / dt < MIN_SAMPLES_PER_PERIOD {
+        return None;
+    }
+    let bins = ((period / dt).round() as usize).clamp(4, MAX_BINS);
+    let anchor = samples[n - 1].t;
+    let line = super::robust::theil_sen(samples, anchor)?;
+    let straight: Vec<Sample> = samples
+        .iter()
+        .map(|s| Sample::new(s.t, s.v - (line.intercept + line.slope * (s.t - anchor))))
+        .collect();
+    let trend = moving_average(&straight, period);
+    let detrended: Vec<f64> = straight.iter().zip(&trend).map(|(s, m)| s.v - m).collect();
+    let probe = Season {
+        period,
+        profile: vec![0.0; bins],
+        strength: 0.0,
+    };
+    let cycle_of = |t: f64| ((t - samples[0].t) / period).floor() as i64;
+    let even = profile_of(
+        &probe,
+        samples
+            .iter()
+            .zip(detrended.iter().copied())
+            .filter(|(s, _)| cycle_of(s.t) % 2 == 0),
+    );
+    let odd = profile_of(
+        &probe,
+        samples
+            .iter()
+            .zip(detrended.iter().copied())
+            .filter(|(s, _)| cycle_of(s.t) % 2 == 1),
+    );
+    if agreement(&even, &odd) < MIN_AGREEMENT {
+        return None;
+    }
+    let all = profile_of(&probe, samples.iter().zip(detrended.iter().copied()));
+    if all.iter().any(Option::is_none) {
+        return None;
+    }
+    let mut profile: Vec<f64> = all.into_iter().map(|p| p.unwrap_or(0.0)).collect();
+    let mean = profile.iter().sum::<f64>() / bins as f64;
+    profile.iter_mut().for_each(|p| *p -= mean);
+    let season = Season {
+        period,
+        profile,
+        strength: 0.0,
+    };
+    let d_mean = detrended.iter().sum::<f64>() / n as f64;
+    let total: f64 = detrended.iter().map(|d| (d - d_mean).powi(2)).sum();
+    let left: f64 = samples
+        .iter()
+        .zip(&detrended)
+        .map(|(s, d)| (d - season.at(s.t)).powi(2))
+        .sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let strength = 1.0 - left / total;
+    (strength >= MIN_STRENGTH).then_some(Season { strength, ..season })
+}
+
+/// The strongest of the candidate cycles, if any counts.
+pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
+    candidates
+        .iter()
+        .filter_map(|&p| estimate(samples, p))
+        .max_by(|a, b| a.strength.total_cmp(&b.strength))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(i: usize) -> f64 {
+        let mut x = (i as u64 + 7).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 31;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 29;
+        (x % 2001) as f64 / 1000.0 - 1.0
+    }
+
+    fn series(days: f64, step: f64, f: impl Fn(f64, usize) -> f64) -> Vec<Sample> {
+        let n = (days * DAY / step) as usize;
+        (0..n)
+            .map(|i| {
+                let t = 1_700_000_000.0 + step * i as f64;
+                Sample::new(t, f(t, i))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_daily_cycle_on_a_trend_is_found_with_its_amplitude() {
+        let s = series(7.0, 300.0, |t, i| {
+            1000.0
+                + 0.001 * t.rem_euclid(1e7)
+                + 200.0 * (t / DAY * std::f64::consts::TAU).sin()
+                + 20.0 * noise(i)
+        });
+        let season = detect(&s, &CANDIDATES).expect("daily cycle");
+        assert_eq!(season.period, DAY);
+        assert!((season.max() - 200.0).abs() < 30.0, "{}", season.max());
+        assert!((season.min() + 200.0).abs() < 30.0, "{}", season.min());
+    }
+
+    #[test]
+    fn noise_and_trends_have_no_cycle() {
+        let s = series(21.0, 300.0, |t, i| {
+            5.0 + 1e-6 * t.rem_euclid(1e7) + noise(i)
+        });
+        assert_eq!(detect(&s, &CANDIDATES), None);
+    }
+
+    #[test]
+    fn a_steep_trend_over_two_days_is_not_a_daily_cycle() {
+        let s = series(2.0, 60.0, |t, i| {
+            4e11 - 1e6 * t.rem_euclid(1e7) + 2e9 * noise(i)
+        });
+        assert_eq!(detect(&s, &CANDIDATES), None);
+    }
+
+    #[test]
+    fn a_cycle_needs_two_periods_of_history_and_samples_enough_to_see_it() {
+        let sine = |t: f64, _| (t / WEEK * std::f64::consts::TAU).sin();
+        assert_eq!(
+            estimate(&series(10.0, 300.0, sine), WEEK),
+            None,
+            "10 days: under two weeks"
+        );
+        assert!(estimate(&series(15.0, 300.0, sine), WEEK).is_some());
+        assert_eq!(
+            estimate(&series(30.0, 4.0 * 3600.0, sine), DAY),
+            None,
+            "6 samples a day"
+        );
+    }
+}
