@@ -22,6 +22,7 @@ fn eval_at(series: &[(&str, &str)], lower: Option<f64>, at: f64) -> Evaluation {
                 lower: l,
                 likely: l * 1.2,
                 upper: l * 1.5,
+                alert: l,
             }),
         ),
         None => (Status::Receding, None),
@@ -226,6 +227,7 @@ fn the_summary_tells_what_breaks_when_and_how_sure() {
         lower: 2.0 * DAY + 20.0 * 3600.0,
         likely: 3.0 * DAY + 4.0 * 3600.0,
         upper: 3.0 * DAY + 15.0 * 3600.0 + 59.0,
+        alert: 2.0 * DAY + 20.0 * 3600.0,
     });
     assert_eq!(
         summary(&e),

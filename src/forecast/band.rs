@@ -9,26 +9,29 @@
 //! it) and n is that of the thinned skeleton it was fitted to.
 
 use super::linear::Line;
-use super::{robust, Eta, BAND_Z, FLAT_Z, MAX_HORIZON_SECONDS};
+use super::{robust, Eta, ALERT_Z, BAND_Z, FLAT_Z, MAX_HORIZON_SECONDS};
 use crate::model::{Direction, Sample, UnixSeconds};
 
 /// How the residual scale is measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Noise {
+enum Noise {
     /// Root mean square: least squares' own assumption.
     Gaussian,
     /// Median absolute deviation: robust to the outliers a robust fit ignored.
     Robust,
 }
 
-/// A fitted trend and the spread of its residuals.
+/// A fitted trend and the spread of its residuals: se(h)² = level_var +
+/// (h − x̄)²·slope_var.
 #[derive(Debug, Clone)]
 pub struct Trend {
     pub line: Line,
-    var: f64,
-    n: f64,
+    level_var: f64,
+    slope_var: f64,
     x_mean: f64,
-    sxx: f64,
+    /// The slope's variance from the fit alone, before calibration: whether
+    /// a trend is distinguishable from noise is a question about the fit.
+    fit_slope_var: f64,
 }
 
 /// What a trend says about a wall.
@@ -44,55 +47,121 @@ pub enum Outcome {
     Beyond,
 }
 
+/// Residual scale²: root mean square, or a median absolute deviation that
+/// the outliers a robust fit ignored do not widen.
+fn scale2(resid: &[f64], noise: Noise) -> f64 {
+    match noise {
+        Noise::Robust => {
+            let mut a: Vec<f64> = resid.iter().map(|r| r.abs()).collect();
+            let mad = robust::median_in_place(&mut a).unwrap_or(0.0);
+            (1.4826 * mad).powi(2)
+        }
+        Noise::Gaussian => {
+            resid.iter().map(|r| r * r).sum::<f64>() / (resid.len() as f64 - 2.0).max(1.0)
+        }
+    }
+}
+
+/// (1+ρ)/(1−ρ) for the lag-1 autocorrelation ρ of the residuals (clipped so
+/// outliers do not dominate it): how many samples make one independent one.
+fn ar_inflation(resid: &[f64], scale2: f64) -> f64 {
+    let clip = 3.0 * scale2.sqrt();
+    let r: Vec<f64> = resid.iter().map(|x| x.clamp(-clip, clip)).collect();
+    let denom: f64 = r.iter().map(|x| x * x).sum();
+    let rho = if denom > 0.0 {
+        (r.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / denom).clamp(0.0, 0.98)
+    } else {
+        0.0
+    };
+    (1.0 + rho) / (1.0 - rho)
+}
+
 impl Trend {
-    /// `samples` are those the line was fitted to, on the same scale.
-    pub fn new(samples: &[Sample], line: Line, now: UnixSeconds, noise: Noise) -> Self {
+    /// Least squares' own band (the `linear` model): level and slope come
+    /// from the same fit, so the level's error depends on the horizon too.
+    pub fn gaussian(samples: &[Sample], line: Line, now: UnixSeconds) -> Self {
         let n = samples.len() as f64;
         let resid: Vec<f64> = samples
             .iter()
             .map(|s| s.v - (line.intercept + line.slope * (s.t - now)))
             .collect();
-        let scale2 = match noise {
-            Noise::Robust => {
-                let mut a: Vec<f64> = resid.iter().map(|r| r.abs()).collect();
-                let mad = robust::median_in_place(&mut a).unwrap_or(0.0);
-                (1.4826 * mad).powi(2)
-            }
-            Noise::Gaussian => resid.iter().map(|r| r * r).sum::<f64>() / (n - 2.0).max(1.0),
-        };
-        // Lag-1 autocorrelation of the residuals, clipped so that outliers
-        // do not dominate it; n/n_eff = (1+ρ)/(1−ρ) for an AR(1) process.
-        let clip = 3.0 * scale2.sqrt();
-        let r: Vec<f64> = resid.iter().map(|x| x.clamp(-clip, clip)).collect();
-        let denom: f64 = r.iter().map(|x| x * x).sum();
-        let rho = if denom > 0.0 {
-            (r.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / denom).clamp(0.0, 0.98)
-        } else {
-            0.0
-        };
-        let mut inflation = (1.0 + rho) / (1.0 - rho);
-        if noise == Noise::Robust {
-            inflation *= samples.len().div_ceil(robust::MAX_POINTS) as f64;
-        }
+        let var =
+            scale2(&resid, Noise::Gaussian) * ar_inflation(&resid, scale2(&resid, Noise::Gaussian));
         let x_mean = samples.iter().map(|s| s.t - now).sum::<f64>() / n;
-        let sxx = samples.iter().map(|s| (s.t - now - x_mean).powi(2)).sum();
+        let sxx: f64 = samples.iter().map(|s| (s.t - now - x_mean).powi(2)).sum();
         Self {
             line,
-            var: scale2 * inflation,
-            n,
+            level_var: var / n,
+            slope_var: var / sxx,
             x_mean,
-            sxx,
+            fit_slope_var: var / sxx,
+        }
+    }
+
+    /// A Theil-Sen trend re-anchored at the level of the newest samples:
+    /// the slope comes from the whole window, the level from where the
+    /// series is now (the median of the newest `k` samples, each moved to
+    /// `now` along the slope). A straight line through a curving or stepping
+    /// series sits off its newest samples; forecasting starts from where the
+    /// series is, as Holt's local level does. The level's error is the
+    /// scatter of those newest samples, the slope's that of the window.
+    pub fn local(samples: &[Sample], fitted: Line, now: UnixSeconds, k: usize) -> Self {
+        let n = samples.len();
+        let resid: Vec<f64> = samples
+            .iter()
+            .map(|s| s.v - (fitted.intercept + fitted.slope * (s.t - now)))
+            .collect();
+        let s2 = scale2(&resid, Noise::Robust);
+        // Theil-Sen sees only a thinned skeleton of a long series, as if it
+        // had n/stride points. Autocorrelation and thinning both say how
+        // many independent points there really are: the smaller count
+        // rules; they do not multiply.
+        let inflation = ar_inflation(&resid, s2).max(n.div_ceil(robust::MAX_POINTS) as f64);
+        let x_mean = samples.iter().map(|s| s.t - now).sum::<f64>() / n as f64;
+        let sxx: f64 = samples.iter().map(|s| (s.t - now - x_mean).powi(2)).sum();
+
+        let k = k.clamp(1, n);
+        let newest = &samples[n - k..];
+        let mut levels: Vec<f64> = newest
+            .iter()
+            .map(|s| s.v - fitted.slope * (s.t - now))
+            .collect();
+        let level = robust::median_in_place(&mut levels.clone()).unwrap_or(fitted.intercept);
+        levels.iter_mut().for_each(|l| *l -= level);
+        let r2 = scale2(&levels, Noise::Robust);
+        let k_eff = (k as f64 / ar_inflation(&levels, r2)).max(1.0);
+        Self {
+            line: Line {
+                slope: fitted.slope,
+                intercept: level,
+            },
+            // The variance of a median is π/2 times that of a mean.
+            level_var: std::f64::consts::FRAC_PI_2 * r2 / k_eff,
+            slope_var: s2 * inflation / sxx,
+            x_mean: 0.0,
+            fit_slope_var: s2 * inflation / sxx,
+        }
+    }
+
+    /// Widens (or narrows) the band by `factor` in variance: how wrong the
+    /// same kind of trend was on the series' own past, measured against
+    /// what it claimed.
+    pub fn calibrated(self, factor: f64) -> Self {
+        Self {
+            level_var: self.level_var * factor,
+            slope_var: self.slope_var * factor,
+            ..self
         }
     }
 
     /// Standard error of the trend's value `h` seconds after `now`.
     pub fn se(&self, h: f64) -> f64 {
-        (self.var * (1.0 / self.n + (h - self.x_mean).powi(2) / self.sxx)).sqrt()
+        (self.level_var + (h - self.x_mean).powi(2) * self.slope_var).sqrt()
     }
 
-    /// Standard error of the slope.
+    /// Standard error of the slope, from the fit alone.
     pub fn slope_se(&self) -> f64 {
-        (self.var / self.sxx).sqrt()
+        self.fit_slope_var.sqrt()
     }
 
     /// When the trend, and each edge of its band, reach `wall`.
@@ -115,13 +184,17 @@ impl Trend {
             return Outcome::Flat { slope_se };
         }
         let remaining = |h: f64| gap - toward * h;
-        let near_edge = |h: f64| remaining(h) - BAND_Z * self.se(h);
-        let far_edge = |h: f64| remaining(h) + BAND_Z * self.se(h);
-        let lower = if near_edge(0.0) <= 0.0 {
-            0.0
-        } else {
-            first_crossing(near_edge, 0.0).map_or(likely, |h| h.min(likely))
+        let near = |z: f64| {
+            let edge = |h: f64| remaining(h) - z * self.se(h);
+            if edge(0.0) <= 0.0 {
+                0.0
+            } else {
+                first_crossing(edge, 0.0).map_or(likely, |h| h.min(likely))
+            }
         };
+        let far_edge = |h: f64| remaining(h) + BAND_Z * self.se(h);
+        let lower = near(BAND_Z);
+        let alert = near(ALERT_Z).max(lower);
         let upper = if far_edge(likely) <= 0.0 {
             likely
         } else {
@@ -131,6 +204,7 @@ impl Trend {
             lower,
             likely,
             upper,
+            alert,
         })
     }
 }

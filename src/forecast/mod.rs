@@ -19,6 +19,7 @@ pub mod band;
 pub mod linear;
 pub mod regime;
 pub mod robust;
+pub mod sawtooth;
 pub mod season;
 
 use std::fmt;
@@ -27,6 +28,12 @@ use crate::model::{Direction, Sample, UnixSeconds};
 
 /// Two-sided 90% band: the normal quantile 0.95.
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
+/// Alerts fire when the wall is at least this likely within the lead time.
+/// The band's near edge (5%) pages for walls that are far more likely not to
+/// come; the likely time (50%) pages late half the time. One chance in four
+/// is the normal quantile 0.75.
+pub const ALERT_PROBABILITY: f64 = 0.25;
+pub const ALERT_Z: f64 = 0.674_489_750_196_081_7;
 /// A trend towards the wall smaller than this many standard errors of the
 /// slope counts as flat (receding).
 pub const FLAT_Z: f64 = BAND_Z;
@@ -141,7 +148,7 @@ impl fmt::Display for Status {
     }
 }
 
-/// Seconds from `now` until the wall: the likely value and its band.
+/// Seconds from `now` until the wall: the likely value and its 90% band.
 /// `upper` may be infinite when the trend is too uncertain to promise the
 /// wall is ever reached.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -149,6 +156,21 @@ pub struct Eta {
     pub lower: f64,
     pub likely: f64,
     pub upper: f64,
+    /// When the wall becomes [`ALERT_PROBABILITY`] likely: alerts fire when
+    /// this falls within the lead time. Between `lower` and `likely`.
+    pub alert: f64,
+}
+
+impl Eta {
+    /// All four at one time: a breach (0), or a forecast without a band.
+    pub fn at(t: f64) -> Self {
+        Self {
+            lower: t,
+            likely: t,
+            upper: t,
+            alert: t,
+        }
+    }
 }
 
 /// The forecast of one series against one wall.
@@ -176,10 +198,10 @@ pub struct Forecast {
 }
 
 impl Forecast {
-    /// Is the wall expected within `lead` seconds? The earliest edge of the
-    /// band decides, so that an alert comes early rather than late.
+    /// Is the wall expected within `lead` seconds: at least
+    /// [`ALERT_PROBABILITY`] likely to be reached by then?
     pub fn within(&self, lead: f64) -> bool {
-        self.eta.is_some_and(|e| e.lower <= lead)
+        self.eta.is_some_and(|e| e.alert <= lead)
     }
 }
 
@@ -223,17 +245,21 @@ impl Scale {
 struct Prepared {
     scale: Scale,
     season: Option<season::Season>,
-    /// The current regime, on the model's scale, cycle removed.
-    regime: Vec<Sample>,
+    /// The whole history on the model's scale, cycle removed.
+    adjusted: Vec<Sample>,
+    /// Where the current regime starts in `adjusted`.
+    start: usize,
     regime_start: Option<UnixSeconds>,
 }
 
-fn prepare(
-    data: &[Sample],
-    scale: Scale,
-    seasonality: Seasonality,
-    regime_from: Option<usize>,
-) -> Prepared {
+impl Prepared {
+    /// The current regime.
+    fn regime(&self) -> &[Sample] {
+        &self.adjusted[self.start..]
+    }
+}
+
+fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared {
     let scaled: Vec<Sample> = data
         .iter()
         .map(|s| Sample::new(s.t, scale.to(s.v)))
@@ -250,12 +276,13 @@ fn prepare(
             .collect(),
         None => scaled,
     };
-    let start = regime_from.unwrap_or_else(|| regime::current_start(&adjusted));
+    let start = regime::current_start(&adjusted);
     Prepared {
         scale,
         season,
         regime_start: (start > 0).then(|| adjusted[start].t),
-        regime: adjusted[start..].to_vec(),
+        start,
+        adjusted,
     }
 }
 
@@ -265,52 +292,112 @@ fn log_applies(data: &[Sample], wall: f64, direction: Direction) -> bool {
     direction == Direction::Rising && wall > 0.0 && data.iter().all(|s| s.v > 0.0)
 }
 
-/// How well a trend fitted up to each of several past origins predicted what
-/// came after (median absolute error on the series' own scale, cycle
-/// included), averaged over the origins. Lower is better.
-fn backtest_error(p: &Prepared, data_by_time: &[Sample]) -> f64 {
-    let n = p.regime.len();
-    if n < 20 {
-        return f64::INFINITY;
-    }
+/// The origins of the rolling backtest, as fractions of the current regime.
+const ORIGINS: [f64; 3] = [0.5, 0.7, 0.85];
+/// The trend windows tried, as fractions of the history up to the origin
+/// (within the current regime): the whole regime, or its more recent part
+/// for a trend whose slope has changed (a local trend).
+const WINDOWS: [f64; 2] = [1.0, 0.5];
+/// The fewest samples a trend window holds.
+const MIN_WINDOW: usize = 20;
+
+/// How much lower the backtest error of exponential growth must be than a
+/// straight trend's for `auto` to consider it.
+const CLEARLY_BETTER: f64 = 0.9;
+
+/// The samples of the trailing window `frac` of the first `k` samples.
+fn window_len(k: usize, frac: f64) -> usize {
+    ((k as f64 * frac).ceil() as usize).max(MIN_WINDOW).min(k)
+}
+
+/// What a rolling-origin backtest of one candidate found.
+#[derive(Debug, Clone, Copy)]
+struct Backtest {
+    /// Median relative error of its predictions, averaged over the origins
+    /// (lower is better; infinite when the history is too short to tell).
+    error: f64,
+    /// How much wider (in variance) its band had to be to hold what
+    /// happened: the median squared standardized error over that of a
+    /// standard normal. 1 when there is nothing to learn from.
+    calibration: f64,
+}
+
+/// The median of χ²(1): what the median squared standardized error is when
+/// a band is exactly right.
+const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
+
+/// Rolling-origin backtest of the trend fitted on the trailing window `frac`
+/// of `p`'s regime: at each origin it is fitted to what came before and
+/// scored on what came after, up to now. Origins are placed in `data` from
+/// `from` on, the same for every candidate, so that candidates whose regimes
+/// differ are still scored on the same stretch of history.
+fn backtest_error(p: &Prepared, frac: f64, data: &[Sample], from: usize) -> Backtest {
+    let span = data.len().saturating_sub(from);
     let mut total = 0.0;
     let mut count = 0.0;
-    for frac in ORIGINS {
-        let k = ((n as f64) * frac) as usize;
-        if k < 6 || n - k < 3 {
+    let mut z2 = Vec::new();
+    for origin in ORIGINS {
+        let k = from + ((span as f64) * origin) as usize;
+        if k < MIN_WINDOW || data.len() - k < 3 {
             continue;
         }
-        let head = &p.regime[..k];
-        let anchor = head[k - 1].t;
-        let Some(line) = robust::theil_sen(head, anchor) else {
+        // What the candidate would have fitted then: its current regime if
+        // that had begun long enough before, else the history up to then.
+        let begin = if k >= p.start + MIN_WINDOW {
+            p.start
+        } else {
+            0
+        };
+        let known = &p.adjusted[begin..k];
+        let head = &known[known.len() - window_len(known.len(), frac)..];
+        let anchor = head[head.len() - 1].t;
+        let Some(trend) = robust::theil_sen(head, anchor)
+            .map(|l| band::Trend::local(head, l, anchor, level_samples(head.len())))
+        else {
             continue;
         };
-        let offset = data_by_time.len() - n;
-        let mut errs: Vec<f64> = p.regime[k..]
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let cycle = p.season.as_ref().map_or(0.0, |c| c.at(s.t));
-                let predicted = p
-                    .scale
-                    .from(line.intercept + line.slope * (s.t - anchor) + cycle);
-                (data_by_time[offset + k + i].v - predicted).abs()
-            })
-            .collect();
+        let line = trend.line;
+        let mut errs: Vec<f64> = Vec::with_capacity(data.len() - k);
+        for (s, actual) in p.adjusted[k..].iter().zip(&data[k..]) {
+            let h = s.t - anchor;
+            let fitted = line.intercept + line.slope * h;
+            let cycle = p.season.as_ref().map_or(0.0, |c| c.at(s.t));
+            let predicted = p.scale.from(fitted + cycle);
+            // Relative errors where they are defined: growth is judged by
+            // how many percent it misses, not by bytes that a larger level
+            // makes larger.
+            errs.push(if actual.v > 0.0 && predicted > 0.0 {
+                (actual.v / predicted).ln().abs()
+            } else {
+                (actual.v - predicted).abs() / actual.v.abs().max(f64::MIN_POSITIVE)
+            });
+            let se = trend.se(h);
+            if se > 0.0 {
+                z2.push(((s.v - fitted) / se).powi(2));
+            }
+        }
         if let Some(e) = robust::median_in_place(&mut errs) {
             total += e;
             count += 1.0;
         }
     }
-    if count == 0.0 {
-        f64::INFINITY
-    } else {
-        total / count
+    let calibration = robust::median_in_place(&mut z2).map_or(1.0, |m| {
+        (m / CHI2_1_MEDIAN).clamp(MIN_CALIBRATION, MAX_CALIBRATION)
+    });
+    Backtest {
+        error: if count == 0.0 {
+            f64::INFINITY
+        } else {
+            total / count
+        },
+        calibration,
     }
 }
 
-/// The origins of the rolling backtest, as fractions of the current regime.
-const ORIGINS: [f64; 3] = [0.5, 0.7, 0.85];
+/// Bounds on the band's calibration: a handful of backtest points must not
+/// shrink a band to nothing or blow it up without limit.
+const MIN_CALIBRATION: f64 = 0.25;
+const MAX_CALIBRATION: f64 = 400.0;
 
 /// Forecasts when `samples` reach `wall`, moving in `direction`, as seen at
 /// `now`. Samples after `now`, NaN and infinities are ignored.
@@ -363,7 +450,7 @@ pub fn forecast(
         else {
             return insufficient("linear: no finite line fits these samples".into());
         };
-        let trend = band::Trend::new(&data, line, now, band::Noise::Gaussian);
+        let trend = band::Trend::gaussian(&data, line, now);
         return finish(FinishArgs {
             model: ModelChoice::Linear,
             reason: "linear: least squares over the whole window, as predict_linear".into(),
@@ -376,85 +463,270 @@ pub fn forecast(
             breached,
             current_value,
             samples: data.len(),
+            now,
         });
     }
 
-    let values = prepare(&data, Scale::Values, settings.seasonality, None);
-    let regime_index = data.len() - values.regime.len();
-    let (prepared, why) = match settings.model {
-        ModelChoice::Exponential if log_applies(&data, wall, direction) => (
-            prepare(&data, Scale::Log, settings.seasonality, Some(regime_index)),
-            "exponential: set by configuration".to_string(),
-        ),
-        ModelChoice::Exponential => (
-            values,
-            "robust: exponential growth needs positive values rising to a positive wall"
-                .to_string(),
-        ),
-        ModelChoice::Auto if log_applies(&data, wall, direction) => {
-            let log = prepare(&data, Scale::Log, settings.seasonality, Some(regime_index));
-            let (e_val, e_log) = (backtest_error(&values, &data), backtest_error(&log, &data));
-            // Compounding growth must earn its place: it extrapolates
-            // faster, so it is kept only when clearly better.
-            if e_log < 0.9 * e_val {
-                (
-                    log,
-                    format!(
-                        "exponential: backtest error {e_log:.4} vs {e_val:.4} for a straight trend"
-                    ),
-                )
-            } else {
-                (
-                    values,
-                    format!(
-                        "robust: backtest error {e_val:.4} vs {e_log:.4} for exponential growth"
-                    ),
-                )
-            }
-        }
-        ModelChoice::Auto => (
-            values,
-            "robust: the only model for this direction and wall".to_string(),
-        ),
-        _ => (values, "robust: set by configuration".to_string()),
-    };
-    let model = match prepared.scale {
-        Scale::Log => ModelChoice::Exponential,
-        Scale::Values => ModelChoice::Robust,
-    };
-    if prepared.regime.len() < MIN_SAMPLES {
-        return insufficient(format!("{model}: the current regime has too few samples"));
+    if let Some(saw) = sawtooth::detect(&data, direction) {
+        return sawtooth_forecast(&data, &saw, wall, direction, breached, current_value, now);
     }
-    let Some(line) = robust::theil_sen(&prepared.regime, now)
-        .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
-    else {
-        return insufficient(format!("{model}: no finite line fits these samples"));
+
+    let values = prepare(&data, Scale::Values, settings.seasonality);
+    let log = matches!(settings.model, ModelChoice::Auto | ModelChoice::Exponential)
+        .then(|| log_applies(&data, wall, direction))
+        .unwrap_or(false)
+        // On the log scale compounding growth is one straight regime: its
+        // regimes are found on that scale, not inherited from the values.
+        .then(|| prepare(&data, Scale::Log, settings.seasonality));
+    let pool: Vec<&Prepared> = match (settings.model, &log) {
+        (ModelChoice::Exponential, Some(l)) => vec![l],
+        (ModelChoice::Auto, Some(l)) => vec![&values, l],
+        _ => vec![&values],
     };
-    let trend = band::Trend::new(&prepared.regime, line, now, band::Noise::Robust);
-    let mut reason = why;
-    if let Some(c) = &prepared.season {
-        reason.push_str(&format!(
-            "; a {} cycle (explains {:.0}% of the variation)",
-            period_name(c.period),
-            100.0 * c.strength
+    let why = match (settings.model, pool.len()) {
+        (ModelChoice::Exponential, 1) if log.is_none() => {
+            "exponential growth needs positive values rising to a positive wall".to_string()
+        }
+        (ModelChoice::Auto, 2) => "straight and exponential trends".to_string(),
+        (ModelChoice::Auto, _) => {
+            "straight trends (exponential growth needs positive values rising to a positive wall)"
+                .to_string()
+        }
+        (m, _) => format!("{m} trends, set by configuration"),
+    };
+    // Every candidate is scored on the same stretch: the longest current
+    // regime, so that a scale that sees one long regime (compounding growth
+    // on the log scale) is not judged on the last hours alone.
+    let from = pool.iter().map(|p| p.start).min().unwrap_or(0);
+    let mut members: Vec<(f64, Forecast)> = Vec::new();
+    for p in &pool {
+        let regime = p.regime();
+        let n = regime.len();
+        if n < MIN_SAMPLES {
+            continue;
+        }
+        for frac in WINDOWS {
+            let window = &regime[n - window_len(n, frac).min(n)..];
+            let Some(line) = robust::theil_sen(window, now)
+                .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
+            else {
+                continue;
+            };
+            let tested = backtest_error(p, frac, &data, from);
+            let trend = band::Trend::local(window, line, now, level_samples(window.len()))
+                .calibrated(tested.calibration);
+            let error = tested.error;
+            let model = match p.scale {
+                Scale::Log => ModelChoice::Exponential,
+                Scale::Values => ModelChoice::Robust,
+            };
+            let mut reason = format!("{model}");
+            if window.len() < n {
+                reason.push_str(&format!(
+                    " over the last {}",
+                    crate::evaluate::human_duration(now - window[0].t)
+                ));
+            }
+            members.push((
+                error,
+                finish(FinishArgs {
+                    model,
+                    reason,
+                    trend,
+                    scale: p.scale,
+                    season: p.season.clone(),
+                    regime_start: p.regime_start,
+                    wall,
+                    direction,
+                    breached,
+                    current_value,
+                    samples: data.len(),
+                    now,
+                }),
+            ));
+        }
+    }
+    // Compounding growth extrapolates much faster than a straight trend; a
+    // history that cannot tell the two apart is no evidence for it. In
+    // `auto`, exponential trends join only when they clearly predicted the
+    // series' own past better than every straight one.
+    if settings.model == ModelChoice::Auto {
+        let best = |exp: bool| {
+            members
+                .iter()
+                .filter(|(_, f)| (f.model == ModelChoice::Exponential) == exp)
+                .map(|(e, _)| *e)
+                .fold(f64::INFINITY, f64::min)
+        };
+        if best(true) >= CLEARLY_BETTER * best(false) {
+            members.retain(|(_, f)| f.model != ModelChoice::Exponential);
+        }
+    }
+    if members.is_empty() {
+        return insufficient("no trend fits the current regime".into());
+    }
+    let mut f = combine(members, &why);
+    if let Some(p) = f.period {
+        f.reason
+            .push_str(&format!("; a {} cycle taken out", period_name(p)));
+    }
+    if let Some(t) = f.regime_start {
+        f.reason.push_str(&format!(
+            "; the current regime began {} ago",
+            crate::evaluate::human_duration(now - t)
         ));
     }
-    if let Some(t) = prepared.regime_start {
-        reason.push_str(&format!("; current regime since {:.0}s ago", now - t));
+    f
+}
+
+/// The newest samples that set the level a trend starts from.
+pub fn level_samples(n: usize) -> usize {
+    (n / 10).clamp(BREACH_WINDOW, n)
+}
+
+/// The weighted median of `values` (weights need not sum to one).
+fn weighted_median(mut values: Vec<(f64, f64)>) -> f64 {
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = values.iter().map(|v| v.1).sum();
+    let mut acc = 0.0;
+    for (v, w) in &values {
+        acc += w;
+        if acc >= total / 2.0 {
+            return *v;
+        }
     }
-    finish(FinishArgs {
-        model,
-        reason,
-        trend,
-        scale: prepared.scale,
-        season: prepared.season,
-        regime_start: prepared.regime_start,
-        wall,
-        direction,
-        breached,
+    values.last().map_or(f64::NAN, |v| v.0)
+}
+
+/// Combines the members' forecasts: each time (likely, earliest, latest) is
+/// the median of the members' weighted by how well each predicted the
+/// series' own recent past. A combination is steadier than any one choice:
+/// a choice flips between near-equal candidates from one evaluation to the
+/// next, a weighted median moves only as far as the evidence does.
+fn combine(members: Vec<(f64, Forecast)>, why: &str) -> Forecast {
+    let finite: Vec<f64> = members
+        .iter()
+        .map(|m| m.0)
+        .filter(|e| e.is_finite())
+        .collect();
+    let floor = finite
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .max(f64::MIN_POSITIVE);
+    let weight = |e: f64| {
+        if finite.is_empty() {
+            1.0
+        } else if e.is_finite() {
+            1.0 / e.max(floor)
+        } else {
+            0.0
+        }
+    };
+    let weights: Vec<f64> = members.iter().map(|m| weight(m.0)).collect();
+    let best = weights
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i);
+    let pick = |f: &dyn Fn(&Forecast) -> f64| {
+        weighted_median(
+            members
+                .iter()
+                .zip(&weights)
+                .map(|((_, m), w)| (f(m), *w))
+                .collect(),
+        )
+    };
+    let likely = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.likely));
+    let lower = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.lower));
+    let upper = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.upper));
+    let alert = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.alert));
+    let total: f64 = weights.iter().sum();
+    let mut out = members[best].1.clone();
+    let heaviest = out.reason.clone();
+    out.reason = format!(
+        "{}: weighted median of {} {why} by backtest error; heaviest: {heaviest} ({:.0}%)",
+        out.model,
+        members.len(),
+        100.0 * weights[best] / total.max(f64::MIN_POSITIVE),
+    );
+    if out.status == Status::Breached {
+        return out;
+    }
+    if likely.is_finite() {
+        out.status = Status::Approaching;
+        out.eta = Some(Eta {
+            lower: lower.min(likely),
+            likely,
+            upper: upper.max(likely),
+            alert: alert.clamp(lower.min(likely), likely),
+        });
+    } else {
+        out.status = Status::Receding;
+        out.eta = None;
+    }
+    out
+}
+
+/// A sawtooth is forecast from its peaks: the wall is hit when a cycle's
+/// peak reaches it, or sooner if the current cycle gets there before its
+/// cleanup is due.
+fn sawtooth_forecast(
+    data: &[Sample],
+    saw: &sawtooth::Sawtooth,
+    wall: f64,
+    direction: Direction,
+    breached: bool,
+    current_value: Option<f64>,
+    now: UnixSeconds,
+) -> Forecast {
+    let (likely, peak_line) = sawtooth::time_to_wall(data, saw, wall, direction, now);
+    let mut f = Forecast {
+        status: Status::Receding,
+        model: ModelChoice::Robust,
+        reason: format!(
+            "robust: a sawtooth of {} cleanups about every {}; forecasting its peaks",
+            saw.peaks.len(),
+            crate::evaluate::human_duration(saw.cycle)
+        ),
         current_value,
+        level: peak_line.map_or(f64::NAN, |l| l.intercept),
+        rate: peak_line.map_or(f64::NAN, |l| l.slope),
+        eta: None,
         samples: data.len(),
-    })
+        period: None,
+        regime_start: data.get(saw.current_start).map(|s| s.t),
+    };
+    if breached {
+        f.status = Status::Breached;
+        f.eta = Some(Eta::at(0.0));
+        return f;
+    }
+    let Some(likely) = likely else {
+        f.reason
+            .push_str(", which stay clear of the wall: it is cleaned up before it is hit");
+        return f;
+    };
+    // The band of the peaks' trend, where it has one; the current cycle's
+    // own estimate has no band beyond the cycle itself.
+    let band = peak_line.map(|l| band::Trend::gaussian(&saw.peaks, l, now).eta(wall, direction));
+    let (lower, upper, alert) = match band {
+        Some(band::Outcome::Eta(e)) => (
+            e.lower.min(likely),
+            e.upper.max(likely),
+            e.alert.min(likely),
+        ),
+        _ => (likely, f64::INFINITY, likely),
+    };
+    f.status = Status::Approaching;
+    f.eta = Some(Eta {
+        lower,
+        likely,
+        upper,
+        alert: alert.max(lower),
+    });
+    f
 }
 
 fn period_name(p: f64) -> String {
@@ -478,9 +750,31 @@ struct FinishArgs {
     breached: bool,
     current_value: Option<f64>,
     samples: usize,
+    now: UnixSeconds,
 }
 
-/// Turns a fitted trend into the forecast: status, time to wall and band.
+/// With a cycle, the trend plus the cycle's peak reaches the wall at `h`
+/// seconds; the series itself reaches it at the first time from then on
+/// when the cycle is high enough, within one period: the busiest hour after
+/// `h`, not `h` itself. Scans the cycle's phase bins from `h`.
+fn at_phase(
+    c: &season::Season,
+    slope: f64,
+    direction: Direction,
+    peak: f64,
+    now: UnixSeconds,
+    h: f64,
+) -> f64 {
+    if !h.is_finite() {
+        return h;
+    }
+    let s = direction.sign();
+    let step = c.period / c.profile.len() as f64;
+    (0..=c.profile.len())
+        .map(|i| h + step * i as f64)
+        .find(|&x| s * slope * (x - h) + s * (c.at(now + x) - peak) >= -1e-12 * peak.abs().max(1.0))
+        .unwrap_or(h)
+}
 fn finish(a: FinishArgs) -> Forecast {
     let line = a.trend.line;
     let level = a.scale.from(line.intercept);
@@ -503,11 +797,7 @@ fn finish(a: FinishArgs) -> Forecast {
     };
     if a.breached {
         f.status = Status::Breached;
-        f.eta = Some(Eta {
-            lower: 0.0,
-            likely: 0.0,
-            upper: 0.0,
-        });
+        f.eta = Some(Eta::at(0.0));
         return f;
     }
     // With a cycle, the wall is first reached by the cycle's peak (its
@@ -529,7 +819,18 @@ fn finish(a: FinishArgs) -> Forecast {
         band::Outcome::Away | band::Outcome::Beyond => {}
         band::Outcome::Eta(eta) => {
             f.status = Status::Approaching;
-            f.eta = Some(eta);
+            f.eta = Some(match &a.season {
+                Some(c) => {
+                    let shift = |h| at_phase(c, line.slope, a.direction, peak, a.now, h);
+                    Eta {
+                        lower: shift(eta.lower),
+                        likely: shift(eta.likely),
+                        upper: shift(eta.upper),
+                        alert: shift(eta.alert),
+                    }
+                }
+                None => eta,
+            });
         }
     }
     f

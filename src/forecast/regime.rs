@@ -103,11 +103,13 @@ fn despike(v: &[f64]) -> Vec<f64> {
     if sigma.is_nan() || sigma <= 0.0 {
         return v.to_vec();
     }
+    let mut w = Vec::with_capacity(2 * HALF + 1);
     (0..v.len())
         .map(|i| {
             let lo = i.saturating_sub(HALF);
             let hi = (i + HALF + 1).min(v.len());
-            let mut w = v[lo..hi].to_vec();
+            w.clear();
+            w.extend_from_slice(&v[lo..hi]);
             let med = super::robust::median_in_place(&mut w).unwrap_or(v[i]);
             if (v[i] - med).abs() > LIMIT * sigma {
                 med
@@ -117,6 +119,31 @@ fn despike(v: &[f64]) -> Vec<f64> {
         })
         .collect()
 }
+
+/// +1 when the series (nearly) never decreases, -1 when it never increases,
+/// 0 otherwise. Flat stretches count for neither.
+fn accumulation(v: &[f64]) -> i8 {
+    let (mut up, mut down) = (0usize, 0usize);
+    for w in v.windows(2) {
+        if w[1] > w[0] {
+            up += 1;
+        } else if w[1] < w[0] {
+            down += 1;
+        }
+    }
+    let moves = (up + down).max(1) as f64;
+    if up as f64 >= ACCUMULATING * moves {
+        1
+    } else if down as f64 >= ACCUMULATING * moves {
+        -1
+    } else {
+        0
+    }
+}
+
+/// The share of moves in one direction that makes a series accumulating: it
+/// moves that way at least four times as often as the other way.
+const ACCUMULATING: f64 = 0.8;
 
 /// The index of the first sample of the current regime (0 when the whole
 /// history is one regime).
@@ -137,6 +164,7 @@ pub fn current_start(samples: &[Sample]) -> usize {
         .max(f64::MIN_POSITIVE);
     let xs: Vec<f64> = samples.iter().map(|s| (s.t - t0) / span).collect();
     let ys: Vec<f64> = values.iter().map(|v| (v - mean) / scale).collect();
+    let accumulating = accumulation(&values);
     let p = Prefix::new(&xs, &ys);
 
     let mut start = 0;
@@ -145,10 +173,26 @@ pub fn current_start(samples: &[Sample]) -> usize {
         if full <= 0.0 {
             break;
         }
-        let (best_k, best) = (start + m..=n - m)
+        // An accumulating series (a counter, a cumulative byte count, a
+        // repository's size) grows in bursts: a jump in the direction it
+        // grows is more of the same regime, and only a drop against it (a
+        // reset, a cleanup) starts a new one.
+        let allowed = |k: usize| match accumulating {
+            0 => true,
+            sign => {
+                let (s1, i1) = p.line(start, k);
+                let (s2, i2) = p.line(k, n);
+                let jump = (i2 + s2 * xs[k]) - (i1 + s1 * xs[k]);
+                jump * sign as f64 <= 0.0
+            }
+        };
+        let Some((best_k, best)) = (start + m..=n - m)
+            .filter(|&k| allowed(k))
             .map(|k| (k, p.sse(start, k) + p.sse(k, n)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
-            .unwrap_or((start, full));
+        else {
+            break;
+        };
         let len = (n - start) as f64;
         let rho = residual_rho(&p, &xs, &ys, start, best_k, n);
         let n_eff = (len * (1.0 - rho) / (1.0 + rho)).max(2.0);
@@ -220,6 +264,32 @@ mod tests {
         );
         let k = current_start(&s);
         assert!((1190..=1215).contains(&k), "{k}");
+    }
+
+    #[test]
+    fn an_accumulating_series_keeps_its_bursts_and_restarts_at_a_reset() {
+        // A counter growing in bursts: big jumps up are its growth.
+        let s = series(1000, |i| {
+            let bursts = [(300, 500.0), (620, 800.0), (900, 300.0)];
+            let jumps: f64 = bursts
+                .iter()
+                .filter(|(at, _)| i >= *at)
+                .map(|(_, h)| h)
+                .sum();
+            0.5 * i as f64 + jumps + 0.3 * noise(i).abs()
+        });
+        assert_eq!(current_start(&s), 0);
+        // The same counter reset to zero at 700.
+        let s = series(1000, |i| {
+            let base = 0.5 * i as f64 + if i >= 300 { 500.0 } else { 0.0 };
+            if i >= 700 {
+                base - 850.0
+            } else {
+                base
+            }
+        });
+        let k = current_start(&s);
+        assert!((695..=705).contains(&k), "{k}");
     }
 
     #[test]

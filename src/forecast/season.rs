@@ -146,23 +146,44 @@ fn agreement(a: &[Option<f64>], b: &[Option<f64>]) -> f64 {
 /// periods must agree, so that a one-off bump in two days of history is not
 /// taken for a daily cycle.
 pub fn estimate(samples: &[Sample], period: f64) -> Option<Season> {
+    estimate_in(samples, period, &mut None)
+}
+
+/// Whether `period` can be seen in `samples` at all: two periods of history,
+/// enough samples per period.
+fn observable(samples: &[Sample], period: f64, dt: f64) -> bool {
     let n = samples.len();
-    if n < 16 || period.is_nan() || period <= 0.0 {
-        return None;
-    }
-    let span = samples[n - 1].t - samples[0].t;
+    n >= 16
+        && period > 0.0
+        && dt > 0.0
+        && samples[n - 1].t - samples[0].t >= MIN_PERIODS * period
+        && period / dt >= MIN_SAMPLES_PER_PERIOD
+}
+
+/// `estimate`, sharing the straight-trend removal between periods.
+fn estimate_in(
+    samples: &[Sample],
+    period: f64,
+    straight: &mut Option<Vec<Sample>>,
+) -> Option<Season> {
+    let n = samples.len();
     let dt = median_dt(samples);
-    if span < MIN_PERIODS * period || dt <= 0.0 || period / dt < MIN_SAMPLES_PER_PERIOD {
+    if !observable(samples, period, dt) {
         return None;
     }
     let bins = ((period / dt).round() as usize).clamp(4, MAX_BINS);
-    let anchor = samples[n - 1].t;
-    let line = super::robust::theil_sen(samples, anchor)?;
-    let straight: Vec<Sample> = samples
-        .iter()
-        .map(|s| Sample::new(s.t, s.v - (line.intercept + line.slope * (s.t - anchor))))
-        .collect();
-    let trend = moving_average(&straight, period);
+    if straight.is_none() {
+        let anchor = samples[n - 1].t;
+        let line = super::robust::theil_sen(samples, anchor)?;
+        *straight = Some(
+            samples
+                .iter()
+                .map(|s| Sample::new(s.t, s.v - (line.intercept + line.slope * (s.t - anchor))))
+                .collect(),
+        );
+    }
+    let straight = straight.as_deref()?;
+    let trend = moving_average(straight, period);
     let detrended: Vec<f64> = straight.iter().zip(&trend).map(|(s, m)| s.v - m).collect();
     let probe = Season {
         period,
@@ -215,9 +236,10 @@ pub fn estimate(samples: &[Sample], period: f64) -> Option<Season> {
 
 /// The strongest of the candidate cycles, if any counts.
 pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
+    let mut straight = None;
     candidates
         .iter()
-        .filter_map(|&p| estimate(samples, p))
+        .filter_map(|&p| estimate_in(samples, p, &mut straight))
         .max_by(|a, b| a.strength.total_cmp(&b.strength))
 }
 

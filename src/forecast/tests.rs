@@ -283,17 +283,17 @@ fn spikes_do_not_move_the_forecast() {
 }
 
 #[test]
-fn within_uses_the_earliest_edge_of_the_band() {
+fn alerts_fire_when_the_wall_is_one_chance_in_four_within_the_lead() {
     let e = noise(5, 300);
     let s = history(300, 60.0, |x| {
         50.0 + 0.002 * x + 2.0 * e[(-x / 60.0) as usize]
     });
     let f = run(&s, 100.0, Direction::Rising, ModelChoice::Linear);
     let eta = f.eta.unwrap();
-    assert!(eta.lower < eta.likely);
-    let between = 0.5 * (eta.lower + eta.likely);
-    assert!(f.within(between), "inside the band's near edge: alert");
-    assert!(!f.within(eta.lower * 0.9), "before the near edge: no alert");
+    assert!(eta.lower < eta.alert && eta.alert < eta.likely, "{eta:?}");
+    assert!(f.within(eta.alert), "at the 25% edge: alert");
+    assert!(!f.within(0.99 * eta.alert), "before it: no alert");
+    assert!(f.within(eta.likely));
 }
 
 #[test]
@@ -326,4 +326,130 @@ fn a_noisy_flat_series_is_flat_not_a_slow_approach() {
         run(&s, 100.0, Direction::Rising, ModelChoice::Robust).status,
         Status::Approaching
     );
+}
+
+/// Hourly-shaped daily cycle: +amp at 14:00 UTC, -amp twelve hours later.
+fn daily(t: f64, amp: f64) -> f64 {
+    amp * (std::f64::consts::TAU * (t / 86_400.0 - 14.0 / 24.0 + 0.25)).sin()
+}
+
+#[test]
+fn with_a_daily_cycle_the_wall_is_reached_by_the_peaks_not_the_trend() {
+    // Queue depth: trend 5,000 rising 200 a day, ±1,500 a day; wall 10,000.
+    // The trend reaches 10,000 in 25 days; the peaks (trend + 1,500) in 17.5.
+    let e = noise(21, 14 * 288);
+    let s = history(14 * 288, 300.0, |x| {
+        5_000.0 + 200.0 * x / 86_400.0 + daily(NOW + x, 1_500.0) + 50.0 * e[(-x / 300.0) as usize]
+    });
+    let f = run(&s, 10_000.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.period, Some(86_400.0), "{}", f.reason);
+    let eta = f.eta.unwrap();
+    // The truth: the first 5-minute step at which trend + cycle reaches the
+    // wall, at the busy hour of day 17 or 18.
+    let truth = (0..40 * 288)
+        .map(|i| 300.0 * i as f64)
+        .find(|&h| 5_000.0 + 200.0 * h / 86_400.0 + daily(NOW + h, 1_500.0) >= 10_000.0)
+        .unwrap();
+    let off = (eta.likely - truth) / 3600.0;
+    assert!(
+        off.abs() < 3.0,
+        "{off} hours off the busy hour: {}",
+        f.reason
+    );
+    assert!(f.reason.contains("daily cycle"), "{}", f.reason);
+    // Without the cycle, the trend line says 25 days: late by a week.
+    let plain = forecast(
+        &s,
+        10_000.0,
+        Direction::Rising,
+        &Settings {
+            model: ModelChoice::Robust,
+            seasonality: Seasonality::None,
+        },
+        NOW,
+    );
+    assert!(plain.eta.unwrap().likely / 86_400.0 > 22.0);
+}
+
+#[test]
+fn compounding_growth_is_forecast_by_the_exponential_model() {
+    // Storage growing 3% a day from 100 GB, wall at 1 TB: 1000 = 100·e^(rt)
+    // now+... The history ends at 100·e^(0.03·28) = 231.6; the wall is
+    // ln(1000/231.6)/0.0296 days away (continuous rate ln 1.03).
+    let r = 1.03f64.ln() / 86_400.0;
+    let e = noise(8, 28 * 288);
+    let s = history(28 * 288, 300.0, |x| {
+        231.6 * (r * x).exp() * (1.0 + 0.003 * e[(-x / 300.0) as usize])
+    });
+    let truth = (1000.0f64 / 231.6).ln() / r;
+    let f = run(&s, 1000.0, Direction::Rising, ModelChoice::Exponential);
+    let eta = f.eta.unwrap();
+    assert!(
+        (eta.likely / truth - 1.0).abs() < 0.05,
+        "{} vs {truth}",
+        eta.likely
+    );
+    assert_eq!(f.model, ModelChoice::Exponential);
+    // A straight line through the same history is far too late.
+    let straight = run(&s, 1000.0, Direction::Rising, ModelChoice::Linear);
+    assert!(straight.eta.unwrap().likely > 1.5 * truth);
+    // Auto finds the compounding growth too.
+    let auto = run(&s, 1000.0, Direction::Rising, ModelChoice::Auto);
+    assert!(
+        (auto.eta.unwrap().likely / truth - 1.0).abs() < 0.15,
+        "{}",
+        auto.reason
+    );
+}
+
+#[test]
+fn after_a_cleanup_the_trend_of_the_current_regime_is_forecast() {
+    // Free bytes falling 1 GB an hour, a cleanup frees 300 GB 2 days ago,
+    // and the fall goes on at 2 GB an hour since.
+    let cleanup = -2.0 * 86_400.0;
+    let s = history(7 * 288, 300.0, |x| {
+        if x < cleanup {
+            400e9 - 1e9 * (x - cleanup) / 3600.0
+        } else {
+            400e9 + 300e9 - 2e9 * (x - cleanup) / 3600.0
+        }
+    });
+    let level_now = 700e9 - 2e9 * 48.0;
+    let truth = level_now / 2e9 * 3600.0;
+    let f = run(&s, 0.0, Direction::Falling, ModelChoice::Auto);
+    let eta = f.eta.unwrap();
+    assert!(
+        (eta.likely / truth - 1.0).abs() < 0.05,
+        "{} vs {truth}: {}",
+        eta.likely,
+        f.reason
+    );
+    let began = f.regime_start.expect("a regime change") - NOW;
+    assert!((began - cleanup).abs() < 1800.0, "{began}");
+}
+
+#[test]
+fn a_level_shift_that_then_stays_flat_is_not_an_approach() {
+    // CPU steps from 14% to 17% and stays there; the wall is 28%.
+    let e = noise(4, 14 * 288);
+    let s = history(14 * 288, 300.0, |x| {
+        let base = if x < -5.0 * 86_400.0 { 14.0 } else { 17.0 };
+        base + 0.8 * e[(-x / 300.0) as usize]
+    });
+    let f = run(&s, 28.0, Direction::Rising, ModelChoice::Auto);
+    assert!(!f.within(30.0 * 86_400.0), "{f:?}");
+}
+
+#[test]
+fn a_disk_that_is_cleaned_up_before_it_fills_does_not_alert() {
+    // Filling 8% a day from 40%, cleaned every 3 days: peaks stay at 64%.
+    let s = history(21 * 288, 300.0, |x| {
+        40.0 + 8.0 * (x + 21.0 * 86_400.0).rem_euclid(3.0 * 86_400.0) / 86_400.0
+    });
+    let f = run(&s, 85.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.status, Status::Receding, "{}", f.reason);
+    assert!(f.reason.contains("sawtooth"), "{}", f.reason);
+    // A straight line over the current cycle would page.
+    let cycle: Vec<Sample> = s.iter().copied().filter(|x| x.t > NOW - 86_400.0).collect();
+    assert!(run(&cycle, 85.0, Direction::Rising, ModelChoice::Linear).within(7.0 * 86_400.0));
 }

@@ -56,6 +56,7 @@ fn disk(lower: f64, likely: f64, upper: f64, at: f64) -> Evaluation {
                 lower,
                 likely,
                 upper,
+                alert: lower,
             }),
             samples: 2016,
             period: None,

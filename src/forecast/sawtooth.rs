@@ -1,0 +1,208 @@
+//! Sawtooth series: a disk that fills and is cleaned up, again and again
+//! (log rotation, image garbage collection at 85%, a retention job). Between
+//! cleanups the series races towards the wall; a trend of that stretch alone
+//! pages for a disk that will clean itself. What decides whether the wall is
+//! ever hit is the height of the peaks: if each cycle peaks a little higher,
+//! the wall is hit when the peaks reach it; if the peaks stay level, never,
+//! unless the current cycle reaches the wall before its cleanup is due.
+
+use super::linear::Line;
+use super::robust;
+use crate::model::{Direction, Sample, UnixSeconds};
+
+/// Cleanups needed before a series counts as a sawtooth.
+pub const MIN_RESETS: usize = 3;
+/// A cleanup undoes at least this share of the series' typical range in one
+/// step.
+const RESET_SHARE: f64 = 0.3;
+/// ... and at least this many times the step-to-step noise.
+const NOISE_MULTIPLE: f64 = 8.0;
+
+/// The cycles of a sawtooth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sawtooth {
+    /// The last sample before each cleanup: the peaks.
+    pub peaks: Vec<Sample>,
+    /// Index of the first sample after the last cleanup.
+    pub current_start: usize,
+    /// The median time between cleanups.
+    pub cycle: f64,
+}
+
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    let k = ((v.len() - 1) as f64 * q).round() as usize;
+    *v.select_nth_unstable_by(k, f64::total_cmp).1
+}
+
+/// Finds the cleanups of a series approaching its wall in `direction`: sharp
+/// moves away from the wall by a good part of the series' range.
+pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
+    if samples.len() < 4 * MIN_RESETS {
+        return None;
+    }
+    let v: Vec<f64> = samples.iter().map(|s| s.v).collect();
+    let mut scratch = v.clone();
+    let range = quantile(&mut scratch, 0.95) - quantile(&mut scratch, 0.05);
+    if range <= 0.0 {
+        return None;
+    }
+    // A cleanup also stands far out of the step-to-step noise.
+    let mut steps: Vec<f64> = v.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
+    let noise = 1.4826 * robust::median_in_place(&mut steps).unwrap_or(0.0) / 2f64.sqrt();
+    let threshold = (RESET_SHARE * range).max(NOISE_MULTIPLE * noise);
+    let sign = direction.sign();
+    let drops: Vec<usize> = (1..samples.len())
+        .filter(|&i| (samples[i - 1].v - samples[i].v) * sign > threshold)
+        .collect();
+    // A cleanup ends a climb: several samples moving towards the wall with
+    // no single step anywhere near the drop's size. A spike goes up in one
+    // step and down in the next, and is no cycle at all.
+    let mut resets = Vec::new();
+    let mut from = 0;
+    for &i in &drops {
+        let climb = &samples[from..i];
+        let drop = (samples[i - 1].v - samples[i].v) * sign;
+        let steepest = climb
+            .windows(2)
+            .map(|w| (w[1].v - w[0].v) * sign)
+            .fold(0.0, f64::max);
+        if climb.len() >= 4 && steepest < 0.5 * drop {
+            resets.push(i);
+        }
+        from = i;
+    }
+    if resets.len() < MIN_RESETS {
+        return None;
+    }
+    let peaks: Vec<Sample> = resets.iter().map(|&i| samples[i - 1]).collect();
+    let mut gaps: Vec<f64> = resets
+        .windows(2)
+        .map(|w| samples[w[1]].t - samples[w[0]].t)
+        .collect();
+    let cycle = robust::median_in_place(&mut gaps)?;
+    Some(Sawtooth {
+        peaks,
+        current_start: *resets.last()?,
+        cycle,
+    })
+}
+
+/// When the wall is reached, from a sawtooth's peaks and its current cycle.
+/// Returns (likely, peak trend) where `likely` is `None` when neither the
+/// peaks nor the current cycle reach the wall.
+pub fn time_to_wall(
+    samples: &[Sample],
+    saw: &Sawtooth,
+    wall: f64,
+    direction: Direction,
+    now: UnixSeconds,
+) -> (Option<f64>, Option<Line>) {
+    let sign = direction.sign();
+    let peak_line = robust::theil_sen(&saw.peaks, now);
+    let from_peaks = peak_line.and_then(|l| {
+        let toward = l.slope * sign;
+        let gap = direction.gap(l.intercept, wall);
+        (toward > 0.0).then(|| (gap / toward).max(0.0))
+    });
+    // The current cycle may hit the wall before its cleanup is due.
+    let current = &samples[saw.current_start..];
+    let from_cycle = robust::theil_sen(current, now).and_then(|l| {
+        let toward = l.slope * sign;
+        let newest = current.last()?;
+        let gap = direction.gap(newest.v, wall);
+        let due = (current.first()?.t + saw.cycle - now).max(0.0);
+        let eta = (toward > 0.0).then(|| (gap / toward).max(0.0))?;
+        (eta <= due).then_some(eta)
+    });
+    let likely = match (from_peaks, from_cycle) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    (likely, peak_line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: f64 = 86_400.0;
+
+    /// Usage filling 8% a day, cleaned back to `base(t)` every 3 days.
+    fn saw(days: usize, base: impl Fn(f64) -> f64) -> Vec<Sample> {
+        (0..days * 288)
+            .map(|i| {
+                let t = 300.0 * i as f64;
+                let in_cycle = t.rem_euclid(3.0 * DAY);
+                Sample::new(t, base(t) + 8.0 * in_cycle / DAY)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn level_peaks_never_reach_the_wall() {
+        let s = saw(21, |_| 40.0);
+        let now = s.last().unwrap().t;
+        let st = detect(&s, Direction::Rising).expect("a sawtooth");
+        assert_eq!(st.peaks.len(), 6);
+        assert!((st.cycle - 3.0 * DAY).abs() < 600.0);
+        let (eta, _) = time_to_wall(&s, &st, 90.0, Direction::Rising, now);
+        assert_eq!(eta, None, "peaks at 64 stay below 90");
+    }
+
+    #[test]
+    fn rising_peaks_reach_the_wall_when_the_peaks_do() {
+        // Each cleanup leaves 1.5 more behind: peaks rise 0.5 a day.
+        let s = saw(21, |t| 40.0 + 1.5 * (t / (3.0 * DAY)).floor());
+        let now = s.last().unwrap().t;
+        let st = detect(&s, Direction::Rising).unwrap();
+        let (eta, line) = time_to_wall(&s, &st, 80.0, Direction::Rising, now);
+        let line = line.unwrap();
+        assert!(
+            (line.slope * DAY - 0.5).abs() < 0.05,
+            "{}",
+            line.slope * DAY
+        );
+        let eta = eta.unwrap();
+        // Cycle k peaks at 64 + 1.5k, at day 3k + 3: the first peak at or
+        // above 80 is cycle 11's, on day 36, 15 days after the history ends.
+        assert!((eta / DAY - 15.0).abs() < 1.5, "{}", eta / DAY);
+    }
+
+    #[test]
+    fn a_cycle_that_hits_the_wall_before_its_cleanup_is_due_counts() {
+        let s = saw(21, |_| 40.0);
+        let now = s.last().unwrap().t;
+        let st = detect(&s, Direction::Rising).unwrap();
+        // The wall at 60 is hit within every cycle, 2.5 days after cleanup.
+        let (eta, _) = time_to_wall(&s, &st, 60.0, Direction::Rising, now);
+        assert!(eta.is_some());
+    }
+
+    #[test]
+    fn spikes_are_not_cleanups() {
+        // CPU at 10% with a spike to 95% every day.
+        let s: Vec<Sample> = (0..21 * 288)
+            .map(|i| {
+                let noise = ((i * 7919) % 13) as f64 * 0.1;
+                Sample::new(
+                    300.0 * i as f64,
+                    if i % 288 == 100 { 95.0 } else { 10.0 + noise },
+                )
+            })
+            .collect();
+        assert!(detect(&s, Direction::Rising).is_none());
+    }
+
+    #[test]
+    fn a_noisy_line_is_not_a_sawtooth() {
+        let s: Vec<Sample> = (0..2000)
+            .map(|i| {
+                Sample::new(
+                    300.0 * i as f64,
+                    i as f64 * 0.01 + ((i * 7919) % 13) as f64 * 0.1,
+                )
+            })
+            .collect();
+        assert!(detect(&s, Direction::Rising).is_none());
+    }
+}
