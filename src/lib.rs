@@ -14,7 +14,11 @@
 //! - [`engine`]: the loop that owns time and state: source -> evaluate -> sink.
 //! - [`server`]: `/metrics`, health, the JSON API and the status page.
 //! - [`cli`]: offline commands (`forecast`, output formatting).
+//! - [`backtest`]: PURE replay of a series' own history to score the
+//!   forecaster against the walls it really reached (`runway backtest`, the
+//!   accuracy benchmark).
 
+pub mod backtest;
 pub mod config;
 pub mod engine;
 pub mod evaluate;

@@ -18,7 +18,7 @@ use runway::engine::{self, Engine};
 use runway::evaluate::{self, Evaluation};
 use runway::forecast::{self, ModelChoice, Seasonality, Settings};
 use runway::metrics::Metrics;
-use runway::model::Direction;
+use runway::model::{Direction, Series};
 use runway::server::{self, AppState};
 use runway::sink::alertmanager::AlertmanagerSink;
 use runway::sink::log::LogSink;
@@ -27,7 +27,7 @@ use runway::snapshot::Snapshot;
 use runway::source::demo::DemoSource;
 use runway::source::prometheus::PrometheusSource;
 use runway::source::SeriesSource;
-use runway::{input, report};
+use runway::{backtest, input, report};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +77,33 @@ enum Command {
         /// Forecast as of this Unix time (default: the newest sample).
         #[arg(long)]
         at: Option<f64>,
+        #[arg(long, default_value = "auto", value_parser = parse_model)]
+        model: ModelChoice,
+        /// "auto" (a day, a week or a year, as the history shows), "none",
+        /// or a period such as "1d".
+        #[arg(long, default_value = "auto", value_parser = parse_seasonality)]
+        seasonality: Seasonality,
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Check the forecaster on a saved series' own history: forecast at
+    /// evenly spaced past instants with only the samples known then, and
+    /// score against when the series really reached the wall.
+    Backtest {
+        /// The file (CSV or saved query_range JSON), or `-` for standard input.
+        #[arg(long)]
+        input: String,
+        /// The limit's value.
+        #[arg(long, allow_hyphen_values = true)]
+        wall: f64,
+        #[arg(long, value_parser = parse_direction)]
+        direction: Direction,
+        /// Alert window: a duration ("7d") or seconds ("604800").
+        #[arg(long, default_value = "7d", value_parser = parse_seconds)]
+        lead: f64,
+        /// How many past instants to forecast from.
+        #[arg(long, default_value = "30", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        cuts: u32,
         #[arg(long, default_value = "auto", value_parser = parse_model)]
         model: ModelChoice,
         /// "auto" (a day, a week or a year, as the history shows), "none",
@@ -187,6 +214,24 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             direction,
             lead,
             at,
+            Settings { model, seasonality },
+            output,
+        ),
+        Command::Backtest {
+            input,
+            wall,
+            direction,
+            lead,
+            cuts,
+            model,
+            seasonality,
+            output,
+        } => backtest_file(
+            &input,
+            wall,
+            direction,
+            lead,
+            cuts as usize,
             Settings { model, seasonality },
             output,
         ),
@@ -344,15 +389,9 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
     })
 }
 
-fn forecast_file(
-    path: &str,
-    wall: f64,
-    direction: Direction,
-    lead: f64,
-    at: Option<f64>,
-    settings: Settings,
-    output: Output,
-) -> Result<ExitCode> {
+/// The series of an offline command's `--input` (a file, or `-` for
+/// standard input), after checking its `--wall`.
+fn read_series(path: &str, wall: f64) -> Result<Vec<Series>> {
     if !wall.is_finite() {
         bail!("--wall {wall} is not a finite number");
     }
@@ -365,7 +404,19 @@ fn forecast_file(
     } else {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
     };
-    let series = input::parse_series(&text, path)?;
+    Ok(input::parse_series(&text, path)?)
+}
+
+fn forecast_file(
+    path: &str,
+    wall: f64,
+    direction: Direction,
+    lead: f64,
+    at: Option<f64>,
+    settings: Settings,
+    output: Output,
+) -> Result<ExitCode> {
+    let series = read_series(path, wall)?;
     let evaluations: Vec<Evaluation> = series
         .iter()
         .map(|s| {
@@ -406,6 +457,59 @@ fn forecast_file(
                     evaluate::human_duration(lead),
                     if e.forecast.within(lead) { "yes" } else { "no" }
                 );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backtest_file(
+    path: &str,
+    wall: f64,
+    direction: Direction,
+    lead: f64,
+    cuts: usize,
+    settings: Settings,
+    output: Output,
+) -> Result<ExitCode> {
+    let series = read_series(path, wall)?;
+    let reports: Vec<backtest::Report> = series
+        .iter()
+        .map(|s| backtest::backtest(&s.samples, wall, direction, lead, cuts, &settings))
+        .collect();
+    match output {
+        Output::Json => {
+            // The envelope of `runway forecast`: one entry per series, its
+            // labels first. Serialized directly so fields keep their order.
+            #[derive(serde::Serialize)]
+            struct Row<'a> {
+                labels: &'a runway::model::Labels,
+                #[serde(flatten)]
+                report: &'a backtest::Report,
+            }
+            #[derive(serde::Serialize)]
+            struct Out<'a> {
+                series: Vec<Row<'a>>,
+            }
+            let series = series
+                .iter()
+                .zip(&reports)
+                .map(|(s, report)| Row {
+                    labels: &s.labels,
+                    report,
+                })
+                .collect();
+            println!("{}", serde_json::to_string(&Out { series })?);
+        }
+        Output::Table => {
+            for (i, (s, r)) in series.iter().zip(&reports).enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                if series.len() > 1 {
+                    println!("{}", evaluate::label_string(&s.labels));
+                }
+                print!("{}", backtest::table(r));
             }
         }
     }

@@ -3,6 +3,7 @@
 mod support;
 
 mod adapters;
+mod backtest;
 mod cli;
 mod config;
 mod deploy;

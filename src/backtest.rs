@@ -1,0 +1,888 @@
+//! Backtesting: replays a series' own history to show how the forecaster
+//! would have done on it. A user who doubts a forecast can check it against
+//! the walls their metrics really hit.
+//!
+//! The protocol:
+//! 1. **Truth.** The series reaches the wall the first time a rolling
+//!    median of [`smoothing_window`] samples (about 1% of them) is at or past
+//!    it, so that one spike is not a crossing; the crossing is timed at the
+//!    middle of that window (see [`first_crossing`]). A series that never gets there is
+//!    *censored*: the wall is not reached within the data.
+//! 2. **Cuts.** `cuts` evenly spaced instants from 20% of the span up to the
+//!    crossing (or, without one, up to the end of the data minus the lead
+//!    time, so that every cut has a lead's worth of data after it). At each
+//!    cut `t` the forecaster sees only the samples at or before `t`, with
+//!    `now = t`; the truth there is `tau = crossing - t`.
+//! 3. **Scores.**
+//!    - eta error `|ln(predicted / tau)|`, capped at ln 10, and ln 10 when
+//!      the forecaster gives no time or zero (already breached): its median,
+//!      and the share within a factor 1.5 (`ln 1.5`). Only cuts with a
+//!      known tau count.
+//!    - alerts (`Forecast::within(lead)`, as the daemon decides) against
+//!      "the wall is reached within the lead": precision, recall, F1. A cut
+//!      whose truth is censored and whose remaining data is shorter than the
+//!      lead cannot be judged and is left out.
+//!    - false alarms: alerts at cuts where the wall is further than the lead
+//!      (or not reached within the lead's worth of data that follows).
+//!    - band coverage: the share of cuts with a known tau that fall inside
+//!      the band `[lower, upper]`; the band is a nominal 90% one.
+//!    - the models chosen, counted.
+//!
+//! [`replay`] runs the protocol for any forecaster and any truth (the
+//! accuracy benchmark feeds it exact truths and a `predict_linear`
+//! baseline); [`backtest`] is the user's case: truth from the data, runway's
+//! own forecaster. *Invariant:* pure like `forecast/`: no I/O, no clock.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::evaluate::{format_value, human_duration, rfc3339};
+use crate::forecast::{self, Forecast, ModelChoice, Seasonality, Settings, Status};
+use crate::model::{Direction, Sample, UnixSeconds};
+
+/// The first cut sits this far into the span: the forecaster needs some
+/// history before it can be judged.
+pub const START_FRACTION: f64 = 0.2;
+/// The eta error of a useless answer: off by a factor of ten.
+pub const ETA_ERROR_CAP: f64 = std::f64::consts::LN_10;
+/// A prediction within this factor of the truth is a hit.
+pub const HIT_FACTOR: f64 = 1.5;
+/// The coverage the band promises.
+pub const NOMINAL_COVERAGE: f64 = 0.9;
+
+/// How many samples the rolling median that decides the truth spans: about
+/// 1% of the points, at least one, and odd so that the median is a sample.
+pub fn smoothing_window(points: usize) -> usize {
+    // `| 1` rounds an even width up to the next odd one.
+    ((points as f64) / 100.0).round().max(1.0) as usize | 1
+}
+
+/// When the series first reaches `wall`: the first window of `smooth`
+/// samples whose median is at or past it, timed at the window's middle
+/// sample. A median speaks for the middle of its window; timed at its newest
+/// sample, a trailing median would be late by half a window (on a steady
+/// ramp by exactly that, on a step too), a bias that alone pushes the truth
+/// out of a tight band. `samples` must be finite and in time order (see
+/// [`clean`]).
+pub fn first_crossing(
+    samples: &[Sample],
+    wall: f64,
+    direction: Direction,
+    smooth: usize,
+) -> Option<UnixSeconds> {
+    let smooth = smooth.max(1);
+    if samples.len() < smooth {
+        return None;
+    }
+    // A sorted copy of the window, updated by one removal and one insertion
+    // per step: O(n * smooth), which is small for the series people have.
+    let mut window: Vec<f64> = samples[..smooth - 1].iter().map(|s| s.v).collect();
+    window.sort_by(f64::total_cmp);
+    for (i, s) in samples.iter().enumerate().skip(smooth - 1) {
+        let at = window.partition_point(|x| x.total_cmp(&s.v).is_lt());
+        window.insert(at, s.v);
+        let median = window[smooth / 2];
+        if direction.gap(median, wall) <= 0.0 {
+            return Some(samples[i - smooth / 2].t);
+        }
+        let old = samples[i + 1 - smooth].v;
+        let at = window.partition_point(|x| x.total_cmp(&old).is_lt());
+        window.remove(at);
+    }
+    None
+}
+
+/// The finite samples in time order: what every step of the protocol sees.
+pub fn clean(samples: &[Sample]) -> Vec<Sample> {
+    let mut out: Vec<Sample> = samples
+        .iter()
+        .copied()
+        .filter(|s| s.t.is_finite() && s.v.is_finite())
+        .collect();
+    out.sort_by(|a, b| a.t.total_cmp(&b.t));
+    out
+}
+
+/// What the protocol asks of every forecaster.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Protocol {
+    pub wall: f64,
+    pub direction: Direction,
+    /// Alert window, in seconds.
+    pub lead: f64,
+    /// How many cuts.
+    pub cuts: usize,
+}
+
+/// One forecaster's answer at one cut, in the terms the scores need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub status: Status,
+    /// Which model answered (for runway, the model `auto` chose).
+    pub model: String,
+    /// Likely seconds to the wall; 0 when breached; `None` when the
+    /// forecaster says the wall is not approached.
+    pub likely: Option<f64>,
+    /// The band's edges, when the forecaster gives a band (see `banded`);
+    /// `upper` may be infinite.
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// Does this forecaster give a band at all? Baselines without one are
+    /// left out of the coverage rather than scored as missing it.
+    pub banded: bool,
+    pub alert: bool,
+}
+
+impl Prediction {
+    /// A runway forecast, with its alert decided as the daemon decides it.
+    pub fn of_forecast(f: &Forecast, lead: f64) -> Self {
+        Self {
+            status: f.status,
+            model: f.model.as_str().to_string(),
+            likely: f.eta.map(|e| e.likely),
+            lower: f.eta.map(|e| e.lower),
+            upper: f.eta.map(|e| e.upper),
+            banded: true,
+            alert: f.within(lead),
+        }
+    }
+}
+
+/// One cut of the replay: what was known, what was predicted, how it scored.
+/// Times are seconds; a `null` time in JSON means "none": not approaching,
+/// or for the upper edge, no promise that the wall is ever reached.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cut {
+    /// The cut, Unix seconds, and as RFC 3339.
+    pub t: UnixSeconds,
+    pub at: Option<String>,
+    /// Samples the forecaster saw.
+    pub samples: usize,
+    /// Seconds from the cut to the crossing; `null` when the wall is not
+    /// reached within the data.
+    pub truth_seconds: Option<f64>,
+    /// Seconds of data after the cut: a lower bound on the truth when it is
+    /// censored.
+    pub remaining_seconds: f64,
+    pub status: &'static str,
+    pub model: String,
+    pub time_to_wall_seconds: Option<f64>,
+    pub time_to_wall_lower_seconds: Option<f64>,
+    pub time_to_wall_upper_seconds: Option<f64>,
+    pub alert: bool,
+    /// Is the wall reached within the lead? `null` when the data cannot tell.
+    pub wall_within_lead: Option<bool>,
+    /// Did the alert decision match? `null` when the data cannot tell.
+    pub correct: Option<bool>,
+    /// `|ln(predicted / truth)|`, capped; `null` when the truth is censored.
+    pub eta_error: Option<f64>,
+    /// Was the truth inside the band? `null` when the truth is censored or
+    /// the forecaster gives no band.
+    pub in_band: Option<bool>,
+}
+
+/// The scores over a set of cuts (one series, or many pooled).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scores {
+    pub cuts: usize,
+    /// Cuts with a known truth, which the eta error scores.
+    pub eta_scored: usize,
+    pub eta_error_median: Option<f64>,
+    /// Share of scored cuts predicted within a factor 1.5 of the truth.
+    pub eta_hit_rate_1_5x: Option<f64>,
+    /// Cuts whose alert decision can be judged.
+    pub alert_scored: usize,
+    pub alerts: usize,
+    pub true_positives: usize,
+    pub false_negatives: usize,
+    pub true_negatives: usize,
+    /// Alerts at cuts where the wall was further than the lead.
+    pub false_alarms: usize,
+    /// `null` without any alert.
+    pub precision: Option<f64>,
+    /// `null` when the wall was never within the lead.
+    pub recall: Option<f64>,
+    /// `2TP / (2TP + FP + FN)`; `null` when all three are zero.
+    pub f1: Option<f64>,
+    /// False alarms over the cuts where the wall was further than the lead.
+    pub false_alarm_rate: Option<f64>,
+    /// Cuts the band coverage scores.
+    pub band_scored: usize,
+    pub band_coverage: Option<f64>,
+    pub band_nominal: f64,
+    /// How often each model answered.
+    pub models: BTreeMap<String, usize>,
+}
+
+fn ratio(num: usize, den: usize) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+/// The median of `v` (the mean of the middle two for an even count).
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// Scores a set of cuts.
+pub fn score(cuts: &[Cut]) -> Scores {
+    let errors: Vec<f64> = cuts.iter().filter_map(|c| c.eta_error).collect();
+    let hits = errors
+        .iter()
+        .filter(|&&e| e <= HIT_FACTOR.ln() + 1e-12)
+        .count();
+    let judged: Vec<(bool, bool)> = cuts
+        .iter()
+        .filter_map(|c| c.wall_within_lead.map(|w| (c.alert, w)))
+        .collect();
+    let count = |alert: bool, within: bool| {
+        judged
+            .iter()
+            .filter(|&&(a, w)| a == alert && w == within)
+            .count()
+    };
+    let (tp, fp) = (count(true, true), count(true, false));
+    let (fn_, tn) = (count(false, true), count(false, false));
+    let banded: Vec<bool> = cuts.iter().filter_map(|c| c.in_band).collect();
+    let mut models = BTreeMap::new();
+    for c in cuts {
+        *models.entry(c.model.clone()).or_insert(0) += 1;
+    }
+    Scores {
+        cuts: cuts.len(),
+        eta_scored: errors.len(),
+        eta_error_median: median(errors.clone()),
+        eta_hit_rate_1_5x: ratio(hits, errors.len()),
+        alert_scored: judged.len(),
+        alerts: cuts.iter().filter(|c| c.alert).count(),
+        true_positives: tp,
+        false_negatives: fn_,
+        true_negatives: tn,
+        false_alarms: fp,
+        precision: ratio(tp, tp + fp),
+        recall: ratio(tp, tp + fn_),
+        f1: ratio(2 * tp, 2 * tp + fp + fn_),
+        false_alarm_rate: ratio(fp, fp + tn),
+        band_scored: banded.len(),
+        band_coverage: ratio(banded.iter().filter(|&&b| b).count(), banded.len()),
+        band_nominal: NOMINAL_COVERAGE,
+        models,
+    }
+}
+
+/// The cut instants for finite, time-ordered `data` whose wall is reached at
+/// `crossing` (or not at all): `cuts` evenly spaced from 20% of the span up
+/// to, not including, the crossing or the end of the data minus the lead.
+/// Empty when that range is empty.
+pub fn cut_times(data: &[Sample], crossing: Option<UnixSeconds>, p: &Protocol) -> Vec<f64> {
+    let (Some(first), Some(last)) = (data.first(), data.last()) else {
+        return Vec::new();
+    };
+    let start = first.t + START_FRACTION * (last.t - first.t);
+    let stop = crossing.unwrap_or(last.t - p.lead);
+    if stop.is_nan() || stop <= start {
+        return Vec::new();
+    }
+    (0..p.cuts)
+        .map(|i| start + (stop - start) * i as f64 / p.cuts as f64)
+        .collect()
+}
+
+fn finite(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite())
+}
+
+/// Runs the protocol on `samples` whose wall is reached at `crossing` (the
+/// truth, however it was found; `None`: not within the data), asking
+/// `forecaster` at every cut with the samples at or before it and the cut
+/// as `now`.
+pub fn replay(
+    samples: &[Sample],
+    crossing: Option<UnixSeconds>,
+    p: &Protocol,
+    mut forecaster: impl FnMut(&[Sample], UnixSeconds) -> Prediction,
+) -> Vec<Cut> {
+    let data = clean(samples);
+    let Some(last) = data.last().map(|s| s.t) else {
+        return Vec::new();
+    };
+    cut_times(&data, crossing, p)
+        .into_iter()
+        .map(|t| {
+            let seen = &data[..data.partition_point(|s| s.t <= t)];
+            let pred = forecaster(seen, t);
+            let tau = crossing.map(|c| c - t);
+            let remaining = last - t;
+            let within = match tau {
+                Some(tau) => Some(tau <= p.lead),
+                None => (remaining >= p.lead).then_some(false),
+            };
+            let predicted = match pred.status {
+                Status::Breached => Some(0.0),
+                _ => pred.likely,
+            };
+            let eta_error = tau.map(|tau| match predicted {
+                Some(x) if x > 0.0 => (x / tau).ln().abs().min(ETA_ERROR_CAP),
+                _ => ETA_ERROR_CAP,
+            });
+            let in_band = match (tau, pred.banded) {
+                (Some(tau), true) => Some(match (pred.lower, pred.upper) {
+                    (Some(lo), Some(hi)) => lo <= tau && tau <= hi,
+                    _ => false,
+                }),
+                _ => None,
+            };
+            Cut {
+                t,
+                at: rfc3339(t),
+                samples: seen.len(),
+                truth_seconds: tau,
+                remaining_seconds: remaining,
+                status: pred.status.as_str(),
+                model: pred.model,
+                time_to_wall_seconds: finite(predicted),
+                time_to_wall_lower_seconds: finite(pred.lower),
+                time_to_wall_upper_seconds: finite(pred.upper),
+                alert: pred.alert,
+                wall_within_lead: within,
+                correct: within.map(|w| w == pred.alert),
+                eta_error,
+                in_band,
+            }
+        })
+        .collect()
+}
+
+/// Where the truth came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Truth {
+    /// Samples in the trailing rolling median that decides the crossing.
+    pub smooth: usize,
+    /// When the wall was first reached (Unix seconds, RFC 3339); `null` when
+    /// it is not reached within the data, which is then censored at `end`.
+    pub crossing: Option<UnixSeconds>,
+    pub crossing_at: Option<String>,
+    pub start: UnixSeconds,
+    pub end: UnixSeconds,
+    /// Finite samples in the data.
+    pub samples: usize,
+}
+
+/// A backtest of runway's forecaster on one series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub wall: f64,
+    pub direction: &'static str,
+    pub lead_seconds: f64,
+    /// The configured model (`auto` picks one per cut; see `summary.models`).
+    pub model: &'static str,
+    pub seasonality: String,
+    pub truth: Truth,
+    /// Why there are no cuts, when there are none.
+    pub note: Option<String>,
+    pub cuts: Vec<Cut>,
+    pub summary: Scores,
+}
+
+fn seasonality_name(s: Seasonality) -> String {
+    match s {
+        Seasonality::Auto => "auto".into(),
+        Seasonality::None => "none".into(),
+        Seasonality::Period(p) => format!("{p}s"),
+    }
+}
+
+/// Backtests runway's forecaster, with `settings`, on a series' own history
+/// against `wall`: see the module documentation for the protocol.
+pub fn backtest(
+    samples: &[Sample],
+    wall: f64,
+    direction: Direction,
+    lead: f64,
+    cuts: usize,
+    settings: &Settings,
+) -> Report {
+    let data = clean(samples);
+    let smooth = smoothing_window(data.len());
+    let crossing = first_crossing(&data, wall, direction, smooth);
+    let protocol = Protocol {
+        wall,
+        direction,
+        lead,
+        cuts,
+    };
+    let rows = replay(&data, crossing, &protocol, |seen, now| {
+        let f = forecast::forecast(seen, wall, direction, settings, now);
+        Prediction::of_forecast(&f, lead)
+    });
+    let (start, end) = match (data.first(), data.last()) {
+        (Some(a), Some(b)) => (a.t, b.t),
+        _ => (f64::NAN, f64::NAN),
+    };
+    let note = rows.is_empty().then(|| {
+        if data.is_empty() {
+            "no finite samples".to_string()
+        } else if cuts == 0 {
+            "no cuts were asked for".to_string()
+        } else if crossing.is_some() {
+            format!(
+                "the wall is reached within the first {:.0}% of the data: too early to judge a forecast",
+                100.0 * START_FRACTION
+            )
+        } else {
+            format!(
+                "the wall is not reached, and the data is too short for cuts with a lead ({}) of data after them",
+                human_duration(lead)
+            )
+        }
+    });
+    Report {
+        wall,
+        direction: direction.as_str(),
+        lead_seconds: lead,
+        model: match settings.model {
+            ModelChoice::Auto => "auto",
+            m => m.as_str(),
+        },
+        seasonality: seasonality_name(settings.seasonality),
+        truth: Truth {
+            smooth,
+            crossing,
+            crossing_at: crossing.and_then(rfc3339),
+            start,
+            end,
+            samples: data.len(),
+        },
+        note,
+        summary: score(&rows),
+        cuts: rows,
+    }
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{:.0}%", 100.0 * x))
+}
+
+fn decimal(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{x:.3}"))
+}
+
+/// What a forecaster said at a cut, in a few words.
+fn predicted_text(c: &Cut) -> String {
+    let edge = |v: Option<f64>| v.map_or("never".to_string(), human_duration);
+    match (c.status, c.time_to_wall_seconds) {
+        ("breached", _) => "0s (breached)".into(),
+        ("approaching", Some(likely)) if c.time_to_wall_lower_seconds.is_some() => format!(
+            "{} ({} .. {})",
+            human_duration(likely),
+            edge(c.time_to_wall_lower_seconds),
+            edge(c.time_to_wall_upper_seconds)
+        ),
+        (_, Some(likely)) => human_duration(likely),
+        ("insufficient_data", None) => "insufficient data".into(),
+        (status, None) => status.into(),
+    }
+}
+
+/// The report as text for a person: one line per cut, then the scores.
+pub fn table(r: &Report) -> String {
+    let mut out = String::new();
+    let lead = human_duration(r.lead_seconds);
+    let when = |t: f64| rfc3339(t).unwrap_or_else(|| format!("{t}"));
+    out.push_str(&format!(
+        "backtest: wall {} {}, lead {lead}, model {}, seasonality {}; {} samples",
+        format_value(r.wall),
+        r.direction,
+        r.model,
+        r.seasonality,
+        r.truth.samples,
+    ));
+    if r.truth.samples > 0 {
+        out.push_str(&format!(
+            " from {} to {}",
+            when(r.truth.start),
+            when(r.truth.end)
+        ));
+    }
+    out.push('\n');
+    out.push_str(&match r.truth.crossing {
+        Some(t) => format!(
+            "truth: the wall is reached at {} (rolling median of {} samples)\n",
+            when(t),
+            r.truth.smooth
+        ),
+        None => format!(
+            "truth: the wall is not reached within the data (rolling median of {} samples)\n",
+            r.truth.smooth
+        ),
+    });
+    if let Some(note) = &r.note {
+        out.push_str(&format!("no cuts: {note}\n"));
+        return out;
+    }
+    out.push('\n');
+    let mut cells: Vec<Vec<String>> = vec![[
+        "CUT",
+        "TRUTH",
+        "PREDICTED (BAND)",
+        "ALERT",
+        "CORRECT",
+        "ETA ERROR",
+        "MODEL",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()];
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    for c in &r.cuts {
+        cells.push(vec![
+            when(c.t),
+            c.truth_seconds.map_or_else(
+                || format!("> {} (not in data)", human_duration(c.remaining_seconds)),
+                human_duration,
+            ),
+            predicted_text(c),
+            yes_no(c.alert),
+            c.correct.map_or("-".into(), yes_no),
+            decimal(c.eta_error),
+            c.model.clone(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..cells[0].len())
+        .map(|i| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &cells {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    let m = &r.summary;
+    out.push('\n');
+    out.push_str(&format!(
+        "eta error median: {} (|ln(predicted/truth)| over {} cuts with a known truth: 0 is exact, 0.405 a factor 1.5, 2.303 no useful answer)\n",
+        decimal(m.eta_error_median),
+        m.eta_scored
+    ));
+    out.push_str(&format!(
+        "hit rate within 1.5x: {}\n",
+        percent(m.eta_hit_rate_1_5x)
+    ));
+    out.push_str(&format!(
+        "alerts (wall within {lead}): precision {}, recall {}, F1 {} ({} alerts; {} false alarms among the {} cuts where the wall was further away; {} cuts cannot be judged)\n",
+        percent(m.precision),
+        percent(m.recall),
+        decimal(m.f1),
+        m.alerts,
+        m.false_alarms,
+        m.false_alarms + m.true_negatives,
+        m.cuts - m.alert_scored,
+    ));
+    out.push_str(&format!(
+        "band coverage: {} of {} cuts with a known truth (nominal {})\n",
+        percent(m.band_coverage),
+        m.band_scored,
+        percent(Some(m.band_nominal))
+    ));
+    let models: Vec<String> = m.models.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    out.push_str(&format!("models chosen: {}\n", models.join(", ")));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: f64 = 86_400.0;
+    const T0: f64 = 1_700_000_000.0;
+
+    /// Deterministic noise in [-1, 1].
+    fn noise(i: usize) -> f64 {
+        let mut x = (i as u64 + 11).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 31;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 29;
+        (x % 2001) as f64 / 1000.0 - 1.0
+    }
+
+    /// `days` of 5-minute samples of `f(seconds since start, index)`.
+    fn series(days: f64, f: impl Fn(f64, usize) -> f64) -> Vec<Sample> {
+        (0..(days * DAY / 300.0) as usize)
+            .map(|i| Sample::new(T0 + 300.0 * i as f64, f(300.0 * i as f64, i)))
+            .collect()
+    }
+
+    #[test]
+    fn the_smoothing_window_is_about_one_percent_and_odd() {
+        for (n, want) in [(0, 1), (10, 1), (149, 1), (250, 3), (2016, 21), (8064, 81)] {
+            assert_eq!(smoothing_window(n), want, "{n} points");
+        }
+    }
+
+    #[test]
+    fn one_spike_is_not_a_crossing_but_a_sustained_one_is() {
+        let mut s = series(7.0, |_, i| 50.0 + noise(i));
+        s[1000].v = 500.0;
+        let smooth = smoothing_window(s.len());
+        assert_eq!(first_crossing(&s, 100.0, Direction::Rising, smooth), None);
+        // Unsmoothed, the spike would count.
+        assert_eq!(
+            first_crossing(&s, 100.0, Direction::Rising, 1),
+            Some(s[1000].t)
+        );
+        // A level that stays past the wall counts, from where it starts.
+        for x in &mut s[1500..] {
+            x.v = 200.0;
+        }
+        assert_eq!(
+            first_crossing(&s, 100.0, Direction::Rising, smooth),
+            Some(s[1500].t)
+        );
+        // Falling walls work the same way.
+        let down: Vec<Sample> = s.iter().map(|x| Sample::new(x.t, -x.v)).collect();
+        assert_eq!(
+            first_crossing(&down, -100.0, Direction::Falling, smooth),
+            Some(s[1500].t)
+        );
+        // A ramp is timed where it reaches the wall, not half a window later.
+        let ramp = series(7.0, |dt, _| dt / 3600.0);
+        let at = first_crossing(&ramp, 100.0, Direction::Rising, smooth).unwrap();
+        assert_eq!(at - T0, 100.0 * 3600.0);
+    }
+
+    #[test]
+    fn cuts_run_from_a_fifth_of_the_span_to_the_crossing_or_a_lead_before_the_end() {
+        let s = series(10.0, |_, _| 1.0);
+        let end = s.last().unwrap().t;
+        let p = Protocol {
+            wall: 2.0,
+            direction: Direction::Rising,
+            lead: DAY,
+            cuts: 4,
+        };
+        let start = T0 + 0.2 * (end - T0);
+        let crossing = T0 + 8.0 * DAY;
+        let step = (crossing - start) / 4.0;
+        assert_eq!(
+            cut_times(&s, Some(crossing), &p),
+            (0..4).map(|i| start + step * i as f64).collect::<Vec<_>>()
+        );
+        let times = cut_times(&s, None, &p);
+        assert_eq!(times.len(), 4);
+        assert!(times.iter().all(|&t| end - t > DAY), "{times:?}");
+        // A crossing before the first cut leaves nothing to judge.
+        assert!(cut_times(&s, Some(T0 + DAY), &p).is_empty());
+    }
+
+    /// A line from 100 rising to a wall of 1000 at day 12, with noise of
+    /// ±5: the data goes on to day 14.
+    fn line() -> Vec<Sample> {
+        series(14.0, |dt, i| {
+            100.0 + 900.0 * dt / (12.0 * DAY) + 5.0 * noise(i)
+        })
+    }
+
+    #[test]
+    fn a_line_with_a_known_crossing_is_forecast_well_and_alerts_are_right() {
+        let s = line();
+        let lead = 3.0 * DAY;
+        let r = backtest(
+            &s,
+            1000.0,
+            Direction::Rising,
+            lead,
+            30,
+            &Settings::default(),
+        );
+        assert_eq!(r.truth.smooth, 41);
+        let crossing = r.truth.crossing.expect("the line reaches the wall");
+        assert!(
+            (crossing - (T0 + 12.0 * DAY)).abs() < 3.0 * 3600.0,
+            "crossing {crossing}"
+        );
+        assert_eq!(r.cuts.len(), 30);
+        let m = &r.summary;
+        assert!(m.eta_error_median.unwrap() < 0.05, "{m:#?}");
+        assert_eq!(m.eta_hit_rate_1_5x, Some(1.0), "{m:#?}");
+        // Every alert falls inside the lead window, and most of the window
+        // is caught.
+        assert_eq!(m.false_alarms, 0, "{m:#?}");
+        assert_eq!(m.precision, Some(1.0), "{m:#?}");
+        assert!(m.recall.unwrap() >= 0.8, "{m:#?}");
+        for c in &r.cuts {
+            assert!(c.truth_seconds.unwrap() > 0.0);
+            if c.alert {
+                assert!(c.truth_seconds.unwrap() <= lead, "{c:#?}");
+            }
+        }
+        // Every cut has a truth to hold the band against. (How often the
+        // band holds it is the forecaster's quality, which the accuracy
+        // benchmark measures; here it is only counted.)
+        assert_eq!(m.band_scored, 30);
+        assert!(m.band_coverage.is_some_and(|c| c > 0.0), "{m:#?}");
+        assert_eq!(m.models.values().sum::<usize>(), 30);
+    }
+
+    #[test]
+    fn a_flat_noisy_series_raises_no_alarm() {
+        let s = series(14.0, |_, i| 500.0 + 20.0 * noise(i));
+        let r = backtest(
+            &s,
+            1000.0,
+            Direction::Rising,
+            3.0 * DAY,
+            30,
+            &Settings::default(),
+        );
+        assert_eq!(r.truth.crossing, None);
+        assert_eq!(r.cuts.len(), 30);
+        let m = &r.summary;
+        assert_eq!(m.alerts, 0, "{m:#?}");
+        assert_eq!(m.false_alarms, 0);
+        assert_eq!(m.false_alarm_rate, Some(0.0));
+        assert_eq!(m.true_negatives, 30);
+        // Nothing to score the time to wall or the band against, and no
+        // positive case to recall.
+        assert_eq!((m.eta_scored, m.eta_error_median), (0, None));
+        assert_eq!((m.recall, m.precision, m.f1), (None, None, None));
+        assert_eq!(m.band_coverage, None);
+        // Every cut had a lead of data after it.
+        assert!(r.cuts.iter().all(|c| c.remaining_seconds >= 3.0 * DAY));
+    }
+
+    #[test]
+    fn scores_follow_their_definitions() {
+        let cut = |tau: Option<f64>, likely: Option<f64>, alert: bool, within: Option<bool>| Cut {
+            t: T0,
+            at: None,
+            samples: 10,
+            truth_seconds: tau,
+            remaining_seconds: 0.0,
+            status: "approaching",
+            model: "robust".into(),
+            time_to_wall_seconds: likely,
+            time_to_wall_lower_seconds: None,
+            time_to_wall_upper_seconds: None,
+            alert,
+            wall_within_lead: within,
+            correct: within.map(|w| w == alert),
+            eta_error: tau.map(|tau| likely.map_or(ETA_ERROR_CAP, |x| (x / tau).ln().abs())),
+            in_band: tau.map(|_| alert),
+        };
+        let cuts = [
+            cut(Some(10.0), Some(10.0), true, Some(true)), // TP, exact
+            cut(Some(10.0), Some(15.0), true, Some(true)), // TP, 1.5x: a hit
+            cut(Some(10.0), None, false, Some(true)),      // FN, no answer
+            cut(Some(100.0), Some(100.0), true, Some(false)), // false alarm
+            cut(None, None, false, Some(false)),           // TN, censored
+            cut(None, None, true, None),                   // cannot be judged
+        ];
+        let m = score(&cuts);
+        assert_eq!(m.eta_scored, 4);
+        assert_eq!(m.eta_error_median, Some(HIT_FACTOR.ln() / 2.0));
+        assert_eq!(m.eta_hit_rate_1_5x, Some(0.75));
+        assert_eq!(
+            (
+                m.true_positives,
+                m.false_alarms,
+                m.false_negatives,
+                m.true_negatives
+            ),
+            (2, 1, 1, 1)
+        );
+        assert_eq!(m.alert_scored, 5);
+        assert_eq!(m.alerts, 4);
+        assert_eq!(m.precision, Some(2.0 / 3.0));
+        assert_eq!(m.recall, Some(2.0 / 3.0));
+        assert_eq!(m.f1, Some(4.0 / 6.0));
+        assert_eq!(m.false_alarm_rate, Some(0.5));
+        assert_eq!(m.band_coverage, Some(0.75));
+        assert_eq!(m.models.get("robust"), Some(&6));
+    }
+
+    #[test]
+    fn breached_or_silent_forecasts_get_the_capped_error() {
+        let s = line();
+        let p = Protocol {
+            wall: 1000.0,
+            direction: Direction::Rising,
+            lead: DAY,
+            cuts: 3,
+        };
+        let crossing = Some(T0 + 12.0 * DAY);
+        for status in [Status::Breached, Status::Receding] {
+            let cuts = replay(&s, crossing, &p, |_, _| Prediction {
+                status,
+                model: "test".into(),
+                likely: (status == Status::Breached).then_some(0.0),
+                lower: None,
+                upper: None,
+                banded: false,
+                alert: false,
+            });
+            assert_eq!(cuts.len(), 3);
+            assert!(cuts.iter().all(|c| c.eta_error == Some(ETA_ERROR_CAP)));
+            assert!(cuts.iter().all(|c| c.in_band.is_none()), "no band given");
+        }
+    }
+
+    #[test]
+    fn the_forecaster_sees_only_the_past() {
+        let s = line();
+        let p = Protocol {
+            wall: 1000.0,
+            direction: Direction::Rising,
+            lead: DAY,
+            cuts: 10,
+        };
+        let cuts = replay(&s, Some(T0 + 12.0 * DAY), &p, |seen, now| {
+            assert!(seen.iter().all(|x| x.t <= now));
+            assert!(s.iter().filter(|x| x.t <= now).count() == seen.len());
+            Prediction::of_forecast(
+                &forecast::forecast(seen, 1000.0, Direction::Rising, &Settings::default(), now),
+                DAY,
+            )
+        });
+        assert_eq!(cuts.len(), 10);
+    }
+
+    #[test]
+    fn degenerate_input_gives_an_empty_report_that_says_why() {
+        let r = backtest(&[], 1.0, Direction::Rising, DAY, 30, &Settings::default());
+        assert!(r.cuts.is_empty());
+        assert_eq!(r.note.as_deref(), Some("no finite samples"));
+        let s = series(2.0, |_, _| 1.0);
+        let r = backtest(
+            &s,
+            2.0,
+            Direction::Rising,
+            7.0 * DAY,
+            30,
+            &Settings::default(),
+        );
+        assert!(r.cuts.is_empty());
+        assert!(r.note.as_deref().unwrap().contains("too short"));
+        let r = backtest(&s, 0.5, Direction::Rising, DAY, 30, &Settings::default());
+        assert!(r.note.as_deref().unwrap().contains("too early"));
+        // JSON has no infinity or NaN; the report serializes all the same.
+        assert!(serde_json::to_string(&r).is_ok());
+    }
+}

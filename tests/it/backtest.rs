@@ -1,0 +1,339 @@
+//! `runway backtest` as a user runs it: on a saved history with a known
+//! crossing, on a flat one, on a saved query_range answer with two series,
+//! and on files that cannot be read. Exit codes, standard output and
+//! standard error are what is checked.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{noisy, unix};
+
+const DAY: f64 = 86_400.0;
+/// Histories: twelve days at five minutes.
+const SPAN: f64 = 12.0 * DAY;
+const STEP: f64 = 300.0;
+/// The end of the histories: a fixed instant, so runs agree.
+const END: f64 = 1_700_000_000.0;
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    fn json(&self) -> Value {
+        assert_eq!(self.code, Some(0), "{}", self.show());
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.show()))
+    }
+}
+
+/// Runs `runway backtest` with `args`, `stdin` as its standard input, and
+/// none of the tester's `RUNWAY_*` variables.
+fn backtest(args: &[&str], stdin: &str) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runway"));
+    cmd.arg("backtest")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("RUNWAY_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd.spawn().expect("spawn runway");
+    let mut input = child.stdin.take().expect("stdin");
+    let text = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let out = child.wait_with_output().expect("runway output");
+    writer.join().expect("stdin writer");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn csv(samples: &[(f64, f64)]) -> String {
+    let mut out = String::from("timestamp,value\n");
+    for (t, v) in samples {
+        out.push_str(&format!("{t},{v}\n"));
+    }
+    out
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// Free bytes falling from 200 GB to 0 over ten days, ±1% noise, with two
+/// more days of data after the crossing.
+const CROSSING: f64 = END - 2.0 * DAY;
+fn falling_disk(seed: u64) -> Vec<(f64, f64)> {
+    noisy(END, SPAN, STEP, 2e9, seed, |dt| {
+        200e9 * (CROSSING - (END + dt)) / (10.0 * DAY)
+    })
+    .into_iter()
+    .map(|(t, v)| (t, v.round()))
+    .collect()
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} is not a number in {v:#}"))
+}
+
+/// A lead of 70 hours: the cuts, six hours apart, fall clear of its edge.
+const LEAD: &str = "70h";
+
+#[test]
+fn backtest_of_a_known_crossing_scores_well() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("disk.csv");
+    let samples = falling_disk(5);
+    std::fs::write(&file, csv(&samples)).expect("write csv");
+    let args = [
+        "--input",
+        path_str(&file),
+        "--wall",
+        "0",
+        "--direction",
+        "falling",
+        "--lead",
+        LEAD,
+        "--output",
+        "json",
+    ];
+    let out = backtest(&args, "").json();
+    let series = out["series"].as_array().expect("series");
+    assert_eq!(series.len(), 1, "{out:#}");
+    let r = &series[0];
+    assert_eq!(r["labels"], serde_json::json!({}));
+    assert_eq!(r["lead_seconds"], 70.0 * 3600.0);
+
+    let truth = &r["truth"];
+    let crossing = num(truth, "crossing");
+    assert!(
+        (crossing - CROSSING).abs() < 2.0 * 3600.0,
+        "crossing {crossing} is not near {CROSSING}"
+    );
+    assert_eq!(
+        unix(truth["crossing_at"].as_str().unwrap()),
+        crossing.floor()
+    );
+    assert_eq!(truth["samples"], samples.len());
+    assert_eq!(truth["smooth"], 35, "1% of 3,457 points, odd");
+
+    let cuts = r["cuts"].as_array().expect("cuts");
+    assert_eq!(cuts.len(), 30, "the default");
+    for c in cuts {
+        assert!(num(c, "t") < crossing, "{c:#}");
+        assert!(num(c, "truth_seconds") > 0.0, "{c:#}");
+        assert!(unix(c["at"].as_str().unwrap()) <= num(c, "t"));
+    }
+
+    let m = &r["summary"];
+    eprintln!("summary: {m}");
+    assert!(num(m, "eta_error_median") < 0.05, "{m:#}");
+    assert_eq!(num(m, "eta_hit_rate_1_5x"), 1.0, "{m:#}");
+    assert_eq!(num(m, "f1"), 1.0, "{m:#}");
+    assert_eq!(m["false_alarms"], 0, "{m:#}");
+    assert!(num(m, "true_positives") >= 5.0, "{m:#}");
+    assert!(num(m, "band_coverage") > 0.0, "scored: {m:#}");
+    assert_eq!(m["band_nominal"], 0.9);
+    assert_eq!(m["models"]["robust"], 30, "{m:#}");
+
+    // The same history on standard input gives the same report.
+    let mut stdin_args = args;
+    stdin_args[1] = "-";
+    assert_eq!(backtest(&stdin_args, &csv(&samples)).json(), out);
+}
+
+#[test]
+fn backtest_of_a_flat_series_raises_no_alarm() {
+    let flat = noisy(END, SPAN, STEP, 3e9, 6, |_| 150e9);
+    let out = backtest(
+        &[
+            "--input",
+            "-",
+            "--wall",
+            "0",
+            "--direction",
+            "falling",
+            "--lead",
+            "3d",
+            "--cuts",
+            "20",
+            "--output",
+            "json",
+        ],
+        &csv(&flat),
+    )
+    .json();
+    let r = &out["series"][0];
+    assert!(r["truth"]["crossing"].is_null(), "{r:#}");
+    let m = &r["summary"];
+    assert_eq!(m["cuts"], 20, "{m:#}");
+    assert_eq!(m["alerts"], 0, "{m:#}");
+    assert_eq!(m["false_alarms"], 0, "{m:#}");
+    assert_eq!(m["false_alarm_rate"], 0.0, "{m:#}");
+    assert!(m["eta_error_median"].is_null(), "no truth to score: {m:#}");
+    for c in r["cuts"].as_array().unwrap() {
+        assert!(c["truth_seconds"].is_null(), "{c:#}");
+        assert_eq!(c["alert"], false, "{c:#}");
+        assert_eq!(c["correct"], true, "{c:#}");
+    }
+}
+
+#[test]
+fn backtest_table_shows_each_cut_and_the_summary() {
+    let run = backtest(
+        &[
+            "--input",
+            "-",
+            "--wall",
+            "0",
+            "--direction",
+            "falling",
+            "--lead",
+            LEAD,
+            "--cuts",
+            "5",
+        ],
+        &csv(&falling_disk(7)),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("CUT") && l.contains("TRUTH") && l.contains("PREDICTED"))
+        .unwrap_or_else(|| panic!("no header: {}", run.show()));
+    for row in &lines[header + 1..header + 6] {
+        // RFC 3339 cut time first, the model last.
+        let cut = row.split_whitespace().next().unwrap();
+        unix(cut);
+        assert!(row.ends_with("robust"), "{row}");
+    }
+    for want in [
+        "truth: the wall is reached at ",
+        "eta error median: ",
+        "hit rate within 1.5x: 100%",
+        "alerts (wall within 2d 22h): precision 100%, recall 100%, F1 1.000",
+        "band coverage: ",
+        "(nominal 90%)",
+        "models chosen: robust 5",
+    ] {
+        assert!(run.stdout.contains(want), "no {want:?}: {}", run.show());
+    }
+}
+
+#[test]
+fn backtest_of_a_saved_query_range_answer_reports_each_series() {
+    let values = |samples: Vec<(f64, f64)>| -> Value {
+        samples
+            .into_iter()
+            .map(|(t, v)| serde_json::json!([t, format!("{v}")]))
+            .collect()
+    };
+    let answer = serde_json::json!({
+        "status": "success",
+        "data": {"resultType": "matrix", "result": [
+            {"metric": {"__name__": "node_filesystem_avail_bytes", "instance": "node-3"},
+             "values": values(falling_disk(8))},
+            {"metric": {"__name__": "node_filesystem_avail_bytes", "instance": "node-4"},
+             "values": values(noisy(END, SPAN, STEP, 3e9, 9, |_| 150e9))},
+        ]}
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("saved.json");
+    std::fs::write(&file, answer.to_string()).expect("write saved answer");
+    let out = backtest(
+        &[
+            "--input",
+            path_str(&file),
+            "--wall",
+            "0",
+            "--direction",
+            "falling",
+            "--lead",
+            LEAD,
+            "--output",
+            "json",
+        ],
+        "",
+    )
+    .json();
+    let series = out["series"].as_array().expect("series");
+    assert_eq!(series.len(), 2, "{out:#}");
+    assert_eq!(
+        series[0]["labels"],
+        serde_json::json!({"instance": "node-3"})
+    );
+    assert_eq!(num(&series[0]["summary"], "f1"), 1.0);
+    assert_eq!(
+        series[1]["labels"],
+        serde_json::json!({"instance": "node-4"})
+    );
+    assert_eq!(series[1]["summary"]["alerts"], 0);
+}
+
+#[test]
+fn backtest_errors_name_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, "timestamp,value\n1700000000,5\n1700000300,five\n").expect("write");
+    let missing = dir.path().join("missing.csv");
+    for (file, want) in [
+        (path_str(&broken), format!("{}:3:", path_str(&broken))),
+        (
+            path_str(&missing),
+            format!("cannot read {}", path_str(&missing)),
+        ),
+    ] {
+        let run = backtest(
+            &["--input", file, "--wall", "0", "--direction", "falling"],
+            "",
+        );
+        assert!(
+            run.code.is_some_and(|c| c != 0),
+            "a bad file was accepted: {}",
+            run.show()
+        );
+        assert!(run.stderr.contains(&want), "no {want:?}: {}", run.show());
+        assert!(run.stdout.trim().is_empty(), "{}", run.show());
+    }
+    let run = backtest(
+        &[
+            "--input",
+            "-",
+            "--wall",
+            "0",
+            "--direction",
+            "falling",
+            "--cuts",
+            "0",
+        ],
+        "1,2\n",
+    );
+    assert!(
+        run.code.is_some_and(|c| c != 0) && run.stderr.contains("--cuts"),
+        "{}",
+        run.show()
+    );
+}
