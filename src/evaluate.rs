@@ -4,11 +4,11 @@
 //! whole life of an alert can be stepped through in a test.
 //!
 //! The alert rules, stated once:
-//! - An alert *fires* for a severity when the earliest edge of the time-to-wall
-//!   band is within that severity's lead time (a breach is within any lead),
-//!   and has stayed so for `hold` (like a rule's `for:`); a hold of zero fires
-//!   at once.
-//! - A firing alert *resolves* only when the earliest edge is beyond
+//! - An alert *fires* for a severity when the wall is at least 25% likely
+//!   within that severity's lead time (`Forecast::within`; a breach is within
+//!   any lead), and has stayed so for `hold` (like a rule's `for:`); a hold
+//!   of zero fires at once.
+//! - A firing alert *resolves* only when that moment is beyond
 //!   `lead × resolve_margin`, when the series has no usable trend, or when the
 //!   series disappears: hysteresis, so a wall hovering at the edge of the
 //!   window does not page on and off.

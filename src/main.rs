@@ -91,16 +91,28 @@ enum Command {
     /// score against when the series really reached the wall.
     Backtest {
         /// The file (CSV or saved query_range JSON), or `-` for standard input.
-        #[arg(long)]
-        input: String,
-        /// The limit's value.
-        #[arg(long, allow_hyphen_values = true)]
-        wall: f64,
-        #[arg(long, value_parser = parse_direction)]
-        direction: Direction,
-        /// Alert window: a duration ("7d") or seconds ("604800").
-        #[arg(long, default_value = "7d", value_parser = parse_seconds)]
-        lead: f64,
+        #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+        input: Option<String>,
+        /// Replay the limits of this configuration on their own history,
+        /// fetched from its source, instead of a file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// With --config: only this limit.
+        #[arg(long, requires = "config")]
+        limit: Option<String>,
+        /// With --config: how much history to fetch (default: four times
+        /// the limit's lookback).
+        #[arg(long, requires = "config", value_parser = humantime::parse_duration)]
+        history: Option<Duration>,
+        /// The limit's value (with --input).
+        #[arg(long, allow_hyphen_values = true, required_unless_present = "config")]
+        wall: Option<f64>,
+        #[arg(long, value_parser = parse_direction, required_unless_present = "config")]
+        direction: Option<Direction>,
+        /// Alert window: a duration ("7d") or seconds ("604800"). Default 7d,
+        /// or with --config the limit's longest lead time.
+        #[arg(long, value_parser = parse_seconds)]
+        lead: Option<f64>,
         /// How many past instants to forecast from.
         #[arg(long, default_value = "30", value_parser = clap::value_parser!(u32).range(1..=10_000))]
         cuts: u32,
@@ -219,6 +231,9 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         ),
         Command::Backtest {
             input,
+            config,
+            limit,
+            history,
             wall,
             direction,
             lead,
@@ -226,15 +241,22 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             model,
             seasonality,
             output,
-        } => backtest_file(
-            &input,
-            wall,
-            direction,
-            lead,
-            cuts as usize,
-            Settings { model, seasonality },
-            output,
-        ),
+        } => match (input, config, wall, direction) {
+            (_, Some(config), _, _) => {
+                let cfg = load(&config)?;
+                backtest_limits(&cfg, limit.as_deref(), history, lead, cuts as usize, output).await
+            }
+            (Some(input), None, Some(wall), Some(direction)) => backtest_file(
+                &input,
+                wall,
+                direction,
+                lead.unwrap_or(7.0 * 86_400.0),
+                cuts as usize,
+                Settings { model, seasonality },
+                output,
+            ),
+            _ => bail!("backtest needs --input with --wall and --direction, or --config"),
+        },
         Command::Demo { listen } => demo(listen).await.map(|_| ExitCode::SUCCESS),
     }
 }
@@ -477,32 +499,41 @@ fn backtest_file(
         .iter()
         .map(|s| backtest::backtest(&s.samples, wall, direction, lead, cuts, &settings))
         .collect();
+    print_backtests(&series, &reports, output)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One backtest report with the labels of its series, labels first.
+#[derive(serde::Serialize)]
+struct BacktestRow<'a> {
+    labels: &'a runway::model::Labels,
+    #[serde(flatten)]
+    report: &'a backtest::Report,
+}
+
+fn backtest_rows<'a>(
+    series: &'a [Series],
+    reports: &'a [backtest::Report],
+) -> Vec<BacktestRow<'a>> {
+    series
+        .iter()
+        .zip(reports)
+        .map(|(s, report)| BacktestRow {
+            labels: &s.labels,
+            report,
+        })
+        .collect()
+}
+
+fn print_backtests(series: &[Series], reports: &[backtest::Report], output: Output) -> Result<()> {
     match output {
         Output::Json => {
-            // The envelope of `runway forecast`: one entry per series, its
-            // labels first. Serialized directly so fields keep their order.
-            #[derive(serde::Serialize)]
-            struct Row<'a> {
-                labels: &'a runway::model::Labels,
-                #[serde(flatten)]
-                report: &'a backtest::Report,
-            }
-            #[derive(serde::Serialize)]
-            struct Out<'a> {
-                series: Vec<Row<'a>>,
-            }
-            let series = series
-                .iter()
-                .zip(&reports)
-                .map(|(s, report)| Row {
-                    labels: &s.labels,
-                    report,
-                })
-                .collect();
-            println!("{}", serde_json::to_string(&Out { series })?);
+            // The envelope of `runway forecast`: one entry per series.
+            let rows = backtest_rows(series, reports);
+            println!("{}", serde_json::json!({ "series": rows }));
         }
         Output::Table => {
-            for (i, (s, r)) in series.iter().zip(&reports).enumerate() {
+            for (i, (s, r)) in series.iter().zip(reports).enumerate() {
                 if i > 0 {
                     println!();
                 }
@@ -512,6 +543,95 @@ fn backtest_file(
                 print!("{}", backtest::table(r));
             }
         }
+    }
+    Ok(())
+}
+
+/// Replays each limit of a configuration on its own history, fetched from
+/// its source: how far to trust each wall, per series.
+async fn backtest_limits(
+    cfg: &Config,
+    only: Option<&str>,
+    history: Option<Duration>,
+    lead: Option<f64>,
+    cuts: usize,
+    output: Output,
+) -> Result<ExitCode> {
+    let source = PrometheusSource::new(&cfg.source)?;
+    let limits: Vec<&runway::config::Limit> = cfg
+        .limits
+        .iter()
+        .filter(|l| only.is_none_or(|n| l.name == n))
+        .collect();
+    if let (Some(name), true) = (only, limits.is_empty()) {
+        bail!("--limit {name}: the configuration has no such limit");
+    }
+    let now = engine::wall_clock();
+    let mut documents = Vec::new();
+    for (i, limit) in limits.iter().enumerate() {
+        let span = history
+            .unwrap_or(4 * limit.lookback.unwrap_or(cfg.evaluation.lookback))
+            .as_secs_f64();
+        // At most 8,000 points, well under Prometheus' 11,000 per series.
+        let step = (span / 8_000.0).max(1.0).round();
+        let series = source
+            .query_range(&limit.query, now - span, now, step)
+            .await
+            .with_context(|| format!("limit {}", limit.name))?;
+        let walls: Vec<Option<f64>> = match &limit.wall {
+            runway::config::WallSpec::Constant(w) => vec![Some(*w); series.len()],
+            runway::config::WallSpec::Query(q) => {
+                let walls = source
+                    .query_instant(q, now)
+                    .await
+                    .with_context(|| format!("limit {}", limit.name))?;
+                evaluate::join_walls(&series, &walls)
+            }
+        };
+        let lead = lead.unwrap_or_else(|| {
+            limit
+                .lead_times
+                .iter()
+                .map(|l| l.lead.as_secs_f64())
+                .fold(0.0, f64::max)
+        });
+        let settings = Settings {
+            model: limit.model,
+            seasonality: limit.seasonality,
+        };
+        let (kept, reports): (Vec<Series>, Vec<backtest::Report>) = series
+            .into_iter()
+            .zip(walls)
+            .filter_map(|(s, w)| {
+                let w = w?;
+                let r = backtest::backtest(&s.samples, w, limit.direction, lead, cuts, &settings);
+                Some((s, r))
+            })
+            .unzip();
+        match output {
+            Output::Table => {
+                if i > 0 {
+                    println!();
+                }
+                println!(
+                    "== limit {} ({} series, {} of history, lead {})",
+                    limit.name,
+                    kept.len(),
+                    evaluate::human_duration(span),
+                    evaluate::human_duration(lead)
+                );
+                print_backtests(&kept, &reports, output)?;
+            }
+            Output::Json => documents.push(serde_json::json!({
+                "limit": limit.name,
+                "history_seconds": span,
+                "lead_seconds": lead,
+                "series": backtest_rows(&kept, &reports),
+            })),
+        }
+    }
+    if matches!(output, Output::Json) {
+        println!("{}", serde_json::json!({ "limits": documents }));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -337,3 +337,71 @@ fn backtest_errors_name_the_file() {
         run.show()
     );
 }
+
+/// `runway backtest --config`: each limit replayed on its own history,
+/// fetched from the real Prometheus the daemon would query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backtest_of_a_configured_limit_replays_its_history_from_prometheus() {
+    use crate::support::{now_secs, OpenMetrics, Prometheus};
+    let end = now_secs().floor();
+    // Free bytes fell from 1.3 TB to the 100 GB wall, which they reached
+    // two days ago, over the twelve days the backtest fetches.
+    let crossed = end - 2.0 * DAY;
+    let history = noisy(end, SPAN, STEP, 3e9, 9, |dt| {
+        100e9 + 1.2e12 * (crossed - (end + dt)) / (10.0 * DAY)
+    });
+    let mut om = OpenMetrics::new();
+    om.gauge_history(
+        "node_filesystem_avail_bytes",
+        &[("instance", "node-3"), ("mountpoint", "/data")],
+        &history,
+    );
+    let prometheus = Prometheus::start(&om).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("runway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[source]
+url = "{}"
+[evaluation]
+lookback = "3d"
+[[limits]]
+name = "disk_full"
+query = "node_filesystem_avail_bytes"
+wall = 100e9
+direction = "falling"
+lead_time = {{ critical = "1d", warning = "70h" }}
+"#,
+            prometheus.url()
+        ),
+    )
+    .expect("write config");
+    let out = backtest(&["--config", path_str(&config), "--output", "json"], "").json();
+    let limit = &out["limits"][0];
+    assert_eq!(limit["limit"], "disk_full", "{out:#}");
+    assert_eq!(
+        limit["lead_seconds"],
+        70.0 * 3600.0,
+        "the longest lead time"
+    );
+    assert_eq!(limit["history_seconds"], 12.0 * DAY, "four lookbacks");
+    let r = &limit["series"][0];
+    assert_eq!(r["labels"]["instance"], "node-3");
+    let crossing = num(&r["truth"], "crossing");
+    assert!(
+        (crossing - crossed).abs() < 3.0 * 3600.0,
+        "{crossing} vs {crossed}"
+    );
+    let m = &r["summary"];
+    assert!(num(m, "eta_error_median") < 0.1, "{m:#}");
+    assert!(num(m, "f1") >= 0.8, "{m:#}");
+
+    let missing = backtest(&["--config", path_str(&config), "--limit", "inodes"], "");
+    assert_ne!(missing.code, Some(0));
+    assert!(
+        missing.stderr.contains("--limit inodes"),
+        "{}",
+        missing.stderr
+    );
+}
