@@ -681,7 +681,7 @@ fn sawtooth_forecast(
     current_value: Option<f64>,
     now: UnixSeconds,
 ) -> Forecast {
-    let (likely, peak_line) = sawtooth::time_to_wall(data, saw, wall, direction, now);
+    let (likely, peak_line, from_cycle) = sawtooth::time_to_wall(data, saw, wall, direction, now);
     let mut f = Forecast {
         status: Status::Receding,
         model: ModelChoice::Robust,
@@ -719,14 +719,42 @@ fn sawtooth_forecast(
         ),
         _ => (likely, f64::INFINITY, likely),
     };
+    // The wall can only be hit at a peak, just before a cleanup: from the
+    // peaks' trend, each time moves on to the first peak due at or after it.
+    // A crossing within the current climb, before its cleanup, stays.
+    let next_peak = data.get(saw.current_start).map_or(now, |s| s.t + saw.cycle);
+    let at_peak = |h: f64| {
+        if from_cycle {
+            h
+        } else {
+            at_cycle_peak(next_peak - now, saw.cycle, h)
+        }
+    };
+    let likely_at = at_peak(likely);
+    // Peaks come once a cycle: a forecast of them is good to a cycle, and
+    // the band is at least that wide either side.
+    let resolution = if from_cycle { 0.0 } else { saw.cycle };
     f.status = Status::Approaching;
     f.eta = Some(Eta {
-        lower,
-        likely,
-        upper,
-        alert: alert.max(lower),
+        lower: at_peak(lower).min(likely_at - resolution).max(0.0),
+        likely: likely_at,
+        upper: at_peak(upper).max(likely_at + resolution),
+        alert: at_peak(alert.max(lower)).min(likely_at),
     });
     f
+}
+
+/// Seconds to the first peak at or after `h`, peaks being due `first`
+/// seconds from now and every `cycle` after.
+fn at_cycle_peak(first: f64, cycle: f64, h: f64) -> f64 {
+    let first = first.max(0.0);
+    if !h.is_finite() || cycle <= 0.0 {
+        h
+    } else if h <= first {
+        first
+    } else {
+        first + ((h - first) / cycle).ceil() * cycle
+    }
 }
 
 fn period_name(p: f64) -> String {

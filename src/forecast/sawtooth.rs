@@ -88,15 +88,16 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
 }
 
 /// When the wall is reached, from a sawtooth's peaks and its current cycle.
-/// Returns (likely, peak trend) where `likely` is `None` when neither the
-/// peaks nor the current cycle reach the wall.
+/// Returns (likely, peak trend, whether the current cycle decided), where
+/// `likely` is `None` when neither the peaks nor the current cycle reach the
+/// wall.
 pub fn time_to_wall(
     samples: &[Sample],
     saw: &Sawtooth,
     wall: f64,
     direction: Direction,
     now: UnixSeconds,
-) -> (Option<f64>, Option<Line>) {
+) -> (Option<f64>, Option<Line>, bool) {
     let sign = direction.sign();
     let peak_line = robust::theil_sen(&saw.peaks, now);
     let from_peaks = peak_line.and_then(|l| {
@@ -114,11 +115,11 @@ pub fn time_to_wall(
         let eta = (toward > 0.0).then(|| (gap / toward).max(0.0))?;
         (eta <= due).then_some(eta)
     });
-    let likely = match (from_peaks, from_cycle) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    (likely, peak_line)
+    match (from_peaks, from_cycle) {
+        (Some(a), Some(b)) if b < a => (Some(b), peak_line, true),
+        (None, Some(b)) => (Some(b), peak_line, true),
+        (a, _) => (a, peak_line, false),
+    }
 }
 
 #[cfg(test)]
@@ -145,7 +146,7 @@ mod tests {
         let st = detect(&s, Direction::Rising).expect("a sawtooth");
         assert_eq!(st.peaks.len(), 6);
         assert!((st.cycle - 3.0 * DAY).abs() < 600.0);
-        let (eta, _) = time_to_wall(&s, &st, 90.0, Direction::Rising, now);
+        let (eta, _, _) = time_to_wall(&s, &st, 90.0, Direction::Rising, now);
         assert_eq!(eta, None, "peaks at 64 stay below 90");
     }
 
@@ -155,7 +156,7 @@ mod tests {
         let s = saw(21, |t| 40.0 + 1.5 * (t / (3.0 * DAY)).floor());
         let now = s.last().unwrap().t;
         let st = detect(&s, Direction::Rising).unwrap();
-        let (eta, line) = time_to_wall(&s, &st, 80.0, Direction::Rising, now);
+        let (eta, line, _) = time_to_wall(&s, &st, 80.0, Direction::Rising, now);
         let line = line.unwrap();
         assert!(
             (line.slope * DAY - 0.5).abs() < 0.05,
@@ -174,7 +175,7 @@ mod tests {
         let now = s.last().unwrap().t;
         let st = detect(&s, Direction::Rising).unwrap();
         // The wall at 60 is hit within every cycle, 2.5 days after cleanup.
-        let (eta, _) = time_to_wall(&s, &st, 60.0, Direction::Rising, now);
+        let (eta, _, _) = time_to_wall(&s, &st, 60.0, Direction::Rising, now);
         assert!(eta.is_some());
     }
 
