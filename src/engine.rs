@@ -66,6 +66,10 @@ enum LimitError {
     Source(#[from] SourceError),
     #[error("wall_query {query:?} returned no series")]
     NoWalls { query: String },
+    /// A bug: the forecasting task did not finish. The limit keeps its last
+    /// forecasts rather than resolving its alerts.
+    #[error("forecasting failed: {0}")]
+    Forecast(String),
 }
 
 impl LimitError {
@@ -73,6 +77,7 @@ impl LimitError {
         match self {
             LimitError::Source(e) => e.kind(),
             LimitError::NoWalls { .. } => "no_walls",
+            LimitError::Forecast(_) => "forecast",
         }
     }
 }
@@ -253,37 +258,23 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         for (i, result) in fetched {
             let plan = &self.plans[i];
             let name = &plan.limit.name;
+            let result = match result {
+                Ok(f) => forecast_limit(plan, f, now).await,
+                Err(e) => Err(e),
+            };
             match result {
-                Ok(f) => {
-                    let returned = f.series.len();
-                    let (series, walls): (Vec<Series>, Vec<f64>) = f
-                        .series
-                        .into_iter()
-                        .zip(f.walls)
-                        .filter_map(|(s, w)| w.map(|w| (s, w)))
-                        .unzip();
-                    let unmatched = returned - series.len();
-                    if unmatched > 0 {
-                        warn!(limit = %name, unmatched, "series without a wall from wall_query were not evaluated");
-                    }
-                    let evaluations = evaluate::evaluate(
-                        name,
-                        &series,
-                        &walls,
-                        plan.limit.direction,
-                        &Settings {
-                            model: plan.limit.model,
-                            seasonality: plan.limit.seasonality,
-                        },
-                        now,
-                    );
-                    if f.dropped > 0 {
-                        warn!(limit = %name, dropped = f.dropped, "more series than evaluation.max_series_per_limit; the rest were not evaluated");
+                Ok(done) => {
+                    if done.dropped > 0 {
+                        warn!(limit = %name, dropped = done.dropped, "more series than evaluation.max_series_per_limit; the rest were not evaluated");
                         self.metrics
                             .series_dropped
                             .with_label_values(&[name])
-                            .inc_by(f.dropped as u64);
+                            .inc_by(done.dropped as u64);
                     }
+                    if done.unmatched > 0 {
+                        warn!(limit = %name, unmatched = done.unmatched, "series without a wall from wall_query were not evaluated");
+                    }
+                    let evaluations = done.evaluations;
                     self.metrics
                         .series_evaluated
                         .with_label_values(&[name])
@@ -297,9 +288,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                             evaluations,
                             last_success: Some(now),
                             last_error: None,
-                            dropped_series: f.dropped,
-                            stale_series: f.stale,
-                            unmatched_series: unmatched,
+                            dropped_series: done.dropped,
+                            stale_series: done.stale,
+                            unmatched_series: done.unmatched,
                         }),
                     ));
                 }
@@ -396,4 +387,46 @@ struct Fetched {
     walls: Vec<Option<f64>>,
     dropped: usize,
     stale: usize,
+}
+
+/// A limit's forecasts, with what was left out and why.
+struct Forecasted {
+    evaluations: Vec<crate::evaluate::Evaluation>,
+    dropped: usize,
+    stale: usize,
+    unmatched: usize,
+}
+
+/// Forecasts a limit's fetched series. Forecasting is CPU work (about 2 ms a
+/// series): it runs on the blocking pool, so that /metrics and the API stay
+/// responsive while thousands of series are fitted.
+async fn forecast_limit(
+    plan: &Plan,
+    f: Fetched,
+    now: UnixSeconds,
+) -> Result<Forecasted, LimitError> {
+    let returned = f.series.len();
+    let (series, walls): (Vec<Series>, Vec<f64>) = f
+        .series
+        .into_iter()
+        .zip(f.walls)
+        .filter_map(|(s, w)| w.map(|w| (s, w)))
+        .unzip();
+    let unmatched = returned - series.len();
+    let (limit, direction) = (plan.limit.name.clone(), plan.limit.direction);
+    let settings = Settings {
+        model: plan.limit.model,
+        seasonality: plan.limit.seasonality,
+    };
+    let evaluations = tokio::task::spawn_blocking(move || {
+        evaluate::evaluate(&limit, &series, &walls, direction, &settings, now)
+    })
+    .await
+    .map_err(|e| LimitError::Forecast(e.to_string()))?;
+    Ok(Forecasted {
+        evaluations,
+        dropped: f.dropped,
+        stale: f.stale,
+        unmatched,
+    })
 }
