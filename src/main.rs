@@ -393,7 +393,20 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
         .map_err(|_| anyhow::anyhow!("internal: snapshot lock poisoned"))?;
     let ranked = snap.ranked();
     match output {
-        Output::Table => print!("{}", report::table(&ranked, now)),
+        Output::Table => {
+            print!("{}", report::table(&ranked, now));
+            // Why each forecast is what it is: the model, the cycle and the
+            // regime, as the forecaster chose them.
+            println!();
+            for e in &ranked {
+                println!(
+                    "{} {}: {}",
+                    e.limit,
+                    evaluate::label_string(&e.labels),
+                    e.forecast.reason
+                );
+            }
+        }
         Output::Json => {
             let rows: Vec<_> = ranked.iter().map(|e| report::row(e, None)).collect();
             println!("{}", serde_json::json!({ "series": rows }));

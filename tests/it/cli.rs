@@ -648,3 +648,23 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         );
     }
 }
+
+/// The table of `runway once` says, per series, why its forecast is what it
+/// is: which trends were weighed and how, the cycle and the regime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_table_explains_each_forecast() {
+    let (prometheus, _end) = once_prometheus().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = once_config(dir.path(), &prometheus.url(), ONCE_LIMITS);
+    let run = runway(&["once", "--config", path_str(&file)], "");
+    run.assert_success();
+    let why: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("disk_full {") || l.starts_with("queue_full {"))
+        .collect();
+    assert_eq!(why.len(), 4, "one line per series:\n{}", run.stdout);
+    for line in why {
+        assert!(line.contains("backtest error"), "{line}");
+    }
+}
