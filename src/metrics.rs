@@ -32,13 +32,14 @@ pub struct Metrics {
 }
 
 /// The forecast gauges: (name, help).
-const FORECAST_GAUGES: [(&str, &str); 6] = [
+const FORECAST_GAUGES: [(&str, &str); 7] = [
     ("runway_time_to_wall_seconds", "Likely seconds until the series reaches its wall; 0 when breached, +Inf when not approaching."),
-    ("runway_time_to_wall_lower_seconds", "Earliest seconds until the wall (near edge of the band); alerts use this."),
+    ("runway_time_to_wall_lower_seconds", "Earliest seconds until the wall: the near edge of the 90% band."),
     ("runway_time_to_wall_upper_seconds", "Latest seconds until the wall (far edge of the band); +Inf when the trend is too uncertain to promise it."),
     ("runway_wall_value", "The wall the series is measured against, in the series' own unit."),
     ("runway_current_value", "The newest sample of the series."),
     ("runway_growth_rate_per_second", "The fitted trend's change per second, in the series' unit (negative when falling)."),
+    ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 25% likely: alerts fire when this is within a lead time."),
 ];
 
 fn internal(e: prometheus::Error) -> String {
@@ -250,17 +251,16 @@ impl Collector for ForecastCollector {
                 let f = &e.forecast;
                 let eta = match f.status {
                     Status::InsufficientData => None,
-                    _ => Some(
-                        f.eta
-                            .map_or((f64::INFINITY, f64::INFINITY, f64::INFINITY), |x| {
-                                (x.likely, x.lower, x.upper)
-                            }),
-                    ),
+                    _ => Some(f.eta.map_or(
+                        (f64::INFINITY, f64::INFINITY, f64::INFINITY, f64::INFINITY),
+                        |x| (x.likely, x.lower, x.upper, x.alert),
+                    )),
                 };
-                if let Some((likely, lower, upper)) = eta {
+                if let Some((likely, lower, upper, alert)) = eta {
                     values[0].push(gauge(&labels, likely));
                     values[1].push(gauge(&labels, lower));
                     values[2].push(gauge(&labels, upper));
+                    values[6].push(gauge(&labels, alert));
                 }
                 values[3].push(gauge(&labels, e.wall));
                 if let Some(v) = f.current_value {

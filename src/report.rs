@@ -31,6 +31,7 @@ pub fn row(e: &Evaluation, lead: Option<f64>) -> Value {
         "time_to_wall_seconds": eta.map_or(Value::Null, |x| num(x.likely)),
         "time_to_wall_lower_seconds": eta.map_or(Value::Null, |x| num(x.lower)),
         "time_to_wall_upper_seconds": eta.map_or(Value::Null, |x| num(x.upper)),
+        "time_to_wall_alert_seconds": eta.map_or(Value::Null, |x| num(x.alert)),
         "wall_at": eta.and_then(|x| rfc3339(e.at + x.likely)),
         "current_value": f.current_value.map_or(Value::Null, num),
         "wall": num(e.wall),

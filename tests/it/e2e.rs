@@ -510,9 +510,10 @@ lead_time = \"3d\"
         let lower = m.value("runway_time_to_wall_lower_seconds", labels);
         let likely = ttw(labels);
         let upper = m.value("runway_time_to_wall_upper_seconds", labels);
+        let alert = m.value("runway_time_to_wall_alert_seconds", labels);
         assert!(
-            lower <= likely && likely <= upper,
-            "{labels:?}: band {lower} <= {likely} <= {upper} does not hold"
+            lower <= alert && alert <= likely && likely <= upper,
+            "{labels:?}: band {lower} <= {alert} <= {likely} <= {upper} does not hold"
         );
         assert_eq!(m.value("runway_wall_value", labels), wall, "{labels:?}");
         let got = m.value("runway_current_value", labels);
