@@ -313,6 +313,11 @@ enum Forecaster {
     /// (now - window, now], anchored at now; the time to wall is where the
     /// line meets the wall.
     PredictLinear(f64, &'static str),
+    /// Grafana's AutoETS (augurs-ets, "ZZN": every error and trend form,
+    /// damped or not, no season) fitted to the last week, forecast ahead
+    /// step by step until the wall. Only with `--features augurs`.
+    #[cfg(feature = "augurs")]
+    AugursEts,
 }
 
 impl Forecaster {
@@ -320,6 +325,8 @@ impl Forecaster {
         match self {
             Forecaster::Runway(m) => format!("runway {m}"),
             Forecaster::PredictLinear(_, w) => format!("predict_linear {w}"),
+            #[cfg(feature = "augurs")]
+            Forecaster::AugursEts => "augurs AutoETS".to_string(),
         }
     }
 
@@ -363,7 +370,75 @@ impl Forecaster {
                     alert: likely.is_some_and(|x| x <= case.lead),
                 }
             }
+            #[cfg(feature = "augurs")]
+            Forecaster::AugursEts => augurs_ets(seen, now, case),
         }
+    }
+}
+
+/// AutoETS's time to wall: the first forecast step whose point (likely),
+/// 90% bounds (earliest and latest) and 50% bound (alert: the wall 25%
+/// likely) reach the wall.
+#[cfg(feature = "augurs")]
+fn augurs_ets(seen: &[Sample], now: f64, case: &Case) -> Prediction {
+    use augurs_core::{Fit, Predict};
+    let from = seen.partition_point(|s| s.t <= now - 7.0 * DAY);
+    let y: Vec<f64> = seen[from..].iter().map(|s| s.v).collect();
+    let none = |status| Prediction {
+        status,
+        model: "augurs AutoETS".into(),
+        likely: None,
+        lower: None,
+        upper: None,
+        banded: true,
+        alert: false,
+    };
+    let Ok(search) = augurs_ets::AutoETS::new(1, "ZZN") else {
+        return none(Status::InsufficientData);
+    };
+    let Ok(model) = search.fit(&y) else {
+        return none(Status::InsufficientData);
+    };
+    let horizon = (30.0 * DAY / STEP) as usize;
+    let (Ok(wide), Ok(narrow)) = (model.predict(horizon, 0.9), model.predict(horizon, 0.5)) else {
+        return none(Status::InsufficientData);
+    };
+    let sign = case.direction.sign();
+    let reached = |v: &[f64]| {
+        v.iter()
+            .position(|x| (x - case.wall) * sign >= 0.0)
+            .map(|i| STEP * (i + 1) as f64)
+    };
+    let (Some(w), Some(n)) = (&wide.intervals, &narrow.intervals) else {
+        return none(Status::InsufficientData);
+    };
+    // For a rising series the upper bound reaches the wall first.
+    let (near_w, far_w, near_n) = match case.direction {
+        Direction::Rising => (&w.upper, &w.lower, &n.upper),
+        Direction::Falling => (&w.lower, &w.upper, &n.lower),
+    };
+    if (y.last().copied().unwrap_or(f64::NAN) - case.wall) * sign >= 0.0 {
+        return Prediction {
+            likely: Some(0.0),
+            lower: Some(0.0),
+            upper: Some(0.0),
+            alert: true,
+            ..none(Status::Breached)
+        };
+    }
+    let likely = reached(&wide.point);
+    let alert_at = reached(near_n);
+    Prediction {
+        status: if likely.is_some() {
+            Status::Approaching
+        } else {
+            Status::Receding
+        },
+        likely,
+        lower: reached(near_w).or(likely),
+        upper: likely.map(|_| reached(far_w).unwrap_or(f64::INFINITY)),
+        alert: alert_at.is_some_and(|a| a <= case.lead),
+        ..none(Status::Receding)
     }
 }
 
@@ -377,6 +452,8 @@ fn forecasters() -> Vec<Forecaster> {
         Forecaster::PredictLinear(DAY, "24h"),
         Forecaster::PredictLinear(7.0 * DAY, "7d"),
     ]);
+    #[cfg(feature = "augurs")]
+    out.push(Forecaster::AugursEts);
     out
 }
 
