@@ -242,6 +242,7 @@ impl Scale {
 }
 
 /// A series made ready for a trend on one scale: cycle out, current regime.
+#[derive(Clone)]
 struct Prepared {
     scale: Scale,
     season: Option<season::Season>,
@@ -498,14 +499,29 @@ pub fn forecast(
     // regime, so that a scale that sees one long regime (compounding growth
     // on the log scale) is not judged on the last hours alone.
     let from = pool.iter().map(|p| p.start).min().unwrap_or(0);
+    // A regime change can be a random walk's wandering rather than a change:
+    // the straight trend over the whole history takes part too, and the
+    // backtests (on the same stretch as the others) weigh it. After a real
+    // change it predicts the new regime badly and counts for little.
+    let whole =
+        (values.start > 0 && pool.iter().any(|p| p.scale == Scale::Values)).then(|| Prepared {
+            start: 0,
+            regime_start: None,
+            ..values.clone()
+        });
     let mut members: Vec<(f64, Forecast)> = Vec::new();
-    for p in &pool {
+    for p in pool.iter().copied().chain(whole.as_ref()) {
         let regime = p.regime();
         let n = regime.len();
         if n < MIN_SAMPLES {
             continue;
         }
-        for frac in WINDOWS {
+        let windows: &[f64] = if whole.as_ref().is_some_and(|w| std::ptr::eq(w, p)) {
+            &[1.0]
+        } else {
+            &WINDOWS
+        };
+        for &frac in windows {
             let window = &regime[n - window_len(n, frac).min(n)..];
             let Some(line) = robust::theil_sen(window, now)
                 .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
