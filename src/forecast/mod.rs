@@ -270,6 +270,9 @@ fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared 
         Seasonality::Auto => season::detect(&scaled, &season::CANDIDATES),
         Seasonality::Period(p) => season::estimate(&scaled, p),
     };
+    // Whether the series accumulates is judged on it as measured (see
+    // `regime::current_start_measured`).
+    let measured: Vec<f64> = scaled.iter().map(|s| s.v).collect();
     let adjusted: Vec<Sample> = match &season {
         Some(c) => scaled
             .iter()
@@ -277,7 +280,7 @@ fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared 
             .collect(),
         None => scaled,
     };
-    let start = regime::current_start(&adjusted);
+    let start = regime::current_start_measured(&adjusted, &measured);
     Prepared {
         scale,
         season,

@@ -148,6 +148,16 @@ const ACCUMULATING: f64 = 0.8;
 /// The index of the first sample of the current regime (0 when the whole
 /// history is one regime).
 pub fn current_start(samples: &[Sample]) -> usize {
+    let v: Vec<f64> = samples.iter().map(|s| s.v).collect();
+    current_start_measured(samples, &v)
+}
+
+/// `current_start` for `samples` with a cycle taken out, where whether the
+/// series accumulates, and where it drops, is judged on `measured`, the
+/// values before the cycle was taken out. A cumulative count rises every
+/// hour, faster by day; once its daily cycle is subtracted it wiggles, but
+/// it still only accumulates.
+pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
     let n = samples.len();
     let m = min_segment(n);
     if n < 2 * m {
@@ -164,7 +174,8 @@ pub fn current_start(samples: &[Sample]) -> usize {
         .max(f64::MIN_POSITIVE);
     let xs: Vec<f64> = samples.iter().map(|s| (s.t - t0) / span).collect();
     let ys: Vec<f64> = values.iter().map(|v| (v - mean) / scale).collect();
-    let accumulating = accumulation(&values);
+    let measured = despike(measured);
+    let accumulating = accumulation(&measured);
     let p = Prefix::new(&xs, &ys);
 
     let mut start = 0;
@@ -183,7 +194,7 @@ pub fn current_start(samples: &[Sample]) -> usize {
                 let (s1, i1) = p.line(start, k);
                 let (s2, i2) = p.line(k, n);
                 let jump = (i2 + s2 * xs[k]) - (i1 + s1 * xs[k]);
-                jump * sign as f64 <= 0.0
+                jump * f64::from(sign) <= 0.0
             }
         };
         let Some((best_k, best)) = (start + m..=n - m)

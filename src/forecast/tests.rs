@@ -453,3 +453,26 @@ fn a_disk_that_is_cleaned_up_before_it_fills_does_not_alert() {
     let cycle: Vec<Sample> = s.iter().copied().filter(|x| x.t > NOW - 86_400.0).collect();
     assert!(run(&cycle, 85.0, Direction::Rising, ModelChoice::Linear).within(7.0 * 86_400.0));
 }
+
+#[test]
+fn a_cumulative_count_with_a_daily_rhythm_is_one_regime() {
+    // Bytes written so far: faster by day, never less than before, with a
+    // burst on day 9 that then levels off.
+    let mut total = 0.0;
+    let s: Vec<Sample> = (0..14 * 288)
+        .map(|i| {
+            let t = NOW - 300.0 * (14 * 288 - 1 - i) as f64;
+            let rate = 1.0 + 0.8 * (std::f64::consts::TAU * t / 86_400.0).sin();
+            let burst = if (9 * 288..9 * 288 + 24).contains(&i) {
+                40.0
+            } else {
+                0.0
+            };
+            total += rate + burst;
+            Sample::new(t, total)
+        })
+        .collect();
+    let f = run(&s, total * 2.0, Direction::Rising, ModelChoice::Robust);
+    assert_eq!(f.regime_start, None, "{}", f.reason);
+    assert_eq!(f.status, Status::Approaching);
+}
