@@ -174,8 +174,9 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
         .max(f64::MIN_POSITIVE);
     let xs: Vec<f64> = samples.iter().map(|s| (s.t - t0) / span).collect();
     let ys: Vec<f64> = values.iter().map(|v| (v - mean) / scale).collect();
-    let measured = despike(measured);
-    let accumulating = accumulation(&measured);
+    // A spike is one move up and one down: it barely shifts the shares, so
+    // the measured values are counted as they are.
+    let accumulating = accumulation(measured);
     let p = Prefix::new(&xs, &ys);
 
     let mut start = 0;
