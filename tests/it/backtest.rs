@@ -3,13 +3,9 @@
 //! and on files that cannot be read. Exit codes, standard output and
 //! standard error are what is checked.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
 
-use crate::support::{noisy, unix};
+use crate::support::{csv, noisy, path_str, runway, unix, Run};
 
 const DAY: f64 = 86_400.0;
 /// Histories: twelve days at five minutes.
@@ -18,67 +14,28 @@ const STEP: f64 = 300.0;
 /// The end of the histories: a fixed instant, so runs agree.
 const END: f64 = 1_700_000_000.0;
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+/// Runs `runway backtest` with `args`; `.json()` of its result also
+/// checks that it succeeded.
+fn backtest(args: &[&str], stdin: &str) -> Checked {
+    let mut all = vec!["backtest"];
+    all.extend_from_slice(args);
+    Checked(runway(&all, stdin))
 }
 
-impl Run {
-    fn show(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
+/// A run whose JSON is only read after checking the exit code.
+struct Checked(Run);
 
+impl Checked {
     fn json(&self) -> Value {
-        assert_eq!(self.code, Some(0), "{}", self.show());
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.show()))
+        self.0.assert_success().json()
     }
 }
 
-/// Runs `runway backtest` with `args`, `stdin` as its standard input, and
-/// none of the tester's `RUNWAY_*` variables.
-fn backtest(args: &[&str], stdin: &str) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runway"));
-    cmd.arg("backtest")
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("RUNWAY_") {
-            cmd.env_remove(k);
-        }
+impl std::ops::Deref for Checked {
+    type Target = Run;
+    fn deref(&self) -> &Run {
+        &self.0
     }
-    let mut child = cmd.spawn().expect("spawn runway");
-    let mut input = child.stdin.take().expect("stdin");
-    let text = stdin.to_string();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(text.as_bytes());
-    });
-    let out = child.wait_with_output().expect("runway output");
-    writer.join().expect("stdin writer");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn csv(samples: &[(f64, f64)]) -> String {
-    let mut out = String::from("timestamp,value\n");
-    for (t, v) in samples {
-        out.push_str(&format!("{t},{v}\n"));
-    }
-    out
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
 }
 
 /// Free bytes falling from 200 GB to 0 over ten days, ±1% noise, with two

@@ -3,14 +3,15 @@
 //! a real Prometheus. Exit codes, standard output and standard error are
 //! what is checked.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{assert_near_truth, noisy, now_secs, towards, unix, OpenMetrics, Prometheus};
+use crate::support::{
+    assert_near_truth, csv, noisy, now_secs, path_str, runway, towards, unix, OpenMetrics,
+    Prometheus,
+};
 
 const DAY: f64 = 86_400.0;
 /// Histories: three days at 60 s.
@@ -18,72 +19,6 @@ const SPAN: f64 = 3.0 * DAY;
 const STEP: f64 = 60.0;
 /// The end of the offline histories: a fixed instant, so runs agree.
 const END: f64 = 1_700_000_000.0;
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn show(&self) -> String {
-        format!(
-            "exit {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.show()))
-    }
-
-    fn assert_success(&self) -> &Run {
-        assert_eq!(self.code, Some(0), "{}", self.show());
-        self
-    }
-}
-
-/// Runs the runway binary with `args`, `stdin` as its standard input, and
-/// none of the tester's `RUNWAY_*` variables.
-fn runway(args: &[&str], stdin: &str) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runway"));
-    cmd.args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("RUNWAY_") {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd.spawn().expect("spawn runway");
-    let mut input = child.stdin.take().expect("stdin");
-    let text = stdin.to_string();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(text.as_bytes());
-    });
-    let out = child.wait_with_output().expect("runway output");
-    writer.join().expect("stdin writer");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
-
-fn csv(samples: &[(f64, f64)]) -> String {
-    let mut out = String::from("timestamp,value\n");
-    for (t, v) in samples {
-        out.push_str(&format!("{t},{v}\n"));
-    }
-    out
-}
 
 /// Free bytes falling from 200 GB at `END` to 0 two days later, ±1% noise.
 fn falling_disk() -> Vec<(f64, f64)> {

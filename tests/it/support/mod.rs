@@ -13,6 +13,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod alertmanager;
+mod command;
 mod history;
 mod openmetrics;
 mod process;
@@ -21,6 +22,7 @@ mod runway;
 mod webhook;
 
 pub use alertmanager::Alertmanager;
+pub use command::{csv, path_str, runway, Run};
 pub use history::{assert_near_truth, noise, noisy, towards, unix, TOLERANCE};
 pub use openmetrics::OpenMetrics;
 pub use prometheus::{parse_value, Prometheus, PrometheusOptions};
