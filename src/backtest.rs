@@ -557,24 +557,7 @@ pub fn table(r: &Report) -> String {
             c.model.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..cells[0].len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in &cells {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
+    out.push_str(&crate::report::columns(&cells));
     let m = &r.summary;
     out.push('\n');
     out.push_str(&format!(

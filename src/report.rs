@@ -82,17 +82,21 @@ pub fn table(rows: &[&Evaluation], now: UnixSeconds) -> String {
             f.model.as_str().into(),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            cells
-                .iter()
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    columns(&cells)
+}
+
+/// Rows of cells as left-aligned columns two spaces apart, one line each.
+pub fn columns(cells: &[Vec<String>]) -> String {
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..cells.first().map_or(0, Vec::len)).map(width).collect();
     let mut out = String::new();
-    for r in &cells {
+    for r in cells {
         let line: Vec<String> = r
             .iter()
             .zip(&widths)
