@@ -98,6 +98,10 @@ pub struct EvaluationConfig {
     /// Hysteresis: a firing alert resolves only when the earliest time to wall
     /// exceeds lead_time * resolve_margin. Default 1.25, must be >= 1.
     pub resolve_margin: f64,
+    /// Alerts fire when the wall is at least this likely within a lead time.
+    /// Default 0.25; 0 < p <= 0.5 (0.05 is the earliest edge of the 90% band,
+    /// 0.5 the likely time).
+    pub alert_probability: f64,
     /// How many limits are queried at once. Default 4, >= 1.
     pub concurrency: usize,
     /// Series per limit above which the rest are dropped (and counted). Default 10000.
@@ -1186,6 +1190,7 @@ impl Walker<'_> {
                 "step",
                 "hold",
                 "resolve_margin",
+                "alert_probability",
                 "concurrency",
                 "max_series_per_limit",
             ],
@@ -1215,6 +1220,21 @@ impl Walker<'_> {
             }
             Some(m)
         });
+        let alert_probability = self.or_default(
+            get(d, "alert_probability"),
+            crate::forecast::ALERT_PROBABILITY,
+            |w, v| {
+                let path = "evaluation.alert_probability";
+                let p = w.number(path, v)?;
+                if !(p > 0.0 && p <= 0.5) {
+                    // Above one half an alert would wait for a wall that is
+                    // more likely than not already inside the window.
+                    w.report(path, format!("{p} must be above 0 and at most 0.5"));
+                    return None;
+                }
+                Some(p)
+            },
+        );
         let concurrency = self.or_default(get(d, "concurrency"), 4, |w, v| {
             w.count("evaluation.concurrency", v, 1)
         });
@@ -1244,6 +1264,7 @@ impl Walker<'_> {
             step: step?,
             hold: hold?,
             resolve_margin: resolve_margin?,
+            alert_probability: alert_probability?,
             concurrency: concurrency?,
             max_series_per_limit: max_series_per_limit?,
         })
@@ -1760,6 +1781,10 @@ lead_time = "7d"
             toml_problems("[evaluation]\nresolve_margin = inf"),
             ["evaluation.resolve_margin: inf is not a finite number"]
         );
+        assert_eq!(
+            toml_problems("[evaluation]\nalert_probability = 0.9"),
+            ["evaluation.alert_probability: 0.9 must be above 0 and at most 0.5"]
+        );
         // Integers are fine where a number is wanted.
         assert_eq!(
             ok(&toml_with("[evaluation]\nresolve_margin = 2"))
@@ -1881,6 +1906,7 @@ lead_time = "7d"
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.evaluation.resolve_margin, 1.5);
+        assert_eq!(config.evaluation.alert_probability, 0.25);
         assert_eq!(config.evaluation.concurrency, 8);
         assert!(config.source.tls.insecure_skip_verify);
         // An empty list turns alerting off.

@@ -45,6 +45,7 @@ pub fn wall_clock() -> UnixSeconds {
 /// What one limit needs at every tick, computed once from the configuration.
 struct Plan {
     limit: Limit,
+    alert_probability: f64,
     lookback: f64,
     step: f64,
     rules: Vec<AlertRule>,
@@ -138,6 +139,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     .collect();
                 Plan {
                     limit: l.clone(),
+                    alert_probability: ev.alert_probability,
                     lookback,
                     step,
                     rules,
@@ -417,6 +419,7 @@ async fn forecast_limit(
     let settings = Settings {
         model: plan.limit.model,
         seasonality: plan.limit.seasonality,
+        alert_probability: plan.alert_probability,
     };
     let evaluations = tokio::task::spawn_blocking(move || {
         evaluate::evaluate(&limit, &series, &walls, direction, &settings, now)

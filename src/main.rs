@@ -83,6 +83,10 @@ enum Command {
         /// or a period such as "1d".
         #[arg(long, default_value = "auto", value_parser = parse_seasonality)]
         seasonality: Seasonality,
+        /// Alert when the wall is at least this likely within --lead
+        /// (0 < p <= 0.5; 0.05 = the band's earliest edge).
+        #[arg(long, default_value_t = runway::forecast::ALERT_PROBABILITY, value_parser = parse_probability)]
+        alert_probability: f64,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -122,6 +126,10 @@ enum Command {
         /// or a period such as "1d".
         #[arg(long, default_value = "auto", value_parser = parse_seasonality)]
         seasonality: Seasonality,
+        /// Alert when the wall is at least this likely within --lead
+        /// (0 < p <= 0.5; 0.05 = the band's earliest edge).
+        #[arg(long, default_value_t = runway::forecast::ALERT_PROBABILITY, value_parser = parse_probability)]
+        alert_probability: f64,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -148,6 +156,15 @@ fn parse_model(s: &str) -> Result<ModelChoice, String> {
         let names: Vec<&str> = ModelChoice::ALL.iter().map(|m| m.as_str()).collect();
         format!("{s:?} must be one of {}", names.join(", "))
     })
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 0.5 => Ok(p),
+        _ => Err(format!(
+            "{s:?} must be a probability above 0 and at most 0.5"
+        )),
+    }
 }
 
 fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
@@ -219,6 +236,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             at,
             model,
             seasonality,
+            alert_probability,
             output,
         } => forecast_file(
             &input,
@@ -226,7 +244,11 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             direction,
             lead,
             at,
-            Settings { model, seasonality },
+            Settings {
+                model,
+                seasonality,
+                alert_probability,
+            },
             output,
         ),
         Command::Backtest {
@@ -240,6 +262,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             cuts,
             model,
             seasonality,
+            alert_probability,
             output,
         } => match (input, config, wall, direction) {
             (_, Some(config), _, _) => {
@@ -252,7 +275,11 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                 direction,
                 lead.unwrap_or(7.0 * 86_400.0),
                 cuts as usize,
-                Settings { model, seasonality },
+                Settings {
+                    model,
+                    seasonality,
+                    alert_probability,
+                },
                 output,
             ),
             _ => bail!("backtest needs --input with --wall and --direction, or --config"),
@@ -611,6 +638,7 @@ async fn backtest_limits(
         let settings = Settings {
             model: limit.model,
             seasonality: limit.seasonality,
+            alert_probability: cfg.evaluation.alert_probability,
         };
         let (kept, reports): (Vec<Series>, Vec<backtest::Report>) = series
             .into_iter()

@@ -9,7 +9,7 @@
 //! it) and n is that of the thinned skeleton it was fitted to.
 
 use super::linear::Line;
-use super::{robust, Eta, ALERT_Z, BAND_Z, FLAT_Z, MAX_HORIZON_SECONDS};
+use super::{robust, Eta, BAND_Z, FLAT_Z, MAX_HORIZON_SECONDS};
 use crate::model::{Direction, Sample, UnixSeconds};
 
 /// How the residual scale is measured.
@@ -164,8 +164,9 @@ impl Trend {
         self.fit_slope_var.sqrt()
     }
 
-    /// When the trend, and each edge of its band, reach `wall`.
-    pub fn eta(&self, wall: f64, direction: Direction) -> Outcome {
+    /// When the trend, and each edge of its band, reach `wall`; `alert_z`
+    /// is the edge alerts act on (see [`normal_quantile`]).
+    pub fn eta(&self, wall: f64, direction: Direction, alert_z: f64) -> Outcome {
         let toward = self.line.slope * direction.sign();
         if toward <= 0.0 {
             return Outcome::Away;
@@ -194,7 +195,7 @@ impl Trend {
         };
         let far_edge = |h: f64| remaining(h) + BAND_Z * self.se(h);
         let lower = near(BAND_Z);
-        let alert = near(ALERT_Z).max(lower);
+        let alert = near(alert_z).max(lower);
         let upper = if far_edge(likely) <= 0.0 {
             likely
         } else {
@@ -234,4 +235,87 @@ fn first_crossing(f: impl Fn(f64) -> f64, lo: f64) -> Option<f64> {
         }
     }
     Some(b)
+}
+
+/// The standard normal quantile: the z below which a share `p` of the mass
+/// lies. Peter J. Acklam's rational approximation ("An algorithm for
+/// computing the inverse normal cumulative distribution function", 2003;
+/// relative error below 1.15e-9), with his published coefficients.
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    const LOW: f64 = 0.024_25;
+    if p.is_nan() || p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < LOW {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - LOW {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_quantiles_match_the_tables() {
+        // Standard normal table values.
+        for (p, z) in [
+            (0.5, 0.0),
+            (0.75, 0.674_489_750_196_081_7),
+            (0.95, 1.644_853_626_951_472_2),
+            (0.975, 1.959_963_984_540_054),
+            (0.01, -2.326_347_874_040_841),
+            (0.999, 3.090_232_306_167_813_5),
+        ] {
+            assert!(
+                (normal_quantile(p) - z).abs() < 1e-8,
+                "{p}: {}",
+                normal_quantile(p)
+            );
+        }
+        assert_eq!(normal_quantile(0.0), f64::NEG_INFINITY);
+        assert_eq!(normal_quantile(1.0), f64::INFINITY);
+    }
 }

@@ -28,12 +28,10 @@ use crate::model::{Direction, Sample, UnixSeconds};
 
 /// Two-sided 90% band: the normal quantile 0.95.
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
-/// Alerts fire when the wall is at least this likely within the lead time.
-/// The band's near edge (5%) pages for walls that are far more likely not to
-/// come; the likely time (50%) pages late half the time. One chance in four
-/// is the normal quantile 0.75.
+/// By default alerts fire when the wall is at least this likely within the
+/// lead time. The band's near edge (5%) pages for walls that are far more
+/// likely not to come; the likely time (50%) pages late half the time.
 pub const ALERT_PROBABILITY: f64 = 0.25;
-pub const ALERT_Z: f64 = 0.674_489_750_196_081_7;
 /// A trend towards the wall smaller than this many standard errors of the
 /// slope counts as flat (receding).
 pub const FLAT_Z: f64 = BAND_Z;
@@ -103,10 +101,24 @@ pub enum Seasonality {
 }
 
 /// How a limit wants its series forecast.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     pub model: ModelChoice,
     pub seasonality: Seasonality,
+    /// Alerts fire when the wall is at least this likely within a lead time
+    /// (0 < p <= 0.5). 0.05 is the earliest edge of the 90% band; 0.5 the
+    /// likely time.
+    pub alert_probability: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            model: ModelChoice::default(),
+            seasonality: Seasonality::default(),
+            alert_probability: ALERT_PROBABILITY,
+        }
+    }
 }
 
 impl Settings {
@@ -115,6 +127,11 @@ impl Settings {
             model,
             ..Self::default()
         }
+    }
+
+    /// The z of the edge alerts act on.
+    fn alert_z(&self) -> f64 {
+        band::normal_quantile(1.0 - self.alert_probability.clamp(f64::MIN_POSITIVE, 0.5))
     }
 }
 
@@ -156,8 +173,9 @@ pub struct Eta {
     pub lower: f64,
     pub likely: f64,
     pub upper: f64,
-    /// When the wall becomes [`ALERT_PROBABILITY`] likely: alerts fire when
-    /// this falls within the lead time. Between `lower` and `likely`.
+    /// When the wall becomes `Settings::alert_probability` likely: alerts
+    /// fire when this falls within the lead time. Between `lower` and
+    /// `likely`.
     pub alert: f64,
 }
 
@@ -198,8 +216,8 @@ pub struct Forecast {
 }
 
 impl Forecast {
-    /// Is the wall expected within `lead` seconds: at least
-    /// [`ALERT_PROBABILITY`] likely to be reached by then?
+    /// Is the wall expected within `lead` seconds: at least as likely to be
+    /// reached by then as the settings' `alert_probability`?
     pub fn within(&self, lead: f64) -> bool {
         self.eta.is_some_and(|e| e.alert <= lead)
     }
@@ -442,11 +460,7 @@ pub fn forecast(
         return insufficient("all samples share one timestamp".to_string());
     }
 
-    // A breach is judged on the newest samples themselves, before any model.
-    let newest = &data[data.len().saturating_sub(BREACH_WINDOW)..];
-    let mut recent: Vec<f64> = newest.iter().map(|s| s.v).collect();
-    let recent = robust::median_in_place(&mut recent).unwrap_or(f64::NAN);
-    let breached = direction.gap(recent, wall) <= 0.0;
+    let breached = is_breached(&data, wall, direction);
 
     if settings.model == ModelChoice::Linear {
         let Some(line) = linear::regression(&data, now)
@@ -468,11 +482,12 @@ pub fn forecast(
             current_value,
             samples: data.len(),
             now,
+            alert_z: settings.alert_z(),
         });
     }
 
     if let Some(saw) = sawtooth::detect(&data, direction) {
-        return sawtooth_forecast(&data, &saw, wall, direction, breached, current_value, now);
+        return sawtooth_forecast(&data, &saw, wall, direction, now, settings.alert_z());
     }
 
     let values = prepare(&data, Scale::Values, settings.seasonality);
@@ -561,6 +576,7 @@ pub fn forecast(
                     current_value,
                     samples: data.len(),
                     now,
+                    alert_z: settings.alert_z(),
                 }),
             ));
         }
@@ -696,10 +712,11 @@ fn sawtooth_forecast(
     saw: &sawtooth::Sawtooth,
     wall: f64,
     direction: Direction,
-    breached: bool,
-    current_value: Option<f64>,
     now: UnixSeconds,
+    alert_z: f64,
 ) -> Forecast {
+    let breached = is_breached(data, wall, direction);
+    let current_value = data.last().map(|s| s.v);
     let (likely, peak_line, from_cycle) = sawtooth::time_to_wall(data, saw, wall, direction, now);
     let mut f = Forecast {
         status: Status::Receding,
@@ -729,7 +746,8 @@ fn sawtooth_forecast(
     };
     // The band of the peaks' trend, where it has one; the current cycle's
     // own estimate has no band beyond the cycle itself.
-    let band = peak_line.map(|l| band::Trend::gaussian(&saw.peaks, l, now).eta(wall, direction));
+    let band =
+        peak_line.map(|l| band::Trend::gaussian(&saw.peaks, l, now).eta(wall, direction, alert_z));
     let (lower, upper, alert) = match band {
         Some(band::Outcome::Eta(e)) => (
             e.lower.min(likely),
@@ -776,6 +794,15 @@ fn at_cycle_peak(first: f64, cycle: f64, h: f64) -> f64 {
     }
 }
 
+/// A breach is judged on the newest samples themselves, before any model:
+/// their median is at or past the wall, so that one spike is not a breach.
+fn is_breached(data: &[Sample], wall: f64, direction: Direction) -> bool {
+    let newest = &data[data.len().saturating_sub(BREACH_WINDOW)..];
+    let mut recent: Vec<f64> = newest.iter().map(|s| s.v).collect();
+    let recent = robust::median_in_place(&mut recent).unwrap_or(f64::NAN);
+    direction.gap(recent, wall) <= 0.0
+}
+
 fn period_name(p: f64) -> String {
     match p {
         p if p == season::DAY => "daily".into(),
@@ -798,6 +825,7 @@ struct FinishArgs {
     current_value: Option<f64>,
     samples: usize,
     now: UnixSeconds,
+    alert_z: f64,
 }
 
 /// With a cycle, the trend plus the cycle's peak reaches the wall at `h`
@@ -856,7 +884,7 @@ fn finish(a: FinishArgs) -> Forecast {
         (None, _) => 0.0,
     };
     let wall = a.scale.to(a.wall) - peak;
-    match a.trend.eta(wall, a.direction) {
+    match a.trend.eta(wall, a.direction, a.alert_z) {
         band::Outcome::Flat { slope_se } => {
             f.reason.push_str(&format!(
                 "; the trend ({:.3e}/s) is within its noise ({slope_se:.3e}/s): flat",

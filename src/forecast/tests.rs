@@ -365,6 +365,7 @@ fn with_a_daily_cycle_the_wall_is_reached_by_the_peaks_not_the_trend() {
         &Settings {
             model: ModelChoice::Robust,
             seasonality: Seasonality::None,
+            ..Settings::default()
         },
         NOW,
     );
@@ -475,4 +476,31 @@ fn a_cumulative_count_with_a_daily_rhythm_is_one_regime() {
     let f = run(&s, total * 2.0, Direction::Rising, ModelChoice::Robust);
     assert_eq!(f.regime_start, None, "{}", f.reason);
     assert_eq!(f.status, Status::Approaching);
+}
+
+#[test]
+fn the_alert_probability_moves_the_alert_between_the_earliest_and_likely_times() {
+    let e = noise(5, 300);
+    let s = history(300, 60.0, |x| {
+        50.0 + 0.002 * x + 2.0 * e[(-x / 60.0) as usize]
+    });
+    let at = |p: f64| {
+        let settings = Settings {
+            model: ModelChoice::Linear,
+            alert_probability: p,
+            ..Settings::default()
+        };
+        forecast(&s, 100.0, Direction::Rising, &settings, NOW)
+            .eta
+            .unwrap()
+    };
+    let earliest = at(0.05);
+    assert!(
+        (earliest.alert - earliest.lower).abs() < 1.0,
+        "{earliest:?}"
+    );
+    let likely = at(0.5);
+    assert!((likely.alert - likely.likely).abs() < 1.0, "{likely:?}");
+    let default = at(ALERT_PROBABILITY);
+    assert!(earliest.alert < default.alert && default.alert < likely.alert);
 }
