@@ -534,11 +534,8 @@ pub fn forecast(
         if n < MIN_SAMPLES {
             continue;
         }
-        let windows: &[f64] = if whole.as_ref().is_some_and(|w| std::ptr::eq(w, p)) {
-            &[1.0]
-        } else {
-            &WINDOWS
-        };
+        let is_whole = whole.as_ref().is_some_and(|w| std::ptr::eq(w, p));
+        let windows: &[f64] = if is_whole { &[1.0] } else { &WINDOWS };
         for &frac in windows {
             let window = &regime[n - window_len(n, frac).min(n)..];
             let Some(line) = robust::theil_sen(window, now)
@@ -555,7 +552,9 @@ pub fn forecast(
                 Scale::Values => ModelChoice::Robust,
             };
             let mut reason = format!("{model}");
-            if window.len() < n {
+            if is_whole {
+                reason.push_str(" over the whole history, across regimes");
+            } else if window.len() < n {
                 reason.push_str(&format!(
                     " over the last {}",
                     crate::evaluate::human_duration(now - window[0].t)
