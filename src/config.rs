@@ -102,6 +102,10 @@ pub struct EvaluationConfig {
     /// Default 0.25; 0 < p <= 0.5 (0.05 is the earliest edge of the 90% band,
     /// 0.5 the likely time).
     pub alert_probability: f64,
+    /// How often each limit is backtested on its own longer history (four
+    /// lookbacks), so that a team knows how far to trust each wall. Default
+    /// 24h; zero turns it off.
+    pub backtest_every: Duration,
     /// How many limits are queried at once. Default 4, >= 1.
     pub concurrency: usize,
     /// Series per limit above which the rest are dropped (and counted). Default 10000.
@@ -1191,6 +1195,7 @@ impl Walker<'_> {
                 "hold",
                 "resolve_margin",
                 "alert_probability",
+                "backtest_every",
                 "concurrency",
                 "max_series_per_limit",
             ],
@@ -1235,6 +1240,12 @@ impl Walker<'_> {
                 Some(p)
             },
         );
+        // Zero is meaningful: no backtests.
+        let backtest_every = self.or_default(
+            get(d, "backtest_every"),
+            Duration::from_secs(86_400),
+            |w, v| w.any_duration("evaluation.backtest_every", v),
+        );
         let concurrency = self.or_default(get(d, "concurrency"), 4, |w, v| {
             w.count("evaluation.concurrency", v, 1)
         });
@@ -1265,6 +1276,7 @@ impl Walker<'_> {
             hold: hold?,
             resolve_margin: resolve_margin?,
             alert_probability: alert_probability?,
+            backtest_every: backtest_every?,
             concurrency: concurrency?,
             max_series_per_limit: max_series_per_limit?,
         })

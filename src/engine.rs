@@ -9,6 +9,7 @@
 //! retried (when it may help), counted, logged and shown on the status page,
 //! and the other limits carry on. The daemon never stops over them.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,13 +17,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::stream::{self, StreamExt};
 use tracing::{debug, info, warn};
 
+use crate::backtest;
 use crate::config::{Config, Limit, WallSpec};
 use crate::evaluate::{self, AlertRule, AlertState, AlertTracker, Cadence};
 use crate::forecast::Settings;
 use crate::metrics::Metrics;
 use crate::model::{Series, UnixSeconds};
 use crate::sink::AlertSink;
-use crate::snapshot::{LimitStatus, Snapshot};
+use crate::snapshot::{LimitStatus, Snapshot, Trust};
 use crate::source::{SeriesSource, SourceError};
 
 /// Attempts per query when the source fails in a way that may pass.
@@ -32,6 +34,10 @@ const MAX_POINTS_PER_SERIES: f64 = 10_000.0;
 /// Prometheus' default lookback delta: a range query repeats a series' last
 /// sample for this long after it stops being scraped.
 const STALENESS_SECONDS: f64 = 300.0;
+/// A backtest replays this many lookbacks of history...
+const BACKTEST_LOOKBACKS: f64 = 4.0;
+/// ... cut at this many instants.
+const BACKTEST_CUTS: usize = 10;
 /// The default resolution: a week at 5 minutes.
 const DEFAULT_POINTS: f64 = 2_016.0;
 
@@ -95,6 +101,10 @@ pub struct Engine<S, K> {
     max_series: usize,
     /// Pause before retrying a transient failure, doubled at each attempt.
     pub retry_backoff: Duration,
+    /// Seconds between backtests of a limit; 0 for none.
+    pub backtest_every: f64,
+    /// When each limit was last backtested.
+    backtested: std::collections::HashMap<String, UnixSeconds>,
 }
 
 fn generator_url(base: &str, query: &str) -> String {
@@ -165,6 +175,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             concurrency: ev.concurrency.max(1),
             max_series: ev.max_series_per_limit,
             retry_backoff: Duration::from_millis(500),
+            backtest_every: ev.backtest_every.as_secs_f64(),
+            backtested: std::collections::HashMap::new(),
         }
     }
 
@@ -198,11 +210,21 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 
     /// Fetches one limit's series and their walls.
     async fn fetch(&self, plan: &Plan, now: UnixSeconds) -> Result<Fetched, LimitError> {
+        self.fetch_span(plan, now, plan.lookback, plan.step).await
+    }
+
+    /// Fetches `span` seconds of a limit's series at `step`, and their walls.
+    async fn fetch_span(
+        &self,
+        plan: &Plan,
+        now: UnixSeconds,
+        span: f64,
+        step: f64,
+    ) -> Result<Fetched, LimitError> {
         let l = &plan.limit;
         let mut series = self
             .with_retry("range", || {
-                self.source
-                    .query_range(&l.query, now - plan.lookback, now, plan.step)
+                self.source.query_range(&l.query, now - span, now, step)
             })
             .await?;
         // Deterministic order, so that the bound drops the same series each
@@ -219,7 +241,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         }
         // A series that stopped reporting is gone, as in an instant query:
         // its trend is not extrapolated from data that no longer arrives.
-        let stale_before = now - (2.0 * plan.step + STALENESS_SECONDS);
+        let stale_before = now - (2.0 * step + STALENESS_SECONDS);
         let before = series.len();
         series.retain(|s| s.samples.last().is_some_and(|x| x.t >= stale_before));
         let stale = before - series.len();
@@ -341,8 +363,89 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             self.metrics.last_success.set(now);
         }
         self.publish(statuses, now);
+        if self.backtest_every > 0.0 {
+            self.backtest_one(now).await;
+        }
         timer.observe_duration();
         report
+    }
+
+    /// Backtests the limit most overdue for it, if any: its series are
+    /// fetched over four lookbacks and replayed cut by cut, and the scores go
+    /// to the snapshot (`/metrics`, the API), so that a team knows how far
+    /// to trust each wall. One limit per tick spreads the cost.
+    async fn backtest_one(&mut self, now: UnixSeconds) {
+        let due = self
+            .plans
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match self.backtested.get(&p.limit.name) {
+                None => Some((i, f64::NEG_INFINITY)),
+                Some(&at) if now - at >= self.backtest_every => Some((i, at)),
+                Some(_) => None,
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i);
+        let Some(i) = due else { return };
+        let plan = &self.plans[i];
+        let name = plan.limit.name.clone();
+        self.backtested.insert(name.clone(), now);
+        let span = BACKTEST_LOOKBACKS * plan.lookback;
+        let step = (span / MAX_POINTS_PER_SERIES).max(plan.step).round();
+        let fetched = match self.fetch_span(plan, now, span, step).await {
+            Ok(f) => f,
+            Err(e) => {
+                warn!(limit = %name, error = %e, "backtest skipped: history not fetched");
+                return;
+            }
+        };
+        let lead = plan
+            .limit
+            .lead_times
+            .iter()
+            .map(|l| l.lead.as_secs_f64())
+            .fold(0.0, f64::max);
+        let settings = Settings {
+            model: plan.limit.model,
+            seasonality: plan.limit.seasonality,
+            alert_probability: plan.alert_probability,
+        };
+        let direction = plan.limit.direction;
+        let scored = tokio::task::spawn_blocking(move || {
+            fetched
+                .series
+                .into_iter()
+                .zip(fetched.walls)
+                .filter_map(|(s, w)| {
+                    let report = backtest::backtest(
+                        &s.samples,
+                        w?,
+                        direction,
+                        lead,
+                        BACKTEST_CUTS,
+                        &settings,
+                    );
+                    Some((
+                        s.labels,
+                        Trust {
+                            at: now,
+                            history: span,
+                            scores: report.summary,
+                        },
+                    ))
+                })
+                .collect::<BTreeMap<_, _>>()
+        })
+        .await;
+        match scored {
+            Ok(trust) => {
+                debug!(limit = %name, series = trust.len(), "backtest done");
+                if let Ok(mut snap) = self.snapshot.write() {
+                    snap.trust.insert(name, trust);
+                }
+            }
+            Err(e) => warn!(limit = %name, error = %e, "backtest failed"),
+        }
     }
 
     fn publish(&self, statuses: Vec<(String, Result<LimitStatus, String>)>, now: UnixSeconds) {

@@ -413,6 +413,9 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
     let (snapshot, metrics) = shared()?;
     let source = PrometheusSource::new(&cfg.source)?;
     let mut engine = Engine::new(&cfg, source, LogSink, metrics, snapshot.clone());
+    // One evaluation, answered quickly: `runway backtest --config` is the
+    // way to replay history on demand.
+    engine.backtest_every = 0.0;
     let now = engine::wall_clock();
     let tick = engine.tick(now, false).await;
     let snap = snapshot

@@ -180,7 +180,7 @@ struct ForecastCollector {
 impl ForecastCollector {
     fn new(snapshot: Arc<RwLock<Snapshot>>) -> Result<Self, String> {
         let mut descs = Vec::new();
-        for (name, help) in FORECAST_GAUGES.iter().chain([&INFO]) {
+        for (name, help) in FORECAST_GAUGES.iter().chain(&TRUST_GAUGES).chain([&INFO]) {
             descs.push(
                 Desc::new(name.to_string(), help.to_string(), vec![], HashMap::new())
                     .map_err(internal)?,
@@ -189,6 +189,14 @@ impl ForecastCollector {
         Ok(Self { snapshot, descs })
     }
 }
+
+/// The backtest gauges: (name, help).
+const TRUST_GAUGES: [(&str, &str); 4] = [
+    ("runway_backtest_eta_error", "Median |ln(predicted / actual)| of the time to wall when the series' own history was replayed (0 is exact, 0.405 off by a factor 1.5)."),
+    ("runway_backtest_alert_f1", "F1 of the alert decision when the series' own history was replayed."),
+    ("runway_backtest_band_coverage_ratio", "Share of replayed forecasts whose 90% band held the actual time to wall."),
+    ("runway_backtest_false_alarm_ratio", "Share of replayed instants, with the wall further than the lead time, at which the forecast would have alerted."),
+];
 
 const INFO: (&str, &str) = (
     "runway_forecast_info",
@@ -230,6 +238,7 @@ impl Collector for ForecastCollector {
             return Vec::new();
         };
         let mut values: Vec<Vec<Metric>> = vec![Vec::new(); FORECAST_GAUGES.len()];
+        let mut trust: Vec<Vec<Metric>> = vec![Vec::new(); TRUST_GAUGES.len()];
         let mut info = Vec::new();
         for status in snap.limits.values() {
             for e in &status.evaluations {
@@ -269,6 +278,20 @@ impl Collector for ForecastCollector {
                 if f.rate.is_finite() {
                     values[5].push(gauge(&labels, f.rate));
                 }
+                if let Some(t) = snap.trust_of(&e.limit, &e.labels) {
+                    let s = &t.scores;
+                    let scores = [
+                        s.eta_error_median,
+                        s.f1,
+                        s.band_coverage,
+                        s.false_alarm_rate,
+                    ];
+                    for (i, v) in scores.iter().enumerate() {
+                        if let Some(v) = v {
+                            trust[i].push(gauge(&labels, *v));
+                        }
+                    }
+                }
                 let mut with = labels.clone();
                 with.push(pair("model", f.model.as_str()));
                 with.push(pair("status", f.status.as_str()));
@@ -281,6 +304,12 @@ impl Collector for ForecastCollector {
             .zip(values)
             .map(|((name, help), m)| family(name, help, m))
             .collect();
+        out.extend(
+            TRUST_GAUGES
+                .iter()
+                .zip(trust)
+                .map(|((name, help), m)| family(name, help, m)),
+        );
         out.push(family(INFO.0, INFO.1, info));
         out
     }

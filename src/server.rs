@@ -69,7 +69,22 @@ async fn forecasts(State(s): State<AppState>) -> Response {
     let rows: Vec<_> = snap
         .ranked()
         .into_iter()
-        .map(|e| report::row(e, None))
+        .map(|e| {
+            let mut row = report::row(e, None);
+            if let (Some(t), serde_json::Value::Object(m)) =
+                (snap.trust_of(&e.limit, &e.labels), &mut row)
+            {
+                m.insert(
+                    "backtest".into(),
+                    json!({
+                        "at": evaluate::rfc3339(t.at),
+                        "history_seconds": t.history,
+                        "scores": t.scores,
+                    }),
+                );
+            }
+            row
+        })
         .collect();
     let limits: Vec<_> = snap
         .order

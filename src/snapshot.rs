@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::backtest::Scores;
 use crate::evaluate::{AlertState, Evaluation};
 use crate::model::{Labels, UnixSeconds};
 
@@ -31,11 +32,28 @@ pub struct Snapshot {
     /// Limit names in configuration order.
     pub order: Vec<String>,
     pub alerts: Vec<(Labels, AlertState)>,
+    /// The latest backtest of each series, by limit then series labels: how
+    /// far each wall can be trusted.
+    pub trust: BTreeMap<String, BTreeMap<Labels, Trust>>,
     /// When the last evaluation finished; `None` before the first.
     pub evaluated_at: Option<UnixSeconds>,
 }
 
+/// A series' backtest on its own history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trust {
+    pub at: UnixSeconds,
+    /// How much history it replayed, in seconds.
+    pub history: f64,
+    pub scores: Scores,
+}
+
 impl Snapshot {
+    /// The latest backtest of a series, if any.
+    pub fn trust_of(&self, limit: &str, labels: &Labels) -> Option<&Trust> {
+        self.trust.get(limit).and_then(|m| m.get(labels))
+    }
+
     /// Every forecast, ranked: soonest wall first (breached first of all),
     /// then receding, then those without data.
     pub fn ranked(&self) -> Vec<&Evaluation> {

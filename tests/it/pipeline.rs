@@ -171,6 +171,9 @@ fn rig(toml: &str) -> Rig {
         snapshot.clone(),
     );
     engine.retry_backoff = Duration::ZERO;
+    // Backtests make queries of their own; the tests that want them turn
+    // them on.
+    engine.backtest_every = 0.0;
     Rig {
         engine,
         source,
@@ -525,4 +528,45 @@ async fn a_series_that_stopped_reporting_is_gone_and_its_alert_resolves() {
         r.snapshot.read().unwrap().limits["disk_full"].stale_series,
         1
     );
+}
+
+#[tokio::test]
+async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exported() {
+    // A week's lookback: four of them leave room for cuts a 7-day lead
+    // apart from the end of the data.
+    let config = DISK
+        .replace("hold = \"10m\"", "hold = \"0s\"")
+        .replace("lookback = \"2d\"", "lookback = \"7d\"");
+    let mut r = rig(&config);
+    r.engine.backtest_every = 6.0 * HOUR;
+    // A disk that has been filling steadily for weeks and is empty in 5 days.
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), filling(T0 + 5.0 * DAY))],
+    );
+    r.tick(T0).await;
+    let calls = r.source.calls();
+    assert_eq!(calls, 2, "the evaluation's query and the backtest's");
+    {
+        let snap = r.snapshot.read().unwrap();
+        let t = snap
+            .trust_of("disk_full", &labels(&[("instance", "a")]))
+            .expect("backtested at the first tick");
+        assert_eq!(t.history, 4.0 * 7.0 * DAY, "four lookbacks");
+        assert_eq!(t.scores.cuts, 10, "{:#?}", t.scores);
+    }
+    // The wall is days beyond the history's end, so only the false alarms
+    // can be judged: a steady fill raised none.
+    assert_eq!(
+        r.metric(r#"runway_backtest_false_alarm_ratio{instance="a",limit="disk_full"}"#),
+        Some(0.0),
+        "{}",
+        r.metrics.render()
+    );
+    // Within the backtest interval: no second backtest.
+    r.tick(T0 + HOUR).await;
+    assert_eq!(r.source.calls(), calls + 1);
+    // After it: a fresh one.
+    r.tick(T0 + 7.0 * HOUR).await;
+    assert_eq!(r.source.calls(), calls + 3);
 }
