@@ -318,6 +318,9 @@ enum Forecaster {
     /// step by step until the wall. Only with `--features augurs`.
     #[cfg(feature = "augurs")]
     AugursEts,
+    /// MSTL (daily period) with AutoETS for its trend; `--features augurs`.
+    #[cfg(feature = "augurs")]
+    AugursMstl,
 }
 
 impl Forecaster {
@@ -327,6 +330,8 @@ impl Forecaster {
             Forecaster::PredictLinear(_, w) => format!("predict_linear {w}"),
             #[cfg(feature = "augurs")]
             Forecaster::AugursEts => "augurs AutoETS".to_string(),
+            #[cfg(feature = "augurs")]
+            Forecaster::AugursMstl => "augurs MSTL+ETS".to_string(),
         }
     }
 
@@ -372,6 +377,8 @@ impl Forecaster {
             }
             #[cfg(feature = "augurs")]
             Forecaster::AugursEts => augurs_ets(seen, now, case),
+            #[cfg(feature = "augurs")]
+            Forecaster::AugursMstl => augurs_mstl(seen, now, case),
         }
     }
 }
@@ -381,22 +388,51 @@ impl Forecaster {
 /// likely) reach the wall.
 #[cfg(feature = "augurs")]
 fn augurs_ets(seen: &[Sample], now: f64, case: &Case) -> Prediction {
-    use augurs_core::{Fit, Predict};
+    use augurs_core::Fit;
+    let y = last_week(seen, now);
+    let fitted = augurs_ets::AutoETS::new(1, "ZZN")
+        .ok()
+        .and_then(|search| search.fit(&y).ok());
+    augurs_crossings(fitted.as_ref(), &y, case, "augurs AutoETS")
+}
+
+/// MSTL with a daily period (288 five-minute samples) and AutoETS for its
+/// trend, as Grafana's toolkit composes them.
+#[cfg(feature = "augurs")]
+fn augurs_mstl(seen: &[Sample], now: f64, case: &Case) -> Prediction {
+    use augurs_core::Fit;
+    let y = last_week(seen, now);
+    let trend = augurs_ets::AutoETS::non_seasonal().into_trend_model();
+    let fitted = augurs_mstl::MSTLModel::new(vec![288], trend).fit(&y).ok();
+    augurs_crossings(fitted.as_ref(), &y, case, "augurs MSTL+ETS")
+}
+
+#[cfg(feature = "augurs")]
+fn last_week(seen: &[Sample], now: f64) -> Vec<f64> {
     let from = seen.partition_point(|s| s.t <= now - 7.0 * DAY);
-    let y: Vec<f64> = seen[from..].iter().map(|s| s.v).collect();
+    seen[from..].iter().map(|s| s.v).collect()
+}
+
+/// An augurs model's time to wall: the first forecast step whose point
+/// (likely), 90% bounds (earliest and latest) and 50% bound (alert: the wall
+/// 25% likely) reach the wall.
+#[cfg(feature = "augurs")]
+fn augurs_crossings(
+    fitted: Option<&impl augurs_core::Predict>,
+    y: &[f64],
+    case: &Case,
+    name: &str,
+) -> Prediction {
     let none = |status| Prediction {
         status,
-        model: "augurs AutoETS".into(),
+        model: name.into(),
         likely: None,
         lower: None,
         upper: None,
         banded: true,
         alert: false,
     };
-    let Ok(search) = augurs_ets::AutoETS::new(1, "ZZN") else {
-        return none(Status::InsufficientData);
-    };
-    let Ok(model) = search.fit(&y) else {
+    let Some(model) = fitted else {
         return none(Status::InsufficientData);
     };
     let horizon = (30.0 * DAY / STEP) as usize;
@@ -453,7 +489,7 @@ fn forecasters() -> Vec<Forecaster> {
         Forecaster::PredictLinear(7.0 * DAY, "7d"),
     ]);
     #[cfg(feature = "augurs")]
-    out.push(Forecaster::AugursEts);
+    out.extend([Forecaster::AugursEts, Forecaster::AugursMstl]);
     out
 }
 
