@@ -613,9 +613,12 @@ pub fn forecast(
     f
 }
 
-/// The newest samples that set the level a trend starts from.
+/// The newest samples that set the level a trend starts from: the last
+/// 2.5% of the window (about four hours of a week), at least five. A level
+/// from further back lags a series that wanders (a random walk's level is
+/// where it is now); one from fewer samples is at the mercy of their noise.
 pub fn level_samples(n: usize) -> usize {
-    (n / 10).clamp(BREACH_WINDOW, n)
+    (n / 40).clamp(BREACH_WINDOW, n)
 }
 
 /// The weighted median of `values` (weights need not sum to one).
