@@ -1,0 +1,201 @@
+//! The ensemble: every candidate trend is backtested on the series' own
+//! recent history (rolling origins), its band calibrated by how wrong it
+//! was, and the forecast is the candidates' weighted median. A combination
+//! is steadier than any one choice: a choice flips between near-equal
+//! candidates from one evaluation to the next, a weighted median moves only
+//! as far as the evidence does.
+
+use super::{band, level_samples, robust, Eta, Forecast, Prepared, Status};
+use crate::model::Sample;
+
+/// The origins of the rolling backtest, as fractions of the current regime.
+pub(super) const ORIGINS: [f64; 3] = [0.5, 0.7, 0.85];
+/// The trend windows tried, as fractions of the history up to the origin
+/// (within the current regime): the whole regime, or its more recent part
+/// for a trend whose slope has changed (a local trend).
+pub(super) const WINDOWS: [f64; 2] = [1.0, 0.5];
+/// The fewest samples a trend window holds.
+pub(super) const MIN_WINDOW: usize = 20;
+
+/// How much lower the backtest error of exponential growth must be than a
+/// straight trend's for `auto` to consider it.
+pub(super) const CLEARLY_BETTER: f64 = 0.9;
+
+/// The samples of the trailing window `frac` of the first `k` samples.
+pub(super) fn window_len(k: usize, frac: f64) -> usize {
+    ((k as f64 * frac).ceil() as usize).max(MIN_WINDOW).min(k)
+}
+
+/// What a rolling-origin backtest of one candidate found.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Backtest {
+    /// Median relative error of its predictions, averaged over the origins
+    /// (lower is better; infinite when the history is too short to tell).
+    pub(super) error: f64,
+    /// How much wider (in variance) its band had to be to hold what
+    /// happened: the median squared standardized error over that of a
+    /// standard normal. 1 when there is nothing to learn from.
+    pub(super) calibration: f64,
+}
+
+/// The median of χ²(1): what the median squared standardized error is when
+/// a band is exactly right.
+const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
+
+/// Rolling-origin backtest of the trend fitted on the trailing window `frac`
+/// of `p`'s regime: at each origin it is fitted to what came before and
+/// scored on what came after, up to now. Origins are placed in `data` from
+/// `from` on, the same for every candidate, so that candidates whose regimes
+/// differ are still scored on the same stretch of history.
+pub(super) fn backtest_error(p: &Prepared, frac: f64, data: &[Sample], from: usize) -> Backtest {
+    let span = data.len().saturating_sub(from);
+    let mut total = 0.0;
+    let mut count = 0.0;
+    let mut z2 = Vec::new();
+    for origin in ORIGINS {
+        let k = from + ((span as f64) * origin) as usize;
+        if k < MIN_WINDOW || data.len() - k < 3 {
+            continue;
+        }
+        // What the candidate would have fitted then: its current regime if
+        // that had begun long enough before, else the history up to then.
+        let begin = if k >= p.start + MIN_WINDOW {
+            p.start
+        } else {
+            0
+        };
+        let known = &p.adjusted[begin..k];
+        let head = &known[known.len() - window_len(known.len(), frac)..];
+        let anchor = head[head.len() - 1].t;
+        let Some(trend) = robust::theil_sen(head, anchor)
+            .map(|l| band::Trend::local(head, l, anchor, level_samples(head.len())))
+        else {
+            continue;
+        };
+        let line = trend.line;
+        let mut errs: Vec<f64> = Vec::with_capacity(data.len() - k);
+        for (s, actual) in p.adjusted[k..].iter().zip(&data[k..]) {
+            let h = s.t - anchor;
+            let fitted = line.intercept + line.slope * h;
+            let cycle = p.season.as_ref().map_or(0.0, |c| c.at(s.t));
+            let predicted = p.scale.from(fitted + cycle);
+            // Relative errors where they are defined: growth is judged by
+            // how many percent it misses, not by bytes that a larger level
+            // makes larger.
+            errs.push(if actual.v > 0.0 && predicted > 0.0 {
+                (actual.v / predicted).ln().abs()
+            } else {
+                (actual.v - predicted).abs() / actual.v.abs().max(f64::MIN_POSITIVE)
+            });
+            let se = trend.se(h);
+            if se > 0.0 {
+                z2.push(((s.v - fitted) / se).powi(2));
+            }
+        }
+        if let Some(e) = robust::median_in_place(&mut errs) {
+            total += e;
+            count += 1.0;
+        }
+    }
+    let calibration = robust::median_in_place(&mut z2).map_or(1.0, |m| {
+        (m / CHI2_1_MEDIAN).clamp(MIN_CALIBRATION, MAX_CALIBRATION)
+    });
+    Backtest {
+        error: if count == 0.0 {
+            f64::INFINITY
+        } else {
+            total / count
+        },
+        calibration,
+    }
+}
+
+/// Bounds on the band's calibration: a handful of backtest points must not
+/// shrink a band to nothing or blow it up without limit.
+const MIN_CALIBRATION: f64 = 0.25;
+const MAX_CALIBRATION: f64 = 400.0;
+
+/// The weighted median of `values` (weights need not sum to one).
+fn weighted_median(mut values: Vec<(f64, f64)>) -> f64 {
+    values.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = values.iter().map(|v| v.1).sum();
+    let mut acc = 0.0;
+    for (v, w) in &values {
+        acc += w;
+        if acc >= total / 2.0 {
+            return *v;
+        }
+    }
+    values.last().map_or(f64::NAN, |v| v.0)
+}
+
+/// Combines the members' forecasts: each time (likely, earliest, latest) is
+/// the median of the members' weighted by how well each predicted the
+/// series' own recent past. A combination is steadier than any one choice:
+/// a choice flips between near-equal candidates from one evaluation to the
+/// next, a weighted median moves only as far as the evidence does.
+pub(super) fn combine(members: Vec<(f64, Forecast)>, why: &str) -> Forecast {
+    let finite: Vec<f64> = members
+        .iter()
+        .map(|m| m.0)
+        .filter(|e| e.is_finite())
+        .collect();
+    let floor = finite
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .max(f64::MIN_POSITIVE);
+    let weight = |e: f64| {
+        if finite.is_empty() {
+            1.0
+        } else if e.is_finite() {
+            1.0 / e.max(floor)
+        } else {
+            0.0
+        }
+    };
+    let weights: Vec<f64> = members.iter().map(|m| weight(m.0)).collect();
+    let best = weights
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i);
+    let pick = |f: &dyn Fn(&Forecast) -> f64| {
+        weighted_median(
+            members
+                .iter()
+                .zip(&weights)
+                .map(|((_, m), w)| (f(m), *w))
+                .collect(),
+        )
+    };
+    let likely = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.likely));
+    let lower = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.lower));
+    let upper = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.upper));
+    let alert = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.alert));
+    let total: f64 = weights.iter().sum();
+    let mut out = members[best].1.clone();
+    let heaviest = out.reason.clone();
+    out.reason = format!(
+        "{}: weighted median of {} {why} by backtest error; heaviest: {heaviest} ({:.0}%)",
+        out.model,
+        members.len(),
+        100.0 * weights[best] / total.max(f64::MIN_POSITIVE),
+    );
+    if out.status == Status::Breached {
+        return out;
+    }
+    if likely.is_finite() {
+        out.status = Status::Approaching;
+        out.eta = Some(Eta {
+            lower: lower.min(likely),
+            likely,
+            upper: upper.max(likely),
+            alert: alert.clamp(lower.min(likely), likely),
+        });
+    } else {
+        out.status = Status::Receding;
+        out.eta = None;
+    }
+    out
+}
