@@ -9,7 +9,6 @@
 //! retried (when it may help), counted, logged and shown on the status page,
 //! and the other limits carry on. The daemon never stops over them.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -370,82 +369,103 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         report
     }
 
-    /// Backtests the limit most overdue for it, if any: its series are
-    /// fetched over four lookbacks and replayed cut by cut, and the scores go
-    /// to the snapshot (`/metrics`, the API), so that a team knows how far
+    /// Backtests the limit most overdue for it, if any, and puts the scores
+    /// in the snapshot (`/metrics`, the API), so that a team knows how far
     /// to trust each wall. One limit per tick spreads the cost.
     async fn backtest_one(&mut self, now: UnixSeconds) {
         let due = self
             .plans
             .iter()
-            .enumerate()
-            .filter_map(|(i, p)| match self.backtested.get(&p.limit.name) {
-                None => Some((i, f64::NEG_INFINITY)),
-                Some(&at) if now - at >= self.backtest_every => Some((i, at)),
+            .filter_map(|p| match self.backtested.get(&p.limit.name) {
+                None => Some((p.limit.name.clone(), f64::NEG_INFINITY)),
+                Some(&at) if now - at >= self.backtest_every => Some((p.limit.name.clone(), at)),
                 Some(_) => None,
             })
             .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i);
-        let Some(i) = due else { return };
-        let plan = &self.plans[i];
-        let name = plan.limit.name.clone();
+            .map(|(name, _)| name);
+        let Some(name) = due else { return };
         self.backtested.insert(name.clone(), now);
-        let span = BACKTEST_LOOKBACKS * plan.lookback;
-        let step = (span / MAX_POINTS_PER_SERIES).max(plan.step).round();
-        let fetched = match self.fetch_span(plan, now, span, step).await {
-            Ok(f) => f,
-            Err(e) => {
-                warn!(limit = %name, error = %e, "backtest skipped: history not fetched");
-                return;
+        match self
+            .backtest_limit(&name, now, None, None, BACKTEST_CUTS)
+            .await
+        {
+            Ok(done) => {
+                debug!(limit = %name, series = done.series.len(), "backtest done");
+                let trust = done
+                    .series
+                    .into_iter()
+                    .map(|(labels, report)| {
+                        let t = Trust {
+                            at: now,
+                            history: done.history,
+                            scores: report.summary,
+                        };
+                        (labels, t)
+                    })
+                    .collect();
+                if let Ok(mut snap) = self.snapshot.write() {
+                    snap.trust.insert(name, trust);
+                }
             }
+            Err(e) => warn!(limit = %name, error = %e, "backtest skipped"),
+        }
+    }
+
+    /// Replays the limit `name` on its own history: `history` seconds of it
+    /// (default four lookbacks) fetched as the evaluation fetches, each
+    /// series with a wall cut `cuts` times and scored with the limit's own
+    /// model, seasonality, alert probability and (default) longest lead
+    /// time. The daemon's periodic backtests and `runway backtest --config`
+    /// both come here.
+    pub async fn backtest_limit(
+        &self,
+        name: &str,
+        now: UnixSeconds,
+        history: Option<f64>,
+        lead: Option<f64>,
+        cuts: usize,
+    ) -> Result<LimitBacktest, String> {
+        let Some(plan) = self.plans.iter().find(|p| p.limit.name == name) else {
+            return Err(format!("no limit named {name}"));
         };
-        let lead = plan
-            .limit
-            .lead_times
-            .iter()
-            .map(|l| l.lead.as_secs_f64())
-            .fold(0.0, f64::max);
+        let span = history.unwrap_or(BACKTEST_LOOKBACKS * plan.lookback);
+        let step = (span / MAX_POINTS_PER_SERIES).max(plan.step).round();
+        let fetched = self
+            .fetch_span(plan, now, span, step)
+            .await
+            .map_err(|e| format!("limit {name}: {e}"))?;
+        let lead = lead.unwrap_or_else(|| {
+            plan.limit
+                .lead_times
+                .iter()
+                .map(|l| l.lead.as_secs_f64())
+                .fold(0.0, f64::max)
+        });
         let settings = Settings {
             model: plan.limit.model,
             seasonality: plan.limit.seasonality,
             alert_probability: plan.alert_probability,
         };
         let direction = plan.limit.direction;
-        let scored = tokio::task::spawn_blocking(move || {
+        // Replaying is forecasting, many times over: the blocking pool.
+        let series = tokio::task::spawn_blocking(move || {
             fetched
                 .series
                 .into_iter()
                 .zip(fetched.walls)
                 .filter_map(|(s, w)| {
-                    let report = backtest::backtest(
-                        &s.samples,
-                        w?,
-                        direction,
-                        lead,
-                        BACKTEST_CUTS,
-                        &settings,
-                    );
-                    Some((
-                        s.labels,
-                        Trust {
-                            at: now,
-                            history: span,
-                            scores: report.summary,
-                        },
-                    ))
+                    let r = backtest::backtest(&s.samples, w?, direction, lead, cuts, &settings);
+                    Some((s.labels, r))
                 })
-                .collect::<BTreeMap<_, _>>()
+                .collect()
         })
-        .await;
-        match scored {
-            Ok(trust) => {
-                debug!(limit = %name, series = trust.len(), "backtest done");
-                if let Ok(mut snap) = self.snapshot.write() {
-                    snap.trust.insert(name, trust);
-                }
-            }
-            Err(e) => warn!(limit = %name, error = %e, "backtest failed"),
-        }
+        .await
+        .map_err(|e| format!("limit {name}: backtest failed: {e}"))?;
+        Ok(LimitBacktest {
+            history: span,
+            lead,
+            series,
+        })
     }
 
     fn publish(&self, statuses: Vec<(String, Result<LimitStatus, String>)>, now: UnixSeconds) {
@@ -492,6 +512,17 @@ struct Fetched {
     walls: Vec<Option<f64>>,
     dropped: usize,
     stale: usize,
+}
+
+/// A limit replayed on its own history.
+#[derive(Debug)]
+pub struct LimitBacktest {
+    /// Seconds of history replayed.
+    pub history: f64,
+    /// The lead time the alerts were scored against.
+    pub lead: f64,
+    /// Each series with a wall, by its labels.
+    pub series: Vec<(crate::model::Labels, backtest::Report)>,
 }
 
 /// A limit's forecasts, with what was left out and why.

@@ -591,7 +591,8 @@ fn print_backtests(series: &[Series], reports: &[backtest::Report], output: Outp
 }
 
 /// Replays each limit of a configuration on its own history, fetched from
-/// its source: how far to trust each wall, per series.
+/// its source, as the daemon does every `evaluation.backtest_every`: how far
+/// to trust each wall, per series.
 async fn backtest_limits(
     cfg: &Config,
     only: Option<&str>,
@@ -600,57 +601,29 @@ async fn backtest_limits(
     cuts: usize,
     output: Output,
 ) -> Result<ExitCode> {
-    let source = PrometheusSource::new(&cfg.source)?;
-    let limits: Vec<&runway::config::Limit> = cfg
+    let names: Vec<&str> = cfg
         .limits
         .iter()
-        .filter(|l| only.is_none_or(|n| l.name == n))
+        .map(|l| l.name.as_str())
+        .filter(|n| only.is_none_or(|o| o == *n))
         .collect();
-    if let (Some(name), true) = (only, limits.is_empty()) {
+    if let (Some(name), true) = (only, names.is_empty()) {
         bail!("--limit {name}: the configuration has no such limit");
     }
+    let (snapshot, metrics) = shared()?;
+    let source = PrometheusSource::new(&cfg.source)?;
+    let engine = Engine::new(cfg, source, LogSink, metrics, snapshot);
     let now = engine::wall_clock();
     let mut documents = Vec::new();
-    for (i, limit) in limits.iter().enumerate() {
-        let span = history
-            .unwrap_or(4 * limit.lookback.unwrap_or(cfg.evaluation.lookback))
-            .as_secs_f64();
-        // At most 8,000 points, well under Prometheus' 11,000 per series.
-        let step = (span / 8_000.0).max(1.0).round();
-        let series = source
-            .query_range(&limit.query, now - span, now, step)
+    for (i, name) in names.iter().enumerate() {
+        let done = engine
+            .backtest_limit(name, now, history.map(|h| h.as_secs_f64()), lead, cuts)
             .await
-            .with_context(|| format!("limit {}", limit.name))?;
-        let walls: Vec<Option<f64>> = match &limit.wall {
-            runway::config::WallSpec::Constant(w) => vec![Some(*w); series.len()],
-            runway::config::WallSpec::Query(q) => {
-                let walls = source
-                    .query_instant(q, now)
-                    .await
-                    .with_context(|| format!("limit {}", limit.name))?;
-                evaluate::join_walls(&series, &walls)
-            }
-        };
-        let lead = lead.unwrap_or_else(|| {
-            limit
-                .lead_times
-                .iter()
-                .map(|l| l.lead.as_secs_f64())
-                .fold(0.0, f64::max)
-        });
-        let settings = Settings {
-            model: limit.model,
-            seasonality: limit.seasonality,
-            alert_probability: cfg.evaluation.alert_probability,
-        };
-        let (kept, reports): (Vec<Series>, Vec<backtest::Report>) = series
+            .map_err(anyhow::Error::msg)?;
+        let (labels, reports): (Vec<Series>, Vec<backtest::Report>) = done
+            .series
             .into_iter()
-            .zip(walls)
-            .filter_map(|(s, w)| {
-                let w = w?;
-                let r = backtest::backtest(&s.samples, w, limit.direction, lead, cuts, &settings);
-                Some((s, r))
-            })
+            .map(|(l, r)| (Series::new(l, Vec::new()), r))
             .unzip();
         match output {
             Output::Table => {
@@ -658,19 +631,18 @@ async fn backtest_limits(
                     println!();
                 }
                 println!(
-                    "== limit {} ({} series, {} of history, lead {})",
-                    limit.name,
-                    kept.len(),
-                    evaluate::human_duration(span),
-                    evaluate::human_duration(lead)
+                    "== limit {name} ({} series, {} of history, lead {})",
+                    labels.len(),
+                    evaluate::human_duration(done.history),
+                    evaluate::human_duration(done.lead)
                 );
-                print_backtests(&kept, &reports, output)?;
+                print_backtests(&labels, &reports, output)?;
             }
             Output::Json => documents.push(serde_json::json!({
-                "limit": limit.name,
-                "history_seconds": span,
-                "lead_seconds": lead,
-                "series": backtest_rows(&kept, &reports),
+                "limit": name,
+                "history_seconds": done.history,
+                "lead_seconds": done.lead,
+                "series": backtest_rows(&labels, &reports),
             })),
         }
     }
