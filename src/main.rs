@@ -77,16 +77,8 @@ enum Command {
         /// Forecast as of this Unix time (default: the newest sample).
         #[arg(long)]
         at: Option<f64>,
-        #[arg(long, default_value = "auto", value_parser = parse_model)]
-        model: ModelChoice,
-        /// "auto" (a day, a week or a year, as the history shows), "none",
-        /// or a period such as "1d".
-        #[arg(long, default_value = "auto", value_parser = parse_seasonality)]
-        seasonality: Seasonality,
-        /// Alert when the wall is at least this likely within --lead
-        /// (0 < p <= 0.5; 0.05 = the band's earliest edge).
-        #[arg(long, default_value_t = runway::forecast::ALERT_PROBABILITY, value_parser = parse_probability)]
-        alert_probability: f64,
+        #[command(flatten)]
+        how: ForecastArgs,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -120,16 +112,8 @@ enum Command {
         /// How many past instants to forecast from.
         #[arg(long, default_value = "30", value_parser = clap::value_parser!(u32).range(1..=10_000))]
         cuts: u32,
-        #[arg(long, default_value = "auto", value_parser = parse_model)]
-        model: ModelChoice,
-        /// "auto" (a day, a week or a year, as the history shows), "none",
-        /// or a period such as "1d".
-        #[arg(long, default_value = "auto", value_parser = parse_seasonality)]
-        seasonality: Seasonality,
-        /// Alert when the wall is at least this likely within --lead
-        /// (0 < p <= 0.5; 0.05 = the band's earliest edge).
-        #[arg(long, default_value_t = runway::forecast::ALERT_PROBABILITY, value_parser = parse_probability)]
-        alert_probability: f64,
+        #[command(flatten)]
+        how: ForecastArgs,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -139,6 +123,32 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9464")]
         listen: SocketAddr,
     },
+}
+
+/// How to forecast, for the offline commands (the daemon reads the same
+/// from each limit's configuration).
+#[derive(clap::Args)]
+struct ForecastArgs {
+    #[arg(long, default_value = "auto", value_parser = parse_model)]
+    model: ModelChoice,
+    /// "auto" (a day, a week or a year, as the history shows), "none", or a
+    /// period such as "1d".
+    #[arg(long, default_value = "auto", value_parser = parse_seasonality)]
+    seasonality: Seasonality,
+    /// Alert when the wall is at least this likely within --lead
+    /// (0 < p <= 0.5; 0.05 = the band's earliest edge).
+    #[arg(long, default_value_t = runway::forecast::ALERT_PROBABILITY, value_parser = parse_probability)]
+    alert_probability: f64,
+}
+
+impl ForecastArgs {
+    fn settings(&self) -> Settings {
+        Settings {
+            model: self.model,
+            seasonality: self.seasonality,
+            alert_probability: self.alert_probability,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -234,23 +244,9 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             direction,
             lead,
             at,
-            model,
-            seasonality,
-            alert_probability,
+            how,
             output,
-        } => forecast_file(
-            &input,
-            wall,
-            direction,
-            lead,
-            at,
-            Settings {
-                model,
-                seasonality,
-                alert_probability,
-            },
-            output,
-        ),
+        } => forecast_file(&input, wall, direction, lead, at, how.settings(), output),
         Command::Backtest {
             input,
             config,
@@ -260,9 +256,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             direction,
             lead,
             cuts,
-            model,
-            seasonality,
-            alert_probability,
+            how,
             output,
         } => match (input, config, wall, direction) {
             (_, Some(config), _, _) => {
@@ -275,11 +269,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
                 direction,
                 lead.unwrap_or(7.0 * 86_400.0),
                 cuts as usize,
-                Settings {
-                    model,
-                    seasonality,
-                    alert_probability,
-                },
+                how.settings(),
                 output,
             ),
             _ => bail!("backtest needs --input with --wall and --direction, or --config"),
