@@ -35,8 +35,21 @@ pub struct Config {
     pub source: SourceConfig,
     pub alerting: AlertingConfig,
     pub evaluation: EvaluationConfig,
+    pub roadmap: RoadmapConfig,
     pub limits: Vec<Limit>,
 }
+
+/// How breaking points are sorted into the roadmap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoadmapConfig {
+    /// The next order of magnitude of load: a breaking point whose load
+    /// headroom is below it must be addressed, one above it is deferred.
+    /// Default 10; above 1.
+    pub growth_factor: f64,
+}
+
+/// The default next order of magnitude.
+pub const DEFAULT_GROWTH_FACTOR: f64 = 10.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
@@ -138,6 +151,10 @@ pub struct Limit {
     pub alertname: String,
     /// Overrides evaluation.hold.
     pub hold: Option<Duration>,
+    /// PromQL for the load that pushes this limit (request rate, active
+    /// users, jobs per hour): its load headroom is found from how the
+    /// limited metric responds to it.
+    pub driver: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1046,18 +1063,27 @@ impl Walker<'_> {
         self.unknown_keys(
             "",
             dict,
-            &["server", "source", "alerting", "evaluation", "limits"],
+            &[
+                "server",
+                "source",
+                "alerting",
+                "evaluation",
+                "roadmap",
+                "limits",
+            ],
         );
         let server = self.server(get(dict, "server"));
         let source = self.source(get(dict, "source"));
         let alerting = self.alerting(get(dict, "alerting"));
         let evaluation = self.evaluation(get(dict, "evaluation"));
+        let roadmap = self.roadmap(get(dict, "roadmap"));
         let limits = self.limits(get(dict, "limits"), evaluation.as_ref());
         Some(Config {
             server: server?,
             source: source?,
             alerting: alerting?,
             evaluation: evaluation?,
+            roadmap: roadmap?,
             limits: limits?,
         })
     }
@@ -1180,6 +1206,24 @@ impl Walker<'_> {
             alertmanagers: alertmanagers?,
             resend_delay: resend_delay?,
             timeout: timeout?,
+        })
+    }
+
+    fn roadmap(&mut self, v: Option<&Value>) -> Option<RoadmapConfig> {
+        let d = self.section("roadmap", v)?;
+        self.unknown_keys("roadmap", d, &["growth_factor"]);
+        let growth_factor =
+            self.or_default(get(d, "growth_factor"), DEFAULT_GROWTH_FACTOR, |w, v| {
+                let path = "roadmap.growth_factor";
+                let g = w.number(path, v)?;
+                if !(g > 1.0 && g.is_finite()) {
+                    w.report(path, format!("{g} must be a finite number above 1"));
+                    return None;
+                }
+                Some(g)
+            });
+        Some(RoadmapConfig {
+            growth_factor: growth_factor?,
         })
     }
 
@@ -1380,6 +1424,7 @@ impl Walker<'_> {
                 "annotations",
                 "alertname",
                 "hold",
+                "driver",
             ],
         );
         let p = |key: &str| key_path(path, key);
@@ -1502,6 +1547,7 @@ impl Walker<'_> {
             |w, v| w.non_empty_string(&p("alertname"), v),
         );
         let hold = self.optional(get(d, "hold"), |w, v| w.any_duration(&p("hold"), v));
+        let driver = self.optional(get(d, "driver"), |w, v| w.non_empty_string(&p("driver"), v));
 
         Some(Limit {
             name: name?,
@@ -1516,6 +1562,7 @@ impl Walker<'_> {
             annotations: annotations?,
             alertname: alertname?,
             hold: hold?,
+            driver: driver?,
         })
     }
 

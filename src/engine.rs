@@ -22,6 +22,7 @@ use crate::evaluate::{self, AlertRule, AlertState, AlertTracker, Cadence};
 use crate::forecast::Settings;
 use crate::metrics::Metrics;
 use crate::model::{Series, UnixSeconds};
+use crate::roadmap;
 use crate::sink::AlertSink;
 use crate::snapshot::{LimitStatus, Snapshot, Trust};
 use crate::source::{SeriesSource, SourceError};
@@ -72,6 +73,8 @@ enum LimitError {
     Source(#[from] SourceError),
     #[error("wall_query {query:?} returned no series")]
     NoWalls { query: String },
+    #[error("driver {query:?}: {source}")]
+    Driver { query: String, source: SourceError },
     /// A bug: the forecasting task did not finish. The limit keeps its last
     /// forecasts rather than resolving its alerts.
     #[error("forecasting failed: {0}")]
@@ -83,6 +86,7 @@ impl LimitError {
         match self {
             LimitError::Source(e) => e.kind(),
             LimitError::NoWalls { .. } => "no_walls",
+            LimitError::Driver { .. } => "driver",
             LimitError::Forecast(_) => "forecast",
         }
     }
@@ -104,6 +108,10 @@ pub struct Engine<S, K> {
     pub backtest_every: f64,
     /// When each limit was last backtested.
     backtested: std::collections::HashMap<String, UnixSeconds>,
+    /// What the roadmap last said about each point, to tell when a wall
+    /// moves materially.
+    marks: std::collections::HashMap<(String, crate::model::Labels), roadmap::Mark>,
+    growth_factor: f64,
 }
 
 fn generator_url(base: &str, query: &str) -> String {
@@ -157,8 +165,34 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             })
             .collect::<Vec<_>>();
         metrics.limits_configured.set(plans.len() as i64);
+        metrics.growth_factor.set(config.roadmap.growth_factor);
+        // Every re-roadmap counter exists from the start, so that the first
+        // event is an increase from zero that `increase()` can see.
+        for p in &plans {
+            for kind in roadmap::ChangeKind::ALL {
+                metrics
+                    .roadmap_changes
+                    .with_label_values(&[&p.limit.name, kind.as_str()])
+                    .reset();
+            }
+        }
         if let Ok(mut snap) = snapshot.write() {
             snap.order = plans.iter().map(|p| p.limit.name.clone()).collect();
+            snap.growth_factor = config.roadmap.growth_factor;
+            snap.windows = plans
+                .iter()
+                .map(|p| {
+                    let windows = p
+                        .rules
+                        .iter()
+                        .map(|r| roadmap::Window {
+                            severity: r.severity.clone(),
+                            lead: r.lead,
+                        })
+                        .collect();
+                    (p.limit.name.clone(), windows)
+                })
+                .collect();
         }
         Self {
             source,
@@ -176,6 +210,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             retry_backoff: Duration::from_millis(500),
             backtest_every: ev.backtest_every.as_secs_f64(),
             backtested: std::collections::HashMap::new(),
+            marks: std::collections::HashMap::new(),
+            growth_factor: config.roadmap.growth_factor,
         }
     }
 
@@ -246,6 +282,24 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let stale = before - series.len();
         let dropped = series.len().saturating_sub(self.max_series);
         series.truncate(self.max_series);
+        let drivers = match &l.driver {
+            None => Vec::new(),
+            Some(q) => {
+                let drivers = self
+                    .with_retry("range", || {
+                        self.source.query_range(q, now - span, now, step)
+                    })
+                    .await
+                    .map_err(|source| LimitError::Driver {
+                        query: q.clone(),
+                        source,
+                    })?;
+                if drivers.is_empty() && !series.is_empty() {
+                    warn!(limit = %l.name, driver = %q, "the driver query returned no series; load headroom is assumed proportional");
+                }
+                drivers
+            }
+        };
         let walls: Vec<Option<f64>> = match &l.wall {
             WallSpec::Constant(w) => vec![Some(*w); series.len()],
             WallSpec::Query(q) => {
@@ -261,6 +315,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         Ok(Fetched {
             series,
             walls,
+            drivers,
             dropped,
             stale,
         })
@@ -362,11 +417,55 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             self.metrics.last_success.set(now);
         }
         self.publish(statuses, now);
+        self.reroadmap(now);
         if self.backtest_every > 0.0 {
             self.backtest_one(now).await;
         }
         timer.observe_duration();
         report
+    }
+
+    /// Compares the new roadmap with what it said before: walls that moved
+    /// materially are logged, counted and kept in the snapshot.
+    fn reroadmap(&mut self, now: UnixSeconds) {
+        let Ok(mut snap) = self.snapshot.write() else {
+            return;
+        };
+        let horizons: std::collections::HashMap<&str, f64> = self
+            .plans
+            .iter()
+            .map(|p| {
+                let longest = p.rules.iter().map(|r| r.lead).fold(0.0, f64::max);
+                (p.limit.name.as_str(), roadmap::HORIZON_LEADS * longest)
+            })
+            .collect();
+        let changes = {
+            let points = snap.roadmap_with(self.growth_factor);
+            roadmap::reroadmap(
+                &mut self.marks,
+                &points,
+                self.growth_factor,
+                |l| horizons.get(l).copied().unwrap_or(0.0),
+                now,
+            )
+        };
+        for c in &changes {
+            info!(
+                limit = %c.limit,
+                series = %evaluate::label_string(&c.labels),
+                change = c.kind.as_str(),
+                expected = %evaluate::human_duration(c.expected),
+                now = %evaluate::human_duration(c.now),
+                headroom_before = ?c.headroom_before,
+                headroom_now = ?c.headroom_now,
+                "the roadmap moved"
+            );
+            self.metrics
+                .roadmap_changes
+                .with_label_values(&[&c.limit, c.kind.as_str()])
+                .inc();
+        }
+        snap.record(changes);
     }
 
     /// Backtests the limit most overdue for it, if any, and puts the scores
@@ -384,6 +483,20 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(name, _)| name);
         let Some(name) = due else { return };
+        self.trust_limit(name, now).await;
+    }
+
+    /// Backtests every limit now, as `runway roadmap` does to say how far
+    /// to trust each wall.
+    pub async fn backtest_all(&mut self, now: UnixSeconds) {
+        let names: Vec<String> = self.plans.iter().map(|p| p.limit.name.clone()).collect();
+        for name in names {
+            self.trust_limit(name, now).await;
+        }
+    }
+
+    /// Backtests one limit and puts its scores in the snapshot.
+    async fn trust_limit(&mut self, name: String, now: UnixSeconds) {
         self.backtested.insert(name.clone(), now);
         match self
             .backtest_limit(&name, now, None, None, BACKTEST_CUTS)
@@ -510,6 +623,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 struct Fetched {
     series: Vec<Series>,
     walls: Vec<Option<f64>>,
+    /// The driver's series, to be joined to `series` on labels.
+    drivers: Vec<Series>,
     dropped: usize,
     stale: usize,
 }
@@ -555,8 +670,10 @@ async fn forecast_limit(
         seasonality: plan.limit.seasonality,
         alert_probability: plan.alert_probability,
     };
+    let drivers = f.drivers;
     let evaluations = tokio::task::spawn_blocking(move || {
-        evaluate::evaluate(&limit, &series, &walls, direction, &settings, now)
+        let joined = evaluate::join_drivers(&series, &drivers);
+        evaluate::evaluate(&limit, &series, &walls, &joined, direction, &settings, now)
     })
     .await
     .map_err(|e| LimitError::Forecast(e.to_string()))?;

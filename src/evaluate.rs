@@ -21,7 +21,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::forecast::{self, Forecast, Settings, Status};
-use crate::model::{Direction, Labels, Series, UnixSeconds};
+use crate::model::{Direction, Labels, Sample, Series, UnixSeconds};
+use crate::roadmap::{self, Headroom};
 
 /// How long a resolved alert keeps being re-sent (Prometheus' value).
 pub const RESOLVED_RETENTION_SECONDS: f64 = 15.0 * 60.0;
@@ -35,31 +36,95 @@ pub struct Evaluation {
     pub wall: f64,
     pub direction: Direction,
     pub forecast: Forecast,
+    /// The load multiple at which it breaks.
+    pub headroom: Headroom,
+    /// The history, thinned to at most [`CHART_POINTS`] for charts.
+    pub history: Vec<Sample>,
     /// When it was computed.
     pub at: UnixSeconds,
+}
+
+/// The most points of history an evaluation keeps for its chart.
+pub const CHART_POINTS: usize = 120;
+
+/// Thins `samples` to at most `max` points for a chart: one per bucket of
+/// equal time, the one nearest the wall, so that peaks that approach it
+/// are not averaged away.
+pub fn thin(samples: &[Sample], max: usize, direction: Direction) -> Vec<Sample> {
+    let finite = || {
+        samples
+            .iter()
+            .filter(|s| s.v.is_finite() && s.t.is_finite())
+    };
+    let (Some(first), Some(last)) = (finite().next(), finite().next_back()) else {
+        return Vec::new();
+    };
+    if samples.len() <= max || max == 0 || last.t <= first.t {
+        return finite().copied().collect();
+    }
+    let width = (last.t - first.t) / max as f64;
+    let mut out: Vec<Sample> = Vec::with_capacity(max);
+    let mut bucket = usize::MAX;
+    for s in finite() {
+        let b = (((s.t - first.t) / width) as usize).min(max - 1);
+        match out.last_mut() {
+            Some(kept) if b == bucket => {
+                if direction.gap(s.v, kept.v) < 0.0 {
+                    *kept = *s;
+                }
+            }
+            _ => {
+                out.push(*s);
+                bucket = b;
+            }
+        }
+    }
+    out
 }
 
 /// Joins per-series walls to series: for each series, the wall whose labels
 /// are a subset of the series' labels, preferring the most specific (most
 /// labels) when several match. `None` when no wall matches.
 pub fn join_walls(series: &[Series], walls: &[(Labels, f64)]) -> Vec<Option<f64>> {
+    let labels: Vec<&Labels> = walls.iter().map(|w| &w.0).collect();
+    join(series, &labels)
+        .into_iter()
+        .map(|i| i.map(|i| walls[i].1))
+        .collect()
+}
+
+/// Joins driver series to series by the same rule as [`join_walls`]: a
+/// driver without labels (`sum(rate(...))`) drives every series.
+pub fn join_drivers<'a>(series: &[Series], drivers: &'a [Series]) -> Vec<Option<&'a [Sample]>> {
+    let labels: Vec<&Labels> = drivers.iter().map(|d| &d.labels).collect();
+    join(series, &labels)
+        .into_iter()
+        .map(|i| i.map(|i| drivers[i].samples.as_slice()))
+        .collect()
+}
+
+/// For each series, the index of the most specific label set that is a
+/// subset of its labels.
+fn join(series: &[Series], sets: &[&Labels]) -> Vec<Option<usize>> {
     series
         .iter()
         .map(|s| {
-            walls
-                .iter()
-                .filter(|(wl, _)| wl.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
-                .max_by_key(|(wl, _)| wl.len())
-                .map(|(_, w)| *w)
+            sets.iter()
+                .enumerate()
+                .filter(|(_, l)| l.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
+                .max_by_key(|(_, l)| l.len())
+                .map(|(i, _)| i)
         })
         .collect()
 }
 
-/// Forecasts every series of one limit.
+/// Forecasts every series of one limit, each against its wall and, where
+/// `drivers` has one for it (same index), its driver's samples.
 pub fn evaluate(
     limit: &str,
     series: &[Series],
     walls: &[f64],
+    drivers: &[Option<&[Sample]>],
     direction: Direction,
     settings: &Settings,
     now: UnixSeconds,
@@ -67,13 +132,19 @@ pub fn evaluate(
     series
         .iter()
         .zip(walls)
-        .map(|(s, &wall)| Evaluation {
-            limit: limit.to_string(),
-            labels: s.labels.clone(),
-            wall,
-            direction,
-            forecast: forecast::forecast(&s.samples, wall, direction, settings, now),
-            at: now,
+        .enumerate()
+        .map(|(i, (s, &wall))| {
+            let driver = drivers.get(i).copied().flatten();
+            Evaluation {
+                limit: limit.to_string(),
+                labels: s.labels.clone(),
+                wall,
+                direction,
+                forecast: forecast::forecast(&s.samples, wall, direction, settings, now),
+                headroom: roadmap::headroom(&s.samples, driver, wall, direction, settings, now),
+                history: thin(&s.samples, CHART_POINTS, direction),
+                at: now,
+            }
         })
         .collect()
 }

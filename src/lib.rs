@@ -13,10 +13,13 @@
 //! - [`metrics`]: the one metrics struct, on an explicit registry.
 //! - [`engine`]: the loop that owns time and state: source -> evaluate -> sink.
 //! - [`server`]: `/metrics`, health, the JSON API and the status page.
+//! - [`page`]: PURE rendering of the status page (HTML and inline SVG).
 //! - [`cli`]: offline commands (`forecast`, output formatting).
 //! - [`backtest`]: PURE replay of a series' own history to score the
 //!   forecaster against the walls it really reached (`runway backtest`, the
 //!   accuracy benchmark).
+//! - [`roadmap`]: PURE load headroom (a metric's response to its driver),
+//!   the ranked roadmap of breaking points, and re-roadmap events.
 
 pub mod backtest;
 pub mod config;
@@ -26,7 +29,9 @@ pub mod forecast;
 pub mod input;
 pub mod metrics;
 pub mod model;
+pub mod page;
 pub mod report;
+pub mod roadmap;
 pub mod server;
 pub mod sink;
 pub mod snapshot;

@@ -16,7 +16,7 @@ use tracing::{error, info};
 use runway::config::{self, Config};
 use runway::engine::{self, Engine};
 use runway::evaluate::{self, Evaluation};
-use runway::forecast::{self, ModelChoice, Seasonality, Settings};
+use runway::forecast::{ModelChoice, Seasonality, Settings};
 use runway::metrics::Metrics;
 use runway::model::{Direction, Series};
 use runway::server::{self, AppState};
@@ -59,6 +59,22 @@ enum Command {
         config: PathBuf,
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
+    },
+    /// Evaluate every limit once and print the scaling roadmap: what breaks
+    /// first, at what load, and what must be addressed before load grows by
+    /// the growth factor. Sends no alerts.
+    Roadmap {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The next order of magnitude of load (default: the configuration's
+        /// roadmap.growth_factor, 10).
+        #[arg(long, value_parser = parse_growth)]
+        growth: Option<f64>,
+        /// Skip replaying each limit's history (faster; no trust figures).
+        #[arg(long)]
+        no_backtest: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        output: RoadmapOutput,
     },
     /// Forecast a saved series offline: a CSV of `timestamp,value` (Unix
     /// seconds) or a saved Prometheus query_range JSON response.
@@ -123,6 +139,20 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9464")]
         listen: SocketAddr,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoadmapOutput {
+    Table,
+    Markdown,
+    Json,
+}
+
+fn parse_growth(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('x').parse::<f64>() {
+        Ok(g) if g > 1.0 && g.is_finite() => Ok(g),
+        _ => Err(format!("{s:?} must be a number above 1, such as 10")),
+    }
 }
 
 /// How to forecast, for the offline commands (the daemon reads the same
@@ -237,6 +267,15 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Once { config, output } => {
             let cfg = load(&config)?;
             once(cfg, output).await
+        }
+        Command::Roadmap {
+            config,
+            growth,
+            no_backtest,
+            output,
+        } => {
+            let cfg = load(&config)?;
+            roadmap(cfg, growth, !no_backtest, output).await
         }
         Command::Forecast {
             input,
@@ -399,6 +438,42 @@ fn source_demo_config() -> &'static str {
     runway::source::demo::CONFIG
 }
 
+async fn roadmap(
+    cfg: Config,
+    growth: Option<f64>,
+    backtest: bool,
+    output: RoadmapOutput,
+) -> Result<ExitCode> {
+    let (snapshot, metrics) = shared()?;
+    let source = PrometheusSource::new(&cfg.source)?;
+    let growth = growth.unwrap_or(cfg.roadmap.growth_factor);
+    let mut engine = Engine::new(&cfg, source, LogSink, metrics, snapshot.clone());
+    engine.backtest_every = 0.0;
+    let now = engine::wall_clock();
+    let tick = engine.tick(now, false).await;
+    if backtest {
+        engine.backtest_all(now).await;
+    }
+    let snap = snapshot
+        .read()
+        .map_err(|_| anyhow::anyhow!("internal: snapshot lock poisoned"))?;
+    match output {
+        RoadmapOutput::Table => print!("{}", report::roadmap_table(&snap, growth)),
+        RoadmapOutput::Markdown => print!("{}", report::roadmap_markdown(&snap, growth, now)),
+        RoadmapOutput::Json => println!("{}", report::roadmap_json(&snap, growth, now)),
+    }
+    for name in &tick.failed_limits {
+        if let Some(err) = snap.limits.get(name).and_then(|s| s.last_error.as_ref()) {
+            eprintln!("runway: limit {name} not evaluated: {err}");
+        }
+    }
+    Ok(if tick.failed_limits.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
 async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
     let (snapshot, metrics) = shared()?;
     let source = PrometheusSource::new(&cfg.source)?;
@@ -474,7 +549,7 @@ fn forecast_file(
     let series = read_series(path, wall)?;
     let evaluations: Vec<Evaluation> = series
         .iter()
-        .map(|s| {
+        .flat_map(|s| {
             let now = at.unwrap_or_else(|| {
                 s.samples
                     .iter()
@@ -482,14 +557,15 @@ fn forecast_file(
                     .filter(|t| t.is_finite())
                     .fold(f64::NEG_INFINITY, f64::max)
             });
-            Evaluation {
-                limit: "forecast".into(),
-                labels: s.labels.clone(),
-                wall,
+            evaluate::evaluate(
+                "forecast",
+                std::slice::from_ref(s),
+                &[wall],
+                &[],
                 direction,
-                forecast: forecast::forecast(&s.samples, wall, direction, &settings, now),
-                at: now,
-            }
+                &settings,
+                now,
+            )
         })
         .collect();
     match output {

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub series_dropped: IntCounterVec,
     pub alerts_active: IntGaugeVec,
     pub limits_configured: IntGauge,
+    pub roadmap_changes: IntCounterVec,
+    pub growth_factor: prometheus::Gauge,
 }
 
 /// The forecast gauges: (name, help).
@@ -103,6 +105,16 @@ impl Metrics {
             .map_err(internal)?,
             limits_configured: IntGauge::new("runway_limits", "Limits configured.")
                 .map_err(internal)?,
+            roadmap_changes: IntCounterVec::new(
+                Opts::new("runway_roadmap_changes_total", "Walls that moved materially between evaluations, by limit and change: sooner (time to wall halved), later (doubled), must_address (now breaks before the growth factor), deferred (now beyond it)."),
+                &["limit", "change"],
+            )
+            .map_err(internal)?,
+            growth_factor: prometheus::Gauge::new(
+                "runway_roadmap_growth_factor",
+                "The next order of magnitude of load (roadmap.growth_factor): breaking points with less load headroom must be addressed.",
+            )
+            .map_err(internal)?,
             registry,
         };
         let r = &m.registry;
@@ -125,6 +137,10 @@ impl Metrics {
         r.register(Box::new(m.alerts_active.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.limits_configured.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.roadmap_changes.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.growth_factor.clone()))
             .map_err(internal)?;
         r.register(Box::new(ForecastCollector::new(snapshot)?))
             .map_err(internal)?;
@@ -180,7 +196,12 @@ struct ForecastCollector {
 impl ForecastCollector {
     fn new(snapshot: Arc<RwLock<Snapshot>>) -> Result<Self, String> {
         let mut descs = Vec::new();
-        for (name, help) in FORECAST_GAUGES.iter().chain(&TRUST_GAUGES).chain([&INFO]) {
+        for (name, help) in FORECAST_GAUGES
+            .iter()
+            .chain(&TRUST_GAUGES)
+            .chain(&ROADMAP_GAUGES)
+            .chain([&INFO])
+        {
             descs.push(
                 Desc::new(name.to_string(), help.to_string(), vec![], HashMap::new())
                     .map_err(internal)?,
@@ -198,10 +219,36 @@ const TRUST_GAUGES: [(&str, &str); 4] = [
     ("runway_backtest_false_alarm_ratio", "Share of replayed instants, with the wall further than the lead time, at which the forecast would have alerted."),
 ];
 
+/// The roadmap gauges: (name, help).
+const ROADMAP_GAUGES: [(&str, &str); 2] = [
+    ("runway_load_headroom_ratio", "The multiple of today's load at which the series reaches its wall (from the limit's driver, or wall / today's level when it has none); absent when it cannot be told."),
+    ("runway_breaks_before_growth", "1 when the breaking point must be addressed before load grows by runway_roadmap_growth_factor (breached, inside a lead time, or less load headroom than the factor); 0 when deferred."),
+];
+
 const INFO: (&str, &str) = (
     "runway_forecast_info",
     "Always 1: the status (approaching, breached, receding, insufficient_data) and model of each forecast.",
 );
+
+/// A series' exported labels: its own and `limit`. `limit` is runway's; a
+/// series label of that name is kept as `exported_limit`, as Prometheus
+/// does on a conflict.
+fn series_labels(e: &crate::evaluate::Evaluation) -> Vec<LabelPair> {
+    let mut labels: Vec<LabelPair> = e
+        .labels
+        .iter()
+        .map(|(k, v)| {
+            if k == "limit" {
+                pair("exported_limit", v)
+            } else {
+                pair(k, v)
+            }
+        })
+        .collect();
+    labels.push(pair("limit", &e.limit));
+    labels.sort_by(|a, b| a.name().cmp(b.name()));
+    labels
+}
 
 fn pair(name: &str, value: &str) -> LabelPair {
     let mut p = LabelPair::default();
@@ -240,23 +287,21 @@ impl Collector for ForecastCollector {
         let mut values: Vec<Vec<Metric>> = vec![Vec::new(); FORECAST_GAUGES.len()];
         let mut trust: Vec<Vec<Metric>> = vec![Vec::new(); TRUST_GAUGES.len()];
         let mut info = Vec::new();
+        let mut roadmap: Vec<Vec<Metric>> = vec![Vec::new(); ROADMAP_GAUGES.len()];
+        for point in snap.roadmap() {
+            let e = point.evaluation;
+            let labels = series_labels(e);
+            if let Some(r) = e.headroom.ratio {
+                roadmap[0].push(gauge(&labels, r));
+            }
+            if point.stage != crate::roadmap::Stage::Unknown {
+                let must = if point.breaks_before_growth { 1.0 } else { 0.0 };
+                roadmap[1].push(gauge(&labels, must));
+            }
+        }
         for status in snap.limits.values() {
             for e in &status.evaluations {
-                // `limit` is runway's; a series label of that name is kept
-                // as `exported_limit`, as Prometheus does on a conflict.
-                let mut labels: Vec<LabelPair> = e
-                    .labels
-                    .iter()
-                    .map(|(k, v)| {
-                        if k == "limit" {
-                            pair("exported_limit", v)
-                        } else {
-                            pair(k, v)
-                        }
-                    })
-                    .collect();
-                labels.push(pair("limit", &e.limit));
-                labels.sort_by(|a, b| a.name().cmp(b.name()));
+                let labels = series_labels(e);
                 let f = &e.forecast;
                 let eta = match f.status {
                     Status::InsufficientData => None,
@@ -308,6 +353,12 @@ impl Collector for ForecastCollector {
             TRUST_GAUGES
                 .iter()
                 .zip(trust)
+                .map(|((name, help), m)| family(name, help, m)),
+        );
+        out.extend(
+            ROADMAP_GAUGES
+                .iter()
+                .zip(roadmap)
                 .map(|((name, help), m)| family(name, help, m)),
         );
         out.push(family(INFO.0, INFO.1, info));

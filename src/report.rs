@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 
 use crate::evaluate::{self, human_duration, rfc3339, Evaluation};
 use crate::model::UnixSeconds;
+use crate::roadmap::{Basis, BreakingPoint, Response};
+use crate::snapshot::{Snapshot, Trust};
 
 /// A number for JSON: `null` when it is not finite (JSON has no infinity).
 fn num(v: f64) -> Value {
@@ -106,4 +108,295 @@ pub fn columns(cells: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The roadmap's JSON: `{"generated_at", "growth_factor", "breaking_points":
+/// [...], "changes": [...]}`, breaking points ranked first to last.
+pub fn roadmap_json(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Value {
+    let points: Vec<Value> = snap
+        .roadmap_with(growth)
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            point_json(
+                p,
+                i + 1,
+                snap.trust_of(&p.evaluation.limit, &p.evaluation.labels),
+            )
+        })
+        .collect();
+    let changes: Vec<Value> = snap
+        .changes
+        .iter()
+        .rev()
+        .map(|c| {
+            json!({
+                "at": rfc3339(c.at),
+                "limit": c.limit,
+                "labels": c.labels,
+                "change": c.kind.as_str(),
+                "expected_time_to_wall_seconds": num(c.expected),
+                "time_to_wall_seconds": num(c.now),
+                "load_headroom_ratio_before": c.headroom_before.map_or(Value::Null, num),
+                "load_headroom_ratio": c.headroom_now.map_or(Value::Null, num),
+            })
+        })
+        .collect();
+    json!({
+        "generated_at": rfc3339(snap.evaluated_at.unwrap_or(now)),
+        "growth_factor": growth,
+        "breaking_points": points,
+        "changes": changes,
+    })
+}
+
+/// One breaking point as a JSON object.
+fn point_json(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> Value {
+    let e = p.evaluation;
+    let f = &e.forecast;
+    let h = &e.headroom;
+    let driver = match &h.basis {
+        Basis::Driver(d) => {
+            let (intercept, slope, coefficient, exponent) = match d.fit.response {
+                Response::Linear { intercept, slope } => {
+                    (num(intercept), num(slope), Value::Null, Value::Null)
+                }
+                Response::Power {
+                    coefficient,
+                    exponent,
+                } => (Value::Null, Value::Null, num(coefficient), num(exponent)),
+            };
+            json!({
+                "response": d.fit.response.kind(),
+                "intercept": intercept,
+                "slope": slope,
+                "coefficient": coefficient,
+                "exponent": exponent,
+                "r2": num(d.fit.r2),
+                "samples": d.fit.pairs,
+                "load_now": num(d.load_now),
+                "load_at_wall": num(d.load_at_wall),
+                "time_to_load_seconds": d.time_to_load.map_or(Value::Null, num),
+            })
+        }
+        _ => Value::Null,
+    };
+    let eta = f.eta;
+    json!({
+        "rank": rank,
+        "limit": e.limit,
+        "labels": e.labels,
+        "status": p.stage.as_str(),
+        "severity": p.severity,
+        "time_to_wall_seconds": eta.map_or(Value::Null, |x| num(x.likely)),
+        "time_to_wall_lower_seconds": eta.map_or(Value::Null, |x| num(x.lower)),
+        "time_to_wall_upper_seconds": eta.map_or(Value::Null, |x| num(x.upper)),
+        "wall_at": eta.and_then(|x| rfc3339(e.at + x.likely)),
+        "load_headroom_ratio": h.ratio.map_or(Value::Null, num),
+        "headroom_basis": h.basis_name(),
+        "headroom_note": h.note,
+        "driver": driver,
+        "breaks_before_growth": p.breaks_before_growth,
+        "growth_rate_per_second": num(f.rate),
+        "doubling_time_seconds": p.doubling_time.map_or(Value::Null, num),
+        "current_value": f.current_value.map_or(Value::Null, num),
+        "wall": num(e.wall),
+        "direction": e.direction.as_str(),
+        "model": f.model.as_str(),
+        "forecast_status": f.status.as_str(),
+        "reason": f.reason,
+        "trust": trust.map(|t| json!({
+            "at": rfc3339(t.at),
+            "history_seconds": t.history,
+            "scores": t.scores,
+        })),
+        "summary": evaluate::summary(e),
+    })
+}
+
+/// "3.2x", or "-" when unknown.
+pub fn headroom_text(ratio: Option<f64>) -> String {
+    match ratio {
+        Some(r) if r >= 100.0 => format!("{r:.0}x"),
+        Some(r) if r >= 10.0 => format!("{r:.1}x"),
+        Some(r) => format!("{r:.2}x"),
+        None => "-".into(),
+    }
+}
+
+/// How far to trust a wall, in a few words: "eta ±1.3x, F1 0.91".
+pub fn trust_text(trust: Option<&Trust>) -> String {
+    let Some(t) = trust else {
+        return "not backtested".into();
+    };
+    let s = &t.scores;
+    let mut parts = Vec::new();
+    if let Some(e) = s.eta_error_median {
+        parts.push(format!("eta within {:.1}x", e.exp()));
+    }
+    if let Some(f1) = s.f1 {
+        parts.push(format!("alert F1 {f1:.2}"));
+    }
+    if let Some(fa) = s.false_alarm_rate {
+        parts.push(format!("false alarms {:.0}%", 100.0 * fa));
+    }
+    if parts.is_empty() {
+        "backtest had nothing to judge".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The cells of one roadmap row, for the table and markdown outputs.
+fn roadmap_cells(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> Vec<String> {
+    let e = p.evaluation;
+    let f = &e.forecast;
+    let (ttw, band) = match f.eta {
+        Some(x) => (
+            human_duration(x.likely),
+            format!("{} .. {}", human_duration(x.lower), human_duration(x.upper)),
+        ),
+        None => ("-".into(), "-".into()),
+    };
+    let growth = match p.doubling_time {
+        Some(d) => format!("doubles in {}", human_duration(d)),
+        None if f.rate.is_finite() => format!("{}/day", evaluate::format_value(f.rate * 86_400.0)),
+        None => "-".into(),
+    };
+    vec![
+        rank.to_string(),
+        e.limit.clone(),
+        evaluate::label_string(&e.labels),
+        p.stage.as_str().into(),
+        ttw,
+        band,
+        headroom_text(e.headroom.ratio),
+        growth,
+        f.model.as_str().into(),
+        trust_text(trust),
+    ]
+}
+
+const ROADMAP_HEADER: [&str; 10] = [
+    "#",
+    "LIMIT",
+    "SERIES",
+    "STATUS",
+    "TIME TO WALL",
+    "BAND",
+    "HEADROOM",
+    "GROWTH",
+    "MODEL",
+    "TRUST",
+];
+
+/// The roadmap as a text table: what must be addressed before load grows
+/// by `growth`, then what is deferred, then the notes behind each headroom.
+pub fn roadmap_table(snap: &Snapshot, growth: f64) -> String {
+    let points = snap.roadmap_with(growth);
+    let mut out = String::new();
+    for (title, must) in [
+        (
+            format!("Must address before {}x load", format_growth(growth)),
+            true,
+        ),
+        (
+            format!("Deferred: breaks beyond {}x load", format_growth(growth)),
+            false,
+        ),
+    ] {
+        let mut cells: Vec<Vec<String>> =
+            vec![ROADMAP_HEADER.iter().map(|s| s.to_string()).collect()];
+        for (i, p) in points.iter().enumerate() {
+            if p.breaks_before_growth == must {
+                let trust = snap.trust_of(&p.evaluation.limit, &p.evaluation.labels);
+                cells.push(roadmap_cells(p, i + 1, trust));
+            }
+        }
+        out.push_str(&format!("{title}\n"));
+        if cells.len() == 1 {
+            out.push_str("  (none)\n\n");
+        } else {
+            out.push_str(&columns(&cells));
+            out.push('\n');
+        }
+    }
+    out.push_str("Load headroom\n");
+    for (i, p) in points.iter().enumerate() {
+        out.push_str(&format!(
+            "  {}. {} {}: {}\n",
+            i + 1,
+            p.evaluation.limit,
+            evaluate::label_string(&p.evaluation.labels),
+            p.evaluation.headroom.note
+        ));
+    }
+    out
+}
+
+/// The roadmap as Markdown, for a ticket or a design document.
+pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> String {
+    let points = snap.roadmap_with(growth);
+    let when = rfc3339(snap.evaluated_at.unwrap_or(now)).unwrap_or_default();
+    let mut out = format!(
+        "# Scaling roadmap\n\nGenerated {when}. A breaking point must be addressed when it breaks before load grows {}x.\n",
+        format_growth(growth)
+    );
+    for (title, must) in [
+        (
+            format!("Must address before {}x load", format_growth(growth)),
+            true,
+        ),
+        (
+            format!("Deferred: breaks beyond {}x load", format_growth(growth)),
+            false,
+        ),
+    ] {
+        out.push_str(&format!("\n## {title}\n\n"));
+        let rows: Vec<Vec<String>> = points
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.breaks_before_growth == must)
+            .map(|(i, p)| {
+                let trust = snap.trust_of(&p.evaluation.limit, &p.evaluation.labels);
+                roadmap_cells(p, i + 1, trust)
+            })
+            .collect();
+        if rows.is_empty() {
+            out.push_str("None.\n");
+            continue;
+        }
+        let header: Vec<String> = ROADMAP_HEADER
+            .iter()
+            .map(|h| {
+                let mut c = h.to_lowercase();
+                if let Some(first) = c.get_mut(0..1) {
+                    first.make_ascii_uppercase();
+                }
+                c
+            })
+            .collect();
+        out.push_str(&format!("| {} |\n", header.join(" | ")));
+        out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+        for r in rows {
+            let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+    }
+    out.push_str("\n## Load headroom\n\n");
+    for (i, p) in points.iter().enumerate() {
+        out.push_str(&format!(
+            "{}. **{}** `{}`: {}\n",
+            i + 1,
+            p.evaluation.limit,
+            evaluate::label_string(&p.evaluation.labels),
+            p.evaluation.headroom.note
+        ));
+    }
+    out
+}
+
+/// 10 -> "10", 3.5 -> "3.5".
+fn format_growth(g: f64) -> String {
+    evaluate::format_value(g)
 }

@@ -1,5 +1,5 @@
 //! The HTTP face of the daemon: `/metrics`, `/-/healthy`, `/-/ready`,
-//! `/api/v1/forecasts` and a status page at `/`. It only reads the shared
+//! `/api/v1/forecasts`, `/api/v1/roadmap` and the status page at `/`. It only reads the shared
 //! snapshot and the metrics; it never evaluates anything itself.
 
 use std::sync::{Arc, RwLock};
@@ -11,8 +11,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::evaluate::{self, human_duration};
+use crate::evaluate;
 use crate::metrics::Metrics;
+use crate::page;
 use crate::report;
 use crate::snapshot::Snapshot;
 
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/healthy", get(|| async { "runway is healthy\n" }))
         .route("/-/ready", get(ready))
         .route("/api/v1/forecasts", get(forecasts))
+        .route("/api/v1/roadmap", get(roadmap))
         .with_state(state)
 }
 
@@ -113,77 +115,18 @@ async fn forecasts(State(s): State<AppState>) -> Response {
     .into_response()
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 async fn page(State(s): State<AppState>) -> Response {
     let Ok(snap) = s.snapshot.read() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let mut rows = String::new();
-    for e in snap.ranked() {
-        let f = &e.forecast;
-        let (ttw, band) = f.eta.map_or(("-".to_string(), "-".to_string()), |x| {
-            (
-                human_duration(x.likely),
-                format!("{} – {}", human_duration(x.lower), human_duration(x.upper)),
-            )
-        });
-        rows.push_str(&format!(
-            "<tr class=\"{status}\"><td>{limit}</td><td><code>{labels}</code></td><td>{status}</td><td>{ttw}</td><td>{band}</td><td>{now}</td><td>{wall}</td><td title=\"{reason}\">{model}</td></tr>\n",
-            status = f.status.as_str(),
-            limit = escape(&e.limit),
-            labels = escape(&evaluate::label_string(&e.labels)),
-            now = f.current_value.map_or("-".into(), evaluate::format_value),
-            wall = evaluate::format_value(e.wall),
-            reason = escape(&f.reason),
-            model = f.model.as_str(),
-        ));
-    }
-    let mut errors = String::new();
-    for name in &snap.order {
-        if let Some(err) = snap.limits.get(name).and_then(|x| x.last_error.as_ref()) {
-            errors.push_str(&format!(
-                "<li><b>{}</b>: {}</li>",
-                escape(name),
-                escape(err)
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        errors = format!("<h2>Limits not evaluated</h2><ul class=\"errors\">{errors}</ul>");
-    }
-    let when = snap
-        .evaluated_at
-        .and_then(evaluate::rfc3339)
-        .unwrap_or_else(|| "not yet".into());
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>runway</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd; }}
-tr.breached td {{ background: #fde2e2; }}
-tr.approaching td {{ background: #fff4d6; }}
-tr.receding td, tr.insufficient_data td {{ color: #777; }}
-.errors {{ color: #a00; }}
-</style></head>
-<body>
-<h1>runway: time to wall</h1>
-<p>Last evaluation: {when}. Ranked by when each series reaches its wall. <a href="/api/v1/forecasts">JSON</a> · <a href="/metrics">metrics</a></p>
-{errors}
-<table>
-<thead><tr><th>Limit</th><th>Series</th><th>Status</th><th>Time to wall</th><th>Band</th><th>Now</th><th>Wall</th><th>Model</th></tr></thead>
-<tbody>
-{rows}</tbody></table>
-</body></html>
-"#
-    ))
-    .into_response()
+    let now = snap.evaluated_at.unwrap_or(0.0);
+    Html(page::render(&snap, now)).into_response()
+}
+
+async fn roadmap(State(s): State<AppState>) -> Response {
+    let Ok(snap) = s.snapshot.read() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let now = snap.evaluated_at.unwrap_or(0.0);
+    Json(report::roadmap_json(&snap, snap.growth_factor, now)).into_response()
 }

@@ -2,11 +2,15 @@
 //! writes it once per tick, and `/metrics`, the JSON API, the status page and
 //! `runway once` read it. Readers never see a half-written tick.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::backtest::Scores;
 use crate::evaluate::{AlertState, Evaluation};
 use crate::model::{Labels, UnixSeconds};
+use crate::roadmap::{self, BreakingPoint, Change, Window};
+
+/// The most re-roadmap events the snapshot keeps, newest last.
+pub const MAX_CHANGES: usize = 100;
 
 /// One limit's latest outcome.
 #[derive(Debug, Clone, Default)]
@@ -25,7 +29,7 @@ pub struct LimitStatus {
     pub unmatched_series: usize,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// By limit name, in configuration order via `order`.
     pub limits: BTreeMap<String, LimitStatus>,
@@ -37,6 +41,12 @@ pub struct Snapshot {
     pub trust: BTreeMap<String, BTreeMap<Labels, Trust>>,
     /// When the last evaluation finished; `None` before the first.
     pub evaluated_at: Option<UnixSeconds>,
+    /// The roadmap's next order of magnitude of load.
+    pub growth_factor: f64,
+    /// Each limit's lead times, most urgent first.
+    pub windows: BTreeMap<String, Vec<Window>>,
+    /// The latest re-roadmap events, oldest first.
+    pub changes: VecDeque<Change>,
 }
 
 /// A series' backtest on its own history.
@@ -52,6 +62,35 @@ impl Snapshot {
     /// The latest backtest of a series, if any.
     pub fn trust_of(&self, limit: &str, labels: &Labels) -> Option<&Trust> {
         self.trust.get(limit).and_then(|m| m.get(labels))
+    }
+
+    /// Every series placed on the roadmap and ranked, first to break first.
+    pub fn roadmap(&self) -> Vec<BreakingPoint<'_>> {
+        self.roadmap_with(self.growth_factor)
+    }
+
+    /// [`Snapshot::roadmap`] for another growth factor.
+    pub fn roadmap_with(&self, growth: f64) -> Vec<BreakingPoint<'_>> {
+        let points = self
+            .order
+            .iter()
+            .filter_map(|l| self.limits.get(l).map(|s| (l, s)))
+            .flat_map(|(l, s)| {
+                let windows = self.windows.get(l).map_or(&[][..], Vec::as_slice);
+                s.evaluations
+                    .iter()
+                    .map(move |e| roadmap::place(e, windows, growth))
+            })
+            .collect();
+        roadmap::rank(points)
+    }
+
+    /// Records re-roadmap events, keeping the newest [`MAX_CHANGES`].
+    pub fn record(&mut self, changes: Vec<Change>) {
+        self.changes.extend(changes);
+        while self.changes.len() > MAX_CHANGES {
+            self.changes.pop_front();
+        }
     }
 
     /// Every forecast, ranked: soonest wall first (breached first of all),
@@ -75,5 +114,20 @@ fn rank_key(e: &Evaluation) -> f64 {
         Status::InsufficientData => f64::MAX,
         Status::Receding => f64::MAX / 2.0,
         _ => e.forecast.eta.map_or(f64::MAX / 2.0, |x| x.likely),
+    }
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot {
+            limits: BTreeMap::new(),
+            order: Vec::new(),
+            alerts: Vec::new(),
+            trust: BTreeMap::new(),
+            evaluated_at: None,
+            growth_factor: crate::config::DEFAULT_GROWTH_FACTOR,
+            windows: BTreeMap::new(),
+            changes: VecDeque::new(),
+        }
     }
 }

@@ -44,6 +44,8 @@ fn eval_at(series: &[(&str, &str)], lower: Option<f64>, at: f64) -> Evaluation {
             period: None,
             regime_start: None,
         },
+        headroom: Headroom::unknown("not measured here"),
+        history: Vec::new(),
         at,
     }
 }
@@ -286,4 +288,33 @@ fn walls_join_on_the_most_specific_matching_labels() {
         join_walls(&series, &walls),
         vec![Some(50.0), Some(200.0), None]
     );
+}
+
+#[test]
+fn charts_keep_the_peaks_that_approach_the_wall() {
+    let samples: Vec<Sample> = (0..1000)
+        .map(|i| {
+            let v = if i == 517 {
+                95.0
+            } else {
+                50.0 + (i % 7) as f64
+            };
+            Sample::new(T0 + 60.0 * i as f64, v)
+        })
+        .collect();
+    let rising = thin(&samples, 100, Direction::Rising);
+    assert!(rising.len() <= 100, "{}", rising.len());
+    assert!(
+        rising.iter().any(|s| s.v == 95.0),
+        "the spike toward the wall is kept"
+    );
+    assert!(rising.windows(2).all(|w| w[0].t < w[1].t), "in time order");
+    // Falling towards a wall below, the troughs are what matter.
+    let falling = thin(&samples, 100, Direction::Falling);
+    assert!(
+        falling.iter().all(|s| s.v == 50.0),
+        "only the troughs are kept"
+    );
+    // Short histories are kept whole.
+    assert_eq!(thin(&samples[..50], 100, Direction::Rising).len(), 50);
 }

@@ -8,7 +8,7 @@ use crate::model::{Labels, Sample, Series, UnixSeconds};
 
 const DAY: f64 = 86_400.0;
 
-/// The demo's configuration: three limits over the demo's own metrics.
+/// The demo's configuration: four limits over the demo's own metrics.
 pub const CONFIG: &str = r#"
 [server]
 listen = "127.0.0.1:9464"
@@ -42,6 +42,14 @@ query = "demo_pool_connections_in_use"
 wall_query = "demo_pool_max_connections"
 direction = "rising"
 lead_time = "3d"
+
+[[limits]]
+name = "checkout_latency_slo"
+query = "demo_checkout_latency_p99_seconds"
+driver = "demo_http_requests_per_second"
+wall = 0.5
+direction = "rising"
+lead_time = { critical = "1d", warning = "7d" }
 "#;
 
 /// Answers the demo's queries.
@@ -65,6 +73,14 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// Requests a second: 100 on average at the demo's start, growing 2% a
+/// day, ±60% over the day, peaking at about 160.
+fn demo_rps(origin: UnixSeconds, t: f64) -> f64 {
+    let days = (t - origin) / DAY;
+    let daily = (std::f64::consts::TAU * (t / DAY - 0.6)).sin();
+    100.0 * 1.02f64.powf(days) * (1.0 + 0.6 * daily) * (1.0 + 0.03 * jitter(t, 5))
 }
 
 type Curve = Box<dyn Fn(f64) -> f64 + Send + Sync>;
@@ -106,14 +122,37 @@ impl DemoSource {
                     base + 1200.0 * daily + 150.0 * jitter(t, 3)
                 }),
             )],
-            // A connection pool that is busy but flat.
-            "demo_pool_connections_in_use" => vec![(
-                labels(&[("pool", "orders")]),
-                Box::new(|t| 42.0 + 6.0 * jitter(t, 4)),
+            // A connection pool that is busy but flat, and one that is
+            // nearly idle: it breaks only beyond ten times today's load.
+            "demo_pool_connections_in_use" => vec![
+                (
+                    labels(&[("pool", "orders")]),
+                    Box::new(|t| 42.0 + 6.0 * jitter(t, 4)),
+                ),
+                (
+                    labels(&[("pool", "payments")]),
+                    Box::new(|t| 5.0 + jitter(t, 7)),
+                ),
+            ],
+            "demo_pool_max_connections" => vec![
+                (labels(&[("pool", "orders")]), Box::new(|_| 100.0)),
+                (labels(&[("pool", "payments")]), Box::new(|_| 100.0)),
+            ],
+            // Traffic with a working-day cycle, growing 2% a day.
+            "demo_http_requests_per_second" => vec![(
+                labels(&[("service", "checkout")]),
+                Box::new(move |t| demo_rps(o, t)),
             )],
-            "demo_pool_max_connections" => {
-                vec![(labels(&[("pool", "orders")]), Box::new(|_| 100.0))]
-            }
+            // Latency that grows with the square of traffic (queueing):
+            // 0.2 s at today's peak of about 160 requests a second, so the
+            // 0.5 s objective breaks at about 1.6x today's peak load.
+            "demo_checkout_latency_p99_seconds" => vec![(
+                labels(&[("service", "checkout")]),
+                Box::new(move |t| {
+                    let rps = demo_rps(o, t);
+                    0.2 * (rps / 160.0).powi(2) * (1.0 + 0.02 * jitter(t, 6))
+                }),
+            )],
             _ => return None,
         };
         Some(out)
@@ -123,7 +162,8 @@ impl DemoSource {
         SourceError::Rejected {
             query: query.to_string(),
             message: "the demo source answers only demo_filesystem_avail_bytes, demo_queue_depth, \
-                      demo_pool_connections_in_use and demo_pool_max_connections"
+                      demo_pool_connections_in_use, demo_pool_max_connections, \
+                      demo_http_requests_per_second and demo_checkout_latency_p99_seconds"
                 .to_string(),
         }
     }

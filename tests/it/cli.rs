@@ -554,13 +554,18 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         .lines()
         .filter(|l| l.starts_with("runway_forecast_info{"))
         .collect();
-    assert_eq!(info.len(), 4, "{metrics}");
+    assert_eq!(info.len(), 6, "{metrics}");
     let db = info
         .iter()
         .find(|l| l.contains("instance=\"db-1\""))
         .expect("the filling database disk");
     assert!(db.contains("status=\"approaching\""), "{db}");
-    for limit in ["disk_full", "ingest_queue_depth", "orders_pool_exhausted"] {
+    for limit in [
+        "disk_full",
+        "ingest_queue_depth",
+        "orders_pool_exhausted",
+        "checkout_latency_slo",
+    ] {
         assert!(page.contains(limit), "status page lists {limit}");
     }
     let logged = std::fs::read_to_string(log.path()).unwrap();
@@ -572,9 +577,10 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         alert.contains("db-1") && alert.contains("severity=\"warning\""),
         "{alert}"
     );
-    // The flat pool and the slowly filling root volume are far from their
-    // walls: nothing about them is alerted.
-    for quiet in ["orders", "web-1"] {
+    // The flat pools, the slowly filling root volume and the latency weeks
+    // from its objective are far from their walls: nothing about them is
+    // alerted.
+    for quiet in ["orders", "payments", "web-1", "checkout"] {
         assert!(
             !logged
                 .lines()

@@ -7,19 +7,53 @@ fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-#[test]
-fn the_prometheus_scrape_config_passes_promtool() {
+/// Runs promtool in `dir` and fails the test with its output unless it
+/// succeeds.
+fn promtool(dir: &str, args: &[&str]) {
     let out = Command::new("/usr/bin/promtool")
-        .arg("check")
-        .arg("config")
-        .arg(repo("deploy/prometheus/prometheus.yml"))
+        .current_dir(repo(dir))
+        .args(args)
         .output()
         .expect("run promtool (scripts/test installs it)");
     assert!(
         out.status.success(),
-        "promtool check config failed:\n{}{}",
+        "promtool {} failed:\n{}{}",
+        args.join(" "),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_prometheus_scrape_config_passes_promtool() {
+    // Also checks the rule files the config loads.
+    promtool("deploy/prometheus", &["check", "config", "prometheus.yml"]);
+}
+
+#[test]
+fn the_example_alert_rules_pass_promtool_check() {
+    promtool("deploy/prometheus", &["check", "rules", "runway-rules.yml"]);
+}
+
+#[test]
+fn the_example_alert_rules_fire_as_their_unit_tests_expect() {
+    // An alert without a case in the unit tests would pass them untested.
+    let rules = std::fs::read_to_string(repo("deploy/prometheus/runway-rules.yml")).unwrap();
+    let tests = std::fs::read_to_string(repo("deploy/prometheus/runway-rules.test.yml")).unwrap();
+    let alerts: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert!(!alerts.is_empty(), "no alerts found in runway-rules.yml");
+    for alert in alerts {
+        assert!(
+            tests.contains(&format!("alertname: {alert}\n")),
+            "{alert} has no case in runway-rules.test.yml"
+        );
+    }
+    promtool(
+        "deploy/prometheus",
+        &["test", "rules", "runway-rules.test.yml"],
     );
 }
 

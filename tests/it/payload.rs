@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use runway::evaluate::{AlertRule, AlertTracker, Cadence, Evaluation};
 use runway::forecast::{Eta, Forecast, ModelChoice, Status};
 use runway::model::{Direction, Labels};
+use runway::roadmap::Headroom;
 use runway::sink::alertmanager::payload;
 
 const T0: f64 = 1_800_000_000.0;
@@ -62,6 +63,8 @@ fn disk(lower: f64, likely: f64, upper: f64, at: f64) -> Evaluation {
             period: None,
             regime_start: None,
         },
+        headroom: Headroom::unknown("not measured here"),
+        history: Vec::new(),
         at,
     }
 }

@@ -1,0 +1,403 @@
+//! The status page, rendered on the server from the snapshot: the ranked
+//! roadmap and, for each breaking point, a chart of its history, its
+//! projection with the band, and the wall. Plain HTML and inline SVG: no
+//! JavaScript, no build step, readable on a laptop at a glance. Pure: the
+//! snapshot and the time in, a string out.
+
+use std::fmt::Write as _;
+
+use crate::evaluate::{self, human_duration, Evaluation};
+use crate::model::UnixSeconds;
+use crate::report::{headroom_text, trust_text};
+use crate::roadmap::{BreakingPoint, Stage};
+use crate::snapshot::Snapshot;
+
+/// The most breaking points drawn as charts; the table lists them all.
+pub const MAX_CHARTS: usize = 60;
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 180.0;
+const PAD_LEFT: f64 = 64.0;
+const PAD_RIGHT: f64 = 12.0;
+const PAD_Y: f64 = 14.0;
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The whole page.
+pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
+    let growth = snap.growth_factor;
+    let points = snap.roadmap();
+    let g = evaluate::format_value(growth);
+    let must = points.iter().filter(|p| p.breaks_before_growth).count();
+    let deferred = points
+        .iter()
+        .filter(|p| !p.breaks_before_growth && p.stage != Stage::Unknown)
+        .count();
+    let when = snap
+        .evaluated_at
+        .and_then(evaluate::rfc3339)
+        .unwrap_or_else(|| "not yet".into());
+
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        r#"<header><h1>runway: scaling roadmap</h1>
+<p class="lede"><strong id="must-count">{must}</strong> breaking point{s1} to address before load grows {g}x · <span id="deferred-count">{deferred}</span> deferred · last evaluation {when} · <a href="/api/v1/roadmap">JSON</a> · <a href="/api/v1/forecasts">forecasts</a> · <a href="/metrics">metrics</a></p></header>
+"#,
+        s1 = if must == 1 { "" } else { "s" },
+    );
+    body.push_str(&errors(snap));
+    body.push_str(&changes(snap));
+    let _ = write!(
+        body,
+        "<h2>What breaks first</h2>\n{}",
+        table(&points, snap, true, growth)
+    );
+    let later: Vec<&BreakingPoint<'_>> =
+        points.iter().filter(|p| !p.breaks_before_growth).collect();
+    if !later.is_empty() {
+        let _ = write!(
+            body,
+            "<details id=\"deferred\"><summary>Deferred and unknown: breaks beyond {g}x load, or cannot be told ({})</summary>\n{}</details>\n",
+            later.len(),
+            table(&points, snap, false, growth)
+        );
+    }
+    body.push_str("<h2>Breaking points</h2>\n<div class=\"charts\">\n");
+    for (i, p) in points.iter().enumerate().take(MAX_CHARTS) {
+        body.push_str(&card(p, i + 1, now));
+    }
+    if points.len() > MAX_CHARTS {
+        let _ = write!(
+            body,
+            "<p>{} more in the tables above and in <a href=\"/api/v1/roadmap\">the JSON</a>.</p>",
+            points.len() - MAX_CHARTS
+        );
+    }
+    body.push_str("</div>\n");
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="60">
+<title>runway: scaling roadmap</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem; color: #1f2328; }}
+h1 {{ font-size: 1.5rem; margin-bottom: .25rem; }}
+.lede {{ color: #444; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .92rem; }}
+th, td {{ text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #e5e5e5; vertical-align: top; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.badge {{ display: inline-block; padding: .05rem .45rem; border-radius: .6rem; font-size: .8rem; font-weight: 600; }}
+.breached {{ background: #cf222e; color: #fff; }}
+.critical {{ background: #fa4549; color: #fff; }}
+.warning {{ background: #d4a72c; color: #fff; }}
+.before_growth {{ background: #fff1c2; color: #7d4e00; }}
+.deferred, .unknown {{ background: #eaeef2; color: #57606a; }}
+.charts {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 1rem; }}
+.card {{ border: 1px solid #d0d7de; border-radius: .5rem; padding: .6rem .8rem; }}
+.card h3 {{ font-size: 1rem; margin: 0 0 .2rem 0; }}
+.card p {{ margin: .2rem 0; font-size: .88rem; color: #444; }}
+svg {{ width: 100%; height: auto; }}
+.errors {{ color: #a40e26; }}
+code {{ font-size: .85em; }}
+</style></head>
+<body>
+{body}</body></html>
+"#
+    )
+}
+
+fn errors(snap: &Snapshot) -> String {
+    let mut items = String::new();
+    for name in &snap.order {
+        if let Some(err) = snap.limits.get(name).and_then(|x| x.last_error.as_ref()) {
+            let _ = write!(items, "<li><b>{}</b>: {}</li>", escape(name), escape(err));
+        }
+    }
+    if items.is_empty() {
+        return String::new();
+    }
+    format!("<h2>Limits not evaluated</h2><ul class=\"errors\">{items}</ul>\n")
+}
+
+fn changes(snap: &Snapshot) -> String {
+    if snap.changes.is_empty() {
+        return String::new();
+    }
+    let mut items = String::new();
+    for c in snap.changes.iter().rev().take(10) {
+        let what = match c.kind {
+            crate::roadmap::ChangeKind::Sooner | crate::roadmap::ChangeKind::Later => format!(
+                "time to wall {} → {}",
+                human_duration(c.expected),
+                human_duration(c.now)
+            ),
+            _ => format!(
+                "load headroom {} → {}",
+                headroom_text(c.headroom_before),
+                headroom_text(c.headroom_now)
+            ),
+        };
+        let _ = write!(
+            items,
+            "<li>{} <b>{}</b> <code>{}</code>: {} ({})</li>",
+            evaluate::rfc3339(c.at).unwrap_or_default(),
+            escape(&c.limit),
+            escape(&evaluate::label_string(&c.labels)),
+            c.kind.as_str().replace('_', " "),
+            escape(&what)
+        );
+    }
+    format!("<h2>What changed</h2><ul id=\"changes\">{items}</ul>\n")
+}
+
+/// The ranked table of the points that must be addressed (`must`) or of
+/// the rest.
+fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64) -> String {
+    let mut rows = String::new();
+    for (i, p) in points.iter().enumerate() {
+        if p.breaks_before_growth != must {
+            continue;
+        }
+        let e = p.evaluation;
+        let f = &e.forecast;
+        let (ttw, band) = f.eta.map_or(("-".to_string(), "-".to_string()), |x| {
+            (
+                human_duration(x.likely),
+                format!("{} – {}", human_duration(x.lower), human_duration(x.upper)),
+            )
+        });
+        let growth_text = match p.doubling_time {
+            Some(d) => format!("doubles in {}", human_duration(d)),
+            None if f.rate.is_finite() => {
+                format!("{}/day", evaluate::format_value(f.rate * 86_400.0))
+            }
+            None => "-".into(),
+        };
+        let trust = snap.trust_of(&e.limit, &e.labels);
+        let _ = writeln!(
+            rows,
+            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td><span class=\"badge {stage}\">{stage_text}</span></td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
+            rank = i + 1,
+            limit = escape(&e.limit),
+            labels = escape(&evaluate::label_string(&e.labels)),
+            stage = p.stage.as_str(),
+            stage_text = stage_text(p.stage),
+            note = escape(&e.headroom.note),
+            headroom = headroom_text(e.headroom.ratio),
+            reason = escape(&f.reason),
+            model = f.model.as_str(),
+            trust = escape(&trust_text(trust)),
+        );
+    }
+    if rows.is_empty() {
+        let g = evaluate::format_value(growth);
+        return if must {
+            format!("<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n")
+        } else {
+            String::new()
+        };
+    }
+    let id = if must { "roadmap" } else { "roadmap-deferred" };
+    format!(
+        "<table id=\"{id}\"><thead><tr><th>#</th><th>Limit</th><th>Series</th><th>Status</th><th>Time to wall</th><th>Band (90%)</th><th>Load headroom</th><th>Growth</th><th>Model</th><th>Trust</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
+    )
+}
+
+fn stage_text(s: Stage) -> &'static str {
+    match s {
+        Stage::Breached => "breached",
+        Stage::Critical => "critical",
+        Stage::Warning => "warning",
+        Stage::BeforeGrowth => "must address",
+        Stage::Deferred => "deferred",
+        Stage::Unknown => "unknown",
+    }
+}
+
+/// One breaking point: its headline and its chart.
+fn card(p: &BreakingPoint<'_>, rank: usize, now: UnixSeconds) -> String {
+    let e = p.evaluation;
+    format!(
+        "<section class=\"card\" id=\"point-{rank}\" data-rank=\"{rank}\"><h3>{rank}. {limit} <span class=\"badge {stage}\">{stage_text}</span></h3><p><code>{labels}</code></p><p class=\"summary\">{summary}</p><p class=\"headroom-note\">{note}</p>{chart}</section>\n",
+        limit = escape(&e.limit),
+        stage = p.stage.as_str(),
+        stage_text = stage_text(p.stage),
+        labels = escape(&evaluate::label_string(&e.labels)),
+        summary = escape(&evaluate::summary(e)),
+        note = escape(&e.headroom.note),
+        chart = chart(e, now),
+    )
+}
+
+/// Maps data to the chart's pixels.
+struct Frame {
+    t0: f64,
+    t1: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl Frame {
+    fn x(&self, t: f64) -> f64 {
+        let w = WIDTH - PAD_LEFT - PAD_RIGHT;
+        PAD_LEFT + w * ((t - self.t0) / (self.t1 - self.t0)).clamp(0.0, 1.0)
+    }
+    fn y(&self, v: f64) -> f64 {
+        let h = HEIGHT - 2.0 * PAD_Y;
+        PAD_Y + h * (1.0 - ((v - self.lo) / (self.hi - self.lo)).clamp(-0.05, 1.05))
+    }
+}
+
+/// The chart of one series: history, the projection to the wall with its
+/// band, the wall, and now.
+pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
+    let h = &e.history;
+    let (Some(first), Some(_)) = (h.first(), h.last()) else {
+        return "<p class=\"no-chart\">No history to draw.</p>".into();
+    };
+    let f = &e.forecast;
+    let span = (now - first.t).max(1.0);
+    // The future shown: to the band's far edge when it is near, else a
+    // stretch in proportion to the history.
+    let future = match f.eta {
+        Some(x) if x.likely.is_finite() => {
+            let far = if x.upper.is_finite() {
+                x.upper
+            } else {
+                2.0 * x.likely
+            };
+            far.max(x.likely * 1.1).clamp(0.1 * span, 3.0 * span)
+        }
+        _ => 0.3 * span,
+    };
+    let start = if f.level.is_finite() {
+        f.level
+    } else {
+        f.current_value.unwrap_or(e.wall)
+    };
+    let end_t = now + future;
+    let mut lo = e.wall.min(start);
+    let mut hi = e.wall.max(start);
+    for s in h {
+        lo = lo.min(s.v);
+        hi = hi.max(s.v);
+    }
+    if f.eta.is_none() && f.rate.is_finite() {
+        let v = start + f.rate * future;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    let pad = 0.08 * (hi - lo);
+    let fr = Frame {
+        t0: first.t,
+        t1: end_t,
+        lo: lo - pad,
+        hi: hi + pad,
+    };
+
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{label}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        label = escape(&format!("history and projection of {} against its wall", e.limit)),
+    );
+    // Axis labels: the wall, and the lowest value shown.
+    let _ = write!(
+        svg,
+        "<text x=\"{x}\" y=\"{y}\" font-size=\"10\" text-anchor=\"end\" fill=\"#57606a\">{v}</text>",
+        x = PAD_LEFT - 4.0,
+        y = fr.y(lo) + 3.0,
+        v = escape(&evaluate::format_value(round_sig(lo))),
+    );
+    // The band: from now and the level, to the wall between its earliest
+    // and latest times (to the chart's edge when the latest is beyond it).
+    if let Some(x) = f.eta.filter(|x| x.likely.is_finite() && x.likely > 0.0) {
+        let near = fr.x(now + x.lower);
+        let far = fr.x(now + x.upper.min(future * 10.0));
+        let _ = write!(
+            svg,
+            "<polygon class=\"band\" points=\"{:.1},{:.1} {near:.1},{:.1} {far:.1},{:.1}\" fill=\"#fa4549\" fill-opacity=\"0.15\" stroke=\"none\"/>",
+            fr.x(now),
+            fr.y(start),
+            fr.y(e.wall),
+            fr.y(e.wall),
+        );
+        let _ = write!(
+            svg,
+            "<line class=\"projection\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#cf222e\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>",
+            fr.x(now),
+            fr.y(start),
+            fr.x(now + x.likely),
+            fr.y(e.wall),
+        );
+    } else if f.rate.is_finite() && f.status != crate::forecast::Status::Breached {
+        let _ = write!(
+            svg,
+            "<line class=\"projection\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#57606a\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>",
+            fr.x(now),
+            fr.y(start),
+            fr.x(end_t),
+            fr.y(start + f.rate * future),
+        );
+    }
+    // The history.
+    let mut path = String::new();
+    for s in h {
+        let _ = write!(path, "{:.1},{:.1} ", fr.x(s.t), fr.y(s.v));
+    }
+    let _ = write!(
+        svg,
+        "<polyline class=\"history\" points=\"{}\" fill=\"none\" stroke=\"#0969da\" stroke-width=\"1.2\"/>",
+        path.trim_end()
+    );
+    // The wall and now.
+    let wy = fr.y(e.wall);
+    let _ = write!(
+        svg,
+        "<line class=\"wall\" x1=\"{PAD_LEFT}\" y1=\"{wy:.1}\" x2=\"{:.1}\" y2=\"{wy:.1}\" stroke=\"#cf222e\" stroke-width=\"1.5\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#cf222e\">wall {}</text>",
+        WIDTH - PAD_RIGHT,
+        PAD_LEFT - 4.0,
+        wy + 3.0,
+        escape(&evaluate::format_value(e.wall)),
+    );
+    let nx = fr.x(now);
+    let _ = write!(
+        svg,
+        "<line class=\"now\" x1=\"{nx:.1}\" y1=\"{PAD_Y}\" x2=\"{nx:.1}\" y2=\"{:.1}\" stroke=\"#8c959f\" stroke-width=\"1\"/><text x=\"{nx:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#57606a\">now</text>",
+        HEIGHT - PAD_Y,
+        HEIGHT - 2.0,
+    );
+    let _ = write!(
+        svg,
+        "<text x=\"{PAD_LEFT}\" y=\"{:.1}\" font-size=\"10\" fill=\"#57606a\">{}</text>",
+        HEIGHT - 2.0,
+        escape(&format!("{} ago", human_duration(span))),
+    );
+    let horizon = format!("+{}", human_duration(future));
+    let _ = write!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#57606a\">{}</text></svg>",
+        WIDTH - PAD_RIGHT,
+        HEIGHT - 2.0,
+        escape(&horizon),
+    );
+    svg
+}
+
+/// `v` to three significant digits, for an axis label.
+fn round_sig(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let m = 10f64.powf(v.abs().log10().floor() - 2.0);
+    (v / m).round() * m
+}

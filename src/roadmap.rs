@@ -1,0 +1,664 @@
+//! PURE scaling roadmap: at what load each wall breaks (its load headroom),
+//! which breaking points must be addressed before the next order of
+//! magnitude of load and which can be deferred, their ranking, and the
+//! re-roadmap events when a wall moves materially. No I/O, no clock.
+//!
+//! Load headroom is the multiple of today's load at which the wall is
+//! reached. "Today's load" is the busy end of the last day (the 95th
+//! percentile of the newest day of samples), since a wall is first hit at
+//! the busiest hour:
+//! - with a `driver` (the load that pushes the limit), the limited metric's
+//!   response to it is fitted, as a straight line or a power law
+//!   (latency and queueing grow faster than load), whichever fits better,
+//!   and solved for the load at the wall;
+//! - without one, a rising metric is assumed to grow in proportion to load:
+//!   the headroom is wall / today's level, and the output says so.
+
+use std::collections::HashMap;
+
+use crate::evaluate::Evaluation;
+use crate::forecast::{self, robust, ModelChoice, Settings, Status};
+use crate::model::{Direction, Labels, Sample, UnixSeconds};
+
+/// The newest stretch that sets "today's" level: a day...
+const TODAY_SECONDS: f64 = 86_400.0;
+/// ... or, in a shorter history, its newest quarter.
+const TODAY_SHARE: f64 = 0.25;
+/// The busy end of today: this quantile toward the wall.
+const BUSY_QUANTILE: f64 = 0.95;
+/// The fewest paired samples a response is fitted on.
+const MIN_PAIRS: usize = 10;
+/// The least spread of load (between its 5th and 95th percentiles, relative
+/// to its median) from which a response can be measured at all.
+const MIN_LOAD_SPREAD: f64 = 0.05;
+/// The least share of the metric's variation a response must explain to be
+/// trusted over the proportional assumption.
+pub const MIN_R2: f64 = 0.5;
+/// How much smaller a power law's squared error must be than a straight
+/// line's for it to be chosen: a curve extrapolates faster, so it needs
+/// evidence.
+const POWER_CLEARLY_BETTER: f64 = 0.9;
+
+/// How the limited metric responds to its driver.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Response {
+    /// metric = intercept + slope × load
+    Linear { intercept: f64, slope: f64 },
+    /// metric = coefficient × load^exponent
+    Power { coefficient: f64, exponent: f64 },
+}
+
+impl Response {
+    pub fn at(&self, load: f64) -> f64 {
+        match *self {
+            Response::Linear { intercept, slope } => intercept + slope * load,
+            Response::Power {
+                coefficient,
+                exponent,
+            } => coefficient * load.powf(exponent),
+        }
+    }
+
+    /// The load at which the metric reaches `wall` moving in `direction`;
+    /// `None` when the response does not move that way with load.
+    fn load_at(&self, wall: f64, direction: Direction) -> Option<f64> {
+        let x = match *self {
+            Response::Linear { intercept, slope } => {
+                if slope * direction.sign() <= 0.0 {
+                    return None;
+                }
+                (wall - intercept) / slope
+            }
+            Response::Power {
+                coefficient,
+                exponent,
+            } => {
+                if exponent * direction.sign() <= 0.0 || wall <= 0.0 || coefficient <= 0.0 {
+                    return None;
+                }
+                (wall / coefficient).powf(1.0 / exponent)
+            }
+        };
+        (x.is_finite() && x > 0.0).then_some(x)
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Response::Linear { .. } => "linear",
+            Response::Power { .. } => "power",
+        }
+    }
+
+    /// "metric ≈ 0.0021 × load^1.98" or "metric ≈ 3.1 + 0.5 × load".
+    pub fn describe(&self) -> String {
+        match *self {
+            Response::Linear { intercept, slope } => {
+                format!("metric ≈ {intercept:.4} + {slope:.4e} × load")
+            }
+            Response::Power {
+                coefficient,
+                exponent,
+            } => format!("metric ≈ {coefficient:.4e} × load^{exponent:.2}"),
+        }
+    }
+}
+
+/// A response fitted on paired samples, with how much it explains.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    pub response: Response,
+    /// Share of the metric's variance explained, on the metric's scale.
+    pub r2: f64,
+    pub pairs: usize,
+}
+
+/// What the driver says about a limit's breaking point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverHeadroom {
+    pub fit: Fit,
+    /// Today's load (the busy end of the last day).
+    pub load_now: f64,
+    /// The load at which the metric reaches the wall.
+    pub load_at_wall: f64,
+    /// When the driver's own trend reaches that load; `None` when it does
+    /// not grow towards it.
+    pub time_to_load: Option<f64>,
+}
+
+/// How a headroom figure was found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Basis {
+    /// From the metric's fitted response to its driver.
+    Driver(DriverHeadroom),
+    /// wall / today's level: assumes the metric grows in proportion to load.
+    Proportional,
+    /// No figure.
+    Unknown,
+}
+
+/// The load multiple at which a series reaches its wall.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Headroom {
+    /// `None` when it cannot be told.
+    pub ratio: Option<f64>,
+    pub basis: Basis,
+    /// The assumption or evidence behind the figure, in words.
+    pub note: String,
+}
+
+impl Headroom {
+    pub fn basis_name(&self) -> Option<&'static str> {
+        match self.basis {
+            Basis::Driver(_) => Some("driver"),
+            Basis::Proportional => Some("proportional"),
+            Basis::Unknown => None,
+        }
+    }
+
+    pub fn unknown(note: impl Into<String>) -> Self {
+        Headroom {
+            ratio: None,
+            basis: Basis::Unknown,
+            note: note.into(),
+        }
+    }
+}
+
+/// The `q` quantile of the samples of the newest "day" (see
+/// [`TODAY_SECONDS`]); `None` without samples.
+pub fn busy_level(samples: &[Sample], direction: Direction) -> Option<f64> {
+    let last = samples.last()?.t;
+    let first = samples.first()?.t;
+    let span = (TODAY_SHARE * (last - first)).min(TODAY_SECONDS);
+    let mut today: Vec<f64> = samples
+        .iter()
+        .rev()
+        .take_while(|s| s.t >= last - span)
+        .map(|s| s.v)
+        .filter(|v| v.is_finite())
+        .collect();
+    let q = match direction {
+        Direction::Rising => BUSY_QUANTILE,
+        Direction::Falling => 1.0 - BUSY_QUANTILE,
+    };
+    quantile(&mut today, q)
+}
+
+/// The `q` quantile (nearest rank) of `v`, reordering it.
+fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let i = ((v.len() - 1) as f64 * q).round() as usize;
+    let (_, x, _) = v.select_nth_unstable_by(i, f64::total_cmp);
+    Some(*x)
+}
+
+/// Pairs the metric's and the driver's samples taken at the same instant
+/// (a range query's grid is shared), both finite.
+fn pair(metric: &[Sample], driver: &[Sample]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(metric.len().min(driver.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < metric.len() && j < driver.len() {
+        let (m, d) = (metric[i], driver[j]);
+        if (m.t - d.t).abs() < 1e-3 {
+            if m.v.is_finite() && d.v.is_finite() {
+                out.push((d.v, m.v));
+            }
+            i += 1;
+            j += 1;
+        } else if m.t < d.t {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// A robust straight line through `(x, y)` points: Theil-Sen.
+fn line(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let as_samples: Vec<Sample> = points.iter().map(|&(x, y)| Sample::new(x, y)).collect();
+    let l = robust::theil_sen(&as_samples, 0.0)?;
+    (l.slope.is_finite() && l.intercept.is_finite()).then_some((l.intercept, l.slope))
+}
+
+/// Share of the variance of `y` that `response` explains.
+fn r2(points: &[(f64, f64)], response: &Response) -> f64 {
+    let n = points.len() as f64;
+    let mean = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let total: f64 = points.iter().map(|p| (p.1 - mean).powi(2)).sum();
+    let residual: f64 = points
+        .iter()
+        .map(|&(x, y)| (y - response.at(x)).powi(2))
+        .sum();
+    if total > 0.0 {
+        1.0 - residual / total
+    } else {
+        0.0
+    }
+}
+
+/// Fits how the metric responds to load: a straight line, or a power law
+/// when it fits clearly better. `Err` says why no response can be measured.
+pub fn fit_response(metric: &[Sample], driver: &[Sample]) -> Result<Fit, String> {
+    let points = pair(metric, driver);
+    if points.len() < MIN_PAIRS {
+        return Err(format!(
+            "{} samples of the metric and the driver share a timestamp; at least {MIN_PAIRS} are needed",
+            points.len()
+        ));
+    }
+    let mut loads: Vec<f64> = points.iter().map(|p| p.0).collect();
+    let (lo, mid, hi) = (
+        quantile(&mut loads, 0.05),
+        quantile(&mut loads, 0.5),
+        quantile(&mut loads, 0.95),
+    );
+    if let (Some(lo), Some(mid), Some(hi)) = (lo, mid, hi) {
+        if !(mid.abs() > 0.0 && (hi - lo) / mid.abs() >= MIN_LOAD_SPREAD) {
+            return Err(format!(
+                "the load barely varied (from {lo:.4} to {hi:.4}), so how the metric responds to it cannot be measured"
+            ));
+        }
+    }
+    let (intercept, slope) =
+        line(&points).ok_or("no straight line fits the metric against the load")?;
+    let linear = Response::Linear { intercept, slope };
+    let mut best = Fit {
+        response: linear,
+        r2: r2(&points, &linear),
+        pairs: points.len(),
+    };
+    let logs: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|p| p.0 > 0.0 && p.1 > 0.0)
+        .map(|p| (p.0.ln(), p.1.ln()))
+        .collect();
+    if logs.len() == points.len() {
+        if let Some((ln_c, k)) = line(&logs) {
+            let power = Response::Power {
+                coefficient: ln_c.exp(),
+                exponent: k,
+            };
+            let fit = r2(&points, &power);
+            if (1.0 - fit) < POWER_CLEARLY_BETTER * (1.0 - best.r2) {
+                best = Fit {
+                    response: power,
+                    r2: fit,
+                    pairs: points.len(),
+                };
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// The load headroom of one series: from its driver when one is given and
+/// its response can be measured, else in proportion to load for a rising
+/// metric, else unknown. `settings` and `now` forecast the driver's own
+/// trend to the load at the wall.
+pub fn headroom(
+    metric: &[Sample],
+    driver: Option<&[Sample]>,
+    wall: f64,
+    direction: Direction,
+    settings: &Settings,
+    now: UnixSeconds,
+) -> Headroom {
+    let fallback = |why: Option<String>| {
+        let mut h = proportional(metric, wall, direction);
+        if let Some(why) = why {
+            h.note = format!("{why}; {}", h.note);
+        }
+        h
+    };
+    let Some(driver) = driver else {
+        return fallback(None);
+    };
+    let fit = match fit_response(metric, driver) {
+        Ok(fit) => fit,
+        Err(why) => return fallback(Some(format!("driver not used: {why}"))),
+    };
+    if fit.r2 < MIN_R2 {
+        return fallback(Some(format!(
+            "driver not used: it explains {:.0}% of the metric's variation (R² {:.2})",
+            100.0 * fit.r2.max(0.0),
+            fit.r2
+        )));
+    }
+    let Some(load_now) = busy_level(driver, Direction::Rising).filter(|x| *x > 0.0) else {
+        return fallback(Some("driver not used: today's load is not positive".into()));
+    };
+    let Some(load_at_wall) = fit.response.load_at(wall, direction) else {
+        return Headroom::unknown(format!(
+            "{} (R² {:.2}) does not move towards the wall as load grows",
+            fit.response.describe(),
+            fit.r2
+        ));
+    };
+    let time_to_load = forecast::forecast(driver, load_at_wall, Direction::Rising, settings, now)
+        .eta
+        .map(|e| e.likely)
+        .filter(|t| t.is_finite());
+    let ratio = load_at_wall / load_now;
+    Headroom {
+        ratio: Some(ratio),
+        note: format!(
+            "breaks at {ratio:.2}x today's load: {} (R² {:.2}, {} {}), the wall at load {load_at_wall:.4} against {load_now:.4} today",
+            fit.response.describe(),
+            fit.r2,
+            fit.pairs,
+            match fit.response {
+                Response::Linear { .. } => "samples, straight line",
+                Response::Power { .. } => "samples, power law",
+            },
+        ),
+        basis: Basis::Driver(DriverHeadroom {
+            fit,
+            load_now,
+            load_at_wall,
+            time_to_load,
+        }),
+    }
+}
+
+/// wall / today's level for a rising metric, on the stated assumption that
+/// it grows in proportion to load; unknown otherwise.
+pub fn proportional(metric: &[Sample], wall: f64, direction: Direction) -> Headroom {
+    if direction == Direction::Falling {
+        return Headroom::unknown(
+            "a falling metric's load headroom needs a driver: how far it falls with load is not known",
+        );
+    }
+    match busy_level(metric, direction) {
+        Some(level) if level > 0.0 && wall > 0.0 => {
+            let ratio = wall / level;
+            Headroom {
+                ratio: Some(ratio),
+                basis: Basis::Proportional,
+                note: format!(
+                    "breaks at {ratio:.2}x today's load, assuming the metric grows in proportion to load (no driver)"
+                ),
+            }
+        }
+        _ => Headroom::unknown(
+            "without a driver, the load headroom needs a positive metric and a positive wall",
+        ),
+    }
+}
+
+/// Where a breaking point stands, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// The wall is reached.
+    Breached,
+    /// Inside the most urgent lead time (or one named `critical`).
+    Critical,
+    /// Inside another lead time.
+    Warning,
+    /// Breaks before load grows by the growth factor: must be addressed.
+    BeforeGrowth,
+    /// Breaks only beyond the next order of magnitude: shown, grouped apart.
+    Deferred,
+    /// Not enough data to tell.
+    Unknown,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Breached => "breached",
+            Stage::Critical => "critical",
+            Stage::Warning => "warning",
+            Stage::BeforeGrowth => "before_growth",
+            Stage::Deferred => "deferred",
+            Stage::Unknown => "unknown",
+        }
+    }
+
+    /// Must this point be addressed before the next order of magnitude?
+    pub fn must_address(self) -> bool {
+        self <= Stage::BeforeGrowth
+    }
+}
+
+/// One lead time of a limit: a severity and its window, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub severity: String,
+    pub lead: f64,
+}
+
+/// A series' place on the roadmap.
+#[derive(Debug, Clone)]
+pub struct BreakingPoint<'a> {
+    pub evaluation: &'a Evaluation,
+    pub stage: Stage,
+    /// The severity whose lead time holds the wall, if any.
+    pub severity: Option<String>,
+    pub breaks_before_growth: bool,
+    /// For compounding growth: how long the metric takes to double.
+    pub doubling_time: Option<f64>,
+}
+
+impl BreakingPoint<'_> {
+    /// Seconds to the wall: 0 when breached, infinite when not approaching.
+    pub fn eta(&self) -> f64 {
+        self.evaluation
+            .forecast
+            .eta
+            .map_or(f64::INFINITY, |e| e.likely)
+    }
+
+    pub fn headroom(&self) -> Option<f64> {
+        self.evaluation.headroom.ratio
+    }
+}
+
+/// Places one evaluation on the roadmap. `windows` are the limit's lead
+/// times, most urgent first.
+pub fn place<'a>(e: &'a Evaluation, windows: &[Window], growth: f64) -> BreakingPoint<'a> {
+    let f = &e.forecast;
+    let inside = windows.iter().position(|w| f.within(w.lead));
+    let stage = match (f.status, inside) {
+        (Status::Breached, _) => Stage::Breached,
+        (_, Some(i)) if windows[i].severity == "critical" || (i == 0 && windows.len() > 1) => {
+            Stage::Critical
+        }
+        (_, Some(_)) => Stage::Warning,
+        (Status::InsufficientData, None) => Stage::Unknown,
+        (_, None) => match e.headroom.ratio {
+            Some(r) if r < growth => Stage::BeforeGrowth,
+            Some(_) => Stage::Deferred,
+            // Without a load figure, a wall the trend is heading for is one
+            // to look at; one it is moving away from is not.
+            None if f.status == Status::Approaching => Stage::BeforeGrowth,
+            None => Stage::Deferred,
+        },
+    };
+    let doubling_time = (f.model == ModelChoice::Exponential
+        && f.rate > 0.0
+        && f.level > 0.0
+        && f.status != Status::InsufficientData)
+        .then(|| std::f64::consts::LN_2 * f.level / f.rate)
+        .filter(|d| d.is_finite());
+    BreakingPoint {
+        evaluation: e,
+        stage,
+        severity: inside.map(|i| windows[i].severity.clone()),
+        breaks_before_growth: stage.must_address(),
+        doubling_time,
+    }
+}
+
+/// Every series placed and ranked: by stage (breached, critical, warning,
+/// before the growth factor, deferred, unknown), then by time to wall, then
+/// by load headroom, then by name.
+pub fn rank(mut points: Vec<BreakingPoint<'_>>) -> Vec<BreakingPoint<'_>> {
+    let key = |x: f64| if x.is_nan() { f64::INFINITY } else { x };
+    points.sort_by(|a, b| {
+        a.stage
+            .cmp(&b.stage)
+            .then(key(a.eta()).total_cmp(&key(b.eta())))
+            .then(
+                key(a.headroom().unwrap_or(f64::INFINITY))
+                    .total_cmp(&key(b.headroom().unwrap_or(f64::INFINITY))),
+            )
+            .then_with(|| a.evaluation.limit.cmp(&b.evaluation.limit))
+            .then_with(|| a.evaluation.labels.cmp(&b.evaluation.labels))
+    });
+    points
+}
+
+/// What kind of material move a re-roadmap event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// The time to wall at least halved (or a wall appeared).
+    Sooner,
+    /// The time to wall at least doubled (or the wall went away).
+    Later,
+    /// A deferred point now breaks before the next order of magnitude.
+    MustAddress,
+    /// A point that had to be addressed now breaks only beyond it.
+    Deferred,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 4] = [
+        ChangeKind::Sooner,
+        ChangeKind::Later,
+        ChangeKind::MustAddress,
+        ChangeKind::Deferred,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Sooner => "sooner",
+            ChangeKind::Later => "later",
+            ChangeKind::MustAddress => "must_address",
+            ChangeKind::Deferred => "deferred",
+        }
+    }
+}
+
+/// A wall that moved materially.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub limit: String,
+    pub labels: Labels,
+    pub kind: ChangeKind,
+    pub at: UnixSeconds,
+    /// Seconds to wall the roadmap expected now (the last recorded time
+    /// less the time since), and what it says now; infinite = never.
+    pub expected: f64,
+    pub now: f64,
+    /// Load headroom then and now.
+    pub headroom_before: Option<f64>,
+    pub headroom_now: Option<f64>,
+}
+
+/// What the roadmap last said about a point: the baseline later moves are
+/// measured against. It moves only when a change is recorded, so a wall
+/// that drifts a little at every evaluation is caught once it has drifted
+/// far, not never.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mark {
+    pub eta: f64,
+    pub at: UnixSeconds,
+    pub must_address: bool,
+    pub headroom: Option<f64>,
+}
+
+/// A time to wall beyond this many of the limit's longest lead time does
+/// not change what anyone does this quarter: moves out there are not
+/// recorded.
+pub const HORIZON_LEADS: f64 = 10.0;
+/// Halved or doubled.
+const MATERIAL: f64 = 2.0;
+/// A headroom must cross the growth factor by this factor to flip a point
+/// between "must address" and "deferred", so that one hovering at the
+/// boundary is not re-roadmapped at every evaluation.
+const GROWTH_MARGIN: f64 = 1.1;
+
+/// Compares the ranked points with the marks, records the material moves
+/// and updates the marks. `horizon` gives each limit's horizon in seconds
+/// (see [`HORIZON_LEADS`]). Marks of points that are gone are dropped.
+pub fn reroadmap(
+    marks: &mut HashMap<(String, Labels), Mark>,
+    points: &[BreakingPoint<'_>],
+    growth: f64,
+    horizon: impl Fn(&str) -> f64,
+    now: UnixSeconds,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for p in points {
+        if p.stage == Stage::Unknown {
+            continue;
+        }
+        let e = p.evaluation;
+        let key = (e.limit.clone(), e.labels.clone());
+        let eta = p.eta();
+        let here = Mark {
+            eta,
+            at: now,
+            must_address: p.breaks_before_growth,
+            headroom: p.headroom(),
+        };
+        seen.insert(key.clone());
+        let Some(mark) = marks.get_mut(&key) else {
+            marks.insert(key, here);
+            continue;
+        };
+        let expected = (mark.eta - (now - mark.at)).max(0.0);
+        let within = horizon(&e.limit);
+        let mut change = |kind| Change {
+            limit: e.limit.clone(),
+            labels: e.labels.clone(),
+            kind,
+            at: now,
+            expected,
+            now: eta,
+            headroom_before: mark.headroom,
+            headroom_now: p.headroom(),
+        };
+        let time = if expected.min(eta) > within {
+            None
+        } else if eta * MATERIAL <= expected || (expected.is_infinite() && eta.is_finite()) {
+            Some(ChangeKind::Sooner)
+        } else if eta >= expected * MATERIAL {
+            Some(ChangeKind::Later)
+        } else {
+            None
+        };
+        // Crossing the growth factor counts when the headroom says so, by a
+        // margin; entering a lead window is the alerts' business.
+        let class = match (mark.must_address, p.headroom()) {
+            (false, Some(r)) if r * GROWTH_MARGIN < growth => Some(ChangeKind::MustAddress),
+            (true, Some(r)) if r > growth * GROWTH_MARGIN && !p.stage.must_address() => {
+                Some(ChangeKind::Deferred)
+            }
+            _ => None,
+        };
+        let time_change = time.map(&mut change);
+        let class_change = class.map(&mut change);
+        if time_change.is_some() {
+            mark.eta = eta;
+            mark.at = now;
+        }
+        if class_change.is_some() {
+            mark.must_address = !mark.must_address;
+        }
+        if time_change.is_some() || class_change.is_some() {
+            mark.headroom = p.headroom();
+        }
+        changes.extend(time_change);
+        changes.extend(class_change);
+    }
+    marks.retain(|k, _| seen.contains(k));
+    changes
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,424 @@
+//! Load headroom on responses of known shape, the roadmap's stages and
+//! ranking, and when a moving wall is worth a re-roadmap event.
+
+use super::*;
+use crate::forecast::{Eta, Forecast};
+
+const DAY: f64 = 86_400.0;
+const STEP: f64 = 300.0;
+const T0: f64 = 1_800_000_000.0;
+
+/// Small deterministic noise in [-1, 1].
+fn noise(i: usize, seed: u64) -> f64 {
+    let mut x = (i as u64).wrapping_add(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x % 2001) as f64 / 1000.0 - 1.0
+}
+
+/// A week of load at 5 minutes: `base` requests a second growing 3% a day,
+/// ±50% over the day.
+fn load(base: f64) -> Vec<Sample> {
+    (0..2016)
+        .map(|i| {
+            let t = T0 + STEP * i as f64;
+            let days = (t - T0) / DAY;
+            let daily = (std::f64::consts::TAU * days).sin();
+            Sample::new(
+                t,
+                base * 1.03f64.powf(days) * (1.0 + 0.5 * daily) * (1.0 + 0.02 * noise(i, 1)),
+            )
+        })
+        .collect()
+}
+
+fn respond(load: &[Sample], f: impl Fn(f64) -> f64) -> Vec<Sample> {
+    load.iter()
+        .enumerate()
+        .map(|(i, s)| Sample::new(s.t, f(s.v) * (1.0 + 0.02 * noise(i, 2))))
+        .collect()
+}
+
+fn now_of(s: &[Sample]) -> f64 {
+    s.last().map_or(T0, |x| x.t)
+}
+
+fn near(what: &str, got: f64, truth: f64, tolerance: f64) {
+    assert!(
+        ((got - truth) / truth).abs() <= tolerance,
+        "{what}: {got} is not within {}% of {truth}",
+        100.0 * tolerance
+    );
+}
+
+#[test]
+fn a_latency_that_grows_with_the_square_of_load_is_fitted_as_a_power_law() {
+    let driver = load(100.0);
+    // 0.1 s at 100 requests a second, 0.4 s at 200.
+    let latency = respond(&driver, |x| 0.1 * (x / 100.0).powi(2));
+    let now = now_of(&driver);
+    let h = headroom(
+        &latency,
+        Some(&driver),
+        0.4,
+        Direction::Rising,
+        &Settings::default(),
+        now,
+    );
+    let Basis::Driver(d) = &h.basis else {
+        panic!("expected a driver-based headroom: {h:?}");
+    };
+    let Response::Power { exponent, .. } = d.fit.response else {
+        panic!("expected a power law: {:?}", d.fit);
+    };
+    near("exponent", exponent, 2.0, 0.03);
+    near("load at the wall", d.load_at_wall, 200.0, 0.03);
+    let today = busy_level(&driver, Direction::Rising).unwrap();
+    near("headroom", h.ratio.unwrap(), 200.0 / today, 0.03);
+    // The daily peaks (150 × 1.03^days) reach 200 requests a second after
+    // ln(4/3) / ln(1.03) = 9.73 days: 2.73 days after the week shown. The
+    // driver's own trend gives that date.
+    let days = d.time_to_load.expect("a date from the driver's trend") / DAY;
+    near("days until the load at the wall", days, 2.73, 0.25);
+    assert!(h.note.contains("power law"), "{}", h.note);
+}
+
+#[test]
+fn a_metric_proportional_to_load_plus_a_floor_is_fitted_as_a_straight_line() {
+    let driver = load(100.0);
+    // 20 connections idle, 0.3 per request a second; 200 is the pool.
+    let pool = respond(&driver, |x| 20.0 + 0.3 * x);
+    let h = headroom(
+        &pool,
+        Some(&driver),
+        200.0,
+        Direction::Rising,
+        &Settings::default(),
+        now_of(&driver),
+    );
+    let Basis::Driver(d) = &h.basis else {
+        panic!("expected a driver-based headroom: {h:?}");
+    };
+    assert_eq!(d.fit.response.kind(), "linear", "{:?}", d.fit);
+    near("load at the wall", d.load_at_wall, 600.0, 0.03);
+}
+
+#[test]
+fn a_falling_metric_with_a_driver_breaks_where_its_line_reaches_the_wall() {
+    let driver = load(100.0);
+    // Free workers: 100 less one per 2.5 requests a second; none left at 250.
+    let free = respond(&driver, |x| 100.0 - 0.4 * x);
+    let h = headroom(
+        &free,
+        Some(&driver),
+        0.0,
+        Direction::Falling,
+        &Settings::default(),
+        now_of(&driver),
+    );
+    let Basis::Driver(d) = &h.basis else {
+        panic!("expected a driver-based headroom: {h:?}");
+    };
+    near("load at the wall", d.load_at_wall, 250.0, 0.05);
+}
+
+#[test]
+fn a_driver_that_explains_nothing_falls_back_to_the_stated_assumption() {
+    let driver = load(100.0);
+    // The metric follows its own path, unrelated to load.
+    let metric: Vec<Sample> = driver
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Sample::new(s.t, 50.0 + 10.0 * noise(i, 9)))
+        .collect();
+    let h = headroom(
+        &metric,
+        Some(&driver),
+        100.0,
+        Direction::Rising,
+        &Settings::default(),
+        now_of(&driver),
+    );
+    assert_eq!(h.basis, Basis::Proportional, "{h:?}");
+    assert!(h.note.contains("driver not used"), "{}", h.note);
+    assert!(h.note.contains("proportion to load"), "{}", h.note);
+}
+
+#[test]
+fn a_driver_that_never_varied_cannot_measure_a_response() {
+    let metric = load(100.0);
+    let flat: Vec<Sample> = metric.iter().map(|s| Sample::new(s.t, 42.0)).collect();
+    let h = headroom(
+        &metric,
+        Some(&flat),
+        1000.0,
+        Direction::Rising,
+        &Settings::default(),
+        now_of(&metric),
+    );
+    assert_eq!(h.basis, Basis::Proportional);
+    assert!(h.note.contains("barely varied"), "{}", h.note);
+}
+
+#[test]
+fn without_a_driver_a_rising_metric_breaks_at_wall_over_todays_busy_level() {
+    let metric = load(100.0);
+    let today = busy_level(&metric, Direction::Rising).unwrap();
+    // Today's busy level is the daily peak, about 1.5x the day's mean.
+    let mean_today = 100.0 * 1.03f64.powf(7.0);
+    assert!(
+        today > 1.4 * mean_today && today < 1.55 * mean_today,
+        "{today}"
+    );
+    let h = proportional(&metric, 600.0, Direction::Rising);
+    near("headroom", h.ratio.unwrap(), 600.0 / today, 1e-9);
+    assert!(h
+        .note
+        .contains("assuming the metric grows in proportion to load"));
+    let falling = proportional(&metric, 0.0, Direction::Falling);
+    assert_eq!(falling.ratio, None);
+    assert!(falling.note.contains("needs a driver"), "{}", falling.note);
+}
+
+fn evaluation(limit: &str, status: Status, eta: Option<f64>, headroom: Option<f64>) -> Evaluation {
+    Evaluation {
+        limit: limit.into(),
+        labels: Labels::new(),
+        wall: 100.0,
+        direction: Direction::Rising,
+        forecast: Forecast {
+            status,
+            model: ModelChoice::Robust,
+            reason: String::new(),
+            current_value: Some(50.0),
+            level: 50.0,
+            rate: 1e-3,
+            eta: eta.map(|x| Eta {
+                lower: x * 0.8,
+                likely: x,
+                upper: x * 1.3,
+                alert: x * 0.9,
+            }),
+            samples: 100,
+            period: None,
+            regime_start: None,
+        },
+        headroom: Headroom {
+            ratio: headroom,
+            basis: if headroom.is_some() {
+                Basis::Proportional
+            } else {
+                Basis::Unknown
+            },
+            note: String::new(),
+        },
+        history: Vec::new(),
+        at: T0,
+    }
+}
+
+fn windows() -> Vec<Window> {
+    vec![
+        Window {
+            severity: "critical".into(),
+            lead: DAY,
+        },
+        Window {
+            severity: "warning".into(),
+            lead: 7.0 * DAY,
+        },
+    ]
+}
+
+#[test]
+fn each_point_gets_the_stage_a_person_would_give_it() {
+    let w = windows();
+    let stage = |e: &Evaluation| place(e, &w, 10.0).stage;
+    use Status::*;
+    assert_eq!(
+        stage(&evaluation("a", Breached, Some(0.0), Some(0.9))),
+        Stage::Breached
+    );
+    assert_eq!(
+        stage(&evaluation("a", Approaching, Some(0.5 * DAY), Some(20.0))),
+        Stage::Critical
+    );
+    assert_eq!(
+        stage(&evaluation("a", Approaching, Some(3.0 * DAY), Some(20.0))),
+        Stage::Warning
+    );
+    assert_eq!(
+        stage(&evaluation("a", Approaching, Some(90.0 * DAY), Some(3.0))),
+        Stage::BeforeGrowth
+    );
+    assert_eq!(
+        stage(&evaluation("a", Receding, None, Some(3.0))),
+        Stage::BeforeGrowth
+    );
+    assert_eq!(
+        stage(&evaluation("a", Approaching, Some(90.0 * DAY), Some(30.0))),
+        Stage::Deferred
+    );
+    assert_eq!(
+        stage(&evaluation("a", Receding, None, None)),
+        Stage::Deferred
+    );
+    assert_eq!(
+        stage(&evaluation("a", Approaching, Some(90.0 * DAY), None)),
+        Stage::BeforeGrowth
+    );
+    assert_eq!(
+        stage(&evaluation("a", InsufficientData, None, None)),
+        Stage::Unknown
+    );
+    // The growth factor decides: 30x headroom must be addressed before 100x.
+    let e = evaluation("a", Approaching, Some(90.0 * DAY), Some(30.0));
+    assert!(place(&e, &w, 100.0).breaks_before_growth);
+    // A single lead time that is not named critical is a warning.
+    let single = [Window {
+        severity: "ticket".into(),
+        lead: 7.0 * DAY,
+    }];
+    let e = evaluation("a", Approaching, Some(0.5 * DAY), None);
+    let p = place(&e, &single, 10.0);
+    assert_eq!(p.stage, Stage::Warning);
+    assert_eq!(p.severity.as_deref(), Some("ticket"));
+}
+
+#[test]
+fn the_roadmap_ranks_by_stage_then_time_then_headroom() {
+    use Status::*;
+    let es = [
+        evaluation("deferred", Approaching, Some(200.0 * DAY), Some(40.0)),
+        evaluation("soon", Approaching, Some(3.0 * DAY), Some(1.5)),
+        evaluation("breached", Breached, Some(0.0), Some(0.95)),
+        evaluation("flat_tight", Receding, None, Some(2.0)),
+        evaluation("later", Approaching, Some(60.0 * DAY), Some(4.0)),
+        evaluation("no_data", InsufficientData, None, None),
+        evaluation("flat_loose", Receding, None, Some(5.0)),
+    ];
+    let w = windows();
+    let ranked = rank(es.iter().map(|e| place(e, &w, 10.0)).collect());
+    let names: Vec<&str> = ranked.iter().map(|p| p.evaluation.limit.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "breached",
+            "soon",
+            "later",
+            "flat_tight",
+            "flat_loose",
+            "deferred",
+            "no_data"
+        ]
+    );
+}
+
+#[test]
+fn compounding_growth_reports_its_doubling_time() {
+    let mut e = evaluation("a", Status::Approaching, Some(10.0 * DAY), Some(2.0));
+    e.forecast.model = ModelChoice::Exponential;
+    // 50 growing by 50 × ln 2 / (3 days) a second doubles in 3 days.
+    e.forecast.rate = 50.0 * std::f64::consts::LN_2 / (3.0 * DAY);
+    let p = place(&e, &windows(), 10.0);
+    near("doubling time", p.doubling_time.unwrap(), 3.0 * DAY, 1e-9);
+    e.forecast.model = ModelChoice::Robust;
+    assert_eq!(place(&e, &windows(), 10.0).doubling_time, None);
+}
+
+/// Steps the re-roadmap through evaluations of one point.
+struct Steps {
+    marks: HashMap<(String, Labels), Mark>,
+}
+
+impl Steps {
+    fn at(&mut self, now: f64, eta: Option<f64>, headroom: Option<f64>) -> Vec<ChangeKind> {
+        let status = if eta.is_some() {
+            Status::Approaching
+        } else {
+            Status::Receding
+        };
+        let e = evaluation("pool", status, eta, headroom);
+        let points = vec![place(&e, &[], 10.0)];
+        reroadmap(&mut self.marks, &points, 10.0, |_| 100.0 * DAY, now)
+            .into_iter()
+            .map(|c| c.kind)
+            .collect()
+    }
+}
+
+#[test]
+fn a_wall_that_halves_or_doubles_is_re_roadmapped_once() {
+    let mut s = Steps {
+        marks: HashMap::new(),
+    };
+    assert!(
+        s.at(T0, Some(40.0 * DAY), Some(20.0)).is_empty(),
+        "first sight"
+    );
+    // A day later it should be 39 days away; 30 is a move, not a halving.
+    assert!(s.at(T0 + DAY, Some(30.0 * DAY), Some(20.0)).is_empty());
+    // Drifting a little each time, it is caught once it has halved against
+    // what was last recorded, not never.
+    assert!(s
+        .at(T0 + 2.0 * DAY, Some(24.0 * DAY), Some(20.0))
+        .is_empty());
+    assert_eq!(
+        s.at(T0 + 3.0 * DAY, Some(18.0 * DAY), Some(20.0)),
+        [ChangeKind::Sooner]
+    );
+    // Recorded: the same wall again is no news.
+    assert!(s
+        .at(T0 + 4.0 * DAY, Some(17.0 * DAY), Some(20.0))
+        .is_empty());
+    // The trend goes away: later.
+    assert_eq!(s.at(T0 + 5.0 * DAY, None, Some(20.0)), [ChangeKind::Later]);
+    assert!(s.at(T0 + 6.0 * DAY, None, Some(20.0)).is_empty());
+    // It comes back, inside the horizon: sooner.
+    assert_eq!(
+        s.at(T0 + 7.0 * DAY, Some(50.0 * DAY), Some(20.0)),
+        [ChangeKind::Sooner]
+    );
+}
+
+#[test]
+fn walls_beyond_the_horizon_move_without_events() {
+    let mut s = Steps {
+        marks: HashMap::new(),
+    };
+    s.at(T0, Some(900.0 * DAY), Some(50.0));
+    assert!(s.at(T0 + DAY, Some(300.0 * DAY), Some(50.0)).is_empty());
+    assert!(s.at(T0 + 2.0 * DAY, None, Some(50.0)).is_empty());
+}
+
+#[test]
+fn crossing_the_growth_factor_needs_a_margin_and_is_recorded_each_way() {
+    let mut s = Steps {
+        marks: HashMap::new(),
+    };
+    let far = Some(500.0 * DAY);
+    assert!(s.at(T0, far, Some(12.0)).is_empty());
+    // Just below the factor: shown as "must address", but not yet news.
+    assert!(s.at(T0 + DAY, far, Some(9.5)).is_empty());
+    assert_eq!(
+        s.at(T0 + 2.0 * DAY, far, Some(8.0)),
+        [ChangeKind::MustAddress]
+    );
+    assert!(s.at(T0 + 3.0 * DAY, far, Some(10.5)).is_empty());
+    assert_eq!(
+        s.at(T0 + 4.0 * DAY, far, Some(12.0)),
+        [ChangeKind::Deferred]
+    );
+}
+
+#[test]
+fn marks_of_points_that_are_gone_are_dropped() {
+    let mut s = Steps {
+        marks: HashMap::new(),
+    };
+    s.at(T0, Some(10.0 * DAY), Some(5.0));
+    assert_eq!(s.marks.len(), 1);
+    reroadmap(&mut s.marks, &[], 10.0, |_| DAY, T0 + DAY);
+    assert!(s.marks.is_empty());
+}
