@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use crate::evaluate::{self, human_duration, Evaluation};
 use crate::model::UnixSeconds;
-use crate::report::{headroom_text, trust_text};
+use crate::report::{growth_text, headroom_text, significant, trust_text};
 use crate::roadmap::{BreakingPoint, Stage};
 use crate::snapshot::Snapshot;
 
@@ -172,13 +172,7 @@ fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64)
                 format!("{} – {}", human_duration(x.lower), human_duration(x.upper)),
             )
         });
-        let growth_text = match p.doubling_time {
-            Some(d) => format!("doubles in {}", human_duration(d)),
-            None if f.rate.is_finite() => {
-                format!("{}/day", evaluate::format_value(f.rate * 86_400.0))
-            }
-            None => "-".into(),
-        };
+        let growth_text = growth_text(p);
         let trust = snap.trust_of(&e.limit, &e.labels);
         let _ = writeln!(
             rows,
@@ -316,7 +310,7 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
         "<text x=\"{x}\" y=\"{y}\" font-size=\"10\" text-anchor=\"end\" fill=\"#57606a\">{v}</text>",
         x = PAD_LEFT - 4.0,
         y = fr.y(lo) + 3.0,
-        v = escape(&evaluate::format_value(round_sig(lo))),
+        v = escape(&evaluate::format_value(significant(lo, 3))),
     );
     // The band: from now and the level, to the wall between its earliest
     // and latest times (to the chart's edge when the latest is beyond it).
@@ -391,13 +385,4 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
         escape(&horizon),
     );
     svg
-}
-
-/// `v` to three significant digits, for an axis label.
-fn round_sig(v: f64) -> f64 {
-    if v == 0.0 || !v.is_finite() {
-        return v;
-    }
-    let m = 10f64.powf(v.abs().log10().floor() - 2.0);
-    (v / m).round() * m
 }

@@ -214,6 +214,29 @@ fn point_json(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> Valu
     })
 }
 
+/// "doubles in 3d", "+2000/day", or "-": how fast a point moves.
+pub fn growth_text(p: &BreakingPoint<'_>) -> String {
+    let rate = p.evaluation.forecast.rate;
+    match p.doubling_time {
+        Some(d) => format!("doubles in {}", human_duration(d)),
+        None if rate.is_finite() => {
+            let per_day = significant(rate * 86_400.0, 3);
+            let sign = if per_day > 0.0 { "+" } else { "" };
+            format!("{sign}{}/day", evaluate::format_value(per_day))
+        }
+        None => "-".into(),
+    }
+}
+
+/// `v` to `digits` significant digits.
+pub fn significant(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let m = 10f64.powf(v.abs().log10().floor() - f64::from(digits - 1));
+    (v / m).round() * m
+}
+
 /// "3.2x", or "-" when unknown.
 pub fn headroom_text(ratio: Option<f64>) -> String {
     match ratio {
@@ -258,11 +281,7 @@ fn roadmap_cells(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> V
         ),
         None => ("-".into(), "-".into()),
     };
-    let growth = match p.doubling_time {
-        Some(d) => format!("doubles in {}", human_duration(d)),
-        None if f.rate.is_finite() => format!("{}/day", evaluate::format_value(f.rate * 86_400.0)),
-        None => "-".into(),
-    };
+    let growth = growth_text(p);
     vec![
         rank.to_string(),
         e.limit.clone(),

@@ -8,6 +8,8 @@ mod cli;
 mod config;
 mod deploy;
 mod e2e;
+mod grafana;
 mod harness;
 mod payload;
 mod pipeline;
+mod roadmap;
