@@ -574,3 +574,115 @@ async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exporte
     r.tick(T0 + 7.0 * HOUR).await;
     assert_eq!(r.source.calls(), calls + 3);
 }
+
+const ROADMAP: &str = r#"
+[source]
+url = "http://prometheus.invalid:9090"
+[evaluation]
+interval = "1m"
+lookback = "2d"
+hold = "10m"
+[[limits]]
+name = "queue_full"
+query = "queue_depth"
+wall = 10000
+direction = "rising"
+lead_time = "3d"
+[[limits]]
+name = "pool_exhausted"
+query = "pool_in_use"
+driver = "requests_per_second"
+wall = 100
+direction = "rising"
+lead_time = "1d"
+"#;
+
+/// A wall that comes twice as close, and a pool whose response to load
+/// steepens until it breaks before ten times today's load, are re-roadmapped:
+/// logged, counted once each, and listed with the roadmap.
+#[tokio::test]
+async fn walls_that_move_materially_are_re_roadmapped_counted_and_listed() {
+    let mut r = rig(ROADMAP);
+    let queue = labels(&[("queue", "ingest")]);
+    let pool = labels(&[("pool", "orders")]);
+    // The queue grows 200 a day from 4,000: the wall is 30 days away.
+    let growth = Arc::new(Mutex::new(200.0));
+    let g = growth.clone();
+    r.source.set(
+        "queue_depth",
+        vec![(
+            queue.clone(),
+            Arc::new(move |t| 4000.0 + *g.lock().unwrap() * (t - T0) / DAY),
+        )],
+    );
+    // Traffic swings between 50 and 150 a second every day; the pool uses
+    // `per` connections per request a second: 0.05 gives 7.5 at the peak,
+    // so it breaks at 13x today's load.
+    let per = Arc::new(Mutex::new(0.05));
+    let rps = |t: f64| 100.0 + 50.0 * (std::f64::consts::TAU * t / DAY).sin();
+    let p = per.clone();
+    r.source
+        .set("requests_per_second", vec![(Labels::new(), Arc::new(rps))]);
+    r.source.set(
+        "pool_in_use",
+        vec![(pool.clone(), Arc::new(move |t| *p.lock().unwrap() * rps(t)))],
+    );
+    let changes = |r: &Rig, change: &str| -> Vec<f64> {
+        ["queue_full", "pool_exhausted"]
+            .iter()
+            .map(|l| {
+                r.metric(&format!(
+                    "runway_roadmap_changes_total{{change=\"{change}\",limit=\"{l}\"}}"
+                ))
+                .unwrap_or(f64::NAN)
+            })
+            .collect()
+    };
+
+    r.tick(T0).await;
+    // Every counter exists from the start, at zero, so that an alerting
+    // rule's increase() sees the first event.
+    assert_eq!(changes(&r, "sooner"), [0.0, 0.0]);
+    assert_eq!(changes(&r, "must_address"), [0.0, 0.0]);
+    let deferred = r.snapshot.read().unwrap().roadmap()[1].breaks_before_growth;
+    assert!(!deferred, "13x headroom is beyond 10x: deferred");
+
+    // Growth triples (the whole history now shows 600 a day): the wall is
+    // 10 days away instead of 30.
+    *growth.lock().unwrap() = 600.0;
+    r.tick(T0 + 60.0).await;
+    r.tick(T0 + 120.0).await;
+    assert_eq!(
+        changes(&r, "sooner"),
+        [1.0, 0.0],
+        "counted once, not per tick"
+    );
+
+    // Each request now holds twice the connections: 6.6x headroom.
+    *per.lock().unwrap() = 0.1;
+    r.tick(T0 + 180.0).await;
+    r.tick(T0 + 240.0).await;
+    assert_eq!(changes(&r, "must_address"), [0.0, 1.0]);
+
+    let snap = r.snapshot.read().unwrap();
+    let kinds: Vec<(String, &str)> = snap
+        .changes
+        .iter()
+        .map(|c| (c.limit.clone(), c.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("queue_full".to_string(), "sooner"),
+            ("pool_exhausted".to_string(), "must_address")
+        ]
+    );
+    let doc = runway::report::roadmap_json(&snap, snap.growth_factor, T0 + 240.0);
+    assert_eq!(doc["changes"][0]["change"], "must_address", "newest first");
+    assert_eq!(doc["changes"][0]["limit"], "pool_exhausted");
+    let before = doc["changes"][0]["load_headroom_ratio_before"]
+        .as_f64()
+        .unwrap();
+    let now = doc["changes"][0]["load_headroom_ratio"].as_f64().unwrap();
+    assert!(before > 10.0 && now < 10.0, "{before} -> {now}");
+}
