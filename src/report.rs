@@ -19,8 +19,7 @@ fn num(v: f64) -> Value {
 }
 
 /// One forecast as a JSON object. `lead` (seconds), when given, decides the
-/// `alert` field the way the daemon decides to fire: the earliest edge of the
-/// band within the lead time.
+/// `alert` field the way the daemon decides to fire (`Forecast::within`).
 pub fn row(e: &Evaluation, lead: Option<f64>) -> Value {
     let f = &e.forecast;
     let eta = f.eta;

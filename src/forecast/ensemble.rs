@@ -47,11 +47,19 @@ const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
 /// scored on what came after, up to now. Origins are placed in `data` from
 /// `from` on, the same for every candidate, so that candidates whose regimes
 /// differ are still scored on the same stretch of history.
-pub(super) fn backtest_error(p: &Prepared, frac: f64, data: &[Sample], from: usize) -> Backtest {
+///
+/// Each fit is scored twice: extrapolated straight, and damped (see
+/// [`damped`]) over the span it was fitted on. Returns both, in that order.
+pub(super) fn backtest_error(
+    p: &Prepared,
+    frac: f64,
+    data: &[Sample],
+    from: usize,
+) -> [Backtest; 2] {
     let span = data.len().saturating_sub(from);
-    let mut total = 0.0;
+    let mut total = [0.0; 2];
     let mut count = 0.0;
-    let mut z2 = Vec::new();
+    let mut z2: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for origin in ORIGINS {
         let k = from + ((span as f64) * origin) as usize;
         if k < MIN_WINDOW || data.len() - k < 3 {
@@ -73,41 +81,80 @@ pub(super) fn backtest_error(p: &Prepared, frac: f64, data: &[Sample], from: usi
             continue;
         };
         let line = trend.line;
-        let mut errs: Vec<f64> = Vec::with_capacity(data.len() - k);
+        let tau = anchor - head[0].t;
+        let mut errs: [Vec<f64>; 2] = [
+            Vec::with_capacity(data.len() - k),
+            Vec::with_capacity(data.len() - k),
+        ];
         for (s, actual) in p.adjusted[k..].iter().zip(&data[k..]) {
             let h = s.t - anchor;
-            let fitted = line.intercept + line.slope * h;
             let cycle = p.season.as_ref().map_or(0.0, |c| c.at(s.t));
-            let predicted = p.scale.from(fitted + cycle);
-            // Relative errors where they are defined: growth is judged by
-            // how many percent it misses, not by bytes that a larger level
-            // makes larger.
-            errs.push(if actual.v > 0.0 && predicted > 0.0 {
-                (actual.v / predicted).ln().abs()
-            } else {
-                (actual.v - predicted).abs() / actual.v.abs().max(f64::MIN_POSITIVE)
-            });
             let se = trend.se(h);
-            if se > 0.0 {
-                z2.push(((s.v - fitted) / se).powi(2));
+            for (i, reach) in [h, damped_reach(h, tau)].into_iter().enumerate() {
+                let fitted = line.intercept + line.slope * reach;
+                let predicted = p.scale.from(fitted + cycle);
+                // Relative errors where they are defined: growth is judged
+                // by how many percent it misses, not by bytes that a larger
+                // level makes larger.
+                errs[i].push(if actual.v > 0.0 && predicted > 0.0 {
+                    (actual.v / predicted).ln().abs()
+                } else {
+                    (actual.v - predicted).abs() / actual.v.abs().max(f64::MIN_POSITIVE)
+                });
+                if se > 0.0 {
+                    z2[i].push(((s.v - fitted) / se).powi(2));
+                }
             }
         }
-        if let Some(e) = robust::median_in_place(&mut errs) {
-            total += e;
+        let [plain, damp] = &mut errs;
+        if let (Some(a), Some(b)) = (
+            robust::median_in_place(plain),
+            robust::median_in_place(damp),
+        ) {
+            total[0] += a;
+            total[1] += b;
             count += 1.0;
         }
     }
-    let calibration = robust::median_in_place(&mut z2).map_or(1.0, |m| {
-        (m / CHI2_1_MEDIAN).clamp(MIN_CALIBRATION, MAX_CALIBRATION)
-    });
-    Backtest {
-        error: if count == 0.0 {
-            f64::INFINITY
-        } else {
-            total / count
-        },
-        calibration,
+    [0, 1].map(|i| {
+        let calibration = robust::median_in_place(&mut z2[i]).map_or(1.0, |m| {
+            (m / CHI2_1_MEDIAN).clamp(MIN_CALIBRATION, MAX_CALIBRATION)
+        });
+        Backtest {
+            error: if count == 0.0 {
+                f64::INFINITY
+            } else {
+                total[i] / count
+            },
+            calibration,
+        }
+    })
+}
+
+/// How far a damped trend has carried at `h` seconds: as far as a straight
+/// one at first, then less and less, never beyond `tau` seconds' worth of
+/// its slope. A trend is extrapolated at most as far as it was observed:
+/// `tau` is the span it was fitted on. Series that meander (a temperature,
+/// a random walk) have trends that do not last; the backtests weigh this
+/// member against the straight one.
+pub(super) fn damped_reach(h: f64, tau: f64) -> f64 {
+    if tau > 0.0 && h > 0.0 {
+        tau * (1.0 - (-h / tau).exp())
+    } else {
+        h
     }
+}
+
+/// The time a damped trend takes to cover what a straight one covers in
+/// `h`: the inverse of [`damped_reach`]; infinite when it never does.
+pub(super) fn damped_time(h: f64, tau: f64) -> f64 {
+    if !(tau > 0.0 && h > 0.0) {
+        return h;
+    }
+    if h >= tau {
+        return f64::INFINITY;
+    }
+    -tau * (1.0 - h / tau).ln()
 }
 
 /// Bounds on the band's calibration: a handful of backtest points must not
@@ -129,15 +176,30 @@ fn weighted_median(mut values: Vec<(f64, f64)>) -> f64 {
     values.last().map_or(f64::NAN, |v| v.0)
 }
 
+/// One candidate trend's forecast and how well it predicted the past.
+pub(super) struct Member {
+    /// Its backtest error (lower is better; infinite when untested).
+    pub(super) error: f64,
+    pub(super) forecast: Forecast,
+    /// A damped trend: it votes on when to alert, not on the times shown.
+    pub(super) damped: bool,
+}
+
 /// Combines the members' forecasts: each time (likely, earliest, latest) is
 /// the median of the members' weighted by how well each predicted the
 /// series' own recent past. A combination is steadier than any one choice:
 /// a choice flips between near-equal candidates from one evaluation to the
 /// next, a weighted median moves only as far as the evidence does.
-pub(super) fn combine(members: Vec<(f64, Forecast)>, why: &str) -> Forecast {
+///
+/// The times shown are the straight and exponential members'. The alert
+/// time is every member's, damped ones included: an alert weighs whether
+/// the trend will last as far as the wall, a doubt that a series which
+/// meanders (a temperature, a random walk) earns in its backtests. Meeting
+/// it costs a page; the times on a dashboard stay the trend's.
+pub(super) fn combine(members: Vec<Member>, why: &str) -> Forecast {
     let finite: Vec<f64> = members
         .iter()
-        .map(|m| m.0)
+        .map(|m| m.error)
         .filter(|e| e.is_finite())
         .collect();
     let floor = finite
@@ -154,27 +216,32 @@ pub(super) fn combine(members: Vec<(f64, Forecast)>, why: &str) -> Forecast {
             0.0
         }
     };
-    let weights: Vec<f64> = members.iter().map(|m| weight(m.0)).collect();
+    let weights: Vec<f64> = members.iter().map(|m| weight(m.error)).collect();
+    // Without a straight member (only damped ones could be tested), all
+    // members speak for the times shown.
+    let shown = |m: &Member| !m.damped || members.iter().all(|x| x.damped);
     let best = weights
         .iter()
         .enumerate()
+        .filter(|(i, _)| shown(&members[*i]))
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i);
-    let pick = |f: &dyn Fn(&Forecast) -> f64| {
+    let pick = |f: &dyn Fn(&Forecast) -> f64, all: bool| {
         weighted_median(
             members
                 .iter()
                 .zip(&weights)
-                .map(|((_, m), w)| (f(m), *w))
+                .filter(|(m, _)| all || shown(m))
+                .map(|(m, w)| (f(&m.forecast), *w))
                 .collect(),
         )
     };
-    let likely = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.likely));
-    let lower = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.lower));
-    let upper = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.upper));
-    let alert = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.alert));
+    let likely = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.likely), false);
+    let lower = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.lower), false);
+    let upper = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.upper), false);
+    let alert = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.alert), true);
     let total: f64 = weights.iter().sum();
-    let mut out = members[best].1.clone();
+    let mut out = members[best].forecast.clone();
     let heaviest = out.reason.clone();
     out.reason = format!(
         "{}: weighted median of {} {why} by backtest error; heaviest: {heaviest} ({:.0}%)",
@@ -191,8 +258,15 @@ pub(super) fn combine(members: Vec<(f64, Forecast)>, why: &str) -> Forecast {
             lower: lower.min(likely),
             likely,
             upper: upper.max(likely),
-            alert: alert.clamp(lower.min(likely), likely),
+            // Not capped at `likely`: when the damped members doubt that
+            // the trend lasts, the alert waits for more evidence than the
+            // likely time alone would give.
+            alert: alert.max(lower.min(likely)),
         });
+        if alert > likely {
+            out.reason
+                .push_str("; the alert waits: damped trends doubt that this one lasts to the wall");
+        }
     } else {
         out.status = Status::Receding;
         out.eta = None;

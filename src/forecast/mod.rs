@@ -26,7 +26,7 @@ pub mod season;
 use std::fmt;
 
 use crate::model::{Direction, Sample, UnixSeconds};
-use ensemble::{backtest_error, combine, window_len, CLEARLY_BETTER, WINDOWS};
+use ensemble::{backtest_error, combine, window_len, Member, CLEARLY_BETTER, WINDOWS};
 
 /// Two-sided 90% band: the normal quantile 0.95.
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
@@ -261,6 +261,15 @@ impl Scale {
     }
 }
 
+/// The kinds of ensemble member, for the gates that keep the bolder ones
+/// out unless the series' own past supports them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Straight,
+    Exponential,
+    Damped,
+}
+
 /// A series made ready for a trend on one scale: cycle out, current regime.
 #[derive(Clone)]
 struct Prepared {
@@ -378,6 +387,7 @@ pub fn forecast(
             samples: data.len(),
             now,
             alert_z: settings.alert_z(),
+            damping: None,
         });
     }
 
@@ -422,7 +432,7 @@ pub fn forecast(
             regime_start: None,
             ..values.clone()
         });
-    let mut members: Vec<(f64, Forecast)> = Vec::new();
+    let mut members: Vec<(f64, Forecast, Kind)> = Vec::new();
     for p in pool.iter().copied().chain(whole.as_ref()) {
         let regime = p.regime();
         let n = regime.len();
@@ -438,10 +448,8 @@ pub fn forecast(
             else {
                 continue;
             };
-            let tested = backtest_error(p, frac, &data, from);
-            let trend = band::Trend::local(window, line, now, level_samples(window.len()))
-                .calibrated(tested.calibration);
-            let error = tested.error;
+            let [straight, damped] = backtest_error(p, frac, &data, from);
+            let local = band::Trend::local(window, line, now, level_samples(window.len()));
             let model = match p.scale {
                 Scale::Log => ModelChoice::Exponential,
                 Scale::Values => ModelChoice::Robust,
@@ -455,24 +463,47 @@ pub fn forecast(
                     crate::evaluate::human_duration(now - window[0].t)
                 ));
             }
-            members.push((
-                error,
-                finish(FinishArgs {
-                    model,
-                    reason,
-                    trend,
-                    scale: p.scale,
-                    season: p.season.clone(),
-                    regime_start: p.regime_start,
-                    wall,
-                    direction,
-                    breached,
-                    current_value,
-                    samples: data.len(),
-                    now,
-                    alert_z: settings.alert_z(),
-                }),
-            ));
+            let span = now - window[0].t;
+            // Straight, and (on the values' scale) damped: carried at most
+            // as far as the window it was seen over.
+            let variants = match p.scale {
+                Scale::Values => vec![(straight, None), (damped, Some(span))],
+                Scale::Log => vec![(straight, None)],
+            };
+            for (tested, damping) in variants {
+                let mut reason = reason.clone();
+                if damping.is_some() {
+                    reason.push_str(&format!(
+                        ", damped to at most {} of its slope",
+                        crate::evaluate::human_duration(span)
+                    ));
+                }
+                let kind = match (p.scale, damping) {
+                    (Scale::Log, _) => Kind::Exponential,
+                    (Scale::Values, None) => Kind::Straight,
+                    (Scale::Values, Some(_)) => Kind::Damped,
+                };
+                members.push((
+                    tested.error,
+                    finish(FinishArgs {
+                        model,
+                        reason,
+                        trend: local.clone().calibrated(tested.calibration),
+                        scale: p.scale,
+                        season: p.season.clone(),
+                        regime_start: p.regime_start,
+                        wall,
+                        direction,
+                        breached,
+                        current_value,
+                        samples: data.len(),
+                        now,
+                        alert_z: settings.alert_z(),
+                        damping,
+                    }),
+                    kind,
+                ));
+            }
         }
     }
     // Compounding growth extrapolates much faster than a straight trend; a
@@ -480,20 +511,29 @@ pub fn forecast(
     // `auto`, exponential trends join only when they clearly predicted the
     // series' own past better than every straight one.
     if settings.model == ModelChoice::Auto {
-        let best = |exp: bool| {
+        let best = |members: &[(f64, Forecast, Kind)], kind: Kind| {
             members
                 .iter()
-                .filter(|(_, f)| (f.model == ModelChoice::Exponential) == exp)
-                .map(|(e, _)| *e)
+                .filter(|m| m.2 == kind)
+                .map(|m| m.0)
                 .fold(f64::INFINITY, f64::min)
         };
-        if best(true) >= CLEARLY_BETTER * best(false) {
-            members.retain(|(_, f)| f.model != ModelChoice::Exponential);
+        let straight = best(&members, Kind::Straight);
+        if best(&members, Kind::Exponential) >= CLEARLY_BETTER * straight {
+            members.retain(|m| m.2 != Kind::Exponential);
         }
     }
     if members.is_empty() {
         return insufficient("no trend fits the current regime".into());
     }
+    let members = members
+        .into_iter()
+        .map(|(error, forecast, kind)| Member {
+            error,
+            forecast,
+            damped: kind == Kind::Damped,
+        })
+        .collect();
     let mut f = combine(members, &why);
     if let Some(p) = f.period {
         f.reason
@@ -638,6 +678,9 @@ struct FinishArgs {
     samples: usize,
     now: UnixSeconds,
     alert_z: f64,
+    /// A damped trend's span (see `ensemble::damped_reach`); `None` for a
+    /// straight one.
+    damping: Option<f64>,
 }
 
 /// With a cycle, the trend plus the cycle's peak reaches the wall at `h`
@@ -705,6 +748,20 @@ fn finish(a: FinishArgs) -> Forecast {
         }
         band::Outcome::Away | band::Outcome::Beyond => {}
         band::Outcome::Eta(eta) => {
+            let eta = match a.damping {
+                Some(tau) => Eta {
+                    lower: ensemble::damped_time(eta.lower, tau),
+                    likely: ensemble::damped_time(eta.likely, tau),
+                    upper: ensemble::damped_time(eta.upper, tau),
+                    alert: ensemble::damped_time(eta.alert, tau),
+                },
+                None => eta,
+            };
+            if !eta.likely.is_finite() {
+                f.reason
+                    .push_str("; damped, the trend stops short of the wall");
+                return f;
+            }
             f.status = Status::Approaching;
             f.eta = Some(match &a.season {
                 Some(c) => {

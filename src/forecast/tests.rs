@@ -494,3 +494,42 @@ fn the_alert_probability_moves_the_alert_between_the_earliest_and_likely_times()
     let default = at(ALERT_PROBABILITY);
     assert!(earliest.alert < default.alert && default.alert < likely.alert);
 }
+
+#[test]
+fn a_random_walk_that_wanders_towards_the_wall_does_not_page() {
+    // A week of a random walk at 5 minutes whose last days wander upwards:
+    // its straight trends reach a wall 20 above within days, but in its
+    // history no trend lasted, and the damped trends that say so win the
+    // backtests. (Seed chosen for a wander whose likely time is well
+    // inside the lead.)
+    let day = 86_400.0;
+    let n = 2016;
+    let steps = noise(124, n);
+    let walk: Vec<f64> = steps
+        .iter()
+        .scan(0.0, |acc, d| {
+            *acc += d;
+            Some(*acc)
+        })
+        .collect();
+    let at = |x: f64| walk[(n as f64 - 1.0 + x / 300.0).round() as usize];
+    let s = history(n, 300.0, |x| 100.0 + at(x));
+    let wall = s[n - 1].v + 20.0;
+    let f = run(&s, wall, Direction::Rising, ModelChoice::Auto);
+    let eta = f
+        .eta
+        .unwrap_or_else(|| panic!("the trend points at the wall: {f:?}"));
+    assert!(eta.likely < 5.0 * day, "{eta:?}");
+    assert!(!f.within(7.0 * day), "paged: {eta:?} {}", f.reason);
+    assert!(f.reason.contains("the alert waits"), "{}", f.reason);
+
+    // A steady climb to the same wall, with the same wander shrunk to
+    // noise, pages: its trends lasted, the damped twins lose.
+    let steady = history(n, 300.0, |x| 100.0 + 10.0 * x / day + 0.05 * at(x));
+    let wall = steady[n - 1].v + 20.0;
+    let f = run(&steady, wall, Direction::Rising, ModelChoice::Auto);
+    assert!(f.within(7.0 * day), "{:?} {}", f.eta, f.reason);
+    let eta = f.eta.unwrap();
+    assert!(eta.alert <= eta.likely, "{eta:?}");
+    assert!((eta.likely / day - 2.0).abs() < 0.2, "{eta:?}");
+}
