@@ -46,6 +46,11 @@ pub struct RoadmapConfig {
     /// headroom is below it must be addressed, one above it is deferred.
     /// Default 10; above 1.
     pub growth_factor: f64,
+    /// Re-roadmap events that are sent as alerts (`RoadmapChanged`,
+    /// severity `info`). Default none: they are logged and counted only.
+    pub alert_on: Vec<crate::roadmap::ChangeKind>,
+    /// How long such an alert stays active. Default 1h.
+    pub alert_for: Duration,
 }
 
 /// The default next order of magnitude.
@@ -1211,7 +1216,7 @@ impl Walker<'_> {
 
     fn roadmap(&mut self, v: Option<&Value>) -> Option<RoadmapConfig> {
         let d = self.section("roadmap", v)?;
-        self.unknown_keys("roadmap", d, &["growth_factor"]);
+        self.unknown_keys("roadmap", d, &["growth_factor", "alert_on", "alert_for"]);
         let growth_factor =
             self.or_default(get(d, "growth_factor"), DEFAULT_GROWTH_FACTOR, |w, v| {
                 let path = "roadmap.growth_factor";
@@ -1222,9 +1227,65 @@ impl Walker<'_> {
                 }
                 Some(g)
             });
+        let alert_on = self.or_default(get(d, "alert_on"), Vec::new(), |w, v| {
+            w.change_kinds("roadmap.alert_on", v)
+        });
+        let alert_for = self.or_default(get(d, "alert_for"), Duration::from_secs(3600), |w, v| {
+            w.positive_duration("roadmap.alert_for", v)
+        });
         Some(RoadmapConfig {
             growth_factor: growth_factor?,
+            alert_on: alert_on?,
+            alert_for: alert_for?,
         })
+    }
+
+    /// `["sooner", "must_address"]`, or from the environment
+    /// `sooner,must_address`.
+    fn change_kinds(&mut self, path: &str, v: &Value) -> Option<Vec<crate::roadmap::ChangeKind>> {
+        use crate::roadmap::ChangeKind;
+        let names: Vec<(String, String)> = match v {
+            Value::Array(_, items) => {
+                let mut names = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let p = index_path(path, i);
+                    names.push((p.clone(), self.string(&p, item)?));
+                }
+                names
+            }
+            _ => match self.env_string(path, v) {
+                Some(s) => s
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| (path.to_string(), s.to_string()))
+                    .collect(),
+                None => {
+                    self.report(
+                        path,
+                        format!("expected an array of change kinds, found {}", describe(v)),
+                    );
+                    return None;
+                }
+            },
+        };
+        let mut kinds = Vec::new();
+        let mut ok = true;
+        for (p, name) in names {
+            match ChangeKind::ALL.iter().find(|k| k.as_str() == name.trim()) {
+                Some(k) if !kinds.contains(k) => kinds.push(*k),
+                Some(_) => {}
+                None => {
+                    let all: Vec<String> = ChangeKind::ALL
+                        .iter()
+                        .map(|k| format!("{:?}", k.as_str()))
+                        .collect();
+                    self.report(&p, format!("{name:?} must be one of {}", all.join(", ")));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(kinds)
     }
 
     fn evaluation(&mut self, v: Option<&Value>) -> Option<EvaluationConfig> {

@@ -112,6 +112,10 @@ pub struct Engine<S, K> {
     /// moves materially.
     marks: std::collections::HashMap<(String, crate::model::Labels), roadmap::Mark>,
     growth_factor: f64,
+    /// Re-roadmap events sent as alerts, and which kinds are.
+    notices: roadmap::Notices,
+    alert_on: Vec<roadmap::ChangeKind>,
+    alert_for: f64,
 }
 
 fn generator_url(base: &str, query: &str) -> String {
@@ -212,6 +216,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             backtested: std::collections::HashMap::new(),
             marks: std::collections::HashMap::new(),
             growth_factor: config.roadmap.growth_factor,
+            notices: roadmap::Notices::default(),
+            alert_on: config.roadmap.alert_on.clone(),
+            alert_for: config.roadmap.alert_for.as_secs_f64(),
         }
     }
 
@@ -384,8 +391,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             }
         }
 
+        // Before sending: this tick's re-roadmap events go out with it.
+        self.publish(statuses, now);
+        self.reroadmap(now);
         if send {
-            let due = self.tracker.due(self.cadence, now);
+            let mut due = self.tracker.due(self.cadence, now);
+            due.extend(self.notices.due(now, self.cadence.resend_delay));
             if !due.is_empty() {
                 for d in self.sink.send(&due).await {
                     self.metrics
@@ -416,8 +427,6 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         if report.failed_limits.is_empty() {
             self.metrics.last_success.set(now);
         }
-        self.publish(statuses, now);
-        self.reroadmap(now);
         if self.backtest_every > 0.0 {
             self.backtest_one(now).await;
         }
@@ -464,6 +473,16 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 .roadmap_changes
                 .with_label_values(&[&c.limit, c.kind.as_str()])
                 .inc();
+            if self.alert_on.contains(&c.kind) {
+                let labels = self
+                    .plans
+                    .iter()
+                    .find(|p| p.limit.name == c.limit)
+                    .map(|p| p.limit.labels.clone())
+                    .unwrap_or_default();
+                self.notices
+                    .raise(c, &labels, self.growth_factor, now + self.alert_for);
+            }
         }
         snap.record(changes);
     }

@@ -354,18 +354,25 @@ const RESERVED: [&str; 3] = ["alertname", "limit", "severity"];
 
 /// The alert's identity: runway's labels, the series' labels, the rule's.
 pub fn alert_labels(e: &Evaluation, rule: &AlertRule) -> Labels {
+    let mut labels = series_alert_labels(&e.labels);
+    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    labels.insert("alertname".into(), rule.alertname.clone());
+    labels.insert("limit".into(), e.limit.clone());
+    labels.insert("severity".into(), rule.severity.clone());
+    labels
+}
+
+/// A series' labels as an alert carries them: those runway sets itself
+/// (`alertname`, `limit`, `severity`) kept as `exported_NAME`.
+pub fn series_alert_labels(series: &Labels) -> Labels {
     let mut labels = Labels::new();
-    for (k, v) in &e.labels {
+    for (k, v) in series {
         if RESERVED.contains(&k.as_str()) {
             labels.insert(format!("exported_{k}"), v.clone());
         } else {
             labels.insert(k.clone(), v.clone());
         }
     }
-    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-    labels.insert("alertname".into(), rule.alertname.clone());
-    labels.insert("limit".into(), e.limit.clone());
-    labels.insert("severity".into(), rule.severity.clone());
     labels
 }
 

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use crate::evaluate::Evaluation;
+use crate::evaluate::{Alert, AlertState, Evaluation};
 use crate::forecast::{self, robust, ModelChoice, Settings, Status};
 use crate::model::{Direction, Labels, Sample, UnixSeconds};
 
@@ -658,6 +658,110 @@ pub fn reroadmap(
     }
     marks.retain(|k, _| seen.contains(k));
     changes
+}
+
+/// The alert name of re-roadmap notices.
+pub const CHANGE_ALERTNAME: &str = "RoadmapChanged";
+
+/// Re-roadmap events sent to Alertmanager as `info` alerts (for the kinds
+/// `roadmap.alert_on` names): each is active for `roadmap.alert_for`, with
+/// `endsAt` at its end, so Alertmanager resolves it by itself; it is re-sent
+/// every resend delay until then, so that one lost send does not lose it. A
+/// newer event for the same series and kind replaces the older.
+#[derive(Debug, Default)]
+pub struct Notices {
+    active: Vec<Notice>,
+}
+
+#[derive(Debug)]
+struct Notice {
+    alert: Alert,
+    last_sent: Option<UnixSeconds>,
+}
+
+impl Notices {
+    /// Raises a notice for `c`, active until `until`; `labels` are the
+    /// limit's own alert labels (for routing).
+    pub fn raise(&mut self, c: &Change, labels: &Labels, growth: f64, until: UnixSeconds) {
+        let mut l = crate::evaluate::series_alert_labels(&c.labels);
+        if let Some(v) = l.remove("change") {
+            l.insert("exported_change".into(), v);
+        }
+        l.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        l.insert("alertname".into(), CHANGE_ALERTNAME.into());
+        l.insert("limit".into(), c.limit.clone());
+        l.insert("severity".into(), "info".into());
+        l.insert("change".into(), c.kind.as_str().into());
+        let series = crate::evaluate::label_string(&c.labels);
+        let human = crate::evaluate::human_duration;
+        let headroom = |h: Option<f64>| h.map_or("unknown".to_string(), |r| format!("{r:.2}x"));
+        let g = crate::evaluate::format_value(growth);
+        let what = match c.kind {
+            ChangeKind::Sooner => format!(
+                "the wall moved sooner: about {} instead of {}",
+                human(c.now),
+                human(c.expected)
+            ),
+            ChangeKind::Later => format!(
+                "the wall moved later: {} instead of {}",
+                human(c.now),
+                human(c.expected)
+            ),
+            ChangeKind::MustAddress => format!(
+                "now breaks before {g}x load: headroom {} (was {})",
+                headroom(c.headroom_now),
+                headroom(c.headroom_before)
+            ),
+            ChangeKind::Deferred => format!(
+                "now breaks only beyond {g}x load: headroom {} (was {})",
+                headroom(c.headroom_now),
+                headroom(c.headroom_before)
+            ),
+        };
+        let mut annotations = std::collections::BTreeMap::new();
+        annotations.insert("summary".into(), format!("{}: {series}: {what}", c.limit));
+        annotations.insert("time_to_wall".into(), human(c.now));
+        annotations.insert("previous_time_to_wall".into(), human(c.expected));
+        annotations.insert("load_headroom".into(), headroom(c.headroom_now));
+        annotations.insert("previous_load_headroom".into(), headroom(c.headroom_before));
+        let alert = Alert {
+            state: AlertState::Firing,
+            labels: l,
+            annotations,
+            starts_at: c.at,
+            ends_at: until,
+            generator_url: String::new(),
+        };
+        self.active.retain(|n| n.alert.labels != alert.labels);
+        self.active.push(Notice {
+            alert,
+            last_sent: None,
+        });
+    }
+
+    /// The notices to send at `now`: new ones, and active ones not sent for
+    /// `resend_delay`. Expired ones are dropped (Alertmanager has resolved
+    /// them at their `endsAt`).
+    pub fn due(&mut self, now: UnixSeconds, resend_delay: f64) -> Vec<Alert> {
+        self.active.retain(|n| n.alert.ends_at > now);
+        let mut out = Vec::new();
+        for n in &mut self.active {
+            if n.last_sent.is_none_or(|t| t + resend_delay <= now) {
+                n.last_sent = Some(now);
+                out.push(n.alert.clone());
+            }
+        }
+        out
+    }
+
+    /// How many notices are active.
+    pub fn len(&self) -> usize {
+        self.active.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.active.is_empty()
+    }
 }
 
 #[cfg(test)]

@@ -1023,9 +1023,16 @@ async fn an_unreachable_source_is_retried_counted_and_survived() {
     let first = m.value("runway_source_requests_total", &unavailable);
     let last_success = m.value("runway_last_successful_evaluation_timestamp_seconds", &[]);
     // Another whole evaluation's attempts, all failed.
+    // (The limit's failure is counted once its last attempt has failed,
+    // which may be after the requests are.)
     let m = wait_metrics(&runway, "more unavailable requests", |m| {
         m.get("runway_source_requests_total", &unavailable)
             .is_some_and(|n| n >= first + 3.0)
+            && m.get(
+                "runway_limit_evaluation_failures_total",
+                &[("limit", "disk_full"), ("reason", "unavailable")],
+            )
+            .is_some_and(|n| n >= 1.0)
     })
     .await;
     assert_eq!(

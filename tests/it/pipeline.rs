@@ -582,6 +582,11 @@ url = "http://prometheus.invalid:9090"
 interval = "1m"
 lookback = "2d"
 hold = "10m"
+[alerting]
+resend_delay = "5m"
+[roadmap]
+alert_on = ["sooner", "must_address"]
+alert_for = "30m"
 [[limits]]
 name = "queue_full"
 query = "queue_depth"
@@ -599,7 +604,8 @@ lead_time = "1d"
 
 /// A wall that comes twice as close, and a pool whose response to load
 /// steepens until it breaks before ten times today's load, are re-roadmapped:
-/// logged, counted once each, and listed with the roadmap.
+/// logged, counted once each, listed with the roadmap, and (as configured)
+/// sent as `RoadmapChanged` notices that Alertmanager resolves by itself.
 #[tokio::test]
 async fn walls_that_move_materially_are_re_roadmapped_counted_and_listed() {
     let mut r = rig(ROADMAP);
@@ -651,11 +657,29 @@ async fn walls_that_move_materially_are_re_roadmapped_counted_and_listed() {
     // 10 days away instead of 30.
     *growth.lock().unwrap() = 600.0;
     r.tick(T0 + 60.0).await;
+    let sent = r.sink.take();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let notice = &sent[0];
+    assert_eq!(notice.labels["alertname"], "RoadmapChanged");
+    assert_eq!(notice.labels["change"], "sooner");
+    assert_eq!(notice.labels["severity"], "info");
+    assert_eq!(notice.labels["limit"], "queue_full");
+    assert_eq!(notice.labels["queue"], "ingest");
+    assert_eq!(notice.ends_at, T0 + 60.0 + 1800.0, "active for alert_for");
+    let summary = &notice.annotations["summary"];
+    assert!(
+        summary.contains("moved sooner: about 9d 23h instead of 29d 23h"),
+        "{summary}"
+    );
     r.tick(T0 + 120.0).await;
     assert_eq!(
         changes(&r, "sooner"),
         [1.0, 0.0],
         "counted once, not per tick"
+    );
+    assert!(
+        r.sink.take().is_empty(),
+        "not re-sent before the resend delay"
     );
 
     // Each request now holds twice the connections: 6.6x headroom.
@@ -663,6 +687,33 @@ async fn walls_that_move_materially_are_re_roadmapped_counted_and_listed() {
     r.tick(T0 + 180.0).await;
     r.tick(T0 + 240.0).await;
     assert_eq!(changes(&r, "must_address"), [0.0, 1.0]);
+    let sent = r.sink.take();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].labels["change"], "must_address");
+    assert_eq!(sent[0].labels["pool"], "orders");
+    assert!(
+        sent[0].annotations["summary"].contains("now breaks before 10x load"),
+        "{:?}",
+        sent[0].annotations
+    );
+    // Both are re-sent after the resend delay while active, then dropped
+    // once Alertmanager has resolved them at their endsAt.
+    r.tick(T0 + 60.0 + 300.0).await;
+    let resent: Vec<String> = r
+        .sink
+        .take()
+        .iter()
+        .map(|a| a.labels["change"].clone())
+        .collect();
+    assert_eq!(resent, ["sooner"]);
+    r.tick(T0 + 60.0 + 1800.0).await;
+    let late: Vec<String> = r
+        .sink
+        .take()
+        .iter()
+        .map(|a| a.labels["change"].clone())
+        .collect();
+    assert_eq!(late, ["must_address"], "the expired notice is not sent");
 
     let snap = r.snapshot.read().unwrap();
     let kinds: Vec<(String, &str)> = snap
@@ -677,7 +728,7 @@ async fn walls_that_move_materially_are_re_roadmapped_counted_and_listed() {
             ("pool_exhausted".to_string(), "must_address")
         ]
     );
-    let doc = runway::report::roadmap_json(&snap, snap.growth_factor, T0 + 240.0);
+    let doc = runway::report::roadmap_json(&snap, snap.growth_factor, T0 + 1860.0);
     assert_eq!(doc["changes"][0]["change"], "must_address", "newest first");
     assert_eq!(doc["changes"][0]["limit"], "pool_exhausted");
     let before = doc["changes"][0]["load_headroom_ratio_before"]
