@@ -619,19 +619,44 @@ fn sawtooth_forecast(
             at_cycle_peak(next_peak - now, saw.cycle, h)
         }
     };
-    let likely_at = at_peak(likely);
+    // A cycle whose peak overshoots the wall crosses it on its climb, before
+    // the peak: by the overshoot over the climb's rate. The overshoot of
+    // the first peak past the peaks' trend crossing is the trend's growth
+    // since; of the cycle before it, at most a cycle's growth.
+    let sign = direction.sign();
+    let climb = &data[saw.current_start..];
+    let climb_rate = (climb.len() >= MIN_CLIMB)
+        .then(|| robust::theil_sen(climb, now))
+        .flatten()
+        .map(|l| l.slope * sign)
+        .filter(|r| r.is_finite() && *r > 0.0);
+    let peak_rate = peak_line
+        .map(|l| l.slope * sign)
+        .filter(|r| r.is_finite() && *r > 0.0);
+    let on_climb = |overshoot_seconds: f64| match (climb_rate, peak_rate) {
+        (Some(c), Some(p)) if !from_cycle => (p * overshoot_seconds / c).clamp(0.0, saw.cycle),
+        _ => 0.0,
+    };
+    let snapped = at_peak(likely);
+    let likely_at = (snapped - on_climb(snapped - likely)).max(0.0);
     // Peaks come once a cycle: a forecast of them is good to a cycle, and
     // the band is at least that wide either side.
     let resolution = if from_cycle { 0.0 } else { saw.cycle };
     f.status = Status::Approaching;
     f.eta = Some(Eta {
-        lower: at_peak(lower).min(likely_at - resolution).max(0.0),
+        lower: (at_peak(lower).min(snapped - resolution) - on_climb(saw.cycle))
+            .min(likely_at)
+            .max(0.0),
         likely: likely_at,
-        upper: at_peak(upper).max(likely_at + resolution),
+        upper: at_peak(upper).max(snapped + resolution),
         alert: at_peak(alert.max(lower)).min(likely_at),
     });
     f
 }
+
+/// The fewest samples of the current climb whose slope says how fast a
+/// cycle climbs.
+const MIN_CLIMB: usize = 10;
 
 /// Seconds to the first peak at or after `h`, peaks being due `first`
 /// seconds from now and every `cycle` after.

@@ -446,6 +446,59 @@ fn a_disk_that_is_cleaned_up_before_it_fills_does_not_alert() {
 }
 
 #[test]
+fn a_cleaned_disk_whose_peaks_creep_up_is_full_on_the_climb_before_a_peak() {
+    // Filling 25% in each 3-day cycle, each cleanup leaving 5.2% more
+    // behind, measured with a little noise: the first climb to reach the
+    // wall gets there on its way up, before its own cleanup is due, up to
+    // 0.6 days before its peak. The band must hold that moment wherever
+    // the wall sits within a cycle's growth, seen from up to 9.5 days out.
+    let day = 86_400.0;
+    let cycle = 3.0 * day;
+    let wiggle = noise(8, 20_000);
+    let usage = |t: f64| {
+        let k = (t / cycle).floor();
+        30.0 + 5.19 * k + 25.0 / 3.0 * (t - k * cycle) / day
+    };
+    let mut missed = Vec::new();
+    for w in 0..20 {
+        let wall = 95.0 + 0.5 * f64::from(w);
+        // The truth, on the noise-free usage, to the minute.
+        let crossing = (0..)
+            .map(|m| 60.0 * f64::from(m))
+            .find(|&t| usage(t) >= wall)
+            .unwrap();
+        for days_before in [2.0, 3.5, 5.0, 6.5, 8.0, 9.5] {
+            let now = crossing - days_before * day;
+            let s: Vec<Sample> = (0..((now / 300.0) as usize))
+                .map(|i| {
+                    let t = 300.0 * i as f64;
+                    Sample::new(t, usage(t) + wiggle[i])
+                })
+                .collect();
+            let f = forecast(&s, wall, Direction::Rising, &Settings::default(), now);
+            assert!(f.reason.contains("sawtooth"), "{}", f.reason);
+            let eta = f.eta.expect("the peaks reach the wall");
+            let truth = crossing - now;
+            assert!(
+                (eta.likely - truth).abs() < cycle,
+                "wall {wall}, {days_before}d out: {:.2}d against {:.2}d",
+                eta.likely / day,
+                truth / day
+            );
+            if !(eta.lower <= truth && truth <= eta.upper) {
+                missed.push(format!(
+                    "wall {wall}, {days_before}d out: {:.2}d outside {:.2}d .. {:.2}d",
+                    truth / day,
+                    eta.lower / day,
+                    eta.upper / day
+                ));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "{missed:#?}");
+}
+
+#[test]
 fn a_cumulative_count_with_a_daily_rhythm_is_one_regime() {
     // Bytes written so far: faster by day, never less than before, with a
     // burst on day 9 that then levels off.
