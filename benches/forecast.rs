@@ -4,12 +4,14 @@
 //!     cargo bench --bench forecast
 //!
 //! The budget: the automatic choice under 2 ms per series on one core, so
-//! that 10,000 series fit in a 1-minute interval on two cores.
+//! that 10,000 series fit in a 1-minute interval on two cores. The roadmap's
+//! load headroom is measured on the same series, without and with a driver.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 
 use runway::forecast::{forecast, ModelChoice, Settings};
 use runway::model::{Direction, Sample};
+use runway::roadmap;
 
 /// A noisy rising trend with a daily cycle and a few spikes: the kind of
 /// series that makes every part of the fit work.
@@ -52,5 +54,45 @@ fn per_series(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, per_series);
+/// The roadmap's extra cost per series: the load headroom without a driver
+/// (today's busy level), and with one (the response fitted on 2,016 paired
+/// samples, plus a forecast of the driver's own trend to the breaking load).
+fn headroom(c: &mut Criterion) {
+    let load = series(2016);
+    let now = load[load.len() - 1].t;
+    // A latency that grows with the square of the load.
+    let latency: Vec<Sample> = load
+        .iter()
+        .map(|s| Sample::new(s.t, 0.1 * (s.v / 100.0).powi(2)))
+        .collect();
+    let settings = Settings::default();
+    let mut g = c.benchmark_group("headroom_2016_points");
+    g.bench_function("proportional", |b| {
+        b.iter(|| {
+            roadmap::headroom(
+                black_box(&latency),
+                None,
+                0.4,
+                Direction::Rising,
+                &settings,
+                now,
+            )
+        })
+    });
+    g.bench_function("driver", |b| {
+        b.iter(|| {
+            roadmap::headroom(
+                black_box(&latency),
+                Some(black_box(&load)),
+                0.4,
+                Direction::Rising,
+                &settings,
+                now,
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, per_series, headroom);
 criterion_main!(benches);
