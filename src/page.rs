@@ -51,6 +51,9 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
 "#,
         s1 = if must == 1 { "" } else { "s" },
     );
+    if snap.evaluated_at.is_none() {
+        body.push_str("<p id=\"not-yet\">The first evaluation has not finished yet; this page refreshes every minute.</p>\n");
+    }
     body.push_str(&errors(snap));
     body.push_str(&changes(snap));
     let _ = write!(
@@ -191,7 +194,7 @@ fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64)
     }
     if rows.is_empty() {
         let g = evaluate::format_value(growth);
-        return if must {
+        return if must && snap.evaluated_at.is_some() {
             format!("<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n")
         } else {
             String::new()
@@ -385,4 +388,27 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
         escape(&horizon),
     );
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_the_first_evaluation_the_page_says_so_and_claims_nothing() {
+        let page = render(&Snapshot::default(), 0.0);
+        assert!(
+            page.contains("The first evaluation has not finished"),
+            "{page}"
+        );
+        assert!(!page.contains("Nothing breaks"), "{page}");
+    }
+
+    #[test]
+    fn names_and_labels_are_escaped() {
+        assert_eq!(
+            escape("<b a=\"1\">&</b>"),
+            "&lt;b a=&quot;1&quot;&gt;&amp;&lt;/b&gt;"
+        );
+    }
 }
