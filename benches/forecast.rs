@@ -91,6 +91,30 @@ fn headroom(c: &mut Criterion) {
             )
         })
     });
+    // A hundred series breaking at different loads of one shared driver:
+    // its trend is fitted once. Reported per evaluation of all hundred.
+    let metrics: Vec<Vec<Sample>> = (0..100)
+        .map(|i| {
+            load.iter()
+                .map(|s| Sample::new(s.t, (0.05 + 0.001 * i as f64) * (s.v / 100.0).powi(2)))
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[Sample]> = metrics.iter().map(Vec::as_slice).collect();
+    let drivers = vec![Some(load.as_slice()); refs.len()];
+    let walls = vec![0.4; refs.len()];
+    g.bench_function("driver_shared_by_100_series", |b| {
+        b.iter(|| {
+            roadmap::headrooms(
+                black_box(&refs),
+                &drivers,
+                &walls,
+                Direction::Rising,
+                &settings,
+                now,
+            )
+        })
+    });
     g.finish();
 }
 

@@ -391,8 +391,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             }
         }
 
-        // Before sending: this tick's re-roadmap events go out with it.
-        self.publish(statuses, now);
+        // The new forecasts first, then the roadmap's moves, so that this
+        // tick's re-roadmap notices go out with its alerts.
+        self.install(statuses);
         self.reroadmap(now);
         if send {
             let mut due = self.tracker.due(self.cadence, now);
@@ -427,10 +428,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         if report.failed_limits.is_empty() {
             self.metrics.last_success.set(now);
         }
+        timer.observe_duration();
+        // Last: readers that wait for an evaluation see all of it.
+        self.publish(now);
         if self.backtest_every > 0.0 {
             self.backtest_one(now).await;
         }
-        timer.observe_duration();
         report
     }
 
@@ -600,8 +603,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         })
     }
 
-    fn publish(&self, statuses: Vec<(String, Result<LimitStatus, String>)>, now: UnixSeconds) {
-        let alerts = self.tracker.states();
+    /// Puts a tick's forecasts in the snapshot.
+    fn install(&self, statuses: Vec<(String, Result<LimitStatus, String>)>) {
         let Ok(mut snap) = self.snapshot.write() else {
             return;
         };
@@ -615,6 +618,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 Err(e) => snap.limits.entry(name).or_default().last_error = Some(e),
             }
         }
+    }
+
+    /// Marks the tick done: its alerts' states, and when it finished.
+    fn publish(&self, now: UnixSeconds) {
+        let alerts = self.tracker.states();
+        let Ok(mut snap) = self.snapshot.write() else {
+            return;
+        };
         snap.alerts = alerts;
         snap.evaluated_at = Some(now);
     }

@@ -129,22 +129,21 @@ pub fn evaluate(
     settings: &Settings,
     now: UnixSeconds,
 ) -> Vec<Evaluation> {
+    let histories: Vec<&[Sample]> = series.iter().map(|s| s.samples.as_slice()).collect();
+    let headrooms = roadmap::headrooms(&histories, drivers, walls, direction, settings, now);
     series
         .iter()
         .zip(walls)
-        .enumerate()
-        .map(|(i, (s, &wall))| {
-            let driver = drivers.get(i).copied().flatten();
-            Evaluation {
-                limit: limit.to_string(),
-                labels: s.labels.clone(),
-                wall,
-                direction,
-                forecast: forecast::forecast(&s.samples, wall, direction, settings, now),
-                headroom: roadmap::headroom(&s.samples, driver, wall, direction, settings, now),
-                history: thin(&s.samples, CHART_POINTS, direction),
-                at: now,
-            }
+        .zip(headrooms)
+        .map(|((s, &wall), headroom)| Evaluation {
+            limit: limit.to_string(),
+            labels: s.labels.clone(),
+            wall,
+            direction,
+            forecast: forecast::forecast(&s.samples, wall, direction, settings, now),
+            headroom,
+            history: thin(&s.samples, CHART_POINTS, direction),
+            at: now,
         })
         .collect()
 }

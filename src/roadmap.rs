@@ -306,6 +306,104 @@ pub fn headroom(
     settings: &Settings,
     now: UnixSeconds,
 ) -> Headroom {
+    headrooms(&[metric], &[driver], &[wall], direction, settings, now)
+        .pop()
+        .unwrap_or_else(|| Headroom::unknown("nothing to measure"))
+}
+
+/// [`headroom`] of many series at once, each with its driver (same index)
+/// and wall. A driver shared by several series has its trend fitted once
+/// and only its crossings found for each series' breaking load.
+pub fn headrooms(
+    metrics: &[&[Sample]],
+    drivers: &[Option<&[Sample]>],
+    walls: &[f64],
+    direction: Direction,
+    settings: &Settings,
+    now: UnixSeconds,
+) -> Vec<Headroom> {
+    let measured: Vec<Result<Measured, Headroom>> = metrics
+        .iter()
+        .zip(walls)
+        .enumerate()
+        .map(|(i, (m, &w))| measure(m, drivers.get(i).copied().flatten(), w, direction))
+        .collect();
+    // The breaking loads each distinct driver is asked about.
+    let mut asks: Vec<(&[Sample], Vec<usize>)> = Vec::new();
+    for (i, m) in measured.iter().enumerate() {
+        if let (Ok(_), Some(d)) = (m, drivers.get(i).copied().flatten()) {
+            match asks.iter_mut().find(|(x, _)| std::ptr::eq(*x, d)) {
+                Some((_, who)) => who.push(i),
+                None => asks.push((d, vec![i])),
+            }
+        }
+    }
+    let mut dates: Vec<Option<f64>> = vec![None; measured.len()];
+    for (driver, who) in asks {
+        let loads: Vec<f64> = who
+            .iter()
+            .map(|&i| measured[i].as_ref().map_or(f64::NAN, |m| m.load_at_wall))
+            .collect();
+        let forecasts = forecast::forecast_many(driver, &loads, Direction::Rising, settings, now);
+        for (&i, f) in who.iter().zip(forecasts) {
+            dates[i] = f.eta.map(|e| e.likely).filter(|t| t.is_finite());
+        }
+    }
+    measured
+        .into_iter()
+        .zip(dates)
+        .map(|(m, date)| match m {
+            Ok(m) => m.dated(date),
+            Err(h) => h,
+        })
+        .collect()
+}
+
+/// A driver-based headroom before its date is known.
+struct Measured {
+    fit: Fit,
+    load_now: f64,
+    load_at_wall: f64,
+}
+
+impl Measured {
+    fn dated(self, time_to_load: Option<f64>) -> Headroom {
+        let Measured {
+            fit,
+            load_now,
+            load_at_wall,
+        } = self;
+        let ratio = load_at_wall / load_now;
+        Headroom {
+            ratio: Some(ratio),
+            note: format!(
+                "breaks at {ratio:.2}x today's load: {} (R² {:.2}, {} {}), the wall at load {load_at_wall:.4} against {load_now:.4} today",
+                fit.response.describe(),
+                fit.r2,
+                fit.pairs,
+                match fit.response {
+                    Response::Linear { .. } => "samples, straight line",
+                    Response::Power { .. } => "samples, power law",
+                },
+            ),
+            basis: Basis::Driver(DriverHeadroom {
+                fit,
+                load_now,
+                load_at_wall,
+                time_to_load,
+            }),
+        }
+    }
+}
+
+/// Everything about a headroom but the driver's date: `Ok` when the driver
+/// gives the figure, `Err` with the final headroom when it does not.
+fn measure(
+    metric: &[Sample],
+    driver: Option<&[Sample]>,
+    wall: f64,
+    direction: Direction,
+) -> Result<Measured, Headroom> {
     let fallback = |why: Option<String>| {
         let mut h = proportional(metric, wall, direction);
         if let Some(why) = why {
@@ -314,53 +412,36 @@ pub fn headroom(
         h
     };
     let Some(driver) = driver else {
-        return fallback(None);
+        return Err(fallback(None));
     };
     let fit = match fit_response(metric, driver) {
         Ok(fit) => fit,
-        Err(why) => return fallback(Some(format!("driver not used: {why}"))),
+        Err(why) => return Err(fallback(Some(format!("driver not used: {why}")))),
     };
     if fit.r2 < MIN_R2 {
-        return fallback(Some(format!(
+        return Err(fallback(Some(format!(
             "driver not used: it explains {:.0}% of the metric's variation (R² {:.2})",
             100.0 * fit.r2.max(0.0),
             fit.r2
-        )));
+        ))));
     }
     let Some(load_now) = busy_level(driver, Direction::Rising).filter(|x| *x > 0.0) else {
-        return fallback(Some("driver not used: today's load is not positive".into()));
+        return Err(fallback(Some(
+            "driver not used: today's load is not positive".into(),
+        )));
     };
     let Some(load_at_wall) = fit.response.load_at(wall, direction) else {
-        return Headroom::unknown(format!(
+        return Err(Headroom::unknown(format!(
             "{} (R² {:.2}) does not move towards the wall as load grows",
             fit.response.describe(),
             fit.r2
-        ));
+        )));
     };
-    let time_to_load = forecast::forecast(driver, load_at_wall, Direction::Rising, settings, now)
-        .eta
-        .map(|e| e.likely)
-        .filter(|t| t.is_finite());
-    let ratio = load_at_wall / load_now;
-    Headroom {
-        ratio: Some(ratio),
-        note: format!(
-            "breaks at {ratio:.2}x today's load: {} (R² {:.2}, {} {}), the wall at load {load_at_wall:.4} against {load_now:.4} today",
-            fit.response.describe(),
-            fit.r2,
-            fit.pairs,
-            match fit.response {
-                Response::Linear { .. } => "samples, straight line",
-                Response::Power { .. } => "samples, power law",
-            },
-        ),
-        basis: Basis::Driver(DriverHeadroom {
-            fit,
-            load_now,
-            load_at_wall,
-            time_to_load,
-        }),
-    }
+    Ok(Measured {
+        fit,
+        load_now,
+        load_at_wall,
+    })
 }
 
 /// wall / today's level for a rising metric, on the stated assumption that

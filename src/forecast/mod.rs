@@ -320,9 +320,9 @@ fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared 
 }
 
 /// Compounding growth is only defined for positive values approaching a
-/// positive wall from below.
-fn log_applies(data: &[Sample], wall: f64, direction: Direction) -> bool {
-    direction == Direction::Rising && wall > 0.0 && data.iter().all(|s| s.v > 0.0)
+/// positive wall (`positive_wall`) from below.
+fn log_applies(data: &[Sample], positive_wall: bool, direction: Direction) -> bool {
+    direction == Direction::Rising && positive_wall && data.iter().all(|s| s.v > 0.0)
 }
 
 /// Forecasts when `samples` reach `wall`, moving in `direction`, as seen at
@@ -334,70 +334,114 @@ pub fn forecast(
     settings: &Settings,
     now: UnixSeconds,
 ) -> Forecast {
+    let log_wall = wall.is_finite() && wall > 0.0;
+    fit(samples, direction, log_wall, settings, now).at(wall, direction, settings, now)
+}
+
+/// [`forecast`] of one history against several walls: the trends are
+/// fitted and backtested once, and only their crossings are found for each
+/// wall. (The load at which each of many series breaks, on one driver.)
+pub fn forecast_many(
+    samples: &[Sample],
+    walls: &[f64],
+    direction: Direction,
+    settings: &Settings,
+    now: UnixSeconds,
+) -> Vec<Forecast> {
+    let log_wall = walls.iter().all(|w| w.is_finite() && *w > 0.0);
+    let fitted = fit(samples, direction, log_wall, settings, now);
+    walls
+        .iter()
+        .map(|&w| fitted.at(w, direction, settings, now))
+        .collect()
+}
+
+/// What a history says before any wall is asked about: its candidate trends,
+/// fitted and backtested.
+struct Fitted {
+    data: Vec<Sample>,
+    current_value: Option<f64>,
+    how: Fit,
+}
+
+enum Fit {
+    /// Why nothing can be forecast.
+    Insufficient(String),
+    /// `predict_linear`'s line.
+    Linear(band::Trend),
+    Sawtooth(sawtooth::Sawtooth),
+    Ensemble {
+        candidates: Vec<Candidate>,
+        /// Which kinds of trend took part, in words.
+        why: String,
+    },
+}
+
+/// One ensemble member before a wall is known.
+struct Candidate {
+    error: f64,
+    kind: Kind,
+    model: ModelChoice,
+    reason: String,
+    trend: band::Trend,
+    scale: Scale,
+    season: Option<season::Season>,
+    regime_start: Option<UnixSeconds>,
+    damping: Option<f64>,
+}
+
+/// Cleans the history and fits every candidate trend. `log_wall`: the
+/// wall(s) are positive, so compounding growth may be tried.
+fn fit(
+    samples: &[Sample],
+    direction: Direction,
+    log_wall: bool,
+    settings: &Settings,
+    now: UnixSeconds,
+) -> Fitted {
     let data = clean(samples, now);
     let current_value = data.last().map(|s| s.v);
-    let insufficient = |reason: String| Forecast {
-        status: Status::InsufficientData,
-        model: match settings.model {
-            ModelChoice::Auto => ModelChoice::Robust,
-            m => m,
-        },
-        reason,
+    let done = |how: Fit, data: Vec<Sample>| Fitted {
+        data,
         current_value,
-        level: f64::NAN,
-        rate: f64::NAN,
-        eta: None,
-        samples: data.len(),
-        period: None,
-        regime_start: None,
+        how,
     };
-    if !wall.is_finite() {
-        return insufficient(format!("the wall {wall} is not a finite number"));
-    }
     if data.len() < MIN_SAMPLES {
-        return insufficient(format!(
+        let why = format!(
             "{} finite samples; at least {MIN_SAMPLES} are needed",
             data.len()
-        ));
+        );
+        return done(Fit::Insufficient(why), data);
     }
     if data[0].t == data[data.len() - 1].t {
-        return insufficient("all samples share one timestamp".to_string());
+        return done(
+            Fit::Insufficient("all samples share one timestamp".to_string()),
+            data,
+        );
     }
 
-    let breached = is_breached(&data, wall, direction);
-
     if settings.model == ModelChoice::Linear {
-        let Some(line) = linear::regression(&data, now)
+        return match linear::regression(&data, now)
             .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
-        else {
-            return insufficient("linear: no finite line fits these samples".into());
+        {
+            Some(line) => {
+                let trend = band::Trend::gaussian(&data, line, now);
+                done(Fit::Linear(trend), data)
+            }
+            None => done(
+                Fit::Insufficient("linear: no finite line fits these samples".into()),
+                data,
+            ),
         };
-        let trend = band::Trend::gaussian(&data, line, now);
-        return finish(FinishArgs {
-            model: ModelChoice::Linear,
-            reason: "linear: least squares over the whole window, as predict_linear".into(),
-            trend,
-            scale: Scale::Values,
-            season: None,
-            regime_start: None,
-            wall,
-            direction,
-            breached,
-            current_value,
-            samples: data.len(),
-            now,
-            alert_z: settings.alert_z(),
-            damping: None,
-        });
     }
 
     if let Some(saw) = sawtooth::detect(&data, direction) {
-        return sawtooth_forecast(&data, &saw, wall, direction, now, settings.alert_z());
+        return done(Fit::Sawtooth(saw), data);
     }
 
     let values = prepare(&data, Scale::Values, settings.seasonality);
     let log = matches!(settings.model, ModelChoice::Auto | ModelChoice::Exponential)
-        .then(|| log_applies(&data, wall, direction))
+        .then(|| log_applies(&data, log_wall, direction))
         .unwrap_or(false)
         // On the log scale compounding growth is one straight regime: its
         // regimes are found on that scale, not inherited from the values.
@@ -432,7 +476,7 @@ pub fn forecast(
             regime_start: None,
             ..values.clone()
         });
-    let mut members: Vec<(f64, Forecast, Kind)> = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
     for p in pool.iter().copied().chain(whole.as_ref()) {
         let regime = p.regime();
         let n = regime.len();
@@ -483,26 +527,17 @@ pub fn forecast(
                     (Scale::Values, None) => Kind::Straight,
                     (Scale::Values, Some(_)) => Kind::Damped,
                 };
-                members.push((
-                    tested.error,
-                    finish(FinishArgs {
-                        model,
-                        reason,
-                        trend: local.clone().calibrated(tested.calibration),
-                        scale: p.scale,
-                        season: p.season.clone(),
-                        regime_start: p.regime_start,
-                        wall,
-                        direction,
-                        breached,
-                        current_value,
-                        samples: data.len(),
-                        now,
-                        alert_z: settings.alert_z(),
-                        damping,
-                    }),
+                candidates.push(Candidate {
+                    error: tested.error,
                     kind,
-                ));
+                    model,
+                    reason,
+                    trend: local.clone().calibrated(tested.calibration),
+                    scale: p.scale,
+                    season: p.season.clone(),
+                    regime_start: p.regime_start,
+                    damping,
+                });
             }
         }
     }
@@ -511,41 +546,119 @@ pub fn forecast(
     // `auto`, exponential trends join only when they clearly predicted the
     // series' own past better than every straight one.
     if settings.model == ModelChoice::Auto {
-        let best = |members: &[(f64, Forecast, Kind)], kind: Kind| {
-            members
+        let best = |candidates: &[Candidate], kind: Kind| {
+            candidates
                 .iter()
-                .filter(|m| m.2 == kind)
-                .map(|m| m.0)
+                .filter(|c| c.kind == kind)
+                .map(|c| c.error)
                 .fold(f64::INFINITY, f64::min)
         };
-        let straight = best(&members, Kind::Straight);
-        if best(&members, Kind::Exponential) >= CLEARLY_BETTER * straight {
-            members.retain(|m| m.2 != Kind::Exponential);
+        let straight = best(&candidates, Kind::Straight);
+        if best(&candidates, Kind::Exponential) >= CLEARLY_BETTER * straight {
+            candidates.retain(|c| c.kind != Kind::Exponential);
         }
     }
-    if members.is_empty() {
-        return insufficient("no trend fits the current regime".into());
+    if candidates.is_empty() {
+        return done(
+            Fit::Insufficient("no trend fits the current regime".into()),
+            data,
+        );
     }
-    let members = members
-        .into_iter()
-        .map(|(error, forecast, kind)| Member {
-            error,
-            forecast,
-            damped: kind == Kind::Damped,
-        })
-        .collect();
-    let mut f = combine(members, &why);
-    if let Some(p) = f.period {
-        f.reason
-            .push_str(&format!("; a {} cycle taken out", period_name(p)));
+    done(Fit::Ensemble { candidates, why }, data)
+}
+
+impl Fitted {
+    /// The forecast against `wall`.
+    fn at(
+        &self,
+        wall: f64,
+        direction: Direction,
+        settings: &Settings,
+        now: UnixSeconds,
+    ) -> Forecast {
+        let data = &self.data;
+        let insufficient = |reason: String| Forecast {
+            status: Status::InsufficientData,
+            model: match settings.model {
+                ModelChoice::Auto => ModelChoice::Robust,
+                m => m,
+            },
+            reason,
+            current_value: self.current_value,
+            level: f64::NAN,
+            rate: f64::NAN,
+            eta: None,
+            samples: data.len(),
+            period: None,
+            regime_start: None,
+        };
+        if !wall.is_finite() {
+            return insufficient(format!("the wall {wall} is not a finite number"));
+        }
+        let breached = is_breached(data, wall, direction);
+        let args = |model, reason, trend, scale, season, regime_start, damping| FinishArgs {
+            model,
+            reason,
+            trend,
+            scale,
+            season,
+            regime_start,
+            wall,
+            direction,
+            breached,
+            current_value: self.current_value,
+            samples: data.len(),
+            now,
+            alert_z: settings.alert_z(),
+            damping,
+        };
+        let (candidates, why) = match &self.how {
+            Fit::Insufficient(why) => return insufficient(why.clone()),
+            Fit::Linear(trend) => {
+                return finish(args(
+                    ModelChoice::Linear,
+                    "linear: least squares over the whole window, as predict_linear".into(),
+                    trend.clone(),
+                    Scale::Values,
+                    None,
+                    None,
+                    None,
+                ));
+            }
+            Fit::Sawtooth(saw) => {
+                return sawtooth_forecast(data, saw, wall, direction, now, settings.alert_z());
+            }
+            Fit::Ensemble { candidates, why } => (candidates, why),
+        };
+        let members = candidates
+            .iter()
+            .map(|c| Member {
+                error: c.error,
+                forecast: finish(args(
+                    c.model,
+                    c.reason.clone(),
+                    c.trend.clone(),
+                    c.scale,
+                    c.season.clone(),
+                    c.regime_start,
+                    c.damping,
+                )),
+                damped: c.kind == Kind::Damped,
+            })
+            .collect();
+        let mut f = combine(members, why);
+        if let Some(p) = f.period {
+            f.reason
+                .push_str(&format!("; a {} cycle taken out", period_name(p)));
+        }
+        if let Some(t) = f.regime_start {
+            f.reason.push_str(&format!(
+                "; the current regime began {} ago",
+                crate::evaluate::human_duration(now - t)
+            ));
+        }
+        f
     }
-    if let Some(t) = f.regime_start {
-        f.reason.push_str(&format!(
-            "; the current regime began {} ago",
-            crate::evaluate::human_duration(now - t)
-        ));
-    }
-    f
 }
 
 /// The newest samples that set the level a trend starts from: the last

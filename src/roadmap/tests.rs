@@ -422,3 +422,44 @@ fn marks_of_points_that_are_gone_are_dropped() {
     reroadmap(&mut s.marks, &[], 10.0, |_| DAY, T0 + DAY);
     assert!(s.marks.is_empty());
 }
+
+#[test]
+fn series_that_share_a_driver_get_the_dates_they_would_get_alone() {
+    let driver = load(100.0);
+    let now = now_of(&driver);
+    let latency = respond(&driver, |x| 0.1 * (x / 100.0).powi(2));
+    let pool = respond(&driver, |x| 20.0 + 0.3 * x);
+    let settings = Settings::default();
+    let metrics = [latency.as_slice(), pool.as_slice(), latency.as_slice()];
+    let walls = [0.4, 200.0, 0.9];
+    let drivers = [Some(driver.as_slice()); 3];
+    let together = headrooms(
+        &metrics,
+        &drivers,
+        &walls,
+        Direction::Rising,
+        &settings,
+        now,
+    );
+    for (i, h) in together.iter().enumerate() {
+        let alone = headroom(
+            metrics[i],
+            drivers[i],
+            walls[i],
+            Direction::Rising,
+            &settings,
+            now,
+        );
+        assert_eq!(h, &alone, "series {i}");
+        let Basis::Driver(d) = &h.basis else {
+            panic!("{h:?}");
+        };
+        assert!(d.time_to_load.is_some(), "series {i} has a date: {h:?}");
+    }
+    // A higher wall on the same driver breaks later.
+    let date = |h: &Headroom| match &h.basis {
+        Basis::Driver(d) => d.time_to_load.unwrap_or(f64::INFINITY),
+        _ => f64::NAN,
+    };
+    assert!(date(&together[2]) > date(&together[0]));
+}
