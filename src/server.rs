@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -123,10 +123,32 @@ async fn page(State(s): State<AppState>) -> Response {
     Html(page::render(&snap, now)).into_response()
 }
 
-async fn roadmap(State(s): State<AppState>) -> Response {
+/// `?growth=100` ranks against another next order of magnitude than the
+/// configured one.
+#[derive(serde::Deserialize)]
+struct RoadmapQuery {
+    growth: Option<String>,
+}
+
+async fn roadmap(State(s): State<AppState>, Query(q): Query<RoadmapQuery>) -> Response {
     let Ok(snap) = s.snapshot.read() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
+    let growth = match q.growth.as_deref().map(str::parse::<f64>) {
+        None => snap.growth_factor,
+        Some(Ok(g)) if g > 1.0 && g.is_finite() => g,
+        Some(_) => {
+            let error = format!(
+                "growth={:?} must be a number above 1, such as 10",
+                q.growth.unwrap_or_default()
+            );
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"status": "error", "errorType": "bad_data", "error": error})),
+            )
+                .into_response();
+        }
+    };
     let now = snap.evaluated_at.unwrap_or(0.0);
-    Json(report::roadmap_json(&snap, snap.growth_factor, now)).into_response()
+    Json(report::roadmap_json(&snap, growth, now)).into_response()
 }

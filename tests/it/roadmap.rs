@@ -356,6 +356,20 @@ async fn the_status_page_shows_the_ranked_roadmap_with_a_chart_per_breaking_poin
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_roadmap(&doc);
+    // Another order of magnitude, asked for: before 100x the idle pool
+    // must be addressed too; a factor that is no growth is refused.
+    let (status, body) = runway.get("/api/v1/roadmap?growth=100").await;
+    assert_eq!(status, 200, "{body}");
+    let wider: Value = serde_json::from_str(&body).expect("roadmap JSON");
+    assert_eq!(wider["growth_factor"], 100.0);
+    assert_eq!(wider["breaking_points"][2]["status"], "before_growth");
+    let (status, body) = runway.get("/api/v1/roadmap?growth=0.5").await;
+    assert_eq!(status, 400, "{body}");
+    let refused: Value = serde_json::from_str(&body).expect("an error in JSON");
+    assert_eq!(
+        refused["error"],
+        "growth=\"0.5\" must be a number above 1, such as 10"
+    );
 
     let metrics = runway.metrics_text().await;
     let line = |name: &str, label: &str| -> f64 {
