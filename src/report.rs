@@ -219,11 +219,26 @@ pub fn growth_text(p: &BreakingPoint<'_>) -> String {
     match p.doubling_time {
         Some(d) => format!("doubles in {}", human_duration(d)),
         None if rate.is_finite() => {
-            let per_day = significant(rate * 86_400.0, 3);
-            let sign = if per_day > 0.0 { "+" } else { "" };
-            format!("{sign}{}/day", evaluate::format_value(per_day))
+            let sign = if rate > 0.0 { "+" } else { "" };
+            format!("{sign}{}/day", si(rate * 86_400.0))
         }
         None => "-".into(),
+    }
+}
+
+/// `v` to three significant digits, with an SI prefix from a thousand up:
+/// "-20G", "250", "0.00634".
+pub fn si(v: f64) -> String {
+    const PREFIXES: [(f64, &str); 5] =
+        [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")];
+    match PREFIXES.iter().find(|(scale, _)| v.abs() >= *scale) {
+        Some((scale, prefix)) if v.is_finite() => {
+            format!(
+                "{}{prefix}",
+                evaluate::format_value(significant(v / scale, 3))
+            )
+        }
+        _ => evaluate::format_value(significant(v, 3)),
     }
 }
 
@@ -417,4 +432,18 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
 /// 10 -> "10", 3.5 -> "3.5".
 fn format_growth(g: f64) -> String {
     evaluate::format_value(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_rates_read_with_a_prefix() {
+        assert_eq!(si(-2e10), "-20G");
+        assert_eq!(si(250.0), "250");
+        assert_eq!(si(1234.5), "1.23k");
+        assert_eq!(si(0.006_341), "0.00634");
+        assert_eq!(si(3.5e6), "3.5M");
+    }
 }
