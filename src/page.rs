@@ -12,8 +12,11 @@ use crate::report::{growth_text, headroom_text, significant, trust_text};
 use crate::roadmap::{BreakingPoint, Stage};
 use crate::snapshot::Snapshot;
 
-/// The most breaking points drawn as charts; the table lists them all.
+/// The most breaking points drawn as charts.
 pub const MAX_CHARTS: usize = 60;
+/// The most rows in each table: a page for tens of thousands of series
+/// stays light; the JSON has them all.
+pub const MAX_ROWS: usize = 200;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 180.0;
@@ -163,10 +166,17 @@ fn changes(snap: &Snapshot) -> String {
 /// the rest.
 fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64) -> String {
     let mut rows = String::new();
+    let mut shown = 0;
+    let mut more = 0;
     for (i, p) in points.iter().enumerate() {
         if p.breaks_before_growth != must {
             continue;
         }
+        if shown == MAX_ROWS {
+            more += 1;
+            continue;
+        }
+        shown += 1;
         let e = p.evaluation;
         let f = &e.forecast;
         let (ttw, band) = f.eta.map_or(("-".to_string(), "-".to_string()), |x| {
@@ -199,6 +209,12 @@ fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64)
         } else {
             String::new()
         };
+    }
+    if more > 0 {
+        let _ = writeln!(
+            rows,
+            "<tr><td colspan=\"10\">… and {more} more, in <a href=\"/api/v1/roadmap\">the JSON</a>.</td></tr>"
+        );
     }
     let id = if must { "roadmap" } else { "roadmap-deferred" };
     format!(
@@ -402,6 +418,51 @@ mod tests {
             "{page}"
         );
         assert!(!page.contains("Nothing breaks"), "{page}");
+    }
+
+    #[test]
+    fn a_page_for_many_series_shows_the_first_rows_and_says_how_many_more() {
+        use crate::evaluate::evaluate;
+        use crate::forecast::Settings;
+        use crate::model::{Direction, Labels, Sample, Series};
+        use crate::snapshot::LimitStatus;
+        let now = 1_800_000_000.0;
+        let series: Vec<Series> = (0..MAX_ROWS + 25)
+            .map(|i| {
+                let labels: Labels = [("disk".to_string(), format!("d{i}"))].into();
+                let samples = (0..50)
+                    .map(|k| Sample::new(now - 3600.0 * (49 - k) as f64, 10.0 + k as f64))
+                    .collect();
+                Series::new(labels, samples)
+            })
+            .collect();
+        let walls = vec![100.0; series.len()];
+        let evaluations = evaluate(
+            "disk_full",
+            &series,
+            &walls,
+            &[],
+            Direction::Rising,
+            &Settings::default(),
+            now,
+        );
+        let snap = Snapshot {
+            order: vec!["disk_full".into()],
+            limits: [(
+                "disk_full".to_string(),
+                LimitStatus {
+                    evaluations,
+                    ..LimitStatus::default()
+                },
+            )]
+            .into(),
+            evaluated_at: Some(now),
+            ..Snapshot::default()
+        };
+        let page = render(&snap, now);
+        assert_eq!(page.matches("<tr class=\"point\"").count(), MAX_ROWS);
+        assert!(page.contains("… and 25 more"), "the rest are counted");
+        assert_eq!(page.matches("<svg class=\"chart\"").count(), MAX_CHARTS);
     }
 
     #[test]
