@@ -165,6 +165,14 @@ fn classify(status: reqwest::StatusCode, query: String, message: String) -> Sour
 
 fn transport_error(query: String, e: reqwest::Error) -> SourceError {
     let message = error_chain(&e);
+    // A certificate runway does not trust is a setting to change, not an
+    // outage to wait out: not retried, and the error says what to set.
+    if message.contains("invalid peer certificate") {
+        return SourceError::Setup(format!(
+            "query {query:?}: the source's TLS certificate is not trusted ({message}); \
+             if a private authority signed it, name it in source.tls.ca_file"
+        ));
+    }
     if e.is_timeout() {
         SourceError::Timeout { query, message }
     } else {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::{
     assert_near_truth, csv, noisy, now_secs, path_str, runway, towards, unix, OpenMetrics,
-    Prometheus,
+    Prometheus, PrometheusOptions, TestCa,
 };
 
 const DAY: f64 = 86_400.0;
@@ -608,4 +608,91 @@ async fn once_table_explains_each_forecast() {
     for line in why {
         assert!(line.contains("backtest error"), "{line}");
     }
+}
+
+/// A Prometheus served over TLS by a private authority: runway reads it when
+/// `source.tls.ca_file` names that authority (or with
+/// `insecure_skip_verify`), and without either refuses it with an error that
+/// names the limit and the certificate problem, as a person debugging a
+/// proxy would need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_prometheus_is_read_with_its_authority_and_refused_without_it() {
+    let ca = TestCa::for_localhost();
+    let end = now_secs().floor();
+    let mut history = OpenMetrics::new();
+    history.gauge_history(
+        "queue_depth",
+        &[("queue", "ingest")],
+        &noisy(
+            end,
+            SPAN,
+            STEP,
+            20.0,
+            41,
+            towards(4000.0, 10_000.0, 5.0 * DAY),
+        ),
+    );
+    let prometheus = Prometheus::start_with(PrometheusOptions {
+        history: Some(history),
+        tls: Some((ca.cert_pem.clone(), ca.key_pem.clone())),
+        ..PrometheusOptions::default()
+    })
+    .await;
+    assert!(
+        prometheus.url().starts_with("https://"),
+        "{}",
+        prometheus.url()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).expect("write ca.pem");
+    let limit = r#"
+[[limits]]
+name = "queue_full"
+query = "queue_depth"
+wall = 10000
+direction = "rising"
+lead_time = "7d"
+"#;
+    let with_tls = |tls: &str| {
+        let file = dir.path().join("runway.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[source]\nurl = \"{}\"\ntimeout = \"5s\"\n{tls}\n[evaluation]\nlookback = \"3d\"\n{limit}",
+                prometheus.url()
+            ),
+        )
+        .expect("write config");
+        runway(
+            &["once", "--config", path_str(&file), "--output", "json"],
+            "",
+        )
+    };
+
+    let trusted = with_tls(&format!(
+        "[source.tls]\nca_file = \"{}\"\n",
+        path_str(&ca_file)
+    ));
+    trusted.assert_success();
+    let eta = trusted.json()["series"][0]["time_to_wall_seconds"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("a forecast over TLS:\n{}", trusted.show()));
+    assert!((eta / DAY - 5.0).abs() < 0.5, "{eta}");
+
+    let skipped = with_tls("[source.tls]\ninsecure_skip_verify = true\n");
+    skipped.assert_success();
+
+    let refused = with_tls("");
+    assert_eq!(refused.code, Some(2), "{}", refused.show());
+    assert!(
+        refused.stderr.contains("limit queue_full not evaluated"),
+        "{}",
+        refused.show()
+    );
+    assert!(
+        refused.stderr.contains("certificate") && refused.stderr.contains("source.tls.ca_file"),
+        "the error says it is the certificate, and what to set:\n{}",
+        refused.show()
+    );
 }

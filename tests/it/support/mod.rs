@@ -19,6 +19,7 @@ mod openmetrics;
 mod process;
 mod prometheus;
 mod runway;
+mod tls;
 mod webhook;
 
 pub use alertmanager::Alertmanager;
@@ -27,6 +28,7 @@ pub use history::{assert_near_truth, noise, noisy, towards, unix, TOLERANCE};
 pub use openmetrics::OpenMetrics;
 pub use prometheus::{parse_value, Prometheus, PrometheusOptions};
 pub use runway::Runway;
+pub use tls::TestCa;
 pub use webhook::{all_alerts, WebhookReceiver};
 
 use std::net::TcpListener;

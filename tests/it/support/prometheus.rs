@@ -28,6 +28,9 @@ pub struct PrometheusOptions {
     pub scrape_targets: Vec<String>,
     /// Global scrape and evaluation interval, a Prometheus duration.
     pub scrape_interval: String,
+    /// Serve over TLS with this (certificate, key) PEM pair; None = plain
+    /// HTTP.
+    pub tls: Option<(String, String)>,
 }
 
 impl Default for PrometheusOptions {
@@ -36,6 +39,7 @@ impl Default for PrometheusOptions {
             history: None,
             scrape_targets: Vec::new(),
             scrape_interval: "1s".to_string(),
+            tls: None,
         }
     }
 }
@@ -48,6 +52,8 @@ pub struct Prometheus {
     /// Bumped on every (re)start with new history: data-N is the data dir.
     generation: u32,
     client: reqwest::Client,
+    /// Served over TLS (`https`), with `web.yml` in its directory.
+    tls: bool,
 }
 
 impl Prometheus {
@@ -67,6 +73,7 @@ impl Prometheus {
             history: None,
             scrape_targets: targets.to_vec(),
             scrape_interval: scrape_interval.to_string(),
+            tls: None,
         })
         .await
     }
@@ -77,24 +84,38 @@ impl Prometheus {
         let dir = temp_dir("prometheus");
         std::fs::write(dir.path().join("prometheus.yml"), config_yaml(&options))
             .expect("write prometheus.yml");
+        if let Some((cert, key)) = &options.tls {
+            std::fs::write(dir.path().join("server.crt"), cert).expect("write server.crt");
+            std::fs::write(dir.path().join("server.key"), key).expect("write server.key");
+            std::fs::write(
+                dir.path().join("web.yml"),
+                "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+            )
+            .expect("write web.yml");
+        }
         let mut prometheus = Prometheus {
             proc: None,
             dir,
             port: free_port(),
             generation: 0,
+            // The harness's own queries trust any certificate: what is
+            // tested is whether runway trusts it.
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                .danger_accept_invalid_certs(true)
                 .build()
                 .expect("reqwest client"),
+            tls: options.tls.is_some(),
         };
         prometheus.prepare_data(options.history.as_ref()).await;
         prometheus.launch(false).await;
         prometheus
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT` (`https` with TLS), no trailing slash.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -274,6 +295,12 @@ impl Prometheus {
             .arg("--storage.tsdb.retention.time=100y")
             .arg(format!("--web.external-url={}", self.url()))
             .current_dir(self.dir.path());
+            if self.tls {
+                cmd.arg(format!(
+                    "--web.config.file={}",
+                    self.dir.path().join("web.yml").display()
+                ));
+            }
             let mut proc = Proc::spawn("prometheus", cmd, &self.log_path());
             let ready_url = format!("{}/-/ready", self.url());
             match proc.wait_http_ok(&ready_url, READY_TIMEOUT).await {
