@@ -52,6 +52,23 @@ impl Proc {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::from(file))
             .stderr(Stdio::from(err));
+        // If the test binary dies (killed, or aborted by a panic in a
+        // destructor), the kernel kills the component too, instead of
+        // leaving a Prometheus running with no one to stop it.
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: prctl(2) is async-signal-safe and touches no memory of
+            // the parent; nothing else runs between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let program = cmd.get_program().to_string_lossy().into_owned();
         let child = cmd.spawn().unwrap_or_else(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
