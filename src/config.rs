@@ -75,7 +75,13 @@ pub struct SourceConfig {
     /// Extra request headers, e.g. `X-Scope-OrgID`.
     pub headers: BTreeMap<String, String>,
     pub tls: TlsConfig,
+    /// A response larger than this is refused (outcome `too_large`).
+    /// Default 256 MiB.
+    pub max_response_bytes: usize,
 }
+
+/// The default bound on a source's response.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BasicAuth {
@@ -1128,6 +1134,7 @@ impl Walker<'_> {
                 "basic_auth",
                 "headers",
                 "tls",
+                "max_response_bytes",
             ],
         );
         let url = self
@@ -1150,6 +1157,11 @@ impl Walker<'_> {
             w.string_map("source.headers", v, check_header_name, check_header_value)
         });
         let tls = self.or_default(get(d, "tls"), TlsConfig::default(), |w, v| w.tls(v));
+        let max_response_bytes = self.or_default(
+            get(d, "max_response_bytes"),
+            DEFAULT_MAX_RESPONSE_BYTES,
+            |w, v| w.count("source.max_response_bytes", v, 1024),
+        );
         Some(SourceConfig {
             url: url?,
             timeout: timeout?,
@@ -1157,6 +1169,7 @@ impl Walker<'_> {
             basic_auth: basic_auth?,
             headers: headers?,
             tls: tls?,
+            max_response_bytes: max_response_bytes?,
         })
     }
 

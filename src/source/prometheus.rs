@@ -13,9 +13,6 @@ use super::{SeriesSource, SourceError};
 use crate::config::SourceConfig;
 use crate::model::{Labels, Sample, Series, UnixSeconds};
 
-/// Responses larger than this are refused (and counted as `too_large`).
-pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
-
 pub struct PrometheusSource {
     client: reqwest::Client,
     base: String,
@@ -111,10 +108,10 @@ impl PrometheusSource {
         let status = resp.status();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(q(), e))? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            if body.len() + chunk.len() > self.config.max_response_bytes {
                 return Err(SourceError::TooLarge {
                     query: q(),
-                    limit_bytes: MAX_RESPONSE_BYTES,
+                    limit_bytes: self.config.max_response_bytes,
                 });
             }
             body.extend_from_slice(&chunk);

@@ -87,6 +87,7 @@ fn source_config(addr: SocketAddr) -> SourceConfig {
         basic_auth: None,
         headers: BTreeMap::new(),
         tls: TlsConfig::default(),
+        max_response_bytes: runway::config::DEFAULT_MAX_RESPONSE_BYTES,
     }
 }
 
@@ -235,6 +236,34 @@ async fn failures_are_classified_so_only_the_transient_ones_are_retried() {
     assert!(
         e.to_string().to_lowercase().contains("refused"),
         "says why: {e}"
+    );
+}
+
+#[tokio::test]
+async fn a_response_over_the_configured_bound_is_refused_as_too_large() {
+    let (addr, p) = peer(vec![(200, MATRIX, Duration::ZERO)]).await;
+    let mut cfg = source_config(addr);
+    cfg.max_response_bytes = 64;
+    let src = PrometheusSource::new(&cfg).unwrap();
+    let e = src
+        .query_range("x", 1000.0, 2000.0, 300.0)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "too_large");
+    assert!(!e.is_transient(), "a larger answer will not come smaller");
+    assert!(e.to_string().contains("more than 64 bytes"), "{e}");
+    assert_eq!(p.requests.lock().unwrap().len(), 1);
+    // The same answer within the bound is read.
+    cfg.max_response_bytes = MATRIX.len();
+    let (addr, _p) = peer(vec![(200, MATRIX, Duration::ZERO)]).await;
+    cfg.url = format!("http://{addr}/");
+    let src = PrometheusSource::new(&cfg).unwrap();
+    assert_eq!(
+        src.query_range("x", 1000.0, 2000.0, 300.0)
+            .await
+            .unwrap()
+            .len(),
+        1
     );
 }
 
