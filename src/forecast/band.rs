@@ -32,7 +32,44 @@ pub struct Trend {
     /// The slope's variance from the fit alone, before calibration: whether
     /// a trend is distinguishable from noise is a question about the fit.
     fit_slope_var: f64,
+    /// How fast the series wanders from any trend, in variance per second:
+    /// a random walk's diffusion; 0 for noise that does not accumulate.
+    /// It widens the band of when the wall is reached (a walk can reach it
+    /// on an excursion well before its trend does, or wander away), not the
+    /// trend's own error, which the backtests calibrate and alerts use.
+    diffusion: f64,
 }
+
+/// The variance per second of how a series wanders away from its trend:
+/// the growth of the variance of the residuals' differences between lags
+/// of `n/8` and `n/4` samples. Noise that does not accumulate has the same
+/// variance at both lags (once past its correlation), a random walk twice
+/// as much at twice the lag. Robust variances (MAD), so spikes do not make
+/// a walk. 0 when the window is too short to tell.
+fn diffusion(samples: &[Sample], resid: &[f64]) -> f64 {
+    let n = resid.len();
+    if n < MIN_DIFFUSION_SAMPLES {
+        return 0.0;
+    }
+    let k = n / 8;
+    let lag_var = |lag: usize| {
+        let d: Vec<f64> = (lag..n).map(|i| resid[i] - resid[i - lag]).collect();
+        scale2(&d, Noise::Robust)
+    };
+    let dt = (samples[n - 1].t - samples[0].t) / (n - 1) as f64;
+    // A walk seen through a trend fitted to it is pinned at both ends (a
+    // bridge): between n/8 and n/4 its difference variance grows by 5/8
+    // of a free walk's.
+    let grow = lag_var(2 * k) - lag_var(k);
+    if dt > 0.0 {
+        (grow / (0.625 * k as f64 * dt)).max(0.0)
+    } else {
+        0.0
+    }
+}
+
+/// The fewest samples from which a diffusion is estimated.
+const MIN_DIFFUSION_SAMPLES: usize = 64;
 
 /// What a trend says about a wall.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +132,7 @@ impl Trend {
             slope_var: var / sxx,
             x_mean,
             fit_slope_var: var / sxx,
+            diffusion: 0.0,
         }
     }
 
@@ -140,6 +178,22 @@ impl Trend {
             slope_var: s2 * inflation / sxx,
             x_mean: 0.0,
             fit_slope_var: s2 * inflation / sxx,
+            diffusion: 0.0,
+        }
+    }
+
+    /// The same trend, with the band of its crossing times widened by how
+    /// the series wanders from `fitted` over `samples` (see [`diffusion`]).
+    /// Separate from [`Trend::local`] so that the backtests, which only need
+    /// the trend's own error, do not pay for it.
+    pub fn wandering(self, samples: &[Sample], fitted: Line, now: UnixSeconds) -> Self {
+        let resid: Vec<f64> = samples
+            .iter()
+            .map(|s| s.v - (fitted.intercept + fitted.slope * (s.t - now)))
+            .collect();
+        Self {
+            diffusion: diffusion(samples, &resid),
+            ..self
         }
     }
 
@@ -193,9 +247,20 @@ impl Trend {
                 first_crossing(edge, 0.0).map_or(likely, |h| h.min(likely))
             }
         };
-        let far_edge = |h: f64| remaining(h) + BAND_Z * self.se(h);
-        let lower = near(BAND_Z);
-        let alert = near(alert_z).max(lower);
+        // The band's edges: the trend's error and the series' wandering.
+        let band_se = |h: f64| (self.se(h).powi(2) + self.diffusion * h.max(0.0)).sqrt();
+        let far_edge = |h: f64| remaining(h) + BAND_Z * band_se(h);
+        let lower = {
+            let edge = |h: f64| remaining(h) - BAND_Z * band_se(h);
+            if edge(0.0) <= 0.0 {
+                0.0
+            } else {
+                first_crossing(edge, 0.0).map_or(likely, |h| h.min(likely))
+            }
+        };
+        // Alerts act on the trend's own error: the wandering widens what the
+        // band admits, not when a page is due.
+        let alert = near(alert_z).max(near(BAND_Z));
         let upper = if far_edge(likely) <= 0.0 {
             likely
         } else {

@@ -493,7 +493,8 @@ fn fit(
                 continue;
             };
             let [straight, damped] = backtest_error(p, frac, &data, from);
-            let local = band::Trend::local(window, line, now, level_samples(window.len()));
+            let local = band::Trend::local(window, line, now, level_samples(window.len()))
+                .wandering(window, line, now);
             let model = match p.scale {
                 Scale::Log => ModelChoice::Exponential,
                 Scale::Values => ModelChoice::Robust,
