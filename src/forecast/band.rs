@@ -10,6 +10,10 @@
 
 use super::linear::Line;
 use super::{robust, Eta, BAND_Z, FLAT_Z, MAX_HORIZON_SECONDS};
+
+/// The share of outcomes below the band's near edge (and above its far
+/// edge): a 90% band.
+pub(super) const LOWER_Q: f64 = 0.05;
 use crate::model::{Direction, Sample, UnixSeconds};
 
 /// How the residual scale is measured.

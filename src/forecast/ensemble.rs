@@ -176,6 +176,87 @@ fn weighted_median(mut values: Vec<(f64, f64)>) -> f64 {
     values.last().map_or(f64::NAN, |v| v.0)
 }
 
+/// The `q` quantile of the time to wall under the members taken together,
+/// each weighted: a mixture, whose band is as wide as the members'
+/// disagreement, where a median of their edges would be only as wide as a
+/// typical member's. Each member's distribution is read off its band:
+/// `lower`, `likely` and `upper` are its 5%, 50% and 95% points, joined by
+/// straight lines (in time) from 0 at the start; a member without a time
+/// (receding) puts its weight at never.
+pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64) -> f64 {
+    let total: f64 = members.iter().map(|m| m.1).sum();
+    if total.is_nan() || total <= 0.0 {
+        return f64::INFINITY;
+    }
+    let lq = band::LOWER_Q;
+    let cdf = |e: &Eta, t: f64| -> f64 {
+        let pts = [
+            (0.0_f64, 0.0_f64),
+            (e.lower, lq),
+            (e.likely, 0.5),
+            (e.upper, 1.0 - lq),
+        ];
+        if t >= e.upper {
+            if !e.upper.is_finite() {
+                return 0.5;
+            }
+            // The far tail goes on as the band's far half did.
+            let slope = (0.5 - lq) / (e.upper - e.likely).max(f64::MIN_POSITIVE);
+            return (1.0 - lq + slope * (t - e.upper)).min(1.0);
+        }
+        for w in pts.windows(2) {
+            let ((t0, p0), (t1, p1)) = (w[0], w[1]);
+            if t <= t1 {
+                if t1 <= t0 || t1.is_nan() {
+                    return p1;
+                }
+                if !t1.is_finite() {
+                    return p0;
+                }
+                return p0 + (p1 - p0) * (t - t0) / (t1 - t0);
+            }
+        }
+        1.0 - lq
+    };
+    let mass = |t: f64| {
+        members
+            .iter()
+            .map(|(e, w)| e.as_ref().map_or(0.0, |e| cdf(e, t)) * w)
+            .sum::<f64>()
+            / total
+    };
+    // The candidates where the mixture can reach `q`: every member's points.
+    let mut ts: Vec<f64> = members
+        .iter()
+        .filter_map(|m| m.0)
+        .flat_map(|e| {
+            let tail = e.upper + (e.upper - e.likely) * lq / (0.5 - lq);
+            [e.lower, e.likely, e.upper, tail]
+        })
+        .filter(|t| t.is_finite())
+        .collect();
+    ts.sort_by(f64::total_cmp);
+    let Some(&hi) = ts.iter().rev().find(|&&t| mass(t) >= q) else {
+        return f64::INFINITY;
+    };
+    // Bisection between the last candidate below q and the first at or above.
+    let mut lo = ts
+        .iter()
+        .copied()
+        .filter(|&t| t < hi && mass(t) < q)
+        .fold(0.0, f64::max);
+    let mut hi = hi;
+    for _ in 0..50 {
+        let mid = 0.5 * (lo + hi);
+        if mass(mid) >= q {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
+}
+
 /// One candidate trend's forecast and how well it predicted the past.
 pub(super) struct Member {
     /// Its backtest error (lower is better; infinite when untested).
@@ -185,11 +266,13 @@ pub(super) struct Member {
     pub(super) damped: bool,
 }
 
-/// Combines the members' forecasts: each time (likely, earliest, latest) is
-/// the median of the members' weighted by how well each predicted the
-/// series' own recent past. A combination is steadier than any one choice:
-/// a choice flips between near-equal candidates from one evaluation to the
-/// next, a weighted median moves only as far as the evidence does.
+/// Combines the members' forecasts, each weighted by how well it predicted
+/// the series' own recent past: the likely time (and the alert time) is
+/// their weighted median, the band the 5% and 95% points of all of them
+/// taken together (see [`mixture_quantile`]). A combination is steadier
+/// than any one choice: a choice flips between near-equal candidates from
+/// one evaluation to the next, a weighted median moves only as far as the
+/// evidence does; and its band is as wide as their disagreement.
 ///
 /// The times shown are the straight and exponential members'. The alert
 /// time is every member's, damped ones included: an alert weighs whether
@@ -237,8 +320,14 @@ pub(super) fn combine(members: Vec<Member>, why: &str) -> Forecast {
         )
     };
     let likely = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.likely), false);
-    let lower = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.lower), false);
-    let upper = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.upper), false);
+    let bands: Vec<(Option<Eta>, f64)> = members
+        .iter()
+        .zip(&weights)
+        .filter(|(m, _)| shown(m))
+        .map(|(m, w)| (m.forecast.eta, *w))
+        .collect();
+    let lower = mixture_quantile(&bands, band::LOWER_Q);
+    let upper = mixture_quantile(&bands, 1.0 - band::LOWER_Q);
     let alert = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.alert), true);
     let total: f64 = weights.iter().sum();
     let mut out = members[best].forecast.clone();
@@ -272,4 +361,44 @@ pub(super) fn combine(members: Vec<Member>, why: &str) -> Forecast {
         out.eta = None;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eta(lower: f64, likely: f64, upper: f64) -> Option<Eta> {
+        Some(Eta {
+            lower,
+            likely,
+            upper,
+            alert: lower,
+        })
+    }
+
+    #[test]
+    fn members_that_agree_keep_their_band() {
+        let m = [(eta(8.0, 10.0, 12.0), 1.0), (eta(8.0, 10.0, 12.0), 3.0)];
+        assert!((mixture_quantile(&m, 0.05) - 8.0).abs() < 1e-6);
+        assert!((mixture_quantile(&m, 0.95) - 12.0).abs() < 1e-6);
+        assert!((mixture_quantile(&m, 0.5) - 10.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn members_that_disagree_widen_the_band_to_hold_both() {
+        let m = [(eta(8.0, 10.0, 12.0), 1.0), (eta(16.0, 20.0, 24.0), 1.0)];
+        let (lo, hi) = (mixture_quantile(&m, 0.05), mixture_quantile(&m, 0.95));
+        assert!((8.0..10.0).contains(&lo), "{lo}");
+        assert!(hi > 20.0 && hi <= 24.5, "{hi}");
+        // A median of the edges would have been 12 .. 18: both likely times
+        // would fall outside half of it.
+    }
+
+    #[test]
+    fn a_member_that_says_never_leaves_the_far_edge_open() {
+        let m = [(eta(8.0, 10.0, 12.0), 1.0), (None, 1.0)];
+        assert!(mixture_quantile(&m, 0.05) < 10.0);
+        assert_eq!(mixture_quantile(&m, 0.95), f64::INFINITY);
+        assert_eq!(mixture_quantile(&[], 0.05), f64::INFINITY);
+    }
 }
