@@ -112,6 +112,9 @@ pub struct Engine<S, K> {
     /// moves materially.
     marks: std::collections::HashMap<(String, crate::model::Labels), roadmap::Mark>,
     growth_factor: f64,
+    /// By limit, how far off a wall's moves are still news (see
+    /// `roadmap::HORIZON_LEADS`).
+    horizons: std::collections::HashMap<String, f64>,
     /// Re-roadmap events sent as alerts, and which kinds are.
     notices: roadmap::Notices,
     alert_on: Vec<roadmap::ChangeKind>,
@@ -198,6 +201,13 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 })
                 .collect();
         }
+        let horizons = plans
+            .iter()
+            .map(|p| {
+                let longest = p.rules.iter().map(|r| r.lead).fold(0.0, f64::max);
+                (p.limit.name.clone(), roadmap::HORIZON_LEADS * longest)
+            })
+            .collect();
         Self {
             source,
             sink,
@@ -216,6 +226,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             backtested: std::collections::HashMap::new(),
             marks: std::collections::HashMap::new(),
             growth_factor: config.roadmap.growth_factor,
+            horizons,
             notices: roadmap::Notices::default(),
             alert_on: config.roadmap.alert_on.clone(),
             alert_for: config.roadmap.alert_for.as_secs_f64(),
@@ -443,14 +454,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let Ok(mut snap) = self.snapshot.write() else {
             return;
         };
-        let horizons: std::collections::HashMap<&str, f64> = self
-            .plans
-            .iter()
-            .map(|p| {
-                let longest = p.rules.iter().map(|r| r.lead).fold(0.0, f64::max);
-                (p.limit.name.as_str(), roadmap::HORIZON_LEADS * longest)
-            })
-            .collect();
+        let horizons = &self.horizons;
         let changes = {
             let points = snap.roadmap_with(self.growth_factor);
             roadmap::reroadmap(

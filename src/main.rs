@@ -438,54 +438,67 @@ fn source_demo_config() -> &'static str {
     runway::source::demo::CONFIG
 }
 
-async fn roadmap(
-    cfg: Config,
-    growth: Option<f64>,
+/// One evaluation of every limit of `cfg` against its source, sending
+/// nothing; with `backtest`, each limit is then replayed on its history too.
+/// Returns the snapshot it left, what the tick did, and when it ran.
+async fn evaluate_once(
+    cfg: &Config,
     backtest: bool,
-    output: RoadmapOutput,
-) -> Result<ExitCode> {
+) -> Result<(Arc<RwLock<Snapshot>>, engine::TickReport, f64)> {
     let (snapshot, metrics) = shared()?;
     let source = PrometheusSource::new(&cfg.source)?;
-    let growth = growth.unwrap_or(cfg.roadmap.growth_factor);
-    let mut engine = Engine::new(&cfg, source, LogSink, metrics, snapshot.clone());
+    let mut engine = Engine::new(cfg, source, LogSink, metrics, snapshot.clone());
+    // Backtests only when asked: `once` answers quickly, and
+    // `runway backtest --config` replays history on demand.
     engine.backtest_every = 0.0;
     let now = engine::wall_clock();
     let tick = engine.tick(now, false).await;
     if backtest {
         engine.backtest_all(now).await;
     }
-    let snap = snapshot
-        .read()
-        .map_err(|_| anyhow::anyhow!("internal: snapshot lock poisoned"))?;
-    match output {
-        RoadmapOutput::Table => print!("{}", report::roadmap_table(&snap, growth)),
-        RoadmapOutput::Markdown => print!("{}", report::roadmap_markdown(&snap, growth, now)),
-        RoadmapOutput::Json => println!("{}", report::roadmap_json(&snap, growth, now)),
-    }
+    Ok((snapshot, tick, now))
+}
+
+/// Says why each failed limit was not evaluated; exit status 2 if any was.
+fn failures(snap: &Snapshot, tick: &engine::TickReport) -> ExitCode {
     for name in &tick.failed_limits {
         if let Some(err) = snap.limits.get(name).and_then(|s| s.last_error.as_ref()) {
             eprintln!("runway: limit {name} not evaluated: {err}");
         }
     }
-    Ok(if tick.failed_limits.is_empty() {
+    if tick.failed_limits.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
-    })
+    }
+}
+
+fn read(snapshot: &RwLock<Snapshot>) -> Result<std::sync::RwLockReadGuard<'_, Snapshot>> {
+    snapshot
+        .read()
+        .map_err(|_| anyhow::anyhow!("internal: snapshot lock poisoned"))
+}
+
+async fn roadmap(
+    cfg: Config,
+    growth: Option<f64>,
+    backtest: bool,
+    output: RoadmapOutput,
+) -> Result<ExitCode> {
+    let growth = growth.unwrap_or(cfg.roadmap.growth_factor);
+    let (snapshot, tick, now) = evaluate_once(&cfg, backtest).await?;
+    let snap = read(&snapshot)?;
+    match output {
+        RoadmapOutput::Table => print!("{}", report::roadmap_table(&snap, growth)),
+        RoadmapOutput::Markdown => print!("{}", report::roadmap_markdown(&snap, growth, now)),
+        RoadmapOutput::Json => println!("{}", report::roadmap_json(&snap, growth, now)),
+    }
+    Ok(failures(&snap, &tick))
 }
 
 async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
-    let (snapshot, metrics) = shared()?;
-    let source = PrometheusSource::new(&cfg.source)?;
-    let mut engine = Engine::new(&cfg, source, LogSink, metrics, snapshot.clone());
-    // One evaluation, answered quickly: `runway backtest --config` is the
-    // way to replay history on demand.
-    engine.backtest_every = 0.0;
-    let now = engine::wall_clock();
-    let tick = engine.tick(now, false).await;
-    let snap = snapshot
-        .read()
-        .map_err(|_| anyhow::anyhow!("internal: snapshot lock poisoned"))?;
+    let (snapshot, tick, now) = evaluate_once(&cfg, false).await?;
+    let snap = read(&snapshot)?;
     let ranked = snap.ranked();
     match output {
         Output::Table => {
@@ -507,16 +520,7 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
             println!("{}", serde_json::json!({ "series": rows }));
         }
     }
-    for name in &tick.failed_limits {
-        if let Some(err) = snap.limits.get(name).and_then(|s| s.last_error.as_ref()) {
-            eprintln!("runway: limit {name} not evaluated: {err}");
-        }
-    }
-    Ok(if tick.failed_limits.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(failures(&snap, &tick))
 }
 
 /// The series of an offline command's `--input` (a file, or `-` for

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use crate::evaluate::{self, human_duration, Evaluation};
 use crate::model::UnixSeconds;
-use crate::report::{growth_text, headroom_text, significant, trust_text};
+use crate::report::{eta_text, growth_text, headroom_text, significant, trust_text};
 use crate::roadmap::{BreakingPoint, Stage};
 use crate::snapshot::Snapshot;
 
@@ -179,12 +179,7 @@ fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64)
         shown += 1;
         let e = p.evaluation;
         let f = &e.forecast;
-        let (ttw, band) = f.eta.map_or(("-".to_string(), "-".to_string()), |x| {
-            (
-                human_duration(x.likely),
-                format!("{} – {}", human_duration(x.lower), human_duration(x.upper)),
-            )
-        });
+        let (ttw, band) = eta_text(f.eta, " – ");
         let growth_text = growth_text(p);
         let trust = snap.trust_of(&e.limit, &e.labels);
         let _ = writeln!(

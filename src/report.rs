@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::evaluate::{self, human_duration, rfc3339, Evaluation};
+use crate::forecast::Eta;
 use crate::model::UnixSeconds;
 use crate::roadmap::{Basis, BreakingPoint, Response};
 use crate::snapshot::{Snapshot, Trust};
@@ -63,14 +64,11 @@ pub fn table(rows: &[&Evaluation], now: UnixSeconds) -> String {
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for e in rows {
         let f = &e.forecast;
-        let (ttw, band, at) = match f.eta {
-            Some(x) => (
-                human_duration(x.likely),
-                format!("{} .. {}", human_duration(x.lower), human_duration(x.upper)),
-                rfc3339(now + x.likely).unwrap_or_else(|| "-".into()),
-            ),
-            None => ("-".into(), "-".into(), "-".into()),
-        };
+        let (ttw, band) = eta_text(f.eta, " .. ");
+        let at = f
+            .eta
+            .and_then(|x| rfc3339(now + x.likely))
+            .unwrap_or_else(|| "-".into());
         cells.push(vec![
             e.limit.clone(),
             evaluate::label_string(&e.labels),
@@ -213,6 +211,21 @@ fn point_json(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> Valu
     })
 }
 
+/// The time to wall and its band as a person reads them ("3d 4h",
+/// "2d 20h .. 3d 15h", with `sep` between the edges); "-" without one.
+pub fn eta_text(eta: Option<Eta>, sep: &str) -> (String, String) {
+    eta.map_or(("-".into(), "-".into()), |x| {
+        (
+            human_duration(x.likely),
+            format!(
+                "{}{sep}{}",
+                human_duration(x.lower),
+                human_duration(x.upper)
+            ),
+        )
+    })
+}
+
 /// "doubles in 3d", "+2000/day", or "-": how fast a point moves.
 pub fn growth_text(p: &BreakingPoint<'_>) -> String {
     let rate = p.evaluation.forecast.rate;
@@ -288,13 +301,7 @@ pub fn trust_text(trust: Option<&Trust>) -> String {
 fn roadmap_cells(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> Vec<String> {
     let e = p.evaluation;
     let f = &e.forecast;
-    let (ttw, band) = match f.eta {
-        Some(x) => (
-            human_duration(x.likely),
-            format!("{} .. {}", human_duration(x.lower), human_duration(x.upper)),
-        ),
-        None => ("-".into(), "-".into()),
-    };
+    let (ttw, band) = eta_text(f.eta, " .. ");
     let growth = growth_text(p);
     vec![
         rank.to_string(),
@@ -328,16 +335,7 @@ const ROADMAP_HEADER: [&str; 10] = [
 pub fn roadmap_table(snap: &Snapshot, growth: f64) -> String {
     let points = snap.roadmap_with(growth);
     let mut out = String::new();
-    for (title, must) in [
-        (
-            format!("Must address before {}x load", format_growth(growth)),
-            true,
-        ),
-        (
-            format!("Deferred: breaks beyond {}x load", format_growth(growth)),
-            false,
-        ),
-    ] {
+    for (title, must) in sections(growth) {
         let mut cells: Vec<Vec<String>> =
             vec![ROADMAP_HEADER.iter().map(|s| s.to_string()).collect()];
         for (i, p) in points.iter().enumerate() {
@@ -375,16 +373,7 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
         "# Scaling roadmap\n\nGenerated {when}. A breaking point must be addressed when it breaks before load grows {}x.\n",
         format_growth(growth)
     );
-    for (title, must) in [
-        (
-            format!("Must address before {}x load", format_growth(growth)),
-            true,
-        ),
-        (
-            format!("Deferred: breaks beyond {}x load", format_growth(growth)),
-            false,
-        ),
-    ] {
+    for (title, must) in sections(growth) {
         out.push_str(&format!("\n## {title}\n\n"));
         let rows: Vec<Vec<String>> = points
             .iter()
@@ -432,6 +421,15 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
 /// 10 -> "10", 3.5 -> "3.5".
 fn format_growth(g: f64) -> String {
     evaluate::format_value(g)
+}
+
+/// The roadmap's two groups, with their titles: (title, must address).
+fn sections(growth: f64) -> [(String, bool); 2] {
+    let g = format_growth(growth);
+    [
+        (format!("Must address before {g}x load"), true),
+        (format!("Deferred: breaks beyond {g}x load"), false),
+    ]
 }
 
 #[cfg(test)]

@@ -834,15 +834,6 @@ impl Notices {
         }
         out
     }
-
-    /// How many notices are active.
-    pub fn len(&self) -> usize {
-        self.active.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.active.is_empty()
-    }
 }
 
 #[cfg(test)]

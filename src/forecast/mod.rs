@@ -368,7 +368,7 @@ enum Fit {
     /// Why nothing can be forecast.
     Insufficient(String),
     /// `predict_linear`'s line.
-    Linear(band::Trend),
+    Linear(TrendFit),
     Sawtooth(sawtooth::Sawtooth),
     Ensemble {
         candidates: Vec<Candidate>,
@@ -381,12 +381,20 @@ enum Fit {
 struct Candidate {
     error: f64,
     kind: Kind,
+    fit: TrendFit,
+}
+
+/// A fitted trend and what it was fitted on: everything [`finish`] needs
+/// but the wall.
+struct TrendFit {
     model: ModelChoice,
     reason: String,
     trend: band::Trend,
     scale: Scale,
     season: Option<season::Season>,
     regime_start: Option<UnixSeconds>,
+    /// A damped trend's span (see `ensemble::damped_reach`); `None` for a
+    /// straight one.
     damping: Option<f64>,
 }
 
@@ -425,8 +433,16 @@ fn fit(
             .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
         {
             Some(line) => {
-                let trend = band::Trend::gaussian(&data, line, now);
-                done(Fit::Linear(trend), data)
+                let fit = TrendFit {
+                    model: ModelChoice::Linear,
+                    reason: "linear: least squares over the whole window, as predict_linear".into(),
+                    trend: band::Trend::gaussian(&data, line, now),
+                    scale: Scale::Values,
+                    season: None,
+                    regime_start: None,
+                    damping: None,
+                };
+                done(Fit::Linear(fit), data)
             }
             None => done(
                 Fit::Insufficient("linear: no finite line fits these samples".into()),
@@ -531,13 +547,15 @@ fn fit(
                 candidates.push(Candidate {
                     error: tested.error,
                     kind,
-                    model,
-                    reason,
-                    trend: local.clone().calibrated(tested.calibration),
-                    scale: p.scale,
-                    season: p.season.clone(),
-                    regime_start: p.regime_start,
-                    damping,
+                    fit: TrendFit {
+                        model,
+                        reason,
+                        trend: local.clone().calibrated(tested.calibration),
+                        scale: p.scale,
+                        season: p.season.clone(),
+                        regime_start: p.regime_start,
+                        damping,
+                    },
                 });
             }
         }
@@ -596,36 +614,18 @@ impl Fitted {
         if !wall.is_finite() {
             return insufficient(format!("the wall {wall} is not a finite number"));
         }
-        let breached = is_breached(data, wall, direction);
-        let args = |model, reason, trend, scale, season, regime_start, damping| FinishArgs {
-            model,
-            reason,
-            trend,
-            scale,
-            season,
-            regime_start,
+        let at = Crossing {
             wall,
             direction,
-            breached,
+            breached: is_breached(data, wall, direction),
             current_value: self.current_value,
             samples: data.len(),
             now,
             alert_z: settings.alert_z(),
-            damping,
         };
         let (candidates, why) = match &self.how {
             Fit::Insufficient(why) => return insufficient(why.clone()),
-            Fit::Linear(trend) => {
-                return finish(args(
-                    ModelChoice::Linear,
-                    "linear: least squares over the whole window, as predict_linear".into(),
-                    trend.clone(),
-                    Scale::Values,
-                    None,
-                    None,
-                    None,
-                ));
-            }
+            Fit::Linear(fit) => return finish(fit, &at),
             Fit::Sawtooth(saw) => {
                 return sawtooth_forecast(data, saw, wall, direction, now, settings.alert_z());
             }
@@ -635,15 +635,7 @@ impl Fitted {
             .iter()
             .map(|c| Member {
                 error: c.error,
-                forecast: finish(args(
-                    c.model,
-                    c.reason.clone(),
-                    c.trend.clone(),
-                    c.scale,
-                    c.season.clone(),
-                    c.regime_start,
-                    c.damping,
-                )),
+                forecast: finish(&c.fit, &at),
                 damped: c.kind == Kind::Damped,
             })
             .collect();
@@ -803,13 +795,8 @@ fn period_name(p: f64) -> String {
     }
 }
 
-struct FinishArgs {
-    model: ModelChoice,
-    reason: String,
-    trend: band::Trend,
-    scale: Scale,
-    season: Option<season::Season>,
-    regime_start: Option<UnixSeconds>,
+/// The wall a trend is asked about, and what is known of the series then.
+struct Crossing {
     wall: f64,
     direction: Direction,
     breached: bool,
@@ -817,9 +804,6 @@ struct FinishArgs {
     samples: usize,
     now: UnixSeconds,
     alert_z: f64,
-    /// A damped trend's span (see `ensemble::damped_reach`); `None` for a
-    /// straight one.
-    damping: Option<f64>,
 }
 
 /// With a cycle, the trend plus the cycle's peak reaches the wall at `h`
@@ -844,25 +828,26 @@ fn at_phase(
         .find(|&x| s * slope * (x - h) + s * (c.at(now + x) - peak) >= -1e-12 * peak.abs().max(1.0))
         .unwrap_or(h)
 }
-fn finish(a: FinishArgs) -> Forecast {
-    let line = a.trend.line;
-    let level = a.scale.from(line.intercept);
+/// The forecast of one fitted trend against the wall of `a`.
+fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
+    let line = t.trend.line;
+    let level = t.scale.from(line.intercept);
     // On the log scale the slope is a relative rate: d/dt e^(a+bt) = b e^(a+bt).
-    let rate = match a.scale {
+    let rate = match t.scale {
         Scale::Values => line.slope,
         Scale::Log => line.slope * level,
     };
     let mut f = Forecast {
         status: Status::Receding,
-        model: a.model,
-        reason: a.reason,
+        model: t.model,
+        reason: t.reason.clone(),
         current_value: a.current_value,
         level,
         rate,
         eta: None,
         samples: a.samples,
-        period: a.season.as_ref().map(|c| c.period),
-        regime_start: a.regime_start,
+        period: t.season.as_ref().map(|c| c.period),
+        regime_start: t.regime_start,
     };
     if a.breached {
         f.status = Status::Breached;
@@ -872,13 +857,13 @@ fn finish(a: FinishArgs) -> Forecast {
     // With a cycle, the wall is first reached by the cycle's peak (its
     // trough, for a falling series): the trend has to come within the
     // peak's height of the wall.
-    let peak = match (&a.season, a.direction) {
+    let peak = match (&t.season, a.direction) {
         (Some(c), Direction::Rising) => c.max(),
         (Some(c), Direction::Falling) => c.min(),
         (None, _) => 0.0,
     };
-    let wall = a.scale.to(a.wall) - peak;
-    match a.trend.eta(wall, a.direction, a.alert_z) {
+    let wall = t.scale.to(a.wall) - peak;
+    match t.trend.eta(wall, a.direction, a.alert_z) {
         band::Outcome::Flat { slope_se } => {
             f.reason.push_str(&format!(
                 "; the trend ({:.3e}/s) is within its noise ({slope_se:.3e}/s): flat",
@@ -887,7 +872,7 @@ fn finish(a: FinishArgs) -> Forecast {
         }
         band::Outcome::Away | band::Outcome::Beyond => {}
         band::Outcome::Eta(eta) => {
-            let eta = match a.damping {
+            let eta = match t.damping {
                 Some(tau) => Eta {
                     lower: ensemble::damped_time(eta.lower, tau),
                     likely: ensemble::damped_time(eta.likely, tau),
@@ -902,7 +887,7 @@ fn finish(a: FinishArgs) -> Forecast {
                 return f;
             }
             f.status = Status::Approaching;
-            f.eta = Some(match &a.season {
+            f.eta = Some(match &t.season {
                 Some(c) => {
                     let shift = |h| at_phase(c, line.slope, a.direction, peak, a.now, h);
                     Eta {
