@@ -374,7 +374,7 @@ async fn serve_and_run<S: SeriesSource, K: AlertSink>(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("server.listen: cannot listen on {listen}"))?;
-    info!(%listen, "serving /metrics, /api/v1/forecasts and the status page");
+    info!(%listen, "serving /metrics, /api/v1/forecasts, /api/v1/roadmap and the status page");
     let app = server::router(AppState { metrics, snapshot });
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

@@ -144,6 +144,10 @@ pub fn roadmap_json(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Value {
         "growth_factor": growth,
         "breaking_points": points,
         "changes": changes,
+        "limits_not_evaluated": not_evaluated(snap)
+            .into_iter()
+            .map(|(limit, error)| json!({"limit": limit, "error": error}))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -352,7 +356,9 @@ pub fn roadmap_table(snap: &Snapshot, growth: f64) -> String {
             out.push('\n');
         }
     }
-    out.push_str("Load headroom\n");
+    if !points.is_empty() {
+        out.push_str("Load headroom\n");
+    }
     for (i, p) in points.iter().enumerate() {
         out.push_str(&format!(
             "  {}. {} {}: {}\n",
@@ -362,7 +368,29 @@ pub fn roadmap_table(snap: &Snapshot, growth: f64) -> String {
             p.evaluation.headroom.note
         ));
     }
+    let failed = not_evaluated(snap);
+    if !failed.is_empty() {
+        if !points.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("Not evaluated (their breaking points are missing above)\n");
+        for (limit, error) in failed {
+            out.push_str(&format!("  {limit}: {error}\n"));
+        }
+    }
     out
+}
+
+/// The limits whose last evaluation failed, with why, in configuration
+/// order: a roadmap without them must say so.
+fn not_evaluated(snap: &Snapshot) -> Vec<(&str, &str)> {
+    snap.order
+        .iter()
+        .filter_map(|name| {
+            let err = snap.limits.get(name)?.last_error.as_deref()?;
+            Some((name.as_str(), err))
+        })
+        .collect()
 }
 
 /// The roadmap as Markdown, for a ticket or a design document.
@@ -405,7 +433,9 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
             out.push_str(&format!("| {} |\n", cells.join(" | ")));
         }
     }
-    out.push_str("\n## Load headroom\n\n");
+    if !points.is_empty() {
+        out.push_str("\n## Load headroom\n\n");
+    }
     for (i, p) in points.iter().enumerate() {
         out.push_str(&format!(
             "{}. **{}** `{}`: {}\n",
@@ -414,6 +444,13 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
             evaluate::label_string(&p.evaluation.labels),
             p.evaluation.headroom.note
         ));
+    }
+    let failed = not_evaluated(snap);
+    if !failed.is_empty() {
+        out.push_str("\n## Not evaluated\n\nTheir breaking points are missing above.\n\n");
+        for (limit, error) in failed {
+            out.push_str(&format!("- **{limit}**: {}\n", error.replace('|', "\\|")));
+        }
     }
     out
 }

@@ -696,3 +696,65 @@ lead_time = "7d"
         refused.show()
     );
 }
+
+/// `runway roadmap` when the source cannot be reached: it exits 2, says on
+/// standard error which limit was not evaluated and why, and the roadmap
+/// itself (table and JSON) lists the limit as missing rather than looking
+/// like a roadmap where nothing breaks.
+#[test]
+fn roadmap_says_which_limits_it_could_not_evaluate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Nothing listens on a port that was just free.
+    let source = format!("http://127.0.0.1:{}", crate::support::free_port());
+    let file = once_config(
+        dir.path(),
+        &source,
+        r#"
+[[limits]]
+name = "checkout_latency"
+query = "checkout_latency_p99_seconds"
+driver = "sum(http_requests_per_second)"
+wall = 0.5
+direction = "rising"
+lead_time = "3d"
+"#,
+    );
+    let table = runway(
+        &["roadmap", "--config", path_str(&file), "--no-backtest"],
+        "",
+    );
+    assert_eq!(table.code, Some(2), "{}", table.show());
+    assert!(
+        table
+            .stderr
+            .contains("limit checkout_latency not evaluated"),
+        "{}",
+        table.show()
+    );
+    assert!(
+        table.stdout.contains("Not evaluated") && table.stdout.contains("checkout_latency: "),
+        "{}",
+        table.show()
+    );
+    let json = runway(
+        &[
+            "roadmap",
+            "--config",
+            path_str(&file),
+            "--no-backtest",
+            "--output",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(json.code, Some(2), "{}", json.show());
+    let doc = json.json();
+    assert_eq!(doc["breaking_points"], serde_json::json!([]));
+    assert_eq!(doc["limits_not_evaluated"][0]["limit"], "checkout_latency");
+    assert!(
+        doc["limits_not_evaluated"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("checkout_latency_p99_seconds")),
+        "{doc:#}"
+    );
+}

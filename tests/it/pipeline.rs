@@ -29,6 +29,8 @@ type Curves = BTreeMap<String, Vec<(Labels, Curve)>>;
 struct ScriptedSource {
     curves: Arc<Mutex<Curves>>,
     failures: Arc<Mutex<VecDeque<SourceError>>>,
+    /// Failures for one query only, consumed when it is asked.
+    failures_for: Arc<Mutex<BTreeMap<String, SourceError>>>,
     calls: Arc<Mutex<usize>>,
 }
 
@@ -49,11 +51,20 @@ impl ScriptedSource {
     fn fail_next(&self, e: SourceError) {
         self.failures.lock().unwrap().push_back(e);
     }
+    fn fail_next_for(&self, query: &str, e: SourceError) {
+        self.failures_for
+            .lock()
+            .unwrap()
+            .insert(query.to_string(), e);
+    }
     fn calls(&self) -> usize {
         *self.calls.lock().unwrap()
     }
-    fn take_failure(&self) -> Option<SourceError> {
+    fn take_failure(&self, query: &str) -> Option<SourceError> {
         *self.calls.lock().unwrap() += 1;
+        if let Some(e) = self.failures_for.lock().unwrap().remove(query) {
+            return Some(e);
+        }
         self.failures.lock().unwrap().pop_front()
     }
 }
@@ -66,7 +77,7 @@ impl SeriesSource for ScriptedSource {
         end: f64,
         step: f64,
     ) -> Result<Vec<Series>, SourceError> {
-        if let Some(e) = self.take_failure() {
+        if let Some(e) = self.take_failure(query) {
             return Err(e);
         }
         let curves = self.curves.lock().unwrap();
@@ -93,7 +104,7 @@ impl SeriesSource for ScriptedSource {
     }
 
     async fn query_instant(&self, query: &str, at: f64) -> Result<Vec<(Labels, f64)>, SourceError> {
-        if let Some(e) = self.take_failure() {
+        if let Some(e) = self.take_failure(query) {
             return Err(e);
         }
         let curves = self.curves.lock().unwrap();
@@ -736,4 +747,86 @@ async fn walls_that_move_materially_are_re_roadmapped_counted_and_listed() {
         .unwrap();
     let now = doc["changes"][0]["load_headroom_ratio"].as_f64().unwrap();
     assert!(before > 10.0 && now < 10.0, "{before} -> {now}");
+}
+
+const DRIVEN: &str = r#"
+[source]
+url = "http://prometheus.invalid:9090"
+[evaluation]
+interval = "1m"
+lookback = "2d"
+[[limits]]
+name = "pool_exhausted"
+query = "pool_in_use"
+driver = "requests_per_second"
+wall = 100
+direction = "rising"
+lead_time = "1d"
+"#;
+
+/// A driver query the source refuses fails its limit, naming the driver,
+/// not retried and counted, and the limit keeps its last forecasts; a driver
+/// that returns nothing leaves the headroom on the stated proportional
+/// assumption; a driver that answers gives the fitted figure.
+#[tokio::test]
+async fn a_failing_driver_fails_its_limit_by_name_and_an_empty_one_falls_back() {
+    let mut r = rig(DRIVEN);
+    let pool = labels(&[("pool", "orders")]);
+    let rps = |t: f64| 100.0 + 50.0 * (std::f64::consts::TAU * t / DAY).sin();
+    r.source.set(
+        "pool_in_use",
+        vec![(pool.clone(), Arc::new(move |t| 0.1 * rps(t)))],
+    );
+    let basis = |r: &Rig| {
+        r.snapshot.read().unwrap().limits["pool_exhausted"].evaluations[0]
+            .headroom
+            .basis_name()
+    };
+
+    // First the driver answers nothing at all: proportional, stated.
+    r.source.set("requests_per_second", vec![]);
+    let report = r.tick(T0).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+    assert_eq!(basis(&r), Some("proportional"));
+
+    // Then it answers: the fitted response.
+    r.source
+        .set("requests_per_second", vec![(Labels::new(), Arc::new(rps))]);
+    r.tick(T0 + 60.0).await;
+    assert_eq!(basis(&r), Some("driver"));
+
+    // Then the source refuses it.
+    r.source.fail_next_for(
+        "requests_per_second",
+        SourceError::Rejected {
+            query: "requests_per_second".into(),
+            message: "bad_data: unknown function".into(),
+        },
+    );
+    let calls = r.source.calls();
+    let report = r.tick(T0 + 120.0).await;
+    assert_eq!(report.failed_limits, ["pool_exhausted"]);
+    assert_eq!(
+        r.source.calls(),
+        calls + 2,
+        "the metric, then the driver once"
+    );
+    assert_eq!(
+        r.metric(
+            "runway_limit_evaluation_failures_total{limit=\"pool_exhausted\",reason=\"driver\"}"
+        ),
+        Some(1.0)
+    );
+    let snap = r.snapshot.read().unwrap();
+    let status = &snap.limits["pool_exhausted"];
+    let err = status.last_error.clone().unwrap_or_default();
+    assert!(
+        err.contains("driver \"requests_per_second\"") && err.contains("unknown function"),
+        "{err}"
+    );
+    assert_eq!(
+        status.evaluations[0].headroom.basis_name(),
+        Some("driver"),
+        "the last forecasts are kept"
+    );
 }
