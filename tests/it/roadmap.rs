@@ -513,3 +513,95 @@ fn chromium(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// When a wall comes materially closer between evaluations, the running
+/// daemon logs it, counts it on /metrics and lists it in /api/v1/roadmap:
+/// a real Prometheus first holds a queue 30 days from its wall, then (its
+/// data replaced) one growing three times as fast, 10 days away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_that_comes_closer_is_logged_counted_and_listed() {
+    let queue = |end: f64, days: f64| {
+        let mut h = OpenMetrics::new();
+        h.gauge_history(
+            "queue_depth",
+            &[("queue", "ingest")],
+            &noisy(
+                end,
+                SPAN,
+                STEP,
+                20.0,
+                21,
+                towards(4000.0, 10_000.0, days * DAY),
+            ),
+        );
+        h
+    };
+    let mut prometheus = Prometheus::start(&queue(now_secs().floor(), 30.0)).await;
+    let port = free_port();
+    let config = format!(
+        r#"[server]
+listen = "127.0.0.1:{port}"
+
+[source]
+url = "{}"
+timeout = "5s"
+
+[evaluation]
+interval = "1s"
+lookback = "3d"
+backtest_every = "0s"
+
+[[limits]]
+name = "queue_full"
+query = "queue_depth"
+wall = 10000
+direction = "rising"
+lead_time = "7d"
+"#,
+        prometheus.url()
+    );
+    let runway = Runway::start(&config, port).await;
+    let counter = |text: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("runway_roadmap_changes_total{")
+                    && l.contains("change=\"sooner\"")
+                    && l.contains("limit=\"queue_full\"")
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    assert_eq!(counter(&runway.metrics_text().await), Some(0.0));
+
+    prometheus
+        .restart_with(&queue(now_secs().floor(), 10.0))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if counter(&runway.metrics_text().await) == Some(1.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no re-roadmap counted:\n{}",
+            runway.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let log = runway.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("the roadmap moved"))
+        .unwrap_or_else(|| panic!("not logged:\n{log}"));
+    assert!(
+        line.contains("limit=queue_full") && line.contains("change=\"sooner\""),
+        "{line}"
+    );
+    let (_, body) = runway.get("/api/v1/roadmap").await;
+    let doc: Value = serde_json::from_str(&body).expect("roadmap JSON");
+    assert_eq!(doc["changes"][0]["limit"], "queue_full", "{doc:#}");
+    assert_eq!(doc["changes"][0]["change"], "sooner", "{doc:#}");
+    let now = doc["changes"][0]["time_to_wall_seconds"]
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!((now / DAY - 10.0).abs() < 1.0, "{doc:#}");
+}
