@@ -182,6 +182,29 @@ fn seasonal(seed: u64) -> Case {
     }
 }
 
+/// A daily cycle whose swing is a share of the level (traffic, and what
+/// traffic drives): as the trend rises the busy hour rises faster, and
+/// reaches the wall sooner than today's swing on top of the trend would.
+fn seasonal_multiplicative(seed: u64) -> Case {
+    let days = days_for(seed, 21.0, 1.0);
+    let (wall, share) = (100.0, 0.25);
+    let end_trend = wall / (1.0 + share);
+    let target = T0 + days * DAY;
+    let trend = move |t: f64| 30.0 + (end_trend - 30.0) * (t - T0) / (target - T0);
+    let signal = move |t: f64| {
+        trend(t) * (1.0 + share * ((t - 8.0 * HOUR) / DAY * std::f64::consts::TAU).sin())
+    };
+    let crossing = first_reach(signal, wall, T0, target + 2.0 * DAY).expect("the peaks reach");
+    let noise: Vec<f64> = ar1(seed, 10_000, 0.5).iter().map(|e| 2.0 * e).collect();
+    Case {
+        samples: sample(crossing, &noise, signal),
+        wall,
+        direction: Direction::Rising,
+        crossing: Some(crossing),
+        lead: 3.0 * DAY,
+    }
+}
+
 /// A disk filling fast and cleaned every three days, each cleanup leaving a
 /// little more behind: the peaks creep up to the wall.
 fn sawtooth(seed: u64) -> Case {
@@ -292,10 +315,11 @@ fn noise_only(seed: u64) -> Case {
 /// A family: its name, and how to make its series for a seed.
 type Family = (&'static str, fn(u64) -> Case);
 
-const FAMILIES: [Family; 7] = [
+const FAMILIES: [Family; 8] = [
     ("linear", linear_trend),
     ("exponential", exponential),
     ("seasonal", seasonal),
+    ("seasonal ×", seasonal_multiplicative),
     ("sawtooth", sawtooth),
     ("level shift", level_shift),
     ("random walk", random_walk),

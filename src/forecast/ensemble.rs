@@ -88,11 +88,11 @@ pub(super) fn backtest_error(
         ];
         for (s, actual) in p.adjusted[k..].iter().zip(&data[k..]) {
             let h = s.t - anchor;
-            let cycle = p.season.as_ref().map_or(0.0, |c| c.at(s.t));
+            let with_cycle = |v: f64| p.season.as_ref().map_or(v, |c| c.with(v, c.at(s.t)));
             let se = trend.se(h);
             for (i, reach) in [h, damped_reach(h, tau)].into_iter().enumerate() {
                 let fitted = line.intercept + line.slope * reach;
-                let predicted = p.scale.from(fitted + cycle);
+                let predicted = p.scale.from(with_cycle(fitted));
                 // Relative errors where they are defined: growth is judged
                 // by how many percent it misses, not by bytes that a larger
                 // level makes larger.

@@ -299,13 +299,18 @@ fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared 
         Seasonality::Auto => season::detect(&scaled, &season::CANDIDATES),
         Seasonality::Period(p) => season::estimate(&scaled, p),
     };
+    // On the log scale every cycle is already a share of the level.
+    let season = match scale {
+        Scale::Values => season.map(|c| season::multiplicative(&scaled, c)),
+        Scale::Log => season,
+    };
     // Whether the series accumulates is judged on it as measured (see
     // `regime::current_start_measured`).
     let measured: Vec<f64> = scaled.iter().map(|s| s.v).collect();
     let adjusted: Vec<Sample> = match &season {
         Some(c) => scaled
             .iter()
-            .map(|s| Sample::new(s.t, s.v - c.at(s.t)))
+            .map(|s| Sample::new(s.t, c.remove(s.t, s.v)))
             .collect(),
         None => scaled,
     };
@@ -523,6 +528,12 @@ fn fit(
                     " over the last {}",
                     crate::evaluate::human_duration(now - window[0].t)
                 ));
+            }
+            if p.season
+                .as_ref()
+                .is_some_and(|c| c.combine == season::Combine::Multiply)
+            {
+                reason.push_str(", its cycle a share of the level");
             }
             let span = now - window[0].t;
             // Straight, and (on the values' scale) damped: carried at most
@@ -809,12 +820,13 @@ struct Crossing {
 /// With a cycle, the trend plus the cycle's peak reaches the wall at `h`
 /// seconds; the series itself reaches it at the first time from then on
 /// when the cycle is high enough, within one period: the busiest hour after
-/// `h`, not `h` itself. Scans the cycle's phase bins from `h`.
+/// `h`, not `h` itself. Scans the cycle's phase bins from `h`. `wall` is on
+/// the model's scale, `at_h` the trend's value at `h`.
 fn at_phase(
     c: &season::Season,
     slope: f64,
     direction: Direction,
-    peak: f64,
+    (wall, at_h): (f64, f64),
     now: UnixSeconds,
     h: f64,
 ) -> f64 {
@@ -823,9 +835,10 @@ fn at_phase(
     }
     let s = direction.sign();
     let step = c.period / c.profile.len() as f64;
+    let tolerance = 1e-12 * wall.abs().max(1.0);
     (0..=c.profile.len())
         .map(|i| h + step * i as f64)
-        .find(|&x| s * slope * (x - h) + s * (c.at(now + x) - peak) >= -1e-12 * peak.abs().max(1.0))
+        .find(|&x| s * (c.with(at_h + slope * (x - h), c.at(now + x)) - wall) >= -tolerance)
         .unwrap_or(h)
 }
 /// The forecast of one fitted trend against the wall of `a`.
@@ -862,7 +875,11 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
         (Some(c), Direction::Falling) => c.min(),
         (None, _) => 0.0,
     };
-    let wall = t.scale.to(a.wall) - peak;
+    let scaled_wall = t.scale.to(a.wall);
+    let wall = t
+        .season
+        .as_ref()
+        .map_or(scaled_wall, |c| c.trend_for(scaled_wall, peak));
     match t.trend.eta(wall, a.direction, a.alert_z) {
         band::Outcome::Flat { slope_se } => {
             f.reason.push_str(&format!(
@@ -889,7 +906,8 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
             f.status = Status::Approaching;
             f.eta = Some(match &t.season {
                 Some(c) => {
-                    let shift = |h| at_phase(c, line.slope, a.direction, peak, a.now, h);
+                    let shift =
+                        |h| at_phase(c, line.slope, a.direction, (scaled_wall, wall), a.now, h);
                     Eta {
                         lower: shift(eta.lower),
                         likely: shift(eta.likely),

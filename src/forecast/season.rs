@@ -26,8 +26,19 @@ const MIN_SAMPLES_PER_PERIOD: f64 = 8.0;
 const MIN_AGREEMENT: f64 = 0.5;
 const MAX_BINS: usize = 96;
 
-/// A cycle: its period and its shape, in the series' unit (or in log units
-/// for a multiplicative cycle fitted on log values).
+/// How a cycle combines with the trend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    /// The cycle adds the same swing at any level: trend + offset.
+    Add,
+    /// The cycle's swing is a share of the level, and grows with it (an
+    /// airline's summer peak, a shop's weekend): trend × e^offset, the
+    /// offsets measured on the logarithm of the values.
+    Multiply,
+}
+
+/// A cycle: its period and its shape, in the series' unit (in log units
+/// for a multiplicative one, or for any cycle fitted on log values).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Season {
     pub period: f64,
@@ -35,6 +46,7 @@ pub struct Season {
     pub profile: Vec<f64>,
     /// Share of the detrended variance the cycle explains.
     pub strength: f64,
+    pub combine: Combine,
 }
 
 impl Season {
@@ -59,6 +71,26 @@ impl Season {
     /// The lowest offset: the troughs a falling series reaches below it.
     pub fn min(&self) -> f64 {
         self.profile.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    /// `v` with the cycle at `t` taken out: the trend's share of it.
+    pub fn remove(&self, t: f64, v: f64) -> f64 {
+        self.with(v, -self.at(t))
+    }
+
+    /// The series' value where its trend is `trend` and the cycle's offset
+    /// is `offset`.
+    pub fn with(&self, trend: f64, offset: f64) -> f64 {
+        match self.combine {
+            Combine::Add => trend + offset,
+            Combine::Multiply => trend * offset.exp(),
+        }
+    }
+
+    /// Where the trend must be for the series to stand at `value` at a
+    /// point of the cycle `offset` from it: the inverse of [`Season::with`].
+    pub fn trend_for(&self, value: f64, offset: f64) -> f64 {
+        self.with(value, -offset)
     }
 }
 
@@ -189,6 +221,7 @@ fn estimate_in(
         period,
         profile: vec![0.0; bins],
         strength: 0.0,
+        combine: Combine::Add,
     };
     let cycle_of = |t: f64| ((t - samples[0].t) / period).floor() as i64;
     let even = profile_of(
@@ -219,6 +252,7 @@ fn estimate_in(
         period,
         profile,
         strength: 0.0,
+        combine: Combine::Add,
     };
     let d_mean = detrended.iter().sum::<f64>() / n as f64;
     let total: f64 = detrended.iter().map(|d| (d - d_mean).powi(2)).sum();
@@ -241,6 +275,26 @@ pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
         .iter()
         .filter_map(|&p| estimate_in(samples, p, &mut straight))
         .max_by(|a, b| a.strength.total_cmp(&b.strength))
+}
+
+/// `found`, a cycle of positive `samples`, as the multiplicative cycle of
+/// the same period when that explains more of the series: when the swing
+/// is a steadier share of the level than an amount, it grows with the
+/// level, and a forecast at a higher level must swing as much more.
+/// Judged on the cycle's strength on the logarithm of the values against
+/// its strength on the values themselves.
+pub fn multiplicative(samples: &[Sample], found: Season) -> Season {
+    if samples.iter().any(|s| s.v <= 0.0 || !s.v.is_finite()) {
+        return found;
+    }
+    let logs: Vec<Sample> = samples.iter().map(|s| Sample::new(s.t, s.v.ln())).collect();
+    match estimate(&logs, found.period) {
+        Some(ratio) if ratio.strength > found.strength => Season {
+            combine: Combine::Multiply,
+            ..ratio
+        },
+        _ => found,
+    }
 }
 
 #[cfg(test)]
@@ -277,6 +331,36 @@ mod tests {
         assert_eq!(season.period, DAY);
         assert!((season.max() - 200.0).abs() < 30.0, "{}", season.max());
         assert!((season.min() + 200.0).abs() < 30.0, "{}", season.min());
+    }
+
+    #[test]
+    fn a_swing_in_proportion_to_the_level_is_multiplicative_and_a_fixed_one_is_not() {
+        // The level triples over three weeks.
+        let level = |t: f64| 100.0 + 200.0 * (t - 1_700_000_000.0) / (21.0 * DAY);
+        let sine = |t: f64| (t / DAY * std::f64::consts::TAU).sin();
+        let share = series(21.0, 300.0, |t, i| {
+            level(t) * (1.0 + 0.3 * sine(t)) + noise(i)
+        });
+        let found = detect(&share, &CANDIDATES).expect("daily cycle");
+        let season = multiplicative(&share, found);
+        assert_eq!(season.combine, Combine::Multiply);
+        // ±30%: e^offset spans 0.7 .. 1.3.
+        assert!((season.max().exp() - 1.3).abs() < 0.05, "{}", season.max());
+        assert!((season.with(200.0, season.max()) - 260.0).abs() < 10.0);
+        let peak = season.with(200.0, season.max());
+        assert!((season.trend_for(peak, season.max()) - 200.0).abs() < 1e-9);
+
+        let fixed = series(21.0, 300.0, |t, i| level(t) + 60.0 * sine(t) + noise(i));
+        let found = detect(&fixed, &CANDIDATES).expect("daily cycle");
+        let season = multiplicative(&fixed, found);
+        assert_eq!(season.combine, Combine::Add);
+        assert!((season.with(200.0, season.max()) - 260.0).abs() < 10.0);
+        // A series that is not positive has no ratios to take.
+        let below = series(21.0, 300.0, |t, i| {
+            level(t) - 200.0 + 60.0 * sine(t) + noise(i)
+        });
+        let found = detect(&below, &CANDIDATES).expect("daily cycle");
+        assert_eq!(multiplicative(&below, found).combine, Combine::Add);
     }
 
     #[test]

@@ -363,6 +363,35 @@ fn with_a_daily_cycle_the_wall_is_reached_by_the_peaks_not_the_trend() {
 }
 
 #[test]
+fn a_cycle_whose_swing_grows_with_the_level_reaches_the_wall_sooner() {
+    // Requests per second: a trend of 1,000 rising 50 a day, swinging ±40%
+    // of itself over the day (300 ± 120 two weeks ago, 1,000 ± 400 now);
+    // the wall is 2,500. The busy hour reaches it when the trend is at
+    // 2,500 / 1.4, in about 15.7 days. Today's swing on top of the trend
+    // would put it at 2,100, 22 days out.
+    let trend = |h: f64| 1_000.0 + 50.0 * h / 86_400.0;
+    let e = noise(22, 14 * 288);
+    let s = history(14 * 288, 300.0, |x| {
+        trend(x) * (1.0 + daily(NOW + x, 0.4)) + 10.0 * e[(-x / 300.0) as usize]
+    });
+    let f = run(&s, 2_500.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.period, Some(86_400.0), "{}", f.reason);
+    assert!(f.reason.contains("a share of the level"), "{}", f.reason);
+    let truth = (0..40 * 288)
+        .map(|i| 300.0 * i as f64)
+        .find(|&h| trend(h) * (1.0 + daily(NOW + h, 0.4)) >= 2_500.0)
+        .unwrap();
+    let eta = f.eta.unwrap();
+    let off = (eta.likely - truth) / 3600.0;
+    assert!(
+        off.abs() < 6.0,
+        "{off} hours off the busy hour: {}",
+        f.reason
+    );
+    assert!(eta.lower <= truth && truth <= eta.upper, "{eta:?} {truth}");
+}
+
+#[test]
 fn compounding_growth_is_forecast_by_the_exponential_model() {
     // Storage growing 3% a day from 100 GB, wall at 1 TB: 1000 = 100·e^(rt)
     // now+... The history ends at 100·e^(0.03·28) = 231.6; the wall is
