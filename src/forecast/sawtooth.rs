@@ -54,19 +54,25 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
     let drops: Vec<usize> = (1..samples.len())
         .filter(|&i| (samples[i - 1].v - samples[i].v) * sign > threshold)
         .collect();
-    // A cleanup ends a climb: several samples moving towards the wall with
-    // no single step anywhere near the drop's size. A spike goes up in one
-    // step and down in the next, and is no cycle at all.
-    let mut resets = Vec::new();
-    let mut from = 0;
-    for &i in &drops {
-        let climb = &samples[from..i];
-        let drop = (samples[i - 1].v - samples[i].v) * sign;
-        let steepest = climb
+    // A cleanup ends a climb and starts the next: several samples moving
+    // towards the wall with no single step anywhere near the drop's size,
+    // before it and after it. A spike goes up in one step and down in the
+    // next; a dip (a failed scrape, a restart) goes down and straight back
+    // up. Neither is a cycle.
+    let steepest = |climb: &[Sample]| {
+        climb
             .windows(2)
             .map(|w| (w[1].v - w[0].v) * sign)
-            .fold(0.0, f64::max);
-        if climb.len() >= 4 && steepest < 0.5 * drop {
+            .fold(0.0, f64::max)
+    };
+    let mut resets = Vec::new();
+    let mut from = 0;
+    for (k, &i) in drops.iter().enumerate() {
+        let next = drops.get(k + 1).copied().unwrap_or(samples.len());
+        let drop = (samples[i - 1].v - samples[i].v) * sign;
+        let before = &samples[from..i];
+        let after = &samples[i..next];
+        if before.len() >= 4 && steepest(before) < 0.5 * drop && steepest(after) < 0.5 * drop {
             resets.push(i);
         }
         from = i;
@@ -192,6 +198,47 @@ mod tests {
             })
             .collect();
         assert!(detect(&s, Direction::Rising).is_none());
+    }
+
+    #[test]
+    fn dips_that_recover_at_once_are_not_cleanups() {
+        // A VM idle at 1% for five days, then busy: CPU climbing from 20%
+        // to 35%, and every six hours a burst of 14% and, a little later, a
+        // pause of 14%, each back at the next sample. The quiet days make
+        // the step-to-step noise tiny, so both are sharp moves; the pause
+        // comes after a calm climb, as a cleanup would. Nothing was cleaned
+        // up: the series is straight back where it was.
+        let quiet = 5 * 288;
+        let s: Vec<Sample> = (0..7 * 288)
+            .map(|i| {
+                let jitter = ((i * 7919) % 13) as f64 / 12.0 - 0.5;
+                let v = if i < quiet {
+                    1.0 + 0.02 * jitter
+                } else {
+                    let busy = i - quiet;
+                    let burst = match busy % 72 {
+                        10 => 14.0,
+                        20 => -14.0,
+                        _ => 0.0,
+                    };
+                    20.0 + 15.0 * busy as f64 / 576.0 + 2.0 * jitter + burst
+                };
+                Sample::new(300.0 * i as f64, v)
+            })
+            .collect();
+        assert!(detect(&s, Direction::Rising).is_none());
+        // Drops that stay down and climb again are cleanups.
+        let s: Vec<Sample> = (0..7 * 288)
+            .map(|i| {
+                let noise = ((i * 7919) % 13) as f64 * 0.1;
+                let since = (i + 88) % 288;
+                Sample::new(300.0 * i as f64, 5.0 + 30.0 * since as f64 / 288.0 + noise)
+            })
+            .collect();
+        assert_eq!(
+            detect(&s, Direction::Rising).map(|d| d.peaks.len()),
+            Some(7)
+        );
     }
 
     #[test]
