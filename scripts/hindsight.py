@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""How far from reach are the development set's targets? A hindsight bound.
+
+    python3 scripts/hindsight.py --manifest ../shared/data/dev/manifest.csv \
+        --cmd 'target/release/runway forecast'
+
+Replays the cuts of the shared protocol (`shared/eval/backtest.py`, which
+this imports for its data loading and cut placement) on the trend series,
+with runway and eight simple forecasters: least squares and the mean rate
+(the change between a window's two ends) over the last 100%, 50% and 25% of
+the history, and a least-squares line through the logarithm of the values
+over the last 100% and 50%. Each simple forecaster alerts when its time to
+wall is within the lead.
+
+Then, for each series separately, it picks the forecaster that did best on
+that series **with hindsight** (most cuts within a factor 1.65, the
+`eta_err_median <= 0.50` target; fewest missed and false alerts, for F1)
+and pools the picks. No forecaster can choose that well without hindsight:
+the pooled figures bound what a per-series model choice among these
+methods can reach, and say how much of a target is out of reach of the
+data rather than of the forecaster.
+"""
+import argparse
+import collections
+import csv
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+
+CAP = math.log(10.0)
+WITHIN = 0.5  # the eta_err_median target: a factor e^0.5 = 1.65
+
+
+def line_ttw(ts, vs, now, wall, rising, frac, log=False, ends=False):
+    """Time to wall of a line over the trailing `frac` of the history."""
+    k = max(5, int(len(ts) * frac))
+    ts, vs = ts[-k:], vs[-k:]
+    if log:
+        if wall <= 0 or any(v <= 0 for v in vs):
+            return None
+        vs, wall = [math.log(v) for v in vs], math.log(wall)
+    if ends:
+        m = max(3, len(vs) // 40)
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        t0, t1 = med(ts[:m]), med(ts[-m:])
+        if t1 <= t0:
+            return None
+        slope = (med(vs[-m:]) - med(vs[:m])) / (t1 - t0)
+        level = med(vs[-m:]) + slope * (now - t1)
+    else:
+        n = len(ts)
+        mx, my = sum(ts) / n, sum(vs) / n
+        sxx = sum((t - mx) ** 2 for t in ts)
+        if sxx == 0:
+            return None
+        slope = sum((t - mx) * (v - my) for t, v in zip(ts, vs)) / sxx
+        level = my + slope * (now - mx)
+    gap = (wall - level) if rising else (level - wall)
+    if gap <= 0:
+        return 0.0
+    rate = slope if rising else -slope
+    return gap / rate if rate > 0 else None
+
+
+SIMPLE = {
+    "least squares 100%": dict(frac=1.0),
+    "least squares 50%": dict(frac=0.5),
+    "least squares 25%": dict(frac=0.25),
+    "mean rate 100%": dict(frac=1.0, ends=True),
+    "mean rate 50%": dict(frac=0.5, ends=True),
+    "mean rate 25%": dict(frac=0.25, ends=True),
+    "log-linear 100%": dict(frac=1.0, log=True),
+    "log-linear 50%": dict(frac=0.5, log=True),
+}
+
+
+def runway(cmd, ts, vs, cut, wall, rising, lead):
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        f.write("timestamp,value\n")
+        for t, v in zip(ts, vs):
+            f.write(f"{t:.3f},{v!r}\n")
+        path = f.name
+    argv = shlex.split(cmd) + ["--input", path, "--wall", repr(wall),
+                               "--direction", "rising" if rising else "falling",
+                               "--lead", str(int(lead)), "--output", "json"]
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+    finally:
+        os.unlink(path)
+    s = json.loads(p.stdout)["series"][0]
+    ttw = 0.0 if s.get("status") == "breached" else s.get("time_to_wall_seconds")
+    return ttw, bool(s.get("alert"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--cmd", default="target/release/runway forecast")
+    ap.add_argument("--cuts", type=int, default=60)
+    ap.add_argument("--eval", help="folder of backtest.py (default: ../eval beside the data)")
+    a = ap.parse_args()
+    data = os.path.dirname(os.path.abspath(a.manifest))
+    sys.path.insert(0, a.eval or os.path.join(data, "..", "..", "eval"))
+    import backtest as bt  # the shared protocol: loading and cut placement
+
+    # results[forecaster][series] = [(err, alerted, truth)]
+    results = collections.defaultdict(lambda: collections.defaultdict(list))
+    for m in csv.DictReader(open(a.manifest)):
+        if m["crossing_type"] not in bt.TREND:
+            continue
+        ts, vs = bt.load_series(os.path.join(data, m["file"]))
+        wall, cross = float(m["threshold"]), float(m["first_cross_t"])
+        rising = m["direction"] == "above"
+        span = ts[-1] - ts[0]
+        lead, start = 0.1 * span, ts[0] + 0.2 * span
+        for i in range(a.cuts):
+            cut = start + (cross - start) * i / a.cuts
+            tau = cross - cut
+            if tau <= 0:
+                continue
+            k = sum(1 for t in ts if t <= cut)
+            seen_t, seen_v = ts[:k], vs[:k]
+            answers = {name: (lambda p: (p, p is not None and p <= lead))(
+                line_ttw(seen_t, seen_v, cut, wall, rising, **kw))
+                for name, kw in SIMPLE.items()}
+            answers["runway"] = runway(a.cmd, seen_t, seen_v, cut, wall, rising, lead)
+            for name, (p, alerted) in answers.items():
+                err = CAP if p is None or p <= 0 else min(abs(math.log(p / tau)), CAP)
+                results[name][m["series_id"]].append((err, alerted, tau <= lead))
+
+    series = list(results["runway"].keys())
+    within = lambda rows: sum(1 for e, _, _ in rows if e <= WITHIN)
+    wrong = lambda rows: sum(1 for _, al, tr in rows if al != tr)
+    total = sum(len(results["runway"][s]) for s in series)
+    print(f"{total} trend cuts; eta_err_median <= {WITHIN} needs {total // 2 + 1} within a factor {math.exp(WITHIN):.2f}\n")
+    print("| series | runway within | best with hindsight | its within |")
+    print("|---|---|---|---|")
+    best_within = 0
+    tp = fp = fn = 0
+    for s in series:
+        pick = max(results, key=lambda f: within(results[f][s]))
+        best_within += within(results[pick][s])
+        print(f"| {s} | {within(results['runway'][s])} | {pick} | {within(results[pick][s])} |")
+        alerts = min(results, key=lambda f: wrong(results[f][s]))
+        for _, al, tr in results[alerts][s]:
+            tp += al and tr
+            fp += al and not tr
+            fn += (not al) and tr
+    ours = sum(within(results["runway"][s]) for s in series)
+    prec, rec = tp / max(1, tp + fp), tp / max(1, tp + fn)
+    print(f"\nwithin the factor: runway {ours}, hindsight choice {best_within}, needed {total // 2 + 1}")
+    print(f"alert F1 of the hindsight choice (fewest wrong alerts per series): "
+          f"{2 * prec * rec / max(1e-9, prec + rec):.3f} (tp {tp}, fp {fp}, fn {fn})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
