@@ -291,6 +291,42 @@ fn random_walk(seed: u64) -> Case {
     unreachable!("a walk drifting to the wall reaches it within three times the target")
 }
 
+/// A count that only grows, in bursts: bytes written, files committed, a
+/// counter. Every five minutes a burst comes with probability 1/20 and
+/// adds an exponentially distributed amount; between bursts it trickles.
+/// The path itself is the truth.
+fn bursts(seed: u64) -> Case {
+    let days = days_for(seed, 14.0, 1.0);
+    let (wall, start) = (100.0, 20.0);
+    let steps = days * DAY / STEP;
+    let (chance, trickle_share) = (0.05, 0.1);
+    // Bursts carry 90% of the growth on average, the trickle the rest.
+    let burst_mean = (1.0 - trickle_share) * (wall - start) / (steps * chance);
+    let trickle = trickle_share * (wall - start) / steps;
+    let mut v = start;
+    let mut samples = Vec::new();
+    for i in 0..(4.0 * steps) as u64 {
+        let t = T0 + STEP * i as f64;
+        samples.push(Sample::new(t, v));
+        if v >= wall {
+            return Case {
+                samples,
+                wall,
+                direction: Direction::Rising,
+                crossing: Some(t),
+                lead: 3.0 * DAY,
+            };
+        }
+        let u = 0.5 * (uniform(seed, 2 * i) + 1.0);
+        if u < chance {
+            let w = 0.5 * (uniform(seed ^ 0xB0B5, 2 * i + 1) + 1.0);
+            v += -burst_mean * (1.0 - w).max(1e-12).ln();
+        }
+        v += trickle;
+    }
+    unreachable!("a count growing at this mean rate reaches the wall within four times the target")
+}
+
 /// Noise around a flat level, with slow wandering (strongly correlated
 /// neighbours): the wall sits two standard deviations above the highest
 /// sample, so the data never reaches it, but a short window's slope may.
@@ -315,7 +351,7 @@ fn noise_only(seed: u64) -> Case {
 /// A family: its name, and how to make its series for a seed.
 type Family = (&'static str, fn(u64) -> Case);
 
-const FAMILIES: [Family; 8] = [
+const FAMILIES: [Family; 9] = [
     ("linear", linear_trend),
     ("exponential", exponential),
     ("seasonal", seasonal),
@@ -323,6 +359,7 @@ const FAMILIES: [Family; 8] = [
     ("sawtooth", sawtooth),
     ("level shift", level_shift),
     ("random walk", random_walk),
+    ("bursts", bursts),
     ("noise only", noise_only),
 ];
 

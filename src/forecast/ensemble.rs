@@ -75,7 +75,9 @@ pub(super) fn backtest_error(
         let known = &p.adjusted[begin..k];
         let head = &known[known.len() - window_len(known.len(), frac)..];
         let anchor = head[head.len() - 1].t;
-        let Some(trend) = robust::theil_sen(head, anchor)
+        let Some(trend) = p
+            .slope
+            .fit(head, anchor)
             .map(|l| band::Trend::local(head, l, anchor, level_samples(head.len())))
         else {
             continue;
@@ -333,7 +335,7 @@ pub(super) fn combine(members: Vec<Member>, why: &str) -> Forecast {
     let mut out = members[best].forecast.clone();
     let heaviest = out.reason.clone();
     out.reason = format!(
-        "{}: weighted median of {} {why} by backtest error; heaviest: {heaviest} ({:.0}%)",
+        "{}: weighted median by backtest error of {} {why}; heaviest: {heaviest} ({:.0}%)",
         out.model,
         members.len(),
         100.0 * weights[best] / total.max(f64::MIN_POSITIVE),

@@ -280,6 +280,7 @@ struct Prepared {
     /// Where the current regime starts in `adjusted`.
     start: usize,
     regime_start: Option<UnixSeconds>,
+    slope: robust::Slope,
 }
 
 impl Prepared {
@@ -316,6 +317,7 @@ fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared 
     };
     let start = regime::current_start_measured(&adjusted, &measured);
     Prepared {
+        slope: robust::Slope::Robust,
         scale,
         season,
         regime_start: (start > 0).then(|| adjusted[start].t),
@@ -467,22 +469,38 @@ fn fit(
         // On the log scale compounding growth is one straight regime: its
         // regimes are found on that scale, not inherited from the values.
         .then(|| prepare(&data, Scale::Log, settings.seasonality));
-    let pool: Vec<&Prepared> = match (settings.model, &log) {
+    // A series that only accumulates towards the wall (bytes written, files
+    // tracked, a counter) grows in bursts, and the bursts are its growth:
+    // in a window that holds few of them, Theil-Sen's median slope sees the
+    // stretches between them. Its mean rate (see `robust::Slope::MeanRate`)
+    // takes part too, and the backtests weigh the two.
+    let measured: Vec<f64> = data.iter().map(|s| s.v).collect();
+    let rate = (settings.model != ModelChoice::Exponential
+        && f64::from(regime::accumulation(&measured)) == direction.sign())
+    .then(|| Prepared {
+        slope: robust::Slope::MeanRate,
+        ..values.clone()
+    });
+    let mut pool: Vec<&Prepared> = match (settings.model, &log) {
         (ModelChoice::Exponential, Some(l)) => vec![l],
         (ModelChoice::Auto, Some(l)) => vec![&values, l],
         _ => vec![&values],
     };
-    let why = match (settings.model, pool.len()) {
-        (ModelChoice::Exponential, 1) if log.is_none() => {
+    pool.extend(rate.as_ref());
+    let mut why = match (settings.model, &log) {
+        (ModelChoice::Exponential, None) => {
             "exponential growth needs positive values rising to a positive wall".to_string()
         }
-        (ModelChoice::Auto, 2) => "straight and exponential trends".to_string(),
-        (ModelChoice::Auto, _) => {
+        (ModelChoice::Auto, Some(_)) => "straight and exponential trends".to_string(),
+        (ModelChoice::Auto, None) => {
             "straight trends (exponential growth needs positive values rising to a positive wall)"
                 .to_string()
         }
         (m, _) => format!("{m} trends, set by configuration"),
     };
+    if rate.is_some() {
+        why.push_str(", with mean rates as the series only accumulates");
+    }
     // Every candidate is scored on the same stretch: the longest current
     // regime, so that a scale that sees one long regime (compounding growth
     // on the log scale) is not judged on the last hours alone.
@@ -508,7 +526,9 @@ fn fit(
         let windows: &[f64] = if is_whole { &[1.0] } else { &WINDOWS };
         for &frac in windows {
             let window = &regime[n - window_len(n, frac).min(n)..];
-            let Some(line) = robust::theil_sen(window, now)
+            let Some(line) = p
+                .slope
+                .fit(window, now)
                 .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
             else {
                 continue;
@@ -521,6 +541,9 @@ fn fit(
                 Scale::Values => ModelChoice::Robust,
             };
             let mut reason = format!("{model}");
+            if p.slope == robust::Slope::MeanRate {
+                reason.push_str(" (mean rate)");
+            }
             if is_whole {
                 reason.push_str(" over the whole history, across regimes");
             } else if window.len() < n {

@@ -122,7 +122,7 @@ fn despike(v: &[f64]) -> Vec<f64> {
 
 /// +1 when the series (nearly) never decreases, -1 when it never increases,
 /// 0 otherwise. Flat stretches count for neither.
-fn accumulation(v: &[f64]) -> i8 {
+pub(super) fn accumulation(v: &[f64]) -> i8 {
     let (mut up, mut down) = (0usize, 0usize);
     for w in v.windows(2) {
         if w[1] > w[0] {

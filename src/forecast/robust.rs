@@ -64,6 +64,54 @@ pub fn theil_sen(samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {
     Some(Line { slope, intercept })
 }
 
+/// How a trend's slope is estimated from a window of samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slope {
+    /// Theil-Sen: the median of pairwise slopes. Bursts count as outliers.
+    Robust,
+    /// The mean rate: the change between the window's two ends (each the
+    /// median of a few samples) over the time between them. For a series
+    /// that only accumulates and grows in bursts, the bursts are the growth;
+    /// in a window that holds only a few of them most pairs of samples fall
+    /// between them, and the median pairwise slope misses them.
+    MeanRate,
+}
+
+impl Slope {
+    /// The line through `samples` anchored at `anchor`.
+    pub fn fit(self, samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {
+        match self {
+            Slope::Robust => theil_sen(samples, anchor),
+            Slope::MeanRate => mean_rate(samples, anchor),
+        }
+    }
+}
+
+/// The mean rate over `samples`, anchored at `anchor` on the median level
+/// of the newest samples.
+pub fn mean_rate(samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {
+    let n = samples.len();
+    if n < 2 {
+        return None;
+    }
+    let k = (n / 40).max(3).min(n / 2).max(1);
+    let end = |part: &[Sample]| {
+        let mut t: Vec<f64> = part.iter().map(|s| s.t).collect();
+        let mut v: Vec<f64> = part.iter().map(|s| s.v).collect();
+        Some((median_in_place(&mut t)?, median_in_place(&mut v)?))
+    };
+    let (t0, v0) = end(&samples[..k])?;
+    let (t1, v1) = end(&samples[n - k..])?;
+    if t1 <= t0 {
+        return None;
+    }
+    let slope = (v1 - v0) / (t1 - t0);
+    Some(Line {
+        slope,
+        intercept: v1 + slope * (anchor - t1),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +157,45 @@ mod tests {
             .collect();
         let l = theil_sen(&s, s[4999].t).unwrap();
         assert!((l.slope - 1e-3).abs() < 2e-5, "{}", l.slope);
+    }
+
+    #[test]
+    fn the_mean_rate_counts_the_bursts_and_not_a_spike_at_an_end() {
+        // A staircase: +50 every 100 samples, flat between.
+        let mut s: Vec<Sample> = (0..1000)
+            .map(|i| Sample::new(60.0 * i as f64, 50.0 * (i / 100) as f64))
+            .collect();
+        let rate = mean_rate(&s, s[999].t).unwrap();
+        let truth = 450.0 / (60.0 * 999.0);
+        assert!((rate.slope / truth - 1.0).abs() < 0.05, "{}", rate.slope);
+        // The line runs through the newest samples: at the anchor it is
+        // their level, give or take half their span at its slope.
+        assert!((rate.intercept - 450.0).abs() < rate.slope * 60.0 * 13.0);
+        // A spike on the newest sample moves neither end's median.
+        s[999].v = 1e6;
+        let spiked = mean_rate(&s, s[999].t).unwrap();
+        assert!((spiked.slope - rate.slope).abs() < 1e-12);
+
+        // A window that holds one large burst among small ones: most pairs
+        // of samples fall on one side of it, and the median pairwise slope
+        // is that of the small ones alone. The mean rate counts both.
+        let mut level = 0.0;
+        let s: Vec<Sample> = (0..1008)
+            .map(|i| {
+                level += if i == 600 { 60.0 } else { 0.0 };
+                level += if i % 40 == 0 { 1.0 } else { 0.0 };
+                Sample::new(300.0 * i as f64, level)
+            })
+            .collect();
+        let now = s[1007].t;
+        let (rate, median) = (mean_rate(&s, now).unwrap(), theil_sen(&s, now).unwrap());
+        let truth = (s[1007].v - s[0].v) / now;
+        assert!(
+            (rate.slope / truth - 1.0).abs() < 0.1,
+            "{} {truth}",
+            rate.slope
+        );
+        assert!(median.slope < 0.6 * truth, "{} {truth}", median.slope);
     }
 
     #[test]
