@@ -607,7 +607,14 @@ fn fit(
                 .fold(f64::INFINITY, f64::min)
         };
         let straight = best(&candidates, Kind::Straight);
-        if best(&candidates, Kind::Exponential) >= CLEARLY_BETTER * straight {
+        // And the series' own rate must rise through the history they were
+        // fitted on: a random walk's path bends by chance, and a backtest
+        // over its last stretch can favour the bend; its steps do not grow.
+        let compounds = || {
+            log.as_ref()
+                .is_some_and(|l| regime::rate_rises(&values.adjusted[l.start..], direction.sign()))
+        };
+        if best(&candidates, Kind::Exponential) >= CLEARLY_BETTER * straight || !compounds() {
             candidates.retain(|c| c.kind != Kind::Exponential);
         }
     }

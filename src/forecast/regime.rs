@@ -218,6 +218,45 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
     start
 }
 
+/// The blocks a history is cut into to see whether its rate rises.
+const RATE_BLOCKS: usize = 8;
+/// The most pairs of blocks whose rates may fall (of the 28) for the rates
+/// to count as rising: Mann-Kendall's trend test on eight values, one-sided,
+/// at the largest count whose chance under no trend is at most 5% (1,230 of
+/// the 40,320 orders of eight values have six or fewer inversions: 3.05%;
+/// seven or fewer: 5.6%).
+const MAX_INVERSIONS: usize = 6;
+
+/// Whether the rate at which `samples` move towards `sign` (+1: up, -1:
+/// down) itself rises through their history: compounding growth, whose
+/// change grows with its level. The history is cut into eight blocks of
+/// equal count, each block's slope is taken (Theil-Sen, so that a spike
+/// does not make a rate), and the eight slopes must rise by Mann-Kendall's
+/// trend test. A straight
+/// trend has rates that differ by noise; a random walk's do too, however
+/// its path happens to bend (its steps do not grow). Too short a history
+/// (fewer than three samples a block) shows nothing.
+pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
+    let n = samples.len();
+    if n < 3 * RATE_BLOCKS {
+        return false;
+    }
+    let rates: Vec<f64> = (0..RATE_BLOCKS)
+        .filter_map(|k| {
+            let block = &samples[k * n / RATE_BLOCKS..(k + 1) * n / RATE_BLOCKS];
+            super::robust::theil_sen(block, block[block.len() - 1].t).map(|l| l.slope * sign)
+        })
+        .collect();
+    if rates.len() < RATE_BLOCKS {
+        return false;
+    }
+    let inversions = (0..rates.len())
+        .flat_map(|i| (i + 1..rates.len()).map(move |j| (i, j)))
+        .filter(|&(i, j)| rates[j] <= rates[i])
+        .count();
+    inversions <= MAX_INVERSIONS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +354,39 @@ mod tests {
             500.0 + 0.6 * i as f64 + 1.0 * noise(i) + spike
         });
         assert_eq!(current_start(&s), 0);
+    }
+
+    #[test]
+    fn compounding_growth_has_a_rising_rate_and_a_walk_or_a_line_has_not() {
+        // Doubling every two days, through 3% noise, seen for three days.
+        let s = series(864, |i| {
+            100.0 * (i as f64 * 300.0 / (2.0 * 86_400.0)).exp2() * (1.0 + 0.03 * noise(i))
+        });
+        assert!(rate_rises(&s, 1.0));
+        assert!(!rate_rises(&s, -1.0), "rising, not falling");
+        // A straight line through the same noise.
+        let s = series(864, |i| 100.0 + 0.05 * i as f64 + 3.0 * noise(i));
+        assert!(!rate_rises(&s, 1.0));
+        // Random walks with drift, whose paths bend by chance: few show a
+        // rising rate (4 of these 40; allowing nine falling pairs instead
+        // of six, 7).
+        let walks = (0..40u64)
+            .filter(|seed| {
+                let mut v = 20.0;
+                let s: Vec<Sample> = (0..2016)
+                    .map(|i| {
+                        let at = i + 10_000 * *seed as usize;
+                        let step = noise(at) + noise(at + 5_000);
+                        v += 0.04 + 0.3 * step;
+                        Sample::new(300.0 * i as f64, v)
+                    })
+                    .collect();
+                rate_rises(&s, 1.0)
+            })
+            .count();
+        assert!(walks <= 4, "{walks} of 40 walks");
+        // Too short to tell.
+        assert!(!rate_rises(&series(20, |i| (i as f64).exp()), 1.0));
     }
 
     #[test]
