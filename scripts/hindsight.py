@@ -15,7 +15,8 @@ wall is within the lead.
 Then, for each series separately, it picks the forecaster that did best on
 that series **with hindsight** (most cuts within a factor 1.65, the
 `eta_err_median <= 0.50` target; fewest missed and false alerts, for F1)
-and pools the picks. No forecaster can choose that well without hindsight:
+and pools the picks. It also counts how often runway's 90% band held the
+true crossing, where runway gave a band. No forecaster can choose that well without hindsight:
 the pooled figures bound what a per-series model choice among these
 methods can reach, and say how much of a target is out of reach of the
 data rather than of the forecaster.
@@ -93,7 +94,11 @@ def runway(cmd, ts, vs, cut, wall, rising, lead):
         os.unlink(path)
     s = json.loads(p.stdout)["series"][0]
     ttw = 0.0 if s.get("status") == "breached" else s.get("time_to_wall_seconds")
-    return ttw, bool(s.get("alert"))
+    band = None
+    if s.get("status") == "approaching" and s.get("time_to_wall_lower_seconds") is not None:
+        upper = s.get("time_to_wall_upper_seconds")
+        band = (s["time_to_wall_lower_seconds"], math.inf if upper is None else upper)
+    return ttw, bool(s.get("alert")), band
 
 
 def main():
@@ -110,6 +115,7 @@ def main():
 
     # results[forecaster][series] = [(err, alerted, truth)]
     results = collections.defaultdict(lambda: collections.defaultdict(list))
+    banded = held = 0  # runway's 90% band: cuts where it gave one, and held the truth
     for m in csv.DictReader(open(a.manifest)):
         if m["crossing_type"] not in bt.TREND:
             continue
@@ -128,7 +134,11 @@ def main():
             answers = {name: (lambda p: (p, p is not None and p <= lead))(
                 line_ttw(seen_t, seen_v, cut, wall, rising, **kw))
                 for name, kw in SIMPLE.items()}
-            answers["runway"] = runway(a.cmd, seen_t, seen_v, cut, wall, rising, lead)
+            ttw, alerted, band = runway(a.cmd, seen_t, seen_v, cut, wall, rising, lead)
+            answers["runway"] = (ttw, alerted)
+            if band is not None:
+                banded += 1
+                held += band[0] <= tau <= band[1]
             for name, (p, alerted) in answers.items():
                 err = CAP if p is None or p <= 0 else min(abs(math.log(p / tau)), CAP)
                 results[name][m["series_id"]].append((err, alerted, tau <= lead))
@@ -156,6 +166,8 @@ def main():
     print(f"\nwithin the factor: runway {ours}, hindsight choice {best_within}, needed {total // 2 + 1}")
     print(f"alert F1 of the hindsight choice (fewest wrong alerts per series): "
           f"{2 * prec * rec / max(1e-9, prec + rec):.3f} (tp {tp}, fp {fp}, fn {fn})")
+    print(f"runway's 90% band held the crossing at {held} of the {banded} cuts where it gave one "
+          f"({held / max(1, banded):.0%}; {held / max(1, total):.0%} of all {total})")
 
 
 if __name__ == "__main__":
