@@ -421,6 +421,28 @@ fn a_count_that_grows_in_bursts_is_forecast_by_its_mean_rate() {
 }
 
 #[test]
+fn a_random_walk_that_bends_up_by_chance_is_not_forecast_as_compounding() {
+    // A week of a walk drifting up 0.02 a sample, through steps of up to
+    // ±0.25, whose path happens to bend upwards: its last days climbed
+    // faster than its first. The backtests favour compounding growth (which
+    // pages, 2.4 days out), but the walk's steps do not grow: at its drift
+    // the wall, 25 above, is 1,250 samples (4.3 days) away.
+    let e = noise(2, 2016);
+    let mut v = 20.0;
+    let s: Vec<Sample> = (0..2016)
+        .map(|i| {
+            v += 0.02 + 0.25 * e[i];
+            Sample::new(NOW - 300.0 * (2015 - i) as f64, v)
+        })
+        .collect();
+    let f = run(&s, v + 25.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.model, ModelChoice::Robust, "{}", f.reason);
+    assert!(!f.within(3.0 * 86_400.0), "{:?}", f.eta);
+    let days = f.eta.unwrap().likely / 86_400.0;
+    assert!((3.0..6.0).contains(&days), "{days}");
+}
+
+#[test]
 fn compounding_growth_is_forecast_by_the_exponential_model() {
     // Storage growing 3% a day from 100 GB, wall at 1 TB: 1000 = 100·e^(rt)
     // now+... The history ends at 100·e^(0.03·28) = 231.6; the wall is
