@@ -164,7 +164,7 @@ fn transport_error(query: String, e: reqwest::Error) -> SourceError {
     let message = error_chain(&e);
     // A certificate runway does not trust is a setting to change, not an
     // outage to wait out: not retried, and the error says what to set.
-    if message.contains("invalid peer certificate") {
+    if untrusted_certificate(&e) {
         return SourceError::Setup(format!(
             "query {query:?}: the source's TLS certificate is not trusted ({message}); \
              if a private authority signed it, name it in source.tls.ca_file"
@@ -175,6 +175,31 @@ fn transport_error(query: String, e: reqwest::Error) -> SourceError {
     } else {
         SourceError::Unavailable { query, message }
     }
+}
+
+/// Whether the TLS handshake failed on the server's certificate: rustls'
+/// `InvalidCertificate`, which the connector wraps in I/O errors (two, as
+/// of reqwest 0.12) whose `source` skips the error they wrap: those are
+/// unwrapped by hand.
+fn untrusted_certificate(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut chain = Some(e);
+    while let Some(c) = chain {
+        let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(c);
+        while let Some(i) = inner {
+            if matches!(
+                i.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::InvalidCertificate(_))
+            ) {
+                return true;
+            }
+            inner = i
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|x| x as &(dyn std::error::Error + 'static));
+        }
+        chain = c.source();
+    }
+    false
 }
 
 /// reqwest's own message is terse ("error sending request"); the causes say
@@ -384,5 +409,17 @@ mod tests {
             e.to_string().contains("saved.json") && e.to_string().contains("parse error"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn an_untrusted_certificate_is_recognised_inside_the_io_errors_that_wrap_it() {
+        use std::io::{Error, ErrorKind};
+        let cert = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let wrapped = Error::other(Error::new(ErrorKind::InvalidData, cert));
+        assert!(untrusted_certificate(&wrapped));
+        let refused = Error::new(ErrorKind::ConnectionRefused, "connection refused");
+        assert!(!untrusted_certificate(&refused));
+        let other_tls = Error::other(rustls::Error::General("handshake failed".into()));
+        assert!(!untrusted_certificate(&other_tls));
     }
 }
