@@ -178,14 +178,36 @@ fn weighted_median(mut values: Vec<(f64, f64)>) -> f64 {
     values.last().map_or(f64::NAN, |v| v.0)
 }
 
+/// How a member's distribution of the time to wall is read off its `Eta`:
+/// its near point, as (time, share of outcomes before it), then its likely
+/// time (50%) and its far edge (95%), joined by straight lines (in time)
+/// from 0 at the start.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Reading {
+    /// The band: `lower` is its 5% point.
+    Band,
+    /// When a page is due: `alert` is its point at this probability (the
+    /// settings' `alert_probability`), from the trend's own error.
+    Alert(f64),
+}
+
+impl Reading {
+    fn near(self, e: &Eta) -> (f64, f64) {
+        match self {
+            Reading::Band => (e.lower, band::LOWER_Q),
+            Reading::Alert(p) => (e.alert.min(e.likely), p.clamp(0.0, 0.5)),
+        }
+    }
+}
+
 /// The `q` quantile of the time to wall under the members taken together,
-/// each weighted: a mixture, whose band is as wide as the members'
-/// disagreement, where a median of their edges would be only as wide as a
-/// typical member's. Each member's distribution is read off its band:
-/// `lower`, `likely` and `upper` are its 5%, 50% and 95% points, joined by
-/// straight lines (in time) from 0 at the start; a member without a time
-/// (receding) puts its weight at never.
-pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64) -> f64 {
+/// each weighted: a mixture (a linear opinion pool), whose band is as wide
+/// as the members' disagreement, where a median of their edges would be
+/// only as wide as a typical member's, and whose chance of the wall within
+/// a lead time is the members' chances, weighted. Each member's
+/// distribution is read off its `Eta` (see [`Reading`]); a member without
+/// a time (receding) puts its weight at never.
+pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64, reading: Reading) -> f64 {
     let total: f64 = members.iter().map(|m| m.1).sum();
     if total.is_nan() || total <= 0.0 {
         return f64::INFINITY;
@@ -194,7 +216,7 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64) -> f64 {
     let cdf = |e: &Eta, t: f64| -> f64 {
         let pts = [
             (0.0_f64, 0.0_f64),
-            (e.lower, lq),
+            reading.near(e),
             (e.likely, 0.5),
             (e.upper, 1.0 - lq),
         ];
@@ -233,7 +255,7 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64) -> f64 {
         .filter_map(|m| m.0)
         .flat_map(|e| {
             let tail = e.upper + (e.upper - e.likely) * lq / (0.5 - lq);
-            [e.lower, e.likely, e.upper, tail]
+            [reading.near(&e).0, e.likely, e.upper, tail]
         })
         .filter(|t| t.is_finite())
         .collect();
@@ -259,6 +281,32 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64) -> f64 {
     hi
 }
 
+/// When a page is due: the first time by which the wall is
+/// `alert_probability` likely within the lead both for most of the
+/// evidence and for all of it. Most: the weighted median of the members'
+/// own alert times, damped twins included, so that trends that may not
+/// last as far as the wall (a meandering series, whose damped twins win
+/// their backtests) hold the page back. All: the members' chances taken
+/// together (a linear opinion pool, see [`mixture_quantile`]), so that a
+/// majority of members that each find the wall just likely enough does not
+/// page while the rest see no wall at all.
+fn alert_time(members: &[Member], weights: &[f64], alert_probability: f64) -> f64 {
+    let voted = weighted_median(
+        members
+            .iter()
+            .zip(weights)
+            .map(|(m, w)| (m.forecast.eta.map_or(f64::INFINITY, |e| e.alert), *w))
+            .collect(),
+    );
+    let all: Vec<(Option<Eta>, f64)> = members
+        .iter()
+        .zip(weights)
+        .map(|(m, w)| (m.forecast.eta, *w))
+        .collect();
+    let pooled = mixture_quantile(&all, alert_probability, Reading::Alert(alert_probability));
+    voted.max(pooled)
+}
+
 /// One candidate trend's forecast and how well it predicted the past.
 pub(super) struct Member {
     /// Its backtest error (lower is better; infinite when untested).
@@ -269,19 +317,25 @@ pub(super) struct Member {
 }
 
 /// Combines the members' forecasts, each weighted by how well it predicted
-/// the series' own recent past: the likely time (and the alert time) is
-/// their weighted median, the band the 5% and 95% points of all of them
-/// taken together (see [`mixture_quantile`]). A combination is steadier
-/// than any one choice: a choice flips between near-equal candidates from
-/// one evaluation to the next, a weighted median moves only as far as the
-/// evidence does; and its band is as wide as their disagreement.
+/// the series' own recent past: the likely time is their weighted median,
+/// the band the 5% and 95% points of all of them taken together, and the
+/// alert time the point by which the wall is `alert_probability` likely
+/// under all of them taken together (see [`mixture_quantile`]). A
+/// combination is steadier than any one choice: a choice flips between
+/// near-equal candidates from one evaluation to the next, a weighted median
+/// moves only as far as the evidence does; and its band is as wide as their
+/// disagreement.
 ///
 /// The times shown are the straight and exponential members'. The alert
 /// time is every member's, damped ones included: an alert weighs whether
 /// the trend will last as far as the wall, a doubt that a series which
 /// meanders (a temperature, a random walk) earns in its backtests. Meeting
-/// it costs a page; the times on a dashboard stay the trend's.
-pub(super) fn combine(members: Vec<Member>, why: &str) -> Forecast {
+/// it costs a page; the times on a dashboard stay the trend's. Members
+/// that see no wall (flat, receding, or damped short of it) count as no
+/// chance of it: a page needs the chance of the wall within the lead over
+/// all the evidence, not a majority of members that each find it likely
+/// enough.
+pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -> Forecast {
     let finite: Vec<f64> = members
         .iter()
         .map(|m| m.error)
@@ -292,11 +346,14 @@ pub(super) fn combine(members: Vec<Member>, why: &str) -> Forecast {
         .copied()
         .fold(f64::INFINITY, f64::min)
         .max(f64::MIN_POSITIVE);
+    // Inversely to the error, relative to the best member's, so that the
+    // weights stay within (0, 1]: errors of exactly zero (a noiseless line)
+    // would otherwise make weights of 1 / MIN_POSITIVE, whose sum overflows.
     let weight = |e: f64| {
         if finite.is_empty() {
             1.0
         } else if e.is_finite() {
-            1.0 / e.max(floor)
+            floor / e.max(floor)
         } else {
             0.0
         }
@@ -311,26 +368,23 @@ pub(super) fn combine(members: Vec<Member>, why: &str) -> Forecast {
         .filter(|(i, _)| shown(&members[*i]))
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i);
-    let pick = |f: &dyn Fn(&Forecast) -> f64, all: bool| {
-        weighted_median(
-            members
-                .iter()
-                .zip(&weights)
-                .filter(|(m, _)| all || shown(m))
-                .map(|(m, w)| (f(&m.forecast), *w))
-                .collect(),
-        )
-    };
-    let likely = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.likely), false);
+    let likely = weighted_median(
+        members
+            .iter()
+            .zip(&weights)
+            .filter(|(m, _)| shown(m))
+            .map(|(m, w)| (m.forecast.eta.map_or(f64::INFINITY, |e| e.likely), *w))
+            .collect(),
+    );
     let bands: Vec<(Option<Eta>, f64)> = members
         .iter()
         .zip(&weights)
         .filter(|(m, _)| shown(m))
         .map(|(m, w)| (m.forecast.eta, *w))
         .collect();
-    let lower = mixture_quantile(&bands, band::LOWER_Q);
-    let upper = mixture_quantile(&bands, 1.0 - band::LOWER_Q);
-    let alert = pick(&|m| m.eta.map_or(f64::INFINITY, |e| e.alert), true);
+    let lower = mixture_quantile(&bands, band::LOWER_Q, Reading::Band);
+    let upper = mixture_quantile(&bands, 1.0 - band::LOWER_Q, Reading::Band);
+    let alert = alert_time(&members, &weights, alert_probability);
     let total: f64 = weights.iter().sum();
     let mut out = members[best].forecast.clone();
     let heaviest = out.reason.clone();
@@ -381,26 +435,74 @@ mod tests {
     #[test]
     fn members_that_agree_keep_their_band() {
         let m = [(eta(8.0, 10.0, 12.0), 1.0), (eta(8.0, 10.0, 12.0), 3.0)];
-        assert!((mixture_quantile(&m, 0.05) - 8.0).abs() < 1e-6);
-        assert!((mixture_quantile(&m, 0.95) - 12.0).abs() < 1e-6);
-        assert!((mixture_quantile(&m, 0.5) - 10.0).abs() < 1e-6);
+        assert!((mixture_quantile(&m, 0.05, Reading::Band) - 8.0).abs() < 1e-6);
+        assert!((mixture_quantile(&m, 0.95, Reading::Band) - 12.0).abs() < 1e-6);
+        assert!((mixture_quantile(&m, 0.5, Reading::Band) - 10.0).abs() < 1e-6);
     }
 
     #[test]
     fn members_that_disagree_widen_the_band_to_hold_both() {
         let m = [(eta(8.0, 10.0, 12.0), 1.0), (eta(16.0, 20.0, 24.0), 1.0)];
-        let (lo, hi) = (mixture_quantile(&m, 0.05), mixture_quantile(&m, 0.95));
+        let (lo, hi) = (
+            mixture_quantile(&m, 0.05, Reading::Band),
+            mixture_quantile(&m, 0.95, Reading::Band),
+        );
         assert!((8.0..10.0).contains(&lo), "{lo}");
         assert!(hi > 20.0 && hi <= 24.5, "{hi}");
         // A median of the edges would have been 12 .. 18: both likely times
         // would fall outside half of it.
     }
 
+    fn member(eta: Option<Eta>) -> Member {
+        Member {
+            error: 1.0,
+            forecast: Forecast {
+                status: if eta.is_some() {
+                    Status::Approaching
+                } else {
+                    Status::Receding
+                },
+                model: super::super::ModelChoice::Robust,
+                reason: String::new(),
+                current_value: None,
+                level: f64::NAN,
+                rate: f64::NAN,
+                eta,
+                samples: 0,
+                period: None,
+                regime_start: None,
+            },
+            damped: false,
+        }
+    }
+
+    #[test]
+    fn a_page_needs_the_wall_likely_enough_for_most_members_and_for_all_of_them() {
+        let soon = Some(Eta {
+            lower: 0.5,
+            likely: 10.0,
+            upper: 20.0,
+            alert: 1.0,
+        });
+        // Members that agree page at their own alert time.
+        let agree = [member(soon), member(soon), member(soon)];
+        assert!((alert_time(&agree, &[1.0; 3], 0.25) - 1.0).abs() < 1e-6);
+        // Two of three find the wall 25% likely by 1, but the third sees
+        // none: by 1 it is 2/3 x 25% likely. Pooled, 25% comes when each of
+        // the two gives it 37.5%, half way from 1 to 10.
+        let split = [member(soon), member(soon), member(None)];
+        let t = alert_time(&split, &[1.0; 3], 0.25);
+        assert!((t - 5.5).abs() < 1e-6, "{t}");
+        // Most of the weight on members that see no wall: no page at all.
+        let doubt = [member(soon), member(None), member(None)];
+        assert_eq!(alert_time(&doubt, &[1.0; 3], 0.25), f64::INFINITY);
+    }
+
     #[test]
     fn a_member_that_says_never_leaves_the_far_edge_open() {
         let m = [(eta(8.0, 10.0, 12.0), 1.0), (None, 1.0)];
-        assert!(mixture_quantile(&m, 0.05) < 10.0);
-        assert_eq!(mixture_quantile(&m, 0.95), f64::INFINITY);
-        assert_eq!(mixture_quantile(&[], 0.05), f64::INFINITY);
+        assert!(mixture_quantile(&m, 0.05, Reading::Band) < 10.0);
+        assert_eq!(mixture_quantile(&m, 0.95, Reading::Band), f64::INFINITY);
+        assert_eq!(mixture_quantile(&[], 0.05, Reading::Band), f64::INFINITY);
     }
 }

@@ -680,7 +680,7 @@ impl Fitted {
                 damped: c.kind == Kind::Damped,
             })
             .collect();
-        let mut f = combine(members, why);
+        let mut f = combine(members, why, settings.alert_probability);
         if let Some(p) = f.period {
             f.reason
                 .push_str(&format!("; a {} cycle taken out", period_name(p)));

@@ -44,6 +44,11 @@ fn linear_disk_fill_gives_the_exact_time_to_wall() {
         let eta = f.eta.unwrap();
         assert!((eta.likely - 1e6).abs() < 1.0, "{model}: {eta:?}");
         assert!(eta.lower <= eta.likely && eta.likely <= eta.upper);
+        // An exact line leaves no doubt: the band has no width, and the
+        // page is due as soon as the wall is within the lead.
+        assert!((eta.upper - eta.lower).abs() < 1.0, "{model}: {eta:?}");
+        assert!(f.within(1.5e6), "{model}: {eta:?} {}", f.reason);
+        assert!(!f.reason.contains("NaN"), "{}", f.reason);
         assert_eq!(f.current_value, Some(1e12));
     }
 }
