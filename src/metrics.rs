@@ -41,7 +41,7 @@ const FORECAST_GAUGES: [(&str, &str); 7] = [
     ("runway_wall_value", "The wall the series is measured against, in the series' own unit."),
     ("runway_current_value", "The newest sample of the series."),
     ("runway_growth_rate_per_second", "The fitted trend's change per second, in the series' unit (negative when falling)."),
-    ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 25% likely, with damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
+    ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 25% likely (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
 ];
 
 fn internal(e: prometheus::Error) -> String {

@@ -176,8 +176,10 @@ pub struct Eta {
     pub likely: f64,
     pub upper: f64,
     /// When the wall becomes `Settings::alert_probability` likely: alerts
-    /// fire when this falls within the lead time. Between `lower` and
-    /// `likely`.
+    /// fire when this falls within the lead time. Not before `lower`; in an
+    /// ensemble it can be later than `likely`, when damped trends doubt that
+    /// the trend lasts or members that see no wall lower the chance (see
+    /// `ensemble::combine`).
     pub alert: f64,
 }
 
