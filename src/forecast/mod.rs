@@ -501,7 +501,7 @@ fn fit(
         (m, _) => format!("{m} trends, set by configuration"),
     };
     if rate.is_some() {
-        why.push_str(", with mean rates as the series only accumulates");
+        why.push_str(", with mean rates, as the series only moves towards the wall");
     }
     // Every candidate is scored on the same stretch: the longest current
     // regime, so that a scale that sees one long regime (compounding growth
