@@ -264,17 +264,13 @@ fn level_shift(seed: u64) -> Case {
     }
 }
 
-/// A random walk with drift: the path itself is the truth.
-fn random_walk(seed: u64) -> Case {
-    let days = days_for(seed, 14.0, 1.0);
-    let (wall, start) = (100.0, 20.0);
-    let steps = days * DAY / STEP;
-    let drift = (wall - start) / steps;
-    // The walk's own wandering over the whole history: 15% of the drift's.
-    let sd = 0.15 * (wall - start) / steps.sqrt();
+/// A path from `start` that moves by `step(i)` every five minutes until it
+/// reaches `wall` (rising), within `max_steps`: the path itself is the
+/// truth, the first sample at or past the wall its crossing.
+fn path_to_wall(start: f64, wall: f64, max_steps: f64, mut step: impl FnMut(u64) -> f64) -> Case {
     let mut v = start;
     let mut samples = Vec::new();
-    for i in 0..(3.0 * steps) as u64 {
+    for i in 0..max_steps as u64 {
         let t = T0 + STEP * i as f64;
         samples.push(Sample::new(t, v));
         if v >= wall {
@@ -286,9 +282,20 @@ fn random_walk(seed: u64) -> Case {
                 lead: 3.0 * DAY,
             };
         }
-        v += drift + sd * gaussian(seed, i);
+        v += step(i);
     }
-    unreachable!("a walk drifting to the wall reaches it within three times the target")
+    unreachable!("the path's drift reaches the wall within {max_steps} steps")
+}
+
+/// A random walk with drift: the path itself is the truth.
+fn random_walk(seed: u64) -> Case {
+    let days = days_for(seed, 14.0, 1.0);
+    let (wall, start) = (100.0, 20.0);
+    let steps = days * DAY / STEP;
+    let drift = (wall - start) / steps;
+    // The walk's own wandering over the whole history: 15% of the drift's.
+    let sd = 0.15 * (wall - start) / steps.sqrt();
+    path_to_wall(start, wall, 3.0 * steps, |i| drift + sd * gaussian(seed, i))
 }
 
 /// A count that only grows, in bursts: bytes written, files committed, a
@@ -303,28 +310,16 @@ fn bursts(seed: u64) -> Case {
     // Bursts carry 90% of the growth on average, the trickle the rest.
     let burst_mean = (1.0 - trickle_share) * (wall - start) / (steps * chance);
     let trickle = trickle_share * (wall - start) / steps;
-    let mut v = start;
-    let mut samples = Vec::new();
-    for i in 0..(4.0 * steps) as u64 {
-        let t = T0 + STEP * i as f64;
-        samples.push(Sample::new(t, v));
-        if v >= wall {
-            return Case {
-                samples,
-                wall,
-                direction: Direction::Rising,
-                crossing: Some(t),
-                lead: 3.0 * DAY,
-            };
-        }
+    path_to_wall(start, wall, 4.0 * steps, |i| {
         let u = 0.5 * (uniform(seed, 2 * i) + 1.0);
-        if u < chance {
+        let burst = if u < chance {
             let w = 0.5 * (uniform(seed ^ 0xB0B5, 2 * i + 1) + 1.0);
-            v += -burst_mean * (1.0 - w).max(1e-12).ln();
-        }
-        v += trickle;
-    }
-    unreachable!("a count growing at this mean rate reaches the wall within four times the target")
+            -burst_mean * (1.0 - w).max(1e-12).ln()
+        } else {
+            0.0
+        };
+        burst + trickle
+    })
 }
 
 /// Noise around a flat level, with slow wandering (strongly correlated

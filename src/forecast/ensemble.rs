@@ -42,8 +42,8 @@ pub(super) struct Backtest {
 /// a band is exactly right.
 const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
 
-/// Rolling-origin backtest of the trend fitted on the trailing window `frac`
-/// of `p`'s regime: at each origin it is fitted to what came before and
+/// Rolling-origin backtest of the trend fitted by `slope` on the trailing
+/// window `frac` of `p`'s regime: at each origin it is fitted to what came before and
 /// scored on what came after, up to now. Origins are placed in `data` from
 /// `from` on, the same for every candidate, so that candidates whose regimes
 /// differ are still scored on the same stretch of history.
@@ -52,6 +52,7 @@ const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
 /// [`damped`]) over the span it was fitted on. Returns both, in that order.
 pub(super) fn backtest_error(
     p: &Prepared,
+    slope: robust::Slope,
     frac: f64,
     data: &[Sample],
     from: usize,
@@ -75,8 +76,7 @@ pub(super) fn backtest_error(
         let known = &p.adjusted[begin..k];
         let head = &known[known.len() - window_len(known.len(), frac)..];
         let anchor = head[head.len() - 1].t;
-        let Some(trend) = p
-            .slope
+        let Some(trend) = slope
             .fit(head, anchor)
             .map(|l| band::Trend::local(head, l, anchor, level_samples(head.len())))
         else {

@@ -282,7 +282,9 @@ struct Prepared {
     /// Where the current regime starts in `adjusted`.
     start: usize,
     regime_start: Option<UnixSeconds>,
-    slope: robust::Slope,
+    /// +1 when the series only moves up, -1 only down, 0 otherwise (see
+    /// `regime::accumulation`), judged on it as measured.
+    accumulation: i8,
 }
 
 impl Prepared {
@@ -292,7 +294,16 @@ impl Prepared {
     }
 }
 
-fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared {
+/// `data` on `scale`, cycle out, current regime found. `log_cycle`: the
+/// cycle already found on the logarithm of the values (the log scale's
+/// own), which tells a values-scale cycle whether it is a share of the
+/// level without estimating it again.
+fn prepare(
+    data: &[Sample],
+    scale: Scale,
+    seasonality: Seasonality,
+    log_cycle: Option<&season::Season>,
+) -> Prepared {
     let scaled: Vec<Sample> = data
         .iter()
         .map(|s| Sample::new(s.t, scale.to(s.v)))
@@ -304,7 +315,7 @@ fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared 
     };
     // On the log scale every cycle is already a share of the level.
     let season = match scale {
-        Scale::Values => season.map(|c| season::multiplicative(&scaled, c)),
+        Scale::Values => season.map(|c| season::multiplicative(&scaled, c, log_cycle)),
         Scale::Log => season,
     };
     // Whether the series accumulates is judged on it as measured (see
@@ -319,7 +330,7 @@ fn prepare(data: &[Sample], scale: Scale, seasonality: Seasonality) -> Prepared 
     };
     let start = regime::current_start_measured(&adjusted, &measured);
     Prepared {
-        slope: robust::Slope::Robust,
+        accumulation: regime::accumulation(&measured),
         scale,
         season,
         regime_start: (start > 0).then(|| adjusted[start].t),
@@ -464,31 +475,30 @@ fn fit(
         return done(Fit::Sawtooth(saw), data);
     }
 
-    let values = prepare(&data, Scale::Values, settings.seasonality);
     let log = matches!(settings.model, ModelChoice::Auto | ModelChoice::Exponential)
         .then(|| log_applies(&data, log_wall, direction))
         .unwrap_or(false)
         // On the log scale compounding growth is one straight regime: its
         // regimes are found on that scale, not inherited from the values.
-        .then(|| prepare(&data, Scale::Log, settings.seasonality));
+        .then(|| prepare(&data, Scale::Log, settings.seasonality, None));
+    let log_cycle = log.as_ref().and_then(|l| l.season.as_ref());
+    let values = prepare(&data, Scale::Values, settings.seasonality, log_cycle);
     // A series that only accumulates towards the wall (bytes written, files
     // tracked, a counter) grows in bursts, and the bursts are its growth:
     // in a window that holds few of them, Theil-Sen's median slope sees the
     // stretches between them. Its mean rate (see `robust::Slope::MeanRate`)
     // takes part too, and the backtests weigh the two.
-    let measured: Vec<f64> = data.iter().map(|s| s.v).collect();
-    let rate = (settings.model != ModelChoice::Exponential
-        && f64::from(regime::accumulation(&measured)) == direction.sign())
-    .then(|| Prepared {
-        slope: robust::Slope::MeanRate,
-        ..values.clone()
-    });
-    let mut pool: Vec<&Prepared> = match (settings.model, &log) {
-        (ModelChoice::Exponential, Some(l)) => vec![l],
-        (ModelChoice::Auto, Some(l)) => vec![&values, l],
-        _ => vec![&values],
+    use robust::Slope;
+    let rate = settings.model != ModelChoice::Exponential
+        && f64::from(values.accumulation) == direction.sign();
+    let mut pool: Vec<(&Prepared, Slope)> = match (settings.model, &log) {
+        (ModelChoice::Exponential, Some(l)) => vec![(l, Slope::Robust)],
+        (ModelChoice::Auto, Some(l)) => vec![(&values, Slope::Robust), (l, Slope::Robust)],
+        _ => vec![(&values, Slope::Robust)],
     };
-    pool.extend(rate.as_ref());
+    if rate {
+        pool.push((&values, Slope::MeanRate));
+    }
     let mut why = match (settings.model, &log) {
         (ModelChoice::Exponential, None) => {
             "exponential growth needs positive values rising to a positive wall".to_string()
@@ -500,25 +510,31 @@ fn fit(
         }
         (m, _) => format!("{m} trends, set by configuration"),
     };
-    if rate.is_some() {
+    if rate {
         why.push_str(", with mean rates, as the series only moves towards the wall");
     }
     // Every candidate is scored on the same stretch: the longest current
     // regime, so that a scale that sees one long regime (compounding growth
     // on the log scale) is not judged on the last hours alone.
-    let from = pool.iter().map(|p| p.start).min().unwrap_or(0);
+    let from = pool.iter().map(|(p, _)| p.start).min().unwrap_or(0);
     // A regime change can be a random walk's wandering rather than a change:
     // the straight trend over the whole history takes part too, and the
     // backtests (on the same stretch as the others) weigh it. After a real
     // change it predicts the new regime badly and counts for little.
     let whole =
-        (values.start > 0 && pool.iter().any(|p| p.scale == Scale::Values)).then(|| Prepared {
-            start: 0,
-            regime_start: None,
-            ..values.clone()
+        (values.start > 0 && pool.iter().any(|(p, _)| p.scale == Scale::Values)).then(|| {
+            Prepared {
+                start: 0,
+                regime_start: None,
+                ..values.clone()
+            }
         });
     let mut candidates: Vec<Candidate> = Vec::new();
-    for p in pool.iter().copied().chain(whole.as_ref()) {
+    for (p, slope) in pool
+        .iter()
+        .copied()
+        .chain(whole.as_ref().map(|w| (w, Slope::Robust)))
+    {
         let regime = p.regime();
         let n = regime.len();
         if n < MIN_SAMPLES {
@@ -528,14 +544,13 @@ fn fit(
         let windows: &[f64] = if is_whole { &[1.0] } else { &WINDOWS };
         for &frac in windows {
             let window = &regime[n - window_len(n, frac).min(n)..];
-            let Some(line) = p
-                .slope
+            let Some(line) = slope
                 .fit(window, now)
                 .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
             else {
                 continue;
             };
-            let [straight, damped] = backtest_error(p, frac, &data, from);
+            let [straight, damped] = backtest_error(p, slope, frac, &data, from);
             let local = band::Trend::local(window, line, now, level_samples(window.len()))
                 .wandering(window, line, now);
             let model = match p.scale {
@@ -543,7 +558,7 @@ fn fit(
                 Scale::Values => ModelChoice::Robust,
             };
             let mut reason = format!("{model}");
-            if p.slope == robust::Slope::MeanRate {
+            if slope == Slope::MeanRate {
                 reason.push_str(" (mean rate)");
             }
             if is_whole {

@@ -282,13 +282,21 @@ pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
 /// is a steadier share of the level than an amount, it grows with the
 /// level, and a forecast at a higher level must swing as much more.
 /// Judged on the cycle's strength on the logarithm of the values against
-/// its strength on the values themselves.
-pub fn multiplicative(samples: &[Sample], found: Season) -> Season {
+/// its strength on the values themselves. `on_logs`: a cycle already found
+/// on the logarithm of `samples`, used when it has the same period rather
+/// than estimated again.
+pub fn multiplicative(samples: &[Sample], found: Season, on_logs: Option<&Season>) -> Season {
     if samples.iter().any(|s| s.v <= 0.0 || !s.v.is_finite()) {
         return found;
     }
-    let logs: Vec<Sample> = samples.iter().map(|s| Sample::new(s.t, s.v.ln())).collect();
-    match estimate(&logs, found.period) {
+    let ratio = match on_logs.filter(|c| c.period == found.period) {
+        Some(c) => Some(c.clone()),
+        None => {
+            let logs: Vec<Sample> = samples.iter().map(|s| Sample::new(s.t, s.v.ln())).collect();
+            estimate(&logs, found.period)
+        }
+    };
+    match ratio {
         Some(ratio) if ratio.strength > found.strength => Season {
             combine: Combine::Multiply,
             ..ratio
@@ -342,7 +350,14 @@ mod tests {
             level(t) * (1.0 + 0.3 * sine(t)) + noise(i)
         });
         let found = detect(&share, &CANDIDATES).expect("daily cycle");
-        let season = multiplicative(&share, found);
+        // The cycle the log scale found already is the one estimated anew.
+        let logs: Vec<Sample> = share.iter().map(|s| Sample::new(s.t, s.v.ln())).collect();
+        let on_logs = detect(&logs, &CANDIDATES);
+        assert_eq!(
+            multiplicative(&share, found.clone(), on_logs.as_ref()),
+            multiplicative(&share, found.clone(), None)
+        );
+        let season = multiplicative(&share, found, None);
         assert_eq!(season.combine, Combine::Multiply);
         // ±30%: e^offset spans 0.7 .. 1.3.
         assert!((season.max().exp() - 1.3).abs() < 0.05, "{}", season.max());
@@ -352,7 +367,7 @@ mod tests {
 
         let fixed = series(21.0, 300.0, |t, i| level(t) + 60.0 * sine(t) + noise(i));
         let found = detect(&fixed, &CANDIDATES).expect("daily cycle");
-        let season = multiplicative(&fixed, found);
+        let season = multiplicative(&fixed, found, None);
         assert_eq!(season.combine, Combine::Add);
         assert!((season.with(200.0, season.max()) - 260.0).abs() < 10.0);
         // A series that is not positive has no ratios to take.
@@ -360,7 +375,7 @@ mod tests {
             level(t) - 200.0 + 60.0 * sine(t) + noise(i)
         });
         let found = detect(&below, &CANDIDATES).expect("daily cycle");
-        assert_eq!(multiplicative(&below, found).combine, Combine::Add);
+        assert_eq!(multiplicative(&below, found, None).combine, Combine::Add);
     }
 
     #[test]
