@@ -89,9 +89,13 @@ def runway(cmd, ts, vs, cut, wall, rising, lead):
                                "--direction", "rising" if rising else "falling",
                                "--lead", str(int(lead)), "--output", "json"]
     try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    except OSError as e:
+        sys.exit(f"hindsight: cannot run {argv[0]}: {e.strerror} (build it, or set --cmd)")
     finally:
         os.unlink(path)
+    if p.returncode != 0:
+        sys.exit(f"hindsight: {' '.join(argv)} exited {p.returncode}: {p.stderr.strip()[:400]}")
     s = json.loads(p.stdout)["series"][0]
     ttw = 0.0 if s.get("status") == "breached" else s.get("time_to_wall_seconds")
     band = None
@@ -110,8 +114,14 @@ def main():
     ap.add_argument("--eval", help="folder of backtest.py (default: ../eval beside the data)")
     a = ap.parse_args()
     data = os.path.dirname(os.path.abspath(a.manifest))
-    sys.path.insert(0, a.eval or os.path.join(data, "..", "..", "eval"))
-    import backtest as bt  # the shared protocol: loading and cut placement
+    if not os.path.isfile(a.manifest):
+        sys.exit(f"hindsight: no manifest at {a.manifest}")
+    evaluation = a.eval or os.path.join(data, "..", "..", "eval")
+    sys.path.insert(0, evaluation)
+    try:
+        import backtest as bt  # the shared protocol: loading and cut placement
+    except ImportError:
+        sys.exit(f"hindsight: no backtest.py in {evaluation} (set --eval)")
 
     # results[forecaster][series] = [(err, alerted, truth)]
     results = collections.defaultdict(lambda: collections.defaultdict(list))
