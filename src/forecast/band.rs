@@ -42,6 +42,8 @@ pub struct Trend {
     /// on an excursion well before its trend does, or wander away), not the
     /// trend's own error, which the backtests calibrate and alerts use.
     diffusion: f64,
+    /// The series only moves towards the wall (see [`Trend::directed`]).
+    directed: bool,
 }
 
 /// The variance per second of how a series wanders away from its trend:
@@ -137,6 +139,7 @@ impl Trend {
             x_mean,
             fit_slope_var: var / sxx,
             diffusion: 0.0,
+            directed: false,
         }
     }
 
@@ -183,6 +186,7 @@ impl Trend {
             x_mean: 0.0,
             fit_slope_var: s2 * inflation / sxx,
             diffusion: 0.0,
+            directed: false,
         }
     }
 
@@ -197,6 +201,18 @@ impl Trend {
             .collect();
         Self {
             diffusion: diffusion(samples, &resid),
+            ..self
+        }
+    }
+
+    /// For a series that only moves towards the wall (a count, bytes
+    /// written: see `regime::accumulation`, a sign test on its moves): its
+    /// direction is not in doubt, only its rate. A rate within its noise
+    /// (growth in a few large bursts) widens the band; it does not make
+    /// the trend flat.
+    pub fn directed(self) -> Self {
+        Self {
+            directed: true,
             ..self
         }
     }
@@ -238,8 +254,9 @@ impl Trend {
         }
         // A slope within its own noise is a flat series, not a slow
         // approach: "reaches the wall in 300 years" from noise is noise.
+        // Unless every move the series makes goes towards the wall.
         let slope_se = self.slope_se();
-        if toward < FLAT_Z * slope_se {
+        if !self.directed && toward < FLAT_Z * slope_se {
             return Outcome::Flat { slope_se };
         }
         let remaining = |h: f64| gap - toward * h;

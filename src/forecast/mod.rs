@@ -52,9 +52,10 @@ pub enum ModelChoice {
     /// `predict_linear`: no cycle, no regimes. The reference to beat.
     Linear,
     /// Theil-Sen on the current regime, cycle removed: spikes and outliers
-    /// do not move it.
+    /// do not move it. For a series that only accumulates (whose jumps
+    /// are growth, not outliers), its mean rate too.
     Robust,
-    /// Theil-Sen on the logarithm of the values: growth that compounds, and
+    /// The same on the logarithm of the values: growth that compounds, and
     /// cycles whose swing grows with the level.
     Exponential,
     /// Chosen per series by rolling-origin backtests on its own history.
@@ -487,16 +488,16 @@ fn fit(
     // tracked, a counter) grows in bursts, and the bursts are its growth:
     // in a window that holds few of them, Theil-Sen's median slope sees the
     // stretches between them. Its mean rate (see `robust::Slope::MeanRate`)
-    // takes part too, and the backtests weigh the two.
+    // takes part too, and the backtests weigh the two. Either way its
+    // direction is not in doubt (see `band::Trend::directed`).
     use robust::Slope;
-    let rate = settings.model != ModelChoice::Exponential
-        && f64::from(values.accumulation) == direction.sign();
+    let accumulates = f64::from(values.accumulation) == direction.sign();
     let mut pool: Vec<(&Prepared, Slope)> = match (settings.model, &log) {
         (ModelChoice::Exponential, Some(l)) => vec![(l, Slope::Robust)],
         (ModelChoice::Auto, Some(l)) => vec![(&values, Slope::Robust), (l, Slope::Robust)],
         _ => vec![(&values, Slope::Robust)],
     };
-    if rate {
+    if accumulates && settings.model != ModelChoice::Exponential {
         pool.push((&values, Slope::MeanRate));
     }
     let mut why = match (settings.model, &log) {
@@ -510,7 +511,7 @@ fn fit(
         }
         (m, _) => format!("{m} trends, set by configuration"),
     };
-    if rate {
+    if pool.iter().any(|(_, slope)| *slope == Slope::MeanRate) {
         why.push_str(", with mean rates, as the series only moves towards the wall");
     }
     // Every candidate is scored on the same stretch: the longest current
@@ -551,8 +552,11 @@ fn fit(
                 continue;
             };
             let [straight, damped] = backtest_error(p, slope, frac, &data, from);
-            let local = band::Trend::local(window, line, now, level_samples(window.len()))
+            let mut local = band::Trend::local(window, line, now, level_samples(window.len()))
                 .wandering(window, line, now);
+            if accumulates {
+                local = local.directed();
+            }
             let model = match p.scale {
                 Scale::Log => ModelChoice::Exponential,
                 Scale::Values => ModelChoice::Robust,

@@ -426,6 +426,43 @@ fn a_count_that_grows_in_bursts_is_forecast_by_its_mean_rate() {
 }
 
 #[test]
+fn a_repository_that_grew_by_one_large_commit_is_still_approaching_its_quota() {
+    // Five years of a repository's size, weekly: about 1 a week, with a
+    // small deletion one week in ten, and one commit of 1,500 (a vendored
+    // dependency) two years ago. It has grown 1,756 in all; at that rate
+    // its quota, 1,000 above today, is 2.8 years away; at its rate between
+    // commits like that one, 19 years. Which comes true depends on the
+    // next such commit, so the band must hold both. The mean rate, whose
+    // line the commit leaves far from most samples, has a large error; it
+    // used to count as flat, which left the band starting at 4 years.
+    let n = 260;
+    let e = noise(3, n);
+    let mut level = 1_000.0;
+    let s: Vec<Sample> = (0..n)
+        .map(|i| {
+            if i == 150 {
+                level += 1_500.0;
+            }
+            level += if e[i] > -0.8 { 1.0 + e[i] } else { -0.5 };
+            Sample::new(NOW - 604_800.0 * (n - 1 - i) as f64, level)
+        })
+        .collect();
+    let span = s[n - 1].t - s[0].t;
+    let at_mean_rate = 1_000.0 / ((s[n - 1].v - s[0].v) / span);
+    let between_commits = 1_000.0 / ((s[n - 1].v - s[0].v - 1_500.0) / span);
+    for model in [ModelChoice::Robust, ModelChoice::Auto] {
+        let f = run(&s, s[n - 1].v + 1_000.0, Direction::Rising, model);
+        assert_eq!(f.status, Status::Approaching, "{model}: {}", f.reason);
+        let eta = f.eta.unwrap();
+        assert!(
+            eta.lower <= at_mean_rate && between_commits <= eta.upper,
+            "{model}: {eta:?} {at_mean_rate} {between_commits} {}",
+            f.reason
+        );
+    }
+}
+
+#[test]
 fn a_random_walk_that_bends_up_by_chance_is_not_forecast_as_compounding() {
     // A week of a walk drifting up 0.02 a sample, through steps of up to
     // ±0.25, whose path happens to bend upwards: its last days climbed
