@@ -544,7 +544,13 @@ fn fit(
         let is_whole = whole.as_ref().is_some_and(|w| std::ptr::eq(w, p));
         let windows: &[f64] = if is_whole { &[1.0] } else { &WINDOWS };
         for &frac in windows {
-            let window = &regime[n - window_len(n, frac).min(n)..];
+            let len = window_len(n, frac).min(n);
+            // A recent window that holds the whole regime (a short one) is
+            // the same trend as the whole regime's: it is counted once.
+            if frac < 1.0 && len == n {
+                continue;
+            }
+            let window = &regime[n - len..];
             let Some(line) = slope
                 .fit(window, now)
                 .filter(|l| l.slope.is_finite() && l.intercept.is_finite())

@@ -754,3 +754,33 @@ fn a_random_walks_band_holds_where_it_first_reaches_the_wall() {
         "the band held {held} of {scored} first passages"
     );
 }
+
+#[test]
+fn a_short_regime_is_one_trend_in_the_ensemble_not_two() {
+    // Ten years of a monthly count that stepped down 14 months ago and
+    // grows again since: its current regime holds 15 samples, fewer than
+    // the shortest window, so its recent half is all of it. That trend
+    // must take part once, or it outweighs the others twice over.
+    let e = noise(11, 120);
+    let s = history(120, 2_629_800.0, |x| {
+        let months = -x / 2_629_800.0;
+        let base = if months < 15.0 { 60.0 } else { 100.0 };
+        base + 0.4 * (120.0 - months) + 2.0 * e[(119.0 - months) as usize]
+    });
+    let fitted = fit(&s, Direction::Rising, true, &Settings::default(), NOW);
+    let Fit::Ensemble { candidates, .. } = &fitted.how else {
+        panic!("no ensemble");
+    };
+    assert!(
+        candidates.iter().any(|c| c
+            .fit
+            .regime_start
+            .is_some_and(|t| NOW - t < 16.0 * 2_629_800.0)),
+        "the step is not a regime"
+    );
+    let mut reasons: Vec<&str> = candidates.iter().map(|c| c.fit.reason.as_str()).collect();
+    reasons.sort_unstable();
+    let n = reasons.len();
+    reasons.dedup();
+    assert_eq!(reasons.len(), n, "{reasons:#?}");
+}
