@@ -312,8 +312,21 @@ pub(super) struct Member {
     /// Its backtest error (lower is better; infinite when untested).
     pub(super) error: f64,
     pub(super) forecast: Forecast,
-    /// A damped trend: it votes on when to alert, not on the times shown.
-    pub(super) damped: bool,
+    pub(super) role: Role,
+}
+
+/// What a member takes part in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// A trend: the times shown, the band and when to alert.
+    Trend,
+    /// A damped trend: when to alert, not the times shown.
+    Damped,
+    /// A trend the evidence neither establishes nor rules out (compounding
+    /// growth that did not clear `auto`'s gates): the band's near edge
+    /// allows for it, nothing else does. A straight trend through growth
+    /// that compounds reaches the wall late, and its band with it.
+    Alternative,
 }
 
 /// Combines the members' forecasts, each weighted by how well it predicted
@@ -336,6 +349,9 @@ pub(super) struct Member {
 /// all the evidence, not a majority of members that each find it likely
 /// enough.
 pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -> Forecast {
+    let (alternatives, members): (Vec<Member>, Vec<Member>) = members
+        .into_iter()
+        .partition(|m| m.role == Role::Alternative);
     let finite: Vec<f64> = members
         .iter()
         .map(|m| m.error)
@@ -361,7 +377,8 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
     let weights: Vec<f64> = members.iter().map(|m| weight(m.error)).collect();
     // Without a straight member (only damped ones could be tested), all
     // members speak for the times shown.
-    let shown = |m: &Member| !m.damped || members.iter().all(|x| x.damped);
+    let shown =
+        |m: &Member| m.role == Role::Trend || members.iter().all(|x| x.role == Role::Damped);
     let best = weights
         .iter()
         .enumerate()
@@ -382,8 +399,24 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
         .filter(|(m, _)| shown(m))
         .map(|(m, w)| (m.forecast.eta, *w))
         .collect();
-    let lower = mixture_quantile(&bands, band::LOWER_Q, Reading::Band);
+    let own_lower = mixture_quantile(&bands, band::LOWER_Q, Reading::Band);
     let upper = mixture_quantile(&bands, 1.0 - band::LOWER_Q, Reading::Band);
+    // The alternatives, weighted as the members are, widen the band where
+    // they would reach the wall sooner; they do not narrow it.
+    let with_alternatives: Vec<(Option<Eta>, f64)> = bands
+        .iter()
+        .copied()
+        .chain(
+            alternatives
+                .iter()
+                .map(|m| (m.forecast.eta, weight(m.error))),
+        )
+        .collect();
+    let lower = own_lower.min(mixture_quantile(
+        &with_alternatives,
+        band::LOWER_Q,
+        Reading::Band,
+    ));
     let alert = alert_time(&members, &weights, alert_probability);
     let total: f64 = weights.iter().sum();
     let mut out = members[best].forecast.clone();
@@ -406,11 +439,15 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
             // Not capped at `likely`: when the damped members doubt that
             // the trend lasts, the alert waits for more evidence than the
             // likely time alone would give.
-            alert: alert.max(lower.min(likely)),
+            alert: alert.max(own_lower.min(likely)),
         });
         if alert > likely {
             out.reason
                 .push_str("; the alert waits: damped trends doubt that this one lasts to the wall");
+        }
+        if lower < own_lower.min(likely) {
+            out.reason
+                .push_str("; the band's near edge allows for growth that compounds");
         }
     } else {
         out.status = Status::Receding;
@@ -472,7 +509,7 @@ mod tests {
                 period: None,
                 regime_start: None,
             },
-            damped: false,
+            role: Role::Trend,
         }
     }
 

@@ -26,7 +26,7 @@ pub mod season;
 use std::fmt;
 
 use crate::model::{Direction, Sample, UnixSeconds};
-use ensemble::{backtest_error, combine, window_len, Member, CLEARLY_BETTER, WINDOWS};
+use ensemble::{backtest_error, combine, window_len, Member, Role, CLEARLY_BETTER, WINDOWS};
 
 /// Two-sided 90% band: the normal quantile 0.95.
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
@@ -403,6 +403,8 @@ struct Candidate {
     error: f64,
     kind: Kind,
     fit: TrendFit,
+    /// Not established by the evidence (see `ensemble::Role::Alternative`).
+    alternative: bool,
 }
 
 /// A fitted trend and what it was fitted on: everything [`finish`] needs
@@ -608,6 +610,7 @@ fn fit(
                 candidates.push(Candidate {
                     error: tested.error,
                     kind,
+                    alternative: false,
                     fit: TrendFit {
                         model,
                         reason,
@@ -623,8 +626,9 @@ fn fit(
     }
     // Compounding growth extrapolates much faster than a straight trend; a
     // history that cannot tell the two apart is no evidence for it. In
-    // `auto`, exponential trends join only when they clearly predicted the
-    // series' own past better than every straight one.
+    // `auto`, exponential trends join the times shown and the alerts only
+    // when they clearly predicted the series' own past better than every
+    // straight one.
     if settings.model == ModelChoice::Auto {
         let best = |candidates: &[Candidate], kind: Kind| {
             candidates
@@ -641,11 +645,18 @@ fn fit(
             log.as_ref()
                 .is_some_and(|l| regime::rate_rises(&values.adjusted[l.start..], direction.sign()))
         };
+        // Short of that, compounding is not ruled out either: it stays an
+        // alternative, which the band allows for.
         if best(&candidates, Kind::Exponential) >= CLEARLY_BETTER * straight || !compounds() {
-            candidates.retain(|c| c.kind != Kind::Exponential);
+            for c in candidates
+                .iter_mut()
+                .filter(|c| c.kind == Kind::Exponential)
+            {
+                c.alternative = true;
+            }
         }
     }
-    if candidates.is_empty() {
+    if candidates.iter().all(|c| c.alternative) {
         return done(
             Fit::Insufficient("no trend fits the current regime".into()),
             data,
@@ -704,7 +715,11 @@ impl Fitted {
             .map(|c| Member {
                 error: c.error,
                 forecast: finish(&c.fit, &at),
-                damped: c.kind == Kind::Damped,
+                role: match c.kind {
+                    _ if c.alternative => Role::Alternative,
+                    Kind::Damped => Role::Damped,
+                    Kind::Straight | Kind::Exponential => Role::Trend,
+                },
             })
             .collect();
         let mut f = combine(members, why, settings.alert_probability);

@@ -784,3 +784,35 @@ fn a_short_regime_is_one_trend_in_the_ensemble_not_two() {
     reasons.dedup();
     assert_eq!(reasons.len(), n, "{reasons:#?}");
 }
+
+#[test]
+fn when_compounding_is_not_established_the_band_still_allows_for_it() {
+    // Ten years of a monthly count growing 12% a year, with 6% noise: the
+    // backtests cannot tell compounding from a straight trend clearly
+    // enough, so `auto` forecasts a straight one, 9 years to the wall. The
+    // growth compounds: the wall comes in 5. The likely time stays the
+    // straight trend's, but the band's near edge must allow for what the
+    // exponential trend says; it began at 6 years.
+    let e = noise(7, 120);
+    let s = history(120, 2_629_800.0, |x| {
+        let months = 119.0 + x / 2_629_800.0;
+        100.0 * (0.01 * months).exp() * (1.0 + 0.06 * e[months.round() as usize])
+    });
+    let auto = run(&s, 600.0, Direction::Rising, ModelChoice::Auto);
+    let compounding = run(&s, 600.0, Direction::Rising, ModelChoice::Exponential);
+    assert_eq!(auto.model, ModelChoice::Robust, "{}", auto.reason);
+    let (band, exp) = (auto.eta.unwrap(), compounding.eta.unwrap());
+    let truth = (600.0_f64 / (100.0 * 1.19_f64.exp())).ln() / 0.12 * 31_557_600.0;
+    assert!(band.likely > 1.5 * truth, "{band:?} {truth}");
+    assert!(
+        band.lower <= exp.likely && band.lower <= truth,
+        "{band:?} {exp:?} {truth}"
+    );
+    assert!(
+        auto.reason.contains("allows for growth that compounds"),
+        "{}",
+        auto.reason
+    );
+    // It is the band alone: when a page is due is the straight trend's.
+    assert!(band.alert > exp.likely, "{band:?}");
+}
