@@ -55,7 +55,7 @@ pub enum ModelChoice {
     /// do not move it. For a series that only accumulates (whose jumps
     /// are growth, not outliers), its mean rate too.
     Robust,
-    /// The same on the logarithm of the values: growth that compounds, and
+    /// Theil-Sen on the logarithm of the values: growth that compounds, and
     /// cycles whose swing grows with the level.
     Exponential,
     /// Chosen per series by rolling-origin backtests on its own history.
