@@ -348,6 +348,9 @@ pub(super) enum Role {
 /// chance of it: a page needs the chance of the wall within the lead over
 /// all the evidence, not a majority of members that each find it likely
 /// enough.
+///
+/// Alternatives (see [`Role::Alternative`]) only move the band's near edge
+/// sooner. `members` must hold at least one that is not an alternative.
 pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -> Forecast {
     let (alternatives, members): (Vec<Member>, Vec<Member>) = members
         .into_iter()
