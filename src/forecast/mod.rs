@@ -654,6 +654,11 @@ fn fit(
             {
                 c.alternative = true;
             }
+            why = why.replacen(
+                "straight and exponential trends",
+                "straight trends (compounding not established)",
+                1,
+            );
         }
     }
     if candidates.iter().all(|c| c.alternative) {

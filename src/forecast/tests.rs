@@ -809,7 +809,9 @@ fn when_compounding_is_not_established_the_band_still_allows_for_it() {
         "{band:?} {exp:?} {truth}"
     );
     assert!(
-        auto.reason.contains("allows for growth that compounds"),
+        auto.reason
+            .contains("straight trends (compounding not established)")
+            && auto.reason.contains("allows for growth that compounds"),
         "{}",
         auto.reason
     );
