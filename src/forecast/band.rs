@@ -10,11 +10,11 @@
 
 use super::linear::Line;
 use super::{robust, Eta, BAND_Z, FLAT_Z, MAX_HORIZON_SECONDS};
+use crate::model::{Direction, Sample, UnixSeconds};
 
 /// The share of outcomes below the band's near edge (and above its far
 /// edge): a 90% band.
 pub(super) const LOWER_Q: f64 = 0.05;
-use crate::model::{Direction, Sample, UnixSeconds};
 
 /// How the residual scale is measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -260,28 +260,24 @@ impl Trend {
             return Outcome::Flat { slope_se };
         }
         let remaining = |h: f64| gap - toward * h;
-        let near = |z: f64| {
-            let edge = |h: f64| remaining(h) - z * self.se(h);
+        // When the edge `z` errors `se` short of the trend first reaches the
+        // wall: never after the trend itself.
+        let near = |z: f64, se: &dyn Fn(f64) -> f64| {
+            let edge = |h: f64| remaining(h) - z * se(h);
             if edge(0.0) <= 0.0 {
                 0.0
             } else {
                 first_crossing(edge, 0.0).map_or(likely, |h| h.min(likely))
             }
         };
+        let trend_se = |h: f64| self.se(h);
         // The band's edges: the trend's error and the series' wandering.
         let band_se = |h: f64| (self.se(h).powi(2) + self.diffusion * h.max(0.0)).sqrt();
         let far_edge = |h: f64| remaining(h) + BAND_Z * band_se(h);
-        let lower = {
-            let edge = |h: f64| remaining(h) - BAND_Z * band_se(h);
-            if edge(0.0) <= 0.0 {
-                0.0
-            } else {
-                first_crossing(edge, 0.0).map_or(likely, |h| h.min(likely))
-            }
-        };
+        let lower = near(BAND_Z, &band_se);
         // Alerts act on the trend's own error: the wandering widens what the
         // band admits, not when a page is due.
-        let alert = near(alert_z).max(near(BAND_Z));
+        let alert = near(alert_z, &trend_se).max(near(BAND_Z, &trend_se));
         let upper = if far_edge(likely) <= 0.0 {
             likely
         } else {

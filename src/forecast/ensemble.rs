@@ -5,7 +5,7 @@
 //! candidates from one evaluation to the next, a weighted median moves only
 //! as far as the evidence does.
 
-use super::{band, level_samples, robust, Eta, Forecast, Prepared, Status};
+use super::{band, level_samples, robust, Eta, Forecast, Source, Status};
 use crate::model::Sample;
 
 /// The origins of the rolling backtest, as fractions of the current regime.
@@ -42,21 +42,21 @@ pub(super) struct Backtest {
 /// a band is exactly right.
 const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
 
-/// Rolling-origin backtest of the trend fitted by `slope` on the trailing
-/// window `frac` of `p`'s regime: at each origin it is fitted to what came before and
-/// scored on what came after, up to now. Origins are placed in `data` from
+/// Rolling-origin backtest of the trend that `src` fits on the trailing
+/// window `frac` of what it sees: at each origin it is fitted to what came
+/// before and scored on what came after, up to now. Origins are placed in `data` from
 /// `from` on, the same for every candidate, so that candidates whose regimes
 /// differ are still scored on the same stretch of history.
 ///
 /// Each fit is scored twice: extrapolated straight, and damped (see
 /// [`damped`]) over the span it was fitted on. Returns both, in that order.
 pub(super) fn backtest_error(
-    p: &Prepared,
-    slope: robust::Slope,
+    src: Source,
     frac: f64,
     data: &[Sample],
     from: usize,
 ) -> [Backtest; 2] {
+    let p = src.p;
     let span = data.len().saturating_sub(from);
     let mut total = [0.0; 2];
     let mut count = 0.0;
@@ -68,15 +68,16 @@ pub(super) fn backtest_error(
         }
         // What the candidate would have fitted then: its current regime if
         // that had begun long enough before, else the history up to then.
-        let begin = if k >= p.start + MIN_WINDOW {
-            p.start
+        let begin = if k >= src.start() + MIN_WINDOW {
+            src.start()
         } else {
             0
         };
         let known = &p.adjusted[begin..k];
         let head = &known[known.len() - window_len(known.len(), frac)..];
         let anchor = head[head.len() - 1].t;
-        let Some(trend) = slope
+        let Some(trend) = src
+            .slope
             .fit(head, anchor)
             .map(|l| band::Trend::local(head, l, anchor, level_samples(head.len())))
         else {
@@ -388,20 +389,18 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
         .filter(|(i, _)| shown(&members[*i]))
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i);
-    let likely = weighted_median(
-        members
-            .iter()
-            .zip(&weights)
-            .filter(|(m, _)| shown(m))
-            .map(|(m, w)| (m.forecast.eta.map_or(f64::INFINITY, |e| e.likely), *w))
-            .collect(),
-    );
     let bands: Vec<(Option<Eta>, f64)> = members
         .iter()
         .zip(&weights)
         .filter(|(m, _)| shown(m))
         .map(|(m, w)| (m.forecast.eta, *w))
         .collect();
+    let likely = weighted_median(
+        bands
+            .iter()
+            .map(|(e, w)| (e.map_or(f64::INFINITY, |e| e.likely), *w))
+            .collect(),
+    );
     let own_lower = mixture_quantile(&bands, band::LOWER_Q, Reading::Band);
     let upper = mixture_quantile(&bands, 1.0 - band::LOWER_Q, Reading::Band);
     // The alternatives, weighted as the members are, widen the band where

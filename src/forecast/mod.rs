@@ -274,7 +274,6 @@ enum Kind {
 }
 
 /// A series made ready for a trend on one scale: cycle out, current regime.
-#[derive(Clone)]
 struct Prepared {
     scale: Scale,
     season: Option<season::Season>,
@@ -288,10 +287,33 @@ struct Prepared {
     accumulation: i8,
 }
 
-impl Prepared {
-    /// The current regime.
-    fn regime(&self) -> &[Sample] {
-        &self.adjusted[self.start..]
+/// Where candidate trends are fitted: a prepared scale, how their slopes
+/// are estimated, and over what: its current regime, or its whole history
+/// across regimes.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    p: &'a Prepared,
+    slope: robust::Slope,
+    across_regimes: bool,
+}
+
+impl Source<'_> {
+    /// The first sample the trends see.
+    fn start(&self) -> usize {
+        if self.across_regimes {
+            0
+        } else {
+            self.p.start
+        }
+    }
+
+    /// When the stretch the trends see began, if that is a regime change.
+    fn regime_start(&self) -> Option<UnixSeconds> {
+        if self.across_regimes {
+            None
+        } else {
+            self.p.regime_start
+        }
     }
 }
 
@@ -494,57 +516,45 @@ fn fit(
     // direction is not in doubt (see `band::Trend::directed`).
     use robust::Slope;
     let accumulates = f64::from(values.accumulation) == direction.sign();
-    let mut pool: Vec<(&Prepared, Slope)> = match (settings.model, &log) {
-        (ModelChoice::Exponential, Some(l)) => vec![(l, Slope::Robust)],
-        (ModelChoice::Auto, Some(l)) => vec![(&values, Slope::Robust), (l, Slope::Robust)],
-        _ => vec![(&values, Slope::Robust)],
+    let source = |p, slope| Source {
+        p,
+        slope,
+        across_regimes: false,
     };
-    if accumulates && settings.model != ModelChoice::Exponential {
-        pool.push((&values, Slope::MeanRate));
-    }
-    let mut why = match (settings.model, &log) {
-        (ModelChoice::Exponential, None) => {
-            "exponential growth needs positive values rising to a positive wall".to_string()
+    let mut pool: Vec<Source> = match (settings.model, &log) {
+        (ModelChoice::Exponential, Some(l)) => vec![source(l, Slope::Robust)],
+        (ModelChoice::Auto, Some(l)) => {
+            vec![source(&values, Slope::Robust), source(l, Slope::Robust)]
         }
-        (ModelChoice::Auto, Some(_)) => "straight and exponential trends".to_string(),
-        (ModelChoice::Auto, None) => {
-            "straight trends (exponential growth needs positive values rising to a positive wall)"
-                .to_string()
-        }
-        (m, _) => format!("{m} trends, set by configuration"),
+        _ => vec![source(&values, Slope::Robust)],
     };
-    if pool.iter().any(|(_, slope)| *slope == Slope::MeanRate) {
-        why.push_str(", with mean rates, as the series only moves towards the wall");
+    let mean_rates = accumulates && settings.model != ModelChoice::Exponential;
+    if mean_rates {
+        pool.push(source(&values, Slope::MeanRate));
     }
     // Every candidate is scored on the same stretch: the longest current
     // regime, so that a scale that sees one long regime (compounding growth
     // on the log scale) is not judged on the last hours alone.
-    let from = pool.iter().map(|(p, _)| p.start).min().unwrap_or(0);
+    let from = pool.iter().map(|s| s.start()).min().unwrap_or(0);
     // A regime change can be a random walk's wandering rather than a change:
     // the straight trend over the whole history takes part too, and the
     // backtests (on the same stretch as the others) weigh it. After a real
     // change it predicts the new regime badly and counts for little.
-    let whole =
-        (values.start > 0 && pool.iter().any(|(p, _)| p.scale == Scale::Values)).then(|| {
-            Prepared {
-                start: 0,
-                regime_start: None,
-                ..values.clone()
-            }
+    if values.start > 0 && pool.iter().any(|s| s.p.scale == Scale::Values) {
+        pool.push(Source {
+            across_regimes: true,
+            ..source(&values, Slope::Robust)
         });
+    }
     let mut candidates: Vec<Candidate> = Vec::new();
-    for (p, slope) in pool
-        .iter()
-        .copied()
-        .chain(whole.as_ref().map(|w| (w, Slope::Robust)))
-    {
-        let regime = p.regime();
+    for src in pool {
+        let (p, slope) = (src.p, src.slope);
+        let regime = &p.adjusted[src.start()..];
         let n = regime.len();
         if n < MIN_SAMPLES {
             continue;
         }
-        let is_whole = whole.as_ref().is_some_and(|w| std::ptr::eq(w, p));
-        let windows: &[f64] = if is_whole { &[1.0] } else { &WINDOWS };
+        let windows: &[f64] = if src.across_regimes { &[1.0] } else { &WINDOWS };
         for &frac in windows {
             let len = window_len(n, frac).min(n);
             // A recent window that holds the whole regime (a short one) is
@@ -559,7 +569,7 @@ fn fit(
             else {
                 continue;
             };
-            let [straight, damped] = backtest_error(p, slope, frac, &data, from);
+            let [straight, damped] = backtest_error(src, frac, &data, from);
             let mut local = band::Trend::local(window, line, now, level_samples(window.len()))
                 .wandering(window, line, now);
             if accumulates {
@@ -573,7 +583,7 @@ fn fit(
             if slope == Slope::MeanRate {
                 reason.push_str(" (mean rate)");
             }
-            if is_whole {
+            if src.across_regimes {
                 reason.push_str(" over the whole history, across regimes");
             } else if window.len() < n {
                 reason.push_str(&format!(
@@ -617,7 +627,7 @@ fn fit(
                         trend: local.clone().calibrated(tested.calibration),
                         scale: p.scale,
                         season: p.season.clone(),
-                        regime_start: p.regime_start,
+                        regime_start: src.regime_start(),
                         damping,
                     },
                 });
@@ -654,12 +664,25 @@ fn fit(
             {
                 c.alternative = true;
             }
-            why = why.replacen(
-                "straight and exponential trends",
-                "straight trends (compounding not established)",
-                1,
-            );
         }
+    }
+    let compounding = candidates
+        .iter()
+        .any(|c| c.kind == Kind::Exponential && !c.alternative);
+    let mut why = match (settings.model, &log) {
+        (ModelChoice::Exponential, None) => {
+            "exponential growth needs positive values rising to a positive wall".to_string()
+        }
+        (ModelChoice::Auto, Some(_)) if compounding => "straight and exponential trends".into(),
+        (ModelChoice::Auto, Some(_)) => "straight trends (compounding not established)".into(),
+        (ModelChoice::Auto, None) => {
+            "straight trends (exponential growth needs positive values rising to a positive wall)"
+                .to_string()
+        }
+        (m, _) => format!("{m} trends, set by configuration"),
+    };
+    if mean_rates {
+        why.push_str(", with mean rates, as the series only moves towards the wall");
     }
     if candidates.iter().all(|c| c.alternative) {
         return done(

@@ -232,10 +232,10 @@ const MAX_INVERSIONS: usize = 6;
 /// change grows with its level. The history is cut into eight blocks of
 /// equal count, each block's slope is taken (Theil-Sen, so that a spike
 /// does not make a rate), and the eight slopes must rise by Mann-Kendall's
-/// trend test. A straight
-/// trend has rates that differ by noise; a random walk's do too, however
-/// its path happens to bend (its steps do not grow). Too short a history
-/// (fewer than three samples a block) shows nothing.
+/// trend test. A straight trend has rates that differ by noise; a random
+/// walk's do too, however its path happens to bend (its steps do not
+/// grow). Too short a history (fewer than three samples a block) shows
+/// nothing.
 pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
     let n = samples.len();
     if n < 3 * RATE_BLOCKS {
