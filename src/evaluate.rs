@@ -347,31 +347,34 @@ pub struct AlertTracker {
     by_limit: BTreeMap<String, BTreeMap<Labels, Tracked>>,
 }
 
-/// Labels that runway sets itself; a series label of the same name is kept
-/// as `exported_NAME`, as Prometheus does on a scrape conflict.
-const RESERVED: [&str; 3] = ["alertname", "limit", "severity"];
-
 /// The alert's identity: runway's labels, the series' labels, the rule's.
 pub fn alert_labels(e: &Evaluation, rule: &AlertRule) -> Labels {
-    let mut labels = series_alert_labels(&e.labels);
-    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-    labels.insert("alertname".into(), rule.alertname.clone());
-    labels.insert("limit".into(), e.limit.clone());
-    labels.insert("severity".into(), rule.severity.clone());
-    labels
+    identity(
+        &e.labels,
+        &rule.labels,
+        &[
+            ("alertname", &rule.alertname),
+            ("limit", &e.limit),
+            ("severity", &rule.severity),
+        ],
+    )
 }
 
-/// A series' labels as an alert carries them: those runway sets itself
-/// (`alertname`, `limit`, `severity`) kept as `exported_NAME`.
-pub fn series_alert_labels(series: &Labels) -> Labels {
+/// An alert's labels: the series' `series` labels, then `extra` (a rule's
+/// or a limit's own), then `own`, the labels runway sets itself. A series
+/// label of the same name as one of `own` is kept as `exported_NAME`, as
+/// Prometheus does on a scrape conflict.
+pub fn identity(series: &Labels, extra: &Labels, own: &[(&str, &str)]) -> Labels {
     let mut labels = Labels::new();
     for (k, v) in series {
-        if RESERVED.contains(&k.as_str()) {
+        if own.iter().any(|(name, _)| name == k) {
             labels.insert(format!("exported_{k}"), v.clone());
         } else {
             labels.insert(k.clone(), v.clone());
         }
     }
+    labels.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    labels.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     labels
 }
 

@@ -68,7 +68,7 @@ enum Command {
         config: PathBuf,
         /// The next order of magnitude of load (default: the configuration's
         /// roadmap.growth_factor, 10).
-        #[arg(long, value_parser = parse_growth)]
+        #[arg(long, value_parser = runway::roadmap::parse_growth)]
         growth: Option<f64>,
         /// Skip replaying each limit's history (faster; no trust figures).
         #[arg(long)]
@@ -146,13 +146,6 @@ enum RoadmapOutput {
     Table,
     Markdown,
     Json,
-}
-
-fn parse_growth(s: &str) -> Result<f64, String> {
-    match s.trim().trim_end_matches('x').parse::<f64>() {
-        Ok(g) if g > 1.0 && g.is_finite() => Ok(g),
-        _ => Err(format!("{s:?} must be a number above 1, such as 10")),
-    }
 }
 
 /// How to forecast, for the offline commands (the daemon reads the same

@@ -120,10 +120,8 @@ code {{ font-size: .85em; }}
 
 fn errors(snap: &Snapshot) -> String {
     let mut items = String::new();
-    for name in &snap.order {
-        if let Some(err) = snap.limits.get(name).and_then(|x| x.last_error.as_ref()) {
-            let _ = write!(items, "<li><b>{}</b>: {}</li>", escape(name), escape(err));
-        }
+    for (name, err) in snap.not_evaluated() {
+        let _ = write!(items, "<li><b>{}</b>: {}</li>", escape(name), escape(err));
     }
     if items.is_empty() {
         return String::new();

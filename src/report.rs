@@ -144,7 +144,7 @@ pub fn roadmap_json(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Value {
         "growth_factor": growth,
         "breaking_points": points,
         "changes": changes,
-        "limits_not_evaluated": not_evaluated(snap)
+        "limits_not_evaluated": snap.not_evaluated()
             .into_iter()
             .map(|(limit, error)| json!({"limit": limit, "error": error}))
             .collect::<Vec<_>>(),
@@ -368,7 +368,7 @@ pub fn roadmap_table(snap: &Snapshot, growth: f64) -> String {
             p.evaluation.headroom.note
         ));
     }
-    let failed = not_evaluated(snap);
+    let failed = snap.not_evaluated();
     if !failed.is_empty() {
         if !points.is_empty() {
             out.push('\n');
@@ -379,18 +379,6 @@ pub fn roadmap_table(snap: &Snapshot, growth: f64) -> String {
         }
     }
     out
-}
-
-/// The limits whose last evaluation failed, with why, in configuration
-/// order: a roadmap without them must say so.
-fn not_evaluated(snap: &Snapshot) -> Vec<(&str, &str)> {
-    snap.order
-        .iter()
-        .filter_map(|name| {
-            let err = snap.limits.get(name)?.last_error.as_deref()?;
-            Some((name.as_str(), err))
-        })
-        .collect()
 }
 
 /// The roadmap as Markdown, for a ticket or a design document.
@@ -445,7 +433,7 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
             p.evaluation.headroom.note
         ));
     }
-    let failed = not_evaluated(snap);
+    let failed = snap.not_evaluated();
     if !failed.is_empty() {
         out.push_str("\n## Not evaluated\n\nTheir breaking points are missing above.\n\n");
         for (limit, error) in failed {

@@ -39,6 +39,15 @@ pub const MIN_R2: f64 = 0.5;
 /// evidence.
 const POWER_CLEARLY_BETTER: f64 = 0.9;
 
+/// A growth factor to rank the roadmap against ("10", or "10x"): a finite
+/// number above 1. The error names the text as given.
+pub fn parse_growth(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('x').parse::<f64>() {
+        Ok(g) if g > 1.0 && g.is_finite() => Ok(g),
+        _ => Err(format!("{s:?} must be a number above 1, such as 10")),
+    }
+}
+
 /// How the limited metric responds to its driver.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Response {
@@ -328,22 +337,23 @@ pub fn headrooms(
         .enumerate()
         .map(|(i, (m, &w))| measure(m, drivers.get(i).copied().flatten(), w, direction))
         .collect();
-    // The breaking loads each distinct driver is asked about.
-    let mut asks: Vec<(&[Sample], Vec<usize>)> = Vec::new();
+    // The breaking loads each distinct driver is asked about, and by which
+    // series, drivers in the order first met. A driver shared by many
+    // series is the same slice for each of them.
+    let mut asks: Vec<(&[Sample], Vec<usize>, Vec<f64>)> = Vec::new();
+    let mut ask_of: HashMap<(*const Sample, usize), usize> = HashMap::new();
     for (i, m) in measured.iter().enumerate() {
-        if let (Ok(_), Some(d)) = (m, drivers.get(i).copied().flatten()) {
-            match asks.iter_mut().find(|(x, _)| std::ptr::eq(*x, d)) {
-                Some((_, who)) => who.push(i),
-                None => asks.push((d, vec![i])),
-            }
+        if let (Ok(m), Some(d)) = (m, drivers.get(i).copied().flatten()) {
+            let k = *ask_of.entry((d.as_ptr(), d.len())).or_insert_with(|| {
+                asks.push((d, Vec::new(), Vec::new()));
+                asks.len() - 1
+            });
+            asks[k].1.push(i);
+            asks[k].2.push(m.load_at_wall);
         }
     }
     let mut dates: Vec<Option<f64>> = vec![None; measured.len()];
-    for (driver, who) in asks {
-        let loads: Vec<f64> = who
-            .iter()
-            .map(|&i| measured[i].as_ref().map_or(f64::NAN, |m| m.load_at_wall))
-            .collect();
+    for (driver, who, loads) in asks {
         let forecasts = forecast::forecast_many(driver, &loads, Direction::Rising, settings, now);
         for (&i, f) in who.iter().zip(forecasts) {
             dates[i] = f.eta.map(|e| e.likely).filter(|t| t.is_finite());
@@ -764,15 +774,16 @@ impl Notices {
     /// Raises a notice for `c`, active until `until`; `labels` are the
     /// limit's own alert labels (for routing).
     pub fn raise(&mut self, c: &Change, labels: &Labels, growth: f64, until: UnixSeconds) {
-        let mut l = crate::evaluate::series_alert_labels(&c.labels);
-        if let Some(v) = l.remove("change") {
-            l.insert("exported_change".into(), v);
-        }
-        l.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        l.insert("alertname".into(), CHANGE_ALERTNAME.into());
-        l.insert("limit".into(), c.limit.clone());
-        l.insert("severity".into(), "info".into());
-        l.insert("change".into(), c.kind.as_str().into());
+        let l = crate::evaluate::identity(
+            &c.labels,
+            labels,
+            &[
+                ("alertname", CHANGE_ALERTNAME),
+                ("limit", &c.limit),
+                ("severity", "info"),
+                ("change", c.kind.as_str()),
+            ],
+        );
         let series = crate::evaluate::label_string(&c.labels);
         let human = crate::evaluate::human_duration;
         let headroom = |h: Option<f64>| h.map_or("unknown".to_string(), |r| format!("{r:.2}x"));

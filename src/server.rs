@@ -134,14 +134,11 @@ async fn roadmap(State(s): State<AppState>, Query(q): Query<RoadmapQuery>) -> Re
     let Ok(snap) = s.snapshot.read() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let growth = match q.growth.as_deref().map(str::parse::<f64>) {
+    let growth = match q.growth.as_deref().map(crate::roadmap::parse_growth) {
         None => snap.growth_factor,
-        Some(Ok(g)) if g > 1.0 && g.is_finite() => g,
-        Some(_) => {
-            let error = format!(
-                "growth={:?} must be a number above 1, such as 10",
-                q.growth.unwrap_or_default()
-            );
+        Some(Ok(g)) => g,
+        Some(Err(e)) => {
+            let error = format!("growth={e}");
             return (
                 StatusCode::BAD_REQUEST,
                 Json(json!({"status": "error", "errorType": "bad_data", "error": error})),

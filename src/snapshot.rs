@@ -59,6 +59,18 @@ pub struct Trust {
 }
 
 impl Snapshot {
+    /// The limits whose last evaluation failed, with why, in configuration
+    /// order: a roadmap or a page without them must say so.
+    pub fn not_evaluated(&self) -> Vec<(&str, &str)> {
+        self.order
+            .iter()
+            .filter_map(|name| {
+                let err = self.limits.get(name)?.last_error.as_deref()?;
+                Some((name.as_str(), err))
+            })
+            .collect()
+    }
+
     /// The latest backtest of a series, if any.
     pub fn trust_of(&self, limit: &str, labels: &Labels) -> Option<&Trust> {
         self.trust.get(limit).and_then(|m| m.get(labels))

@@ -179,25 +179,24 @@ fn transport_error(query: String, e: reqwest::Error) -> SourceError {
 
 /// Whether the TLS handshake failed on the server's certificate: rustls'
 /// `InvalidCertificate`, which the connector wraps in I/O errors (two, as
-/// of reqwest 0.12) whose `source` skips the error they wrap: those are
-/// unwrapped by hand.
+/// of reqwest 0.12) whose `source` skips the error they wrap: through an
+/// I/O error the walk goes to what it wraps, elsewhere to the source.
 fn untrusted_certificate(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut chain = Some(e);
-    while let Some(c) = chain {
-        let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(c);
-        while let Some(i) = inner {
-            if matches!(
-                i.downcast_ref::<rustls::Error>(),
-                Some(rustls::Error::InvalidCertificate(_))
-            ) {
-                return true;
-            }
-            inner = i
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .map(|x| x as &(dyn std::error::Error + 'static));
+    let mut next = Some(e);
+    while let Some(c) = next {
+        if matches!(
+            c.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_))
+        ) {
+            return true;
         }
-        chain = c.source();
+        next = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
     }
     false
 }
