@@ -163,42 +163,44 @@ fn exponential(seed: u64) -> Case {
 
 /// A daily cycle on a rising trend: the busy hour reaches the wall first.
 fn seasonal(seed: u64) -> Case {
-    let days = days_for(seed, 21.0, 1.0);
-    let (wall, amplitude) = (100.0, 15.0);
-    let end_trend = wall - amplitude;
-    let target = T0 + days * DAY;
-    let trend = move |t: f64| 30.0 + (end_trend - 30.0) * (t - T0) / (target - T0);
-    // Busiest at 14:00 UTC.
-    let signal =
-        move |t: f64| trend(t) + amplitude * ((t - 8.0 * HOUR) / DAY * std::f64::consts::TAU).sin();
-    let crossing = first_reach(signal, wall, T0, target + 2.0 * DAY).expect("the peaks reach");
-    let noise: Vec<f64> = ar1(seed, 10_000, 0.5).iter().map(|e| 2.0 * e).collect();
-    Case {
-        samples: sample(crossing, &noise, signal),
-        wall,
-        direction: Direction::Rising,
-        crossing: Some(crossing),
-        lead: 3.0 * DAY,
-    }
+    let amplitude = 15.0;
+    daily_cycle(seed, WALL - amplitude, move |trend, cycle| {
+        trend + amplitude * cycle
+    })
 }
 
 /// A daily cycle whose swing is a share of the level (traffic, and what
 /// traffic drives): as the trend rises the busy hour rises faster, and
 /// reaches the wall sooner than today's swing on top of the trend would.
 fn seasonal_multiplicative(seed: u64) -> Case {
+    let share = 0.25;
+    daily_cycle(seed, WALL / (1.0 + share), move |trend, cycle| {
+        trend * (1.0 + share * cycle)
+    })
+}
+
+/// The wall of the daily-cycle families.
+const WALL: f64 = 100.0;
+
+/// A trend rising from 30 to `end_trend` over about three weeks, with a
+/// daily cycle busiest at 14:00 UTC joined to it by `swing(trend, cycle)`
+/// (`cycle` from -1 to 1), through AR(1) noise; the truth is when its peaks
+/// first reach `WALL`.
+fn daily_cycle(seed: u64, end_trend: f64, swing: impl Fn(f64, f64) -> f64 + Copy) -> Case {
     let days = days_for(seed, 21.0, 1.0);
-    let (wall, share) = (100.0, 0.25);
-    let end_trend = wall / (1.0 + share);
     let target = T0 + days * DAY;
     let trend = move |t: f64| 30.0 + (end_trend - 30.0) * (t - T0) / (target - T0);
     let signal = move |t: f64| {
-        trend(t) * (1.0 + share * ((t - 8.0 * HOUR) / DAY * std::f64::consts::TAU).sin())
+        swing(
+            trend(t),
+            ((t - 8.0 * HOUR) / DAY * std::f64::consts::TAU).sin(),
+        )
     };
-    let crossing = first_reach(signal, wall, T0, target + 2.0 * DAY).expect("the peaks reach");
+    let crossing = first_reach(signal, WALL, T0, target + 2.0 * DAY).expect("the peaks reach");
     let noise: Vec<f64> = ar1(seed, 10_000, 0.5).iter().map(|e| 2.0 * e).collect();
     Case {
         samples: sample(crossing, &noise, signal),
-        wall,
+        wall: WALL,
         direction: Direction::Rising,
         crossing: Some(crossing),
         lead: 3.0 * DAY,
