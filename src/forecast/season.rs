@@ -51,8 +51,7 @@ pub struct Season {
 
 impl Season {
     fn bin(&self, t: f64) -> usize {
-        let phase = (t / self.period).rem_euclid(1.0);
-        ((phase * self.profile.len() as f64) as usize).min(self.profile.len() - 1)
+        bin_of(t, self.period, self.profile.len())
     }
 
     /// The cycle's offset at time `t`.
@@ -131,18 +130,44 @@ fn moving_average(samples: &[Sample], period: f64) -> Vec<f64> {
         .collect()
 }
 
-/// The median offset of each phase bin; `None` when a bin is empty.
-fn profile_of<'a>(
-    probe: &Season,
-    points: impl Iterator<Item = (&'a Sample, f64)>,
+/// The phase bin of time `t` in a cycle of `period` cut into `bins`.
+/// (`x - x.floor()` is the phase `rem_euclid(1.0)` gives, without the cost
+/// of a floating-point remainder.)
+fn bin_of(t: f64, period: f64, bins: usize) -> usize {
+    let x = t / period;
+    let phase = x - x.floor();
+    ((phase * bins as f64) as usize).min(bins - 1)
+}
+
+/// The median offset of each of `bins` phase bins over the points that
+/// `keep` (by index) admits; `None` for a bin with none. `bin[i]` is the
+/// bin of point `i`, `offset[i]` its offset. The points are sorted into
+/// their bins in one pass over a single buffer.
+fn profile_of(
+    bin: &[usize],
+    offset: &[f64],
+    bins: usize,
+    keep: impl Fn(usize) -> bool,
 ) -> Vec<Option<f64>> {
-    let mut by_bin: Vec<Vec<f64>> = vec![Vec::new(); probe.profile.len()];
-    for (s, d) in points {
-        by_bin[probe.bin(s.t)].push(d);
+    let mut start = vec![0usize; bins + 1];
+    for (i, &b) in bin.iter().enumerate() {
+        if keep(i) {
+            start[b + 1] += 1;
+        }
     }
-    by_bin
-        .iter_mut()
-        .map(|b| super::robust::median_in_place(b))
+    for b in 0..bins {
+        start[b + 1] += start[b];
+    }
+    let mut fill = start.clone();
+    let mut sorted = vec![0.0; start[bins]];
+    for (i, (&b, &d)) in bin.iter().zip(offset).enumerate() {
+        if keep(i) {
+            sorted[fill[b]] = d;
+            fill[b] += 1;
+        }
+    }
+    (0..bins)
+        .map(|b| super::robust::median_in_place(&mut sorted[start[b]..start[b + 1]]))
         .collect()
 }
 
@@ -217,31 +242,17 @@ fn estimate_in(
     let straight = straight.as_deref()?;
     let trend = moving_average(straight, period);
     let detrended: Vec<f64> = straight.iter().zip(&trend).map(|(s, m)| s.v - m).collect();
-    let probe = Season {
-        period,
-        profile: vec![0.0; bins],
-        strength: 0.0,
-        combine: Combine::Add,
-    };
-    let cycle_of = |t: f64| ((t - samples[0].t) / period).floor() as i64;
-    let even = profile_of(
-        &probe,
-        samples
-            .iter()
-            .zip(detrended.iter().copied())
-            .filter(|(s, _)| cycle_of(s.t) % 2 == 0),
-    );
-    let odd = profile_of(
-        &probe,
-        samples
-            .iter()
-            .zip(detrended.iter().copied())
-            .filter(|(s, _)| cycle_of(s.t) % 2 == 1),
-    );
-    if agreement(&even, &odd) < MIN_AGREEMENT {
+    let bin: Vec<usize> = samples.iter().map(|s| bin_of(s.t, period, bins)).collect();
+    let odd: Vec<bool> = samples
+        .iter()
+        .map(|s| ((s.t - samples[0].t) / period).floor() as i64 % 2 == 1)
+        .collect();
+    let even_periods = profile_of(&bin, &detrended, bins, |i| !odd[i]);
+    let odd_periods = profile_of(&bin, &detrended, bins, |i| odd[i]);
+    if agreement(&even_periods, &odd_periods) < MIN_AGREEMENT {
         return None;
     }
-    let all = profile_of(&probe, samples.iter().zip(detrended.iter().copied()));
+    let all = profile_of(&bin, &detrended, bins, |_| true);
     if all.iter().any(Option::is_none) {
         return None;
     }
@@ -256,10 +267,10 @@ fn estimate_in(
     };
     let d_mean = detrended.iter().sum::<f64>() / n as f64;
     let total: f64 = detrended.iter().map(|d| (d - d_mean).powi(2)).sum();
-    let left: f64 = samples
+    let left: f64 = bin
         .iter()
         .zip(&detrended)
-        .map(|(s, d)| (d - season.at(s.t)).powi(2))
+        .map(|(&b, d)| (d - season.profile[b]).powi(2))
         .sum();
     if total <= 0.0 {
         return None;
