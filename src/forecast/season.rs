@@ -280,11 +280,23 @@ fn estimate_in(
 }
 
 /// The strongest of the candidate cycles, if any counts.
+///
+/// A rhythm of every other period (a job that runs every second day) also
+/// leaves a pattern within each period, since the moving average smears
+/// each burst across the boundary between two periods, so the even and the
+/// odd periods can agree on it. Such a cycle is not counted: when the cycle
+/// of twice the period explains at least half of what the period's own
+/// cycle leaves unexplained, the rhythm is the longer one.
 pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
     let mut straight = None;
     candidates
         .iter()
-        .filter_map(|&p| estimate_in(samples, p, &mut straight))
+        .filter_map(|&p| {
+            let found = estimate_in(samples, p, &mut straight)?;
+            let every_other = estimate_in(samples, 2.0 * p, &mut straight)
+                .is_some_and(|twice| 1.0 - twice.strength <= (1.0 - found.strength) / 2.0);
+            (!every_other).then_some(found)
+        })
         .max_by(|a, b| a.strength.total_cmp(&b.strength))
 }
 
@@ -387,6 +399,32 @@ mod tests {
         });
         let found = detect(&below, &CANDIDATES).expect("daily cycle");
         assert_eq!(multiplicative(&below, found, None).combine, Combine::Add);
+    }
+
+    #[test]
+    fn a_job_every_other_day_is_no_daily_cycle_but_a_daily_one_is() {
+        // Bytes backed up: a steady trickle, and a job that adds 50 every
+        // `every` days, first at hour `at`. Every second day, the rhythm is
+        // two days long. When the job ran at the start of a day (counted
+        // from the first sample), the moving average over one day smeared
+        // each step across the day boundary, and the even and the odd days
+        // agreed on the smear: a daily cycle of strength 0.35 was found.
+        let staircase = |every: f64, at: f64| {
+            series(8.0, 300.0, move |t, i| {
+                let since = t - 1_700_000_000.0 - at * 3600.0;
+                let runs = if since < 0.0 {
+                    0.0
+                } else {
+                    (since / (every * DAY)).floor() + 1.0
+                };
+                0.01 * i as f64 + 50.0 * runs + 0.1 * noise(i)
+            })
+        };
+        for at in [0.0, 6.0, 12.0, 18.0] {
+            assert_eq!(detect(&staircase(2.0, at), &[DAY]), None, "at {at}h");
+            let daily = detect(&staircase(1.0, at), &[DAY]);
+            assert_eq!(daily.map(|c| c.period), Some(DAY), "at {at}h");
+        }
     }
 
     #[test]

@@ -423,6 +423,8 @@ fn a_count_that_grows_in_bursts_is_forecast_by_its_mean_rate() {
     let f = run(&s, wall, Direction::Rising, ModelChoice::Auto);
     let off = f.eta.unwrap().likely / truth;
     assert!((0.85..1.15).contains(&off), "{off}: {}", f.reason);
+    // The bursts come every other day: that is no daily cycle.
+    assert_eq!(f.period, None, "{}", f.reason);
 }
 
 #[test]
