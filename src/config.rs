@@ -1027,7 +1027,11 @@ impl Walker<'_> {
     }
 
     /// An array of URLs; from the environment, a comma-separated string.
-    fn url_list(&mut self, path: &str, v: &Value) -> Option<Vec<String>> {
+    /// The items of a list, each with its path: an array, or from the
+    /// environment a comma-separated string (`http://a,http://b`), whose
+    /// items are named by their place in it as an array's would be.
+    /// `what` names the items for the error when it is neither.
+    fn list(&mut self, path: &str, v: &Value, what: &str) -> Option<Vec<(String, Value)>> {
         let items: Vec<Value> = match v {
             Value::Array(_, items) => items.clone(),
             _ => match self.env_string(path, v) {
@@ -1040,21 +1044,31 @@ impl Walker<'_> {
                 None => {
                     self.report(
                         path,
-                        format!("expected an array of URLs, found {}", describe(v)),
+                        format!("expected an array of {what}, found {}", describe(v)),
                     );
                     return None;
                 }
             },
         };
+        Some(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| (index_path(path, i), item))
+                .collect(),
+        )
+    }
+
+    fn url_list(&mut self, path: &str, v: &Value) -> Option<Vec<String>> {
+        let items = self.list(path, v, "URLs")?;
         let mut urls: Vec<String> = Vec::new();
         let mut ok = true;
-        for (i, item) in items.iter().enumerate() {
-            let item_path = index_path(path, i);
-            match self.url(&item_path, item) {
+        for (item_path, item) in &items {
+            match self.url(item_path, item) {
                 Some(url) => {
                     if let Some(first) = urls.iter().position(|u| *u == url) {
                         self.report(
-                            &item_path,
+                            item_path,
                             format!("{url:?} is listed at {} too", index_path(path, first)),
                         );
                         ok = false;
@@ -1257,34 +1271,15 @@ impl Walker<'_> {
     /// `sooner,must_address`.
     fn change_kinds(&mut self, path: &str, v: &Value) -> Option<Vec<crate::roadmap::ChangeKind>> {
         use crate::roadmap::ChangeKind;
-        let names: Vec<(String, String)> = match v {
-            Value::Array(_, items) => {
-                let mut names = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    let p = index_path(path, i);
-                    names.push((p.clone(), self.string(&p, item)?));
-                }
-                names
-            }
-            _ => match self.env_string(path, v) {
-                Some(s) => s
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| (path.to_string(), s.to_string()))
-                    .collect(),
-                None => {
-                    self.report(
-                        path,
-                        format!("expected an array of change kinds, found {}", describe(v)),
-                    );
-                    return None;
-                }
-            },
-        };
+        let items = self.list(path, v, "change kinds")?;
         let mut kinds = Vec::new();
         let mut ok = true;
-        for (p, name) in names {
+        for (p, item) in items {
+            // Every item is checked, so that one run reports them all.
+            let Some(name) = self.string(&p, &item) else {
+                ok = false;
+                continue;
+            };
             match ChangeKind::ALL.iter().find(|k| k.as_str() == name.trim()) {
                 Some(k) if !kinds.contains(k) => kinds.push(*k),
                 Some(_) => {}
@@ -2066,6 +2061,43 @@ lead_time = "7d"
                 "alerting.alertmanagers[1]: \"ftp://b\" must be an http or https URL (from environment variable RUNWAY_ALERTING__ALERTMANAGERS)",
                 "evaluation.resolve_magin: unknown key (from environment variable RUNWAY_EVALUATION__RESOLVE_MAGIN)",
                 "evaluation.concurrency: string \"many\" is not a whole number (from environment variable RUNWAY_EVALUATION__CONCURRENCY)",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_bad_change_kind_is_reported_with_its_place_in_the_list() {
+        let file = problems(
+            &toml_with("[roadmap]\nalert_on = [\"sooner\", 3, \"soon\", \"sooner\"]"),
+            Format::Toml,
+        );
+        assert_eq!(
+            file,
+            [
+                "roadmap.alert_on[1]: expected a string, found integer 3",
+                "roadmap.alert_on[2]: \"soon\" must be one of \"sooner\", \"later\", \"must_address\", \"deferred\"",
+            ]
+        );
+        let error = parse_env(
+            &toml_with(""),
+            &[("RUNWAY_ROADMAP__ALERT_ON", "sooner, bogus")],
+        )
+        .expect_err("bad kind");
+        let lines: Vec<String> = error.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            ["roadmap.alert_on[1]: \"bogus\" must be one of \"sooner\", \"later\", \"must_address\", \"deferred\" (from environment variable RUNWAY_ROADMAP__ALERT_ON)"]
+        );
+        let config = parse_env(
+            &toml_with(""),
+            &[("RUNWAY_ROADMAP__ALERT_ON", "must_address,sooner")],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.roadmap.alert_on,
+            [
+                crate::roadmap::ChangeKind::MustAddress,
+                crate::roadmap::ChangeKind::Sooner
             ]
         );
     }
