@@ -786,7 +786,11 @@ impl Notices {
         );
         let series = crate::evaluate::label_string(&c.labels);
         let human = crate::evaluate::human_duration;
-        let headroom = |h: Option<f64>| h.map_or("unknown".to_string(), |r| format!("{r:.2}x"));
+        // As the status page and reports show it; spelled out in prose.
+        let headroom = |h: Option<f64>| match h {
+            Some(_) => crate::report::headroom_text(h),
+            None => "unknown".to_string(),
+        };
         let g = crate::evaluate::format_value(growth);
         let what = match c.kind {
             ChangeKind::Sooner => format!(

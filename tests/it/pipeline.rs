@@ -707,6 +707,9 @@ async fn walls_that_move_materially_are_re_roadmapped_counted_and_listed() {
         "{:?}",
         sent[0].annotations
     );
+    // Headroom reads as on the status page: 13.3x, not 13.33x.
+    assert_eq!(sent[0].annotations["load_headroom"], "6.67x");
+    assert_eq!(sent[0].annotations["previous_load_headroom"], "13.3x");
     // Both are re-sent after the resend delay while active, then dropped
     // once Alertmanager has resolved them at their endsAt.
     r.tick(T0 + 60.0 + 300.0).await;
