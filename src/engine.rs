@@ -402,10 +402,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             }
         }
 
-        // The new forecasts first, then the roadmap's moves, so that this
-        // tick's re-roadmap notices go out with its alerts.
-        self.install(statuses);
-        self.reroadmap(now);
+        // The new forecasts and the roadmap's moves they make, under one
+        // lock (a reader sees both or neither), before sending, so that
+        // this tick's re-roadmap notices go out with its alerts.
+        let snapshot = Arc::clone(&self.snapshot);
+        if let Ok(mut snap) = snapshot.write() {
+            install(&mut snap, statuses);
+            self.reroadmap(&mut snap, now);
+        }
         if send {
             let mut due = self.tracker.due(self.cadence, now);
             due.extend(self.notices.due(now, self.cadence.resend_delay));
@@ -450,10 +454,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 
     /// Compares the new roadmap with what it said before: walls that moved
     /// materially are logged, counted and kept in the snapshot.
-    fn reroadmap(&mut self, now: UnixSeconds) {
-        let Ok(mut snap) = self.snapshot.write() else {
-            return;
-        };
+    fn reroadmap(&mut self, snap: &mut Snapshot, now: UnixSeconds) {
         let horizons = &self.horizons;
         let changes = {
             let points = snap.roadmap_with(self.growth_factor);
@@ -607,23 +608,6 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         })
     }
 
-    /// Puts a tick's forecasts in the snapshot.
-    fn install(&self, statuses: Vec<(String, Result<LimitStatus, String>)>) {
-        let Ok(mut snap) = self.snapshot.write() else {
-            return;
-        };
-        for (name, status) in statuses {
-            match status {
-                Ok(s) => {
-                    snap.limits.insert(name, s);
-                }
-                // Keep the last good forecasts, marked with the error: a
-                // dashboard should not go blank because one query failed.
-                Err(e) => snap.limits.entry(name).or_default().last_error = Some(e),
-            }
-        }
-    }
-
     /// Marks the tick done: its alerts' states, and when it finished.
     fn publish(&self, now: UnixSeconds) {
         let alerts = self.tracker.states();
@@ -650,6 +634,20 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     debug!(?report, "evaluation done");
                 }
             }
+        }
+    }
+}
+
+/// Puts a tick's forecasts in the snapshot.
+fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, String>)>) {
+    for (name, status) in statuses {
+        match status {
+            Ok(s) => {
+                snap.limits.insert(name, s);
+            }
+            // Keep the last good forecasts, marked with the error: a
+            // dashboard should not go blank because one query failed.
+            Err(e) => snap.limits.entry(name).or_default().last_error = Some(e),
         }
     }
 }
