@@ -16,10 +16,12 @@ Then, for each series separately, it picks the forecaster that did best on
 that series **with hindsight** (most cuts within a factor 1.65, the
 `eta_err_median <= 0.50` target; fewest missed and false alerts, for F1)
 and pools the picks. It also counts how often runway's 90% band held the
-true crossing, where runway gave a band. No forecaster can choose that well without hindsight:
-the pooled figures bound what a per-series model choice among these
-methods can reach, and say how much of a target is out of reach of the
-data rather than of the forecaster.
+true crossing, where runway gave a band, and sorts the cuts by how many of
+the simple forecasters came within the factor there (none, a minority, a
+majority), with runway's count in each. No forecaster can choose that well
+without hindsight: the pooled figures bound what a per-series model choice
+among these methods can reach, and say how much of a target is out of
+reach of the data rather than of the forecaster.
 """
 import argparse
 import collections
@@ -178,6 +180,20 @@ def main():
           f"{2 * prec * rec / max(1e-9, prec + rec):.3f} (tp {tp}, fp {fp}, fn {fn})")
     print(f"runway's 90% band held the crossing at {held} of the {banded} cuts where it gave one "
           f"({held / max(1, banded):.0%}; {held / max(1, total):.0%} of all {total})")
+
+    # Where the cuts within reach are: by how many of the simple forecasters
+    # came within the factor at that cut, and how often runway did there.
+    groups = collections.Counter()
+    ours_in = collections.Counter()
+    for s in series:
+        for j, (e, _, _) in enumerate(results["runway"][s]):
+            hits = sum(1 for f in SIMPLE if results[f][s][j][0] <= WITHIN)
+            group = "none" if hits == 0 else "a majority" if 2 * hits > len(SIMPLE) else "a minority"
+            groups[group] += 1
+            ours_in[group] += e <= WITHIN
+    print(f"\ncuts by how many of the {len(SIMPLE)} simple forecasters came within the factor:")
+    for group in ("none", "a minority", "a majority"):
+        print(f"  {group}: {groups[group]} cuts, runway within at {ours_in[group]}")
 
 
 if __name__ == "__main__":
