@@ -165,7 +165,7 @@ impl Trend {
         let x_mean = samples.iter().map(|s| s.t - now).sum::<f64>() / n as f64;
         let sxx: f64 = samples.iter().map(|s| (s.t - now - x_mean).powi(2)).sum();
 
-        let k = k.clamp(1, n);
+        let k = k.max(1).min(n);
         let newest = &samples[n - k..];
         let mut levels: Vec<f64> = newest
             .iter()

@@ -766,11 +766,12 @@ impl Fitted {
 }
 
 /// The newest samples that set the level a trend starts from: the last
-/// 2.5% of the window (about four hours of a week), at least five. A level
+/// 2.5% of the window (about four hours of a week), at least five (or all
+/// there are, in a window of fewer). A level
 /// from further back lags a series that wanders (a random walk's level is
 /// where it is now); one from fewer samples is at the mercy of their noise.
 pub fn level_samples(n: usize) -> usize {
-    (n / 40).clamp(BREACH_WINDOW, n)
+    (n / 40).max(BREACH_WINDOW).min(n)
 }
 
 /// A sawtooth is forecast from its peaks: the wall is hit when a cycle's

@@ -35,6 +35,42 @@ fn run(s: &[Sample], wall: f64, dir: Direction, model: ModelChoice) -> Forecast 
 }
 
 #[test]
+fn a_series_of_a_few_samples_is_forecast_not_a_crash() {
+    // A new mount or a new pod has a handful of samples. With three or
+    // four the newest level's window (at least five samples) used to be
+    // clamped to more than there were, and the forecast panicked, taking
+    // every series of its limit with it in the daemon.
+    for n in 2..=6 {
+        // Rising 1 an hour, 10 below the wall now.
+        let s = history(n, 3600.0, |x| 90.0 + x / 3600.0);
+        for model in ModelChoice::ALL {
+            let f = run(&s, 100.0, Direction::Rising, model);
+            if n < 3 {
+                assert_eq!(f.status, Status::InsufficientData, "{n} samples, {model}");
+                continue;
+            }
+            assert_eq!(
+                f.status,
+                Status::Approaching,
+                "{n} samples, {model}: {}",
+                f.reason
+            );
+            // Ten hours; compounding at the recent rate gets there a
+            // little sooner (9.4 hours from 88, 89, 90).
+            let eta = f.eta.unwrap();
+            let expected = match model {
+                ModelChoice::Exponential => 9.0 * 3600.0..36_000.0,
+                _ => 36_000.0 - 60.0..36_000.0 + 60.0,
+            };
+            assert!(
+                expected.contains(&eta.likely),
+                "{n} samples, {model}: {eta:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn linear_disk_fill_gives_the_exact_time_to_wall() {
     // 1 TB free, losing 1 MB/s: 1e6 seconds to empty.
     let s = history(2016, 300.0, |x| 1e12 - 1e6 * x);
