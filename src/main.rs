@@ -671,18 +671,37 @@ async fn backtest_limits(
         .filter(|n| only.is_none_or(|o| o == *n))
         .collect();
     if let (Some(name), true) = (only, names.is_empty()) {
-        bail!("--limit {name}: the configuration has no such limit");
+        let known: Vec<&str> = cfg.limits.iter().map(|l| l.name.as_str()).collect();
+        bail!(
+            "--limit {name}: the configuration has no such limit (it has {})",
+            known.join(", ")
+        );
     }
     let (snapshot, metrics) = shared()?;
     let source = PrometheusSource::new(&cfg.source)?;
     let engine = Engine::new(cfg, source, LogSink, metrics, snapshot);
     let now = engine::wall_clock();
     let mut documents = Vec::new();
+    // A limit that cannot be replayed (its query rejected, its source
+    // down) is reported and the others still are; the exit status says
+    // that one was not, as `once` and `roadmap` do.
+    let mut failed = 0;
     for (i, name) in names.iter().enumerate() {
-        let done = engine
+        let done = match engine
             .backtest_limit(name, now, history.map(|h| h.as_secs_f64()), lead, cuts)
             .await
-            .map_err(anyhow::Error::msg)?;
+        {
+            Ok(done) => done,
+            Err(e) => {
+                failed += 1;
+                // `e` names the limit.
+                eprintln!("runway: {e} (not backtested)");
+                if matches!(output, Output::Json) {
+                    documents.push(serde_json::json!({ "limit": name, "error": e }));
+                }
+                continue;
+            }
+        };
         let (labels, reports): (Vec<Series>, Vec<backtest::Report>) = done
             .series
             .into_iter()
@@ -712,5 +731,9 @@ async fn backtest_limits(
     if matches!(output, Output::Json) {
         println!("{}", serde_json::json!({ "limits": documents }));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }

@@ -324,6 +324,12 @@ url = "{}"
 [evaluation]
 lookback = "3d"
 [[limits]]
+name = "typo"
+query = "node_filesystem_avail_bytes{{"
+wall = 1
+direction = "falling"
+lead_time = "1d"
+[[limits]]
 name = "disk_full"
 query = "node_filesystem_avail_bytes"
 wall = 100e9
@@ -334,8 +340,19 @@ lead_time = {{ critical = "1d", warning = "70h" }}
         ),
     )
     .expect("write config");
-    let out = backtest(&["--config", path_str(&config), "--output", "json"], "").json();
-    let limit = &out["limits"][0];
+    // The limit whose query Prometheus rejects is reported, and the one
+    // after it is still replayed; the exit status says one was not.
+    let run = backtest(&["--config", path_str(&config), "--output", "json"], "");
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("limit typo: ") && run.stderr.contains("not backtested"),
+        "{}",
+        run.stderr
+    );
+    let out = run.0.json();
+    assert_eq!(out["limits"][0]["limit"], "typo", "{out:#}");
+    assert!(out["limits"][0]["error"].is_string(), "{out:#}");
+    let limit = &out["limits"][1];
     assert_eq!(limit["limit"], "disk_full", "{out:#}");
     assert_eq!(
         limit["lead_seconds"],
@@ -357,7 +374,7 @@ lead_time = {{ critical = "1d", warning = "70h" }}
     let missing = backtest(&["--config", path_str(&config), "--limit", "inodes"], "");
     assert_ne!(missing.code, Some(0));
     assert!(
-        missing.stderr.contains("--limit inodes"),
+        missing.stderr.contains("--limit inodes") && missing.stderr.contains("typo, disk_full"),
         "{}",
         missing.stderr
     );
