@@ -336,7 +336,12 @@ pub fn replay(
             });
             let in_band = match (tau, pred.banded) {
                 (Some(tau), true) => Some(match (pred.lower, pred.upper) {
-                    (Some(lo), Some(hi)) => lo <= tau && tau <= hi,
+                    // Up to rounding: an exact line's band has no width,
+                    // and its edges can land a hair off the truth.
+                    (Some(lo), Some(hi)) => {
+                        let slack = 1e-9 * tau.abs();
+                        lo - slack <= tau && tau <= hi + slack
+                    }
                     _ => false,
                 }),
                 _ => None,
@@ -722,6 +727,26 @@ mod tests {
         assert_eq!(m.band_scored, 30);
         assert!(m.band_coverage.is_some_and(|c| c > 0.0), "{m:#?}");
         assert_eq!(m.models.values().sum::<usize>(), 30);
+    }
+
+    #[test]
+    fn an_exact_line_is_always_in_its_band() {
+        // No noise: the forecast is exact, the band has no width, and the
+        // truth falls on it at every cut (it used to miss by rounding at
+        // a third of them, and read as a band to distrust).
+        let s = series(14.0, |dt, _| 100.0 + 900.0 * dt / (12.0 * DAY));
+        let r = backtest(
+            &s,
+            1000.0,
+            Direction::Rising,
+            3.0 * DAY,
+            30,
+            &Settings::default(),
+        );
+        let m = &r.summary;
+        assert!(m.eta_error_median.unwrap() < 1e-6, "{m:#?}");
+        assert_eq!(m.band_scored, 30, "{m:#?}");
+        assert_eq!(m.band_coverage, Some(1.0), "{m:#?}");
     }
 
     #[test]
