@@ -314,17 +314,32 @@ fn load(path: &Path) -> Result<Config> {
     Ok(config::load(path)?)
 }
 
+/// Validates the configuration, and what it names on this machine that
+/// `run` would fail on at start or at its first request (the CA file, the
+/// credential files), without sending anything.
 fn check(path: &Path) -> ExitCode {
-    match config::load(path) {
-        Ok(cfg) => {
-            println!("{}: ok ({} limits)", path.display(), cfg.limits.len());
-            ExitCode::SUCCESS
-        }
+    let cfg = match config::load(path) {
+        Ok(cfg) => cfg,
         Err(e) => {
             eprintln!("{e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    let problem = match PrometheusSource::new(&cfg.source) {
+        Ok(source) => source.check_credentials().err().map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(p) = problem {
+        eprintln!("{}: {p}", path.display());
+        return ExitCode::FAILURE;
     }
+    let n = cfg.limits.len();
+    println!(
+        "{}: ok ({n} limit{})",
+        path.display(),
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::SUCCESS
 }
 
 fn shared() -> Result<(Arc<RwLock<Snapshot>>, Arc<Metrics>)> {

@@ -70,6 +70,12 @@ impl PrometheusSource {
         })
     }
 
+    /// Whether the credential files can be read now, as every request
+    /// will read them: for `runway check`, which sends nothing.
+    pub fn check_credentials(&self) -> Result<(), SourceError> {
+        self.authorize(self.client.get(&self.base)).map(|_| ())
+    }
+
     /// Credentials are read from their files at every request, so that a
     /// rotated token is picked up without a restart.
     fn authorize(

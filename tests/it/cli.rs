@@ -103,6 +103,45 @@ lead_time = "1d"
     }
 }
 
+#[test]
+fn check_names_a_file_the_configuration_needs_that_cannot_be_read() {
+    // `once` and `run` would fail on these at start or at their first
+    // request; `check` used to say "ok".
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token = dir.path().join("token");
+    let ca = dir.path().join("ca.pem");
+    let limit = "[[limits]]\nname = \"disk_full\"\nquery = \"q\"\nwall = 0\ndirection = \"falling\"\nlead_time = \"7d\"\n";
+    let config = |source: String| {
+        let file = dir.path().join("runway.toml");
+        std::fs::write(
+            &file,
+            format!("[source]\nurl = \"http://127.0.0.1:9090\"\n{source}\n{limit}"),
+        )
+        .expect("write config");
+        runway(&["check", "--config", path_str(&file)], "")
+    };
+    let with_token = format!("bearer_token_file = {:?}", path_str(&token));
+    let run = config(with_token.clone());
+    assert_ne!(run.code, Some(0), "{}", run.show());
+    assert!(
+        run.stderr.contains("source.bearer_token_file") && run.stderr.contains(path_str(&token)),
+        "{}",
+        run.show()
+    );
+    std::fs::write(&token, "secret\n").expect("write token");
+    let run = config(with_token);
+    run.assert_success();
+    assert!(run.stdout.contains("ok (1 limit)"), "{}", run.show());
+
+    let run = config(format!("[source.tls]\nca_file = {:?}", path_str(&ca)));
+    assert_ne!(run.code, Some(0), "{}", run.show());
+    assert!(
+        run.stderr.contains("source.tls.ca_file") && run.stderr.contains(path_str(&ca)),
+        "{}",
+        run.show()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // runway forecast
 // ---------------------------------------------------------------------------
