@@ -522,10 +522,20 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
                     e.forecast.reason
                 );
             }
+            let missing = report::not_evaluated_text(&snap);
+            if !missing.is_empty() {
+                print!("\n{missing}");
+            }
         }
         Output::Json => {
             let rows: Vec<_> = ranked.iter().map(|e| report::row(e, None)).collect();
-            println!("{}", serde_json::json!({ "series": rows }));
+            println!(
+                "{}",
+                serde_json::json!({
+                    "series": rows,
+                    "limits_not_evaluated": report::not_evaluated_json(&snap),
+                })
+            );
         }
     }
     Ok(failures(&snap, &tick))

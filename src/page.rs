@@ -121,7 +121,7 @@ code {{ font-size: .85em; }}
 fn errors(snap: &Snapshot) -> String {
     let mut items = String::new();
     for (name, err) in snap.not_evaluated() {
-        let _ = write!(items, "<li><b>{}</b>: {}</li>", escape(name), escape(err));
+        let _ = write!(items, "<li><b>{}</b>: {}</li>", escape(name), escape(&err));
     }
     if items.is_empty() {
         return String::new();

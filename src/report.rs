@@ -144,11 +144,30 @@ pub fn roadmap_json(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Value {
         "growth_factor": growth,
         "breaking_points": points,
         "changes": changes,
-        "limits_not_evaluated": snap.not_evaluated()
-            .into_iter()
-            .map(|(limit, error)| json!({"limit": limit, "error": error}))
-            .collect::<Vec<_>>(),
+        "limits_not_evaluated": not_evaluated_json(snap),
     })
+}
+
+/// The limits with nothing on the roadmap, and why, as JSON.
+pub fn not_evaluated_json(snap: &Snapshot) -> Value {
+    snap.not_evaluated()
+        .into_iter()
+        .map(|(limit, error)| json!({"limit": limit, "error": error}))
+        .collect()
+}
+
+/// The limits with nothing on the roadmap, and why, as a table's last
+/// section (empty when there are none).
+pub fn not_evaluated_text(snap: &Snapshot) -> String {
+    let failed = snap.not_evaluated();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut out = "Not evaluated (their breaking points are missing above)\n".to_string();
+    for (limit, error) in failed {
+        out.push_str(&format!("  {limit}: {error}\n"));
+    }
+    out
 }
 
 /// One breaking point as a JSON object.
@@ -368,16 +387,11 @@ pub fn roadmap_table(snap: &Snapshot, growth: f64) -> String {
             p.evaluation.headroom.note
         ));
     }
-    let failed = snap.not_evaluated();
-    if !failed.is_empty() {
-        if !points.is_empty() {
-            out.push('\n');
-        }
-        out.push_str("Not evaluated (their breaking points are missing above)\n");
-        for (limit, error) in failed {
-            out.push_str(&format!("  {limit}: {error}\n"));
-        }
+    let failed = not_evaluated_text(snap);
+    if !failed.is_empty() && !points.is_empty() {
+        out.push('\n');
     }
+    out.push_str(&failed);
     out
 }
 

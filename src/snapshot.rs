@@ -2,6 +2,7 @@
 //! writes it once per tick, and `/metrics`, the JSON API, the status page and
 //! `runway once` read it. Readers never see a half-written tick.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::backtest::Scores;
@@ -27,6 +28,30 @@ pub struct LimitStatus {
     pub stale_series: usize,
     /// Series without a matching wall from `wall_query`.
     pub unmatched_series: usize,
+}
+
+impl LimitStatus {
+    /// Why a successful evaluation forecast nothing, if it did not.
+    fn nothing_to_forecast(&self) -> Option<String> {
+        if self.last_success.is_none() || !self.evaluations.is_empty() {
+            return None;
+        }
+        let mut why = Vec::new();
+        if self.stale_series > 0 {
+            why.push(format!("{} series stopped reporting", self.stale_series));
+        }
+        if self.unmatched_series > 0 {
+            why.push(format!(
+                "{} series had no wall from wall_query",
+                self.unmatched_series
+            ));
+        }
+        Some(if why.is_empty() {
+            "its query matched no series".to_string()
+        } else {
+            format!("nothing to forecast: {}", why.join(", "))
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -59,14 +84,21 @@ pub struct Trust {
 }
 
 impl Snapshot {
-    /// The limits whose last evaluation failed, with why, in configuration
-    /// order: a roadmap or a page without them must say so.
-    pub fn not_evaluated(&self) -> Vec<(&str, &str)> {
+    /// The limits that put nothing on the roadmap, with why, in
+    /// configuration order: those whose last evaluation failed (its error),
+    /// and those whose query found nothing to forecast (a typo in a metric
+    /// name must not read as a limit where nothing breaks). A roadmap or a
+    /// page without them must say so.
+    pub fn not_evaluated(&self) -> Vec<(&str, Cow<'_, str>)> {
         self.order
             .iter()
             .filter_map(|name| {
-                let err = self.limits.get(name)?.last_error.as_deref()?;
-                Some((name.as_str(), err))
+                let status = self.limits.get(name)?;
+                let why = match &status.last_error {
+                    Some(err) => Cow::Borrowed(err.as_str()),
+                    None => Cow::Owned(status.nothing_to_forecast()?),
+                };
+                Some((name.as_str(), why))
             })
             .collect()
     }
@@ -141,5 +173,60 @@ impl Default for Snapshot {
             windows: BTreeMap::new(),
             changes: VecDeque::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_with_nothing_on_the_roadmap_are_listed_with_why() {
+        let ok = |stale, unmatched| LimitStatus {
+            last_success: Some(1.0),
+            stale_series: stale,
+            unmatched_series: unmatched,
+            ..LimitStatus::default()
+        };
+        let limits = [
+            (
+                "failed",
+                LimitStatus {
+                    last_error: Some("query \"x{\" was rejected".into()),
+                    ..LimitStatus::default()
+                },
+            ),
+            ("typo", ok(0, 0)),
+            ("gone", ok(3, 0)),
+            ("no_walls", ok(1, 2)),
+            // Before its first evaluation a limit has nothing to say yet.
+            ("waiting", LimitStatus::default()),
+        ];
+        let snap = Snapshot {
+            order: limits.iter().map(|(n, _)| n.to_string()).collect(),
+            limits: limits
+                .into_iter()
+                .map(|(n, s)| (n.to_string(), s))
+                .collect(),
+            ..Snapshot::default()
+        };
+        let listed: Vec<(&str, String)> = snap
+            .not_evaluated()
+            .into_iter()
+            .map(|(n, why)| (n, why.into_owned()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("failed", "query \"x{\" was rejected".to_string()),
+                ("typo", "its query matched no series".into()),
+                ("gone", "nothing to forecast: 3 series stopped reporting".into()),
+                (
+                    "no_walls",
+                    "nothing to forecast: 1 series stopped reporting, 2 series had no wall from wall_query"
+                        .into()
+                ),
+            ]
+        );
     }
 }

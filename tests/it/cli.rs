@@ -511,7 +511,9 @@ async fn once_ranks_every_forecast_soonest_first() {
 }
 
 /// A limit whose query Prometheus rejects: the others are still printed, and
-/// the exit code (2) and standard error say which limit failed.
+/// the exit code (2) and standard error say which limit failed. It and a
+/// limit whose query matches nothing (a typo in a metric name) are listed
+/// as not evaluated, so that neither reads as a limit where nothing breaks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn once_with_a_broken_limit_exits_2_and_names_it() {
     let (prometheus, _end) = once_prometheus().await;
@@ -521,6 +523,13 @@ async fn once_with_a_broken_limit_exits_2_and_names_it() {
 [[limits]]
 name = \"broken\"
 query = 'rate(node_filesystem_avail_bytes[5m]'
+wall = 0
+direction = \"falling\"
+lead_time = \"7d\"
+
+[[limits]]
+name = \"typo\"
+query = 'node_filesystem_avial_bytes'
 wall = 0
 direction = \"falling\"
 lead_time = \"7d\"
@@ -543,6 +552,27 @@ lead_time = \"7d\"
     let series = out["series"].as_array().expect("series");
     assert_eq!(series.len(), 4, "the good limits' forecasts: {out:#}");
     assert_eq!(series[0]["labels"]["instance"], "node-3");
+    let missing = &out["limits_not_evaluated"];
+    assert_eq!(missing[0]["limit"], "broken", "{out:#}");
+    assert!(
+        missing[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("rate(node_filesystem_avail_bytes[5m]")),
+        "{out:#}"
+    );
+    assert_eq!(missing[1]["limit"], "typo", "{out:#}");
+    assert_eq!(
+        missing[1]["error"], "its query matched no series",
+        "{out:#}"
+    );
+
+    let table = runway(&["once", "--config", path_str(&file)], "");
+    assert!(
+        table.stdout.contains("Not evaluated")
+            && table.stdout.contains("typo: its query matched no series"),
+        "{}",
+        table.show()
+    );
 }
 
 /// `runway demo` is the first thing a new user runs: it must serve forecasts
