@@ -2,6 +2,8 @@
 //! `timestamp,value` (Unix seconds) or a saved Prometheus `query_range` JSON
 //! response. Every error names the file and, for CSV, the line.
 
+use std::collections::hash_map::Entry;
+
 use crate::model::{Labels, Sample, Series};
 use crate::source::prometheus::{parse_saved_response, parse_value};
 
@@ -37,11 +39,19 @@ pub fn parse_series(text: &str, origin: &str) -> Result<Vec<Series>, InputError>
     Ok(series)
 }
 
+/// Timestamps from here on are taken for milliseconds, not seconds.
+const MILLISECONDS_FROM: f64 = 1e11;
+
 /// `timestamp,value` per line; a first line that is not numeric is a header;
 /// blank lines and `#` comments are skipped. Values may be `NaN`, `+Inf`,
 /// `-Inf` as Prometheus writes them (the forecaster skips them).
 fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
     let mut out = Vec::new();
+    // Each timestamp's first line and value. A sample given again is the
+    // same observation and counts once; a second, different value for a
+    // timestamp is dropped with a warning, as Prometheus refuses a
+    // duplicate sample (the first one holds).
+    let mut seen: std::collections::HashMap<u64, (usize, u64)> = std::collections::HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -65,11 +75,35 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
         if !t.is_finite() {
             return Err(err(format!("timestamp {t} is not finite")));
         }
+        // Unix seconds reach 1e11 in the year 5138; milliseconds passed it
+        // in 1973. Read as seconds they would make every duration 1000
+        // times too long, silently.
+        if t.abs() >= MILLISECONDS_FROM {
+            return Err(err(format!(
+                "timestamp {t} looks like milliseconds; give Unix seconds (divide by 1000)"
+            )));
+        }
+
         let value = parse_value(v);
         if value.is_nan() && !v.eq_ignore_ascii_case("nan") {
             return Err(err(format!("value {v:?} is not a number")));
         }
-        out.push(Sample::new(t, value));
+        match seen.entry(t.to_bits()) {
+            Entry::Occupied(first) => {
+                let (line, v0) = *first.get();
+                if v0 != value.to_bits() {
+                    tracing::warn!(
+                        "{origin}:{}: timestamp {t} was given on line {line} with value {}; this value, {value}, is dropped",
+                        i + 1,
+                        f64::from_bits(v0)
+                    );
+                }
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((i + 1, value.to_bits()));
+                out.push(Sample::new(t, value));
+            }
+        }
     }
     Ok(out)
 }
@@ -87,6 +121,13 @@ mod tests {
     }
 
     #[test]
+    fn a_sample_given_twice_counts_once_and_the_first_value_holds() {
+        let s = parse_series("t,v\n1,2\n2,3\n2,3\n1,4\n3,5\n", "f.csv").unwrap();
+        let got: Vec<(f64, f64)> = s[0].samples.iter().map(|x| (x.t, x.v)).collect();
+        assert_eq!(got, [(1.0, 2.0), (2.0, 3.0), (3.0, 5.0)]);
+    }
+
+    #[test]
     fn errors_name_the_file_and_line() {
         let cases = [
             ("1,2\n2,x\n", "f.csv:2: value \"x\" is not a number"),
@@ -96,6 +137,10 @@ mod tests {
             ),
             ("1\n", "f.csv:1: expected `timestamp,value`, got \"1\""),
             ("timestamp,value\n", "f.csv: no samples"),
+            (
+                "1700000000000,2\n",
+                "f.csv:1: timestamp 1700000000000 looks like milliseconds; give Unix seconds (divide by 1000)",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(parse_series(text, "f.csv").unwrap_err().to_string(), want);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use runway::config::{self, Config};
 use runway::engine::{self, Engine};
@@ -559,6 +559,31 @@ fn read_series(path: &str, wall: f64) -> Result<Vec<Series>> {
     Ok(input::parse_series(&text, path)?)
 }
 
+/// `--at` must fall where the history can speak for it: not before its
+/// first sample (there is nothing to forecast from). After its newest
+/// sample the trend is carried over the gap, as a stale series would be:
+/// said on standard error, as a mistaken epoch or unit is the likelier
+/// cause.
+fn check_at(path: &str, at: f64, series: &[Series]) -> Result<()> {
+    let times = || series.iter().flat_map(|s| s.samples.iter().map(|x| x.t));
+    let first = times().fold(f64::INFINITY, f64::min);
+    let newest = times().fold(f64::NEG_INFINITY, f64::max);
+    if at < first {
+        bail!(
+            "--at {at} ({}) is before the first sample of {path} ({first}, {}): there is nothing to forecast from",
+            evaluate::rfc3339(at).unwrap_or_default(),
+            evaluate::rfc3339(first).unwrap_or_default()
+        );
+    }
+    if at > newest {
+        warn!(
+            "--at {at} is {} after the newest sample of {path} ({newest}): the forecast carries the trend over the gap",
+            evaluate::human_duration(at - newest)
+        );
+    }
+    Ok(())
+}
+
 fn forecast_file(
     path: &str,
     wall: f64,
@@ -569,6 +594,9 @@ fn forecast_file(
     output: Output,
 ) -> Result<ExitCode> {
     let series = read_series(path, wall)?;
+    if let Some(at) = at {
+        check_at(path, at, &series)?;
+    }
     let evaluations: Vec<Evaluation> = series
         .iter()
         .flat_map(|s| {

@@ -251,6 +251,48 @@ fn forecast_at_a_past_instant_uses_only_the_samples_until_then() {
 }
 
 #[test]
+fn forecast_at_outside_the_history_is_refused_before_it_and_warned_after_it() {
+    let history = csv(&falling_disk());
+    let at = |t: f64| {
+        runway(
+            &[
+                "forecast",
+                "--input",
+                "-",
+                "--wall",
+                "0",
+                "--direction",
+                "falling",
+                "--at",
+                &format!("{t}"),
+            ],
+            &history,
+        )
+    };
+    // Before the first sample there is nothing to forecast from.
+    let before = at(END - SPAN - DAY);
+    assert_ne!(before.code, Some(0), "{}", before.show());
+    assert!(
+        before.stderr.contains("--at") && before.stderr.contains("before the first sample"),
+        "{}",
+        before.show()
+    );
+    // After the newest, the trend is carried over the gap: said, since a
+    // wrong epoch or unit is the likelier cause.
+    let after = at(END + 30.0 * DAY);
+    after.assert_success();
+    assert!(
+        after.stderr.contains("30d after the newest sample"),
+        "{}",
+        after.show()
+    );
+    // Within it, nothing to say.
+    let within = at(END - DAY);
+    within.assert_success();
+    assert!(!within.stderr.contains("--at"), "{}", within.show());
+}
+
+#[test]
 fn forecast_of_a_receding_series_has_no_time_to_wall_and_no_alert() {
     let rising = noisy(END, SPAN, STEP, 1e9, 12, |dt| 200e9 + dt * 1e5);
     let out = forecast_json("-", &csv(&rising), &["--lead", "30d"]);
