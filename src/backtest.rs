@@ -521,13 +521,13 @@ pub fn table(r: &Report) -> String {
     out.push('\n');
     out.push_str(&match r.truth.crossing {
         Some(t) => format!(
-            "truth: the wall is reached at {} (rolling median of {} samples)\n",
+            "truth: the wall is reached at {} (rolling median of {})\n",
             when(t),
-            r.truth.smooth
+            crate::evaluate::count(r.truth.smooth, "sample")
         ),
         None => format!(
-            "truth: the wall is not reached within the data (rolling median of {} samples)\n",
-            r.truth.smooth
+            "truth: the wall is not reached within the data (rolling median of {})\n",
+            crate::evaluate::count(r.truth.smooth, "sample")
         ),
     });
     if let Some(note) = &r.note {

@@ -148,6 +148,15 @@ pub fn evaluate(
         .collect()
 }
 
+/// "1 sample", "4 samples": a count and its noun, in the number it takes.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// "3d 4h", "5h 12m", "40s": the two leading units of a duration, as a person
 /// would say it on the phone.
 pub fn human_duration(seconds: f64) -> String {

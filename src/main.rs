@@ -333,11 +333,10 @@ fn check(path: &Path) -> ExitCode {
         eprintln!("{}: {p}", path.display());
         return ExitCode::FAILURE;
     }
-    let n = cfg.limits.len();
     println!(
-        "{}: ok ({n} limit{})",
+        "{}: ok ({})",
         path.display(),
-        if n == 1 { "" } else { "s" }
+        evaluate::count(cfg.limits.len(), "limit")
     );
     ExitCode::SUCCESS
 }

@@ -423,6 +423,11 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
     let total: f64 = weights.iter().sum();
     let mut out = members[best].forecast.clone();
     let heaviest = out.reason.clone();
+    // "of 1 straight trend", not "trends".
+    let why = match members.len() {
+        1 => why.replacen("trends", "trend", 1),
+        _ => why.to_string(),
+    };
     out.reason = format!(
         "{}: weighted median by backtest error of {} {why}; heaviest: {heaviest} ({:.0}%)",
         out.model,
@@ -443,7 +448,9 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
             // likely time alone would give.
             alert: alert.max(own_lower.min(likely)),
         });
-        if alert > likely {
+        // Beyond rounding: an alert a hair after the likely time is the
+        // likely time.
+        if alert > likely * (1.0 + 1e-6) {
             out.reason
                 .push_str("; the alert waits: damped trends doubt that this one lasts to the wall");
         }

@@ -461,8 +461,8 @@ fn fit(
     };
     if data.len() < MIN_SAMPLES {
         let why = format!(
-            "{} finite samples; at least {MIN_SAMPLES} are needed",
-            data.len()
+            "{}; at least {MIN_SAMPLES} are needed",
+            crate::evaluate::count(data.len(), "finite sample")
         );
         return done(Fit::Insufficient(why), data);
     }
@@ -670,15 +670,15 @@ fn fit(
         .iter()
         .any(|c| c.kind == Kind::Exponential && !c.alternative);
     let mut why = match (settings.model, &log) {
-        (ModelChoice::Exponential, None) => {
-            "exponential growth needs positive values rising to a positive wall".to_string()
-        }
-        (ModelChoice::Auto, Some(_)) if compounding => "straight and exponential trends".into(),
-        (ModelChoice::Auto, Some(_)) => "straight trends (compounding not established)".into(),
-        (ModelChoice::Auto, None) => {
+        // Compounding is growth towards a wall above: for a falling series
+        // it was never in question.
+        (ModelChoice::Auto, None) if direction == Direction::Falling => "straight trends".into(),
+        (ModelChoice::Auto | ModelChoice::Exponential, None) => {
             "straight trends (exponential growth needs positive values rising to a positive wall)"
                 .to_string()
         }
+        (ModelChoice::Auto, Some(_)) if compounding => "straight and exponential trends".into(),
+        (ModelChoice::Auto, Some(_)) => "straight trends (compounding not established)".into(),
         (m, _) => format!("{m} trends, set by configuration"),
     };
     if mean_rates {

@@ -71,6 +71,40 @@ fn a_series_of_a_few_samples_is_forecast_not_a_crash() {
 }
 
 #[test]
+fn reasons_read_as_sentences_and_say_only_what_applies() {
+    // Exponential growth set by configuration, on a series that starts at
+    // 0: the straight trends used instead are named as such.
+    let from_zero = history(200, 3600.0, |x| 199.0 + x / 3600.0);
+    let f = run(
+        &from_zero,
+        400.0,
+        Direction::Rising,
+        ModelChoice::Exponential,
+    );
+    assert!(
+        f.reason.contains(
+            "straight trends (exponential growth needs positive values rising to a positive wall)"
+        ),
+        "{}",
+        f.reason
+    );
+    // A falling series: compounding towards a wall above is beside the
+    // point, and not mentioned.
+    let falling = history(200, 3600.0, |x| 100.0 - x / 3600.0 + (x / 7200.0).sin());
+    let f = run(&falling, 0.0, Direction::Falling, ModelChoice::Auto);
+    assert!(f.reason.contains("straight trends"), "{}", f.reason);
+    assert!(!f.reason.contains("exponential"), "{}", f.reason);
+    // An exact line: the alert is due when the wall is, and waits for
+    // nothing.
+    let exact = history(200, 3600.0, |x| 100.0 + x / 3600.0);
+    let f = run(&exact, 120.0, Direction::Rising, ModelChoice::Auto);
+    assert!(!f.reason.contains("the alert waits"), "{}", f.reason);
+    // One sample.
+    let f = run(&exact[..1], 120.0, Direction::Rising, ModelChoice::Auto);
+    assert!(f.reason.starts_with("1 finite sample;"), "{}", f.reason);
+}
+
+#[test]
 fn linear_disk_fill_gives_the_exact_time_to_wall() {
     // 1 TB free, losing 1 MB/s: 1e6 seconds to empty.
     let s = history(2016, 300.0, |x| 1e12 - 1e6 * x);
