@@ -45,18 +45,22 @@ enum Command {
     /// Run the daemon: evaluate every limit each interval, export metrics,
     /// send alerts.
     Run {
+        /// The configuration file (TOML, or YAML by its extension).
         #[arg(long, short)]
         config: PathBuf,
     },
     /// Validate a configuration file and report every problem in it.
     Check {
+        /// The configuration file (TOML, or YAML by its extension).
         #[arg(long, short)]
         config: PathBuf,
     },
     /// Evaluate every limit once and print the forecasts; sends no alerts.
     Once {
+        /// The configuration file (TOML, or YAML by its extension).
         #[arg(long, short)]
         config: PathBuf,
+        /// A table for a person, or JSON for a program.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -64,6 +68,7 @@ enum Command {
     /// first, at what load, and what must be addressed before load grows by
     /// the growth factor. Sends no alerts.
     Roadmap {
+        /// The configuration file (TOML, or YAML by its extension).
         #[arg(long, short)]
         config: PathBuf,
         /// The next order of magnitude of load (default: the configuration's
@@ -73,6 +78,7 @@ enum Command {
         /// Skip replaying each limit's history (faster; no trust figures).
         #[arg(long)]
         no_backtest: bool,
+        /// A table for a terminal, Markdown for a ticket, or JSON.
         #[arg(long, value_enum, default_value = "table")]
         output: RoadmapOutput,
     },
@@ -85,6 +91,7 @@ enum Command {
         /// The limit's value.
         #[arg(long, allow_hyphen_values = true)]
         wall: f64,
+        /// Which way the series moves towards the wall: rising or falling.
         #[arg(long, value_parser = parse_direction)]
         direction: Direction,
         /// Alert window: a duration ("7d") or seconds ("604800").
@@ -95,6 +102,7 @@ enum Command {
         at: Option<f64>,
         #[command(flatten)]
         how: ForecastArgs,
+        /// A table for a person, or JSON for a program.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -102,7 +110,8 @@ enum Command {
     /// evenly spaced past instants with only the samples known then, and
     /// score against when the series really reached the wall.
     Backtest {
-        /// The file (CSV or saved query_range JSON), or `-` for standard input.
+        /// The file (CSV or saved query_range JSON), or `-` for standard
+        /// input; or give --config instead.
         #[arg(long, required_unless_present = "config", conflicts_with = "config")]
         input: Option<String>,
         /// Replay the limits of this configuration on their own history,
@@ -119,6 +128,8 @@ enum Command {
         /// The limit's value (with --input).
         #[arg(long, allow_hyphen_values = true, required_unless_present = "config")]
         wall: Option<f64>,
+        /// Which way the series moves towards the wall: rising or falling
+        /// (with --input).
         #[arg(long, value_parser = parse_direction, required_unless_present = "config")]
         direction: Option<Direction>,
         /// Alert window: a duration ("7d") or seconds ("604800"). Default 7d,
@@ -130,6 +141,7 @@ enum Command {
         cuts: u32,
         #[command(flatten)]
         how: ForecastArgs,
+        /// A table for a person, or JSON for a program.
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
     },
@@ -152,6 +164,8 @@ enum RoadmapOutput {
 /// from each limit's configuration).
 #[derive(clap::Args)]
 struct ForecastArgs {
+    /// "auto" (the trends that predicted the series' own past best),
+    /// "robust", "exponential" or "linear".
     #[arg(long, default_value = "auto", value_parser = parse_model)]
     model: ModelChoice,
     /// "auto" (a day, a week or a year, as the history shows), "none", or a
