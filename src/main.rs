@@ -395,7 +395,9 @@ async fn serve_and_run<S: SeriesSource, K: AlertSink>(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("server.listen: cannot listen on {listen}"))?;
-    info!(%listen, "serving /metrics, /api/v1/forecasts, /api/v1/roadmap and the status page");
+    // Said once the port is ours, so that the address printed is one that
+    // answers.
+    info!(%listen, "serving the status page at http://{listen}/, /metrics, /api/v1/forecasts and /api/v1/roadmap");
     let app = server::router(AppState { metrics, snapshot });
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -448,7 +450,7 @@ async fn demo(listen: SocketAddr) -> Result<()> {
     // has days of data behind it.
     let source = DemoSource::new(engine::wall_clock());
     info!(
-        "demo: {} limits over generated histories; open http://{listen}/ (alerts are logged, not sent)",
+        "demo: {} limits over generated histories (alerts are logged, not sent)",
         cfg.limits.len()
     );
     let engine = Engine::new(&cfg, source, LogSink, metrics.clone(), snapshot.clone());
