@@ -123,7 +123,7 @@ enum Command {
         limit: Option<String>,
         /// With --config: how much history to fetch (default: four times
         /// the limit's lookback).
-        #[arg(long, requires = "config", value_parser = humantime::parse_duration)]
+        #[arg(long, requires = "config", value_parser = parse_duration)]
         history: Option<Duration>,
         /// The limit's value (with --input).
         #[arg(long, allow_hyphen_values = true, required_unless_present = "config")]
@@ -226,15 +226,26 @@ fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
     }
 }
 
+/// A lead time: a duration ("7d") or a number of seconds, above zero (a
+/// lead of nothing would only ever alert on a wall already reached).
 fn parse_seconds(s: &str) -> Result<f64, String> {
-    if let Ok(v) = s.parse::<f64>() {
-        if v.is_finite() && v >= 0.0 {
-            return Ok(v);
-        }
+    let seconds = match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => v,
+        _ => humantime::parse_duration(s)
+            .map(|d| d.as_secs_f64())
+            .map_err(|_| format!("{s:?} is neither a duration (\"7d\") nor a number of seconds"))?,
+    };
+    if seconds > 0.0 {
+        Ok(seconds)
+    } else {
+        Err(format!("{s:?} must be longer than nothing"))
     }
+}
+
+/// How much history to fetch: a duration ("30d").
+fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s)
-        .map(|d| d.as_secs_f64())
-        .map_err(|_| format!("{s:?} is neither a duration (\"7d\") nor a number of seconds"))
+        .map_err(|_| format!("{s:?} is not a duration, such as \"30d\" or \"12h\""))
 }
 
 fn main() -> ExitCode {

@@ -293,6 +293,25 @@ fn backtest_errors_name_the_file() {
         "{}",
         run.show()
     );
+    // A lead of nothing would only ever alert on a wall already reached.
+    let run = backtest(
+        &[
+            "--input",
+            "-",
+            "--wall",
+            "0",
+            "--direction",
+            "falling",
+            "--lead",
+            "0s",
+        ],
+        "1,2\n",
+    );
+    assert!(
+        run.code.is_some_and(|c| c != 0) && run.stderr.contains("--lead"),
+        "{}",
+        run.show()
+    );
 }
 
 /// `runway backtest --config`: each limit replayed on its own history,
