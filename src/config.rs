@@ -1608,7 +1608,12 @@ impl Walker<'_> {
             w.string_map(&p("labels"), v, check_label_name, |_| None)
         });
         let annotations = self.or_default(get(d, "annotations"), BTreeMap::new(), |w, v| {
-            w.string_map(&p("annotations"), v, check_annotation_name, |_| None)
+            w.string_map(
+                &p("annotations"),
+                v,
+                check_annotation_name,
+                crate::evaluate::template_problem,
+            )
         });
         let alertname = self.or_default(
             get(d, "alertname"),
@@ -2062,6 +2067,25 @@ lead_time = "7d"
                 "evaluation.resolve_magin: unknown key (from environment variable RUNWAY_EVALUATION__RESOLVE_MAGIN)",
                 "evaluation.concurrency: string \"many\" is not a whole number (from environment variable RUNWAY_EVALUATION__CONCURRENCY)",
             ]
+        );
+    }
+
+    #[test]
+    fn an_annotation_runway_cannot_fill_is_reported_at_its_key() {
+        let text = LIMIT.replace(
+            "[[limits]]",
+            "[[limits]]\nannotations = { summary = \"{{ $labels.instance }} full in {{ humanizeDuration $value }}\" }",
+        );
+        let lines = problems(
+            &format!("[source]\nurl = \"http://p:9090\"\n{text}"),
+            Format::Toml,
+        );
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with(
+                "limits[0].annotations.summary: {{ humanizeDuration $value }} is not a placeholder runway fills"
+            ),
+            "{lines:?}"
         );
     }
 

@@ -241,41 +241,102 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// A piece of an annotation template: text as written, or a placeholder
+/// (`key` trimmed, `raw` with its braces).
+enum Piece<'a> {
+    Text(&'a str),
+    Placeholder { key: &'a str, raw: &'a str },
+}
+
+/// The pieces of `template`, in order; `{{` with no `}}` after it is text.
+fn pieces(template: &str) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = template;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let piece = match rest.find("{{") {
+            Some(0) => match rest[2..].find("}}") {
+                Some(end) => {
+                    let raw = &rest[..end + 4];
+                    Piece::Placeholder {
+                        key: raw[2..raw.len() - 2].trim(),
+                        raw,
+                    }
+                }
+                None => Piece::Text(rest),
+            },
+            Some(start) => Piece::Text(&rest[..start]),
+            None => Piece::Text(rest),
+        };
+        let taken = match &piece {
+            Piece::Text(t) => t.len(),
+            Piece::Placeholder { raw, .. } => raw.len(),
+        };
+        rest = &rest[taken..];
+        Some(piece)
+    })
+}
+
+/// The placeholders [`expand`] fills, for messages.
+pub const PLACEHOLDERS: &str =
+    "{{ $labels.NAME }}, {{ $value }}, {{ $wall }}, {{ $time_to_wall }}, {{ $limit }}";
+
+fn fills(key: &str) -> bool {
+    key.strip_prefix("$labels.").is_some_and(|n| !n.is_empty())
+        || matches!(key, "$value" | "$wall" | "$limit" | "$time_to_wall")
+}
+
+/// What is wrong with an annotation template, if anything: a placeholder
+/// [`expand`] does not fill, or braces left open. Either would reach the
+/// on-call engineer as written.
+pub fn template_problem(template: &str) -> Option<String> {
+    for piece in pieces(template) {
+        match piece {
+            Piece::Placeholder { key, raw } if !fills(key) => {
+                return Some(format!(
+                    "{raw} is not a placeholder runway fills ({PLACEHOLDERS})"
+                ));
+            }
+            Piece::Text(t) if t.contains("{{") => {
+                return Some(format!("\"{{{{\" is not closed by \"}}}}\" in {t:?}"));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Fills `{{ $labels.NAME }}`, `{{ $value }}`, `{{ $wall }}`,
 /// `{{ $time_to_wall }}` and `{{ $limit }}` in a limit's annotation, the
 /// small subset of Prometheus' template language that alert texts use.
-/// Anything else between braces is left as written.
+/// Anything else between braces is left as written (the configuration
+/// refuses it: [`template_problem`]).
 pub fn expand(template: &str, e: &Evaluation) -> String {
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let key = after[..end].trim();
-        let value = if let Some(name) = key.strip_prefix("$labels.") {
-            Some(e.labels.get(name).cloned().unwrap_or_default())
-        } else {
-            match key {
-                "$value" => Some(e.forecast.current_value.map_or("NaN".into(), format_value)),
-                "$wall" => Some(format_value(e.wall)),
-                "$limit" => Some(e.limit.clone()),
-                "$time_to_wall" => Some(human_duration(
-                    e.forecast.eta.map_or(f64::INFINITY, |x| x.likely),
-                )),
-                _ => None,
+    for piece in pieces(template) {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Placeholder { key, raw } => {
+                let value = if let Some(name) = key.strip_prefix("$labels.") {
+                    Some(e.labels.get(name).cloned().unwrap_or_default())
+                } else {
+                    match key {
+                        "$value" => {
+                            Some(e.forecast.current_value.map_or("NaN".into(), format_value))
+                        }
+                        "$wall" => Some(format_value(e.wall)),
+                        "$limit" => Some(e.limit.clone()),
+                        "$time_to_wall" => Some(human_duration(
+                            e.forecast.eta.map_or(f64::INFINITY, |x| x.likely),
+                        )),
+                        _ => None,
+                    }
+                };
+                out.push_str(value.as_deref().unwrap_or(raw));
             }
-        };
-        match value {
-            Some(v) => out.push_str(&v),
-            None => out.push_str(&rest[start..start + 2 + end + 2]),
         }
-        rest = &after[end + 2..];
     }
-    out.push_str(rest);
     out
 }
 

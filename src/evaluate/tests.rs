@@ -255,6 +255,23 @@ fn the_summary_tells_what_breaks_when_and_how_sure() {
 }
 
 #[test]
+fn an_annotation_template_is_refused_for_what_would_reach_the_pager_as_written() {
+    assert_eq!(
+        template_problem("{{ $labels.instance }} in {{$time_to_wall}}"),
+        None
+    );
+    assert_eq!(template_problem("no placeholders } { at all"), None);
+    let unknown = template_problem("{{ $value | humanize }} left").unwrap_or_default();
+    assert!(
+        unknown.starts_with("{{ $value | humanize }} is not a placeholder runway fills"),
+        "{unknown}"
+    );
+    let open = template_problem("{{ $limit }} at {{ $wall").unwrap_or_default();
+    assert!(open.contains("not closed"), "{open}");
+    assert!(template_problem("{{ $labels. }}").is_some());
+}
+
+#[test]
 fn durations_read_as_a_person_says_them() {
     let cases = [
         (0.0, "0s"),
