@@ -1622,6 +1622,28 @@ impl Walker<'_> {
         );
         let hold = self.optional(get(d, "hold"), |w, v| w.any_duration(&p("hold"), v));
         let driver = self.optional(get(d, "driver"), |w, v| w.non_empty_string(&p("driver"), v));
+        // A condition that must hold as long as the most urgent lead time
+        // fires only once the wall is reached, if ever.
+        if let (Some(hold), Some(Some(first))) = (&hold, lead_times.as_ref().map(|l| l.first())) {
+            let (effective, key) = match (hold, evaluation) {
+                (Some(h), _) => (Some(*h), p("hold")),
+                (None, Some(e)) => (Some(e.hold), "evaluation.hold".to_string()),
+                (None, None) => (None, String::new()),
+            };
+            if let Some(h) = effective.filter(|h| *h >= first.lead) {
+                let show = |d: Duration| humantime::format_duration(d).to_string();
+                self.report(
+                    &key,
+                    format!(
+                        "{} is not shorter than {}'s {} lead time ({}): its alerts would fire only at the wall",
+                        show(h),
+                        p("lead_time"),
+                        first.severity,
+                        show(first.lead)
+                    ),
+                );
+            }
+        }
 
         Some(Limit {
             name: name?,
@@ -1881,7 +1903,7 @@ lead_time = "7d"
         );
         let text = toml_with("").replace(
             "lead_time = \"7d\"",
-            "lead_time = { warning = \"1h 30m\", critical = \"90s\", info = \"2d\" }",
+            "lead_time = { warning = \"1h 30m\", critical = \"90s\", info = \"2d\" }\nhold = \"1m\"",
         );
         let leads: Vec<(String, u64)> = ok(&text).limits[0]
             .lead_times
@@ -2068,6 +2090,25 @@ lead_time = "7d"
                 "evaluation.concurrency: string \"many\" is not a whole number (from environment variable RUNWAY_EVALUATION__CONCURRENCY)",
             ]
         );
+    }
+
+    #[test]
+    fn a_hold_as_long_as_the_lead_time_is_refused() {
+        let limit = |extra: &str| {
+            format!(
+                "[source]\nurl = \"http://p:9090\"\n[evaluation]\nhold = \"2h\"\n[[limits]]\nname = \"x\"\nquery = \"q\"\nwall = 0\ndirection = \"falling\"\n{extra}"
+            )
+        };
+        assert_eq!(
+            problems(&limit("lead_time = { critical = \"1d\", warning = \"7d\" }\nhold = \"1y\""), Format::Toml),
+            ["limits[0].hold: 1year is not shorter than limits[0].lead_time's critical lead time (1day): its alerts would fire only at the wall"]
+        );
+        // Inherited from evaluation.hold: said there.
+        assert_eq!(
+            problems(&limit("lead_time = \"2h\""), Format::Toml),
+            ["evaluation.hold: 2h is not shorter than limits[0].lead_time's warning lead time (2h): its alerts would fire only at the wall"]
+        );
+        assert_eq!(ok(&limit("lead_time = \"3h\"")).limits[0].hold, None);
     }
 
     #[test]
