@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -130,21 +131,32 @@ struct RoadmapQuery {
     growth: Option<String>,
 }
 
-async fn roadmap(State(s): State<AppState>, Query(q): Query<RoadmapQuery>) -> Response {
+/// A 400 in the shape of Prometheus' API errors.
+fn bad_data(error: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"status": "error", "errorType": "bad_data", "error": error})),
+    )
+        .into_response()
+}
+
+async fn roadmap(
+    State(s): State<AppState>,
+    q: Result<Query<RoadmapQuery>, QueryRejection>,
+) -> Response {
+    // A query string that does not parse (`?growth=2&growth=3`) is the
+    // caller's error like a bad value, and answered the same way.
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => return bad_data(e.body_text()),
+    };
     let Ok(snap) = s.snapshot.read() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let growth = match q.growth.as_deref().map(crate::roadmap::parse_growth) {
         None => snap.growth_factor,
         Some(Ok(g)) => g,
-        Some(Err(e)) => {
-            let error = format!("growth={e}");
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"status": "error", "errorType": "bad_data", "error": error})),
-            )
-                .into_response();
-        }
+        Some(Err(e)) => return bad_data(format!("growth={e}")),
     };
     let now = snap.evaluated_at.unwrap_or(0.0);
     Json(report::roadmap_json(&snap, growth, now)).into_response()

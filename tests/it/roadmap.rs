@@ -370,6 +370,17 @@ async fn the_status_page_shows_the_ranked_roadmap_with_a_chart_per_breaking_poin
         refused["error"],
         "growth=\"0.5\" must be a number above 1, such as 10"
     );
+    // A query string that does not parse is answered the same way.
+    let (status, body) = runway.get("/api/v1/roadmap?growth=2&growth=3").await;
+    assert_eq!(status, 400, "{body}");
+    let refused: Value = serde_json::from_str(&body).expect("an error in JSON");
+    assert_eq!(refused["errorType"], "bad_data", "{body}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("growth")),
+        "{body}"
+    );
 
     let metrics = runway.metrics_text().await;
     let line = |name: &str, label: &str| -> f64 {
