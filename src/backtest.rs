@@ -688,18 +688,23 @@ mod tests {
         })
     }
 
+    /// 30 cuts of `s` rising to a wall of 1000 with a lead of three days.
+    fn to_1000(s: &[Sample]) -> Report {
+        backtest(
+            s,
+            1000.0,
+            Direction::Rising,
+            3.0 * DAY,
+            30,
+            &Settings::default(),
+        )
+    }
+
     #[test]
     fn a_line_with_a_known_crossing_is_forecast_well_and_alerts_are_right() {
         let s = line();
         let lead = 3.0 * DAY;
-        let r = backtest(
-            &s,
-            1000.0,
-            Direction::Rising,
-            lead,
-            30,
-            &Settings::default(),
-        );
+        let r = to_1000(&s);
         assert_eq!(r.truth.smooth, 41);
         let crossing = r.truth.crossing.expect("the line reaches the wall");
         assert!(
@@ -735,14 +740,7 @@ mod tests {
         // truth falls on it at every cut (it used to miss by rounding at
         // a third of them, and read as a band to distrust).
         let s = series(14.0, |dt, _| 100.0 + 900.0 * dt / (12.0 * DAY));
-        let r = backtest(
-            &s,
-            1000.0,
-            Direction::Rising,
-            3.0 * DAY,
-            30,
-            &Settings::default(),
-        );
+        let r = to_1000(&s);
         let m = &r.summary;
         assert!(m.eta_error_median.unwrap() < 1e-6, "{m:#?}");
         assert_eq!(m.band_scored, 30, "{m:#?}");
@@ -752,14 +750,7 @@ mod tests {
     #[test]
     fn a_flat_noisy_series_raises_no_alarm() {
         let s = series(14.0, |_, i| 500.0 + 20.0 * noise(i));
-        let r = backtest(
-            &s,
-            1000.0,
-            Direction::Rising,
-            3.0 * DAY,
-            30,
-            &Settings::default(),
-        );
+        let r = to_1000(&s);
         assert_eq!(r.truth.crossing, None);
         assert_eq!(r.cuts.len(), 30);
         let m = &r.summary;

@@ -22,6 +22,13 @@ fn backtest(args: &[&str], stdin: &str) -> Checked {
     Checked(runway(&all, stdin))
 }
 
+/// `runway backtest` of `input` towards a wall at 0, falling, with `extra`.
+fn falling(input: &str, extra: &[&str], stdin: &str) -> Checked {
+    let mut args = vec!["--input", input, "--wall", "0", "--direction", "falling"];
+    args.extend_from_slice(extra);
+    backtest(&args, stdin)
+}
+
 /// A run whose JSON is only read after checking the exit code.
 struct Checked(Run);
 
@@ -65,19 +72,7 @@ fn backtest_of_a_known_crossing_scores_well() {
     let file = dir.path().join("disk.csv");
     let samples = falling_disk(5);
     std::fs::write(&file, csv(&samples)).expect("write csv");
-    let args = [
-        "--input",
-        path_str(&file),
-        "--wall",
-        "0",
-        "--direction",
-        "falling",
-        "--lead",
-        LEAD,
-        "--output",
-        "json",
-    ];
-    let out = backtest(&args, "").json();
+    let out = falling(path_str(&file), &["--lead", LEAD, "--output", "json"], "").json();
     let series = out["series"].as_array().expect("series");
     assert_eq!(series.len(), 1, "{out:#}");
     let r = &series[0];
@@ -117,29 +112,16 @@ fn backtest_of_a_known_crossing_scores_well() {
     assert_eq!(m["models"]["robust"], 30, "{m:#}");
 
     // The same history on standard input gives the same report.
-    let mut stdin_args = args;
-    stdin_args[1] = "-";
-    assert_eq!(backtest(&stdin_args, &csv(&samples)).json(), out);
+    let from_stdin = falling("-", &["--lead", LEAD, "--output", "json"], &csv(&samples));
+    assert_eq!(from_stdin.json(), out);
 }
 
 #[test]
 fn backtest_of_a_flat_series_raises_no_alarm() {
     let flat = noisy(END, SPAN, STEP, 3e9, 6, |_| 150e9);
-    let out = backtest(
-        &[
-            "--input",
-            "-",
-            "--wall",
-            "0",
-            "--direction",
-            "falling",
-            "--lead",
-            "3d",
-            "--cuts",
-            "20",
-            "--output",
-            "json",
-        ],
+    let out = falling(
+        "-",
+        &["--lead", "3d", "--cuts", "20", "--output", "json"],
         &csv(&flat),
     )
     .json();
@@ -160,19 +142,9 @@ fn backtest_of_a_flat_series_raises_no_alarm() {
 
 #[test]
 fn backtest_table_shows_each_cut_and_the_summary() {
-    let run = backtest(
-        &[
-            "--input",
-            "-",
-            "--wall",
-            "0",
-            "--direction",
-            "falling",
-            "--lead",
-            LEAD,
-            "--cuts",
-            "5",
-        ],
+    let run = falling(
+        "-",
+        &["--lead", LEAD, "--cuts", "5"],
         &csv(&falling_disk(7)),
     );
     assert_eq!(run.code, Some(0), "{}", run.show());
@@ -220,22 +192,7 @@ fn backtest_of_a_saved_query_range_answer_reports_each_series() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("saved.json");
     std::fs::write(&file, answer.to_string()).expect("write saved answer");
-    let out = backtest(
-        &[
-            "--input",
-            path_str(&file),
-            "--wall",
-            "0",
-            "--direction",
-            "falling",
-            "--lead",
-            LEAD,
-            "--output",
-            "json",
-        ],
-        "",
-    )
-    .json();
+    let out = falling(path_str(&file), &["--lead", LEAD, "--output", "json"], "").json();
     let series = out["series"].as_array().expect("series");
     assert_eq!(series.len(), 2, "{out:#}");
     assert_eq!(
@@ -263,10 +220,7 @@ fn backtest_errors_name_the_file() {
             format!("cannot read {}", path_str(&missing)),
         ),
     ] {
-        let run = backtest(
-            &["--input", file, "--wall", "0", "--direction", "falling"],
-            "",
-        );
+        let run = falling(file, &[], "");
         assert!(
             run.code.is_some_and(|c| c != 0),
             "a bad file was accepted: {}",
@@ -275,43 +229,16 @@ fn backtest_errors_name_the_file() {
         assert!(run.stderr.contains(&want), "no {want:?}: {}", run.show());
         assert!(run.stdout.trim().is_empty(), "{}", run.show());
     }
-    let run = backtest(
-        &[
-            "--input",
-            "-",
-            "--wall",
-            "0",
-            "--direction",
-            "falling",
-            "--cuts",
-            "0",
-        ],
-        "1,2\n",
-    );
-    assert!(
-        run.code.is_some_and(|c| c != 0) && run.stderr.contains("--cuts"),
-        "{}",
-        run.show()
-    );
-    // A lead of nothing would only ever alert on a wall already reached.
-    let run = backtest(
-        &[
-            "--input",
-            "-",
-            "--wall",
-            "0",
-            "--direction",
-            "falling",
-            "--lead",
-            "0s",
-        ],
-        "1,2\n",
-    );
-    assert!(
-        run.code.is_some_and(|c| c != 0) && run.stderr.contains("--lead"),
-        "{}",
-        run.show()
-    );
+    // No cuts; a lead of nothing, which would only ever alert on a wall
+    // already reached.
+    for (flag, value) in [("--cuts", "0"), ("--lead", "0s")] {
+        let run = falling("-", &[flag, value], "1,2\n");
+        assert!(
+            run.code.is_some_and(|c| c != 0) && run.stderr.contains(flag),
+            "{}",
+            run.show()
+        );
+    }
 }
 
 /// `runway backtest --config`: each limit replayed on its own history,

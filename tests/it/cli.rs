@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::support::{
     assert_near_truth, csv, noisy, now_secs, path_str, runway, towards, unix, OpenMetrics,
-    Prometheus, PrometheusOptions, TestCa,
+    Prometheus, PrometheusOptions, Run, TestCa,
 };
 
 const DAY: f64 = 86_400.0;
@@ -146,7 +146,8 @@ fn check_names_a_file_the_configuration_needs_that_cannot_be_read() {
 // runway forecast
 // ---------------------------------------------------------------------------
 
-fn forecast_json(input: &str, stdin: &str, extra: &[&str]) -> Value {
+/// `runway forecast` of `input` towards a wall at 0, falling, with `extra`.
+fn forecast_falling(input: &str, stdin: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "forecast",
         "--input",
@@ -155,11 +156,15 @@ fn forecast_json(input: &str, stdin: &str, extra: &[&str]) -> Value {
         "0",
         "--direction",
         "falling",
-        "--output",
-        "json",
     ];
     args.extend_from_slice(extra);
-    let run = runway(&args, stdin);
+    runway(&args, stdin)
+}
+
+fn forecast_json(input: &str, stdin: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["--output", "json"];
+    args.extend_from_slice(extra);
+    let run = forecast_falling(input, stdin, &args);
     run.assert_success();
     run.json()
 }
@@ -253,22 +258,7 @@ fn forecast_at_a_past_instant_uses_only_the_samples_until_then() {
 #[test]
 fn forecast_at_outside_the_history_is_refused_before_it_and_warned_after_it() {
     let history = csv(&falling_disk());
-    let at = |t: f64| {
-        runway(
-            &[
-                "forecast",
-                "--input",
-                "-",
-                "--wall",
-                "0",
-                "--direction",
-                "falling",
-                "--at",
-                &format!("{t}"),
-            ],
-            &history,
-        )
-    };
+    let at = |t: f64| forecast_falling("-", &history, &["--at", &format!("{t}")]);
     // Before the first sample there is nothing to forecast from.
     let before = at(END - SPAN - DAY);
     assert_ne!(before.code, Some(0), "{}", before.show());
@@ -305,20 +295,7 @@ fn forecast_of_a_receding_series_has_no_time_to_wall_and_no_alert() {
 
 #[test]
 fn forecast_table_says_it_in_a_sentence() {
-    let run = runway(
-        &[
-            "forecast",
-            "--input",
-            "-",
-            "--wall",
-            "0",
-            "--direction",
-            "falling",
-            "--lead",
-            "3d",
-        ],
-        &csv(&falling_disk()),
-    );
+    let run = forecast_falling("-", &csv(&falling_disk()), &["--lead", "3d"]);
     run.assert_success();
     let out = &run.stdout;
     assert!(
