@@ -34,6 +34,19 @@ const MAX_POINTS_PER_SERIES: f64 = 10_000.0;
 /// Prometheus' default lookback delta: a range query repeats a series' last
 /// sample for this long after it stops being scraped.
 const STALENESS_SECONDS: f64 = 300.0;
+
+/// Whether a series whose newest point is at `newest` has stopped
+/// reporting, in a range query of `step` ending at `now`: Prometheus
+/// carries a sample forward for its staleness window, and the grid can
+/// miss up to two steps of it. The grid is anchored at `now`, so the
+/// newest point's age is a whole number of steps (to the millisecond
+/// Prometheus rounds to): a cutoff on a whole step (with the default
+/// 7-day lookback, 2 × 5m + 5m is three) would flip with that rounding
+/// from one evaluation to the next, and the series' alert with it. The
+/// cutoff sits half a step further, between two grid points.
+fn stale(newest: UnixSeconds, now: UnixSeconds, step: f64) -> bool {
+    now - newest > 2.5 * step + STALENESS_SECONDS
+}
 /// A backtest replays this many lookbacks of history...
 const BACKTEST_LOOKBACKS: f64 = 4.0;
 /// ... cut at this many instants.
@@ -294,9 +307,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         }
         // A series that stopped reporting is gone, as in an instant query:
         // its trend is not extrapolated from data that no longer arrives.
-        let stale_before = now - (2.0 * step + STALENESS_SECONDS);
         let before = series.len();
-        series.retain(|s| s.samples.last().is_some_and(|x| x.t >= stale_before));
+        series.retain(|s| s.samples.last().is_some_and(|x| !stale(x.t, now, step)));
         let stale = before - series.len();
         let dropped = series.len().saturating_sub(self.max_series);
         series.truncate(self.max_series);
@@ -715,4 +727,32 @@ async fn forecast_limit(
         stale: f.stale,
         unmatched,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stopped_series_is_stale_once_whatever_the_rounding_of_its_grid() {
+        // Five-minute steps (a 7-day lookback): the newest point of a
+        // series is a whole number of steps old. Prometheus rounds the
+        // grid to the millisecond, so from one evaluation to the next the
+        // same point reads a hair under or over its whole steps; the
+        // answer must not change with it.
+        let (now, step) = (1_700_000_000.0, 300.0);
+        for steps in 0..8 {
+            let age = steps as f64 * step;
+            let under = stale(now - age + 0.001, now, step);
+            let over = stale(now - age - 0.001, now, step);
+            assert_eq!(under, over, "{steps} steps old");
+            // Fresh while Prometheus still carries its last sample forward
+            // (five minutes) and the grid may have missed two steps of it.
+            assert_eq!(
+                over,
+                age > 2.0 * step + STALENESS_SECONDS,
+                "{steps} steps old"
+            );
+        }
+    }
 }
