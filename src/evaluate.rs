@@ -13,8 +13,9 @@
 //!   series disappears: hysteresis, so a wall hovering at the edge of the
 //!   window does not page on and off.
 //! - Firing alerts are re-sent every `resend_delay` with
-//!   `endsAt = now + 4 × max(interval, resend_delay)`, so that two lost sends
-//!   do not resolve them; resolved alerts are re-sent with `endsAt` = the
+//!   `endsAt = now + 4 × max(interval, resend_delay) + hold`, so that two
+//!   lost sends do not resolve them, nor does a restart (see
+//!   [`Cadence::valid_for`]); resolved alerts are re-sent with `endsAt` = the
 //!   resolve time for 15 minutes. Pending alerts are never sent.
 
 use std::collections::BTreeMap;
@@ -365,9 +366,15 @@ pub struct Cadence {
 }
 
 impl Cadence {
-    /// How far ahead a firing alert's `endsAt` is set.
-    pub fn valid_for(&self) -> f64 {
-        4.0 * self.interval.max(self.resend_delay)
+    /// How far ahead a firing alert's `endsAt` is set, for a rule that
+    /// holds `hold` seconds: Prometheus' four sends (two lost ones do not
+    /// resolve it), and the hold on top. runway keeps no state across a
+    /// restart: a restarted runway holds a firing alert pending for the
+    /// hold again before it sends it, and Alertmanager must keep it active
+    /// meanwhile, or it would notify "resolved" and then "firing" again.
+    /// (Prometheus restores its alerts' pending time instead.)
+    pub fn valid_for(&self, hold: f64) -> f64 {
+        4.0 * self.interval.max(self.resend_delay) + hold.max(0.0)
     }
 }
 
@@ -408,6 +415,9 @@ struct Tracked {
     active_at: UnixSeconds,
     resolved_at: Option<UnixSeconds>,
     last_sent_at: Option<UnixSeconds>,
+    /// Its rule's hold, in seconds: how long a restarted runway would hold
+    /// it pending again (see [`Cadence::valid_for`]).
+    hold: f64,
 }
 
 /// The alerts of every limit, keyed by limit then by the alert's label set
@@ -513,6 +523,7 @@ impl AlertTracker {
                         // A resolution carries the forecast that ended it, so
                         // the person paged earlier reads why it is over.
                         t.annotations = alert_annotations(e, rule);
+                        t.hold = rule.hold;
                         if !keep {
                             t.state = AlertState::Resolved;
                             t.resolved_at = Some(now);
@@ -545,6 +556,7 @@ impl AlertTracker {
                                     active_at: now,
                                     resolved_at: None,
                                     last_sent_at: None,
+                                    hold: rule.hold,
                                 },
                             );
                         }
@@ -597,7 +609,7 @@ impl AlertTracker {
                 t.last_sent_at = Some(now);
                 let ends_at = match (t.state, t.resolved_at) {
                     (AlertState::Resolved, Some(at)) => at,
-                    _ => now + cadence.valid_for(),
+                    _ => now + cadence.valid_for(t.hold),
                 };
                 out.push(Alert {
                     state: t.state,

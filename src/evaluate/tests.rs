@@ -108,7 +108,33 @@ fn hold_delays_firing_and_a_single_noisy_evaluation_never_pages() {
     let sent = step(300.0, &[(0.0, inside), (240.0, inside), (300.0, inside)]);
     assert_eq!(sent[0], vec![]);
     assert_eq!(sent[1], vec![]);
-    assert_eq!(sent[2], vec![("firing", 240.0)], "endsAt = now + 4 x 1m");
+    assert_eq!(
+        sent[2],
+        vec![("firing", 540.0)],
+        "endsAt = now + 4 x 1m + the 5m hold (a restarted runway holds it again)"
+    );
+}
+
+#[test]
+fn a_restarted_runway_fires_again_before_alertmanager_would_resolve_the_alert() {
+    // runway fires a 5-minute-hold alert, sends it and is restarted right
+    // after. It keeps no state: the new process sees the wall at its first
+    // evaluation a minute later, holds it five minutes and only then sends
+    // it. Alertmanager must still hold the first send active by then, or
+    // the on-call engineer gets "resolved" and a new page for a restart.
+    let inside = Some(3.0 * DAY);
+    let before = step(300.0, &[(0.0, inside), (300.0, inside)]);
+    let [("firing", valid_for)] = before[1][..] else {
+        panic!("{before:?}");
+    };
+    let ends_at = 300.0 + valid_for;
+    let after = step(300.0, &[(360.0, inside), (660.0, inside)]);
+    assert!(after[0].is_empty(), "held again: {after:?}");
+    assert_eq!(after[1].len(), 1, "{after:?}");
+    assert!(
+        660.0 < ends_at,
+        "re-sent at 660 s, Alertmanager resolves at {ends_at} s"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Alertmanager API v2 (`POST /api/v2/alerts`), sent the way Prometheus'
 //! notifier sends: batches of at most 256 alerts, to every configured
 //! Alertmanager, no retries (a failed send is counted, and the next resend
-//! carries the alert again, which is why `endsAt` lies four intervals ahead).
+//! carries the alert again, which is why `endsAt` lies four intervals, and
+//! the hold, ahead).
 
 use std::time::{Duration, UNIX_EPOCH};
 

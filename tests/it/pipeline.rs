@@ -259,12 +259,13 @@ async fn a_filling_disk_warns_then_goes_critical_then_resolves_after_cleanup() {
     assert!(r.sink.take().is_empty());
     assert_eq!(r.metric("runway_alerts{state=\"pending\"}"), Some(1.0));
 
-    // Ten minutes later the warning fires, with endsAt four intervals ahead.
+    // Ten minutes later the warning fires, with endsAt four intervals and
+    // the ten-minute hold ahead.
     r.tick(T0 + 600.0).await;
     let sent = r.sink.take();
     assert_eq!(severities(&sent), vec![("warning".into(), false)]);
     let a = &sent[0];
-    assert_eq!(a.ends_at, T0 + 600.0 + 240.0);
+    assert_eq!(a.ends_at, T0 + 600.0 + 240.0 + 600.0);
     assert_eq!(a.starts_at, T0);
     assert_eq!(a.labels["team"], "storage");
     assert_eq!(a.labels["instance"], "node-3");
