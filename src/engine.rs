@@ -642,8 +642,20 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     return;
                 }
                 _ = ticker.tick() => {
-                    let report = self.tick(wall_clock(), true).await;
-                    debug!(?report, "evaluation done");
+                    // A shutdown does not wait for an evaluation (or its
+                    // backtest) stuck on a slow source: with the source's
+                    // timeouts and retries that could outlast systemd's stop
+                    // timeout. Nothing it would still do must outlive the
+                    // process; the next start derives its state again.
+                    tokio::select! {
+                        _ = &mut shutdown => {
+                            info!("shutting down; the evaluation in progress is abandoned");
+                            return;
+                        }
+                        report = self.tick(wall_clock(), true) => {
+                            debug!(?report, "evaluation done");
+                        }
+                    }
                 }
             }
         }

@@ -834,3 +834,66 @@ async fn a_failing_driver_fails_its_limit_by_name_and_an_empty_one_falls_back() 
         "the last forecasts are kept"
     );
 }
+
+/// A source that accepts every query and never answers; `asked` is
+/// notified when a range query arrives.
+struct Hanging {
+    asked: Arc<tokio::sync::Notify>,
+}
+
+impl runway::source::SeriesSource for Hanging {
+    async fn query_range(
+        &self,
+        _query: &str,
+        _start: f64,
+        _end: f64,
+        _step: f64,
+    ) -> Result<Vec<runway::model::Series>, runway::source::SourceError> {
+        self.asked.notify_one();
+        std::future::pending().await
+    }
+
+    async fn query_instant(
+        &self,
+        _query: &str,
+        _at: f64,
+    ) -> Result<Vec<(runway::model::Labels, f64)>, runway::source::SourceError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_shutdown_does_not_wait_for_an_evaluation_stuck_on_its_source() {
+    let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
+    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
+    let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
+    let asked = Arc::new(tokio::sync::Notify::new());
+    let source = Hanging {
+        asked: asked.clone(),
+    };
+    let engine = Engine::new(
+        &cfg,
+        source,
+        RecordingSink::default(),
+        metrics,
+        snapshot.clone(),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(engine.run(Duration::from_secs(60), async {
+        let _ = stopped.await;
+    }));
+    // The first evaluation starts at once and waits on the source forever.
+    asked.notified().await;
+    stop.send(()).expect("the engine is running");
+    // Were the evaluation awaited, this would never return: the test would
+    // hang rather than fail, so it is bounded.
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the engine stopped without finishing its evaluation")
+        .expect("the engine did not panic");
+    assert_eq!(
+        snapshot.read().unwrap().evaluated_at,
+        None,
+        "no evaluation finished"
+    );
+}
