@@ -17,7 +17,21 @@ pub const MAX_BATCH: usize = 256;
 
 pub struct AlertmanagerSink {
     client: reqwest::Client,
-    targets: Vec<String>,
+    /// (base URL to post to, the same without credentials: its name in
+    /// metrics, logs and errors).
+    targets: Vec<(String, String)>,
+}
+
+/// `url` without the `user:password@` an Alertmanager behind basic auth
+/// is reached with: it names the target where credentials must not go
+/// (a metric's label, a log line).
+pub fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    format!("{scheme}://{host}{path}")
 }
 
 fn time(t: f64) -> String {
@@ -54,13 +68,24 @@ impl AlertmanagerSink {
             client,
             targets: targets
                 .iter()
-                .map(|t| t.trim_end_matches('/').to_string())
+                .map(|t| {
+                    let base = t.trim_end_matches('/');
+                    (base.to_string(), without_credentials(base))
+                })
                 .collect(),
         })
     }
 }
 
-async fn post(client: reqwest::Client, url: String, body: Vec<u8>) -> Result<(), SinkError> {
+/// Posts `body` to `url`; errors name the target by `name` (no
+/// credentials), and leave out the URL reqwest would add.
+async fn post(
+    client: reqwest::Client,
+    url: String,
+    name: String,
+    body: Vec<u8>,
+) -> Result<(), SinkError> {
+    let url_name = format!("{name}/api/v2/alerts");
     let resp = client
         .post(&url)
         .header("content-type", "application/json")
@@ -68,8 +93,8 @@ async fn post(client: reqwest::Client, url: String, body: Vec<u8>) -> Result<(),
         .send()
         .await
         .map_err(|e| SinkError::Transport {
-            url: url.clone(),
-            message: crate::source::prometheus::error_chain(&e),
+            url: url_name.clone(),
+            message: crate::source::prometheus::error_chain(&e.without_url()),
         })?;
     let status = resp.status();
     if status.is_success() {
@@ -77,7 +102,7 @@ async fn post(client: reqwest::Client, url: String, body: Vec<u8>) -> Result<(),
     }
     let body = resp.text().await.unwrap_or_default();
     Err(SinkError::Refused {
-        url,
+        url: url_name,
         status: status.as_u16(),
         body: body.chars().take(300).collect(),
     })
@@ -93,22 +118,23 @@ impl AlertSink for AlertmanagerSink {
             .map(|c| (c.len(), payload(c).to_string().into_bytes()))
             .collect();
         let mut set = JoinSet::new();
-        for (i, target) in self.targets.iter().enumerate() {
+        for (i, (target, name)) in self.targets.iter().enumerate() {
             for (n, body) in &batches {
-                let (client, url, body, n) = (
+                let (client, url, name, body, n) = (
                     self.client.clone(),
                     format!("{target}/api/v2/alerts"),
+                    name.clone(),
                     body.clone(),
                     *n,
                 );
-                set.spawn(async move { (i, n, post(client, url, body).await) });
+                set.spawn(async move { (i, n, post(client, url, name, body).await) });
             }
         }
         let mut out: Vec<Delivery> = self
             .targets
             .iter()
-            .map(|t| Delivery {
-                target: t.clone(),
+            .map(|(_, name)| Delivery {
+                target: name.clone(),
                 sent: 0,
                 failed: 0,
                 error: None,

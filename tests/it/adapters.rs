@@ -334,3 +334,36 @@ async fn alerts_go_to_every_alertmanager_in_batches_of_at_most_256() {
     let err = deliveries[1].error.as_ref().unwrap().to_string();
     assert!(err.contains("HTTP 500") && err.contains("boom"), "{err}");
 }
+
+/// An Alertmanager behind basic auth is reached with the credentials in its
+/// URL; they go in the request's Authorization header, and nowhere a
+/// delivery is reported (the metric's `alertmanager` label, the log line).
+#[tokio::test]
+async fn credentials_in_an_alertmanager_url_are_sent_but_never_reported() {
+    let (up, up_peer) = peer(vec![(200, "", Duration::ZERO)]).await;
+    let (refusing, _) = peer(vec![(401, "who are you", Duration::ZERO)]).await;
+    // Nothing listens on a port that was just free: a transport error.
+    let gone = crate::support::free_port();
+    let sink = AlertmanagerSink::new(
+        &[
+            format!("http://admin:s3cret@{up}"),
+            format!("http://admin:s3cret@{refusing}"),
+            format!("http://admin:s3cret@127.0.0.1:{gone}"),
+        ],
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let deliveries = sink.send(&[alert(0)]).await;
+    let auth = up_peer.requests.lock().unwrap()[0].headers["authorization"].clone();
+    assert_eq!(auth, "Basic YWRtaW46czNjcmV0", "admin:s3cret");
+    assert_eq!(deliveries[0].target, format!("http://{up}"));
+    assert_eq!(deliveries[0].sent, 1);
+    for d in &deliveries[1..] {
+        let reported = format!("{} {}", d.target, d.error.as_ref().expect("failed"));
+        assert!(!reported.contains("s3cret"), "{reported}");
+        assert!(
+            reported.contains("127.0.0.1:"),
+            "still says which: {reported}"
+        );
+    }
+}
