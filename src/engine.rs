@@ -459,7 +459,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Last: readers that wait for an evaluation see all of it.
         self.publish(now);
         if self.backtest_every > 0.0 {
-            self.backtest_one(now).await;
+            self.backtest_one(now, &report.failed_limits).await;
         }
         report
     }
@@ -510,10 +510,15 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     /// Backtests the limit most overdue for it, if any, and puts the scores
     /// in the snapshot (`/metrics`, the API), so that a team knows how far
     /// to trust each wall. One limit per tick spreads the cost.
-    async fn backtest_one(&mut self, now: UnixSeconds) {
+    /// `failed`: the limits this evaluation could not fetch, whose replay
+    /// would wait on the same failing source (its timeouts and retries
+    /// again, stretching the interval); they are replayed at a later
+    /// evaluation that reaches them.
+    async fn backtest_one(&mut self, now: UnixSeconds, failed: &[String]) {
         let due = self
             .plans
             .iter()
+            .filter(|p| !failed.contains(&p.limit.name))
             .filter_map(|p| match self.backtested.get(&p.limit.name) {
                 None => Some((p.limit.name.clone(), f64::NEG_INFINITY)),
                 Some(&at) if now - at >= self.backtest_every => Some((p.limit.name.clone(), at)),

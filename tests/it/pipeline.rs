@@ -585,6 +585,21 @@ async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exporte
     // After it: a fresh one.
     r.tick(T0 + 7.0 * HOUR).await;
     assert_eq!(r.source.calls(), calls + 3);
+    // Due again, but the evaluation's query fails: the replay would wait on
+    // the same failing source, and waits for an evaluation that succeeds.
+    r.source.fail_next(SourceError::Rejected {
+        query: "node_filesystem_avail_bytes".into(),
+        message: "bad_data: parse error".into(),
+    });
+    let report = r.tick(T0 + 14.0 * HOUR).await;
+    assert_eq!(report.failed_limits, ["disk_full"]);
+    assert_eq!(r.source.calls(), calls + 4, "no backtest after the failure");
+    r.tick(T0 + 14.0 * HOUR + 60.0).await;
+    assert_eq!(
+        r.source.calls(),
+        calls + 6,
+        "replayed once the source answers"
+    );
 }
 
 const ROADMAP: &str = r#"
