@@ -372,19 +372,28 @@ fn shared() -> Result<(Arc<RwLock<Snapshot>>, Arc<Metrics>)> {
     Ok((snapshot, metrics))
 }
 
+/// Completes on SIGTERM or SIGINT. SIGHUP, which Prometheus and
+/// Alertmanager take as "reload", would end the process by default: it is
+/// caught and answered in the log instead (runway reads its configuration
+/// at start only).
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return,
+                _ = term.recv() => return,
+                _ = hup.recv() => warn!(
+                    "SIGHUP: runway does not reload its configuration; restart it to apply a change (runway check --config first)"
+                ),
             }
         }
     }

@@ -619,6 +619,26 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // SIGHUP, which Prometheus takes as "reload", neither reloads nor ends
+    // runway: it says so in the log and keeps serving.
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    let mut answered = false;
+    for _ in 0..50 {
+        if std::fs::read_to_string(log.path()).is_ok_and(|l| l.contains("SIGHUP")) {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered, "no word on SIGHUP in the log");
+    assert!(
+        child.try_wait().is_ok_and(|exit| exit.is_none()),
+        "SIGHUP ended runway"
+    );
     let metrics = client
         .get(format!("{base}/metrics"))
         .send()
