@@ -407,6 +407,10 @@ impl AlertState {
     }
 }
 
+/// How the resolution of a series that went away begins its summary.
+pub const VANISHED: &str =
+    "no longer reported (the series stopped, or its query no longer returns it)";
+
 #[derive(Debug, Clone)]
 struct Tracked {
     state: AlertState,
@@ -573,6 +577,12 @@ impl AlertTracker {
                 AlertState::Firing => {
                     t.state = AlertState::Resolved;
                     t.resolved_at = Some(now);
+                    // No forecast ended it, the series went away: said
+                    // first, so that the resolution does not read as a
+                    // wall that moved away.
+                    if let Some(summary) = t.annotations.get_mut("summary") {
+                        *summary = format!("{VANISHED}; its last forecast: {summary}");
+                    }
                     true
                 }
                 AlertState::Resolved => true,

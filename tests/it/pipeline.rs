@@ -506,6 +506,12 @@ async fn a_vanished_series_resolves_its_alert() {
     let sent = r.sink.take();
     assert_eq!(severities(&sent), vec![("warning".into(), true)]);
     assert_eq!(sent[0].ends_at, T0 + 60.0);
+    // No forecast ended it: the resolution says the series went away.
+    let summary = &sent[0].annotations["summary"];
+    assert!(
+        summary.starts_with(runway::evaluate::VANISHED) && summary.contains("its last forecast: "),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
