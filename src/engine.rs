@@ -419,7 +419,16 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // this tick's re-roadmap notices go out with its alerts.
         let snapshot = Arc::clone(&self.snapshot);
         if let Ok(mut snap) = snapshot.write() {
-            install(&mut snap, statuses);
+            for n in install(&mut snap, statuses) {
+                match n {
+                    News::Recovered { limit, after } => {
+                        info!(%limit, failed_with = %after, "limit evaluated again")
+                    }
+                    News::NothingToForecast { limit, why } => {
+                        warn!(%limit, %why, "limit has nothing to forecast")
+                    }
+                }
+            }
             self.reroadmap(&mut snap, now);
         }
         if send {
@@ -667,11 +676,39 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     }
 }
 
-/// Puts a tick's forecasts in the snapshot.
-fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, String>)>) {
+/// What an evaluation changed about a limit that the log says once, when
+/// it happens, rather than at every evaluation (failures are logged at
+/// each one, as Prometheus logs its failing rules).
+#[derive(Debug, PartialEq)]
+enum News {
+    /// Evaluated again after failing with this error.
+    Recovered { limit: String, after: String },
+    /// Evaluated, with nothing to forecast (a typo in a metric name reads
+    /// like this), where before it had something or failed.
+    NothingToForecast { limit: String, why: String },
+}
+
+/// Puts a tick's forecasts in the snapshot; returns what changed that the
+/// log should say.
+fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, String>)>) -> Vec<News> {
+    let mut news = Vec::new();
     for (name, status) in statuses {
         match status {
             Ok(s) => {
+                let before = snap.limits.get(&name);
+                if let Some(after) = before.and_then(|b| b.last_error.clone()) {
+                    news.push(News::Recovered {
+                        limit: name.clone(),
+                        after,
+                    });
+                }
+                let had = before.and_then(LimitStatus::nothing_to_forecast);
+                if let Some(why) = s.nothing_to_forecast().filter(|w| had.as_ref() != Some(w)) {
+                    news.push(News::NothingToForecast {
+                        limit: name.clone(),
+                        why,
+                    });
+                }
                 snap.limits.insert(name, s);
             }
             // Keep the last good forecasts, marked with the error: a
@@ -679,6 +716,7 @@ fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, Strin
             Err(e) => snap.limits.entry(name).or_default().last_error = Some(e),
         }
     }
+    news
 }
 
 struct Fetched {
@@ -749,6 +787,53 @@ async fn forecast_limit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recovery_and_a_query_that_finds_nothing_are_news_once() {
+        let mut snap = Snapshot::default();
+        let ok = |series: usize| {
+            Ok(LimitStatus {
+                last_success: Some(1.0),
+                stale_series: series,
+                ..LimitStatus::default()
+            })
+        };
+        let failed = || Err::<LimitStatus, String>("query \"x{\" was rejected".into());
+        // A typo in a metric name: said at the first evaluation, not again.
+        let typo = || ("typo".to_string(), ok(0));
+        assert_eq!(
+            install(&mut snap, vec![typo()]),
+            [News::NothingToForecast {
+                limit: "typo".into(),
+                why: "its query matched no series".into()
+            }]
+        );
+        assert_eq!(install(&mut snap, vec![typo()]), []);
+        // A failing limit is logged where it fails; its recovery is news.
+        assert_eq!(install(&mut snap, vec![("q".to_string(), failed())]), []);
+        assert_eq!(install(&mut snap, vec![("q".to_string(), failed())]), []);
+        assert_eq!(
+            install(&mut snap, vec![("q".to_string(), ok(0))]),
+            [
+                News::Recovered {
+                    limit: "q".into(),
+                    after: "query \"x{\" was rejected".into()
+                },
+                News::NothingToForecast {
+                    limit: "q".into(),
+                    why: "its query matched no series".into()
+                }
+            ]
+        );
+        // Its series all going stale is news again: the reason changed.
+        assert_eq!(
+            install(&mut snap, vec![("q".to_string(), ok(2))]),
+            [News::NothingToForecast {
+                limit: "q".into(),
+                why: "nothing to forecast: 2 series stopped reporting".into()
+            }]
+        );
+    }
 
     #[test]
     fn a_stopped_series_is_stale_once_whatever_the_rounding_of_its_grid() {

@@ -32,7 +32,7 @@ pub struct LimitStatus {
 
 impl LimitStatus {
     /// Why a successful evaluation forecast nothing, if it did not.
-    fn nothing_to_forecast(&self) -> Option<String> {
+    pub fn nothing_to_forecast(&self) -> Option<String> {
         if self.last_success.is_none() || !self.evaluations.is_empty() {
             return None;
         }
