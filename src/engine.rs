@@ -47,6 +47,7 @@ const STALENESS_SECONDS: f64 = 300.0;
 fn stale(newest: UnixSeconds, now: UnixSeconds, step: f64) -> bool {
     now - newest > 2.5 * step + STALENESS_SECONDS
 }
+
 /// A backtest replays this many lookbacks of history...
 const BACKTEST_LOOKBACKS: f64 = 4.0;
 /// ... cut at this many instants.
