@@ -388,6 +388,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                         .series_evaluated
                         .with_label_values(&[name])
                         .set(evaluations.len() as i64);
+                    self.metrics
+                        .limit_last_success
+                        .with_label_values(&[name])
+                        .set(now);
                     report.series += evaluations.len();
                     self.tracker
                         .update(name, &evaluations, &plan.rules, &plan.generator_url, now);

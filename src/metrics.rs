@@ -9,8 +9,8 @@ use std::sync::{Arc, RwLock};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::evaluate::AlertState;
@@ -21,6 +21,7 @@ pub struct Metrics {
     registry: Registry,
     pub evaluation_duration: Histogram,
     pub last_success: prometheus::Gauge,
+    pub limit_last_success: GaugeVec,
     pub source_requests: IntCounterVec,
     pub limit_failures: IntCounterVec,
     pub alerts_sent: IntCounterVec,
@@ -66,6 +67,11 @@ impl Metrics {
             last_success: prometheus::Gauge::new(
                 "runway_last_successful_evaluation_timestamp_seconds",
                 "Unix time of the last evaluation in which every limit was evaluated without error.",
+            )
+            .map_err(internal)?,
+            limit_last_success: GaugeVec::new(
+                Opts::new("runway_limit_last_success_timestamp_seconds", "Unix time of each limit's last evaluation without error: how old its forecasts are while it fails."),
+                &["limit"],
             )
             .map_err(internal)?,
             source_requests: IntCounterVec::new(
@@ -121,6 +127,8 @@ impl Metrics {
         r.register(Box::new(m.evaluation_duration.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.last_success.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.limit_last_success.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.source_requests.clone()))
             .map_err(internal)?;

@@ -376,6 +376,11 @@ async fn a_rejected_query_is_not_retried_and_keeps_the_last_forecasts() {
     let report = r.tick(T0 + 60.0).await;
     assert_eq!(report.failed_limits, vec!["disk_full".to_string()]);
     assert_eq!(r.source.calls(), calls + 1, "rejections are not retried");
+    // How old its forecasts are, per limit.
+    assert_eq!(
+        r.metric("runway_limit_last_success_timestamp_seconds{limit=\"disk_full\"}"),
+        Some(T0)
+    );
     assert_eq!(
         r.metric("runway_limit_evaluation_failures_total{limit=\"disk_full\",reason=\"rejected\"}"),
         Some(1.0)
