@@ -641,7 +641,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 
     /// Marks the tick done: its alerts' states, and when it finished.
     fn publish(&self, now: UnixSeconds) {
-        let alerts = self.tracker.states();
+        let alerts = self.tracker.held();
         let Ok(mut snap) = self.snapshot.write() else {
             return;
         };

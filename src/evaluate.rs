@@ -407,6 +407,18 @@ impl AlertState {
     }
 }
 
+/// An alert as runway holds it: the series and severity it is about, and
+/// where it stands (pending, firing, or resolved and still being re-sent)
+/// since when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub limit: String,
+    pub series: Labels,
+    pub severity: String,
+    pub state: AlertState,
+    pub since: UnixSeconds,
+}
+
 /// How the resolution of a series that went away begins its summary.
 pub const VANISHED: &str =
     "no longer reported (the series stopped, or its query no longer returns it)";
@@ -422,6 +434,9 @@ struct Tracked {
     /// Its rule's hold, in seconds: how long a restarted runway would hold
     /// it pending again (see [`Cadence::valid_for`]).
     hold: f64,
+    /// The series it is about, and its rule's severity.
+    series: Labels,
+    severity: String,
 }
 
 /// The alerts of every limit, keyed by limit then by the alert's label set
@@ -561,6 +576,8 @@ impl AlertTracker {
                                     resolved_at: None,
                                     last_sent_at: None,
                                     hold: rule.hold,
+                                    series: e.labels.clone(),
+                                    severity: rule.severity.clone(),
                                 },
                             );
                         }
@@ -634,11 +651,22 @@ impl AlertTracker {
         out
     }
 
-    /// (labels, state) of every tracked alert, for the status page and tests.
-    pub fn states(&self) -> Vec<(Labels, AlertState)> {
+    /// Every alert runway holds, by the series it is about, for the API.
+    pub fn held(&self) -> Vec<Held> {
         self.by_limit
-            .values()
-            .flat_map(|m| m.iter().map(|(l, t)| (l.clone(), t.state)))
+            .iter()
+            .flat_map(|(limit, m)| {
+                m.values().map(|t| Held {
+                    limit: limit.clone(),
+                    series: t.series.clone(),
+                    severity: t.severity.clone(),
+                    state: t.state,
+                    since: match t.state {
+                        AlertState::Resolved => t.resolved_at.unwrap_or(t.active_at),
+                        _ => t.active_at,
+                    },
+                })
+            })
             .collect()
     }
 

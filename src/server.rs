@@ -74,9 +74,10 @@ async fn forecasts(State(s): State<AppState>) -> Response {
         .into_iter()
         .map(|e| {
             let mut row = report::row(e, None);
-            if let (Some(t), serde_json::Value::Object(m)) =
-                (snap.trust_of(&e.limit, &e.labels), &mut row)
-            {
+            let serde_json::Value::Object(m) = &mut row else {
+                return row;
+            };
+            if let Some(t) = snap.trust_of(&e.limit, &e.labels) {
                 m.insert(
                     "backtest".into(),
                     json!({
@@ -86,6 +87,21 @@ async fn forecasts(State(s): State<AppState>) -> Response {
                     }),
                 );
             }
+            // The alerts runway holds for this series, by severity: what
+            // is pending (not yet sent), firing, or resolved.
+            let alerts: Vec<_> = snap
+                .alerts
+                .iter()
+                .filter(|a| a.limit == e.limit && a.series == e.labels)
+                .map(|a| {
+                    json!({
+                        "severity": a.severity,
+                        "state": a.state.as_str(),
+                        "since": evaluate::rfc3339(a.since),
+                    })
+                })
+                .collect();
+            m.insert("alerts".into(), alerts.into());
             row
         })
         .collect();

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::backtest::Scores;
-use crate::evaluate::{AlertState, Evaluation};
+use crate::evaluate::{Evaluation, Held};
 use crate::model::{Labels, UnixSeconds};
 use crate::roadmap::{self, BreakingPoint, Change, Window};
 
@@ -60,7 +60,8 @@ pub struct Snapshot {
     pub limits: BTreeMap<String, LimitStatus>,
     /// Limit names in configuration order.
     pub order: Vec<String>,
-    pub alerts: Vec<(Labels, AlertState)>,
+    /// Every alert runway holds.
+    pub alerts: Vec<Held>,
     /// The latest backtest of each series, by limit then series labels: how
     /// far each wall can be trusted.
     pub trust: BTreeMap<String, BTreeMap<Labels, Trust>>,

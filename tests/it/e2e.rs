@@ -685,6 +685,24 @@ async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_
     let got: BTreeMap<String, String> =
         serde_json::from_value(alert["labels"].clone()).expect("labels");
     assert_eq!(got, expected, "labels of {alert:#}");
+    // runway's API says the same of each series: the near disk's warning
+    // is firing, the far one holds none.
+    let api = wait_api(&runway, "the firing alert in the API", |api| {
+        api["data"]["forecasts"].as_array().is_some_and(|rows| {
+            rows.iter()
+                .any(|r| r["labels"]["instance"] == "node-3" && r["alerts"][0]["state"] == "firing")
+        })
+    })
+    .await;
+    for row in api["data"]["forecasts"].as_array().expect("forecasts") {
+        let alerts = row["alerts"].as_array().expect("alerts");
+        if row["labels"]["instance"] == "node-3" {
+            assert_eq!(alerts.len(), 1, "{row:#}");
+            assert_eq!(alerts[0]["severity"], "warning", "{row:#}");
+        } else {
+            assert!(alerts.is_empty(), "{row:#}");
+        }
+    }
 
     let ann = &alert["annotations"];
     let summary = ann["summary"].as_str().expect("summary");
