@@ -672,6 +672,18 @@ fn check_header_value(value: &str) -> Option<String> {
 /// Validates an http(s) base URL and removes trailing slashes (paths such as
 /// `/api/v1/query` are appended to it). The error is the message after
 /// `path: `.
+/// `url` without the `user:password@` a server behind basic auth can be
+/// reached with: how the URL is named where credentials must not go (a
+/// metric's label, a log line, an alert's generatorURL).
+pub fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    format!("{scheme}://{host}{path}")
+}
+
 fn normalize_url(url: &str) -> Result<String, String> {
     let not_http = || format!("{url:?} must be an http or https URL");
     let (scheme, rest) = url.split_once("://").ok_or_else(not_http)?;

@@ -181,7 +181,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     lookback,
                     step,
                     rules,
-                    generator_url: generator_url(&config.source.url, &l.query),
+                    generator_url: generator_url(
+                        &crate::config::without_credentials(&config.source.url),
+                        &l.query,
+                    ),
                 }
             })
             .collect::<Vec<_>>();

@@ -443,7 +443,7 @@ async fn run(cfg: Config) -> Result<()> {
     };
     info!(
         limits = cfg.limits.len(),
-        source = %cfg.source.url,
+        source = %config::without_credentials(&cfg.source.url),
         interval = %humantime::format_duration(cfg.evaluation.interval),
         "runway starting"
     );

@@ -22,18 +22,6 @@ pub struct AlertmanagerSink {
     targets: Vec<(String, String)>,
 }
 
-/// `url` without the `user:password@` an Alertmanager behind basic auth
-/// is reached with: it names the target where credentials must not go
-/// (a metric's label, a log line).
-pub fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    format!("{scheme}://{host}{path}")
-}
-
 fn time(t: f64) -> String {
     let t = t.clamp(0.0, 253_402_300_799.0);
     humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_secs_f64(t)).to_string()
@@ -70,7 +58,7 @@ impl AlertmanagerSink {
                 .iter()
                 .map(|t| {
                     let base = t.trim_end_matches('/');
-                    (base.to_string(), without_credentials(base))
+                    (base.to_string(), crate::config::without_credentials(base))
                 })
                 .collect(),
         })

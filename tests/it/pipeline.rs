@@ -498,6 +498,29 @@ lead_time = "1d"
 }
 
 #[tokio::test]
+async fn an_alerts_link_to_prometheus_carries_no_credentials() {
+    // A source reached with credentials in its URL: the alert links to its
+    // graph of the query, without them.
+    let mut r = rig(&DISK.replace("hold = \"10m\"", "hold = \"0s\"").replace(
+        "http://prometheus.invalid:9090",
+        "http://admin:s3cret@prometheus.invalid:9090",
+    ));
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), filling(T0 + 2.0 * DAY))],
+    );
+    r.tick(T0).await;
+    let sent = r.sink.take();
+    let link = &sent[0].generator_url;
+    assert!(
+        link.starts_with(
+            "http://prometheus.invalid:9090/graph?g0.expr=node_filesystem_avail_bytes"
+        ),
+        "{link}"
+    );
+}
+
+#[tokio::test]
 async fn a_vanished_series_resolves_its_alert() {
     let mut r = rig(&DISK.replace("hold = \"10m\"", "hold = \"0s\""));
     r.source.set(
