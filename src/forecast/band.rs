@@ -277,7 +277,9 @@ impl Trend {
         let lower = near(BAND_Z, &band_se);
         // Alerts act on the trend's own error: the wandering widens what the
         // band admits, not when a page is due.
-        let alert = near(alert_z, &trend_se).max(near(BAND_Z, &trend_se));
+        // At least as late as the band's near edge on the same error: the
+        // larger z of the two crosses first, so it is the one to find.
+        let alert = near(alert_z.min(BAND_Z), &trend_se);
         let upper = if far_edge(likely) <= 0.0 {
             likely
         } else {

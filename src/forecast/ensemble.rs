@@ -26,6 +26,15 @@ pub(super) fn window_len(k: usize, frac: f64) -> usize {
     ((k as f64 * frac).ceil() as usize).max(MIN_WINDOW).min(k)
 }
 
+/// Which trends an ensemble weighed, for its reason: `noun` in the
+/// singular ("straight trend"), counted when the reason is written, and
+/// `note` after it (" (compounding not established)").
+#[derive(Debug, Clone)]
+pub(super) struct Why {
+    pub(super) noun: String,
+    pub(super) note: String,
+}
+
 /// What a rolling-origin backtest of one candidate found.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Backtest {
@@ -352,7 +361,7 @@ pub(super) enum Role {
 ///
 /// Alternatives (see [`Role::Alternative`]) only move the band's near edge
 /// sooner. `members` must hold at least one that is not an alternative.
-pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -> Forecast {
+pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -> Forecast {
     let (alternatives, members): (Vec<Member>, Vec<Member>) = members
         .into_iter()
         .partition(|m| m.role == Role::Alternative);
@@ -381,8 +390,8 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
     let weights: Vec<f64> = members.iter().map(|m| weight(m.error)).collect();
     // Without a straight member (only damped ones could be tested), all
     // members speak for the times shown.
-    let shown =
-        |m: &Member| m.role == Role::Trend || members.iter().all(|x| x.role == Role::Damped);
+    let only_damped = members.iter().all(|x| x.role == Role::Damped);
+    let shown = |m: &Member| m.role == Role::Trend || only_damped;
     let best = weights
         .iter()
         .enumerate()
@@ -405,33 +414,33 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
     let upper = mixture_quantile(&bands, 1.0 - band::LOWER_Q, Reading::Band);
     // The alternatives, weighted as the members are, widen the band where
     // they would reach the wall sooner; they do not narrow it.
-    let with_alternatives: Vec<(Option<Eta>, f64)> = bands
-        .iter()
-        .copied()
-        .chain(
-            alternatives
-                .iter()
-                .map(|m| (m.forecast.eta, weight(m.error))),
-        )
-        .collect();
-    let lower = own_lower.min(mixture_quantile(
-        &with_alternatives,
-        band::LOWER_Q,
-        Reading::Band,
-    ));
+    let lower = if alternatives.is_empty() {
+        own_lower
+    } else {
+        let with_alternatives: Vec<(Option<Eta>, f64)> = bands
+            .iter()
+            .copied()
+            .chain(
+                alternatives
+                    .iter()
+                    .map(|m| (m.forecast.eta, weight(m.error))),
+            )
+            .collect();
+        own_lower.min(mixture_quantile(
+            &with_alternatives,
+            band::LOWER_Q,
+            Reading::Band,
+        ))
+    };
     let alert = alert_time(&members, &weights, alert_probability);
     let total: f64 = weights.iter().sum();
     let mut out = members[best].forecast.clone();
     let heaviest = out.reason.clone();
-    // "of 1 straight trend", not "trends".
-    let why = match members.len() {
-        1 => why.replacen("trends", "trend", 1),
-        _ => why.to_string(),
-    };
     out.reason = format!(
-        "{}: weighted median by backtest error of {} {why}; heaviest: {heaviest} ({:.0}%)",
+        "{}: weighted median by backtest error of {}{}; heaviest: {heaviest} ({:.0}%)",
         out.model,
-        members.len(),
+        crate::evaluate::count(members.len(), &why.noun),
+        why.note,
         100.0 * weights[best] / total.max(f64::MIN_POSITIVE),
     );
     if out.status == Status::Breached {
@@ -444,8 +453,9 @@ pub(super) fn combine(members: Vec<Member>, why: &str, alert_probability: f64) -
             likely,
             upper: upper.max(likely),
             // Not capped at `likely`: when the damped members doubt that
-            // the trend lasts, the alert waits for more evidence than the
-            // likely time alone would give.
+            // the trend lasts, or the chance pooled over all members falls
+            // short (see `alert_time`), the alert waits for more evidence
+            // than the likely time alone would give.
             alert: alert.max(own_lower.min(likely)),
         });
         // Beyond rounding: an alert a hair after the likely time is the

@@ -26,7 +26,7 @@ pub mod season;
 use std::fmt;
 
 use crate::model::{Direction, Sample, UnixSeconds};
-use ensemble::{backtest_error, combine, window_len, Member, Role, CLEARLY_BETTER, WINDOWS};
+use ensemble::{backtest_error, combine, window_len, Member, Role, Why, CLEARLY_BETTER, WINDOWS};
 
 /// Two-sided 90% band: the normal quantile 0.95.
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
@@ -416,7 +416,7 @@ enum Fit {
     Ensemble {
         candidates: Vec<Candidate>,
         /// Which kinds of trend took part, in words.
-        why: String,
+        why: Why,
     },
 }
 
@@ -556,7 +556,7 @@ fn fit(
         }
         let windows: &[f64] = if src.across_regimes { &[1.0] } else { &WINDOWS };
         for &frac in windows {
-            let len = window_len(n, frac).min(n);
+            let len = window_len(n, frac);
             // A recent window that holds the whole regime (a short one) is
             // the same trend as the whole regime's: it is counted once.
             if frac < 1.0 && len == n {
@@ -669,21 +669,29 @@ fn fit(
     let compounding = candidates
         .iter()
         .any(|c| c.kind == Kind::Exponential && !c.alternative);
-    let mut why = match (settings.model, &log) {
+    let (noun, mut note) = match (settings.model, &log) {
         // Compounding is growth towards a wall above: for a falling series
         // it was never in question.
-        (ModelChoice::Auto, None) if direction == Direction::Falling => "straight trends".into(),
-        (ModelChoice::Auto | ModelChoice::Exponential, None) => {
-            "straight trends (exponential growth needs positive values rising to a positive wall)"
-                .to_string()
+        (ModelChoice::Auto, None) if direction == Direction::Falling => {
+            ("straight trend".to_string(), String::new())
         }
-        (ModelChoice::Auto, Some(_)) if compounding => "straight and exponential trends".into(),
-        (ModelChoice::Auto, Some(_)) => "straight trends (compounding not established)".into(),
-        (m, _) => format!("{m} trends, set by configuration"),
+        (ModelChoice::Auto | ModelChoice::Exponential, None) => (
+            "straight trend".to_string(),
+            " (exponential growth needs positive values rising to a positive wall)".to_string(),
+        ),
+        (ModelChoice::Auto, Some(_)) if compounding => {
+            ("straight and exponential trend".to_string(), String::new())
+        }
+        (ModelChoice::Auto, Some(_)) => (
+            "straight trend".to_string(),
+            " (compounding not established)".to_string(),
+        ),
+        (m, _) => (format!("{m} trend"), ", set by configuration".to_string()),
     };
     if mean_rates {
-        why.push_str(", with mean rates, as the series only moves towards the wall");
+        note.push_str(", with mean rates, as the series only moves towards the wall");
     }
+    let why = Why { noun, note };
     if candidates.iter().all(|c| c.alternative) {
         return done(
             Fit::Insufficient("no trend fits the current regime".into()),
