@@ -1636,14 +1636,14 @@ impl Walker<'_> {
         let driver = self.optional(get(d, "driver"), |w, v| w.non_empty_string(&p("driver"), v));
         // A condition that must hold as long as the most urgent lead time
         // fires only once the wall is reached, if ever.
-        if let (Some(hold), Some(Some(first))) = (&hold, lead_times.as_ref().map(|l| l.first())) {
-            let (effective, key) = match (hold, evaluation) {
-                (Some(h), _) => (Some(*h), p("hold")),
-                (None, Some(e)) => (Some(e.hold), "evaluation.hold".to_string()),
-                (None, None) => (None, String::new()),
-            };
-            if let Some(h) = effective.filter(|h| *h >= first.lead) {
-                let show = |d: Duration| humantime::format_duration(d).to_string();
+        let first = lead_times.as_ref().and_then(|l| l.first());
+        let effective = match (&hold, evaluation) {
+            (Some(Some(h)), _) => Some((*h, p("hold"))),
+            (Some(None), Some(e)) => Some((e.hold, "evaluation.hold".to_string())),
+            _ => None,
+        };
+        if let (Some(first), Some((h, key))) = (first, effective) {
+            if h >= first.lead {
                 self.report(
                     &key,
                     format!(

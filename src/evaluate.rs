@@ -283,9 +283,28 @@ fn pieces(template: &str) -> impl Iterator<Item = Piece<'_>> {
 pub const PLACEHOLDERS: &str =
     "{{ $labels.NAME }}, {{ $value }}, {{ $wall }}, {{ $time_to_wall }}, {{ $limit }}";
 
-fn fills(key: &str) -> bool {
-    key.strip_prefix("$labels.").is_some_and(|n| !n.is_empty())
-        || matches!(key, "$value" | "$wall" | "$limit" | "$time_to_wall")
+/// What a placeholder [`expand`] fills stands for.
+enum Fill<'a> {
+    Label(&'a str),
+    Value,
+    Wall,
+    Limit,
+    TimeToWall,
+}
+
+/// The placeholder `key` (between the braces, trimmed), if it is one
+/// [`expand`] fills: one list for the expansion and the check.
+fn fill(key: &str) -> Option<Fill<'_>> {
+    if let Some(name) = key.strip_prefix("$labels.") {
+        return (!name.is_empty()).then_some(Fill::Label(name));
+    }
+    Some(match key {
+        "$value" => Fill::Value,
+        "$wall" => Fill::Wall,
+        "$limit" => Fill::Limit,
+        "$time_to_wall" => Fill::TimeToWall,
+        _ => return None,
+    })
 }
 
 /// What is wrong with an annotation template, if anything: a placeholder
@@ -294,7 +313,7 @@ fn fills(key: &str) -> bool {
 pub fn template_problem(template: &str) -> Option<String> {
     for piece in pieces(template) {
         match piece {
-            Piece::Placeholder { key, raw } if !fills(key) => {
+            Piece::Placeholder { key, raw } if fill(key).is_none() => {
                 return Some(format!(
                     "{raw} is not a placeholder runway fills ({PLACEHOLDERS})"
                 ));
@@ -318,24 +337,20 @@ pub fn expand(template: &str, e: &Evaluation) -> String {
     for piece in pieces(template) {
         match piece {
             Piece::Text(t) => out.push_str(t),
-            Piece::Placeholder { key, raw } => {
-                let value = if let Some(name) = key.strip_prefix("$labels.") {
-                    Some(e.labels.get(name).cloned().unwrap_or_default())
-                } else {
-                    match key {
-                        "$value" => {
-                            Some(e.forecast.current_value.map_or("NaN".into(), format_value))
-                        }
-                        "$wall" => Some(format_value(e.wall)),
-                        "$limit" => Some(e.limit.clone()),
-                        "$time_to_wall" => Some(human_duration(
-                            e.forecast.eta.map_or(f64::INFINITY, |x| x.likely),
-                        )),
-                        _ => None,
-                    }
-                };
-                out.push_str(value.as_deref().unwrap_or(raw));
-            }
+            Piece::Placeholder { key, raw } => match fill(key) {
+                None => out.push_str(raw),
+                Some(Fill::Label(name)) => {
+                    out.push_str(e.labels.get(name).map_or("", String::as_str))
+                }
+                Some(Fill::Value) => {
+                    out.push_str(&e.forecast.current_value.map_or("NaN".into(), format_value))
+                }
+                Some(Fill::Wall) => out.push_str(&format_value(e.wall)),
+                Some(Fill::Limit) => out.push_str(&e.limit),
+                Some(Fill::TimeToWall) => out.push_str(&human_duration(
+                    e.forecast.eta.map_or(f64::INFINITY, |x| x.likely),
+                )),
+            },
         }
     }
     out
@@ -434,9 +449,8 @@ struct Tracked {
     /// Its rule's hold, in seconds: how long a restarted runway would hold
     /// it pending again (see [`Cadence::valid_for`]).
     hold: f64,
-    /// The series it is about, and its rule's severity.
+    /// The series it is about (its labels in the alert may be renamed).
     series: Labels,
-    severity: String,
 }
 
 /// The alerts of every limit, keyed by limit then by the alert's label set
@@ -577,7 +591,6 @@ impl AlertTracker {
                                     last_sent_at: None,
                                     hold: rule.hold,
                                     series: e.labels.clone(),
-                                    severity: rule.severity.clone(),
                                 },
                             );
                         }
@@ -656,15 +669,14 @@ impl AlertTracker {
         self.by_limit
             .iter()
             .flat_map(|(limit, m)| {
-                m.values().map(|t| Held {
+                m.iter().map(|(labels, t)| Held {
                     limit: limit.clone(),
                     series: t.series.clone(),
-                    severity: t.severity.clone(),
+                    // runway's own labels win in an alert's identity.
+                    severity: labels.get("severity").cloned().unwrap_or_default(),
                     state: t.state,
-                    since: match t.state {
-                        AlertState::Resolved => t.resolved_at.unwrap_or(t.active_at),
-                        _ => t.active_at,
-                    },
+                    // Only a resolved alert has a resolve time.
+                    since: t.resolved_at.unwrap_or(t.active_at),
                 })
             })
             .collect()
