@@ -1601,20 +1601,16 @@ impl Walker<'_> {
         });
         let seasonality = self.or_default(get(d, "seasonality"), Seasonality::Auto, |w, v| {
             let s = w.string(&p("seasonality"), v)?;
-            match s.trim() {
-                "auto" => Some(Seasonality::Auto),
-                "none" => Some(Seasonality::None),
-                other => match humantime::parse_duration(other) {
-                    Ok(d) if !d.is_zero() => Some(Seasonality::Period(d.as_secs_f64())),
-                    _ => {
-                        w.report(
-                            &p("seasonality"),
-                            format!("{s:?} must be \"auto\", \"none\" or a period such as \"1d\" or \"7d\""),
-                        );
-                        None
-                    }
-                },
+            let parsed = Seasonality::parse(s.trim());
+            if parsed.is_none() {
+                w.report(
+                    &p("seasonality"),
+                    format!(
+                        "{s:?} must be \"auto\", \"none\" or a period such as \"1d\" or \"7d\""
+                    ),
+                );
             }
+            parsed
         });
         let labels = self.or_default(get(d, "labels"), Labels::new(), |w, v| {
             w.string_map(&p("labels"), v, check_label_name, |_| None)

@@ -215,15 +215,8 @@ fn parse_probability(s: &str) -> Result<f64, String> {
 }
 
 fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
-    match s {
-        "auto" => Ok(Seasonality::Auto),
-        "none" => Ok(Seasonality::None),
-        _ => humantime::parse_duration(s)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .map(|d| Seasonality::Period(d.as_secs_f64()))
-            .ok_or_else(|| format!("{s:?} must be \"auto\", \"none\" or a period such as \"1d\"")),
-    }
+    Seasonality::parse(s)
+        .ok_or_else(|| format!("{s:?} must be \"auto\", \"none\" or a period such as \"1d\""))
 }
 
 /// A lead time: a duration ("7d") or a number of seconds, above zero (a

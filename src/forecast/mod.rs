@@ -103,6 +103,21 @@ pub enum Seasonality {
     Period(f64),
 }
 
+impl Seasonality {
+    /// "auto", "none", or a period such as "1d" (not zero), as a limit's
+    /// `seasonality` and `--seasonality` take it.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "none" => Some(Self::None),
+            _ => humantime::parse_duration(s)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .map(|d| Self::Period(d.as_secs_f64())),
+        }
+    }
+}
+
 /// How a limit wants its series forecast.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
