@@ -2101,6 +2101,26 @@ lead_time = "7d"
     }
 
     #[test]
+    fn a_limit_sets_its_cycle_or_none_and_a_bad_one_is_named() {
+        let with = |value: &str| {
+            toml_with("").replace(
+                "lead_time = \"7d\"",
+                &format!("lead_time = \"7d\"\nseasonality = \"{value}\""),
+            )
+        };
+        assert_eq!(
+            ok(&with("1d")).limits[0].seasonality,
+            Seasonality::Period(86_400.0)
+        );
+        assert_eq!(ok(&with(" none ")).limits[0].seasonality, Seasonality::None);
+        assert_eq!(ok(&toml_with("")).limits[0].seasonality, Seasonality::Auto);
+        assert_eq!(
+            problems(&with("daily"), Format::Toml),
+            ["limits[0].seasonality: \"daily\" must be \"auto\", \"none\" or a period such as \"1d\" or \"7d\""]
+        );
+    }
+
+    #[test]
     fn a_hold_as_long_as_the_lead_time_is_refused() {
         let limit = |extra: &str| {
             format!(

@@ -438,6 +438,39 @@ fn with_a_daily_cycle_the_wall_is_reached_by_the_peaks_not_the_trend() {
 }
 
 #[test]
+fn a_cycle_set_per_limit_is_the_one_used_and_none_means_none() {
+    // The queue of the test above: a daily swing of 1,500 on a trend that
+    // reaches the wall in 25 days; its peaks do in 17.5.
+    let e = noise(21, 14 * 288);
+    let s = history(14 * 288, 300.0, |x| {
+        5_000.0 + 200.0 * x / 86_400.0 + daily(NOW + x, 1_500.0) + 50.0 * e[(-x / 300.0) as usize]
+    });
+    let with = |seasonality| {
+        let settings = Settings {
+            seasonality,
+            ..Settings::default()
+        };
+        forecast(&s, 10_000.0, Direction::Rising, &settings, NOW)
+    };
+    let day = with(Seasonality::Period(86_400.0));
+    assert_eq!(day.period, Some(86_400.0), "{}", day.reason);
+    let days = |f: &Forecast| f.eta.unwrap().likely / 86_400.0;
+    assert!((17.0..18.5).contains(&days(&day)), "{}", days(&day));
+    // Told there is no cycle, runway does not look for the peaks: the
+    // swing is then noise around the trend, here enough to hide it.
+    let none = with(Seasonality::None);
+    assert_eq!(none.period, None, "{}", none.reason);
+    assert!(
+        none.eta.is_none_or(|e| e.likely / 86_400.0 > 22.0),
+        "{}",
+        none.reason
+    );
+    // A week is set, but two weeks of this history show none: no cycle.
+    let week = with(Seasonality::Period(7.0 * 86_400.0));
+    assert_eq!(week.period, None, "{}", week.reason);
+}
+
+#[test]
 fn a_cycle_whose_swing_grows_with_the_level_reaches_the_wall_sooner() {
     // Requests per second: a trend of 1,000 rising 50 a day, swinging ±40%
     // of itself over the day (300 ± 120 two weeks ago, 1,000 ± 400 now);
