@@ -47,7 +47,7 @@ pub enum SourceError {
     #[error("query {query:?} returned an invalid response: {message}")]
     InvalidResponse { query: String, message: String },
     /// The response exceeded the size bound.
-    #[error("query {query:?} returned more than {limit_bytes} bytes; narrow the query or raise the bound")]
+    #[error("query {query:?} returned more than {limit_bytes} bytes; narrow the query, or raise source.max_response_bytes")]
     TooLarge { query: String, limit_bytes: usize },
     /// Local setup, e.g. a credentials file that cannot be read.
     #[error("{0}")]

@@ -112,44 +112,134 @@ impl PrometheusSource {
         let req = self.authorize(self.client.post(format!("{}{path}", self.base)).form(form))?;
         let mut resp = req.send().await.map_err(|e| transport_error(q(), e))?;
         let status = resp.status();
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(q(), e))? {
-            if body.len() + chunk.len() > self.config.max_response_bytes {
-                return Err(SourceError::TooLarge {
-                    query: q(),
-                    limit_bytes: self.config.max_response_bytes,
-                });
-            }
-            body.extend_from_slice(&chunk);
+        if !status.is_success() {
+            // An error's body is small: read it whole, to quote it when it
+            // is not the API's JSON (a proxy's HTML page).
+            let mut body = Vec::new();
+            self.pump(&mut resp, query, |chunk| {
+                body.extend_from_slice(&chunk);
+                std::future::ready(true)
+            })
+            .await?;
+            return Err(match serde_json::from_slice::<Response>(&body) {
+                Ok(r) => classify(status, q(), r.message(status)),
+                Err(_) => {
+                    let text = String::from_utf8_lossy(&body[..body.len().min(300)]).to_string();
+                    classify(
+                        status,
+                        q(),
+                        format!("HTTP {}: {}", status.as_u16(), text.trim()),
+                    )
+                }
+            });
         }
-        let parsed: Result<Response, _> = serde_json::from_slice(&body);
+        // A success is parsed while it arrives, on the blocking pool, into
+        // samples of 16 bytes a point: the body, about 35 bytes a point as
+        // JSON, is never held whole.
+        let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+        let parser = tokio::task::spawn_blocking(move || {
+            serde_json::from_reader::<_, Response>(ChunkReader::new(rx))
+        });
+        let pumped = self
+            .pump(&mut resp, query, |chunk| {
+                let tx = tx.clone();
+                // A parser that stopped early has its own error to report.
+                async move { tx.send(chunk).await.is_ok() }
+            })
+            .await;
+        drop(tx);
+        let parsed = parser.await;
+        pumped?;
+        let invalid = |message: String| SourceError::InvalidResponse {
+            query: q(),
+            message,
+        };
         match parsed {
-            Ok(Response {
+            Ok(Ok(Response {
                 status: s,
                 data: Some(data),
                 ..
-            }) if s == "success" && status.is_success() => Ok(data),
-            Ok(r) => {
-                let message = format!(
-                    "HTTP {}: {}{}",
-                    status.as_u16(),
-                    r.error_type.map(|t| format!("{t}: ")).unwrap_or_default(),
-                    r.error.unwrap_or_else(|| "no error message".into())
-                );
-                Err(classify(status, q(), message))
+            })) if s == "success" => Ok(data),
+            Ok(Ok(r)) => Err(classify(status, q(), r.message(status))),
+            Ok(Err(e)) => Err(invalid(e.to_string())),
+            Err(e) => Err(invalid(format!("the response could not be parsed: {e}"))),
+        }
+    }
+
+    /// Hands the body's chunks to `take` as they arrive, up to
+    /// `max_response_bytes`; stops early when `take` says so.
+    async fn pump<F, Fut>(
+        &self,
+        resp: &mut reqwest::Response,
+        query: &str,
+        mut take: F,
+    ) -> Result<(), SourceError>
+    where
+        F: FnMut(bytes::Bytes) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let mut received = 0usize;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| transport_error(query.to_string(), e))?
+        {
+            received += chunk.len();
+            if received > self.config.max_response_bytes {
+                return Err(SourceError::TooLarge {
+                    query: query.to_string(),
+                    limit_bytes: self.config.max_response_bytes,
+                });
             }
-            Err(_) if !status.is_success() => {
-                let text = String::from_utf8_lossy(&body[..body.len().min(300)]).to_string();
-                Err(classify(
-                    status,
-                    q(),
-                    format!("HTTP {}: {}", status.as_u16(), text.trim()),
-                ))
+            if !take(chunk).await {
+                break;
             }
-            Err(e) => Err(SourceError::InvalidResponse {
-                query: q(),
-                message: e.to_string(),
-            }),
+        }
+        Ok(())
+    }
+}
+
+/// How many received chunks may wait for the parser: enough to keep the
+/// download going while it parses, few enough that a slow parser holds
+/// the download back rather than the body piling up in memory.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+/// The body's chunks, as they arrive, as one `Read` for the JSON parser.
+struct ChunkReader<B> {
+    rx: tokio::sync::mpsc::Receiver<B>,
+    current: Option<B>,
+    at: usize,
+}
+
+impl<B> ChunkReader<B> {
+    fn new(rx: tokio::sync::mpsc::Receiver<B>) -> Self {
+        Self {
+            rx,
+            current: None,
+            at: 0,
+        }
+    }
+}
+
+impl<B: AsRef<[u8]>> std::io::Read for ChunkReader<B> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if let Some(rest) = self.current.as_ref().map(|c| &c.as_ref()[self.at..]) {
+                if !rest.is_empty() {
+                    let n = rest.len().min(buf.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    self.at += n;
+                    return Ok(n);
+                }
+            }
+            // The end of the body once the sender is gone.
+            match self.rx.blocking_recv() {
+                Some(chunk) => {
+                    self.current = Some(chunk);
+                    self.at = 0;
+                }
+                None => return Ok(0),
+            }
         }
     }
 }
@@ -229,12 +319,26 @@ struct Response {
     error: Option<String>,
 }
 
+impl Response {
+    /// What an error response says, as the API's `errorType` and `error`.
+    fn message(self, status: reqwest::StatusCode) -> String {
+        format!(
+            "HTTP {}: {}{}",
+            status.as_u16(),
+            self.error_type
+                .map(|t| format!("{t}: "))
+                .unwrap_or_default(),
+            self.error.unwrap_or_else(|| "no error message".into())
+        )
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
 pub(crate) enum Data {
     Matrix(Vec<MatrixSeries>),
     Vector(Vec<VectorSample>),
-    Scalar(PromValue),
+    Scalar(Point),
     String(serde::de::IgnoredAny),
 }
 
@@ -242,23 +346,60 @@ pub(crate) enum Data {
 pub(crate) struct MatrixSeries {
     pub metric: BTreeMap<String, String>,
     #[serde(default)]
-    pub values: Vec<PromValue>,
+    pub values: Vec<Point>,
 }
 
 #[derive(Deserialize)]
 pub(crate) struct VectorSample {
     pub metric: BTreeMap<String, String>,
-    pub value: PromValue,
+    pub value: Point,
 }
 
-/// `[1700000000.123, "42.5"]`: Prometheus sends values as strings so that
-/// NaN and the infinities survive JSON.
-#[derive(Deserialize)]
-pub(crate) struct PromValue(pub f64, pub String);
+/// `[1700000000.123, "42.5"]`, read straight into a sample: Prometheus
+/// sends values as strings so that NaN and the infinities survive JSON,
+/// and a string per point would cost more than the point.
+#[derive(Clone, Copy)]
+pub(crate) struct Point(pub Sample);
 
-impl PromValue {
-    pub fn sample(&self) -> Sample {
-        Sample::new(self.0, parse_value(&self.1))
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, SeqAccess, Visitor};
+        struct Pair;
+        impl<'de> Visitor<'de> for Pair {
+            type Value = Point;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a point [unix seconds, \"value\"]")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Point, A::Error> {
+                let t: f64 = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let v: Value = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                Ok(Point(Sample::new(t, v.0)))
+            }
+        }
+        d.deserialize_seq(Pair)
+    }
+}
+
+/// A point's value string, parsed without keeping it.
+struct Value(f64);
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a value as a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Value, E> {
+                Ok(Value(parse_value(s)))
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
 
@@ -288,13 +429,13 @@ impl Data {
                 .map(|s| {
                     Series::new(
                         identity(s.metric),
-                        s.values.iter().map(PromValue::sample).collect(),
+                        s.values.into_iter().map(|p| p.0).collect(),
                     )
                 })
                 .collect()),
             Data::Vector(v) => Ok(v
                 .into_iter()
-                .map(|s| Series::new(identity(s.metric), vec![s.value.sample()]))
+                .map(|s| Series::new(identity(s.metric), vec![s.value.0]))
                 .collect()),
             other => Err(SourceError::InvalidResponse {
                 query: query.to_string(),
@@ -346,10 +487,10 @@ impl SeriesSource for PrometheusSource {
         match self.call("/api/v1/query", query, &form).await? {
             Data::Vector(v) => Ok(v
                 .into_iter()
-                .map(|s| (identity(s.metric), parse_value(&s.value.1)))
+                .map(|s| (identity(s.metric), s.value.0.v))
                 .collect()),
             // `wall_query = "100"` is a scalar: one wall for every series.
-            Data::Scalar(v) => Ok(vec![(Labels::new(), parse_value(&v.1))]),
+            Data::Scalar(v) => Ok(vec![(Labels::new(), v.0.v)]),
             other => Err(SourceError::InvalidResponse {
                 query: query.to_string(),
                 message: format!(

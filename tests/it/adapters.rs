@@ -267,6 +267,112 @@ async fn a_response_over_the_configured_bound_is_refused_as_too_large() {
     );
 }
 
+/// A peer that answers one request with `head` and then `body` in pieces
+/// of `piece` bytes, pausing between them, and then closes the connection:
+/// the shapes of an answer the router-based peer cannot send.
+async fn raw_peer(head: String, body: Vec<u8>, piece: usize) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            return;
+        };
+        // The request: its head, then the form of Content-Length bytes.
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok(n) = conn.read(&mut buf).await else {
+                return;
+            };
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_lowercase();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if request.len() >= end + 4 + length || n == 0 {
+                    break;
+                }
+            }
+        }
+        let _ = conn.write_all(head.as_bytes()).await;
+        for p in body.chunks(piece) {
+            let _ = conn.write_all(p).await;
+            let _ = conn.flush().await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let _ = conn.shutdown().await;
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_answer_that_arrives_in_pieces_is_read_whole_and_one_cut_short_is_an_outage() {
+    let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[
+        {"metric":{"__name__":"x","instance":"a"},"values":[[1700000000,"1.5"],[1700000060,"NaN"],[1700000120,"+Inf"]]},
+        {"metric":{"__name__":"x","instance":"b"},"values":[[1700000000.25,"-2e3"]]}]}}"#;
+    // Chunked transfer, a few bytes a chunk: pieces split numbers, strings
+    // and escapes anywhere.
+    let mut chunked = Vec::new();
+    for c in matrix.as_bytes().chunks(7) {
+        chunked.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        chunked.extend_from_slice(c);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let addr = raw_peer(head.to_string(), chunked, 5).await;
+    let src = PrometheusSource::new(&source_config(addr)).unwrap();
+    let series = src.query_range("x", 1000.0, 2000.0, 60.0).await.unwrap();
+    assert_eq!(series.len(), 2);
+    assert_eq!(series[0].labels["instance"], "a");
+    let a: Vec<(f64, f64)> = series[0].samples.iter().map(|s| (s.t, s.v)).collect();
+    assert_eq!(a[0], (1_700_000_000.0, 1.5));
+    assert!(a[1].1.is_nan());
+    assert_eq!(a[2].1, f64::INFINITY);
+    assert_eq!(
+        (series[1].samples[0].t, series[1].samples[0].v),
+        (1_700_000_000.25, -2000.0)
+    );
+
+    // The connection closes halfway through the promised length: a failed
+    // answer, retried like any outage, not a short history.
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        matrix.len()
+    );
+    let addr = raw_peer(head, matrix.as_bytes()[..matrix.len() / 2].to_vec(), 64).await;
+    let src = PrometheusSource::new(&source_config(addr)).unwrap();
+    let e = src
+        .query_range("x", 1000.0, 2000.0, 60.0)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "unavailable", "{e}");
+    assert!(e.is_transient());
+
+    // A complete answer that is not the API's JSON, past its first bytes.
+    let broken = format!("{}]]}}", &matrix[..matrix.len() / 2]);
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        broken.len()
+    );
+    let addr = raw_peer(head, broken.into_bytes(), 64).await;
+    let src = PrometheusSource::new(&source_config(addr)).unwrap();
+    let e = src
+        .query_range("x", 1000.0, 2000.0, 60.0)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid_response", "{e}");
+    assert!(
+        e.to_string().contains("query \"x\""),
+        "names the query: {e}"
+    );
+}
+
 #[tokio::test]
 async fn instant_queries_give_walls_from_vectors_and_scalars() {
     let vector = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"instance":"db-1"},"value":[1700000000,"100"]},{"metric":{"instance":"db-2"},"value":[1700000000,"+Inf"]}]}}"#;
