@@ -115,6 +115,8 @@ pub struct Engine<S, K> {
     plans: Vec<Plan>,
     cadence: Cadence,
     concurrency: usize,
+    /// How many tasks one limit's forecasts are split into: the cores.
+    pub parallelism: usize,
     max_series: usize,
     /// Pause before retrying a transient failure, doubled at each attempt.
     pub retry_backoff: Duration,
@@ -237,6 +239,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 resend_delay: config.alerting.resend_delay.as_secs_f64(),
             },
             concurrency: ev.concurrency.max(1),
+            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_series: ev.max_series_per_limit,
             retry_backoff: Duration::from_millis(500),
             backtest_every: ev.backtest_every.as_secs_f64(),
@@ -359,21 +362,31 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     pub async fn tick(&mut self, now: UnixSeconds, send: bool) -> TickReport {
         let timer = self.metrics.evaluation_duration.start_timer();
         let this = &*self;
-        let fetched: Vec<(usize, Result<Fetched, LimitError>)> = stream::iter(0..this.plans.len())
-            .map(|i| async move { (i, this.fetch(&this.plans[i], now).await) })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+        // Each limit is fetched and forecast in one go, so that at most
+        // `concurrency` limits' raw histories are in memory at once (not
+        // every limit's, as when all were fetched first), and their
+        // forecasts run side by side on the blocking pool.
+        let mut done: Vec<(usize, Result<Forecasted, LimitError>)> =
+            stream::iter(0..this.plans.len())
+                .map(|i| async move {
+                    let plan = &this.plans[i];
+                    let result = match this.fetch(plan, now).await {
+                        Ok(f) => forecast_limit(plan, f, now, this.parallelism).await,
+                        Err(e) => Err(e),
+                    };
+                    (i, result)
+                })
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+        // Configuration order, whichever limit finished first.
+        done.sort_by_key(|(i, _)| *i);
 
         let mut report = TickReport::default();
-        let mut statuses = Vec::with_capacity(fetched.len());
-        for (i, result) in fetched {
+        let mut statuses = Vec::with_capacity(done.len());
+        for (i, result) in done {
             let plan = &self.plans[i];
             let name = &plan.limit.name;
-            let result = match result {
-                Ok(f) => forecast_limit(plan, f, now).await,
-                Err(e) => Err(e),
-            };
             match result {
                 Ok(done) => {
                     if done.dropped > 0 {
@@ -755,13 +768,18 @@ struct Forecasted {
     unmatched: usize,
 }
 
+/// The fewest series worth a forecasting task of their own.
+const MIN_SERIES_PER_TASK: usize = 64;
+
 /// Forecasts a limit's fetched series. Forecasting is CPU work (about 2 ms a
 /// series): it runs on the blocking pool, so that /metrics and the API stay
-/// responsive while thousands of series are fitted.
+/// responsive while thousands of series are fitted, split into up to
+/// `parallelism` tasks so that one large limit uses every core.
 async fn forecast_limit(
     plan: &Plan,
     f: Fetched,
     now: UnixSeconds,
+    parallelism: usize,
 ) -> Result<Forecasted, LimitError> {
     let returned = f.series.len();
     let (series, walls): (Vec<Series>, Vec<f64>) = f
@@ -771,19 +789,50 @@ async fn forecast_limit(
         .filter_map(|(s, w)| w.map(|w| (s, w)))
         .unzip();
     let unmatched = returned - series.len();
-    let (limit, direction) = (plan.limit.name.clone(), plan.limit.direction);
+    let direction = plan.limit.direction;
+    let limit: Arc<str> = Arc::from(plan.limit.name.as_str());
     let settings = Settings {
         model: plan.limit.model,
         seasonality: plan.limit.seasonality,
         alert_probability: plan.alert_probability,
     };
-    let drivers = f.drivers;
-    let evaluations = tokio::task::spawn_blocking(move || {
-        let joined = evaluate::join_drivers(&series, &drivers);
-        evaluate::evaluate(&limit, &series, &walls, &joined, direction, &settings, now)
-    })
-    .await
-    .map_err(|e| LimitError::Forecast(e.to_string()))?;
+    let drivers = Arc::new(f.drivers);
+    // Each task joins its own series to the drivers and fits a shared
+    // driver once for them: results are the same however the series are
+    // split.
+    let tasks = parallelism
+        .min(series.len().div_ceil(MIN_SERIES_PER_TASK))
+        .max(1);
+    let per_task = series.len().div_ceil(tasks).max(1);
+    let (mut series, mut walls) = (series.into_iter(), walls.into_iter());
+    let mut running = Vec::with_capacity(tasks);
+    loop {
+        let part: Vec<Series> = series.by_ref().take(per_task).collect();
+        if part.is_empty() {
+            break;
+        }
+        let part_walls: Vec<f64> = walls.by_ref().take(per_task).collect();
+        let (limit, drivers) = (Arc::clone(&limit), Arc::clone(&drivers));
+        running.push(tokio::task::spawn_blocking(move || {
+            let joined = evaluate::join_drivers(&part, &drivers);
+            evaluate::evaluate(
+                &limit,
+                &part,
+                &part_walls,
+                &joined,
+                direction,
+                &settings,
+                now,
+            )
+        }));
+    }
+    let mut evaluations = Vec::with_capacity(returned);
+    for task in running {
+        evaluations.extend(
+            task.await
+                .map_err(|e| LimitError::Forecast(e.to_string()))?,
+        );
+    }
     Ok(Forecasted {
         evaluations,
         dropped: f.dropped,

@@ -498,6 +498,77 @@ lead_time = "1d"
 }
 
 #[tokio::test]
+async fn a_large_limit_forecast_in_parallel_keeps_each_series_with_its_own_wall() {
+    let toml = r#"
+[source]
+url = "http://prometheus.invalid:9090"
+[evaluation]
+lookback = "1d"
+hold = "0s"
+[[limits]]
+name = "pool"
+query = "pg_stat_activity_count"
+wall_query = "pg_settings_max_connections"
+direction = "rising"
+lead_time = "1h"
+"#;
+    let mut r = rig(toml);
+    // More series than one forecasting task takes, split three ways.
+    r.engine.parallelism = 3;
+    // Every pool gains 1 connection an hour from 50; pool i has 100 + i
+    // connections at most, so it is full in 50 + i hours. Pool 7 has no
+    // wall: the walls of the pools after it must not shift onto it.
+    let n = 250;
+    let name = |i: usize| format!("db-{i:03}");
+    let grow: Curve = Arc::new(|t| 50.0 + (t - T0) / HOUR);
+    r.source.set(
+        "pg_stat_activity_count",
+        (0..n)
+            .map(|i| (labels(&[("instance", &name(i))]), grow.clone()))
+            .collect(),
+    );
+    r.source.set(
+        "pg_settings_max_connections",
+        (0..n)
+            .filter(|&i| i != 7)
+            .map(|i| {
+                let wall = 100.0 + i as f64;
+                (
+                    labels(&[("instance", &name(i))]),
+                    Arc::new(move |_| wall) as Curve,
+                )
+            })
+            .collect(),
+    );
+    let report = r.tick(T0).await;
+    assert_eq!(report.series, n - 1);
+    let snap = r.snapshot.read().unwrap();
+    let evaluated: Vec<(String, f64, f64)> = snap.limits["pool"]
+        .evaluations
+        .iter()
+        .map(|e| {
+            let eta = e.forecast.eta.as_ref().expect("every pool fills");
+            (e.labels["instance"].clone(), e.wall, eta.likely)
+        })
+        .collect();
+    // In the order the source returned them, each with its own wall and
+    // its own time to it.
+    let expected: Vec<usize> = (0..n).filter(|&i| i != 7).collect();
+    assert_eq!(
+        evaluated.iter().map(|e| e.0.clone()).collect::<Vec<_>>(),
+        expected.iter().map(|&i| name(i)).collect::<Vec<_>>()
+    );
+    for ((instance, wall, likely), i) in evaluated.iter().zip(&expected) {
+        assert_eq!(*wall, 100.0 + *i as f64, "{instance}");
+        let hours = 50.0 + *i as f64;
+        assert!(
+            (likely - hours * HOUR).abs() < 60.0,
+            "{instance}: {likely} s, not {hours} h"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_alerts_link_to_prometheus_carries_no_credentials() {
     // A source reached with credentials in its URL: the alert links to its
     // graph of the query, without them.
