@@ -241,6 +241,11 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{s:?} is not a duration, such as \"30d\" or \"12h\""))
 }
 
+/// Memory freed after an evaluation goes back to the system rather than
+/// staying resident in glibc's per-thread arenas (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
