@@ -9,8 +9,9 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 
+use runway::evaluate;
 use runway::forecast::{forecast, ModelChoice, Settings};
-use runway::model::{Direction, Sample};
+use runway::model::{Direction, Labels, Sample, Series};
 use runway::roadmap;
 
 /// A noisy rising trend with a daily cycle and a few spikes: the kind of
@@ -118,5 +119,42 @@ fn headroom(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, per_series, headroom);
+/// Joining per-series walls (`wall_query`) to a limit's series by labels, at
+/// fleet size: 10,000 series, each with its own wall, and one wall for all.
+fn join(c: &mut Criterion) {
+    let label = |pairs: &[(&str, String)]| -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    };
+    let n = 10_000;
+    let series: Vec<Series> = (0..n)
+        .map(|i| {
+            Series::new(
+                label(&[
+                    ("instance", format!("db-{i:05}:9187")),
+                    ("job", "postgres".to_string()),
+                    ("datname", "app".to_string()),
+                ]),
+                Vec::new(),
+            )
+        })
+        .collect();
+    let walls: Vec<(Labels, f64)> = (0..n)
+        .rev()
+        .map(|i| (label(&[("instance", format!("db-{i:05}:9187"))]), 100.0))
+        .collect();
+    let mut g = c.benchmark_group("join_10000_series");
+    g.bench_function("a_wall_each", |b| {
+        b.iter(|| evaluate::join_walls(black_box(&series), black_box(&walls)))
+    });
+    let one = vec![(Labels::new(), 100.0)];
+    g.bench_function("one_wall_for_all", |b| {
+        b.iter(|| evaluate::join_walls(black_box(&series), black_box(&one)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, per_series, headroom, join);
 criterion_main!(benches);

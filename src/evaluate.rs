@@ -18,7 +18,7 @@
 //!   [`Cadence::valid_for`]); resolved alerts are re-sent with `endsAt` = the
 //!   resolve time for 15 minutes. Pending alerts are never sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::forecast::{self, Forecast, Settings, Status};
@@ -105,16 +105,33 @@ pub fn join_drivers<'a>(series: &[Series], drivers: &'a [Series]) -> Vec<Option<
 }
 
 /// For each series, the index of the most specific label set that is a
-/// subset of its labels.
+/// subset of its labels; of equally specific ones, the last. The sets are
+/// grouped by their label names (a `wall_query` usually has one group:
+/// `instance`, say), so each series is looked up once per group rather
+/// than compared with every set: 10,000 series with a wall each is 10,000
+/// lookups, not 100 million comparisons.
 fn join(series: &[Series], sets: &[&Labels]) -> Vec<Option<usize>> {
+    let mut groups: BTreeMap<Vec<&str>, HashMap<Vec<&str>, usize>> = BTreeMap::new();
+    for (i, l) in sets.iter().enumerate() {
+        let names = l.keys().map(String::as_str).collect();
+        let values = l.values().map(String::as_str).collect();
+        // A later set with the same labels replaces an earlier one.
+        groups.entry(names).or_default().insert(values, i);
+    }
     series
         .iter()
         .map(|s| {
-            sets.iter()
-                .enumerate()
-                .filter(|(_, l)| l.iter().all(|(k, v)| s.labels.get(k) == Some(v)))
-                .max_by_key(|(_, l)| l.len())
-                .map(|(i, _)| i)
+            groups
+                .iter()
+                .filter_map(|(names, by_values)| {
+                    let values = names
+                        .iter()
+                        .map(|n| s.labels.get(*n).map(String::as_str))
+                        .collect::<Option<Vec<&str>>>()?;
+                    by_values.get(&values).map(|&i| (names.len(), i))
+                })
+                .max()
+                .map(|(_, i)| i)
         })
         .collect()
 }

@@ -334,6 +334,28 @@ fn walls_join_on_the_most_specific_matching_labels() {
 }
 
 #[test]
+fn a_wall_for_everything_applies_where_no_closer_one_does_and_a_repeated_one_counts_last() {
+    let series = vec![
+        Series::new(labels(&[("instance", "a"), ("db", "x")]), vec![]),
+        Series::new(labels(&[("instance", "b"), ("db", "y")]), vec![]),
+        Series::new(labels(&[("instance", "c")]), vec![]),
+    ];
+    let walls = vec![
+        (labels(&[]), 1000.0),
+        (labels(&[("db", "x")]), 60.0),
+        (labels(&[("instance", "a")]), 100.0),
+        (labels(&[("instance", "b")]), 200.0),
+        (labels(&[("instance", "b")]), 250.0),
+    ];
+    // a: two walls of one label each match; the later one holds, as for
+    // b's repeated wall. c: only the wall without labels.
+    assert_eq!(
+        join_walls(&series, &walls),
+        vec![Some(100.0), Some(250.0), Some(1000.0)]
+    );
+}
+
+#[test]
 fn charts_keep_the_peaks_that_approach_the_wall() {
     let samples: Vec<Sample> = (0..1000)
         .map(|i| {
