@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::evaluate::{self, human_duration, Evaluation};
+use crate::evaluate::{self, human_duration, AlertState, Evaluation, Held};
 use crate::model::UnixSeconds;
 use crate::report::{eta_text, growth_text, headroom_text, significant, trust_text};
 use crate::roadmap::{BreakingPoint, Stage};
@@ -110,6 +110,11 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .card p {{ margin: .2rem 0; font-size: .88rem; color: #444; }}
 svg {{ width: 100%; height: auto; }}
 .errors {{ color: #a40e26; }}
+.alert {{ font-weight: 600; }}
+.alert.firing {{ color: #cf222e; }}
+.alert.pending {{ color: #7d4e00; }}
+.alert.resolved {{ color: #57606a; font-weight: normal; }}
+td.alerts {{ font-size: .85rem; }}
 code {{ font-size: .85em; }}
 </style></head>
 <body>
@@ -163,6 +168,7 @@ fn changes(snap: &Snapshot) -> String {
 /// The ranked table of the points that must be addressed (`must`) or of
 /// the rest.
 fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64) -> String {
+    let held = snap.alerts_by_series();
     let mut rows = String::new();
     let mut shown = 0;
     let mut more = 0;
@@ -180,9 +186,10 @@ fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64)
         let (ttw, band) = eta_text(f.eta, " – ");
         let growth_text = growth_text(p);
         let trust = snap.trust_of(&e.limit, &e.labels);
+        let alerts = alerts_text(held.get(&(e.limit.as_str(), &e.labels)));
         let _ = writeln!(
             rows,
-            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td><span class=\"badge {stage}\">{stage_text}</span></td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
+            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td><span class=\"badge {stage}\">{stage_text}</span></td><td class=\"alerts\">{alerts}</td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
             rank = i + 1,
             limit = escape(&e.limit),
             labels = escape(&evaluate::label_string(&e.labels)),
@@ -206,13 +213,45 @@ fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64)
     if more > 0 {
         let _ = writeln!(
             rows,
-            "<tr><td colspan=\"10\">… and {more} more, in <a href=\"/api/v1/roadmap\">the JSON</a>.</td></tr>"
+            "<tr><td colspan=\"11\">… and {more} more, in <a href=\"/api/v1/roadmap\">the JSON</a>.</td></tr>"
         );
     }
     let id = if must { "roadmap" } else { "roadmap-deferred" };
     format!(
-        "<table id=\"{id}\"><thead><tr><th>#</th><th>Limit</th><th>Series</th><th>Status</th><th>Time to wall</th><th>Band (90%)</th><th>Load headroom</th><th>Growth</th><th>Model</th><th>Trust</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
+        "<table id=\"{id}\"><thead><tr><th>#</th><th>Limit</th><th>Series</th><th>Status</th><th>Alerts</th><th>Time to wall</th><th>Band (90%)</th><th>Load headroom</th><th>Growth</th><th>Model</th><th>Trust</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
     )
+}
+
+/// The alerts runway holds for a series, as the on-call engineer who was
+/// paged looks for them: "critical firing (active since …)", "warning
+/// pending (…)" (held, not yet sent), "warning resolved at …"; "none"
+/// without any.
+fn alerts_text(held: Option<&Vec<&Held>>) -> String {
+    let Some(held) = held.filter(|h| !h.is_empty()) else {
+        return "none".to_string();
+    };
+    held.iter()
+        .map(|a| {
+            let at = evaluate::rfc3339(a.since).unwrap_or_default();
+            // Active since: when the wall came within the lead time, as
+            // Prometheus' activeAt (a firing alert fired a hold later).
+            let when = match a.state {
+                AlertState::Resolved => "at",
+                AlertState::Pending | AlertState::Firing => "(active since",
+            };
+            let close = if a.state == AlertState::Resolved {
+                ""
+            } else {
+                ")"
+            };
+            format!(
+                "<span class=\"alert {state}\">{severity} {state}</span> {when} {at}{close}",
+                state = a.state.as_str(),
+                severity = escape(&a.severity),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
 }
 
 fn stage_text(s: Stage) -> &'static str {
@@ -456,6 +495,88 @@ mod tests {
         assert_eq!(page.matches("<tr class=\"point\"").count(), MAX_ROWS);
         assert!(page.contains("… and 25 more"), "the rest are counted");
         assert_eq!(page.matches("<svg class=\"chart\"").count(), MAX_CHARTS);
+    }
+
+    #[test]
+    fn each_row_says_which_alerts_are_pending_firing_or_resolved() {
+        use crate::evaluate::evaluate;
+        use crate::forecast::Settings;
+        use crate::model::{Direction, Labels, Sample, Series};
+        use crate::snapshot::LimitStatus;
+        let now = 1_800_000_000.0;
+        let disk = |d: &str| -> Labels { [("disk".to_string(), d.to_string())].into() };
+        let series: Vec<Series> = ["a", "b", "c"]
+            .iter()
+            .map(|d| {
+                let samples = (0..50)
+                    .map(|k| Sample::new(now - 3600.0 * (49 - k) as f64, 10.0 + k as f64))
+                    .collect();
+                Series::new(disk(d), samples)
+            })
+            .collect();
+        let evaluations = evaluate(
+            "disk_full",
+            &series,
+            &[100.0; 3],
+            &[],
+            Direction::Rising,
+            &Settings::default(),
+            now,
+        );
+        let held = |d: &str, severity: &str, state, since| Held {
+            limit: "disk_full".into(),
+            series: disk(d),
+            severity: severity.into(),
+            state,
+            since,
+        };
+        let snap = Snapshot {
+            order: vec!["disk_full".into()],
+            limits: [(
+                "disk_full".to_string(),
+                LimitStatus {
+                    evaluations,
+                    ..LimitStatus::default()
+                },
+            )]
+            .into(),
+            alerts: vec![
+                held("a", "warning", AlertState::Firing, now - 7200.0),
+                held("a", "critical", AlertState::Pending, now - 60.0),
+                held("b", "warning", AlertState::Resolved, now - 600.0),
+            ],
+            evaluated_at: Some(now),
+            ..Snapshot::default()
+        };
+        let page = render(&snap, now);
+        let row = |d: &str| {
+            page.lines()
+                .find(|l| {
+                    l.starts_with("<tr class=\"point\"")
+                        && l.contains(&format!("disk=&quot;{d}&quot;"))
+                })
+                .unwrap_or_else(|| panic!("no row for {d}: {page}"))
+                .to_string()
+        };
+        let a = row("a");
+        assert!(
+            a.contains("warning firing</span> (active since 2027-01-15T06:00:00Z)"),
+            "{a}"
+        );
+        assert!(
+            a.contains("critical pending</span> (active since 2027-01-15T07:59:00Z)"),
+            "{a}"
+        );
+        assert!(
+            row("b").contains("warning resolved</span> at 2027-01-15T07:50:00Z"),
+            "{}",
+            row("b")
+        );
+        assert!(
+            row("c").contains("<td class=\"alerts\">none</td>"),
+            "{}",
+            row("c")
+        );
     }
 
     #[test]

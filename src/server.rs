@@ -69,6 +69,7 @@ async fn forecasts(State(s): State<AppState>) -> Response {
     let Ok(snap) = s.snapshot.read() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
+    let held = snap.alerts_by_series();
     let rows: Vec<_> = snap
         .ranked()
         .into_iter()
@@ -89,10 +90,10 @@ async fn forecasts(State(s): State<AppState>) -> Response {
             }
             // The alerts runway holds for this series, by severity: what
             // is pending (not yet sent), firing, or resolved.
-            let alerts: Vec<_> = snap
-                .alerts
-                .iter()
-                .filter(|a| a.limit == e.limit && a.series == e.labels)
+            let alerts: Vec<_> = held
+                .get(&(e.limit.as_str(), &e.labels))
+                .into_iter()
+                .flatten()
                 .map(|a| {
                     json!({
                         "severity": a.severity,

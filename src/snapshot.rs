@@ -109,6 +109,17 @@ impl Snapshot {
         self.trust.get(limit).and_then(|m| m.get(labels))
     }
 
+    /// The alerts held for each series, by limit and series labels: built
+    /// once per reader, so that a page or API response of thousands of
+    /// rows looks each up rather than scanning every alert per row.
+    pub fn alerts_by_series(&self) -> BTreeMap<(&str, &Labels), Vec<&Held>> {
+        let mut by: BTreeMap<(&str, &Labels), Vec<&Held>> = BTreeMap::new();
+        for a in &self.alerts {
+            by.entry((a.limit.as_str(), &a.series)).or_default().push(a);
+        }
+        by
+    }
+
     /// Every series placed on the roadmap and ranked, first to break first.
     pub fn roadmap(&self) -> Vec<BreakingPoint<'_>> {
         self.roadmap_with(self.growth_factor)
