@@ -87,8 +87,9 @@ enum LimitError {
     Source(#[from] SourceError),
     #[error("wall_query {query:?} returned no series")]
     NoWalls { query: String },
-    #[error("driver {query:?}: {source}")]
-    Driver { query: String, source: SourceError },
+    /// The source's error names the driver's query.
+    #[error("driver: {source}")]
+    Driver { source: SourceError },
     /// A bug: the forecasting task did not finish. The limit keeps its last
     /// forecasts rather than resolving its alerts.
     #[error("forecasting failed: {0}")]
@@ -327,10 +328,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                         self.source.query_range(q, now - span, now, step)
                     })
                     .await
-                    .map_err(|source| LimitError::Driver {
-                        query: q.clone(),
-                        source,
-                    })?;
+                    .map_err(|source| LimitError::Driver { source })?;
                 if drivers.is_empty() && !series.is_empty() {
                     warn!(limit = %l.name, driver = %q, "the driver query returned no series; load headroom is assumed proportional");
                 }
@@ -424,7 +422,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     ));
                 }
                 Err(e) => {
-                    warn!(limit = %name, query = %plan.limit.query, error = %e, "limit not evaluated");
+                    // The error names the query that failed (the limit's,
+                    // its wall_query or its driver).
+                    warn!(limit = %name, error = %e, "limit not evaluated");
                     self.metrics
                         .limit_failures
                         .with_label_values(&[name, e.reason()])

@@ -945,7 +945,9 @@ async fn a_failing_driver_fails_its_limit_by_name_and_an_empty_one_falls_back() 
     let status = &snap.limits["pool_exhausted"];
     let err = status.last_error.clone().unwrap_or_default();
     assert!(
-        err.contains("driver \"requests_per_second\"") && err.contains("unknown function"),
+        err.starts_with("driver: query \"requests_per_second\" was rejected")
+            && err.contains("unknown function")
+            && err.matches("requests_per_second").count() == 1,
         "{err}"
     );
     assert_eq!(
