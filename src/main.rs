@@ -125,12 +125,22 @@ enum Command {
         /// the limit's lookback).
         #[arg(long, requires = "config", value_parser = parse_duration)]
         history: Option<Duration>,
-        /// The limit's value (with --input).
-        #[arg(long, allow_hyphen_values = true, required_unless_present = "config")]
+        /// The limit's value (with --input; a configured limit has its own).
+        #[arg(
+            long,
+            allow_hyphen_values = true,
+            required_unless_present = "config",
+            conflicts_with = "config"
+        )]
         wall: Option<f64>,
         /// Which way the series moves towards the wall: rising or falling
-        /// (with --input).
-        #[arg(long, value_parser = parse_direction, required_unless_present = "config")]
+        /// (with --input; a configured limit has its own).
+        #[arg(
+            long,
+            value_parser = parse_direction,
+            required_unless_present = "config",
+            conflicts_with = "config"
+        )]
         direction: Option<Direction>,
         /// Alert window: a duration ("7d") or seconds ("604800"). Default 7d,
         /// or with --config the limit's longest lead time.

@@ -229,6 +229,18 @@ fn backtest_errors_name_the_file() {
         assert!(run.stderr.contains(&want), "no {want:?}: {}", run.show());
         assert!(run.stdout.trim().is_empty(), "{}", run.show());
     }
+    // A wall or direction beside --config, which would be ignored: each
+    // configured limit has its own.
+    for extra in [["--wall", "5"], ["--direction", "rising"]] {
+        let mut args = vec!["--config", "runway.toml"];
+        args.extend_from_slice(&extra);
+        let run = backtest(&args, "");
+        assert!(
+            run.code == Some(2) && run.stderr.contains(extra[0]) && run.stderr.contains("--config"),
+            "{}",
+            run.show()
+        );
+    }
     // No cuts; a lead of nothing, which would only ever alert on a wall
     // already reached.
     for (flag, value) in [("--cuts", "0"), ("--lead", "0s")] {
