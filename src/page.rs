@@ -452,20 +452,20 @@ mod tests {
         assert!(!page.contains("Nothing breaks"), "{page}");
     }
 
-    #[test]
-    fn a_page_for_many_series_shows_the_first_rows_and_says_how_many_more() {
+    /// Disks `names`, each filling by one unit an hour towards 100 (at
+    /// 59 now), evaluated at `NOW`.
+    fn filling_disks(names: &[String]) -> Snapshot {
         use crate::evaluate::evaluate;
         use crate::forecast::Settings;
-        use crate::model::{Direction, Labels, Sample, Series};
+        use crate::model::{Direction, Sample, Series};
         use crate::snapshot::LimitStatus;
-        let now = 1_800_000_000.0;
-        let series: Vec<Series> = (0..MAX_ROWS + 25)
-            .map(|i| {
-                let labels: Labels = [("disk".to_string(), format!("d{i}"))].into();
+        let series: Vec<Series> = names
+            .iter()
+            .map(|d| {
                 let samples = (0..50)
-                    .map(|k| Sample::new(now - 3600.0 * (49 - k) as f64, 10.0 + k as f64))
+                    .map(|k| Sample::new(NOW - 3600.0 * (49 - k) as f64, 10.0 + k as f64))
                     .collect();
-                Series::new(labels, samples)
+                Series::new(disk(d), samples)
             })
             .collect();
         let walls = vec![100.0; series.len()];
@@ -476,9 +476,9 @@ mod tests {
             &[],
             Direction::Rising,
             &Settings::default(),
-            now,
+            NOW,
         );
-        let snap = Snapshot {
+        Snapshot {
             order: vec!["disk_full".into()],
             limits: [(
                 "disk_full".to_string(),
@@ -488,9 +488,22 @@ mod tests {
                 },
             )]
             .into(),
-            evaluated_at: Some(now),
+            evaluated_at: Some(NOW),
             ..Snapshot::default()
-        };
+        }
+    }
+
+    const NOW: f64 = 1_800_000_000.0;
+
+    fn disk(d: &str) -> crate::model::Labels {
+        [("disk".to_string(), d.to_string())].into()
+    }
+
+    #[test]
+    fn a_page_for_many_series_shows_the_first_rows_and_says_how_many_more() {
+        let names: Vec<String> = (0..MAX_ROWS + 25).map(|i| format!("d{i}")).collect();
+        let snap = filling_disks(&names);
+        let now = NOW;
         let page = render(&snap, now);
         assert_eq!(page.matches("<tr class=\"point\"").count(), MAX_ROWS);
         assert!(page.contains("… and 25 more"), "the rest are counted");
@@ -499,30 +512,7 @@ mod tests {
 
     #[test]
     fn each_row_says_which_alerts_are_pending_firing_or_resolved() {
-        use crate::evaluate::evaluate;
-        use crate::forecast::Settings;
-        use crate::model::{Direction, Labels, Sample, Series};
-        use crate::snapshot::LimitStatus;
-        let now = 1_800_000_000.0;
-        let disk = |d: &str| -> Labels { [("disk".to_string(), d.to_string())].into() };
-        let series: Vec<Series> = ["a", "b", "c"]
-            .iter()
-            .map(|d| {
-                let samples = (0..50)
-                    .map(|k| Sample::new(now - 3600.0 * (49 - k) as f64, 10.0 + k as f64))
-                    .collect();
-                Series::new(disk(d), samples)
-            })
-            .collect();
-        let evaluations = evaluate(
-            "disk_full",
-            &series,
-            &[100.0; 3],
-            &[],
-            Direction::Rising,
-            &Settings::default(),
-            now,
-        );
+        let now = NOW;
         let held = |d: &str, severity: &str, state, since| Held {
             limit: "disk_full".into(),
             series: disk(d),
@@ -531,22 +521,12 @@ mod tests {
             since,
         };
         let snap = Snapshot {
-            order: vec!["disk_full".into()],
-            limits: [(
-                "disk_full".to_string(),
-                LimitStatus {
-                    evaluations,
-                    ..LimitStatus::default()
-                },
-            )]
-            .into(),
             alerts: vec![
                 held("a", "warning", AlertState::Firing, now - 7200.0),
                 held("a", "critical", AlertState::Pending, now - 60.0),
                 held("b", "warning", AlertState::Resolved, now - 600.0),
             ],
-            evaluated_at: Some(now),
-            ..Snapshot::default()
+            ..filling_disks(&["a".into(), "b".into(), "c".into()])
         };
         let page = render(&snap, now);
         let row = |d: &str| {

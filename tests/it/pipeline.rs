@@ -440,9 +440,8 @@ async fn the_series_bound_drops_and_counts_the_excess() {
     );
 }
 
-#[tokio::test]
-async fn walls_from_a_query_are_joined_per_series() {
-    let toml = r#"
+/// Connection pools, each with its own wall from `wall_query`.
+const POOLS: &str = r#"
 [source]
 url = "http://prometheus.invalid:9090"
 [evaluation]
@@ -455,7 +454,10 @@ wall_query = "pg_settings_max_connections"
 direction = "rising"
 lead_time = "1d"
 "#;
-    let mut r = rig(toml);
+
+#[tokio::test]
+async fn walls_from_a_query_are_joined_per_series() {
+    let mut r = rig(POOLS);
     // Both pools gain 1 connection an hour; db-1 has 100 max, db-2 200, db-3
     // has no wall and is not evaluated.
     let grow: Curve = Arc::new(|t| 50.0 + (t - T0) / HOUR);
@@ -499,20 +501,7 @@ lead_time = "1d"
 
 #[tokio::test]
 async fn a_large_limit_forecast_in_parallel_keeps_each_series_with_its_own_wall() {
-    let toml = r#"
-[source]
-url = "http://prometheus.invalid:9090"
-[evaluation]
-lookback = "1d"
-hold = "0s"
-[[limits]]
-name = "pool"
-query = "pg_stat_activity_count"
-wall_query = "pg_settings_max_connections"
-direction = "rising"
-lead_time = "1h"
-"#;
-    let mut r = rig(toml);
+    let mut r = rig(POOLS);
     // More series than one forecasting task takes, split three ways.
     r.engine.parallelism = 3;
     // Every pool gains 1 connection an hour from 50; pool i has 100 + i
