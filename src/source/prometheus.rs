@@ -113,14 +113,15 @@ impl PrometheusSource {
         let mut resp = req.send().await.map_err(|e| transport_error(q(), e))?;
         let status = resp.status();
         if !status.is_success() {
-            // An error's body is small: read it whole, to quote it when it
-            // is not the API's JSON (a proxy's HTML page).
+            // An error's body is small, and only its start is quoted when
+            // it is not the API's JSON (a proxy's HTML page).
             let mut body = Vec::new();
-            self.pump(&mut resp, query, |chunk| {
-                body.extend_from_slice(&chunk);
-                std::future::ready(true)
-            })
-            .await?;
+            while body.len() < MAX_ERROR_BODY {
+                match resp.chunk().await.map_err(|e| transport_error(q(), e))? {
+                    Some(chunk) => body.extend_from_slice(&chunk),
+                    None => break,
+                }
+            }
             return Err(match serde_json::from_slice::<Response>(&body) {
                 Ok(r) => classify(status, q(), r.message(status)),
                 Err(_) => {
@@ -138,23 +139,36 @@ impl PrometheusSource {
         // JSON, is never held whole.
         let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
         let parser = tokio::task::spawn_blocking(move || {
-            serde_json::from_reader::<_, Response>(ChunkReader::new(rx))
+            let reader = std::io::BufReader::with_capacity(64 * 1024, ChunkReader::new(rx));
+            serde_json::from_reader::<_, Response>(reader)
         });
-        let pumped = self
-            .pump(&mut resp, query, |chunk| {
-                let tx = tx.clone();
-                // A parser that stopped early has its own error to report.
-                async move { tx.send(chunk).await.is_ok() }
-            })
-            .await;
+        let mut received = 0usize;
+        loop {
+            let chunk = tokio::select! {
+                chunk = resp.chunk() => chunk.map_err(|e| transport_error(q(), e))?,
+                // The parser stopped early (the answer is not the API's
+                // JSON): its error is the answer, whether or not the rest
+                // of the body ever comes.
+                () = tx.closed() => None,
+            };
+            let Some(chunk) = chunk else { break };
+            received += chunk.len();
+            if received > self.config.max_response_bytes {
+                return Err(SourceError::TooLarge {
+                    query: q(),
+                    limit_bytes: self.config.max_response_bytes,
+                });
+            }
+            if tx.send(chunk).await.is_err() {
+                break;
+            }
+        }
         drop(tx);
-        let parsed = parser.await;
-        pumped?;
         let invalid = |message: String| SourceError::InvalidResponse {
             query: q(),
             message,
         };
-        match parsed {
+        match parser.await {
             Ok(Ok(Response {
                 status: s,
                 data: Some(data),
@@ -165,39 +179,10 @@ impl PrometheusSource {
             Err(e) => Err(invalid(format!("the response could not be parsed: {e}"))),
         }
     }
-
-    /// Hands the body's chunks to `take` as they arrive, up to
-    /// `max_response_bytes`; stops early when `take` says so.
-    async fn pump<F, Fut>(
-        &self,
-        resp: &mut reqwest::Response,
-        query: &str,
-        mut take: F,
-    ) -> Result<(), SourceError>
-    where
-        F: FnMut(bytes::Bytes) -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let mut received = 0usize;
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| transport_error(query.to_string(), e))?
-        {
-            received += chunk.len();
-            if received > self.config.max_response_bytes {
-                return Err(SourceError::TooLarge {
-                    query: query.to_string(),
-                    limit_bytes: self.config.max_response_bytes,
-                });
-            }
-            if !take(chunk).await {
-                break;
-            }
-        }
-        Ok(())
-    }
 }
+
+/// The most of an error response that is read, to quote its start.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// How many received chunks may wait for the parser: enough to keep the
 /// download going while it parses, few enough that a slow parser holds

@@ -268,9 +268,9 @@ async fn a_response_over_the_configured_bound_is_refused_as_too_large() {
 }
 
 /// A peer that answers one request with `head` and then `body` in pieces
-/// of `piece` bytes, pausing between them, and then closes the connection:
-/// the shapes of an answer the router-based peer cannot send.
-async fn raw_peer(head: String, body: Vec<u8>, piece: usize) -> SocketAddr {
+/// of `piece` bytes, pausing between them, waits `then` and closes the
+/// connection: the shapes of an answer the router-based peer cannot send.
+async fn raw_peer(head: String, body: Vec<u8>, piece: usize, then: Duration) -> SocketAddr {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -304,6 +304,7 @@ async fn raw_peer(head: String, body: Vec<u8>, piece: usize) -> SocketAddr {
             let _ = conn.flush().await;
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        tokio::time::sleep(then).await;
         let _ = conn.shutdown().await;
     });
     addr
@@ -325,7 +326,7 @@ async fn an_answer_that_arrives_in_pieces_is_read_whole_and_one_cut_short_is_an_
     chunked.extend_from_slice(b"0\r\n\r\n");
     let head =
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-    let addr = raw_peer(head.to_string(), chunked, 5).await;
+    let addr = raw_peer(head.to_string(), chunked, 5, Duration::ZERO).await;
     let src = PrometheusSource::new(&source_config(addr)).unwrap();
     let series = src.query_range("x", 1000.0, 2000.0, 60.0).await.unwrap();
     assert_eq!(series.len(), 2);
@@ -345,7 +346,13 @@ async fn an_answer_that_arrives_in_pieces_is_read_whole_and_one_cut_short_is_an_
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         matrix.len()
     );
-    let addr = raw_peer(head, matrix.as_bytes()[..matrix.len() / 2].to_vec(), 64).await;
+    let addr = raw_peer(
+        head,
+        matrix.as_bytes()[..matrix.len() / 2].to_vec(),
+        64,
+        Duration::ZERO,
+    )
+    .await;
     let src = PrometheusSource::new(&source_config(addr)).unwrap();
     let e = src
         .query_range("x", 1000.0, 2000.0, 60.0)
@@ -360,7 +367,7 @@ async fn an_answer_that_arrives_in_pieces_is_read_whole_and_one_cut_short_is_an_
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         broken.len()
     );
-    let addr = raw_peer(head, broken.into_bytes(), 64).await;
+    let addr = raw_peer(head, broken.into_bytes(), 64, Duration::ZERO).await;
     let src = PrometheusSource::new(&source_config(addr)).unwrap();
     let e = src
         .query_range("x", 1000.0, 2000.0, 60.0)
@@ -371,6 +378,24 @@ async fn an_answer_that_arrives_in_pieces_is_read_whole_and_one_cut_short_is_an_
         e.to_string().contains("query \"x\""),
         "names the query: {e}"
     );
+
+    // A login page from a proxy, whose rest never comes: not the API, said
+    // at once, rather than a timeout retried as an outage.
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n";
+    let addr = raw_peer(
+        head.to_string(),
+        b"<html>login".to_vec(),
+        64,
+        Duration::from_secs(5),
+    )
+    .await;
+    let src = PrometheusSource::new(&source_config(addr)).unwrap();
+    let e = src
+        .query_range("x", 1000.0, 2000.0, 60.0)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "invalid_response", "{e}");
+    assert!(!e.is_transient());
 }
 
 #[tokio::test]
