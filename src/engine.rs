@@ -615,8 +615,19 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let Some(plan) = self.plans.iter().find(|p| p.limit.name == name) else {
             return Err(format!("no limit named {name}"));
         };
-        let span = history.unwrap_or(BACKTEST_LOOKBACKS * plan.lookback);
-        let step = (span / MAX_POINTS_PER_SERIES).max(plan.step).round();
+        let (span, step) = match history {
+            // The daemon's own: four lookbacks at four times the step, an
+            // answer no larger than an evaluation's (whatever fits
+            // source.max_response_bytes for one fits for the other) and
+            // forecasts as cheap as the evaluation's at each cut.
+            None => (
+                BACKTEST_LOOKBACKS * plan.lookback,
+                (BACKTEST_LOOKBACKS * plan.step).round(),
+            ),
+            // Asked for (`runway backtest --config --history`): the finest
+            // step the source returns over it.
+            Some(span) => (span, (span / MAX_POINTS_PER_SERIES).max(plan.step).round()),
+        };
         let fetched = self
             .fetch_span(plan, now, span, step)
             .await
@@ -634,12 +645,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             alert_probability: plan.alert_probability,
         };
         let direction = plan.limit.direction;
-        // Replaying is forecasting, many times over: the blocking pool.
-        let series = tokio::task::spawn_blocking(move || {
-            fetched
-                .series
-                .into_iter()
-                .zip(fetched.walls)
+        // Replaying is forecasting, many times over: the blocking pool, on
+        // every core.
+        let items: Vec<(Series, Option<f64>)> =
+            fetched.series.into_iter().zip(fetched.walls).collect();
+        let series = split_blocking(items, self.parallelism, move |part| {
+            part.into_iter()
                 .filter_map(|(s, w)| {
                     let r = backtest::backtest(&s.samples, w?, direction, lead, cuts, &settings);
                     Some((s.labels, r))
@@ -771,6 +782,41 @@ struct Forecasted {
 /// The fewest series worth a forecasting task of their own.
 const MIN_SERIES_PER_TASK: usize = 64;
 
+/// Runs `f` over `items` on the blocking pool, split into up to
+/// `parallelism` parts of at least [`MIN_SERIES_PER_TASK`], and returns
+/// the results in the order of the items.
+async fn split_blocking<T, R, F>(
+    items: Vec<T>,
+    parallelism: usize,
+    f: F,
+) -> Result<Vec<R>, tokio::task::JoinError>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(Vec<T>) -> Vec<R> + Send + Sync + 'static,
+{
+    let parts = parallelism
+        .min(items.len().div_ceil(MIN_SERIES_PER_TASK))
+        .max(1);
+    let per_part = items.len().div_ceil(parts).max(1);
+    let f = Arc::new(f);
+    let mut items = items.into_iter();
+    let mut running = Vec::with_capacity(parts);
+    loop {
+        let part: Vec<T> = items.by_ref().take(per_part).collect();
+        if part.is_empty() {
+            break;
+        }
+        let f = Arc::clone(&f);
+        running.push(tokio::task::spawn_blocking(move || f(part)));
+    }
+    let mut out = Vec::new();
+    for task in running {
+        out.extend(task.await?);
+    }
+    Ok(out)
+}
+
 /// Forecasts a limit's fetched series. Forecasting is CPU work (about 2 ms a
 /// series): it runs on the blocking pool, so that /metrics and the API stay
 /// responsive while thousands of series are fitted, split into up to
@@ -782,13 +828,13 @@ async fn forecast_limit(
     parallelism: usize,
 ) -> Result<Forecasted, LimitError> {
     let returned = f.series.len();
-    let (series, walls): (Vec<Series>, Vec<f64>) = f
+    let items: Vec<(Series, f64)> = f
         .series
         .into_iter()
         .zip(f.walls)
         .filter_map(|(s, w)| w.map(|w| (s, w)))
-        .unzip();
-    let unmatched = returned - series.len();
+        .collect();
+    let unmatched = returned - items.len();
     let direction = plan.limit.direction;
     let limit: Arc<str> = Arc::from(plan.limit.name.as_str());
     let settings = Settings {
@@ -796,43 +842,25 @@ async fn forecast_limit(
         seasonality: plan.limit.seasonality,
         alert_probability: plan.alert_probability,
     };
-    let drivers = Arc::new(f.drivers);
+    let drivers = f.drivers;
     // Each task joins its own series to the drivers and fits a shared
     // driver once for them: results are the same however the series are
     // split.
-    let tasks = parallelism
-        .min(series.len().div_ceil(MIN_SERIES_PER_TASK))
-        .max(1);
-    let per_task = series.len().div_ceil(tasks).max(1);
-    let (mut series, mut walls) = (series.into_iter(), walls.into_iter());
-    let mut running = Vec::with_capacity(tasks);
-    loop {
-        let part: Vec<Series> = series.by_ref().take(per_task).collect();
-        if part.is_empty() {
-            break;
-        }
-        let part_walls: Vec<f64> = walls.by_ref().take(per_task).collect();
-        let (limit, drivers) = (Arc::clone(&limit), Arc::clone(&drivers));
-        running.push(tokio::task::spawn_blocking(move || {
-            let joined = evaluate::join_drivers(&part, &drivers);
-            evaluate::evaluate(
-                &limit,
-                &part,
-                &part_walls,
-                &joined,
-                direction,
-                &settings,
-                now,
-            )
-        }));
-    }
-    let mut evaluations = Vec::with_capacity(returned);
-    for task in running {
-        evaluations.extend(
-            task.await
-                .map_err(|e| LimitError::Forecast(e.to_string()))?,
-        );
-    }
+    let evaluations = split_blocking(items, parallelism, move |part| {
+        let (part, part_walls): (Vec<Series>, Vec<f64>) = part.into_iter().unzip();
+        let joined = evaluate::join_drivers(&part, &drivers);
+        evaluate::evaluate(
+            &limit,
+            &part,
+            &part_walls,
+            &joined,
+            direction,
+            &settings,
+            now,
+        )
+    })
+    .await
+    .map_err(|e| LimitError::Forecast(e.to_string()))?;
     Ok(Forecasted {
         evaluations,
         dropped: f.dropped,

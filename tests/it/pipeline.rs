@@ -32,6 +32,8 @@ struct ScriptedSource {
     /// Failures for one query only, consumed when it is asked.
     failures_for: Arc<Mutex<BTreeMap<String, SourceError>>>,
     calls: Arc<Mutex<usize>>,
+    /// Points a series of each range query answered, in order.
+    points: Arc<Mutex<Vec<usize>>>,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -87,6 +89,10 @@ impl SeriesSource for ScriptedSource {
                 message: "unknown".into(),
             });
         };
+        self.points
+            .lock()
+            .unwrap()
+            .push(((end - start) / step) as usize + 1);
         Ok(series
             .iter()
             .map(|(l, f)| {
@@ -657,6 +663,10 @@ async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exporte
     r.tick(T0).await;
     let calls = r.source.calls();
     assert_eq!(calls, 2, "the evaluation's query and the backtest's");
+    // Four lookbacks at four times the step: an answer no larger than the
+    // evaluation's, so that a limit whose evaluation fits the source's
+    // response bound is backtested too.
+    assert_eq!(*r.source.points.lock().unwrap(), [2017, 2017]);
     {
         let snap = r.snapshot.read().unwrap();
         let t = snap
