@@ -340,39 +340,26 @@ async fn an_answer_that_arrives_in_pieces_is_read_whole_and_one_cut_short_is_an_
         (1_700_000_000.25, -2000.0)
     );
 
+    // The error of a range query answered with `body` after a 200 that
+    // promises `length` bytes, the peer waiting `then` before it closes.
+    let failed = |body: Vec<u8>, length: usize, then: Duration| async move {
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\n");
+        let addr = raw_peer(head, body, 64, then).await;
+        let src = PrometheusSource::new(&source_config(addr)).unwrap();
+        src.query_range("x", 1000.0, 2000.0, 60.0)
+            .await
+            .unwrap_err()
+    };
     // The connection closes halfway through the promised length: a failed
     // answer, retried like any outage, not a short history.
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        matrix.len()
-    );
-    let addr = raw_peer(
-        head,
-        matrix.as_bytes()[..matrix.len() / 2].to_vec(),
-        64,
-        Duration::ZERO,
-    )
-    .await;
-    let src = PrometheusSource::new(&source_config(addr)).unwrap();
-    let e = src
-        .query_range("x", 1000.0, 2000.0, 60.0)
-        .await
-        .unwrap_err();
+    let half = matrix.as_bytes()[..matrix.len() / 2].to_vec();
+    let e = failed(half, matrix.len(), Duration::ZERO).await;
     assert_eq!(e.kind(), "unavailable", "{e}");
     assert!(e.is_transient());
 
     // A complete answer that is not the API's JSON, past its first bytes.
     let broken = format!("{}]]}}", &matrix[..matrix.len() / 2]);
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        broken.len()
-    );
-    let addr = raw_peer(head, broken.into_bytes(), 64, Duration::ZERO).await;
-    let src = PrometheusSource::new(&source_config(addr)).unwrap();
-    let e = src
-        .query_range("x", 1000.0, 2000.0, 60.0)
-        .await
-        .unwrap_err();
+    let e = failed(broken.clone().into_bytes(), broken.len(), Duration::ZERO).await;
     assert_eq!(e.kind(), "invalid_response", "{e}");
     assert!(
         e.to_string().contains("query \"x\""),
@@ -381,19 +368,7 @@ async fn an_answer_that_arrives_in_pieces_is_read_whole_and_one_cut_short_is_an_
 
     // A login page from a proxy, whose rest never comes: not the API, said
     // at once, rather than a timeout retried as an outage.
-    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n";
-    let addr = raw_peer(
-        head.to_string(),
-        b"<html>login".to_vec(),
-        64,
-        Duration::from_secs(5),
-    )
-    .await;
-    let src = PrometheusSource::new(&source_config(addr)).unwrap();
-    let e = src
-        .query_range("x", 1000.0, 2000.0, 60.0)
-        .await
-        .unwrap_err();
+    let e = failed(b"<html>login".to_vec(), 100_000, Duration::from_secs(5)).await;
     assert_eq!(e.kind(), "invalid_response", "{e}");
     assert!(!e.is_transient());
 }
