@@ -572,6 +572,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     /// Backtests one limit and puts its scores in the snapshot.
     async fn trust_limit(&mut self, name: String, now: UnixSeconds) {
         self.backtested.insert(name.clone(), now);
+        debug!(limit = %name, "backtest started");
         match self
             .backtest_limit(&name, now, None, None, BACKTEST_CUTS)
             .await
