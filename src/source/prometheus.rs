@@ -439,9 +439,14 @@ impl Data {
     }
 }
 
-/// Unix seconds as Prometheus accepts them (millisecond precision).
+/// Unix seconds as Prometheus accepts them (millisecond precision),
+/// rounded down: a range query's grid ends at `end`, and a grid point
+/// rounded up past `now` would be a sample from after `now`, which the
+/// forecast leaves out. Rounded to the nearest, the newest sample was lost
+/// at every evaluation whose `now` fell in the second half of a
+/// millisecond (with the daemon's fixed cadence, every evaluation).
 fn ts(t: UnixSeconds) -> String {
-    format!("{t:.3}")
+    format!("{:.3}", (t * 1000.0).floor() / 1000.0)
 }
 
 impl SeriesSource for PrometheusSource {

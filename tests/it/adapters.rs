@@ -126,6 +126,12 @@ async fn range_queries_are_posted_forms_with_credentials_and_headers() {
     // A rotated token is used at the next query, without a restart.
     std::fs::write(&token, "second-token").unwrap();
     src.query_range("x", 1000.0, 2000.0, 300.0).await.unwrap();
+    // Times are rounded down to the millisecond: a grid that ended past
+    // `now` would bring its newest sample from after `now`, which the
+    // forecast leaves out.
+    src.query_range("x", 999.9996, 1599.9996, 300.0)
+        .await
+        .unwrap();
 
     let reqs = p.requests.lock().unwrap().clone();
     assert_eq!(reqs[0].path, "/api/v1/query_range");
@@ -139,6 +145,11 @@ async fn range_queries_are_posted_forms_with_credentials_and_headers() {
     assert_eq!(reqs[0].headers["x-scope-orgid"], "tenant-1");
     assert!(reqs[0].headers["content-type"].starts_with("application/x-www-form-urlencoded"));
     assert_eq!(reqs[1].headers["authorization"], "Bearer second-token");
+    let f = form(&reqs[2].body);
+    assert_eq!(
+        (f["start"].as_str(), f["end"].as_str()),
+        ("999.999", "1599.999")
+    );
 }
 
 #[tokio::test]
