@@ -72,6 +72,18 @@ struct Plan {
     generator_url: String,
 }
 
+impl Plan {
+    /// How the limit's series are forecast, for its evaluations and its
+    /// backtests alike.
+    fn settings(&self) -> Settings {
+        Settings {
+            model: self.limit.model,
+            seasonality: self.limit.seasonality,
+            alert_probability: self.alert_probability,
+        }
+    }
+}
+
 /// What one tick did, for `runway once`, logs and tests.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TickReport {
@@ -640,11 +652,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 .map(|l| l.lead.as_secs_f64())
                 .fold(0.0, f64::max)
         });
-        let settings = Settings {
-            model: plan.limit.model,
-            seasonality: plan.limit.seasonality,
-            alert_probability: plan.alert_probability,
-        };
+        let settings = plan.settings();
         let direction = plan.limit.direction;
         // Replaying is forecasting, many times over: the blocking pool, on
         // every core.
@@ -838,11 +846,7 @@ async fn forecast_limit(
     let unmatched = returned - items.len();
     let direction = plan.limit.direction;
     let limit: Arc<str> = Arc::from(plan.limit.name.as_str());
-    let settings = Settings {
-        model: plan.limit.model,
-        seasonality: plan.limit.seasonality,
-        alert_probability: plan.alert_probability,
-    };
+    let settings = plan.settings();
     let drivers = f.drivers;
     // Each task joins its own series to the drivers and fits a shared
     // driver once for them: results are the same however the series are

@@ -10,7 +10,7 @@ use crate::evaluate::{self, human_duration, AlertState, Evaluation, Held};
 use crate::model::UnixSeconds;
 use crate::report::{eta_text, growth_text, headroom_text, significant, trust_text};
 use crate::roadmap::{BreakingPoint, Stage};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{AlertsBySeries, Snapshot};
 
 /// The most breaking points drawn as charts.
 pub const MAX_CHARTS: usize = 60;
@@ -35,6 +35,8 @@ pub fn escape(s: &str) -> String {
 pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
     let growth = snap.growth_factor;
     let points = snap.roadmap();
+    // One index of the held alerts for both tables.
+    let held = snap.alerts_by_series();
     let g = evaluate::format_value(growth);
     let must = points.iter().filter(|p| p.breaks_before_growth).count();
     let deferred = points
@@ -62,7 +64,7 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
     let _ = write!(
         body,
         "<h2>What breaks first</h2>\n{}",
-        table(&points, snap, true, growth)
+        table(&points, snap, &held, true, growth)
     );
     let later: Vec<&BreakingPoint<'_>> =
         points.iter().filter(|p| !p.breaks_before_growth).collect();
@@ -71,7 +73,7 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
             body,
             "<details id=\"deferred\"><summary>Deferred and unknown: breaks beyond {g}x load, or cannot be told ({})</summary>\n{}</details>\n",
             later.len(),
-            table(&points, snap, false, growth)
+            table(&points, snap, &held, false, growth)
         );
     }
     body.push_str("<h2>Breaking points</h2>\n<div class=\"charts\">\n");
@@ -167,8 +169,13 @@ fn changes(snap: &Snapshot) -> String {
 
 /// The ranked table of the points that must be addressed (`must`) or of
 /// the rest.
-fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64) -> String {
-    let held = snap.alerts_by_series();
+fn table(
+    points: &[BreakingPoint<'_>],
+    snap: &Snapshot,
+    held: &AlertsBySeries<'_>,
+    must: bool,
+    growth: f64,
+) -> String {
     let mut rows = String::new();
     let mut shown = 0;
     let mut more = 0;
@@ -186,7 +193,10 @@ fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64)
         let (ttw, band) = eta_text(f.eta, " – ");
         let growth_text = growth_text(p);
         let trust = snap.trust_of(&e.limit, &e.labels);
-        let alerts = alerts_text(held.get(&(e.limit.as_str(), &e.labels)));
+        let alerts = alerts_text(
+            held.get(&(e.limit.as_str(), &e.labels))
+                .map_or(&[], Vec::as_slice),
+        );
         let _ = writeln!(
             rows,
             "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td><span class=\"badge {stage}\">{stage_text}</span></td><td class=\"alerts\">{alerts}</td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
@@ -226,26 +236,21 @@ fn table(points: &[BreakingPoint<'_>], snap: &Snapshot, must: bool, growth: f64)
 /// paged looks for them: "critical firing (active since …)", "warning
 /// pending (…)" (held, not yet sent), "warning resolved at …"; "none"
 /// without any.
-fn alerts_text(held: Option<&Vec<&Held>>) -> String {
-    let Some(held) = held.filter(|h| !h.is_empty()) else {
+fn alerts_text(held: &[&Held]) -> String {
+    if held.is_empty() {
         return "none".to_string();
-    };
+    }
     held.iter()
         .map(|a| {
             let at = evaluate::rfc3339(a.since).unwrap_or_default();
             // Active since: when the wall came within the lead time, as
             // Prometheus' activeAt (a firing alert fired a hold later).
             let when = match a.state {
-                AlertState::Resolved => "at",
-                AlertState::Pending | AlertState::Firing => "(active since",
-            };
-            let close = if a.state == AlertState::Resolved {
-                ""
-            } else {
-                ")"
+                AlertState::Resolved => format!("at {at}"),
+                AlertState::Pending | AlertState::Firing => format!("(active since {at})"),
             };
             format!(
-                "<span class=\"alert {state}\">{severity} {state}</span> {when} {at}{close}",
+                "<span class=\"alert {state}\">{severity} {state}</span> {when}",
                 state = a.state.as_str(),
                 severity = escape(&a.severity),
             )

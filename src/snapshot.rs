@@ -13,6 +13,9 @@ use crate::roadmap::{self, BreakingPoint, Change, Window};
 /// The most re-roadmap events the snapshot keeps, newest last.
 pub const MAX_CHANGES: usize = 100;
 
+/// The alerts held for each series, by limit name and series labels.
+pub type AlertsBySeries<'a> = BTreeMap<(&'a str, &'a Labels), Vec<&'a Held>>;
+
 /// One limit's latest outcome.
 #[derive(Debug, Clone, Default)]
 pub struct LimitStatus {
@@ -112,8 +115,8 @@ impl Snapshot {
     /// The alerts held for each series, by limit and series labels: built
     /// once per reader, so that a page or API response of thousands of
     /// rows looks each up rather than scanning every alert per row.
-    pub fn alerts_by_series(&self) -> BTreeMap<(&str, &Labels), Vec<&Held>> {
-        let mut by: BTreeMap<(&str, &Labels), Vec<&Held>> = BTreeMap::new();
+    pub fn alerts_by_series(&self) -> AlertsBySeries<'_> {
+        let mut by = AlertsBySeries::new();
         for a in &self.alerts {
             by.entry((a.limit.as_str(), &a.series)).or_default().push(a);
         }
