@@ -51,7 +51,13 @@ pub struct RoadmapConfig {
     pub alert_on: Vec<crate::roadmap::ChangeKind>,
     /// How long such an alert stays active. Default 1h.
     pub alert_for: Duration,
+    /// How long a move must be seen at every evaluation before it is
+    /// recorded (like `for:`). Default 30m; may be zero.
+    pub hold: Duration,
 }
+
+/// The default `roadmap.hold`.
+pub const DEFAULT_ROADMAP_HOLD: Duration = Duration::from_secs(30 * 60);
 
 /// The default next order of magnitude.
 pub const DEFAULT_GROWTH_FACTOR: f64 = 10.0;
@@ -1259,7 +1265,11 @@ impl Walker<'_> {
 
     fn roadmap(&mut self, v: Option<&Value>) -> Option<RoadmapConfig> {
         let d = self.section("roadmap", v)?;
-        self.unknown_keys("roadmap", d, &["growth_factor", "alert_on", "alert_for"]);
+        self.unknown_keys(
+            "roadmap",
+            d,
+            &["growth_factor", "alert_on", "alert_for", "hold"],
+        );
         let growth_factor =
             self.or_default(get(d, "growth_factor"), DEFAULT_GROWTH_FACTOR, |w, v| {
                 let path = "roadmap.growth_factor";
@@ -1276,10 +1286,14 @@ impl Walker<'_> {
         let alert_for = self.or_default(get(d, "alert_for"), Duration::from_secs(3600), |w, v| {
             w.positive_duration("roadmap.alert_for", v)
         });
+        let hold = self.or_default(get(d, "hold"), DEFAULT_ROADMAP_HOLD, |w, v| {
+            w.any_duration("roadmap.hold", v)
+        });
         Some(RoadmapConfig {
             growth_factor: growth_factor?,
             alert_on: alert_on?,
             alert_for: alert_for?,
+            hold: hold?,
         })
     }
 
@@ -2197,6 +2211,18 @@ lead_time = "7d"
                 crate::roadmap::ChangeKind::Sooner
             ]
         );
+    }
+
+    #[test]
+    fn roadmap_moves_are_held_half_an_hour_unless_told_otherwise() {
+        let config = parse_env(&toml_with(""), &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.roadmap.hold, Duration::from_secs(1800));
+        let config = parse_env(&toml_with("[roadmap]\nhold = \"0s\""), &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.roadmap.hold, Duration::ZERO, "zero: at once");
+        let config = parse_env(&toml_with(""), &[("RUNWAY_ROADMAP__HOLD", "2h")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.roadmap.hold, Duration::from_secs(7200));
     }
 
     #[test]

@@ -148,6 +148,8 @@ pub struct Engine<S, K> {
     notices: roadmap::Notices,
     alert_on: Vec<roadmap::ChangeKind>,
     alert_for: f64,
+    /// Seconds a move must last before it is recorded.
+    roadmap_hold: f64,
 }
 
 fn generator_url(base: &str, query: &str) -> String {
@@ -263,6 +265,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             notices: roadmap::Notices::default(),
             alert_on: config.roadmap.alert_on.clone(),
             alert_for: config.roadmap.alert_for.as_secs_f64(),
+            roadmap_hold: config.roadmap.hold.as_secs_f64(),
         }
     }
 
@@ -517,6 +520,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 &points,
                 self.growth_factor,
                 |l| horizons.get(l).copied().unwrap_or(0.0),
+                self.roadmap_hold,
                 now,
             )
         };

@@ -659,6 +659,33 @@ pub struct Mark {
     pub at: UnixSeconds,
     pub must_address: bool,
     pub headroom: Option<f64>,
+    /// A move of the time (sooner, later) and of the class (must address,
+    /// deferred) seen at every evaluation since the given time, not yet
+    /// held long enough to be recorded.
+    pub pending_time: Option<(ChangeKind, UnixSeconds)>,
+    pub pending_class: Option<(ChangeKind, UnixSeconds)>,
+}
+
+/// Tracks a move that must be seen at every evaluation for `hold` seconds
+/// before it counts (like an alerting rule's `for:`): a move seen now
+/// starts or continues its run; anything else ends the run. Answers the
+/// move once it has held.
+fn held(
+    pending: &mut Option<(ChangeKind, UnixSeconds)>,
+    seen: Option<ChangeKind>,
+    now: UnixSeconds,
+    hold: f64,
+) -> Option<ChangeKind> {
+    *pending = match (seen, *pending) {
+        (None, _) => None,
+        (Some(k), Some((p, since))) if p == k => Some((k, since)),
+        (Some(k), _) => Some((k, now)),
+    };
+    let (k, since) = (*pending)?;
+    (now - since >= hold).then(|| {
+        *pending = None;
+        k
+    })
 }
 
 /// A time to wall beyond this many of the limit's longest lead time does
@@ -674,12 +701,17 @@ const GROWTH_MARGIN: f64 = 1.1;
 
 /// Compares the ranked points with the marks, records the material moves
 /// and updates the marks. `horizon` gives each limit's horizon in seconds
-/// (see [`HORIZON_LEADS`]). Marks of points that are gone are dropped.
+/// (see [`HORIZON_LEADS`]). A move is recorded once it has been seen at
+/// every evaluation for `hold` seconds, so that a series whose forecast
+/// hovers at a boundary (a wall that comes and goes from one evaluation to
+/// the next) is not re-roadmapped back and forth. Marks of points that are
+/// gone are dropped.
 pub fn reroadmap(
     marks: &mut HashMap<(String, Labels), Mark>,
     points: &[BreakingPoint<'_>],
     growth: f64,
     horizon: impl Fn(&str) -> f64,
+    hold: f64,
     now: UnixSeconds,
 ) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -696,6 +728,8 @@ pub fn reroadmap(
             at: now,
             must_address: p.breaks_before_growth,
             headroom: p.headroom(),
+            pending_time: None,
+            pending_class: None,
         };
         seen.insert(key.clone());
         let Some(mark) = marks.get_mut(&key) else {
@@ -732,6 +766,8 @@ pub fn reroadmap(
             }
             _ => None,
         };
+        let time = held(&mut mark.pending_time, time, now, hold);
+        let class = held(&mut mark.pending_class, class, now, hold);
         let time_change = time.map(&mut change);
         let class_change = class.map(&mut change);
         if time_change.is_some() {

@@ -330,6 +330,21 @@ fn compounding_growth_reports_its_doubling_time() {
 /// Steps the re-roadmap through evaluations of one point.
 struct Steps {
     marks: HashMap<(String, Labels), Mark>,
+    hold: f64,
+}
+
+impl Steps {
+    /// Moves are recorded as soon as they are seen.
+    fn new() -> Self {
+        Self::holding(0.0)
+    }
+
+    fn holding(hold: f64) -> Self {
+        Steps {
+            marks: HashMap::new(),
+            hold,
+        }
+    }
 }
 
 impl Steps {
@@ -341,18 +356,23 @@ impl Steps {
         };
         let e = evaluation("pool", status, eta, headroom);
         let points = vec![place(&e, &[], 10.0)];
-        reroadmap(&mut self.marks, &points, 10.0, |_| 100.0 * DAY, now)
-            .into_iter()
-            .map(|c| c.kind)
-            .collect()
+        reroadmap(
+            &mut self.marks,
+            &points,
+            10.0,
+            |_| 100.0 * DAY,
+            self.hold,
+            now,
+        )
+        .into_iter()
+        .map(|c| c.kind)
+        .collect()
     }
 }
 
 #[test]
 fn a_wall_that_halves_or_doubles_is_re_roadmapped_once() {
-    let mut s = Steps {
-        marks: HashMap::new(),
-    };
+    let mut s = Steps::new();
     assert!(
         s.at(T0, Some(40.0 * DAY), Some(20.0)).is_empty(),
         "first sight"
@@ -384,9 +404,7 @@ fn a_wall_that_halves_or_doubles_is_re_roadmapped_once() {
 
 #[test]
 fn walls_beyond_the_horizon_move_without_events() {
-    let mut s = Steps {
-        marks: HashMap::new(),
-    };
+    let mut s = Steps::new();
     s.at(T0, Some(900.0 * DAY), Some(50.0));
     assert!(s.at(T0 + DAY, Some(300.0 * DAY), Some(50.0)).is_empty());
     assert!(s.at(T0 + 2.0 * DAY, None, Some(50.0)).is_empty());
@@ -394,9 +412,7 @@ fn walls_beyond_the_horizon_move_without_events() {
 
 #[test]
 fn crossing_the_growth_factor_needs_a_margin_and_is_recorded_each_way() {
-    let mut s = Steps {
-        marks: HashMap::new(),
-    };
+    let mut s = Steps::new();
     let far = Some(500.0 * DAY);
     assert!(s.at(T0, far, Some(12.0)).is_empty());
     // Just below the factor: shown as "must address", but not yet news.
@@ -412,14 +428,60 @@ fn crossing_the_growth_factor_needs_a_margin_and_is_recorded_each_way() {
     );
 }
 
+/// A random walk hovering where its trend is ambiguous: its wall comes and
+/// goes from one evaluation to the next. Without a hold that is an event a
+/// minute; with one, only a move that lasts is news.
+#[test]
+fn a_wall_that_comes_and_goes_is_not_re_roadmapped_until_the_move_lasts() {
+    const MINUTE: f64 = 60.0;
+    let wall = Some(20.0 * DAY);
+    let flicker = |s: &mut Steps, from: f64, minutes: usize| -> usize {
+        (0..minutes)
+            .map(|i| {
+                let eta = if i % 2 == 0 { None } else { wall };
+                s.at(from + i as f64 * MINUTE, eta, Some(20.0)).len()
+            })
+            .sum()
+    };
+    let mut eager = Steps::new();
+    eager.at(T0, wall, Some(20.0));
+    assert_eq!(flicker(&mut eager, T0 + MINUTE, 60), 60, "without a hold");
+
+    let mut s = Steps::holding(30.0 * MINUTE);
+    s.at(T0, wall, Some(20.0));
+    assert_eq!(flicker(&mut s, T0 + MINUTE, 60), 0);
+    // The wall goes away for good: recorded once it has been gone for the
+    // hold, and only then.
+    let gone = T0 + 61.0 * MINUTE;
+    for i in 0..30 {
+        let at = gone + i as f64 * MINUTE;
+        assert!(s.at(at, None, Some(20.0)).is_empty(), "{i} minutes");
+    }
+    assert_eq!(
+        s.at(gone + 30.0 * MINUTE, None, Some(20.0)),
+        [ChangeKind::Later]
+    );
+    assert!(s.at(gone + 31.0 * MINUTE, None, Some(20.0)).is_empty());
+    // A crossing of the growth factor waits for the hold too, and a blip
+    // back resets it.
+    let t = gone + 40.0 * MINUTE;
+    assert!(s.at(t, None, Some(5.0)).is_empty());
+    assert!(s.at(t + 20.0 * MINUTE, None, Some(5.0)).is_empty());
+    assert!(s.at(t + 21.0 * MINUTE, None, Some(20.0)).is_empty());
+    assert!(s.at(t + 22.0 * MINUTE, None, Some(5.0)).is_empty());
+    assert!(s.at(t + 51.0 * MINUTE, None, Some(5.0)).is_empty());
+    assert_eq!(
+        s.at(t + 52.0 * MINUTE, None, Some(5.0)),
+        [ChangeKind::MustAddress]
+    );
+}
+
 #[test]
 fn marks_of_points_that_are_gone_are_dropped() {
-    let mut s = Steps {
-        marks: HashMap::new(),
-    };
+    let mut s = Steps::new();
     s.at(T0, Some(10.0 * DAY), Some(5.0));
     assert_eq!(s.marks.len(), 1);
-    reroadmap(&mut s.marks, &[], 10.0, |_| DAY, T0 + DAY);
+    reroadmap(&mut s.marks, &[], 10.0, |_| DAY, 0.0, T0 + DAY);
     assert!(s.marks.is_empty());
 }
 

@@ -716,6 +716,7 @@ hold = "10m"
 [alerting]
 resend_delay = "5m"
 [roadmap]
+hold = "0s"
 alert_on = ["sooner", "must_address"]
 alert_for = "30m"
 [[limits]]
@@ -870,6 +871,45 @@ async fn walls_that_move_materially_are_re_roadmapped_counted_and_listed() {
         .unwrap();
     let now = doc["changes"][0]["load_headroom_ratio"].as_f64().unwrap();
     assert!(before > 10.0 && now < 10.0, "{before} -> {now}");
+}
+
+/// A queue whose growth flips between two rates at every evaluation has a
+/// wall 30 days away, then 10, then 30 again: with the default
+/// `roadmap.hold` (30m) that is no news, and nothing is counted or sent;
+/// once the faster growth lasts for the hold, it is recorded once.
+#[tokio::test]
+async fn a_wall_that_flickers_is_not_re_roadmapped_until_the_move_lasts() {
+    let mut r = rig(&ROADMAP.replace("[roadmap]\nhold = \"0s\"\n", "[roadmap]\n"));
+    let growth = Arc::new(Mutex::new(200.0));
+    let g = growth.clone();
+    r.source.set(
+        "queue_depth",
+        vec![(
+            labels(&[("queue", "ingest")]),
+            Arc::new(move |t| 4000.0 + *g.lock().unwrap() * (t - T0) / DAY),
+        )],
+    );
+    let sooner =
+        |r: &Rig| r.metric("runway_roadmap_changes_total{change=\"sooner\",limit=\"queue_full\"}");
+    r.tick(T0).await;
+    for i in 1..=60 {
+        *growth.lock().unwrap() = if i % 2 == 0 { 200.0 } else { 600.0 };
+        r.tick(T0 + 60.0 * f64::from(i)).await;
+    }
+    assert_eq!(sooner(&r), Some(0.0));
+    assert!(r.sink.take().is_empty(), "nothing sent");
+
+    *growth.lock().unwrap() = 600.0;
+    let from = T0 + 61.0 * 60.0;
+    for i in 0..30 {
+        r.tick(from + 60.0 * f64::from(i)).await;
+    }
+    assert_eq!(sooner(&r), Some(0.0), "not yet held for 30 minutes");
+    r.tick(from + 30.0 * 60.0).await;
+    assert_eq!(sooner(&r), Some(1.0));
+    let sent = r.sink.take();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].labels["change"], "sooner");
 }
 
 const DRIVEN: &str = r#"

@@ -525,8 +525,9 @@ fn chromium(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// When a wall comes materially closer between evaluations, the running
-/// daemon logs it, counts it on /metrics and lists it in /api/v1/roadmap:
+/// When a wall comes materially closer between evaluations (and stays
+/// there for `roadmap.hold`, 3 s here), the running daemon logs it, counts
+/// it on /metrics and lists it in /api/v1/roadmap:
 /// a real Prometheus first holds a queue 30 days from its wall, then (its
 /// data replaced) one growing three times as fast, 10 days away.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -561,6 +562,9 @@ timeout = "5s"
 interval = "1s"
 lookback = "3d"
 backtest_every = "0s"
+
+[roadmap]
+hold = "3s"
 
 [[limits]]
 name = "queue_full"
