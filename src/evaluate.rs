@@ -543,6 +543,31 @@ pub fn alert_annotations(e: &Evaluation, rule: &AlertRule) -> BTreeMap<String, S
     a
 }
 
+/// The annotations of an alert that `e` resolved. The forecast that ended
+/// it is in runway's own annotations and in `resolution`, so the person
+/// paged earlier reads why it is over. The limit's own annotations keep
+/// their last firing text, as Prometheus' resolved alerts do: a template
+/// written for a wall that is near ("full in {{ $time_to_wall }}") would
+/// read "full in never".
+fn resolved_annotations(
+    firing: &BTreeMap<String, String>,
+    e: &Evaluation,
+    rule: &AlertRule,
+) -> BTreeMap<String, String> {
+    let mut a = alert_annotations(e, rule);
+    for k in rule.annotations.keys() {
+        if let Some(v) = firing.get(k) {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+    a.entry(RESOLUTION.to_string())
+        .or_insert_with(|| summary(e));
+    a
+}
+
+/// The annotation that says why a resolved alert is over.
+pub const RESOLUTION: &str = "resolution";
+
 impl AlertTracker {
     pub fn new() -> Self {
         Self::default()
@@ -570,11 +595,11 @@ impl AlertTracker {
                 let existing = alerts.get_mut(&labels);
                 match existing {
                     Some(t) if t.state == AlertState::Firing => {
-                        // A resolution carries the forecast that ended it, so
-                        // the person paged earlier reads why it is over.
-                        t.annotations = alert_annotations(e, rule);
                         t.hold = rule.hold;
-                        if !keep {
+                        if keep {
+                            t.annotations = alert_annotations(e, rule);
+                        } else {
+                            t.annotations = resolved_annotations(&t.annotations, e, rule);
                             t.state = AlertState::Resolved;
                             t.resolved_at = Some(now);
                         }
@@ -630,6 +655,9 @@ impl AlertTracker {
                     if let Some(summary) = t.annotations.get_mut("summary") {
                         *summary = format!("{VANISHED}; its last forecast: {summary}");
                     }
+                    t.annotations
+                        .entry(RESOLUTION.to_string())
+                        .or_insert_with(|| VANISHED.to_string());
                     true
                 }
                 AlertState::Resolved => true,

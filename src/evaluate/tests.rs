@@ -200,6 +200,59 @@ fn a_receding_series_or_a_vanished_one_resolves() {
     assert_eq!(tracker.count(AlertState::Resolved), 1);
 }
 
+/// The page said "/data is full in 3d 14h"; the resolution must not say
+/// "/data is full in never". The limit's own annotations keep their firing
+/// text (as Prometheus' resolved alerts do), and `resolution` says why it
+/// is over, from the forecast that ended it or the series going away.
+#[test]
+fn a_resolution_says_why_it_is_over_without_rewriting_the_pages_text() {
+    let templated = AlertRule {
+        annotations: BTreeMap::from([(
+            "summary".to_string(),
+            "{{ $labels.mountpoint }} is full in {{ $time_to_wall }}".to_string(),
+        )]),
+        ..rule(0.0)
+    };
+    let series = [("mountpoint", "/data")];
+    let resolve = |rule: &AlertRule, ending: Option<Evaluation>| {
+        let mut tracker = AlertTracker::new();
+        let e = eval_at(&series, Some(3.0 * DAY), T0);
+        tracker.update("disk_full", &[e], std::slice::from_ref(rule), "", T0);
+        let firing = tracker.due(CADENCE, T0).remove(0).annotations;
+        let now = T0 + 60.0;
+        let ending: Vec<Evaluation> = ending.into_iter().collect();
+        tracker.update("disk_full", &ending, std::slice::from_ref(rule), "", now);
+        let sent = tracker.due(CADENCE, now);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].ends_at, now, "resolved");
+        (firing, sent[0].annotations.clone())
+    };
+    let receding = || Some(eval_at(&series, None, T0 + 60.0));
+    let not_approaching = "disk_full: {mountpoint=\"/data\"} is not approaching 0";
+
+    let (firing, resolved) = resolve(&templated, receding());
+    assert_eq!(firing["summary"], "/data is full in 3d 14h");
+    assert_eq!(resolved["summary"], "/data is full in 3d 14h");
+    assert_eq!(resolved[RESOLUTION], not_approaching);
+    assert!(
+        !resolved.contains_key("time_to_wall"),
+        "runway's own annotations carry the ending forecast: {resolved:?}"
+    );
+    assert!(!firing.contains_key(RESOLUTION));
+
+    // Runway's own summary is the ending forecast.
+    let (_, resolved) = resolve(&rule(0.0), receding());
+    assert_eq!(resolved["summary"], not_approaching);
+    assert_eq!(resolved[RESOLUTION], not_approaching);
+
+    let (_, resolved) = resolve(&templated, None);
+    assert_eq!(resolved[RESOLUTION], VANISHED);
+    assert_eq!(
+        resolved["summary"],
+        format!("{VANISHED}; its last forecast: /data is full in 3d 14h")
+    );
+}
+
 #[test]
 fn each_severity_is_its_own_alert() {
     let mut tracker = AlertTracker::new();
