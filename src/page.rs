@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use crate::evaluate::{self, human_duration, AlertState, Evaluation, Held};
 use crate::model::UnixSeconds;
-use crate::report::{eta_text, growth_text, headroom_text, significant, trust_text};
+use crate::report::{
+    eta_text, forecasts_from_text, growth_text, headroom_text, significant, trust_text,
+};
 use crate::roadmap::{BreakingPoint, Stage};
 use crate::snapshot::{AlertsBySeries, Snapshot};
 
@@ -43,10 +45,20 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
         .iter()
         .filter(|p| !p.breaks_before_growth && p.stage != Stage::Unknown)
         .count();
-    let when = snap
+    let mut when = snap
         .evaluated_at
         .and_then(evaluate::rfc3339)
         .unwrap_or_else(|| "not yet".into());
+    // An evaluation in which limits failed still finishes: say so where
+    // its time is, or the header reads as fresh while nothing is.
+    let failing = snap.failing();
+    if failing > 0 {
+        let _ = write!(
+            when,
+            " (<a id=\"failing\" href=\"#not-evaluated\">{failing} of {} limits failed</a>)",
+            snap.limits.len()
+        );
+    }
 
     let mut body = String::new();
     let _ = write!(
@@ -59,7 +71,7 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
     if snap.evaluated_at.is_none() {
         body.push_str("<p id=\"not-yet\">The first evaluation has not finished yet; this page refreshes every minute.</p>\n");
     }
-    body.push_str(&errors(snap));
+    body.push_str(&errors(snap, now));
     body.push_str(&changes(snap));
     let _ = write!(
         body,
@@ -125,15 +137,21 @@ code {{ font-size: .85em; }}
     )
 }
 
-fn errors(snap: &Snapshot) -> String {
+fn errors(snap: &Snapshot, now: UnixSeconds) -> String {
     let mut items = String::new();
-    for (name, err) in snap.not_evaluated() {
-        let _ = write!(items, "<li><b>{}</b>: {}</li>", escape(name), escape(&err));
+    for n in snap.not_evaluated() {
+        let _ = write!(
+            items,
+            "<li><b>{}</b>: {}{}</li>",
+            escape(n.limit),
+            escape(&n.why),
+            escape(&forecasts_from_text(n.forecasts_from, now))
+        );
     }
     if items.is_empty() {
         return String::new();
     }
-    format!("<h2>Limits not evaluated</h2><ul class=\"errors\">{items}</ul>\n")
+    format!("<h2 id=\"not-evaluated\">Limits not evaluated</h2><ul class=\"errors\">{items}</ul>\n")
 }
 
 fn changes(snap: &Snapshot) -> String {
@@ -502,6 +520,38 @@ mod tests {
 
     fn disk(d: &str) -> crate::model::Labels {
         [("disk".to_string(), d.to_string())].into()
+    }
+
+    /// A page whose every limit failed for an hour must not read as fresh:
+    /// the header says how many failed beside the evaluation's time, and
+    /// the list says how old the forecasts still shown are.
+    #[test]
+    fn a_page_whose_limits_fail_says_so_beside_the_time_and_how_old_its_forecasts_are() {
+        let mut snap = filling_disks(&["a".to_string()]);
+        let fresh = render(&snap, NOW);
+        assert!(!fresh.contains("limits failed"), "{fresh}");
+        let later = NOW + 3600.0;
+        snap.evaluated_at = Some(later);
+        if let Some(status) = snap.limits.get_mut("disk_full") {
+            status.last_success = Some(NOW);
+            status.last_error = Some("query \"disk\" timed out after 30s".into());
+        }
+        let page = render(&snap, later);
+        assert!(
+            page.contains(">1 of 1 limits failed</a>"),
+            "in the header: {page}"
+        );
+        assert!(
+            page.contains(
+                "timed out after 30s; its forecasts shown are from 2027-01-15T08:00:00Z (1h ago)"
+            ),
+            "{page}"
+        );
+        assert_eq!(
+            page.matches("<tr class=\"point\"").count(),
+            1,
+            "still shown"
+        );
     }
 
     #[test]

@@ -148,11 +148,30 @@ pub fn roadmap_json(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Value {
     })
 }
 
+/// "; its forecasts shown are from T (2h ago)", for a limit that failed
+/// after an earlier success.
+pub fn forecasts_from_text(from: Option<UnixSeconds>, now: UnixSeconds) -> String {
+    let Some(t) = from else {
+        return String::new();
+    };
+    format!(
+        "; its forecasts shown are from {} ({} ago)",
+        evaluate::rfc3339(t).unwrap_or_default(),
+        human_duration((now - t).max(0.0))
+    )
+}
+
 /// The limits with nothing on the roadmap, and why, as JSON.
 pub fn not_evaluated_json(snap: &Snapshot) -> Value {
     snap.not_evaluated()
         .into_iter()
-        .map(|(limit, error)| json!({"limit": limit, "error": error}))
+        .map(|n| {
+            json!({
+                "limit": n.limit,
+                "error": n.why,
+                "forecasts_from": n.forecasts_from.and_then(rfc3339),
+            })
+        })
         .collect()
 }
 
@@ -164,8 +183,10 @@ pub fn not_evaluated_text(snap: &Snapshot) -> String {
         return String::new();
     }
     let mut out = "Not evaluated (their breaking points are missing above)\n".to_string();
-    for (limit, error) in failed {
-        out.push_str(&format!("  {limit}: {error}\n"));
+    let now = snap.evaluated_at.unwrap_or(0.0);
+    for n in failed {
+        let from = forecasts_from_text(n.forecasts_from, now);
+        out.push_str(&format!("  {}: {}{from}\n", n.limit, n.why));
     }
     out
 }
@@ -450,8 +471,14 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
     let failed = snap.not_evaluated();
     if !failed.is_empty() {
         out.push_str("\n## Not evaluated\n\nTheir breaking points are missing above.\n\n");
-        for (limit, error) in failed {
-            out.push_str(&format!("- **{limit}**: {}\n", error.replace('|', "\\|")));
+        let now = snap.evaluated_at.unwrap_or(0.0);
+        for n in failed {
+            let from = forecasts_from_text(n.forecasts_from, now);
+            out.push_str(&format!(
+                "- **{}**: {}{from}\n",
+                n.limit,
+                n.why.replace('|', "\\|")
+            ));
         }
     }
     out

@@ -16,6 +16,16 @@ pub const MAX_CHANGES: usize = 100;
 /// The alerts held for each series, by limit name and series labels.
 pub type AlertsBySeries<'a> = BTreeMap<(&'a str, &'a Labels), Vec<&'a Held>>;
 
+/// A limit whose last evaluation put nothing fresh on the roadmap.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotEvaluated<'a> {
+    pub limit: &'a str,
+    pub why: Cow<'a, str>,
+    /// When the forecasts still shown for it were made: a failed limit
+    /// keeps those of its last success. `None`: it shows none.
+    pub forecasts_from: Option<UnixSeconds>,
+}
+
 /// One limit's latest outcome.
 #[derive(Debug, Clone, Default)]
 pub struct LimitStatus {
@@ -88,23 +98,42 @@ pub struct Trust {
 }
 
 impl Snapshot {
-    /// The limits that put nothing on the roadmap, with why, in
-    /// configuration order: those whose last evaluation failed (its error),
-    /// and those whose query found nothing to forecast (a typo in a metric
-    /// name must not read as a limit where nothing breaks). A roadmap or a
-    /// page without them must say so.
-    pub fn not_evaluated(&self) -> Vec<(&str, Cow<'_, str>)> {
+    /// The limits whose last evaluation put nothing fresh on the roadmap,
+    /// with why, in configuration order: those whose last evaluation failed
+    /// (its error; the forecasts of an earlier success stay on the roadmap,
+    /// and `forecasts_from` says when they are from), and those whose query
+    /// found nothing to forecast (a typo in a metric name must not read as a
+    /// limit where nothing breaks). A roadmap or a page without them must
+    /// say so.
+    pub fn not_evaluated(&self) -> Vec<NotEvaluated<'_>> {
         self.order
             .iter()
             .filter_map(|name| {
                 let status = self.limits.get(name)?;
-                let why = match &status.last_error {
-                    Some(err) => Cow::Borrowed(err.as_str()),
-                    None => Cow::Owned(status.nothing_to_forecast()?),
+                let (why, forecasts_from) = match &status.last_error {
+                    Some(err) => (
+                        Cow::Borrowed(err.as_str()),
+                        status
+                            .last_success
+                            .filter(|_| !status.evaluations.is_empty()),
+                    ),
+                    None => (Cow::Owned(status.nothing_to_forecast()?), None),
                 };
-                Some((name.as_str(), why))
+                Some(NotEvaluated {
+                    limit: name,
+                    why,
+                    forecasts_from,
+                })
             })
             .collect()
+    }
+
+    /// How many limits' last evaluation failed.
+    pub fn failing(&self) -> usize {
+        self.limits
+            .values()
+            .filter(|s| s.last_error.is_some())
+            .count()
     }
 
     /// The latest backtest of a series, if any.
@@ -211,6 +240,16 @@ mod tests {
                     ..LimitStatus::default()
                 },
             ),
+            (
+                "failing_since",
+                LimitStatus {
+                    last_error: Some("timeout".into()),
+                    // Its last success forecast nothing: nothing shown is
+                    // from then.
+                    last_success: Some(7.0),
+                    ..LimitStatus::default()
+                },
+            ),
             ("typo", ok(0, 0)),
             ("gone", ok(3, 0)),
             ("no_walls", ok(1, 2)),
@@ -225,23 +264,30 @@ mod tests {
                 .collect(),
             ..Snapshot::default()
         };
-        let listed: Vec<(&str, String)> = snap
+        let listed: Vec<(&str, String, Option<f64>)> = snap
             .not_evaluated()
             .into_iter()
-            .map(|(n, why)| (n, why.into_owned()))
+            .map(|n| (n.limit, n.why.into_owned(), n.forecasts_from))
             .collect();
         assert_eq!(
             listed,
             [
-                ("failed", "query \"x{\" was rejected".to_string()),
-                ("typo", "its query matched no series".into()),
-                ("gone", "nothing to forecast: 3 series stopped reporting".into()),
+                ("failed", "query \"x{\" was rejected".to_string(), None),
+                ("failing_since", "timeout".into(), None),
+                ("typo", "its query matched no series".into(), None),
+                (
+                    "gone",
+                    "nothing to forecast: 3 series stopped reporting".into(),
+                    None
+                ),
                 (
                     "no_walls",
                     "nothing to forecast: 1 series stopped reporting, 2 series had no wall from wall_query"
-                        .into()
+                        .into(),
+                    None
                 ),
             ]
         );
+        assert_eq!(snap.failing(), 2);
     }
 }

@@ -994,6 +994,15 @@ async fn a_failing_driver_fails_its_limit_by_name_and_an_empty_one_falls_back() 
         Some("driver"),
         "the last forecasts are kept"
     );
+    // ... and the roadmap says how old they are.
+    let doc = runway::report::roadmap_json(&snap, snap.growth_factor, T0 + 120.0);
+    let missing = &doc["limits_not_evaluated"][0];
+    assert_eq!(missing["limit"], "pool_exhausted", "{doc:#}");
+    assert_eq!(
+        missing["forecasts_from"].as_str(),
+        runway::evaluate::rfc3339(T0 + 60.0).as_deref(),
+        "{doc:#}"
+    );
 }
 
 /// A source that accepts every query and never answers; `asked` is
