@@ -563,8 +563,15 @@ pub fn table(r: &Report) -> String {
         ]);
     }
     out.push_str(&crate::report::columns(&cells));
-    let m = &r.summary;
     out.push('\n');
+    out.push_str(&scores_text(&r.summary, r.lead_seconds));
+    out
+}
+
+/// Scores as lines for a person.
+pub fn scores_text(m: &Scores, lead: f64) -> String {
+    let lead = human_duration(lead);
+    let mut out = String::new();
     out.push_str(&format!(
         "eta error median: {} (|ln(predicted/truth)| over {} cuts with a known truth: 0 is exact, 0.405 a factor 1.5, 2.303 no useful answer)\n",
         decimal(m.eta_error_median),
@@ -593,6 +600,51 @@ pub fn table(r: &Report) -> String {
     let models: Vec<String> = m.models.iter().map(|(k, v)| format!("{k} {v}")).collect();
     out.push_str(&format!("models chosen: {}\n", models.join(", ")));
     out
+}
+
+/// Many series' backtests taken together: a limit's, so that a team reads
+/// how far to trust its walls in one place, and sees which series could
+/// not be judged and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pooled {
+    pub series: usize,
+    /// Series with at least one cut.
+    pub replayed: usize,
+    /// Why the others have none, with how many share each reason.
+    pub without_cuts: BTreeMap<String, usize>,
+    /// The span the data covered: the earliest start and latest end over
+    /// the series (Unix seconds; `null` without data).
+    pub start: Option<UnixSeconds>,
+    pub end: Option<UnixSeconds>,
+    /// Scores over every series' cuts.
+    pub summary: Scores,
+}
+
+/// Pools `reports`: scores over all their cuts.
+pub fn pool<'a>(reports: impl IntoIterator<Item = &'a Report>) -> Pooled {
+    let mut p = Pooled {
+        series: 0,
+        replayed: 0,
+        without_cuts: BTreeMap::new(),
+        start: None,
+        end: None,
+        summary: score(&[]),
+    };
+    let mut cuts = Vec::new();
+    for r in reports {
+        p.series += 1;
+        match &r.note {
+            Some(note) => *p.without_cuts.entry(note.clone()).or_insert(0) += 1,
+            None => p.replayed += 1,
+        }
+        if r.truth.samples > 0 {
+            p.start = Some(p.start.map_or(r.truth.start, |s| s.min(r.truth.start)));
+            p.end = Some(p.end.map_or(r.truth.end, |e| e.max(r.truth.end)));
+        }
+        cuts.extend(r.cuts.iter().cloned());
+    }
+    p.summary = score(&cuts);
+    p
 }
 
 #[cfg(test)]

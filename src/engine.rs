@@ -601,8 +601,13 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     .map(|(labels, report)| {
                         let t = Trust {
                             at: now,
-                            history: done.history,
+                            history: if report.truth.samples > 0 {
+                                report.truth.end - report.truth.start
+                            } else {
+                                0.0
+                            },
                             scores: report.summary,
+                            note: report.note,
                         };
                         (labels, t)
                     })

@@ -766,6 +766,33 @@ fn print_backtests(series: &[Series], reports: &[backtest::Report], output: Outp
     Ok(())
 }
 
+/// ", the source has 15d" when the data covers less than was asked for
+/// (a retention shorter than the history, or series younger than it).
+fn covered_text(p: &backtest::Pooled, asked: f64) -> String {
+    match (p.start, p.end) {
+        (Some(a), Some(b)) if b - a < 0.95 * asked => {
+            format!(", the source has {}", evaluate::human_duration(b - a))
+        }
+        (None, _) | (_, None) => ", the source has none".into(),
+        _ => String::new(),
+    }
+}
+
+/// A limit's backtests taken together, after its series.
+fn pooled_text(name: &str, p: &backtest::Pooled, lead: f64) -> String {
+    let mut out = format!(
+        "\n== limit {name}: {} of {} series replayed\n",
+        p.replayed, p.series
+    );
+    for (note, n) in &p.without_cuts {
+        out.push_str(&format!("{n} series without cuts: {note}\n"));
+    }
+    if p.replayed > 0 {
+        out.push_str(&backtest::scores_text(&p.summary, lead));
+    }
+    out
+}
+
 /// Replays each limit of a configuration on its own history, fetched from
 /// its source, as the daemon does every `evaluation.backtest_every`: how far
 /// to trust each wall, per series.
@@ -820,23 +847,27 @@ async fn backtest_limits(
             .into_iter()
             .map(|(l, r)| (Series::new(l, Vec::new()), r))
             .unzip();
+        let pooled = backtest::pool(&reports);
         match output {
             Output::Table => {
                 if i > 0 {
                     println!();
                 }
                 println!(
-                    "== limit {name} ({} series, {} of history, lead {})",
+                    "== limit {name} ({} series, {} of history asked{}, lead {})",
                     labels.len(),
                     evaluate::human_duration(done.history),
+                    covered_text(&pooled, done.history),
                     evaluate::human_duration(done.lead)
                 );
                 print_backtests(&labels, &reports, output)?;
+                print!("{}", pooled_text(name, &pooled, done.lead));
             }
             Output::Json => documents.push(serde_json::json!({
                 "limit": name,
                 "history_seconds": done.history,
                 "lead_seconds": done.lead,
+                "pooled": pooled,
                 "series": backtest_rows(&labels, &reports),
             })),
         }

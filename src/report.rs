@@ -246,11 +246,7 @@ fn point_json(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> Valu
         "model": f.model.as_str(),
         "forecast_status": f.status.as_str(),
         "reason": f.reason,
-        "trust": trust.map(|t| json!({
-            "at": rfc3339(t.at),
-            "history_seconds": t.history,
-            "scores": t.scores,
-        })),
+        "trust": trust.map(trust_json),
         "summary": evaluate::summary(e),
     })
 }
@@ -334,11 +330,22 @@ pub fn trust_text(trust: Option<&Trust>) -> String {
     if let Some(fa) = s.false_alarm_rate {
         parts.push(format!("false alarms {:.0}%", 100.0 * fa));
     }
-    if parts.is_empty() {
-        "backtest had nothing to judge".into()
-    } else {
-        parts.join(", ")
+    match (parts.is_empty(), &t.note) {
+        (false, _) => parts.join(", "),
+        (true, Some(note)) => format!("not judged: {note}"),
+        (true, None) => "backtest had nothing to judge".into(),
     }
+}
+
+/// A series' latest backtest as JSON (the roadmap's `trust`, the
+/// forecasts' `backtest`).
+pub fn trust_json(t: &Trust) -> Value {
+    json!({
+        "at": rfc3339(t.at),
+        "history_seconds": t.history,
+        "scores": t.scores,
+        "note": t.note,
+    })
 }
 
 /// The cells of one roadmap row, for the table and markdown outputs.

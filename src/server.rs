@@ -79,14 +79,7 @@ async fn forecasts(State(s): State<AppState>) -> Response {
                 return row;
             };
             if let Some(t) = snap.trust_of(&e.limit, &e.labels) {
-                m.insert(
-                    "backtest".into(),
-                    json!({
-                        "at": evaluate::rfc3339(t.at),
-                        "history_seconds": t.history,
-                        "scores": t.scores,
-                    }),
-                );
+                m.insert("backtest".into(), crate::report::trust_json(t));
             }
             // The alerts runway holds for this series, by severity: what
             // is pending (not yet sent), firing, or resolved.

@@ -92,9 +92,13 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trust {
     pub at: UnixSeconds,
-    /// How much history it replayed, in seconds.
+    /// How much history it replayed, in seconds: what the source had, at
+    /// most what was asked for (less under a short retention, or for a
+    /// young series).
     pub history: f64,
     pub scores: Scores,
+    /// Why it had no cuts to judge, when it had none.
+    pub note: Option<String>,
 }
 
 impl Snapshot {

@@ -271,6 +271,17 @@ async fn backtest_of_a_configured_limit_replays_its_history_from_prometheus() {
         &[("instance", "node-3"), ("mountpoint", "/data")],
         &history,
     );
+    // A disk mounted two days ago: too little history to judge a 70h lead.
+    let young: Vec<_> = history
+        .iter()
+        .filter(|&&(t, _)| t > end - 2.0 * DAY)
+        .map(|&(t, _)| (t, 900e9))
+        .collect();
+    om.gauge_history(
+        "node_filesystem_avail_bytes",
+        &[("instance", "node-3"), ("mountpoint", "/new")],
+        &young,
+    );
     let prometheus = Prometheus::start(&om).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("runway.toml");
@@ -328,6 +339,58 @@ lead_time = {{ critical = "1d", warning = "70h" }}
     let m = &r["summary"];
     assert!(num(m, "eta_error_median") < 0.1, "{m:#}");
     assert!(num(m, "f1") >= 0.8, "{m:#}");
+    // The limit taken together: what was judged, what could not be and why.
+    let pooled = &limit["pooled"];
+    assert_eq!(pooled["series"], 2, "{pooled:#}");
+    assert_eq!(pooled["replayed"], 1, "{pooled:#}");
+    let why = pooled["without_cuts"]
+        .as_object()
+        .and_then(|m| m.iter().next())
+        .map(|(k, v)| (k.clone(), v.clone()));
+    assert!(
+        why.as_ref()
+            .is_some_and(|(k, v)| k.contains("too short") && v == 1),
+        "{pooled:#}"
+    );
+    assert_eq!(pooled["summary"], r["summary"], "one series judged");
+
+    let table = backtest(&["--config", path_str(&config), "--limit", "disk_full"], "");
+    assert_eq!(table.code, Some(0), "{}", table.stderr);
+    assert!(
+        table
+            .stdout
+            .contains("== limit disk_full (2 series, 12d of history asked, lead 2d 22h)"),
+        "{}",
+        table.stdout
+    );
+    // Asked for more than the source keeps (a retention shorter than the
+    // history): the heading says how much there was.
+    let longer = backtest(
+        &[
+            "--config",
+            path_str(&config),
+            "--limit",
+            "disk_full",
+            "--history",
+            "30d",
+        ],
+        "",
+    );
+    let heading = longer.stdout.lines().next().unwrap_or_default();
+    assert!(
+        [
+            "== limit disk_full (2 series, 30d of history asked, the source has 11d 23h, lead 2d 22h)",
+            "== limit disk_full (2 series, 30d of history asked, the source has 12d, lead 2d 22h)"
+        ]
+        .contains(&heading),
+        "{}",
+        longer.stdout
+    );
+    assert!(
+        table.stdout.contains("== limit disk_full: 1 of 2 series replayed\n1 series without cuts: the wall is not reached, and the data is too short"),
+        "{}",
+        table.stdout
+    );
 
     let missing = backtest(&["--config", path_str(&config), "--limit", "inodes"], "");
     assert_ne!(missing.code, Some(0));

@@ -655,10 +655,24 @@ async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exporte
         .replace("lookback = \"2d\"", "lookback = \"7d\"");
     let mut r = rig(&config);
     r.engine.backtest_every = 6.0 * HOUR;
-    // A disk that has been filling steadily for weeks and is empty in 5 days.
+    // A disk that has been filling steadily for weeks and is empty in 5 days;
+    // one mounted five days ago, too young to judge a 7-day lead.
+    let young = filling(T0 + 30.0 * DAY);
     r.source.set(
         "node_filesystem_avail_bytes",
-        vec![(labels(&[("instance", "a")]), filling(T0 + 5.0 * DAY))],
+        vec![
+            (labels(&[("instance", "a")]), filling(T0 + 5.0 * DAY)),
+            (
+                labels(&[("instance", "b")]),
+                Arc::new(move |t| {
+                    if t < T0 - 5.0 * DAY {
+                        f64::NAN
+                    } else {
+                        young(t)
+                    }
+                }),
+            ),
+        ],
     );
     r.tick(T0).await;
     let calls = r.source.calls();
@@ -674,6 +688,16 @@ async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exporte
             .expect("backtested at the first tick");
         assert_eq!(t.history, 4.0 * 7.0 * DAY, "four lookbacks");
         assert_eq!(t.scores.cuts, 10, "{:#?}", t.scores);
+        // The young disk: the history it had, and why nothing was judged.
+        let t = snap
+            .trust_of("disk_full", &labels(&[("instance", "b")]))
+            .expect("backtested too");
+        assert!((t.history - 5.0 * DAY).abs() <= 1200.0, "{}", t.history);
+        assert_eq!(t.scores.cuts, 0);
+        assert_eq!(
+            runway::report::trust_text(Some(t)),
+            "not judged: the wall is not reached, and the data is too short for cuts with a lead (7d) of data after them"
+        );
     }
     // The wall is days beyond the history's end, so only the false alarms
     // can be judged: a steady fill raised none.
