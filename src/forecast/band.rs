@@ -105,6 +105,33 @@ fn scale2(resid: &[f64], noise: Noise) -> f64 {
     }
 }
 
+/// How many newest samples persist this far beyond the level's noise, on
+/// one side, to count as a shift (a cleanup, a jump) rather than noise: as
+/// many as a breach needs (`BREACH_WINDOW`).
+const SHIFT_PERSIST: usize = super::BREACH_WINDOW;
+/// Robust standard deviations (a Hampel filter's usual limit).
+const SHIFT_Z: f64 = 4.0;
+
+/// The newest samples that moved off the level together: given the levels
+/// of the newest samples (deviations from their median) and their robust
+/// variance, the length of the newest run that lies beyond `SHIFT_Z` robust
+/// standard deviations on one side, when it is at least `SHIFT_PERSIST`
+/// long. One spike is not a run; noise does not run that far for that
+/// long; a cleanup does.
+fn recent_shift(levels: &[f64], var: f64) -> Option<usize> {
+    let limit = SHIFT_Z * var.sqrt();
+    let last = *levels.last()?;
+    if limit.is_nan() || limit <= 0.0 || last.abs() <= limit {
+        return None;
+    }
+    let run = levels
+        .iter()
+        .rev()
+        .take_while(|l| l.abs() > limit && l.signum() == last.signum())
+        .count();
+    (run >= SHIFT_PERSIST && run < levels.len()).then_some(run)
+}
+
 /// (1+ρ)/(1−ρ) for the lag-1 autocorrelation ρ of the residuals (clipped so
 /// outliers do not dominate it): how many samples make one independent one.
 fn ar_inflation(resid: &[f64], scale2: f64) -> f64 {
@@ -171,10 +198,20 @@ impl Trend {
             .iter()
             .map(|s| s.v - fitted.slope * (s.t - now))
             .collect();
-        let level = robust::median_in_place(&mut levels.clone()).unwrap_or(fitted.intercept);
+        let mut level = robust::median_in_place(&mut levels.clone()).unwrap_or(fitted.intercept);
         levels.iter_mut().for_each(|l| *l -= level);
-        let r2 = scale2(&levels, Noise::Robust);
-        let k_eff = (k as f64 / ar_inflation(&levels, r2)).max(1.0);
+        let mut r2 = scale2(&levels, Noise::Robust);
+        // A cleanup (or a jump) in the newest samples: the level is where
+        // the series is now, not where the median of the window still is.
+        if let Some(j) = recent_shift(&levels, r2) {
+            let mut tail = levels.split_off(k - j);
+            let shift = robust::median_in_place(&mut tail.clone()).unwrap_or(0.0);
+            level += shift;
+            tail.iter_mut().for_each(|l| *l -= shift);
+            r2 = scale2(&tail, Noise::Robust);
+            levels = tail;
+        }
+        let k_eff = (levels.len() as f64 / ar_inflation(&levels, r2)).max(1.0);
         Self {
             line: Line {
                 slope: fitted.slope,

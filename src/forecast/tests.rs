@@ -646,6 +646,60 @@ fn after_a_cleanup_the_trend_of_the_current_regime_is_forecast() {
     assert!((began - cleanup).abs() < 1800.0, "{began}");
 }
 
+/// Minutes after a cleanup, long before the new regime is long enough to
+/// fit a trend to, the forecast starts from where the series is now: a
+/// queue wandering up 10 a day (a random walk), at 70 of 100, is cleared
+/// to 5. Once the low level has persisted for a few samples the page must
+/// stop, not hours later when the median of the newest samples catches up.
+#[test]
+fn a_fresh_cleanup_moves_the_level_once_it_persists() {
+    let n = 7 * 288;
+    let step = 300.0;
+    let steps = noise(5, n);
+    // The walk, oldest first: 10 a day of drift, steps of up to ±1.
+    let walk: Vec<f64> = steps
+        .iter()
+        .scan(0.0, |v, e| {
+            *v += 10.0 / 288.0 + e;
+            Some(*v)
+        })
+        .collect();
+    let at = |x: f64| (n - 1) - (-x / step).round() as usize;
+    let top = walk[n - 1];
+    let before = |x: f64| 70.0 + walk[at(x)] - top;
+    let after_cleanup = |k: usize| {
+        history(n, step, |x| {
+            let i = at(x);
+            if i + k < n {
+                before(x)
+            } else {
+                // Cleared to 5, wandering on from there.
+                5.0 + walk[i] - walk[n - k]
+            }
+        })
+    };
+    let lead = 7.0 * 86_400.0;
+    let forecast_after = |k: usize| {
+        run(
+            &after_cleanup(k),
+            100.0,
+            Direction::Rising,
+            ModelChoice::Auto,
+        )
+    };
+    assert!(forecast_after(0).within(lead), "paging before the cleanup");
+    // One low sample is a spike: the page stands.
+    assert!(forecast_after(1).within(lead));
+    // From five on the cleanup has persisted (it used to page again from
+    // eight samples to twenty, the level back at 70 while the series sat
+    // at 5).
+    for k in [5, 6, 8, 10, 15, 20, 30] {
+        let f = forecast_after(k);
+        assert!(!f.within(lead), "{k} samples after: {f:?}");
+        assert!(f.level < 10.0, "{k} samples after: {f:?}");
+    }
+}
+
 #[test]
 fn a_level_shift_that_then_stays_flat_is_not_an_approach() {
     // CPU steps from 14% to 17% and stays there; the wall is 28%.
