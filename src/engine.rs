@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{self, StreamExt};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::backtest;
 use crate::config::{Config, Limit, WallSpec};
@@ -210,6 +210,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Every re-roadmap counter exists from the start, so that the first
         // event is an increase from zero that `increase()` can see.
         for p in &plans {
+            metrics
+                .series_failed
+                .with_label_values(&[&p.limit.name])
+                .reset();
             for kind in roadmap::ChangeKind::ALL {
                 metrics
                     .roadmap_changes
@@ -412,6 +416,20 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     if done.unmatched > 0 {
                         warn!(limit = %name, unmatched = done.unmatched, "series without a wall from wall_query were not evaluated");
                     }
+                    for (labels, why) in &done.failed {
+                        error!(
+                            limit = %name,
+                            series = %evaluate::label_string(labels),
+                            error = %why,
+                            "the forecaster failed on this series (a defect in runway: please report it with the series' data); the limit's other series were forecast"
+                        );
+                    }
+                    if !done.failed.is_empty() {
+                        self.metrics
+                            .series_failed
+                            .with_label_values(&[name])
+                            .inc_by(done.failed.len() as u64);
+                    }
                     let evaluations = done.evaluations;
                     self.metrics
                         .series_evaluated
@@ -433,6 +451,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                             dropped_series: done.dropped,
                             stale_series: done.stale,
                             unmatched_series: done.unmatched,
+                            failed_series: done.failed.len(),
                         }),
                     ));
                 }
@@ -795,6 +814,8 @@ struct Forecasted {
     dropped: usize,
     stale: usize,
     unmatched: usize,
+    /// Series the forecaster failed on (a defect: it panicked), with why.
+    failed: Vec<(crate::model::Labels, String)>,
 }
 
 /// The fewest series worth a forecasting task of their own.
@@ -860,32 +881,105 @@ async fn forecast_limit(
     // Each task joins its own series to the drivers and fits a shared
     // driver once for them: results are the same however the series are
     // split.
-    let evaluations = split_blocking(items, parallelism, move |part| {
+    let results = split_blocking(items, parallelism, move |part| {
         let (part, part_walls): (Vec<Series>, Vec<f64>) = part.into_iter().unzip();
         let joined = evaluate::join_drivers(&part, &drivers);
-        evaluate::evaluate(
-            &limit,
-            &part,
-            &part_walls,
-            &joined,
-            direction,
-            &settings,
-            now,
-        )
+        let outcomes = isolate(part.len(), |range| {
+            evaluate::evaluate(
+                &limit,
+                &part[range.clone()],
+                &part_walls[range.clone()],
+                &joined[range],
+                direction,
+                &settings,
+                now,
+            )
+        });
+        outcomes
+            .into_iter()
+            .zip(&part)
+            .map(|(o, s)| o.map_err(|why| (s.labels.clone(), why)))
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| LimitError::Forecast(e.to_string()))?;
+    let mut evaluations = Vec::with_capacity(results.len());
+    let mut failed = Vec::new();
+    for r in results {
+        match r {
+            Ok(e) => evaluations.push(e),
+            Err(f) => failed.push(f),
+        }
+    }
     Ok(Forecasted {
         evaluations,
         dropped: f.dropped,
         stale: f.stale,
         unmatched,
+        failed,
     })
+}
+
+/// Runs `all` over items `0..n` at once; if it panics (a defect in the
+/// forecaster, on some series' data), over each item alone, so that the
+/// others are still forecast and the one that fails is named. The answer
+/// has one entry per item: its result, or the panic's message.
+fn isolate<R>(n: usize, all: impl Fn(std::ops::Range<usize>) -> Vec<R>) -> Vec<Result<R, String>> {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    if let Ok(out) = catch_unwind(AssertUnwindSafe(|| all(0..n))) {
+        return out.into_iter().map(Ok).collect();
+    }
+    (0..n)
+        .map(|i| match catch_unwind(AssertUnwindSafe(|| all(i..i + 1))) {
+            Ok(mut one) if one.len() == 1 => Ok(one.remove(0)),
+            Ok(_) => Err("the forecaster answered no forecast".to_string()),
+            Err(payload) => Err(panic_message(payload.as_ref())),
+        })
+        .collect()
+}
+
+/// What a panic said, when it said it as text.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A defect that panics on one series' data must not take its limit's
+    /// other series with it: they are forecast, and the one that failed is
+    /// named with the panic's message.
+    #[test]
+    fn a_panic_on_one_series_fails_that_series_alone() {
+        let values = [1, 2, 3, 0, 5, 6, 0, 8];
+        let forecast = |range: std::ops::Range<usize>| -> Vec<i32> {
+            values[range]
+                .iter()
+                .map(|&v| {
+                    assert!(v != 0, "no forecast for zero");
+                    100 / v
+                })
+                .collect()
+        };
+        let out = isolate(values.len(), forecast);
+        let failed: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_err()).collect();
+        assert_eq!(failed, [3, 6]);
+        assert_eq!(out[3], Err("no forecast for zero".to_string()));
+        assert_eq!(out[4], Ok(20));
+        // Without a panic every item is answered by the one call.
+        let calls = std::cell::Cell::new(0);
+        let out = isolate(3, |r| {
+            calls.set(calls.get() + 1);
+            forecast(r)
+        });
+        assert_eq!(out, [Ok(100), Ok(50), Ok(33)]);
+        assert_eq!(calls.get(), 1);
+    }
 
     #[test]
     fn a_recovery_and_a_query_that_finds_nothing_are_news_once() {

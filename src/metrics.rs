@@ -28,6 +28,7 @@ pub struct Metrics {
     pub alerts_failed: IntCounterVec,
     pub series_evaluated: IntGaugeVec,
     pub series_dropped: IntCounterVec,
+    pub series_failed: IntCounterVec,
     pub alerts_active: IntGaugeVec,
     pub limits_configured: IntGauge,
     pub roadmap_changes: IntCounterVec,
@@ -104,6 +105,11 @@ impl Metrics {
                 &["limit"],
             )
             .map_err(internal)?,
+            series_failed: IntCounterVec::new(
+                Opts::new("runway_series_forecast_failures_total", "Series the forecaster failed on (a defect in runway, logged with the series); the limit's other series were still forecast."),
+                &["limit"],
+            )
+            .map_err(internal)?,
             alerts_active: IntGaugeVec::new(
                 Opts::new("runway_alerts", "Alerts runway holds, by state (pending, firing, resolved)."),
                 &["state"],
@@ -141,6 +147,8 @@ impl Metrics {
         r.register(Box::new(m.series_evaluated.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.series_dropped.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.series_failed.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.alerts_active.clone()))
             .map_err(internal)?;

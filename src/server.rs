@@ -112,6 +112,7 @@ async fn forecasts(State(s): State<AppState>) -> Response {
                 "dropped_series": st.map_or(0, |x| x.dropped_series),
                 "stale_series": st.map_or(0, |x| x.stale_series),
                 "unmatched_series": st.map_or(0, |x| x.unmatched_series),
+                "failed_series": st.map_or(0, |x| x.failed_series),
             })
         })
         .collect();

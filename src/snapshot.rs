@@ -41,6 +41,8 @@ pub struct LimitStatus {
     pub stale_series: usize,
     /// Series without a matching wall from `wall_query`.
     pub unmatched_series: usize,
+    /// Series the forecaster failed on (a defect; logged).
+    pub failed_series: usize,
 }
 
 impl LimitStatus {
@@ -57,6 +59,12 @@ impl LimitStatus {
             why.push(format!(
                 "{} series had no wall from wall_query",
                 self.unmatched_series
+            ));
+        }
+        if self.failed_series > 0 {
+            why.push(format!(
+                "the forecaster failed on {} series (see the log)",
+                self.failed_series
             ));
         }
         Some(if why.is_empty() {
@@ -121,7 +129,19 @@ impl Snapshot {
                             .last_success
                             .filter(|_| !status.evaluations.is_empty()),
                     ),
-                    None => (Cow::Owned(status.nothing_to_forecast()?), None),
+                    None => match status.nothing_to_forecast() {
+                        Some(why) => (Cow::Owned(why), None),
+                        // Some series are missing from an evaluation that
+                        // succeeded: a roadmap without them must say so.
+                        None if status.failed_series > 0 => (
+                            Cow::Owned(format!(
+                                "the forecaster failed on {} series (see the log); the others are on the roadmap",
+                                status.failed_series
+                            )),
+                            None,
+                        ),
+                        None => return None,
+                    },
                 };
                 Some(NotEvaluated {
                     limit: name,
@@ -255,6 +275,16 @@ mod tests {
                 },
             ),
             ("typo", ok(0, 0)),
+            (
+                "partly",
+                LimitStatus {
+                    last_success: Some(1.0),
+                    failed_series: 2,
+                    evaluations: Vec::new(),
+                    stale_series: 0,
+                    ..LimitStatus::default()
+                },
+            ),
             ("gone", ok(3, 0)),
             ("no_walls", ok(1, 2)),
             // Before its first evaluation a limit has nothing to say yet.
@@ -279,6 +309,11 @@ mod tests {
                 ("failed", "query \"x{\" was rejected".to_string(), None),
                 ("failing_since", "timeout".into(), None),
                 ("typo", "its query matched no series".into(), None),
+                (
+                    "partly",
+                    "nothing to forecast: the forecaster failed on 2 series (see the log)".into(),
+                    None
+                ),
                 (
                     "gone",
                     "nothing to forecast: 3 series stopped reporting".into(),
