@@ -170,5 +170,11 @@ async fn roadmap(
         Some(Err(e)) => return bad_data(format!("growth={e}")),
     };
     let now = snap.evaluated_at.unwrap_or(0.0);
-    Json(report::roadmap_json(&snap, growth, now)).into_response()
+    // Prometheus' envelope, as /api/v1/forecasts and the errors have it;
+    // `runway roadmap --output json` prints the document alone.
+    Json(json!({
+        "status": "success",
+        "data": report::roadmap_json(&snap, growth, now),
+    }))
+    .into_response()
 }

@@ -341,7 +341,9 @@ async fn the_status_page_shows_the_ranked_roadmap_with_a_chart_per_breaking_poin
     let doc = loop {
         let (status, body) = runway.get("/api/v1/roadmap").await;
         assert_eq!(status, 200, "{body}");
-        let doc: Value = serde_json::from_str(&body).expect("roadmap JSON");
+        let envelope: Value = serde_json::from_str(&body).expect("roadmap JSON");
+        assert_eq!(envelope["status"], "success", "{envelope:#}");
+        let doc = envelope["data"].clone();
         if doc["breaking_points"]
             .as_array()
             .is_some_and(|p| p.len() == 3)
@@ -360,7 +362,7 @@ async fn the_status_page_shows_the_ranked_roadmap_with_a_chart_per_breaking_poin
     // must be addressed too; a factor that is no growth is refused.
     let (status, body) = runway.get("/api/v1/roadmap?growth=100").await;
     assert_eq!(status, 200, "{body}");
-    let wider: Value = serde_json::from_str(&body).expect("roadmap JSON");
+    let wider: Value = serde_json::from_str::<Value>(&body).expect("roadmap JSON")["data"].clone();
     assert_eq!(wider["growth_factor"], 100.0);
     assert_eq!(wider["breaking_points"][2]["status"], "before_growth");
     let (status, body) = runway.get("/api/v1/roadmap?growth=0.5").await;
@@ -612,7 +614,7 @@ lead_time = "7d"
         "{line}"
     );
     let (_, body) = runway.get("/api/v1/roadmap").await;
-    let doc: Value = serde_json::from_str(&body).expect("roadmap JSON");
+    let doc = serde_json::from_str::<Value>(&body).expect("roadmap JSON")["data"].clone();
     assert_eq!(doc["changes"][0]["limit"], "queue_full", "{doc:#}");
     assert_eq!(doc["changes"][0]["change"], "sooner", "{doc:#}");
     let now = doc["changes"][0]["time_to_wall_seconds"]
