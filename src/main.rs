@@ -582,13 +582,42 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
                     e.forecast.reason
                 );
             }
+            let alerting: Vec<String> = ranked
+                .iter()
+                .filter_map(|e| {
+                    let severities = would_alert(&snap, e);
+                    (!severities.is_empty()).then(|| {
+                        format!(
+                            "  {} {}: {}",
+                            e.limit,
+                            evaluate::label_string(&e.labels),
+                            severities.join(", ")
+                        )
+                    })
+                })
+                .collect();
+            if !alerting.is_empty() {
+                println!(
+                    "\nWould alert (the daemon fires once the condition has held for evaluation.hold)"
+                );
+                println!("{}", alerting.join("\n"));
+            }
             let missing = report::not_evaluated_text(&snap);
             if !missing.is_empty() {
                 print!("\n{missing}");
             }
         }
         Output::Json => {
-            let rows: Vec<_> = ranked.iter().map(|e| report::row(e, None)).collect();
+            let rows: Vec<_> = ranked
+                .iter()
+                .map(|e| {
+                    let mut row = report::row(e, None);
+                    if let serde_json::Value::Object(m) = &mut row {
+                        m.insert("alerts".into(), would_alert(&snap, e).into());
+                    }
+                    row
+                })
+                .collect();
             println!(
                 "{}",
                 serde_json::json!({
@@ -599,6 +628,18 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
         }
     }
     Ok(failures(&snap, &tick))
+}
+
+/// The severities of `e`'s limit whose lead time its wall falls within:
+/// what the daemon would fire for it, once held.
+fn would_alert(snap: &Snapshot, e: &evaluate::Evaluation) -> Vec<String> {
+    snap.windows
+        .get(&e.limit)
+        .into_iter()
+        .flatten()
+        .filter(|w| e.forecast.within(w.lead))
+        .map(|w| w.severity.clone())
+        .collect()
 }
 
 /// The series of an offline command's `--input` (a file, or `-` for

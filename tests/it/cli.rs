@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::support::{
     assert_near_truth, csv, noisy, now_secs, path_str, runway, towards, unix, OpenMetrics,
@@ -527,6 +527,14 @@ async fn once_ranks_every_forecast_soonest_first() {
     }
     assert_eq!(series[3]["status"], "receding");
     assert!(series[3]["time_to_wall_seconds"].is_null());
+    // What the daemon would fire: the disk two days from full, within its
+    // 7-day lead; nothing else.
+    let alerts: Vec<&Value> = series.iter().map(|s| &s["alerts"]).collect();
+    assert_eq!(
+        alerts,
+        [&json!(["warning"]), &json!([]), &json!([]), &json!([])],
+        "{out:#}"
+    );
 }
 
 /// A limit whose query Prometheus rejects: the others are still printed, and
@@ -586,6 +594,13 @@ lead_time = \"7d\"
     );
 
     let table = runway(&["once", "--config", path_str(&file)], "");
+    assert!(
+        table.stdout.contains(
+            "Would alert (the daemon fires once the condition has held for evaluation.hold)\n  disk_full {instance=\"node-3\", mountpoint=\"/data\"}: warning\n"
+        ),
+        "{}",
+        table.stdout
+    );
     assert!(
         table.stdout.contains("Not evaluated")
             && table.stdout.contains("typo: its query matched no series"),
