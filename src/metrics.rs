@@ -36,7 +36,7 @@ pub struct Metrics {
 }
 
 /// The forecast gauges: (name, help).
-const FORECAST_GAUGES: [(&str, &str); 7] = [
+const FORECAST_GAUGES: [(&str, &str); 8] = [
     ("runway_time_to_wall_seconds", "Likely seconds until the series reaches its wall; 0 when breached, +Inf when not approaching."),
     ("runway_time_to_wall_lower_seconds", "Earliest seconds until the wall: the near edge of the 90% band."),
     ("runway_time_to_wall_upper_seconds", "Latest seconds until the wall (far edge of the band); +Inf when the trend is too uncertain to promise it."),
@@ -44,6 +44,7 @@ const FORECAST_GAUGES: [(&str, &str); 7] = [
     ("runway_current_value", "The newest sample of the series."),
     ("runway_growth_rate_per_second", "The fitted trend's change per second, in the series' unit (negative when falling)."),
     ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 25% likely (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
+    ("runway_wall_timestamp_seconds", "When the series likely reaches its wall, Unix seconds (+Inf when not approaching): minus time(), a time to wall that keeps counting down while the source is down and the forecast cannot be refreshed."),
 ];
 
 fn internal(e: prometheus::Error) -> String {
@@ -331,6 +332,7 @@ impl Collector for ForecastCollector {
                     values[1].push(gauge(&labels, lower));
                     values[2].push(gauge(&labels, upper));
                     values[6].push(gauge(&labels, alert));
+                    values[7].push(gauge(&labels, e.at + likely));
                 }
                 values[3].push(gauge(&labels, e.wall));
                 if let Some(v) = f.current_value {

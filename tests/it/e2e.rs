@@ -486,6 +486,14 @@ lead_time = \"3d\"
         queue.at(evaluated_at),
     );
     assert_eq!(ttw(&flat_labels), f64::INFINITY, "flat series");
+    // The same as a moment: the evaluation's time plus its time to wall.
+    let wall_at = |l: &[(&str, &str)]| m.value("runway_wall_timestamp_seconds", l);
+    assert!(
+        (wall_at(&disk_labels) - (evaluated_at + ttw(&disk_labels))).abs() <= 1.0,
+        "{}",
+        m.text
+    );
+    assert_eq!(wall_at(&flat_labels), f64::INFINITY, "flat series");
     assert!(
         m.text
             .lines()
@@ -780,6 +788,12 @@ async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_
         .unwrap_or_else(|e| panic!("{e}\nrunway log tail:\n{}", log_tail(&runway)));
     let resolved = first_resolved(&seen, is_near);
     assert_eq!(resolved["labels"], alert["labels"], "{resolved:#}");
+    // Why it is over, from the forecast that ended it, reaches the receiver.
+    assert_eq!(
+        resolved["annotations"]["resolution"],
+        "disk_full: {instance=\"node-3\", mountpoint=\"/data\"} is not approaching 0",
+        "{resolved:#}"
+    );
     let m = wait_metrics(&runway, "the recovered disk forecast", |m| {
         m.get(
             "runway_forecast_info",
