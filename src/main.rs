@@ -598,7 +598,7 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
                 .collect();
             if !alerting.is_empty() {
                 println!(
-                    "\nWould alert (the daemon fires once the condition has held for evaluation.hold)"
+                    "\nWould alert (the daemon fires once the condition has held for the limit's hold)"
                 );
                 println!("{}", alerting.join("\n"));
             }

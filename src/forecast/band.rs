@@ -105,23 +105,28 @@ fn scale2(resid: &[f64], noise: Noise) -> f64 {
     }
 }
 
-/// How many newest samples persist this far beyond the level's noise, on
-/// one side, to count as a shift (a cleanup, a jump) rather than noise: as
-/// many as a breach needs (`BREACH_WINDOW`).
+/// The fewest newest samples that must persist beyond the level's noise,
+/// away from the wall, to count as a cleanup rather than noise: as many as
+/// a breach needs (`BREACH_WINDOW`), and an eighth of the level's window
+/// (half an hour of a week's history at five minutes; the window's median
+/// itself follows only once half of it has moved).
 const SHIFT_PERSIST: usize = super::BREACH_WINDOW;
+const SHIFT_SHARE: usize = 8;
 /// Robust standard deviations (a Hampel filter's usual limit).
 const SHIFT_Z: f64 = 4.0;
 
-/// The newest samples that moved off the level together: given the levels
-/// of the newest samples (deviations from their median) and their robust
-/// variance, the length of the newest run that lies beyond `SHIFT_Z` robust
-/// standard deviations on one side, when it is at least `SHIFT_PERSIST`
-/// long. One spike is not a run; noise does not run that far for that
-/// long; a cleanup does.
-fn recent_shift(levels: &[f64], var: f64) -> Option<usize> {
+/// The newest samples that moved off the level together, away from the
+/// wall: given the levels of the newest samples (deviations from their
+/// median), their robust variance and the wall's side (`toward`), the
+/// length of the newest run that lies beyond `SHIFT_Z` robust standard
+/// deviations below a wall above (above a wall below), when it persists.
+/// One spike is not a run; noise does not run that far for that long; a
+/// cleanup does. A move towards the wall is left to the median and to the
+/// regimes, as before: a burst of half an hour must not page.
+fn recent_shift(levels: &[f64], var: f64, toward: f64) -> Option<usize> {
     let limit = SHIFT_Z * var.sqrt();
     let last = *levels.last()?;
-    if limit.is_nan() || limit <= 0.0 || last.abs() <= limit {
+    if limit.is_nan() || limit <= 0.0 || last.abs() <= limit || last * toward >= 0.0 {
         return None;
     }
     let run = levels
@@ -129,7 +134,8 @@ fn recent_shift(levels: &[f64], var: f64) -> Option<usize> {
         .rev()
         .take_while(|l| l.abs() > limit && l.signum() == last.signum())
         .count();
-    (run >= SHIFT_PERSIST && run < levels.len()).then_some(run)
+    let needed = SHIFT_PERSIST.max(levels.len() / SHIFT_SHARE);
+    (run >= needed && run < levels.len()).then_some(run)
 }
 
 /// (1+ρ)/(1−ρ) for the lag-1 autocorrelation ρ of the residuals (clipped so
@@ -177,7 +183,14 @@ impl Trend {
     /// series sits off its newest samples; forecasting starts from where the
     /// series is, as Holt's local level does. The level's error is the
     /// scatter of those newest samples, the slope's that of the window.
-    pub fn local(samples: &[Sample], fitted: Line, now: UnixSeconds, k: usize) -> Self {
+    /// `toward`: +1 when the wall is above, -1 when below.
+    pub fn local(
+        samples: &[Sample],
+        fitted: Line,
+        now: UnixSeconds,
+        k: usize,
+        toward: f64,
+    ) -> Self {
         let n = samples.len();
         let resid: Vec<f64> = samples
             .iter()
@@ -201,9 +214,9 @@ impl Trend {
         let mut level = robust::median_in_place(&mut levels.clone()).unwrap_or(fitted.intercept);
         levels.iter_mut().for_each(|l| *l -= level);
         let mut r2 = scale2(&levels, Noise::Robust);
-        // A cleanup (or a jump) in the newest samples: the level is where
-        // the series is now, not where the median of the window still is.
-        if let Some(j) = recent_shift(&levels, r2) {
+        // A cleanup in the newest samples: the level is where the series
+        // is now, not where the median of the window still is.
+        if let Some(j) = recent_shift(&levels, r2, toward) {
             let mut tail = levels.split_off(k - j);
             let shift = robust::median_in_place(&mut tail.clone()).unwrap_or(0.0);
             level += shift;

@@ -85,11 +85,10 @@ pub(super) fn backtest_error(
         let known = &p.adjusted[begin..k];
         let head = &known[known.len() - window_len(known.len(), frac)..];
         let anchor = head[head.len() - 1].t;
-        let Some(trend) = src
-            .slope
-            .fit(head, anchor)
-            .map(|l| band::Trend::local(head, l, anchor, level_samples(head.len())))
-        else {
+        let Some(trend) = src.slope.fit(head, anchor).map(|l| {
+            let k = level_samples(head.len());
+            band::Trend::local(head, l, anchor, k, src.toward)
+        }) else {
             continue;
         };
         let line = trend.line;

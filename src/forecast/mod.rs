@@ -310,6 +310,8 @@ struct Source<'a> {
     p: &'a Prepared,
     slope: robust::Slope,
     across_regimes: bool,
+    /// +1 when the wall is above, -1 when below.
+    toward: f64,
 }
 
 impl Source<'_> {
@@ -535,6 +537,7 @@ fn fit(
         p,
         slope,
         across_regimes: false,
+        toward: direction.sign(),
     };
     let mut pool: Vec<Source> = match (settings.model, &log) {
         (ModelChoice::Exponential, Some(l)) => vec![source(l, Slope::Robust)],
@@ -585,8 +588,9 @@ fn fit(
                 continue;
             };
             let [straight, damped] = backtest_error(src, frac, &data, from);
-            let mut local = band::Trend::local(window, line, now, level_samples(window.len()))
-                .wandering(window, line, now);
+            let mut local =
+                band::Trend::local(window, line, now, level_samples(window.len()), src.toward)
+                    .wandering(window, line, now);
             if accumulates {
                 local = local.directed();
             }

@@ -690,13 +690,34 @@ fn a_fresh_cleanup_moves_the_level_once_it_persists() {
     assert!(forecast_after(0).within(lead), "paging before the cleanup");
     // One low sample is a spike: the page stands.
     assert!(forecast_after(1).within(lead));
-    // From five on the cleanup has persisted (it used to page again from
+    // From six on (half an hour: an eighth of the newest samples that set
+    // the level) the cleanup has persisted. It used to page again from
     // eight samples to twenty, the level back at 70 while the series sat
-    // at 5).
-    for k in [5, 6, 8, 10, 15, 20, 30] {
+    // at 5.
+    for k in [6, 8, 10, 15, 20, 30] {
         let f = forecast_after(k);
         assert!(!f.within(lead), "{k} samples after: {f:?}");
         assert!(f.level < 10.0, "{k} samples after: {f:?}");
+    }
+}
+
+/// The same quick step is not taken towards the wall: a burst of half an
+/// hour (a backlog, a batch job) is left to the median of the newest
+/// samples and to the regimes, and does not page.
+#[test]
+fn a_burst_towards_the_wall_does_not_move_the_level() {
+    let n = 7 * 288;
+    let e = noise(9, n);
+    let lead = 7.0 * 86_400.0;
+    for k in [5, 6] {
+        let s = history(n, 300.0, |x| {
+            let i = (-x / 300.0).round() as usize;
+            let burst = if i < k { 30.0 } else { 0.0 };
+            20.0 + 3.0 * (x / 86_400.0 + 7.0) + e[i] + burst
+        });
+        let f = run(&s, 80.0, Direction::Rising, ModelChoice::Auto);
+        assert!(!f.within(lead), "{k} samples of burst: {f:?}");
+        assert!(f.level < 45.0, "{k} samples of burst: {f:?}");
     }
 }
 

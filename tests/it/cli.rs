@@ -596,7 +596,7 @@ lead_time = \"7d\"
     let table = runway(&["once", "--config", path_str(&file)], "");
     assert!(
         table.stdout.contains(
-            "Would alert (the daemon fires once the condition has held for evaluation.hold)\n  disk_full {instance=\"node-3\", mountpoint=\"/data\"}: warning\n"
+            "Would alert (the daemon fires once the condition has held for the limit's hold)\n  disk_full {instance=\"node-3\", mountpoint=\"/data\"}: warning\n"
         ),
         "{}",
         table.stdout
