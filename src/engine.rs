@@ -431,6 +431,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                             .inc_by(done.failed.len() as u64);
                     }
                     let evaluations = done.evaluations;
+                    let unforecast: Vec<crate::model::Labels> =
+                        done.failed.iter().map(|(l, _)| l.clone()).collect();
                     self.metrics
                         .series_evaluated
                         .with_label_values(&[name])
@@ -440,8 +442,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                         .with_label_values(&[name])
                         .set(now);
                     report.series += evaluations.len();
-                    self.tracker
-                        .update(name, &evaluations, &plan.rules, &plan.generator_url, now);
+                    self.tracker.update_partial(
+                        name,
+                        &evaluations,
+                        &plan.rules,
+                        &plan.generator_url,
+                        now,
+                        &unforecast,
+                    );
                     statuses.push((
                         name.clone(),
                         Ok(LimitStatus {

@@ -584,6 +584,22 @@ impl AlertTracker {
         generator_url: &str,
         now: UnixSeconds,
     ) {
+        self.update_partial(limit, evaluations, rules, generator_url, now, &[]);
+    }
+
+    /// [`AlertTracker::update`], where the series in `unforecast` were
+    /// returned but could not be forecast (the forecaster failed on them):
+    /// their alerts stay as they are, as a failed limit's do, rather than
+    /// resolving as if the series had gone away.
+    pub fn update_partial(
+        &mut self,
+        limit: &str,
+        evaluations: &[Evaluation],
+        rules: &[AlertRule],
+        generator_url: &str,
+        now: UnixSeconds,
+        unforecast: &[Labels],
+    ) {
         let alerts = self.by_limit.entry(limit.to_string()).or_default();
         let mut seen = std::collections::BTreeSet::new();
         for e in evaluations {
@@ -641,7 +657,7 @@ impl AlertTracker {
             }
         }
         alerts.retain(|labels, t| {
-            if seen.contains(labels) {
+            if seen.contains(labels) || unforecast.contains(&t.series) {
                 return true;
             }
             match t.state {

@@ -554,6 +554,25 @@ mod tests {
         );
     }
 
+    /// Series the forecaster failed on are missing from an evaluation that
+    /// succeeded: the page says so, beside the others it shows.
+    #[test]
+    fn a_limit_with_series_the_forecaster_failed_on_is_listed() {
+        let mut snap = filling_disks(&["a".to_string()]);
+        if let Some(status) = snap.limits.get_mut("disk_full") {
+            status.last_success = Some(NOW);
+            status.failed_series = 2;
+        }
+        let page = render(&snap, NOW);
+        assert!(
+            page.contains(
+                "<b>disk_full</b>: the forecaster failed on 2 series (see the log); the others are on the roadmap"
+            ),
+            "{page}"
+        );
+        assert_eq!(page.matches("<tr class=\"point\"").count(), 1);
+    }
+
     #[test]
     fn a_page_for_many_series_shows_the_first_rows_and_says_how_many_more() {
         let names: Vec<String> = (0..MAX_ROWS + 25).map(|i| format!("d{i}")).collect();

@@ -722,6 +722,13 @@ pub fn reroadmap(
         }
         let e = p.evaluation;
         let key = (e.limit.clone(), e.labels.clone());
+        // A forecast from an earlier evaluation (its limit failed since)
+        // says nothing new; its wall, counted from then, would drift
+        // "later" against the mark's clock. Its mark waits for a fresh one.
+        if e.at < now {
+            seen.insert(key);
+            continue;
+        }
         let eta = p.eta();
         let here = Mark {
             eta,

@@ -46,6 +46,14 @@ pub struct LimitStatus {
 }
 
 impl LimitStatus {
+    /// The series the forecaster failed on, in words.
+    fn failed_text(&self) -> String {
+        format!(
+            "the forecaster failed on {} series (see the log)",
+            self.failed_series
+        )
+    }
+
     /// Why a successful evaluation forecast nothing, if it did not.
     pub fn nothing_to_forecast(&self) -> Option<String> {
         if self.last_success.is_none() || !self.evaluations.is_empty() {
@@ -62,10 +70,7 @@ impl LimitStatus {
             ));
         }
         if self.failed_series > 0 {
-            why.push(format!(
-                "the forecaster failed on {} series (see the log)",
-                self.failed_series
-            ));
+            why.push(self.failed_text());
         }
         Some(if why.is_empty() {
             "its query matched no series".to_string()
@@ -135,8 +140,8 @@ impl Snapshot {
                         // succeeded: a roadmap without them must say so.
                         None if status.failed_series > 0 => (
                             Cow::Owned(format!(
-                                "the forecaster failed on {} series (see the log); the others are on the roadmap",
-                                status.failed_series
+                                "{}; the others are on the roadmap",
+                                status.failed_text()
                             )),
                             None,
                         ),
@@ -276,7 +281,7 @@ mod tests {
             ),
             ("typo", ok(0, 0)),
             (
-                "partly",
+                "none_forecast",
                 LimitStatus {
                     last_success: Some(1.0),
                     failed_series: 2,
@@ -310,7 +315,7 @@ mod tests {
                 ("failing_since", "timeout".into(), None),
                 ("typo", "its query matched no series".into(), None),
                 (
-                    "partly",
+                    "none_forecast",
                     "nothing to forecast: the forecaster failed on 2 series (see the log)".into(),
                     None
                 ),

@@ -253,6 +253,28 @@ fn a_resolution_says_why_it_is_over_without_rewriting_the_pages_text() {
     );
 }
 
+/// A series the forecaster failed on (a defect) is still reported by the
+/// source: its page must not resolve as "no longer reported", nor a pending
+/// alert be dropped; both stay as they are until it is forecast again.
+#[test]
+fn a_series_that_could_not_be_forecast_keeps_its_alerts_as_they_are() {
+    let series = [("mountpoint", "/data")];
+    let mut tracker = AlertTracker::new();
+    let e = eval_at(&series, Some(DAY), T0);
+    tracker.update("disk_full", &[e], &[rule(0.0)], "", T0);
+    assert_eq!(tracker.due(CADENCE, T0).len(), 1, "firing");
+    let unforecast = [labels(&series)];
+    tracker.update_partial("disk_full", &[], &[rule(0.0)], "", T0 + 60.0, &unforecast);
+    assert_eq!(tracker.count(AlertState::Firing), 1);
+    assert_eq!(tracker.count(AlertState::Resolved), 0);
+    let resent = tracker.due(CADENCE, T0 + 120.0);
+    assert_eq!(resent.len(), 1);
+    assert!(resent[0].ends_at > T0 + 120.0, "still firing when re-sent");
+    // Once it is gone for good, it resolves as before.
+    tracker.update("disk_full", &[], &[rule(0.0)], "", T0 + 180.0);
+    assert_eq!(tracker.count(AlertState::Resolved), 1);
+}
+
 #[test]
 fn each_severity_is_its_own_alert() {
     let mut tracker = AlertTracker::new();

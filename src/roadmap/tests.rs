@@ -354,7 +354,10 @@ impl Steps {
         } else {
             Status::Receding
         };
-        let e = evaluation("pool", status, eta, headroom);
+        let e = Evaluation {
+            at: now,
+            ..evaluation("pool", status, eta, headroom)
+        };
         let points = vec![place(&e, &[], 10.0)];
         reroadmap(
             &mut self.marks,
@@ -474,6 +477,29 @@ fn a_wall_that_comes_and_goes_is_not_re_roadmapped_until_the_move_lasts() {
         s.at(t + 52.0 * MINUTE, None, Some(5.0)),
         [ChangeKind::MustAddress]
     );
+}
+
+/// A limit that fails keeps its last forecasts on the roadmap, timed from
+/// when they were made. Compared with the mark's clock at every later
+/// evaluation, a wall 10 days away would read "later" within days; they
+/// are not compared at all, and the mark waits for a fresh forecast.
+#[test]
+fn forecasts_kept_from_an_earlier_evaluation_are_not_re_roadmapped() {
+    let mut s = Steps::new();
+    s.at(T0, Some(10.0 * DAY), Some(20.0));
+    let kept = Evaluation {
+        at: T0,
+        ..evaluation("pool", Status::Approaching, Some(10.0 * DAY), Some(20.0))
+    };
+    for day in 1..=9 {
+        let points = vec![place(&kept, &[], 10.0)];
+        let now = T0 + f64::from(day) * DAY;
+        let changes = reroadmap(&mut s.marks, &points, 10.0, |_| 100.0 * DAY, 0.0, now);
+        assert!(changes.is_empty(), "day {day}: {changes:?}");
+    }
+    assert_eq!(s.marks.len(), 1, "the mark is kept");
+    // Fresh again, and where the kept forecast said: no news.
+    assert!(s.at(T0 + 9.0 * DAY, Some(DAY), Some(20.0)).is_empty());
 }
 
 #[test]

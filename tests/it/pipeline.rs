@@ -936,6 +936,37 @@ async fn a_wall_that_flickers_is_not_re_roadmapped_until_the_move_lasts() {
     assert_eq!(sent[0].labels["change"], "sooner");
 }
 
+/// While a limit fails, its last forecasts stay on the roadmap, timed from
+/// when they were made: they must not be re-roadmapped "later" as the days
+/// of the outage pass.
+#[tokio::test]
+async fn a_failing_limits_kept_forecasts_are_not_re_roadmapped() {
+    let mut r = rig(ROADMAP);
+    r.source.set(
+        "queue_depth",
+        vec![(
+            labels(&[("queue", "ingest")]),
+            Arc::new(|t| 4000.0 + 600.0 * (t - T0) / DAY),
+        )],
+    );
+    r.tick(T0).await;
+    for day in 1..=9 {
+        r.source.fail_next_for(
+            "queue_depth",
+            SourceError::Rejected {
+                query: "queue_depth".into(),
+                message: "bad_data: overloaded".into(),
+            },
+        );
+        let report = r.tick(T0 + f64::from(day) * DAY).await;
+        assert!(report.failed_limits.contains(&"queue_full".to_string()));
+    }
+    assert_eq!(
+        r.metric("runway_roadmap_changes_total{change=\"later\",limit=\"queue_full\"}"),
+        Some(0.0)
+    );
+}
+
 const DRIVEN: &str = r#"
 [source]
 url = "http://prometheus.invalid:9090"
