@@ -613,7 +613,7 @@ async fn once(cfg: Config, output: Output) -> Result<ExitCode> {
                 .map(|e| {
                     let mut row = report::row(e, None);
                     if let serde_json::Value::Object(m) = &mut row {
-                        m.insert("alerts".into(), would_alert(&snap, e).into());
+                        m.insert("would_alert".into(), would_alert(&snap, e).into());
                     }
                     row
                 })

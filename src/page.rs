@@ -232,10 +232,21 @@ fn table(
     }
     if rows.is_empty() {
         let g = evaluate::format_value(growth);
-        return if must && snap.evaluated_at.is_some() {
-            format!("<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n")
-        } else {
-            String::new()
+        let missing = snap.not_evaluated().len();
+        return match (must && snap.evaluated_at.is_some(), missing) {
+            (false, _) => String::new(),
+            (true, 0) => format!(
+                "<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n"
+            ),
+            // A limit that could not be evaluated may hold what breaks.
+            (true, n) => format!(
+                "<p id=\"nothing-to-address\">Nothing that was evaluated breaks before load grows {g}x; {} not evaluated (listed above).</p>\n",
+                if n == 1 {
+                    "1 limit was".to_string()
+                } else {
+                    format!("{n} limits were")
+                }
+            ),
         };
     }
     if more > 0 {
@@ -571,6 +582,37 @@ mod tests {
             "{page}"
         );
         assert_eq!(page.matches("<tr class=\"point\"").count(), 1);
+    }
+
+    /// With the source down since startup every limit failed and nothing
+    /// is on the roadmap: the page must not say that nothing breaks.
+    #[test]
+    fn a_page_whose_limits_all_failed_does_not_say_nothing_breaks() {
+        let snap = Snapshot {
+            order: vec!["disk_full".into(), "queue_full".into()],
+            limits: ["disk_full", "queue_full"]
+                .map(|n| {
+                    (
+                        n.to_string(),
+                        crate::snapshot::LimitStatus {
+                            last_error: Some("source unavailable".into()),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .into(),
+            evaluated_at: Some(NOW),
+            ..Snapshot::default()
+        };
+        let page = render(&snap, NOW);
+        assert!(!page.contains("Nothing breaks"), "{page}");
+        assert!(
+            page.contains(
+                "Nothing that was evaluated breaks before load grows 10x; 2 limits were not evaluated (listed above)."
+            ),
+            "{page}"
+        );
+        assert!(page.contains(">2 of 2 limits failed</a>"), "{page}");
     }
 
     #[test]

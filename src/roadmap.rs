@@ -757,9 +757,12 @@ pub fn reroadmap(
         };
         let time = if expected.min(eta) > within {
             None
-        } else if eta * MATERIAL <= expected || (expected.is_infinite() && eta.is_finite()) {
+        } else if eta < expected
+            && (eta * MATERIAL <= expected || (expected.is_infinite() && eta.is_finite()))
+        {
+            // (Strictly sooner: a breached point stays at 0, which is no move.)
             Some(ChangeKind::Sooner)
-        } else if eta >= expected * MATERIAL {
+        } else if eta > expected && eta >= expected * MATERIAL {
             Some(ChangeKind::Later)
         } else {
             None

@@ -405,6 +405,19 @@ fn a_wall_that_halves_or_doubles_is_re_roadmapped_once() {
     );
 }
 
+/// A breached point's time to wall is 0, and stays 0: "sooner: about 0s
+/// instead of 0s" at every hold is no news.
+#[test]
+fn a_breached_point_that_stays_breached_is_not_re_roadmapped() {
+    let mut s = Steps::new();
+    s.at(T0, Some(10.0 * DAY), Some(20.0));
+    assert_eq!(s.at(T0 + DAY, Some(0.0), Some(20.0)), [ChangeKind::Sooner]);
+    for day in 2..10 {
+        let changes = s.at(T0 + f64::from(day) * DAY, Some(0.0), Some(20.0));
+        assert!(changes.is_empty(), "day {day}: {changes:?}");
+    }
+}
+
 #[test]
 fn walls_beyond_the_horizon_move_without_events() {
     let mut s = Steps::new();

@@ -529,7 +529,7 @@ async fn once_ranks_every_forecast_soonest_first() {
     assert!(series[3]["time_to_wall_seconds"].is_null());
     // What the daemon would fire: the disk two days from full, within its
     // 7-day lead; nothing else.
-    let alerts: Vec<&Value> = series.iter().map(|s| &s["alerts"]).collect();
+    let alerts: Vec<&Value> = series.iter().map(|s| &s["would_alert"]).collect();
     assert_eq!(
         alerts,
         [&json!(["warning"]), &json!([]), &json!([]), &json!([])],
