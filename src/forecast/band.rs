@@ -123,7 +123,7 @@ const SHIFT_Z: f64 = 4.0;
 /// One spike is not a run; noise does not run that far for that long; a
 /// cleanup does. A move towards the wall is left to the median and to the
 /// regimes, as before: a burst of half an hour must not page.
-fn recent_shift(levels: &[f64], var: f64, toward: f64, needed: usize) -> Option<usize> {
+fn recent_shift(levels: &[f64], var: f64, toward: f64) -> Option<usize> {
     let limit = SHIFT_Z * var.sqrt();
     let last = *levels.last()?;
     if limit.is_nan() || limit <= 0.0 || last.abs() <= limit || last * toward >= 0.0 {
@@ -134,30 +134,8 @@ fn recent_shift(levels: &[f64], var: f64, toward: f64, needed: usize) -> Option<
         .rev()
         .take_while(|l| l.abs() > limit && l.signum() == last.signum())
         .count();
+    let needed = SHIFT_PERSIST.max(levels.len() / SHIFT_SHARE);
     (run >= needed && run < levels.len()).then_some(run)
-}
-
-/// How many samples a shift must persist for, with a level set by the
-/// newest `k`.
-pub fn shift_persist(k: usize) -> usize {
-    SHIFT_PERSIST.max(k / SHIFT_SHARE)
-}
-
-/// How many of the newest `samples` fell away from the wall together in a
-/// cleanup that is still fresh (see [`recent_shift`]): at least `needed`,
-/// judged against the median of the newest `k`, 0 when none did. Found
-/// before the regimes are, because a cleanup too recent to be a regime of
-/// its own would otherwise end one that falls steeply, and the trends'
-/// slopes would turn with it.
-pub fn fresh_cleanup(samples: &[Sample], k: usize, needed: usize, toward: f64) -> usize {
-    let k = k.min(samples.len());
-    let mut levels: Vec<f64> = samples[samples.len() - k..].iter().map(|s| s.v).collect();
-    let Some(level) = robust::median_in_place(&mut levels.clone()) else {
-        return 0;
-    };
-    levels.iter_mut().for_each(|l| *l -= level);
-    let var = scale2(&levels, Noise::Robust);
-    recent_shift(&levels, var, toward, needed).unwrap_or(0)
 }
 
 /// (1+ρ)/(1−ρ) for the lag-1 autocorrelation ρ of the residuals (clipped so
@@ -238,7 +216,7 @@ impl Trend {
         let mut r2 = scale2(&levels, Noise::Robust);
         // A cleanup in the newest samples: the level is where the series
         // is now, not where the median of the window still is.
-        if let Some(j) = recent_shift(&levels, r2, toward, shift_persist(k)) {
+        if let Some(j) = recent_shift(&levels, r2, toward) {
             let mut tail = levels.split_off(k - j);
             let shift = robust::median_in_place(&mut tail.clone()).unwrap_or(0.0);
             level += shift;

@@ -26,9 +26,7 @@ pub mod season;
 use std::fmt;
 
 use crate::model::{Direction, Sample, UnixSeconds};
-use ensemble::{
-    backtest_error, combine, window_len, Member, Role, Why, CLEARLY_BETTER, MIN_WINDOW, WINDOWS,
-};
+use ensemble::{backtest_error, combine, window_len, Member, Role, Why, CLEARLY_BETTER, WINDOWS};
 
 /// Two-sided 90% band: the normal quantile 0.95.
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
@@ -302,10 +300,6 @@ struct Prepared {
     /// +1 when the series only moves up, -1 only down, 0 otherwise (see
     /// `regime::accumulation`), judged on it as measured.
     accumulation: i8,
-    /// The newest samples that a fresh cleanup brought away from the wall
-    /// (see `band::fresh_cleanup`): the regimes and the trends' slopes are
-    /// found on the samples before them, the level from them.
-    cleanup: usize,
 }
 
 /// Where candidate trends are fitted: a prepared scale, how their slopes
@@ -349,7 +343,6 @@ fn prepare(
     scale: Scale,
     seasonality: Seasonality,
     log_cycle: Option<&season::Season>,
-    toward: f64,
 ) -> Prepared {
     let scaled: Vec<Sample> = data
         .iter()
@@ -375,18 +368,8 @@ fn prepare(
             .collect(),
         None => scaled,
     };
-    let n = adjusted.len();
-    // Judged against the median of twice the shortest regime: a cleanup
-    // is fresh until the regimes can find it (see `regime::min_segment`).
-    let cleanup = band::fresh_cleanup(
-        &adjusted,
-        2 * regime::min_segment(n),
-        band::shift_persist(level_samples(n)),
-        toward,
-    );
-    let start = regime::current_start_measured(&adjusted[..n - cleanup], &measured[..n - cleanup]);
+    let start = regime::current_start_measured(&adjusted, &measured);
     Prepared {
-        cleanup,
         accumulation: regime::accumulation(&measured),
         scale,
         season,
@@ -539,23 +522,9 @@ fn fit(
         .unwrap_or(false)
         // On the log scale compounding growth is one straight regime: its
         // regimes are found on that scale, not inherited from the values.
-        .then(|| {
-            prepare(
-                &data,
-                Scale::Log,
-                settings.seasonality,
-                None,
-                direction.sign(),
-            )
-        });
+        .then(|| prepare(&data, Scale::Log, settings.seasonality, None));
     let log_cycle = log.as_ref().and_then(|l| l.season.as_ref());
-    let values = prepare(
-        &data,
-        Scale::Values,
-        settings.seasonality,
-        log_cycle,
-        direction.sign(),
-    );
+    let values = prepare(&data, Scale::Values, settings.seasonality, log_cycle);
     // A series that only accumulates towards the wall (bytes written, files
     // tracked, a counter) grows in bursts, and the bursts are its growth:
     // in a window that holds few of them, Theil-Sen's median slope sees the
@@ -612,11 +581,8 @@ fn fit(
                 continue;
             }
             let window = &regime[n - len..];
-            // A fresh cleanup: the slope of what came before it.
-            let cut = p.cleanup.min(len.saturating_sub(MIN_WINDOW));
-            let before = &window[..len - cut];
             let Some(line) = slope
-                .fit(before, now)
+                .fit(window, now)
                 .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
             else {
                 continue;
@@ -624,7 +590,7 @@ fn fit(
             let [straight, damped] = backtest_error(src, frac, &data, from);
             let mut local =
                 band::Trend::local(window, line, now, level_samples(window.len()), src.toward)
-                    .wandering(before, line, now);
+                    .wandering(window, line, now);
             if accumulates {
                 local = local.directed();
             }
@@ -642,12 +608,6 @@ fn fit(
                 reason.push_str(&format!(
                     " over the last {}",
                     crate::evaluate::human_duration(now - window[0].t)
-                ));
-            }
-            if cut > 0 {
-                reason.push_str(&format!(
-                    ", up to a cleanup {} ago, from the level since",
-                    crate::evaluate::human_duration(now - window[len - cut].t)
                 ));
             }
             if p.season

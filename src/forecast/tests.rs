@@ -701,42 +701,6 @@ fn a_fresh_cleanup_moves_the_level_once_it_persists() {
     }
 }
 
-/// A queue growing 50 a day, cleared from 70 to 5 and growing on: for the
-/// hour before the regimes can tell the cleanup (a regime needs a twentieth
-/// of the history), the forecast used to turn "receding", its growth
-/// flipping sign from one evaluation to the next, because a regime falling
-/// steeply into the cleanup fitted best. The trend is the one before the
-/// cleanup, from the level since: about 1.9 days to the wall.
-#[test]
-fn after_a_fresh_cleanup_the_growth_goes_on_from_the_new_level() {
-    let step = 43.0;
-    let n = 2009;
-    let e = noise(17, n + 100);
-    for k in [10usize, 20, 30, 45, 60, 90] {
-        let s = history(n, step, |x| {
-            let i = (-x / step).round() as usize;
-            let day = 50.0 * x / 86_400.0;
-            let since = 50.0 * (x + k as f64 * step) / 86_400.0;
-            let v = if i < k { 5.0 + since } else { 70.0 + day };
-            v + 1.5 * e[i]
-        });
-        let f = run(&s, 100.0, Direction::Rising, ModelChoice::Auto);
-        assert_eq!(
-            f.status,
-            Status::Approaching,
-            "{k} samples after: {}",
-            f.reason
-        );
-        let days = f.eta.map_or(f64::NAN, |x| x.likely / 86_400.0);
-        assert!(
-            (1.5..2.4).contains(&days),
-            "{k} samples after: {days} days, {}",
-            f.reason
-        );
-        assert!(f.rate > 0.0, "{k} samples after: {f:?}");
-    }
-}
-
 /// The same quick step is not taken towards the wall: a burst of half an
 /// hour (a backlog, a batch job) is left to the median of the newest
 /// samples and to the regimes, and does not page.
