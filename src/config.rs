@@ -132,6 +132,10 @@ pub struct EvaluationConfig {
     /// Hysteresis: a firing alert resolves only when the earliest time to wall
     /// exceeds lead_time * resolve_margin. Default 1.25, must be >= 1.
     pub resolve_margin: f64,
+    /// How long a firing alert keeps firing once its forecast has cleared
+    /// (Prometheus' `keep_firing_for`): a dip away from the wall that comes
+    /// back within it does not resolve and re-page. Default 0.
+    pub keep_firing_for: Duration,
     /// Alerts fire when the wall is at least this likely within a lead time.
     /// Default 0.25; 0 < p <= 0.5 (0.05 is the earliest edge of the 90% band,
     /// 0.5 the likely time).
@@ -1337,6 +1341,7 @@ impl Walker<'_> {
                 "step",
                 "hold",
                 "resolve_margin",
+                "keep_firing_for",
                 "alert_probability",
                 "backtest_every",
                 "concurrency",
@@ -1367,6 +1372,9 @@ impl Walker<'_> {
                 return None;
             }
             Some(m)
+        });
+        let keep_firing_for = self.or_default(get(d, "keep_firing_for"), Duration::ZERO, |w, v| {
+            w.any_duration("evaluation.keep_firing_for", v)
         });
         let alert_probability = self.or_default(
             get(d, "alert_probability"),
@@ -1418,6 +1426,7 @@ impl Walker<'_> {
             step: step?,
             hold: hold?,
             resolve_margin: resolve_margin?,
+            keep_firing_for: keep_firing_for?,
             alert_probability: alert_probability?,
             backtest_every: backtest_every?,
             concurrency: concurrency?,
@@ -2210,6 +2219,23 @@ lead_time = "7d"
                 crate::roadmap::ChangeKind::MustAddress,
                 crate::roadmap::ChangeKind::Sooner
             ]
+        );
+    }
+
+    #[test]
+    fn alerts_keep_firing_for_nothing_unless_told_otherwise() {
+        let config = parse_env(&toml_with(""), &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.evaluation.keep_firing_for, Duration::ZERO);
+        let config = parse_env(&toml_with("[evaluation]\nkeep_firing_for = \"15m\""), &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.evaluation.keep_firing_for, Duration::from_secs(900));
+        let lines = problems(
+            &toml_with("[evaluation]\nkeep_firing_for = \"a while\""),
+            Format::Toml,
+        );
+        assert_eq!(
+            lines,
+            ["evaluation.keep_firing_for: \"a while\" is not a duration (expected e.g. \"90s\", \"7d\")"]
         );
     }
 

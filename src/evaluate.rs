@@ -384,6 +384,8 @@ pub struct AlertRule {
     pub hold: f64,
     /// Resolve only beyond lead × this (>= 1).
     pub resolve_margin: f64,
+    /// Seconds a firing alert keeps firing after its forecast cleared.
+    pub keep_firing_for: f64,
     /// Added to every alert of the rule; they win over series labels.
     pub labels: Labels,
     /// The limit's own annotations, templates allowed.
@@ -468,6 +470,9 @@ struct Tracked {
     hold: f64,
     /// The series it is about (its labels in the alert may be renamed).
     series: Labels,
+    /// Since when a firing alert's forecast has been clear of its
+    /// resolve margin (see `AlertRule::keep_firing_for`).
+    cleared_at: Option<UnixSeconds>,
 }
 
 /// The alerts of every limit, keyed by limit then by the alert's label set
@@ -612,12 +617,20 @@ impl AlertTracker {
                 match existing {
                     Some(t) if t.state == AlertState::Firing => {
                         t.hold = rule.hold;
-                        if keep {
-                            t.annotations = alert_annotations(e, rule);
-                        } else {
-                            t.annotations = resolved_annotations(&t.annotations, e, rule);
-                            t.state = AlertState::Resolved;
-                            t.resolved_at = Some(now);
+                        let cleared = (!keep).then(|| *t.cleared_at.get_or_insert(now));
+                        match cleared {
+                            Some(since) if now - since >= rule.keep_firing_for => {
+                                t.annotations = resolved_annotations(&t.annotations, e, rule);
+                                t.state = AlertState::Resolved;
+                                t.resolved_at = Some(now);
+                            }
+                            // Clear, but not for long enough: it keeps
+                            // firing on its last text.
+                            Some(_) => {}
+                            None => {
+                                t.cleared_at = None;
+                                t.annotations = alert_annotations(e, rule);
+                            }
                         }
                     }
                     Some(t) if t.state == AlertState::Pending => {
@@ -649,6 +662,7 @@ impl AlertTracker {
                                     last_sent_at: None,
                                     hold: rule.hold,
                                     series: e.labels.clone(),
+                                    cleared_at: None,
                                 },
                             );
                         }

@@ -57,6 +57,7 @@ fn rule(hold: f64) -> AlertRule {
         lead: 7.0 * DAY,
         hold,
         resolve_margin: 1.25,
+        keep_firing_for: 0.0,
         labels: labels(&[("team", "storage")]),
         annotations: BTreeMap::new(),
     }
@@ -181,6 +182,50 @@ fn a_firing_alert_resolves_only_beyond_the_hysteresis_margin() {
     assert!(
         sent[6].is_empty(),
         "resolved alerts are kept 15 minutes only"
+    );
+}
+
+/// `keep_firing_for` (Prometheus' name and meaning): a dip away from the
+/// wall that comes back within it does not resolve the page and page
+/// again; a clearance that lasts resolves it once it has lasted.
+#[test]
+fn keep_firing_for_rides_out_a_dip_and_resolves_a_lasting_clearance() {
+    let series = [("mountpoint", "/data")];
+    let rule = AlertRule {
+        keep_firing_for: 600.0,
+        ..rule(0.0)
+    };
+    let mut tracker = AlertTracker::new();
+    let mut at = |dt: f64, lower: Option<f64>| {
+        let now = T0 + dt;
+        tracker.update(
+            "disk_full",
+            &[eval_at(&series, lower, now)],
+            std::slice::from_ref(&rule),
+            "",
+            now,
+        );
+        (
+            tracker.count(AlertState::Firing),
+            tracker.count(AlertState::Resolved),
+        )
+    };
+    let near = Some(DAY);
+    let far = Some(30.0 * DAY);
+    assert_eq!(at(0.0, near), (1, 0));
+    // A dip of five minutes, then back: never resolved.
+    for dt in [60.0, 120.0, 180.0, 240.0, 300.0] {
+        assert_eq!(at(dt, far), (1, 0), "{dt} s");
+    }
+    assert_eq!(at(360.0, near), (1, 0));
+    // Clear for good: firing for ten minutes more, then resolved.
+    assert_eq!(at(420.0, None), (1, 0));
+    assert_eq!(at(960.0, None), (1, 0));
+    assert_eq!(at(1020.0, None), (0, 1));
+    // Without it, the same dip resolves at once.
+    assert_eq!(
+        step(0.0, &[(0.0, near), (60.0, far)])[1],
+        vec![("resolved", 0.0)]
     );
 }
 

@@ -77,6 +77,7 @@ fn firing_and_resolved_payloads_match_the_golden_files() {
         lead: 7.0 * DAY,
         hold: 0.0,
         resolve_margin: 1.25,
+        keep_firing_for: 0.0,
         labels: [("team".to_string(), "storage".to_string())].into(),
         annotations: BTreeMap::from([(
             "runbook_url".to_string(),

@@ -3,6 +3,7 @@
 //! in milliseconds, with every failure a dependency can produce.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -934,6 +935,55 @@ async fn a_wall_that_flickers_is_not_re_roadmapped_until_the_move_lasts() {
     let sent = r.sink.take();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].labels["change"], "sooner");
+}
+
+/// With `keep_firing_for`, a disk whose forecast clears for a few minutes
+/// (its history briefly reads as receding) keeps its page firing, with no
+/// resolution sent; once clear for longer, it resolves.
+#[tokio::test]
+async fn keep_firing_for_keeps_a_page_through_a_brief_clearance() {
+    let config = DISK.replace("hold = \"10m\"", "hold = \"0s\"\nkeep_firing_for = \"10m\"");
+    let mut r = rig(&config);
+    let near = filling(T0 + 3.0 * DAY);
+    let clear = Arc::new(AtomicBool::new(false));
+    let c = clear.clone();
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(
+            labels(&[("instance", "a")]),
+            Arc::new(move |t| {
+                if c.load(Ordering::SeqCst) {
+                    500e9
+                } else {
+                    near(t)
+                }
+            }),
+        )],
+    );
+    r.tick(T0).await;
+    assert_eq!(severities(&r.sink.take()), vec![("warning".into(), false)]);
+    clear.store(true, Ordering::SeqCst);
+    for i in 1..=5 {
+        r.tick(T0 + 60.0 * f64::from(i)).await;
+        let sent = r.sink.take();
+        assert!(
+            sent.iter().all(|a| a.state == AlertState::Firing),
+            "minute {i}: {sent:?}"
+        );
+    }
+    clear.store(false, Ordering::SeqCst);
+    r.tick(T0 + 360.0).await;
+    clear.store(true, Ordering::SeqCst);
+    for i in 7..=16 {
+        r.tick(T0 + 60.0 * f64::from(i)).await;
+    }
+    let sent = r.sink.take();
+    assert!(
+        sent.iter().all(|a| a.state == AlertState::Firing),
+        "{sent:?}"
+    );
+    r.tick(T0 + 60.0 * 17.0).await;
+    assert_eq!(severities(&r.sink.take()), vec![("warning".into(), true)]);
 }
 
 /// While a limit fails, its last forecasts stay on the roadmap, timed from
