@@ -176,6 +176,8 @@ pub struct Limit {
     pub alertname: String,
     /// Overrides evaluation.hold.
     pub hold: Option<Duration>,
+    /// Overrides evaluation.keep_firing_for.
+    pub keep_firing_for: Option<Duration>,
     /// PromQL for the load that pushes this limit (request rate, active
     /// users, jobs per hour): its load headroom is found from how the
     /// limited metric responds to it.
@@ -1532,6 +1534,7 @@ impl Walker<'_> {
                 "annotations",
                 "alertname",
                 "hold",
+                "keep_firing_for",
                 "driver",
             ],
         );
@@ -1656,6 +1659,9 @@ impl Walker<'_> {
             |w, v| w.non_empty_string(&p("alertname"), v),
         );
         let hold = self.optional(get(d, "hold"), |w, v| w.any_duration(&p("hold"), v));
+        let keep_firing_for = self.optional(get(d, "keep_firing_for"), |w, v| {
+            w.any_duration(&p("keep_firing_for"), v)
+        });
         let driver = self.optional(get(d, "driver"), |w, v| w.non_empty_string(&p("driver"), v));
         // A condition that must hold as long as the most urgent lead time
         // fires only once the wall is reached, if ever.
@@ -1693,6 +1699,7 @@ impl Walker<'_> {
             annotations: annotations?,
             alertname: alertname?,
             hold: hold?,
+            keep_firing_for: keep_firing_for?,
             driver: driver?,
         })
     }
@@ -2229,6 +2236,18 @@ lead_time = "7d"
         let config = parse_env(&toml_with("[evaluation]\nkeep_firing_for = \"15m\""), &[])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.evaluation.keep_firing_for, Duration::from_secs(900));
+        let own = parse_env(
+            &format!(
+                "{}\nkeep_firing_for = \"5m\"",
+                toml_with("[evaluation]\nkeep_firing_for = \"15m\"")
+            ),
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            own.limits[0].keep_firing_for,
+            Some(Duration::from_secs(300))
+        );
         let lines = problems(
             &toml_with("[evaluation]\nkeep_firing_for = \"a while\""),
             Format::Toml,

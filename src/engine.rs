@@ -188,7 +188,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                         lead: lt.lead.as_secs_f64(),
                         hold: l.hold.unwrap_or(ev.hold).as_secs_f64(),
                         resolve_margin: ev.resolve_margin,
-                        keep_firing_for: ev.keep_firing_for.as_secs_f64(),
+                        keep_firing_for: l
+                            .keep_firing_for
+                            .unwrap_or(ev.keep_firing_for)
+                            .as_secs_f64(),
                         labels: l.labels.clone(),
                         annotations: l.annotations.clone(),
                     })

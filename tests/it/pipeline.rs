@@ -939,10 +939,16 @@ async fn a_wall_that_flickers_is_not_re_roadmapped_until_the_move_lasts() {
 
 /// With `keep_firing_for`, a disk whose forecast clears for a few minutes
 /// (its history briefly reads as receding) keeps its page firing, with no
-/// resolution sent; once clear for longer, it resolves.
+/// resolution sent; once clear for longer, it resolves. The limit's own
+/// value (10m) overrides the evaluation's (30m).
 #[tokio::test]
 async fn keep_firing_for_keeps_a_page_through_a_brief_clearance() {
-    let config = DISK.replace("hold = \"10m\"", "hold = \"0s\"\nkeep_firing_for = \"10m\"");
+    let config = DISK
+        .replace("hold = \"10m\"", "hold = \"0s\"\nkeep_firing_for = \"30m\"")
+        .replace(
+            "labels = { team = \"storage\" }",
+            "labels = { team = \"storage\" }\nkeep_firing_for = \"10m\"",
+        );
     let mut r = rig(&config);
     let near = filling(T0 + 3.0 * DAY);
     let clear = Arc::new(AtomicBool::new(false));
