@@ -471,8 +471,10 @@ struct Tracked {
     /// The series it is about (its labels in the alert may be renamed).
     series: Labels,
     /// Since when a firing alert's forecast has been clear of its
-    /// resolve margin (see `AlertRule::keep_firing_for`).
+    /// resolve margin, or its series gone (see `AlertRule::keep_firing_for`).
     cleared_at: Option<UnixSeconds>,
+    /// Its rule's `keep_firing_for`, in seconds.
+    keep_firing_for: f64,
 }
 
 /// The alerts of every limit, keyed by limit then by the alert's label set
@@ -617,6 +619,7 @@ impl AlertTracker {
                 match existing {
                     Some(t) if t.state == AlertState::Firing => {
                         t.hold = rule.hold;
+                        t.keep_firing_for = rule.keep_firing_for;
                         let cleared = (!keep).then(|| *t.cleared_at.get_or_insert(now));
                         match cleared {
                             Some(since) if now - since >= rule.keep_firing_for => {
@@ -663,6 +666,7 @@ impl AlertTracker {
                                     hold: rule.hold,
                                     series: e.labels.clone(),
                                     cleared_at: None,
+                                    keep_firing_for: rule.keep_firing_for,
                                 },
                             );
                         }
@@ -676,6 +680,13 @@ impl AlertTracker {
             }
             match t.state {
                 AlertState::Pending => false,
+                // Gone, but not for `keep_firing_for` yet (as Prometheus
+                // applies it to a series that is no longer returned).
+                AlertState::Firing
+                    if now - *t.cleared_at.get_or_insert(now) < t.keep_firing_for =>
+                {
+                    true
+                }
                 AlertState::Firing => {
                     t.state = AlertState::Resolved;
                     t.resolved_at = Some(now);

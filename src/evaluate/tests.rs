@@ -222,6 +222,15 @@ fn keep_firing_for_rides_out_a_dip_and_resolves_a_lasting_clearance() {
     assert_eq!(at(420.0, None), (1, 0));
     assert_eq!(at(960.0, None), (1, 0));
     assert_eq!(at(1020.0, None), (0, 1));
+    // A series that goes away keeps firing for it too, as in Prometheus.
+    let mut gone = AlertTracker::new();
+    let rules = std::slice::from_ref(&rule);
+    gone.update("disk_full", &[eval_at(&series, near, T0)], rules, "", T0);
+    gone.update("disk_full", &[], rules, "", T0 + 60.0);
+    gone.update("disk_full", &[], rules, "", T0 + 600.0);
+    assert_eq!(gone.count(AlertState::Firing), 1);
+    gone.update("disk_full", &[], rules, "", T0 + 660.0);
+    assert_eq!(gone.count(AlertState::Resolved), 1);
     // Without it, the same dip resolves at once.
     assert_eq!(
         step(0.0, &[(0.0, near), (60.0, far)])[1],
