@@ -64,9 +64,16 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
     let _ = write!(
         body,
         r#"<header><h1>runway: scaling roadmap</h1>
-<p class="lede"><strong id="must-count">{must}</strong> breaking point{s1} to address before load grows {g}x · <span id="deferred-count">{deferred}</span> deferred · last evaluation {when} · <a href="/api/v1/roadmap">JSON</a> · <a href="/api/v1/forecasts">forecasts</a> · <a href="/metrics">metrics</a></p></header>
+<p class="lede">{none}<strong id="must-count">{must}</strong> breaking point{s1} to address before load grows {g}x · <span id="deferred-count">{deferred}</span> deferred · last evaluation {when} · <a href="/api/v1/roadmap">JSON</a> · <a href="/api/v1/forecasts">forecasts</a> · <a href="/metrics">metrics</a></p></header>
 "#,
         s1 = if must == 1 { "" } else { "s" },
+        // "0 breaking points to address" must not read as good news when
+        // nothing could be evaluated.
+        none = if failing > 0 && failing == snap.limits.len() && points.is_empty() {
+            "No limit could be evaluated: "
+        } else {
+            ""
+        },
     );
     if snap.evaluated_at.is_none() {
         body.push_str("<p id=\"not-yet\">The first evaluation has not finished yet; this page refreshes every minute.</p>\n");
@@ -613,6 +620,10 @@ mod tests {
             "{page}"
         );
         assert!(page.contains(">2 of 2 limits failed</a>"), "{page}");
+        assert!(
+            page.contains("No limit could be evaluated: <strong id=\"must-count\">0</strong>"),
+            "{page}"
+        );
     }
 
     #[test]
