@@ -943,8 +943,9 @@ fn isolate<R>(n: usize, all: impl Fn(std::ops::Range<usize>) -> Vec<R>) -> Vec<R
     }
     (0..n)
         .map(|i| match catch_unwind(AssertUnwindSafe(|| all(i..i + 1))) {
-            Ok(mut one) if one.len() == 1 => Ok(one.remove(0)),
-            Ok(_) => Err("the forecaster answered no forecast".to_string()),
+            Ok(mut one) => one
+                .pop()
+                .ok_or_else(|| "the forecaster answered no forecast".to_string()),
             Err(payload) => Err(panic_message(payload.as_ref())),
         })
         .collect()

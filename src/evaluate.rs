@@ -517,6 +517,15 @@ pub fn identity(series: &Labels, extra: &Labels, own: &[(&str, &str)]) -> Labels
 
 /// The annotations of an alert for `e`.
 pub fn alert_annotations(e: &Evaluation, rule: &AlertRule) -> BTreeMap<String, String> {
+    let mut a = own_annotations(e, rule);
+    for (k, t) in &rule.annotations {
+        a.insert(k.clone(), expand(t, e));
+    }
+    a
+}
+
+/// runway's own annotations of an alert for `e`, without the limit's.
+fn own_annotations(e: &Evaluation, rule: &AlertRule) -> BTreeMap<String, String> {
     let f = &e.forecast;
     let mut a = BTreeMap::new();
     a.insert("summary".to_string(), summary(e));
@@ -544,9 +553,6 @@ pub fn alert_annotations(e: &Evaluation, rule: &AlertRule) -> BTreeMap<String, S
     }
     a.insert("model".into(), f.model.to_string());
     a.insert("lead_time".into(), human_duration(rule.lead));
-    for (k, t) in &rule.annotations {
-        a.insert(k.clone(), expand(t, e));
-    }
     a
 }
 
@@ -561,7 +567,7 @@ fn resolved_annotations(
     e: &Evaluation,
     rule: &AlertRule,
 ) -> BTreeMap<String, String> {
-    let mut a = alert_annotations(e, rule);
+    let mut a = own_annotations(e, rule);
     for k in rule.annotations.keys() {
         if let Some(v) = firing.get(k) {
             a.insert(k.clone(), v.clone());

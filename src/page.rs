@@ -8,11 +8,9 @@ use std::fmt::Write as _;
 
 use crate::evaluate::{self, human_duration, AlertState, Evaluation, Held};
 use crate::model::UnixSeconds;
-use crate::report::{
-    eta_text, forecasts_from_text, growth_text, headroom_text, significant, trust_text,
-};
+use crate::report::{eta_text, growth_text, headroom_text, significant, trust_text};
 use crate::roadmap::{BreakingPoint, Stage};
-use crate::snapshot::{AlertsBySeries, Snapshot};
+use crate::snapshot::{AlertsBySeries, NotEvaluated, Snapshot};
 
 /// The most breaking points drawn as charts.
 pub const MAX_CHARTS: usize = 60;
@@ -78,13 +76,14 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
     if snap.evaluated_at.is_none() {
         body.push_str("<p id=\"not-yet\">The first evaluation has not finished yet; this page refreshes every minute.</p>\n");
     }
-    body.push_str(&errors(snap, now));
+    let missing = snap.not_evaluated();
+    body.push_str(&errors(&missing, now));
     body.push_str(&changes(snap));
-    let _ = write!(
-        body,
-        "<h2>What breaks first</h2>\n{}",
-        table(&points, snap, &held, true, growth)
-    );
+    let mut first = table(&points, snap, &held, true);
+    if first.is_empty() && snap.evaluated_at.is_some() {
+        first = nothing_to_address(&g, missing.len());
+    }
+    let _ = write!(body, "<h2>What breaks first</h2>\n{first}");
     let later: Vec<&BreakingPoint<'_>> =
         points.iter().filter(|p| !p.breaks_before_growth).collect();
     if !later.is_empty() {
@@ -92,7 +91,7 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
             body,
             "<details id=\"deferred\"><summary>Deferred and unknown: breaks beyond {g}x load, or cannot be told ({})</summary>\n{}</details>\n",
             later.len(),
-            table(&points, snap, &held, false, growth)
+            table(&points, snap, &held, false)
         );
     }
     body.push_str("<h2>Breaking points</h2>\n<div class=\"charts\">\n");
@@ -144,15 +143,30 @@ code {{ font-size: .85em; }}
     )
 }
 
-fn errors(snap: &Snapshot, now: UnixSeconds) -> String {
+/// In place of an empty "what breaks first" table, after an evaluation:
+/// `missing` limits were not evaluated, and may hold what breaks.
+fn nothing_to_address(g: &str, missing: usize) -> String {
+    match missing {
+        0 => format!("<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n"),
+        n => format!(
+            "<p id=\"nothing-to-address\">Nothing that was evaluated breaks before load grows {g}x; {} not evaluated (listed above).</p>\n",
+            if n == 1 {
+                "1 limit was".to_string()
+            } else {
+                format!("{n} limits were")
+            }
+        ),
+    }
+}
+
+fn errors(missing: &[NotEvaluated<'_>], now: UnixSeconds) -> String {
     let mut items = String::new();
-    for n in snap.not_evaluated() {
+    for n in missing {
         let _ = write!(
             items,
-            "<li><b>{}</b>: {}{}</li>",
+            "<li><b>{}</b>: {}</li>",
             escape(n.limit),
-            escape(&n.why),
-            escape(&forecasts_from_text(n.forecasts_from, now))
+            escape(&n.reason(now))
         );
     }
     if items.is_empty() {
@@ -199,7 +213,6 @@ fn table(
     snap: &Snapshot,
     held: &AlertsBySeries<'_>,
     must: bool,
-    growth: f64,
 ) -> String {
     let mut rows = String::new();
     let mut shown = 0;
@@ -238,23 +251,7 @@ fn table(
         );
     }
     if rows.is_empty() {
-        let g = evaluate::format_value(growth);
-        let missing = snap.not_evaluated().len();
-        return match (must && snap.evaluated_at.is_some(), missing) {
-            (false, _) => String::new(),
-            (true, 0) => format!(
-                "<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n"
-            ),
-            // A limit that could not be evaluated may hold what breaks.
-            (true, n) => format!(
-                "<p id=\"nothing-to-address\">Nothing that was evaluated breaks before load grows {g}x; {} not evaluated (listed above).</p>\n",
-                if n == 1 {
-                    "1 limit was".to_string()
-                } else {
-                    format!("{n} limits were")
-                }
-            ),
-        };
+        return String::new();
     }
     if more > 0 {
         let _ = writeln!(

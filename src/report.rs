@@ -148,19 +148,6 @@ pub fn roadmap_json(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Value {
     })
 }
 
-/// "; its forecasts shown are from T (2h ago)", for a limit that failed
-/// after an earlier success.
-pub fn forecasts_from_text(from: Option<UnixSeconds>, now: UnixSeconds) -> String {
-    let Some(t) = from else {
-        return String::new();
-    };
-    format!(
-        "; its forecasts shown are from {} ({} ago)",
-        evaluate::rfc3339(t).unwrap_or_default(),
-        human_duration((now - t).max(0.0))
-    )
-}
-
 /// The limits with nothing on the roadmap, and why, as JSON.
 pub fn not_evaluated_json(snap: &Snapshot) -> Value {
     snap.not_evaluated()
@@ -185,8 +172,7 @@ pub fn not_evaluated_text(snap: &Snapshot) -> String {
     let mut out = "Not evaluated (their breaking points are missing above)\n".to_string();
     let now = snap.evaluated_at.unwrap_or(0.0);
     for n in failed {
-        let from = forecasts_from_text(n.forecasts_from, now);
-        out.push_str(&format!("  {}: {}{from}\n", n.limit, n.why));
+        out.push_str(&format!("  {}: {}\n", n.limit, n.reason(now)));
     }
     out
 }
@@ -480,11 +466,10 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
         out.push_str("\n## Not evaluated\n\nTheir breaking points are missing above.\n\n");
         let now = snap.evaluated_at.unwrap_or(0.0);
         for n in failed {
-            let from = forecasts_from_text(n.forecasts_from, now);
             out.push_str(&format!(
-                "- **{}**: {}{from}\n",
+                "- **{}**: {}\n",
                 n.limit,
-                n.why.replace('|', "\\|")
+                n.reason(now).replace('|', "\\|")
             ));
         }
     }

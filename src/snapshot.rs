@@ -26,6 +26,22 @@ pub struct NotEvaluated<'a> {
     pub forecasts_from: Option<UnixSeconds>,
 }
 
+impl NotEvaluated<'_> {
+    /// Why, and how old the forecasts still shown are as of `now`: "query
+    /// ... timed out; its forecasts shown are from T (2h ago)".
+    pub fn reason(&self, now: UnixSeconds) -> String {
+        match self.forecasts_from {
+            None => self.why.to_string(),
+            Some(t) => format!(
+                "{}; its forecasts shown are from {} ({} ago)",
+                self.why,
+                crate::evaluate::rfc3339(t).unwrap_or_default(),
+                crate::evaluate::human_duration((now - t).max(0.0))
+            ),
+        }
+    }
+}
+
 /// One limit's latest outcome.
 #[derive(Debug, Clone, Default)]
 pub struct LimitStatus {
