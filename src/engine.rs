@@ -5,10 +5,13 @@
 //!
 //! `tick(now)` takes the time as a parameter, so tests step a clock through
 //! days of alert life in microseconds; only `run` reads the system clock.
+//! `run` also applies reloads of the configuration between ticks
+//! (`reload`), keeping each kept limit's state.
 //! Failures are per limit: a rejected query or an unreachable source is
 //! retried (when it may help), counted, logged and shown on the status page,
 //! and the other limits carry on. The daemon never stops over them.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -136,14 +139,14 @@ pub struct Engine<S, K> {
     /// Seconds between backtests of a limit; 0 for none.
     pub backtest_every: f64,
     /// When each limit was last backtested.
-    backtested: std::collections::HashMap<String, UnixSeconds>,
+    backtested: HashMap<String, UnixSeconds>,
     /// What the roadmap last said about each point, to tell when a wall
     /// moves materially.
-    marks: std::collections::HashMap<(String, crate::model::Labels), roadmap::Mark>,
+    marks: HashMap<(String, crate::model::Labels), roadmap::Mark>,
     growth_factor: f64,
     /// By limit, how far off a wall's moves are still news (see
     /// `roadmap::HORIZON_LEADS`).
-    horizons: std::collections::HashMap<String, f64>,
+    horizons: HashMap<String, f64>,
     /// Re-roadmap events sent as alerts, and which kinds are.
     notices: roadmap::Notices,
     alert_on: Vec<roadmap::ChangeKind>,
@@ -151,6 +154,86 @@ pub struct Engine<S, K> {
     /// Seconds a move must last before it is recorded.
     roadmap_hold: f64,
 }
+
+/// What one limit of `config` needs at every tick.
+fn plan(config: &Config, l: &Limit) -> Plan {
+    let ev = &config.evaluation;
+    let lookback = l.lookback.unwrap_or(ev.lookback).as_secs_f64();
+    let wanted = ev
+        .step
+        .map_or(lookback / DEFAULT_POINTS, |s| s.as_secs_f64());
+    let step = wanted
+        .max(lookback / MAX_POINTS_PER_SERIES)
+        .max(1.0)
+        .round();
+    let rules = l
+        .lead_times
+        .iter()
+        .map(|lt| AlertRule {
+            alertname: l.alertname.clone(),
+            severity: lt.severity.clone(),
+            lead: lt.lead.as_secs_f64(),
+            hold: l.hold.unwrap_or(ev.hold).as_secs_f64(),
+            resolve_margin: ev.resolve_margin,
+            keep_firing_for: l
+                .keep_firing_for
+                .unwrap_or(ev.keep_firing_for)
+                .as_secs_f64(),
+            labels: l.labels.clone(),
+            annotations: l.annotations.clone(),
+        })
+        .collect();
+    Plan {
+        limit: l.clone(),
+        alert_probability: ev.alert_probability,
+        lookback,
+        step,
+        rules,
+        generator_url: generator_url(
+            &crate::config::without_credentials(&config.source.url),
+            &l.query,
+        ),
+    }
+}
+
+/// What a reload changed, for the log and the reply to `/-/reload`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reloaded {
+    /// Limits configured now.
+    pub limits: usize,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl std::fmt::Display for Reloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} configured", evaluate::count(self.limits, "limit"))?;
+        for (what, names) in [("added", &self.added), ("removed", &self.removed)] {
+            if !names.is_empty() {
+                write!(f, "; {what}: {}", names.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A request to read the configuration again (SIGHUP, `POST /-/reload`),
+/// answered on `reply` when someone waits for the outcome.
+pub struct ReloadRequest {
+    pub reply: Option<tokio::sync::oneshot::Sender<Result<Reloaded, String>>>,
+}
+
+/// How the engine reads its configuration again: the requests, and what
+/// reads the file and builds a source and a sink from it. The engine does
+/// no I/O of its own beyond its source and sink; the caller owns the file.
+pub struct Reloads<S, K> {
+    pub requests: tokio::sync::mpsc::Receiver<ReloadRequest>,
+    pub load: Loader<S, K>,
+}
+
+/// Reads the configuration and builds a source and a sink from it; the
+/// error names the file and every problem.
+pub type Loader<S, K> = Box<dyn FnMut() -> Result<(Config, S, K), String> + Send>;
 
 fn generator_url(base: &str, query: &str) -> String {
     let graph = format!("{}/graph", base.trim_end_matches('/'));
@@ -166,69 +249,64 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         metrics: Arc<Metrics>,
         snapshot: Arc<RwLock<Snapshot>>,
     ) -> Self {
+        let mut engine = Self {
+            source,
+            sink,
+            metrics,
+            snapshot,
+            tracker: AlertTracker::new(),
+            plans: Vec::new(),
+            cadence: Cadence {
+                interval: 0.0,
+                resend_delay: 0.0,
+            },
+            concurrency: 1,
+            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_series: 0,
+            retry_backoff: Duration::from_millis(500),
+            backtest_every: 0.0,
+            backtested: HashMap::new(),
+            marks: HashMap::new(),
+            growth_factor: 0.0,
+            horizons: HashMap::new(),
+            notices: roadmap::Notices::default(),
+            alert_on: Vec::new(),
+            alert_for: 0.0,
+            roadmap_hold: 0.0,
+        };
+        engine.configure(config);
+        engine
+    }
+
+    /// Takes every setting from `config`: the limits' plans, the cadence,
+    /// the roadmap's, and what the snapshot and the metrics say about them.
+    /// State (alerts, marks, forecasts) is left as it is.
+    fn configure(&mut self, config: &Config) {
         let ev = &config.evaluation;
-        let plans = config
-            .limits
-            .iter()
-            .map(|l| {
-                let lookback = l.lookback.unwrap_or(ev.lookback).as_secs_f64();
-                let wanted = ev
-                    .step
-                    .map_or(lookback / DEFAULT_POINTS, |s| s.as_secs_f64());
-                let step = wanted
-                    .max(lookback / MAX_POINTS_PER_SERIES)
-                    .max(1.0)
-                    .round();
-                let rules = l
-                    .lead_times
-                    .iter()
-                    .map(|lt| AlertRule {
-                        alertname: l.alertname.clone(),
-                        severity: lt.severity.clone(),
-                        lead: lt.lead.as_secs_f64(),
-                        hold: l.hold.unwrap_or(ev.hold).as_secs_f64(),
-                        resolve_margin: ev.resolve_margin,
-                        keep_firing_for: l
-                            .keep_firing_for
-                            .unwrap_or(ev.keep_firing_for)
-                            .as_secs_f64(),
-                        labels: l.labels.clone(),
-                        annotations: l.annotations.clone(),
-                    })
-                    .collect();
-                Plan {
-                    limit: l.clone(),
-                    alert_probability: ev.alert_probability,
-                    lookback,
-                    step,
-                    rules,
-                    generator_url: generator_url(
-                        &crate::config::without_credentials(&config.source.url),
-                        &l.query,
-                    ),
-                }
-            })
-            .collect::<Vec<_>>();
-        metrics.limits_configured.set(plans.len() as i64);
+        self.plans = config.limits.iter().map(|l| plan(config, l)).collect();
+        let metrics = &self.metrics;
+        metrics.limits_configured.set(self.plans.len() as i64);
         metrics.growth_factor.set(config.roadmap.growth_factor);
         // Every re-roadmap counter exists from the start, so that the first
-        // event is an increase from zero that `increase()` can see.
-        for p in &plans {
+        // event is an increase from zero that `increase()` can see; a
+        // reload leaves the counts of the limits it keeps.
+        for p in &self.plans {
             metrics
                 .series_failed
                 .with_label_values(&[&p.limit.name])
-                .reset();
+                .inc_by(0);
             for kind in roadmap::ChangeKind::ALL {
                 metrics
                     .roadmap_changes
                     .with_label_values(&[&p.limit.name, kind.as_str()])
-                    .reset();
+                    .inc_by(0);
             }
         }
-        if let Ok(mut snap) = snapshot.write() {
-            snap.order = plans.iter().map(|p| p.limit.name.clone()).collect();
+        if let Ok(mut snap) = self.snapshot.write() {
+            snap.order = self.plans.iter().map(|p| p.limit.name.clone()).collect();
             snap.growth_factor = config.roadmap.growth_factor;
-            snap.windows = plans
+            snap.windows = self
+                .plans
                 .iter()
                 .map(|p| {
                     let windows = p
@@ -243,37 +321,64 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 })
                 .collect();
         }
-        let horizons = plans
+        self.horizons = self
+            .plans
             .iter()
             .map(|p| {
                 let longest = p.rules.iter().map(|r| r.lead).fold(0.0, f64::max);
                 (p.limit.name.clone(), roadmap::HORIZON_LEADS * longest)
             })
             .collect();
-        Self {
-            source,
-            sink,
-            metrics,
-            snapshot,
-            tracker: AlertTracker::new(),
-            plans,
-            cadence: Cadence {
-                interval: ev.interval.as_secs_f64(),
-                resend_delay: config.alerting.resend_delay.as_secs_f64(),
-            },
-            concurrency: ev.concurrency.max(1),
-            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            max_series: ev.max_series_per_limit,
-            retry_backoff: Duration::from_millis(500),
-            backtest_every: ev.backtest_every.as_secs_f64(),
-            backtested: std::collections::HashMap::new(),
-            marks: std::collections::HashMap::new(),
-            growth_factor: config.roadmap.growth_factor,
-            horizons,
-            notices: roadmap::Notices::default(),
-            alert_on: config.roadmap.alert_on.clone(),
-            alert_for: config.roadmap.alert_for.as_secs_f64(),
-            roadmap_hold: config.roadmap.hold.as_secs_f64(),
+        self.cadence = Cadence {
+            interval: ev.interval.as_secs_f64(),
+            resend_delay: config.alerting.resend_delay.as_secs_f64(),
+        };
+        self.concurrency = ev.concurrency.max(1);
+        self.max_series = ev.max_series_per_limit;
+        self.backtest_every = ev.backtest_every.as_secs_f64();
+        self.growth_factor = config.roadmap.growth_factor;
+        self.alert_on = config.roadmap.alert_on.clone();
+        self.alert_for = config.roadmap.alert_for.as_secs_f64();
+        self.roadmap_hold = config.roadmap.hold.as_secs_f64();
+    }
+
+    /// Applies a configuration read again at `now`, with the source and
+    /// sink built from it, as Prometheus applies a reloaded rule file: a
+    /// limit kept by name keeps its alerts (a firing one goes on firing,
+    /// a pending one keeps its hold), its forecasts, its roadmap marks and
+    /// its counters; a removed limit's firing alerts resolve, saying so,
+    /// and its forecasts, marks and per-limit series leave the snapshot and
+    /// `/metrics`. A new limit is evaluated at the next tick.
+    pub fn reload(&mut self, config: &Config, source: S, sink: K, now: UnixSeconds) -> Reloaded {
+        let before: Vec<String> = self.plans.iter().map(|p| p.limit.name.clone()).collect();
+        self.source = source;
+        self.sink = sink;
+        self.configure(config);
+        let configured = |name: &str| config.limits.iter().any(|l| l.name == name);
+        let removed: Vec<String> = before.iter().filter(|n| !configured(n)).cloned().collect();
+        let added = config
+            .limits
+            .iter()
+            .filter(|l| !before.contains(&l.name))
+            .map(|l| l.name.clone())
+            .collect();
+        self.tracker.retire(configured, now);
+        self.marks.retain(|(limit, _), _| configured(limit));
+        self.backtested.retain(|limit, _| configured(limit));
+        if let Ok(mut snap) = self.snapshot.write() {
+            snap.limits.retain(|limit, _| configured(limit));
+            snap.trust.retain(|limit, _| configured(limit));
+        }
+        for name in &removed {
+            self.metrics.forget_limit(name);
+        }
+        // The page and the API show the removed limits' resolved alerts
+        // until the next evaluation replaces them.
+        self.publish_alerts();
+        Reloaded {
+            limits: config.limits.len(),
+            added,
+            removed,
         }
     }
 
@@ -404,6 +509,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         done.sort_by_key(|(i, _)| *i);
 
         let mut report = TickReport::default();
+        // The resolved alerts of limits a reload removed expire as others do.
+        let plans = &self.plans;
+        self.tracker
+            .retire(|l| plans.iter().any(|p| p.limit.name == l), now);
         let mut statuses = Vec::with_capacity(done.len());
         for (i, result) in done {
             let plan = &self.plans[i];
@@ -725,16 +834,71 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         snap.evaluated_at = Some(now);
     }
 
-    /// Evaluates every `interval` until `shutdown` completes.
-    pub async fn run(mut self, interval: Duration, shutdown: impl Future<Output = ()>) {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    /// Puts the alerts' states in the snapshot between evaluations.
+    fn publish_alerts(&self) {
+        let alerts = self.tracker.held();
+        if let Ok(mut snap) = self.snapshot.write() {
+            snap.alerts = alerts;
+        }
+    }
+
+    /// Reads the configuration again with `load` and applies it; on
+    /// failure the running configuration stays, and the error is logged,
+    /// counted and shown on the status page.
+    fn reload_with<F>(&mut self, load: &mut F, now: UnixSeconds) -> Result<Reloaded, String>
+    where
+        F: FnMut() -> Result<(Config, S, K), String> + ?Sized,
+    {
+        let outcome = load().map(|(config, source, sink)| self.reload(&config, source, sink, now));
+        let ok = outcome.is_ok();
+        self.metrics.config_reload_successful.set(i64::from(ok));
+        if ok {
+            self.metrics.config_reload_success_time.set(now);
+        }
+        if let Ok(mut snap) = self.snapshot.write() {
+            match &outcome {
+                Ok(_) => {
+                    snap.config.loaded_at = Some(now);
+                    snap.config.reload_error = None;
+                }
+                Err(e) => snap.config.reload_error = Some((now, e.clone())),
+            }
+        }
+        match &outcome {
+            Ok(r) => info!(outcome = %r, "configuration reloaded"),
+            Err(e) => {
+                error!(error = %e, "configuration reload failed; the running configuration stays")
+            }
+        }
+        outcome
+    }
+
+    /// Evaluates every `evaluation.interval` until `shutdown` completes;
+    /// with `reloads`, reads the configuration again when asked, between
+    /// evaluations, and evaluates at once on the new one.
+    pub async fn run(
+        mut self,
+        shutdown: impl Future<Output = ()>,
+        mut reloads: Option<Reloads<S, K>>,
+    ) {
+        let mut ticker = self.ticker();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 _ = &mut shutdown => {
                     info!("shutting down");
                     return;
+                }
+                Some(request) = next_request(&mut reloads) => {
+                    let Some(r) = reloads.as_mut() else { continue };
+                    let outcome = self.reload_with(&mut *r.load, wall_clock());
+                    if outcome.is_ok() {
+                        ticker = self.ticker();
+                    }
+                    if let Some(reply) = request.reply {
+                        // Whoever asked may have gone; the log has it.
+                        let _ = reply.send(outcome);
+                    }
                 }
                 _ = ticker.tick() => {
                     // A shutdown does not wait for an evaluation (or its
@@ -754,6 +918,25 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 }
             }
         }
+    }
+
+    /// A ticker at the configured interval whose first tick is now.
+    fn ticker(&self) -> tokio::time::Interval {
+        let every = Duration::from_secs_f64(self.cadence.interval.max(0.001));
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker
+    }
+}
+
+/// The next reload request; never, without reloads or once nobody can ask.
+async fn next_request<S, K>(reloads: &mut Option<Reloads<S, K>>) -> Option<ReloadRequest> {
+    match reloads {
+        Some(r) => match r.requests.recv().await {
+            Some(request) => Some(request),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
     }
 }
 

@@ -581,6 +581,10 @@ fn resolved_annotations(
 /// The annotation that says why a resolved alert is over.
 pub const RESOLUTION: &str = "resolution";
 
+/// The resolution of an alert whose limit was removed from the
+/// configuration.
+pub const REMOVED: &str = "its limit was removed from runway's configuration";
+
 impl AlertTracker {
     pub fn new() -> Self {
         Self::default()
@@ -717,9 +721,32 @@ impl AlertTracker {
         });
     }
 
-    /// Forgets the alerts of limits that are no longer configured.
-    pub fn retain_limits(&mut self, keep: impl Fn(&str) -> bool) {
-        self.by_limit.retain(|l, _| keep(l));
+    /// Retires the alerts of limits that are no longer `configured`, at
+    /// `now`: a firing one resolves, saying why ([`REMOVED`]), a pending
+    /// one is dropped, and a resolved one stays for as long as any other
+    /// resolved alert does. Called at a reload and at every evaluation.
+    pub fn retire(&mut self, configured: impl Fn(&str) -> bool, now: UnixSeconds) {
+        for (_, alerts) in self.by_limit.iter_mut().filter(|(l, _)| !configured(l)) {
+            alerts.retain(|_, t| match t.state {
+                AlertState::Pending => false,
+                AlertState::Firing => {
+                    t.state = AlertState::Resolved;
+                    t.resolved_at = Some(now);
+                    if let Some(summary) = t.annotations.get_mut("summary") {
+                        *summary = format!("{REMOVED}; its last forecast: {summary}");
+                    }
+                    t.annotations
+                        .entry(RESOLUTION.to_string())
+                        .or_insert_with(|| REMOVED.to_string());
+                    true
+                }
+                AlertState::Resolved => t
+                    .resolved_at
+                    .is_some_and(|at| now - at < RESOLVED_RETENTION_SECONDS),
+            });
+        }
+        self.by_limit
+            .retain(|l, alerts| configured(l) || !alerts.is_empty());
     }
 
     /// The alerts to send at `now`, marking them sent (Prometheus'

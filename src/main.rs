@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use runway::config::{self, Config};
@@ -305,7 +306,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Check { config } => Ok(check(&config)),
         Command::Run { config } => {
             let cfg = load(&config)?;
-            run(cfg).await.map(|_| ExitCode::SUCCESS)
+            run(cfg, config).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Once { config, output } => {
             let cfg = load(&config)?;
@@ -397,29 +398,18 @@ fn shared() -> Result<(Arc<RwLock<Snapshot>>, Arc<Metrics>)> {
     Ok((snapshot, metrics))
 }
 
-/// Completes on SIGTERM or SIGINT. SIGHUP, which Prometheus and
-/// Alertmanager take as "reload", would end the process by default: it is
-/// caught and answered in the log instead (runway reads its configuration
-/// at start only).
+/// Completes on SIGTERM or SIGINT.
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
             let _ = tokio::signal::ctrl_c().await;
             return;
         };
-        loop {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => return,
-                _ = term.recv() => return,
-                _ = hup.recv() => warn!(
-                    "SIGHUP: runway does not reload its configuration; restart it to apply a change (runway check --config first)"
-                ),
-            }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
         }
     }
     #[cfg(not(unix))]
@@ -428,14 +418,45 @@ async fn shutdown_signal() {
     }
 }
 
+/// Asks for a reload at every SIGHUP, as Prometheus and Alertmanager
+/// reload on it. Without a configuration file to read (the demo), SIGHUP
+/// is answered in the log, since by default it would end the process.
+fn reload_on_hangup(requests: Option<mpsc::Sender<engine::ReloadRequest>>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            warn!("cannot listen for SIGHUP; reload with POST /-/reload");
+            return;
+        };
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match &requests {
+                    Some(r) => {
+                        info!("SIGHUP: reloading the configuration");
+                        if r.send(engine::ReloadRequest { reply: None }).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => warn!("SIGHUP: the demo has no configuration file to reload"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = requests;
+}
+
 /// Binds the server first, so that a taken port is reported before anything
-/// else starts, then runs the engine until a signal arrives.
+/// else starts, then runs the engine until a signal arrives; with
+/// `reloads`, SIGHUP and `POST /-/reload` read the configuration again.
 async fn serve_and_run<S: SeriesSource, K: AlertSink>(
     listen: SocketAddr,
     engine: Engine<S, K>,
-    interval: Duration,
     snapshot: Arc<RwLock<Snapshot>>,
     metrics: Arc<Metrics>,
+    reloads: Option<engine::Reloads<S, K>>,
+    requests: Option<mpsc::Sender<engine::ReloadRequest>>,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -443,29 +464,41 @@ async fn serve_and_run<S: SeriesSource, K: AlertSink>(
     // Said once the port is ours, so that the address printed is one that
     // answers.
     info!(%listen, "serving the status page at http://{listen}/, /metrics, /api/v1/forecasts and /api/v1/roadmap");
-    let app = server::router(AppState { metrics, snapshot });
+    reload_on_hangup(requests.clone());
+    let app = server::router(AppState {
+        metrics,
+        snapshot,
+        reload: requests,
+    });
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             error!(error = %e, "HTTP server stopped");
         }
     });
-    engine.run(interval, shutdown_signal()).await;
+    engine.run(shutdown_signal(), reloads).await;
     server.abort();
     Ok(())
 }
 
-async fn run(cfg: Config) -> Result<()> {
-    let (snapshot, metrics) = shared()?;
-    let source = PrometheusSource::new(&cfg.source)?;
-    let sink = if cfg.alerting.alertmanagers.is_empty() {
-        info!("no alerting.alertmanagers configured: alerts are logged, not sent");
+/// The sink `cfg` asks for: its Alertmanagers, or the log without any.
+fn sink_for(cfg: &Config) -> Result<AnySink> {
+    Ok(if cfg.alerting.alertmanagers.is_empty() {
         AnySink::Log(LogSink)
     } else {
         AnySink::Alertmanager(
             AlertmanagerSink::new(&cfg.alerting.alertmanagers, cfg.alerting.timeout)
                 .context("alerting: cannot build the HTTP client")?,
         )
-    };
+    })
+}
+
+async fn run(cfg: Config, path: PathBuf) -> Result<()> {
+    let (snapshot, metrics) = shared()?;
+    let source = PrometheusSource::new(&cfg.source)?;
+    if cfg.alerting.alertmanagers.is_empty() {
+        info!("no alerting.alertmanagers configured: alerts are logged, not sent");
+    }
+    let sink = sink_for(&cfg)?;
     info!(
         limits = cfg.limits.len(),
         source = %config::without_credentials(&cfg.source.url),
@@ -473,12 +506,40 @@ async fn run(cfg: Config) -> Result<()> {
         "runway starting"
     );
     let engine = Engine::new(&cfg, source, sink, metrics.clone(), snapshot.clone());
+    let started = engine::wall_clock();
+    metrics.config_reload_successful.set(1);
+    metrics.config_reload_success_time.set(started);
+    if let Ok(mut snap) = snapshot.write() {
+        snap.config.loaded_at = Some(started);
+    }
+    let listen = cfg.server.listen;
+    // Everything but the listening address applies at a reload; a new
+    // address is said, and waits for a restart.
+    let load = move || -> Result<(Config, PrometheusSource, AnySink), String> {
+        let cfg = config::load(&path).map_err(|e| e.to_string())?;
+        let source = PrometheusSource::new(&cfg.source).map_err(|e| e.to_string())?;
+        let sink = sink_for(&cfg).map_err(|e| format!("{e:#}"))?;
+        if cfg.server.listen != listen {
+            warn!(
+                running = %listen,
+                configured = %cfg.server.listen,
+                "server.listen changed: runway goes on listening where it started until it is restarted"
+            );
+        }
+        Ok((cfg, source, sink))
+    };
+    let (requests, received) = mpsc::channel(4);
+    let reloads = engine::Reloads {
+        requests: received,
+        load: Box::new(load),
+    };
     serve_and_run(
-        cfg.server.listen,
+        listen,
         engine,
-        cfg.evaluation.interval,
         snapshot,
         metrics,
+        Some(reloads),
+        Some(requests),
     )
     .await
 }
@@ -499,7 +560,7 @@ async fn demo(listen: SocketAddr) -> Result<()> {
         cfg.limits.len()
     );
     let engine = Engine::new(&cfg, source, LogSink, metrics.clone(), snapshot.clone());
-    serve_and_run(listen, engine, cfg.evaluation.interval, snapshot, metrics).await
+    serve_and_run(listen, engine, snapshot, metrics, None, None).await
 }
 
 fn source_demo_config() -> &'static str {

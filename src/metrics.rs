@@ -33,6 +33,8 @@ pub struct Metrics {
     pub limits_configured: IntGauge,
     pub roadmap_changes: IntCounterVec,
     pub growth_factor: prometheus::Gauge,
+    pub config_reload_successful: IntGauge,
+    pub config_reload_success_time: prometheus::Gauge,
 }
 
 /// The forecast gauges: (name, help).
@@ -46,6 +48,26 @@ const FORECAST_GAUGES: [(&str, &str); 8] = [
     ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 25% likely (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
     ("runway_wall_timestamp_seconds", "When the series likely reaches its wall, Unix seconds (+Inf when not approaching): minus time(), a time to wall that keeps counting down while the source is down and the forecast cannot be refreshed."),
 ];
+
+/// Removes every child of `family` whose `limit` label is `limit`, whatever
+/// its other labels are.
+fn forget<T: prometheus::core::MetricVecBuilder>(
+    family: &prometheus::core::MetricVec<T>,
+    limit: &str,
+) {
+    for f in family.collect() {
+        for m in f.get_metric() {
+            let labels: HashMap<&str, &str> = m
+                .get_label()
+                .iter()
+                .map(|p| (p.name(), p.value()))
+                .collect();
+            if labels.get("limit") == Some(&limit) {
+                let _ = family.remove(&labels);
+            }
+        }
+    }
+}
 
 fn internal(e: prometheus::Error) -> String {
     format!("metrics registry: {e}")
@@ -128,6 +150,16 @@ impl Metrics {
                 "The next order of magnitude of load (roadmap.growth_factor): breaking points with less load headroom must be addressed.",
             )
             .map_err(internal)?,
+            config_reload_successful: IntGauge::new(
+                "runway_config_last_reload_successful",
+                "Whether the last reading of the configuration file (at start, SIGHUP or POST /-/reload) succeeded; when 0, runway runs on the configuration it read before.",
+            )
+            .map_err(internal)?,
+            config_reload_success_time: prometheus::Gauge::new(
+                "runway_config_last_reload_success_timestamp_seconds",
+                "Unix time of the last successful reading of the configuration file.",
+            )
+            .map_err(internal)?,
             registry,
         };
         let r = &m.registry;
@@ -159,6 +191,10 @@ impl Metrics {
             .map_err(internal)?;
         r.register(Box::new(m.growth_factor.clone()))
             .map_err(internal)?;
+        r.register(Box::new(m.config_reload_successful.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.config_reload_success_time.clone()))
+            .map_err(internal)?;
         r.register(Box::new(ForecastCollector::new(snapshot)?))
             .map_err(internal)?;
         for state in [
@@ -169,6 +205,19 @@ impl Metrics {
             m.alerts_active.with_label_values(&[state.as_str()]).set(0);
         }
         Ok(m)
+    }
+
+    /// Removes the series of a limit that a reload took out of the
+    /// configuration from every per-limit family, as Prometheus drops a
+    /// removed rule group's: a dashboard must not keep showing its last
+    /// values. (Its forecasts go with the snapshot.)
+    pub fn forget_limit(&self, limit: &str) {
+        forget(&self.limit_last_success, limit);
+        forget(&self.series_evaluated, limit);
+        forget(&self.series_dropped, limit);
+        forget(&self.series_failed, limit);
+        forget(&self.roadmap_changes, limit);
+        forget(&self.limit_failures, limit);
     }
 
     /// The text exposition format of everything.

@@ -73,6 +73,20 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
             ""
         },
     );
+    // A reload that failed leaves runway on its older configuration: the
+    // team that edited the file must see that its change is not running.
+    if let Some((at, why)) = &snap.config.reload_error {
+        let _ = writeln!(
+            body,
+            "<div id=\"reload-failed\" class=\"errors\"><p>Reading the configuration again at {} failed; runway runs on the one read at {}:</p><pre>{}</pre></div>",
+            evaluate::rfc3339(*at).unwrap_or_default(),
+            snap.config
+                .loaded_at
+                .and_then(evaluate::rfc3339)
+                .unwrap_or_else(|| "start".into()),
+            escape(why)
+        );
+    }
     if snap.evaluated_at.is_none() {
         body.push_str("<p id=\"not-yet\">The first evaluation has not finished yet; this page refreshes every minute.</p>\n");
     }
@@ -535,6 +549,28 @@ mod tests {
 
     fn disk(d: &str) -> crate::model::Labels {
         [("disk".to_string(), d.to_string())].into()
+    }
+
+    /// A reload that failed is on the page, with the file's problems,
+    /// until one succeeds.
+    #[test]
+    fn a_failed_reload_is_said_until_one_succeeds() {
+        let mut snap = filling_disks(&["a".to_string()]);
+        snap.config.loaded_at = Some(NOW - 3600.0);
+        assert!(!render(&snap, NOW).contains("reload-failed"));
+        snap.config.reload_error = Some((
+            NOW,
+            "runway.toml: limits[1].wall: expected a number, got \"<full>\"".into(),
+        ));
+        let page = render(&snap, NOW);
+        assert!(
+            page.contains("failed; runway runs on the one read at 2027-01-15T07:00:00Z"),
+            "{page}"
+        );
+        assert!(
+            page.contains("limits[1].wall: expected a number, got &quot;&lt;full&gt;&quot;"),
+            "escaped: {page}"
+        );
     }
 
     /// A page whose every limit failed for an hour must not read as fresh:

@@ -1,6 +1,8 @@
 //! The HTTP face of the daemon: `/metrics`, `/-/healthy`, `/-/ready`,
-//! `/api/v1/forecasts`, `/api/v1/roadmap` and the status page at `/`. It only reads the shared
-//! snapshot and the metrics; it never evaluates anything itself.
+//! `/-/reload`, `/api/v1/forecasts`, `/api/v1/roadmap` and the status page
+//! at `/`. It only reads the shared snapshot and the metrics, and passes
+//! reload requests to the engine's loop; it never evaluates anything
+//! itself.
 
 use std::sync::{Arc, RwLock};
 
@@ -8,10 +10,11 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::engine::ReloadRequest;
 use crate::evaluate;
 use crate::metrics::Metrics;
 use crate::page;
@@ -22,6 +25,9 @@ use crate::snapshot::Snapshot;
 pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub snapshot: Arc<RwLock<Snapshot>>,
+    /// Where `/-/reload` asks the engine to read its configuration again;
+    /// `None` when there is no file to read (the demo).
+    pub reload: Option<tokio::sync::mpsc::Sender<ReloadRequest>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -30,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/-/healthy", get(|| async { "runway is healthy\n" }))
         .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload).put(reload))
         .route("/api/v1/forecasts", get(forecasts))
         .route("/api/v1/roadmap", get(roadmap))
         .with_state(state)
@@ -62,6 +69,39 @@ async fn ready(State(s): State<AppState>) -> Response {
             "the first evaluation has not finished\n",
         )
             .into_response()
+    }
+}
+
+/// Reads the configuration again and answers when it is applied, as
+/// Prometheus' and Alertmanager's `/-/reload` do: 200, or 500 with why the
+/// running configuration stays.
+async fn reload(State(s): State<AppState>) -> Response {
+    let Some(requests) = &s.reload else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "the demo has no configuration file to reload\n",
+        )
+            .into_response();
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let gone = || (StatusCode::SERVICE_UNAVAILABLE, "runway is shutting down\n").into_response();
+    if requests
+        .send(ReloadRequest { reply: Some(reply) })
+        .await
+        .is_err()
+    {
+        return gone();
+    }
+    match answer.await {
+        Ok(Ok(done)) => {
+            (StatusCode::OK, format!("configuration reloaded: {done}\n")).into_response()
+        }
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload the configuration; the running one stays: {e}\n"),
+        )
+            .into_response(),
+        Err(_) => gone(),
     }
 }
 

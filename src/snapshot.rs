@@ -115,6 +115,19 @@ pub struct Snapshot {
     pub windows: BTreeMap<String, Vec<Window>>,
     /// The latest re-roadmap events, oldest first.
     pub changes: VecDeque<Change>,
+    /// When the configuration running was read, and whether reading it
+    /// again failed since.
+    pub config: ConfigStatus,
+}
+
+/// The configuration's state, for the status page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigStatus {
+    /// When the configuration running was read (start or reload).
+    pub loaded_at: Option<UnixSeconds>,
+    /// The last reload's failure, when it failed: when, and why. Cleared
+    /// by a reload that succeeds.
+    pub reload_error: Option<(UnixSeconds, String)>,
 }
 
 /// A series' backtest on its own history.
@@ -261,6 +274,7 @@ impl Default for Snapshot {
             growth_factor: crate::config::DEFAULT_GROWTH_FACTOR,
             windows: BTreeMap::new(),
             changes: VecDeque::new(),
+            config: ConfigStatus::default(),
         }
     }
 }

@@ -634,8 +634,9 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // SIGHUP, which Prometheus takes as "reload", neither reloads nor ends
-    // runway: it says so in the log and keeps serving.
+    // SIGHUP, which reloads `runway run`, does not end the demo, which has
+    // no configuration file to read: it says so in the log and keeps
+    // serving; `/-/reload` says so too.
     let hup = std::process::Command::new("kill")
         .args(["-HUP", &child.id().to_string()])
         .status()
@@ -654,6 +655,17 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         child.try_wait().is_ok_and(|exit| exit.is_none()),
         "SIGHUP ended runway"
     );
+    let reload = client
+        .post(format!("{base}/-/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reload.status(), 400);
+    assert!(reload
+        .text()
+        .await
+        .unwrap()
+        .contains("no configuration file to reload"));
     let metrics = client
         .get(format!("{base}/metrics"))
         .send()

@@ -60,7 +60,19 @@ fn the_example_alert_rules_fire_as_their_unit_tests_expect() {
 #[test]
 fn the_systemd_unit_runs_the_commands_runway_has() {
     let unit = std::fs::read_to_string(repo("deploy/systemd/runway.service")).unwrap();
-    for line in unit.lines().filter(|l| l.starts_with("Exec")) {
+    // `systemctl reload` asks runway to read its file again.
+    assert!(
+        unit.lines()
+            .any(|l| l == "ExecReload=/bin/kill -HUP $MAINPID"),
+        "{unit}"
+    );
+    let runs_runway = |l: &&str| {
+        l.starts_with("Exec")
+            && l.split_once('=')
+                .is_some_and(|(_, cmd)| cmd.starts_with("/usr/local/bin/runway "))
+    };
+    assert_eq!(unit.lines().filter(runs_runway).count(), 3, "{unit}");
+    for line in unit.lines().filter(runs_runway) {
         let cmd = line.split_once('=').map(|x| x.1).unwrap_or_default();
         let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
         // `runway SUBCOMMAND --help` succeeds only for a subcommand that

@@ -823,6 +823,125 @@ async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_
     }
 }
 
+/// An SRE edits the configuration of a running runway and reloads it, as
+/// they would Prometheus': with SIGHUP, a removed limit's page resolves at
+/// the receiver saying why, the kept limit's page is not interrupted, and
+/// the new limit is forecast; with `POST /-/reload`, a broken file is
+/// refused with its problem named, on the reply, `/metrics` and the page,
+/// and runway goes on evaluating what it ran before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_changes_nothing() {
+    let end = now_secs().floor();
+    let (history, _near, _far) = two_disks(end);
+    let prometheus = Prometheus::start(&history).await;
+    let webhook = WebhookReceiver::start().await;
+    let alertmanager = Alertmanager::start(&webhook.url()).await;
+    let port = free_port();
+    let limit = |name: &str| {
+        DISK_LIMIT
+            .replace("name = \"disk_full\"", &format!("name = \"{name}\""))
+            .replace("labels = { team = \"storage\" }", "")
+    };
+    let configured =
+        |limits: &str| config(port, &prometheus.url(), &[alertmanager.url()], "0s", limits);
+    let runway = Runway::start(
+        &configured(&format!("{}{}", limit("disk_full"), limit("disk_spare"))),
+        port,
+    )
+    .await;
+    let about = |name: &'static str| move |a: &Value| label(a, "limit") == name;
+    for name in ["disk_full", "disk_spare"] {
+        webhook
+            .wait_for(|ns| has_alert(ns, "firing", about(name)), PATIENCE)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}\nrunway log tail:\n{}", log_tail(&runway)));
+    }
+
+    // disk_spare goes, disk_headroom comes.
+    std::fs::write(
+        runway.config_path(),
+        configured(&format!("{}{}", limit("disk_full"), limit("disk_headroom"))),
+    )
+    .expect("rewrite runway.toml");
+    runway.hangup();
+    let seen = webhook
+        .wait_for(
+            |ns| has_alert(ns, "resolved", about("disk_spare")),
+            PATIENCE,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nrunway log tail:\n{}", log_tail(&runway)));
+    let resolved = first_resolved(&seen, about("disk_spare"));
+    assert_eq!(
+        resolved["annotations"]["resolution"], "its limit was removed from runway's configuration",
+        "{resolved:#}"
+    );
+    let m = wait_metrics(&runway, "the new limit's forecasts", |m| {
+        m.get("runway_series_evaluated", &[("limit", "disk_headroom")]) == Some(2.0)
+    })
+    .await;
+    assert_eq!(m.value("runway_limits", &[]), 2.0);
+    assert_eq!(m.value("runway_config_last_reload_successful", &[]), 1.0);
+    assert!(
+        !m.text.contains("limit=\"disk_spare\""),
+        "the removed limit is still on /metrics:\n{}",
+        m.text
+    );
+    assert!(
+        webhook
+            .alerts()
+            .iter()
+            .all(|a| !(a["status"] == "resolved" && about("disk_full")(a))),
+        "the kept limit's page was interrupted: {:#?}",
+        webhook.alerts()
+    );
+    assert!(runway
+        .log()
+        .contains("added: disk_headroom; removed: disk_spare"));
+
+    // A typo: nothing changes, and the reply says where.
+    std::fs::write(
+        runway.config_path(),
+        configured(&limit("disk_full")).replace("wall = 0", "wall = \"zero\""),
+    )
+    .expect("rewrite runway.toml");
+    let (status, body) = runway.post("/-/reload").await;
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("runway.toml") && body.contains("limits[0].wall"),
+        "{body}"
+    );
+    let before = wait_metrics(&runway, "the failed reload on /metrics", |m| {
+        m.get("runway_config_last_reload_successful", &[]) == Some(0.0)
+    })
+    .await;
+    let (_, page) = runway.get("/").await;
+    assert!(page.contains("id=\"reload-failed\""), "{page}");
+    assert!(page.contains("limits[0].wall"), "{page}");
+    let last = |m: &Exposition, name: &str| {
+        m.value(
+            "runway_limit_last_success_timestamp_seconds",
+            &[("limit", name)],
+        )
+    };
+    let after = wait_metrics(&runway, "evaluations on the running configuration", |m| {
+        last(m, "disk_headroom") > last(&before, "disk_headroom")
+    })
+    .await;
+    assert_eq!(after.value("runway_limits", &[]), 2.0);
+
+    // Fixed: the reply says what changed.
+    std::fs::write(runway.config_path(), configured(&limit("disk_full"))).expect("rewrite");
+    let (status, body) = runway.post("/-/reload").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body.trim(),
+        "configuration reloaded: 1 limit configured; removed: disk_headroom"
+    );
+    let (_, page) = runway.get("/").await;
+    assert!(!page.contains("id=\"reload-failed\""), "{page}");
+}
+
 /// With two severities, the wall two days away pages at the one whose lead
 /// time it is inside (warning, 7d) and not at the other (critical, 1d).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

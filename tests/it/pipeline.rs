@@ -1160,9 +1160,12 @@ async fn a_shutdown_does_not_wait_for_an_evaluation_stuck_on_its_source() {
         snapshot.clone(),
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(engine.run(Duration::from_secs(60), async {
-        let _ = stopped.await;
-    }));
+    let run = tokio::spawn(engine.run(
+        async {
+            let _ = stopped.await;
+        },
+        None,
+    ));
     // The first evaluation starts at once and waits on the source forever.
     asked.notified().await;
     stop.send(()).expect("the engine is running");
@@ -1177,4 +1180,269 @@ async fn a_shutdown_does_not_wait_for_an_evaluation_stuck_on_its_source() {
         None,
         "no evaluation finished"
     );
+}
+
+/// A second limit for the reload tests: a queue reaching 1,000 at
+/// `T0 + 3d`.
+const QUEUE: &str = r#"
+[[limits]]
+name = "queue_full"
+query = "queue_depth"
+wall = 1000
+direction = "rising"
+lead_time = "7d"
+"#;
+
+/// A third: inodes running out.
+const INODES: &str = r#"
+[[limits]]
+name = "inodes"
+query = "node_filesystem_files_free"
+wall = 0
+direction = "falling"
+lead_time = "7d"
+"#;
+
+fn queue(full_at: f64) -> Curve {
+    Arc::new(move |t| 1000.0 - 1e-3 * (full_at - t))
+}
+
+/// The state Prometheus keeps over a rule reload, runway keeps over a
+/// configuration reload: a kept limit's firing alert goes on firing from
+/// when it started (no new hold, no "resolved" then "firing" at the
+/// receiver), a removed limit's resolves once, saying why, and its series
+/// leave `/metrics`; a new limit is evaluated at the next tick.
+#[tokio::test]
+async fn a_reload_keeps_the_alerts_of_kept_limits_and_resolves_those_of_removed_ones() {
+    let mut r = rig(&format!("{DISK}{QUEUE}"));
+    let data = labels(&[("instance", "node-3"), ("mountpoint", "/data")]);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(data.clone(), filling(T0 + 3.0 * DAY))],
+    );
+    let q = labels(&[("queue", "orders")]);
+    r.source
+        .set("queue_depth", vec![(q.clone(), queue(T0 + 3.0 * DAY))]);
+    r.source.set(
+        "node_filesystem_files_free",
+        vec![(data.clone(), filling(T0 + 3.0 * DAY))],
+    );
+    r.tick(T0).await;
+    r.tick(T0 + 600.0).await;
+    let firing: Vec<String> = r
+        .sink
+        .take()
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .map(|a| a.labels["limit"].clone())
+        .collect();
+    assert_eq!(firing, vec!["disk_full", "queue_full"]);
+    assert!(r
+        .metrics
+        .render()
+        .contains("runway_series_evaluated{limit=\"queue_full\"} 1"));
+
+    let cfg = config::from_str(
+        &format!("{DISK}{INODES}"),
+        Format::Toml,
+        "the reloaded configuration",
+    )
+    .unwrap();
+    let done = r
+        .engine
+        .reload(&cfg, r.source.clone(), r.sink.clone(), T0 + 630.0);
+    assert_eq!(done.added, vec!["inodes"]);
+    assert_eq!(done.removed, vec!["queue_full"]);
+    assert_eq!(
+        done.to_string(),
+        "2 limits configured; added: inodes; removed: queue_full"
+    );
+    {
+        let snap = r.snapshot.read().unwrap();
+        assert_eq!(snap.order, vec!["disk_full", "inodes"]);
+        assert!(
+            !snap.limits.contains_key("queue_full"),
+            "its forecasts went"
+        );
+        // Until the next evaluation the page shows the queue's alert
+        // resolved, not firing.
+        let queue_alert = snap
+            .alerts
+            .iter()
+            .find(|a| a.limit == "queue_full")
+            .expect("the queue's alert, resolved");
+        assert_eq!(queue_alert.state, AlertState::Resolved);
+    }
+    let page = r.metrics.render();
+    assert!(
+        !page.contains("limit=\"queue_full\""),
+        "a removed limit's series stay on /metrics:\n{page}"
+    );
+    assert!(page.contains("runway_limits 2"), "{page}");
+
+    r.tick(T0 + 660.0).await;
+    let sent = r.sink.take();
+    let disk = sent
+        .iter()
+        .find(|a| a.labels["limit"] == "disk_full")
+        .expect("the disk's warning is resent");
+    assert_eq!(disk.state, AlertState::Firing);
+    assert_eq!(disk.starts_at, T0, "it fires on from when it started");
+    let gone = sent
+        .iter()
+        .find(|a| a.labels["limit"] == "queue_full")
+        .expect("the queue's warning resolves");
+    assert_eq!(gone.state, AlertState::Resolved);
+    assert_eq!(gone.ends_at, T0 + 630.0, "resolved at the reload");
+    assert_eq!(
+        gone.annotations["resolution"],
+        "its limit was removed from runway's configuration"
+    );
+    assert!(
+        gone.annotations["summary"].starts_with("its limit was removed")
+            && gone.annotations["summary"].contains("queue_full"),
+        "{:?}",
+        gone.annotations
+    );
+    // The new limit is evaluated and holds its alert for the hold, as any
+    // new alert does.
+    assert!(sent.iter().all(|a| a.labels["limit"] != "inodes"));
+    assert!(r
+        .metrics
+        .render()
+        .contains("runway_series_evaluated{limit=\"inodes\"} 1"));
+    r.tick(T0 + 1260.0).await;
+    let sent = r.sink.take();
+    assert!(
+        sent.iter()
+            .any(|a| a.labels["limit"] == "inodes" && a.state == AlertState::Firing),
+        "{sent:?}"
+    );
+    // Resolutions are re-sent for 15 minutes, as Prometheus re-sends
+    // them, a removed limit's too; never as firing again.
+    assert!(
+        sent.iter()
+            .filter(|a| a.labels["limit"] == "queue_full")
+            .all(|a| a.state == AlertState::Resolved && a.ends_at == T0 + 630.0),
+        "{sent:?}"
+    );
+    // Then they are forgotten.
+    r.tick(T0 + 630.0 + 16.0 * 60.0).await;
+    assert!(r
+        .snapshot
+        .read()
+        .unwrap()
+        .alerts
+        .iter()
+        .all(|a| a.limit != "queue_full"));
+}
+
+/// What the daemon's loop does with reload requests (SIGHUP and
+/// `/-/reload` send them): a configuration that does not load changes
+/// nothing and says why, on the reply, `/metrics` and the status page; one
+/// that loads is applied and evaluated at once, not an interval later.
+#[tokio::test]
+async fn a_reload_that_fails_keeps_the_running_configuration_and_one_that_loads_applies_at_once() {
+    let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
+    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
+    let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
+    let source = ScriptedSource::default();
+    let data = labels(&[("instance", "node-3"), ("mountpoint", "/data")]);
+    source.set(
+        "node_filesystem_avail_bytes",
+        vec![(data.clone(), filling(T0 + 3.0 * DAY))],
+    );
+    source.set("queue_depth", vec![(data, queue(T0 + 3.0 * DAY))]);
+    let sink = RecordingSink::default();
+    let mut engine = Engine::new(
+        &cfg,
+        source.clone(),
+        sink.clone(),
+        metrics.clone(),
+        snapshot.clone(),
+    );
+    engine.backtest_every = 0.0;
+    // The file, as the loader reads it at each request.
+    let file = Arc::new(Mutex::new(DISK.to_string()));
+    let text = file.clone();
+    let load = move || {
+        let cfg = config::from_str(&text.lock().unwrap(), Format::Toml, "runway.toml")
+            .map_err(|e| e.to_string())?;
+        Ok((cfg, source.clone(), sink.clone()))
+    };
+    let (requests, received) = tokio::sync::mpsc::channel(1);
+    let reloads = runway::engine::Reloads {
+        requests: received,
+        load: Box::new(load),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(engine.run(
+        async {
+            let _ = stopped.await;
+        },
+        Some(reloads),
+    ));
+    let evaluated = |name: &str| {
+        snapshot
+            .read()
+            .unwrap()
+            .limits
+            .get(name)
+            .is_some_and(|l| l.last_success.is_some())
+    };
+    within("the first evaluation", || evaluated("disk_full")).await;
+    let ask = || async {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        requests
+            .send(runway::engine::ReloadRequest { reply: Some(reply) })
+            .await
+            .expect("the engine takes requests");
+        answer.await.expect("the engine answers")
+    };
+
+    *file.lock().unwrap() = format!("{DISK}{QUEUE}").replace("wall = 1000", "wall = \"full\"");
+    let failed = ask().await.expect_err("a wall that is not a number");
+    assert!(
+        failed.contains("runway.toml") && failed.contains("limits[1].wall"),
+        "{failed}"
+    );
+    let page = metrics.render();
+    assert!(
+        page.contains("runway_config_last_reload_successful 0"),
+        "{page}"
+    );
+    {
+        let snap = snapshot.read().unwrap();
+        assert_eq!(snap.order, vec!["disk_full"], "nothing was applied");
+        let (_, why) = snap.config.reload_error.as_ref().expect("said on the page");
+        assert_eq!(why, &failed);
+    }
+
+    *file.lock().unwrap() = format!("{DISK}{QUEUE}");
+    let done = ask().await.expect("a good configuration loads");
+    assert_eq!(done.added, vec!["queue_full"]);
+    // The interval is a minute: the new limit is evaluated at once.
+    within("the new limit's evaluation", || evaluated("queue_full")).await;
+    assert!(metrics
+        .render()
+        .contains("runway_config_last_reload_successful 1"));
+    assert_eq!(snapshot.read().unwrap().config.reload_error, None);
+
+    stop.send(()).expect("the engine is running");
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the engine stopped")
+        .expect("the engine did not panic");
+}
+
+/// Waits up to 5 s for `cond`, which a task running beside the test makes
+/// true; the bound only keeps a broken engine from hanging the test.
+async fn within(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{what}: not within 5 s");
 }

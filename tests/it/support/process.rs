@@ -126,6 +126,17 @@ impl Proc {
         }
     }
 
+    /// Sends `signal` ("HUP", "TERM") without waiting for anything.
+    pub(crate) fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the process is running");
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -{signal} failed");
+    }
+
     pub(crate) fn log_tail(&self, lines: usize) -> String {
         log_tail(&self.log, lines)
     }

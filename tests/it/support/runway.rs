@@ -105,6 +105,24 @@ impl Runway {
         (status, resp.text().await.unwrap_or_default())
     }
 
+    /// `POST path` (e.g. "/-/reload") with no body: (HTTP status, body).
+    pub async fn post(&self, path: &str) -> (u16, String) {
+        let url = format!("{}{path}", self.url());
+        let resp = self.client.post(&url).send().await.unwrap_or_else(|e| {
+            panic!(
+                "POST {url}: {e}; runway log tail:\n{}",
+                self.proc.log_tail(40)
+            )
+        });
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    }
+
+    /// SIGHUP: read the configuration file again.
+    pub fn hangup(&self) {
+        self.proc.signal("HUP");
+    }
+
     /// Everything it has logged so far (stdout and stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("runway.log")).unwrap_or_default()
