@@ -363,6 +363,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             .map(|l| l.name.clone())
             .collect();
         self.tracker.retire(configured, now);
+        for p in &self.plans {
+            self.tracker.retire_rules(&p.limit.name, &p.rules, now);
+        }
         self.marks.retain(|(limit, _), _| configured(limit));
         self.backtested.retain(|limit, _| configured(limit));
         if let Ok(mut snap) = self.snapshot.write() {

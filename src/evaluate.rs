@@ -457,6 +457,27 @@ pub struct Held {
 pub const VANISHED: &str =
     "no longer reported (the series stopped, or its query no longer returns it)";
 
+/// The resolution of an alert that a reload's changed rule no longer
+/// raises.
+pub const RULE_CHANGED: &str =
+    "its alert rule was changed in runway's configuration (alert name, labels or severities)";
+
+impl Tracked {
+    /// Resolves a firing alert that no forecast ended: `why` is said first
+    /// in its summary, so that the resolution does not read as a wall that
+    /// moved away, and is its `resolution` (unless the limit sets one).
+    fn resolve_because(&mut self, why: &str, now: UnixSeconds) {
+        self.state = AlertState::Resolved;
+        self.resolved_at = Some(now);
+        if let Some(summary) = self.annotations.get_mut("summary") {
+            *summary = format!("{why}; its last forecast: {summary}");
+        }
+        self.annotations
+            .entry(RESOLUTION.to_string())
+            .or_insert_with(|| why.to_string());
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Tracked {
     state: AlertState,
@@ -486,12 +507,17 @@ pub struct AlertTracker {
 
 /// The alert's identity: runway's labels, the series' labels, the rule's.
 pub fn alert_labels(e: &Evaluation, rule: &AlertRule) -> Labels {
+    rule_labels(&e.labels, &e.limit, rule)
+}
+
+/// The labels `rule` of `limit` gives an alert about `series`.
+fn rule_labels(series: &Labels, limit: &str, rule: &AlertRule) -> Labels {
     identity(
-        &e.labels,
+        series,
         &rule.labels,
         &[
             ("alertname", &rule.alertname),
-            ("limit", &e.limit),
+            ("limit", limit),
             ("severity", &rule.severity),
         ],
     )
@@ -697,18 +723,9 @@ impl AlertTracker {
                 {
                     true
                 }
+                // No forecast ended it, the series went away.
                 AlertState::Firing => {
-                    t.state = AlertState::Resolved;
-                    t.resolved_at = Some(now);
-                    // No forecast ended it, the series went away: said
-                    // first, so that the resolution does not read as a
-                    // wall that moved away.
-                    if let Some(summary) = t.annotations.get_mut("summary") {
-                        *summary = format!("{VANISHED}; its last forecast: {summary}");
-                    }
-                    t.annotations
-                        .entry(RESOLUTION.to_string())
-                        .or_insert_with(|| VANISHED.to_string());
+                    t.resolve_because(VANISHED, now);
                     true
                 }
                 AlertState::Resolved => true,
@@ -730,14 +747,7 @@ impl AlertTracker {
             alerts.retain(|_, t| match t.state {
                 AlertState::Pending => false,
                 AlertState::Firing => {
-                    t.state = AlertState::Resolved;
-                    t.resolved_at = Some(now);
-                    if let Some(summary) = t.annotations.get_mut("summary") {
-                        *summary = format!("{REMOVED}; its last forecast: {summary}");
-                    }
-                    t.annotations
-                        .entry(RESOLUTION.to_string())
-                        .or_insert_with(|| REMOVED.to_string());
+                    t.resolve_because(REMOVED, now);
                     true
                 }
                 AlertState::Resolved => t
@@ -747,6 +757,33 @@ impl AlertTracker {
         }
         self.by_limit
             .retain(|l, alerts| configured(l) || !alerts.is_empty());
+    }
+
+    /// Resolves, at `now`, the alerts of `limit` that none of its `rules`
+    /// raises any more, because a reload changed its alert name, its
+    /// labels or its severities ([`RULE_CHANGED`]); pending ones are
+    /// dropped. The rules' new alerts start pending, as Prometheus treats
+    /// an alert whose rule's labels changed as a new one.
+    pub fn retire_rules(&mut self, limit: &str, rules: &[AlertRule], now: UnixSeconds) {
+        let Some(alerts) = self.by_limit.get_mut(limit) else {
+            return;
+        };
+        alerts.retain(|labels, t| {
+            if rules
+                .iter()
+                .any(|r| rule_labels(&t.series, limit, r) == *labels)
+            {
+                return true;
+            }
+            match t.state {
+                AlertState::Pending => false,
+                AlertState::Firing => {
+                    t.resolve_because(RULE_CHANGED, now);
+                    true
+                }
+                AlertState::Resolved => true,
+            }
+        });
     }
 
     /// The alerts to send at `now`, marking them sent (Prometheus'

@@ -355,6 +355,51 @@ fn each_severity_is_its_own_alert() {
     assert_eq!(severities, vec!["critical", "warning"], "12h away: both");
 }
 
+/// A reload that drops a severity or relabels a limit's alerts resolves
+/// the alerts its rules no longer raise, saying so (not "the series went
+/// away", which the next evaluation would say), and keeps those it still
+/// raises as they are.
+#[test]
+fn a_reloaded_rule_resolves_only_the_alerts_it_no_longer_raises() {
+    let mut tracker = AlertTracker::new();
+    let critical = AlertRule {
+        severity: "critical".into(),
+        lead: DAY,
+        ..rule(0.0)
+    };
+    let e = eval_at(&[("mountpoint", "/data")], Some(0.5 * DAY), T0);
+    tracker.update("disk_full", &[e], &[critical, rule(0.0)], "", T0);
+    assert_eq!(tracker.count(AlertState::Firing), 2);
+    let _ = tracker.due(CADENCE, T0);
+
+    // The critical severity is dropped: the warning goes on.
+    tracker.retire_rules("disk_full", &[rule(0.0)], T0 + 30.0);
+    let sent = tracker.due(CADENCE, T0 + 30.0);
+    assert_eq!(sent.len(), 1, "only the resolution is due: {sent:?}");
+    assert_eq!(sent[0].labels["severity"], "critical");
+    assert_eq!(sent[0].state, AlertState::Resolved);
+    assert_eq!(sent[0].annotations[RESOLUTION], RULE_CHANGED);
+    assert_eq!(tracker.count(AlertState::Firing), 1);
+
+    // The team label changes: the warning under the old labels resolves,
+    // and the next evaluation raises it anew under the new ones.
+    let relabelled = AlertRule {
+        labels: labels(&[("team", "platform")]),
+        ..rule(0.0)
+    };
+    tracker.retire_rules("disk_full", std::slice::from_ref(&relabelled), T0 + 40.0);
+    assert_eq!(tracker.count(AlertState::Firing), 0);
+    let e = eval_at(&[("mountpoint", "/data")], Some(0.5 * DAY), T0 + 60.0);
+    tracker.update("disk_full", &[e], &[relabelled], "", T0 + 60.0);
+    let firing: Vec<Alert> = tracker
+        .due(CADENCE, T0 + 60.0)
+        .into_iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .collect();
+    assert_eq!(firing.len(), 1);
+    assert_eq!(firing[0].labels["team"], "platform");
+}
+
 #[test]
 fn alert_labels_keep_conflicting_series_labels_under_another_name() {
     let e = eval_at(
