@@ -51,6 +51,10 @@ fn stale(newest: UnixSeconds, now: UnixSeconds, step: f64) -> bool {
     now - newest > 2.5 * step + STALENESS_SECONDS
 }
 
+/// The log target of "limit not evaluated": the one-shot commands (`once`,
+/// `roadmap`) say it themselves, in a sentence, and turn this one off.
+pub const LIMIT_FAILED: &str = "runway::limit_failed";
+
 /// A backtest replays this many lookbacks of history...
 const BACKTEST_LOOKBACKS: f64 = 4.0;
 /// ... cut at this many instants.
@@ -582,7 +586,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 Err(e) => {
                     // The error names the query that failed (the limit's,
                     // its wall_query or its driver).
-                    warn!(limit = %name, error = %e, "limit not evaluated");
+                    warn!(target: LIMIT_FAILED, limit = %name, error = %e, "limit not evaluated");
                     self.metrics
                         .limit_failures
                         .with_label_values(&[name, e.reason()])

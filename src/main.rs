@@ -276,11 +276,17 @@ fn return_freed_memory_at_once() {
 fn main() -> ExitCode {
     return_freed_memory_at_once();
     let cli = Cli::parse();
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The one-shot commands end by saying which limits failed, and why, in
+    // a sentence each: the engine's log line would say it again.
+    if matches!(cli.command, Command::Once { .. } | Command::Roadmap { .. }) {
+        if let Ok(off) = format!("{}=off", engine::LIMIT_FAILED).parse() {
+            filter = filter.add_directive(off);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         // Colour codes only for a person at a terminal, never in log files.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
