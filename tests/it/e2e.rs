@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::support::{
     assert_near_truth, free_port, noisy, now_secs, towards, unix, Alertmanager, OpenMetrics,
-    Prometheus, Runway, WebhookReceiver, TOLERANCE,
+    Prometheus, Runway, VictoriaMetrics, WebhookReceiver, TOLERANCE,
 };
 
 const DAY: f64 = 86_400.0;
@@ -821,6 +821,67 @@ async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_
             "an alert about another series: {a:#}"
         );
     }
+}
+
+/// runway says its source serves any Prometheus-compatible engine: the
+/// known histories held by a real VictoriaMetrics give the times to wall
+/// they give in Prometheus, through the same configuration, with walls
+/// from a `wall_query` that VictoriaMetrics evaluates too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoriametrics_gives_the_forecasts_prometheus_gives() {
+    let end = now_secs().floor();
+    let (history, near, far) = two_disks(end);
+    let victoria = VictoriaMetrics::start(&history).await;
+    let port = free_port();
+    let limits = format!(
+        "{DISK_LIMIT}
+[[limits]]
+name = \"disk_half\"
+query = 'node_filesystem_avail_bytes'
+wall_query = 'node_filesystem_avail_bytes * 0 + 100e9'
+direction = \"falling\"
+lead_time = \"7d\"
+"
+    );
+    let runway = Runway::start(&config(port, &victoria.url(), &[], "0s", &limits), port).await;
+    let series = |limit: &'static str, instance: &'static str| {
+        [
+            ("limit", limit),
+            ("instance", instance),
+            ("mountpoint", "/data"),
+        ]
+    };
+    let every = [
+        series("disk_full", "node-3"),
+        series("disk_full", "node-4"),
+        series("disk_half", "node-3"),
+        series("disk_half", "node-4"),
+    ];
+    wait_metrics(&runway, "every forecast", |m| {
+        every
+            .iter()
+            .all(|l| m.get("runway_time_to_wall_seconds", l).is_some())
+    })
+    .await;
+    let (api, m) = consistent_read(&runway).await;
+    let at = unix(api["data"]["evaluated_at"].as_str().expect("evaluated_at"));
+    let ttw = |l: &[(&str, &str)]| m.value("runway_time_to_wall_seconds", l);
+    // Free bytes fall linearly from `free_now` at `end`: 100e9 is reached
+    // when the disk has that much of its way to 0 left.
+    let to = |truth: Truth, free_now: f64, wall: f64| {
+        truth.at(at) - truth.seconds_to_wall * wall / free_now
+    };
+    assert_near_truth("near disk to 0", ttw(&every[0]), to(near, 200e9, 0.0));
+    assert_near_truth("far disk to 0", ttw(&every[1]), to(far, 600e9, 0.0));
+    assert_near_truth("near disk to 100e9", ttw(&every[2]), to(near, 200e9, 100e9));
+    assert_near_truth("far disk to 100e9", ttw(&every[3]), to(far, 600e9, 100e9));
+    assert_eq!(m.value("runway_wall_value", &every[2]), 100e9);
+    assert_eq!(
+        m.sum("runway_limit_evaluation_failures_total", &[]),
+        0.0,
+        "{}",
+        m.text
+    );
 }
 
 /// An SRE edits the configuration of a running runway and reloads it, as

@@ -6,8 +6,8 @@
 //! with a clear message and the tail of the component's log if the component
 //! does not come up.
 //!
-//! The Prometheus and Alertmanager binaries are Debian's (`/usr/bin/...`);
-//! `scripts/test` installs them on a fresh machine.
+//! The Prometheus, Alertmanager and VictoriaMetrics binaries are Debian's
+//! (`/usr/bin/...`); `scripts/test` installs them on a fresh machine.
 
 // Not every test uses every helper.
 #![allow(dead_code, unused_imports)]
@@ -20,6 +20,7 @@ mod process;
 mod prometheus;
 mod runway;
 mod tls;
+mod victoria;
 mod webhook;
 
 pub use alertmanager::Alertmanager;
@@ -29,6 +30,7 @@ pub use openmetrics::OpenMetrics;
 pub use prometheus::{parse_value, Prometheus, PrometheusOptions};
 pub use runway::Runway;
 pub use tls::TestCa;
+pub use victoria::VictoriaMetrics;
 pub use webhook::{all_alerts, WebhookReceiver};
 
 use std::net::TcpListener;

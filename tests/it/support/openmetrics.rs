@@ -1,5 +1,7 @@
 //! An OpenMetrics text writer for backfilling known history with
-//! `promtool tsdb create-blocks-from openmetrics`.
+//! `promtool tsdb create-blocks-from openmetrics`, which also writes the
+//! same samples in Prometheus' text format with millisecond timestamps, as
+//! VictoriaMetrics' `/api/v1/import/prometheus` reads them.
 //!
 //! Facts the format imposes (checked on Prometheus 2.42):
 //! - timestamps are SECONDS (milliseconds would land in the year 58878); we
@@ -13,8 +15,9 @@ use std::fmt::Write;
 
 #[derive(Debug, Clone, Default)]
 pub struct OpenMetrics {
-    /// (metric name, sample lines), in order of first appearance.
-    families: Vec<(String, String)>,
+    /// (metric name, sample lines, the same lines with millisecond
+    /// timestamps), in order of first appearance.
+    families: Vec<(String, String, String)>,
     samples: usize,
 }
 
@@ -50,21 +53,29 @@ impl OpenMetrics {
             }
             series.push('}');
         }
-        let idx = match self.families.iter().position(|(n, _)| n == name) {
+        let idx = match self.families.iter().position(|(n, _, _)| n == name) {
             Some(i) => i,
             None => {
-                self.families.push((name.to_string(), String::new()));
+                self.families
+                    .push((name.to_string(), String::new(), String::new()));
                 self.families.len() - 1
             }
         };
         self.samples += samples.len();
-        let lines = &mut self.families[idx].1;
+        let (_, lines, ms_lines) = &mut self.families[idx];
         for &(t, v) in samples {
             writeln!(
                 lines,
                 "{series} {} {}",
                 format_value(v),
                 format_timestamp(t)
+            )
+            .unwrap();
+            writeln!(
+                ms_lines,
+                "{series} {} {}",
+                format_value(v),
+                (t * 1000.0).round() as i64
             )
             .unwrap();
         }
@@ -74,11 +85,22 @@ impl OpenMetrics {
     /// The whole file text, ending with `# EOF\n`.
     pub fn text(&self) -> String {
         let mut out = String::new();
-        for (name, lines) in &self.families {
+        for (name, lines, _) in &self.families {
             writeln!(out, "# TYPE {name} gauge").unwrap();
             out.push_str(lines);
         }
         out.push_str("# EOF\n");
+        out
+    }
+
+    /// The same samples in Prometheus' text format: timestamps in
+    /// milliseconds, no `# EOF`.
+    pub fn prometheus_text(&self) -> String {
+        let mut out = String::new();
+        for (name, _, lines) in &self.families {
+            writeln!(out, "# TYPE {name} gauge").unwrap();
+            out.push_str(lines);
+        }
         out
     }
 
