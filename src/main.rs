@@ -467,6 +467,13 @@ async fn serve_and_run<S: SeriesSource, K: AlertSink>(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("server.listen: cannot listen on {listen}"))?;
+    // The configuration running was read, and read well, just now.
+    let loaded = engine::wall_clock();
+    metrics.config_reload_successful.set(1);
+    metrics.config_reload_success_time.set(loaded);
+    if let Ok(mut snap) = snapshot.write() {
+        snap.config.loaded_at = Some(loaded);
+    }
     // Said once the port is ours, so that the address printed is one that
     // answers.
     info!(%listen, "serving the status page at http://{listen}/, /metrics, /api/v1/forecasts and /api/v1/roadmap");
@@ -512,12 +519,6 @@ async fn run(cfg: Config, path: PathBuf) -> Result<()> {
         "runway starting"
     );
     let engine = Engine::new(&cfg, source, sink, metrics.clone(), snapshot.clone());
-    let started = engine::wall_clock();
-    metrics.config_reload_successful.set(1);
-    metrics.config_reload_success_time.set(started);
-    if let Ok(mut snap) = snapshot.write() {
-        snap.config.loaded_at = Some(started);
-    }
     let listen = cfg.server.listen;
     // Everything but the listening address applies at a reload; a new
     // address is said, and waits for a restart.

@@ -704,6 +704,11 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         .filter(|l| l.starts_with("runway_forecast_info{"))
         .collect();
     assert_eq!(info.len(), 6, "{metrics}");
+    // Its embedded configuration was read well: no bad-configuration alert.
+    assert!(
+        metrics.contains("\nrunway_config_last_reload_successful 1\n"),
+        "{metrics}"
+    );
     let db = info
         .iter()
         .find(|l| l.contains("instance=\"db-1\""))

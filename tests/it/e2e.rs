@@ -910,6 +910,11 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
         port,
     )
     .await;
+    let started = Exposition::parse(&runway.metrics_text().await);
+    assert_eq!(
+        started.value("runway_config_last_reload_successful", &[]),
+        1.0
+    );
     let about = |name: &'static str| move |a: &Value| label(a, "limit") == name;
     for name in ["disk_full", "disk_spare"] {
         webhook
