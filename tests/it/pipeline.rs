@@ -1343,25 +1343,19 @@ async fn a_reload_keeps_the_alerts_of_kept_limits_and_resolves_those_of_removed_
 /// that loads is applied and evaluated at once, not an interval later.
 #[tokio::test]
 async fn a_reload_that_fails_keeps_the_running_configuration_and_one_that_loads_applies_at_once() {
-    let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
-    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
-    let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
-    let source = ScriptedSource::default();
+    let Rig {
+        engine,
+        source,
+        sink,
+        metrics,
+        snapshot,
+    } = rig(DISK);
     let data = labels(&[("instance", "node-3"), ("mountpoint", "/data")]);
     source.set(
         "node_filesystem_avail_bytes",
         vec![(data.clone(), filling(T0 + 3.0 * DAY))],
     );
     source.set("queue_depth", vec![(data, queue(T0 + 3.0 * DAY))]);
-    let sink = RecordingSink::default();
-    let mut engine = Engine::new(
-        &cfg,
-        source.clone(),
-        sink.clone(),
-        metrics.clone(),
-        snapshot.clone(),
-    );
-    engine.backtest_every = 0.0;
     // The file, as the loader reads it at each request.
     let file = Arc::new(Mutex::new(DISK.to_string()));
     let text = file.clone();
