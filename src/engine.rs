@@ -80,6 +80,12 @@ struct Plan {
 }
 
 impl Plan {
+    /// What else than its definition the limit's forecasts and backtests
+    /// depend on: its lookback, step and alert probability.
+    fn replayed_with(&self) -> (f64, f64, f64) {
+        (self.lookback, self.step, self.alert_probability)
+    }
+
     /// How the limit's series are forecast, for its evaluations and its
     /// backtests alike.
     fn settings(&self) -> Settings {
@@ -127,6 +133,8 @@ impl LimitError {
 }
 
 pub struct Engine<S, K> {
+    /// The configuration running, to tell what a reload changes.
+    config: Config,
     source: S,
     sink: K,
     metrics: Arc<Metrics>,
@@ -201,24 +209,54 @@ fn plan(config: &Config, l: &Limit) -> Plan {
 }
 
 /// What a reload changed, for the log and the reply to `/-/reload`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Reloaded {
     /// Limits configured now.
     pub limits: usize,
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    /// Kept limits whose definition changed (query, wall, model...): their
+    /// backtest scores and roadmap marks start again.
+    pub changed: Vec<String>,
+    /// The configuration read is the one running: nothing was evaluated
+    /// again for it.
+    pub unchanged: bool,
+    /// What the loader has to say (a setting that needs a restart).
+    pub notes: Vec<String>,
 }
 
 impl std::fmt::Display for Reloaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} configured", evaluate::count(self.limits, "limit"))?;
-        for (what, names) in [("added", &self.added), ("removed", &self.removed)] {
+        let limits = evaluate::count(self.limits, "limit");
+        if self.unchanged {
+            write!(f, "unchanged ({limits})")?;
+        } else {
+            write!(f, "{limits} configured")?;
+        }
+        for (what, names) in [
+            ("added", &self.added),
+            ("removed", &self.removed),
+            ("changed", &self.changed),
+        ] {
             if !names.is_empty() {
                 write!(f, "; {what}: {}", names.join(", "))?;
             }
         }
+        for note in &self.notes {
+            write!(f, "; {note}")?;
+        }
         Ok(())
     }
+}
+
+/// A configuration read again, with the source and sink built from it.
+pub struct Loaded<S, K> {
+    pub config: Config,
+    pub source: S,
+    pub sink: K,
+    /// Said with the outcome: what the configuration asks that a reload
+    /// cannot do (a new `server.listen`).
+    pub notes: Vec<String>,
 }
 
 /// A request to read the configuration again (SIGHUP, `POST /-/reload`),
@@ -237,7 +275,7 @@ pub struct Reloads<S, K> {
 
 /// Reads the configuration and builds a source and a sink from it; the
 /// error names the file and every problem.
-pub type Loader<S, K> = Box<dyn FnMut() -> Result<(Config, S, K), String> + Send>;
+pub type Loader<S, K> = Box<dyn FnMut() -> Result<Loaded<S, K>, String> + Send>;
 
 fn generator_url(base: &str, query: &str) -> String {
     let graph = format!("{}/graph", base.trim_end_matches('/'));
@@ -254,6 +292,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         snapshot: Arc<RwLock<Snapshot>>,
     ) -> Self {
         let mut engine = Self {
+            config: config.clone(),
             source,
             sink,
             metrics,
@@ -350,42 +389,80 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     /// sink built from it, as Prometheus applies a reloaded rule file: a
     /// limit kept by name keeps its alerts (a firing one goes on firing,
     /// a pending one keeps its hold), its forecasts, its roadmap marks and
-    /// its counters; a removed limit's firing alerts resolve, saying so,
-    /// and its forecasts, marks and per-limit series leave the snapshot and
-    /// `/metrics`. A new limit is evaluated at the next tick.
-    pub fn reload(&mut self, config: &Config, source: S, sink: K, now: UnixSeconds) -> Reloaded {
-        let before: Vec<String> = self.plans.iter().map(|p| p.limit.name.clone()).collect();
+    /// its counters; a removed limit's firing alerts and re-roadmap notices
+    /// resolve, saying so, and its forecasts, marks and per-limit series
+    /// leave the snapshot and `/metrics`; a kept limit's alerts that its
+    /// changed rules no longer raise resolve likewise, and a changed
+    /// limit's backtest scores and marks start again. A new limit is
+    /// evaluated at the next tick.
+    pub fn reload(&mut self, loaded: Loaded<S, K>, now: UnixSeconds) -> Reloaded {
+        let Loaded {
+            config,
+            source,
+            sink,
+            notes,
+        } = loaded;
         self.source = source;
         self.sink = sink;
-        self.configure(config);
+        let unchanged = config == self.config;
+        let before: Vec<(Limit, (f64, f64, f64))> = self
+            .plans
+            .iter()
+            .map(|p| (p.limit.clone(), p.replayed_with()))
+            .collect();
+        self.configure(&config);
         let configured = |name: &str| config.limits.iter().any(|l| l.name == name);
-        let removed: Vec<String> = before.iter().filter(|n| !configured(n)).cloned().collect();
+        let removed: Vec<String> = before
+            .iter()
+            .map(|(l, _)| l.name.clone())
+            .filter(|n| !configured(n))
+            .collect();
         let added = config
             .limits
             .iter()
-            .filter(|l| !before.contains(&l.name))
+            .filter(|l| !before.iter().any(|(b, _)| b.name == l.name))
             .map(|l| l.name.clone())
             .collect();
+        let changed: Vec<String> = self
+            .plans
+            .iter()
+            .filter(|p| {
+                before.iter().any(|(b, with)| {
+                    b.name == p.limit.name && (*b != p.limit || *with != p.replayed_with())
+                })
+            })
+            .map(|p| p.limit.name.clone())
+            .collect();
+        let fresh = |name: &str| configured(name) && !changed.iter().any(|c| c == name);
         self.tracker.retire(configured, now);
         for p in &self.plans {
             self.tracker.retire_rules(&p.limit.name, &p.rules, now);
         }
-        self.marks.retain(|(limit, _), _| configured(limit));
-        self.backtested.retain(|limit, _| configured(limit));
+        let alert_on = &self.alert_on;
+        self.notices.withdraw(
+            |limit, change| configured(limit) && alert_on.iter().any(|k| k.as_str() == change),
+            now,
+        );
+        self.marks.retain(|(limit, _), _| fresh(limit));
+        self.backtested.retain(|limit, _| fresh(limit));
         if let Ok(mut snap) = self.snapshot.write() {
             snap.limits.retain(|limit, _| configured(limit));
-            snap.trust.retain(|limit, _| configured(limit));
+            snap.trust.retain(|limit, _| fresh(limit));
         }
         for name in &removed {
             self.metrics.forget_limit(name);
         }
-        // The page and the API show the removed limits' resolved alerts
-        // until the next evaluation replaces them.
+        // The alerts' states are current at once (a removed limit's are
+        // resolved), not only after the next evaluation.
         self.publish_alerts();
+        self.config = config;
         Reloaded {
-            limits: config.limits.len(),
+            limits: self.plans.len(),
             added,
             removed,
+            changed,
+            unchanged,
+            notes,
         }
     }
 
@@ -854,9 +931,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     /// counted and shown on the status page.
     fn reload_with<F>(&mut self, load: &mut F, now: UnixSeconds) -> Result<Reloaded, String>
     where
-        F: FnMut() -> Result<(Config, S, K), String> + ?Sized,
+        F: FnMut() -> Result<Loaded<S, K>, String> + ?Sized,
     {
-        let outcome = load().map(|(config, source, sink)| self.reload(&config, source, sink, now));
+        let outcome = load().map(|loaded| self.reload(loaded, now));
         let ok = outcome.is_ok();
         self.metrics.config_reload_successful.set(i64::from(ok));
         if ok {
@@ -880,9 +957,34 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         outcome
     }
 
+    /// Answers `first` and every request queued behind it with one reading
+    /// of the configuration: a burst of SIGHUPs, or a sidecar that reloads
+    /// eagerly, costs one reload and at most one evaluation. Returns
+    /// whether the configuration running changed (and so should be
+    /// evaluated at once).
+    fn answer_reloads(&mut self, first: ReloadRequest, reloads: &mut Reloads<S, K>) -> bool {
+        let mut waiting = vec![first];
+        while let Ok(more) = reloads.requests.try_recv() {
+            waiting.push(more);
+        }
+        let outcome = self.reload_with(&mut *reloads.load, wall_clock());
+        let changed = outcome.as_ref().is_ok_and(|r| !r.unchanged);
+        for request in waiting {
+            if let Some(reply) = request.reply {
+                // Whoever asked may have gone; the log has it.
+                let _ = reply.send(outcome.clone());
+            }
+        }
+        changed
+    }
+
     /// Evaluates every `evaluation.interval` until `shutdown` completes;
-    /// with `reloads`, reads the configuration again when asked, between
-    /// evaluations, and evaluates at once on the new one.
+    /// with `reloads`, reads the configuration again when asked and
+    /// evaluates at once on a changed one. A reload does not wait for an
+    /// evaluation stuck on a slow source (its timeouts and retries can take
+    /// minutes, and the reload may be what moves it to another source):
+    /// the evaluation is abandoned, as at a shutdown, and the next one
+    /// starts on the configuration read.
     pub async fn run(
         mut self,
         shutdown: impl Future<Output = ()>,
@@ -891,38 +993,45 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let mut ticker = self.ticker();
         tokio::pin!(shutdown);
         loop {
-            tokio::select! {
+            let (request, abandoned) = tokio::select! {
                 _ = &mut shutdown => {
                     info!("shutting down");
                     return;
                 }
-                Some(request) = next_request(&mut reloads) => {
-                    let Some(r) = reloads.as_mut() else { continue };
-                    let outcome = self.reload_with(&mut *r.load, wall_clock());
-                    if outcome.is_ok() {
-                        ticker = self.ticker();
-                    }
-                    if let Some(reply) = request.reply {
-                        // Whoever asked may have gone; the log has it.
-                        let _ = reply.send(outcome);
-                    }
-                }
+                Some(request) = next_request(&mut reloads) => (request, false),
                 _ = ticker.tick() => {
-                    // A shutdown does not wait for an evaluation (or its
-                    // backtest) stuck on a slow source: with the source's
-                    // timeouts and retries that could outlast systemd's stop
-                    // timeout. Nothing it would still do must outlive the
-                    // process; the next start derives its state again.
-                    tokio::select! {
+                    // Nothing an abandoned evaluation would still do must
+                    // outlive it: it installs its forecasts and alerts
+                    // under one lock after every query has answered, and
+                    // an alert marked sent but not delivered is carried by
+                    // the next resend. The next start derives its state
+                    // again.
+                    let interrupted = tokio::select! {
                         _ = &mut shutdown => {
                             info!("shutting down; the evaluation in progress is abandoned");
                             return;
                         }
+                        Some(request) = next_request(&mut reloads) => {
+                            warn!("the evaluation in progress is abandoned for a reload of the configuration");
+                            Some(request)
+                        }
                         report = self.tick(wall_clock(), true) => {
                             debug!(?report, "evaluation done");
+                            None
                         }
+                    };
+                    match interrupted {
+                        Some(request) => (request, true),
+                        None => continue,
                     }
                 }
+            };
+            let Some(r) = reloads.as_mut() else { continue };
+            let changed = self.answer_reloads(request, r);
+            // A new ticker's first tick is at once: the new configuration
+            // evaluated, or the abandoned evaluation made good.
+            if changed || abandoned {
+                ticker = self.ticker();
             }
         }
     }

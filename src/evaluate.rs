@@ -651,7 +651,14 @@ impl AlertTracker {
                 let fire = e.forecast.within(rule.lead);
                 let keep = e.forecast.within(rule.lead * rule.resolve_margin);
                 seen.insert(labels.clone());
-                let existing = alerts.get_mut(&labels);
+                let mut existing = alerts.get_mut(&labels);
+                // A reload may have moved the source or changed the query
+                // the link leads to.
+                if let Some(t) = existing.as_deref_mut() {
+                    if t.generator_url != generator_url {
+                        t.generator_url = generator_url.to_string();
+                    }
+                }
                 match existing {
                     Some(t) if t.state == AlertState::Firing => {
                         t.hold = rule.hold;

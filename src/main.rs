@@ -375,27 +375,33 @@ fn load(path: &Path) -> Result<Config> {
 /// `run` would fail on at start or at its first request (the CA file, the
 /// credential files), without sending anything.
 fn check(path: &Path) -> ExitCode {
-    let cfg = match config::load(path) {
-        Ok(cfg) => cfg,
+    match checked(path) {
+        Ok((cfg, _)) => {
+            println!(
+                "{}: ok ({})",
+                path.display(),
+                evaluate::count(cfg.limits.len(), "limit")
+            );
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    let problem = match PrometheusSource::new(&cfg.source) {
-        Ok(source) => source.check_credentials().err().map(|e| e.to_string()),
-        Err(e) => Some(e.to_string()),
-    };
-    if let Some(p) = problem {
-        eprintln!("{}: {p}", path.display());
-        return ExitCode::FAILURE;
     }
-    println!(
-        "{}: ok ({})",
-        path.display(),
-        evaluate::count(cfg.limits.len(), "limit")
-    );
-    ExitCode::SUCCESS
+}
+
+/// The configuration at `path`, and a source built from it whose
+/// credential files can be read: what `runway check` checks, and what a
+/// reload must pass. Every error names the file.
+fn checked(path: &Path) -> Result<(Config, PrometheusSource), String> {
+    let cfg = config::load(path).map_err(|e| e.to_string())?;
+    let named = |p: String| format!("{}: {p}", path.display());
+    let source = PrometheusSource::new(&cfg.source).map_err(|e| named(e.to_string()))?;
+    source
+        .check_credentials()
+        .map_err(|e| named(e.to_string()))?;
+    Ok((cfg, source))
 }
 
 fn shared() -> Result<(Arc<RwLock<Snapshot>>, Arc<Metrics>)> {
@@ -520,20 +526,35 @@ async fn run(cfg: Config, path: PathBuf) -> Result<()> {
     );
     let engine = Engine::new(&cfg, source, sink, metrics.clone(), snapshot.clone());
     let listen = cfg.server.listen;
+    let mut alertmanagers = cfg.alerting.alertmanagers.clone();
+    let counted = metrics.clone();
     // Everything but the listening address applies at a reload; a new
     // address is said, and waits for a restart.
-    let load = move || -> Result<(Config, PrometheusSource, AnySink), String> {
-        let cfg = config::load(&path).map_err(|e| e.to_string())?;
-        let source = PrometheusSource::new(&cfg.source).map_err(|e| e.to_string())?;
-        let sink = sink_for(&cfg).map_err(|e| format!("{e:#}"))?;
+    let load = move || -> Result<engine::Loaded<PrometheusSource, AnySink>, String> {
+        let (cfg, source) = checked(&path)?;
+        let sink = sink_for(&cfg).map_err(|e| format!("{}: {e:#}", path.display()))?;
+        let mut notes = Vec::new();
         if cfg.server.listen != listen {
-            warn!(
-                running = %listen,
-                configured = %cfg.server.listen,
-                "server.listen changed: runway goes on listening where it started until it is restarted"
-            );
+            notes.push(format!(
+                "server.listen {} needs a restart: runway listens on {listen} until then",
+                cfg.server.listen
+            ));
         }
-        Ok((cfg, source, sink))
+        // An Alertmanager no longer configured leaves /metrics, as a
+        // removed limit does.
+        for gone in alertmanagers
+            .iter()
+            .filter(|u| !cfg.alerting.alertmanagers.contains(u))
+        {
+            counted.forget_alertmanager(&runway::sink::alertmanager::target_name(gone));
+        }
+        alertmanagers.clone_from(&cfg.alerting.alertmanagers);
+        Ok(engine::Loaded {
+            config: cfg,
+            source,
+            sink,
+            notes,
+        })
     };
     let (requests, received) = mpsc::channel(4);
     let reloads = engine::Reloads {

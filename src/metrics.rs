@@ -220,6 +220,13 @@ impl Metrics {
         forget(&self.limit_failures, limit);
     }
 
+    /// Removes the delivery counters of an Alertmanager (as its target is
+    /// named) that a reload took out of the configuration.
+    pub fn forget_alertmanager(&self, target: &str) {
+        let _ = self.alerts_sent.remove_label_values(&[target]);
+        let _ = self.alerts_failed.remove_label_values(&[target]);
+    }
+
     /// The text exposition format of everything.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

@@ -881,11 +881,29 @@ impl Notices {
         });
     }
 
-    /// The notices to send at `now`: new ones, and active ones not sent for
-    /// `resend_delay`. Expired ones are dropped (Alertmanager has resolved
-    /// them at their `endsAt`).
+    /// Resolves at `now` the active notices that a reload no longer
+    /// wants: those whose limit and change `keep` refuses (a removed limit,
+    /// a change no longer in `roadmap.alert_on`). Each is sent once more,
+    /// resolved, rather than re-sent until its `endsAt`.
+    pub fn withdraw(&mut self, keep: impl Fn(&str, &str) -> bool, now: UnixSeconds) {
+        for n in &mut self.active {
+            let label = |name: &str| n.alert.labels.get(name).map_or("", String::as_str);
+            if n.alert.state == AlertState::Firing && !keep(label("limit"), label("change")) {
+                n.alert.state = AlertState::Resolved;
+                n.alert.ends_at = now;
+                n.last_sent = None;
+            }
+        }
+    }
+
+    /// The notices to send at `now`: new ones, active ones not sent for
+    /// `resend_delay`, and withdrawn ones once. Expired ones are dropped
+    /// (Alertmanager has resolved them at their `endsAt`).
     pub fn due(&mut self, now: UnixSeconds, resend_delay: f64) -> Vec<Alert> {
-        self.active.retain(|n| n.alert.ends_at > now);
+        self.active.retain(|n| {
+            n.alert.ends_at > now
+                || (n.alert.state == AlertState::Resolved && n.last_sent.is_none())
+        });
         let mut out = Vec::new();
         for n in &mut self.active {
             if n.last_sent.is_none_or(|t| t + resend_delay <= now) {

@@ -400,6 +400,37 @@ fn a_reloaded_rule_resolves_only_the_alerts_it_no_longer_raises() {
     assert_eq!(firing[0].labels["team"], "platform");
 }
 
+/// An alert's link to the source follows the configuration: after a
+/// reload that moves the source, a firing alert does not lead to the old
+/// one.
+#[test]
+fn a_firing_alert_links_to_the_source_configured_now() {
+    let mut tracker = AlertTracker::new();
+    let e = |at| eval_at(&[("mountpoint", "/data")], Some(0.5 * DAY), at);
+    tracker.update(
+        "disk_full",
+        &[e(T0)],
+        &[rule(0.0)],
+        "http://old:9090/graph",
+        T0,
+    );
+    assert_eq!(
+        tracker.due(CADENCE, T0)[0].generator_url,
+        "http://old:9090/graph"
+    );
+    let later = T0 + 60.0;
+    tracker.update(
+        "disk_full",
+        &[e(later)],
+        &[rule(0.0)],
+        "http://new:9090/graph",
+        later,
+    );
+    let sent = tracker.due(CADENCE, later);
+    assert_eq!(sent[0].generator_url, "http://new:9090/graph");
+    assert_eq!(sent[0].starts_at, T0, "the same alert, firing on");
+}
+
 #[test]
 fn alert_labels_keep_conflicting_series_labels_under_another_name() {
     let e = eval_at(

@@ -564,3 +564,70 @@ fn series_that_share_a_driver_get_the_dates_they_would_get_alone() {
     };
     assert!(date(&together[2]) > date(&together[0]));
 }
+
+/// A reload that removes a limit, or takes a change out of
+/// `roadmap.alert_on`, resolves its active notices once instead of
+/// re-sending them until their `endsAt`; the others go on.
+#[test]
+fn withdrawn_notices_resolve_once_and_the_rest_go_on() {
+    let change = |limit: &str, kind| Change {
+        limit: limit.into(),
+        labels: [("instance".to_string(), "db-1".to_string())].into(),
+        kind,
+        at: T0,
+        expected: 10.0 * 86_400.0,
+        now: 2.0 * 86_400.0,
+        headroom_before: None,
+        headroom_now: None,
+    };
+    let mut notices = Notices::default();
+    let until = T0 + 3600.0;
+    notices.raise(
+        &change("disk_full", ChangeKind::Sooner),
+        &Labels::new(),
+        10.0,
+        until,
+    );
+    notices.raise(
+        &change("queue_full", ChangeKind::Sooner),
+        &Labels::new(),
+        10.0,
+        until,
+    );
+    notices.raise(
+        &change("disk_full", ChangeKind::Later),
+        &Labels::new(),
+        10.0,
+        until,
+    );
+    assert_eq!(notices.due(T0, 60.0).len(), 3);
+
+    // queue_full is removed; `later` is no longer alerted on.
+    notices.withdraw(
+        |limit, change| limit == "disk_full" && change == "sooner",
+        T0 + 30.0,
+    );
+    let sent = notices.due(T0 + 31.0, 60.0);
+    let mut resolved: Vec<(String, String)> = sent
+        .iter()
+        .filter(|a| a.state == AlertState::Resolved)
+        .map(|a| (a.labels["limit"].clone(), a.labels["change"].clone()))
+        .collect();
+    resolved.sort();
+    assert_eq!(
+        resolved,
+        vec![
+            ("disk_full".to_string(), "later".to_string()),
+            ("queue_full".to_string(), "sooner".to_string())
+        ]
+    );
+    assert!(sent
+        .iter()
+        .all(|a| a.state != AlertState::Resolved || a.ends_at == T0 + 30.0));
+    // Once: the next resend carries only the notice still wanted.
+    let sent = notices.due(T0 + 90.0, 60.0);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].labels["limit"], "disk_full");
+    assert_eq!(sent[0].labels["change"], "sooner");
+    assert_eq!(sent[0].state, AlertState::Firing);
+}

@@ -56,13 +56,16 @@ impl AlertmanagerSink {
             client,
             targets: targets
                 .iter()
-                .map(|t| {
-                    let base = t.trim_end_matches('/');
-                    (base.to_string(), crate::config::without_credentials(base))
-                })
+                .map(|t| (t.trim_end_matches('/').to_string(), target_name(t)))
                 .collect(),
         })
     }
+}
+
+/// How an Alertmanager's URL is named in labels and logs: without its
+/// credentials or a trailing slash.
+pub fn target_name(url: &str) -> String {
+    crate::config::without_credentials(url.trim_end_matches('/'))
 }
 
 /// Posts `body` to `url`; errors name the target by `name` (no

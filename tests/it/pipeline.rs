@@ -1248,15 +1248,23 @@ async fn a_reload_keeps_the_alerts_of_kept_limits_and_resolves_those_of_removed_
         "the reloaded configuration",
     )
     .unwrap();
-    let done = r
-        .engine
-        .reload(&cfg, r.source.clone(), r.sink.clone(), T0 + 630.0);
+    let loaded = |config: config::Config| runway::engine::Loaded {
+        config,
+        source: r.source.clone(),
+        sink: r.sink.clone(),
+        notes: Vec::new(),
+    };
+    let done = r.engine.reload(loaded(cfg.clone()), T0 + 630.0);
     assert_eq!(done.added, vec!["inodes"]);
     assert_eq!(done.removed, vec!["queue_full"]);
     assert_eq!(
         done.to_string(),
         "2 limits configured; added: inodes; removed: queue_full"
     );
+    // Read again as it is: nothing to apply, nothing to evaluate at once.
+    let again = r.engine.reload(loaded(cfg), T0 + 640.0);
+    assert!(again.unchanged);
+    assert_eq!(again.to_string(), "unchanged (2 limits)");
     {
         let snap = r.snapshot.read().unwrap();
         assert_eq!(snap.order, vec!["disk_full", "inodes"]);
@@ -1360,9 +1368,14 @@ async fn a_reload_that_fails_keeps_the_running_configuration_and_one_that_loads_
     let file = Arc::new(Mutex::new(DISK.to_string()));
     let text = file.clone();
     let load = move || {
-        let cfg = config::from_str(&text.lock().unwrap(), Format::Toml, "runway.toml")
+        let config = config::from_str(&text.lock().unwrap(), Format::Toml, "runway.toml")
             .map_err(|e| e.to_string())?;
-        Ok((cfg, source.clone(), sink.clone()))
+        Ok(runway::engine::Loaded {
+            config,
+            source: source.clone(),
+            sink: sink.clone(),
+            notes: Vec::new(),
+        })
     };
     let (requests, received) = tokio::sync::mpsc::channel(1);
     let reloads = runway::engine::Reloads {
@@ -1439,4 +1452,127 @@ async fn within(what: &str, cond: impl Fn() -> bool) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("{what}: not within 5 s");
+}
+
+/// A source that hangs while its gate is closed (a blackholed
+/// Prometheus), and answers as `inner` once open.
+#[derive(Clone)]
+struct Gated {
+    inner: ScriptedSource,
+    open: Arc<AtomicBool>,
+    asked: Arc<tokio::sync::Notify>,
+}
+
+impl SeriesSource for Gated {
+    async fn query_range(
+        &self,
+        query: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<Vec<Series>, SourceError> {
+        self.asked.notify_one();
+        if !self.open.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.query_range(query, start, end, step).await
+    }
+
+    async fn query_instant(&self, query: &str, at: f64) -> Result<Vec<(Labels, f64)>, SourceError> {
+        self.inner.query_instant(query, at).await
+    }
+}
+
+/// A reload does not wait for an evaluation stuck on its source (with
+/// real timeouts and retries, minutes): it is answered at once, and the
+/// configuration read (here, another source) is evaluated at once. A burst
+/// of requests is one reading of the file, every request answered.
+#[tokio::test]
+async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_one_reload() {
+    let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
+    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
+    let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
+    let inner = ScriptedSource::default();
+    inner.set(
+        "node_filesystem_avail_bytes",
+        vec![(
+            labels(&[("instance", "node-3"), ("mountpoint", "/data")]),
+            filling(T0 + 3.0 * DAY),
+        )],
+    );
+    let asked = Arc::new(tokio::sync::Notify::new());
+    let blackholed = Gated {
+        inner: inner.clone(),
+        open: Arc::new(AtomicBool::new(false)),
+        asked: asked.clone(),
+    };
+    let mut engine = Engine::new(
+        &cfg,
+        blackholed,
+        RecordingSink::default(),
+        metrics,
+        snapshot.clone(),
+    );
+    engine.backtest_every = 0.0;
+    let reads = Arc::new(Mutex::new(0usize));
+    let counted = reads.clone();
+    let load = move || {
+        *counted.lock().unwrap() += 1;
+        // The file now points at a source that answers.
+        Ok(runway::engine::Loaded {
+            config: config::from_str(
+                &DISK.replace("prometheus.invalid", "prometheus-2.invalid"),
+                Format::Toml,
+                "runway.toml",
+            )
+            .map_err(|e| e.to_string())?,
+            source: Gated {
+                inner: inner.clone(),
+                open: Arc::new(AtomicBool::new(true)),
+                asked: Arc::new(tokio::sync::Notify::new()),
+            },
+            sink: RecordingSink::default(),
+            notes: Vec::new(),
+        })
+    };
+    let (requests, received) = tokio::sync::mpsc::channel(8);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(engine.run(
+        async {
+            let _ = stopped.await;
+        },
+        Some(runway::engine::Reloads {
+            requests: received,
+            load: Box::new(load),
+        }),
+    ));
+    // The first evaluation is stuck on the blackholed source.
+    asked.notified().await;
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        requests
+            .send(runway::engine::ReloadRequest { reply: Some(reply) })
+            .await
+            .expect("the engine takes requests");
+        answers.push(answer);
+    }
+    for answer in answers {
+        let done = tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .expect("answered without waiting for the stuck evaluation")
+            .expect("the engine answers")
+            .expect("the configuration loads");
+        assert!(!done.unchanged, "{done}");
+    }
+    assert_eq!(*reads.lock().unwrap(), 1, "one reading for the burst");
+    within("an evaluation on the new source", || {
+        snapshot.read().unwrap().evaluated_at.is_some()
+    })
+    .await;
+    stop.send(()).expect("the engine is running");
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the engine stopped")
+        .expect("the engine did not panic");
 }
