@@ -996,16 +996,49 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
     .await;
     assert_eq!(after.value("runway_limits", &[]), 2.0);
 
-    // Fixed: the reply says what changed.
-    std::fs::write(runway.config_path(), configured(&limit("disk_full"))).expect("rewrite");
+    // A credential file that cannot be read fails the reload, as it fails
+    // `runway check`, rather than every evaluation after it.
+    std::fs::write(
+        runway.config_path(),
+        configured(&limit("disk_full")).replace(
+            "timeout = \"5s\"",
+            "timeout = \"5s\"\nbearer_token_file = \"/nonexistent/token\"",
+        ),
+    )
+    .expect("rewrite runway.toml");
+    let (status, body) = runway.post("/-/reload").await;
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("runway.toml: source.bearer_token_file"),
+        "{body}"
+    );
+
+    // Fixed, without the Alertmanager and on another port: the reply says
+    // what changed and what waits for a restart, and the Alertmanager's
+    // counters leave /metrics.
+    let elsewhere = free_port();
+    std::fs::write(
+        runway.config_path(),
+        config(elsewhere, &prometheus.url(), &[], "0s", &limit("disk_full")),
+    )
+    .expect("rewrite");
     let (status, body) = runway.post("/-/reload").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body.trim(),
-        "configuration reloaded: 1 limit configured; removed: disk_headroom"
+        format!(
+            "configuration reloaded: 1 limit configured; removed: disk_headroom; \
+             server.listen 127.0.0.1:{elsewhere} needs a restart: runway listens on 127.0.0.1:{port} until then"
+        )
     );
     let (_, page) = runway.get("/").await;
     assert!(!page.contains("id=\"reload-failed\""), "{page}");
+    let m = Exposition::parse(&runway.metrics_text().await);
+    assert!(
+        !m.text.contains(&alertmanager.url()),
+        "the removed Alertmanager is still on /metrics:\n{}",
+        m.text
+    );
 }
 
 /// With two severities, the wall two days away pages at the one whose lead

@@ -1576,3 +1576,41 @@ async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_o
         .expect("the engine stopped")
         .expect("the engine did not panic");
 }
+
+/// A limit kept by name whose definition a reload changed (here its wall)
+/// is another question: the backtest scores of the old one no longer say
+/// how far to trust it, and go. A limit read again as it was keeps its.
+#[tokio::test]
+async fn a_reload_that_changes_a_limit_drops_its_backtest_scores() {
+    let mut r = rig(&format!("{DISK}{QUEUE}"));
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(
+            labels(&[("instance", "node-3"), ("mountpoint", "/data")]),
+            filling(T0 + 3.0 * DAY),
+        )],
+    );
+    r.source.set(
+        "queue_depth",
+        vec![(labels(&[("queue", "orders")]), queue(T0 + 3.0 * DAY))],
+    );
+    r.tick(T0).await;
+    r.engine.backtest_all(T0).await;
+    let scored = |r: &Rig, limit: &str| r.snapshot.read().unwrap().trust.contains_key(limit);
+    assert!(scored(&r, "disk_full") && scored(&r, "queue_full"));
+
+    let changed = format!("{DISK}{QUEUE}").replace("wall = 0", "wall = 1e9");
+    let done = r.engine.reload(
+        runway::engine::Loaded {
+            config: config::from_str(&changed, Format::Toml, "runway.toml").unwrap(),
+            source: r.source.clone(),
+            sink: r.sink.clone(),
+            notes: Vec::new(),
+        },
+        T0 + 60.0,
+    );
+    assert_eq!(done.changed, vec!["disk_full"]);
+    assert_eq!(done.to_string(), "2 limits configured; changed: disk_full");
+    assert!(!scored(&r, "disk_full"), "the old wall's scores went");
+    assert!(scored(&r, "queue_full"), "the unchanged limit's stay");
+}
