@@ -53,7 +53,7 @@ fn stale(newest: UnixSeconds, now: UnixSeconds, step: f64) -> bool {
 
 /// The log target of "limit not evaluated": the one-shot commands (`once`,
 /// `roadmap`) say it themselves, in a sentence, and turn this one off.
-pub const LIMIT_FAILED: &str = "runway::limit_failed";
+pub const LIMIT_FAILED: &str = "runway::engine::limit_failed";
 
 /// A backtest replays this many lookbacks of history...
 const BACKTEST_LOOKBACKS: f64 = 4.0;
@@ -80,10 +80,22 @@ struct Plan {
 }
 
 impl Plan {
-    /// What else than its definition the limit's forecasts and backtests
-    /// depend on: its lookback, step and alert probability.
-    fn replayed_with(&self) -> (f64, f64, f64) {
-        (self.lookback, self.step, self.alert_probability)
+    /// Whether the limit is forecast as `other` is: the same series, walls,
+    /// load, model, history and lead times, so that its backtest scores and
+    /// roadmap marks still hold. Its alert name, labels, annotations,
+    /// severity names and holds do not matter to them.
+    fn forecasts_like(&self, other: &Plan) -> bool {
+        let (a, b) = (&self.limit, &other.limit);
+        let leads = |l: &Limit| l.lead_times.iter().map(|t| t.lead).collect::<Vec<_>>();
+        a.query == b.query
+            && a.wall == b.wall
+            && a.direction == b.direction
+            && a.driver == b.driver
+            && a.model == b.model
+            && a.seasonality == b.seasonality
+            && leads(a) == leads(b)
+            && (self.lookback, self.step, self.alert_probability)
+                == (other.lookback, other.step, other.alert_probability)
     }
 
     /// How the limit's series are forecast, for its evaluations and its
@@ -402,35 +414,29 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             sink,
             notes,
         } = loaded;
+        let targets = self.sink.targets();
         self.source = source;
         self.sink = sink;
         let unchanged = config == self.config;
-        let before: Vec<(Limit, (f64, f64, f64))> = self
-            .plans
-            .iter()
-            .map(|p| (p.limit.clone(), p.replayed_with()))
-            .collect();
+        let before = std::mem::take(&mut self.plans);
         self.configure(&config);
         let configured = |name: &str| config.limits.iter().any(|l| l.name == name);
+        let was = |name: &str| before.iter().find(|b| b.limit.name == name);
         let removed: Vec<String> = before
             .iter()
-            .map(|(l, _)| l.name.clone())
+            .map(|b| b.limit.name.clone())
             .filter(|n| !configured(n))
             .collect();
-        let added = config
-            .limits
+        let added = self
+            .plans
             .iter()
-            .filter(|l| !before.iter().any(|(b, _)| b.name == l.name))
-            .map(|l| l.name.clone())
+            .filter(|p| was(&p.limit.name).is_none())
+            .map(|p| p.limit.name.clone())
             .collect();
         let changed: Vec<String> = self
             .plans
             .iter()
-            .filter(|p| {
-                before.iter().any(|(b, with)| {
-                    b.name == p.limit.name && (*b != p.limit || *with != p.replayed_with())
-                })
-            })
+            .filter(|p| was(&p.limit.name).is_some_and(|b| !b.forecasts_like(p)))
             .map(|p| p.limit.name.clone())
             .collect();
         let fresh = |name: &str| configured(name) && !changed.iter().any(|c| c == name);
@@ -443,14 +449,24 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             |limit, change| configured(limit) && alert_on.iter().any(|k| k.as_str() == change),
             now,
         );
+        // Marks classed by the old growth factor would all be reclassed by
+        // the new one, as moves the data never made.
+        if config.roadmap.growth_factor != self.config.roadmap.growth_factor {
+            self.marks.clear();
+        }
         self.marks.retain(|(limit, _), _| fresh(limit));
         self.backtested.retain(|limit, _| fresh(limit));
         if let Ok(mut snap) = self.snapshot.write() {
             snap.limits.retain(|limit, _| configured(limit));
             snap.trust.retain(|limit, _| fresh(limit));
+            snap.changes.retain(|c| configured(&c.limit));
         }
         for name in &removed {
             self.metrics.forget_limit(name);
+        }
+        let now_targets = self.sink.targets();
+        for gone in targets.iter().filter(|t| !now_targets.contains(t)) {
+            self.metrics.forget_alertmanager(gone);
         }
         // The alerts' states are current at once (a removed limit's are
         // resolved), not only after the next evaluation.
@@ -570,7 +586,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 
     /// One evaluation of every limit at `now`; alerts are sent when `send`.
     pub async fn tick(&mut self, now: UnixSeconds, send: bool) -> TickReport {
-        let timer = self.metrics.evaluation_duration.start_timer();
+        // Observed at the end, not on drop: an evaluation abandoned for a
+        // reload or a shutdown is not one.
+        let started = std::time::Instant::now();
         let this = &*self;
         // Each limit is fetched and forecast in one go, so that at most
         // `concurrency` limits' raw histories are in memory at once (not
@@ -724,7 +742,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         if report.failed_limits.is_empty() {
             self.metrics.last_success.set(now);
         }
-        timer.observe_duration();
+        self.metrics
+            .evaluation_duration
+            .observe(started.elapsed().as_secs_f64());
         // Last: readers that wait for an evaluation see all of it.
         self.publish(now);
         if self.backtest_every > 0.0 {
@@ -811,12 +831,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 
     /// Backtests one limit and puts its scores in the snapshot.
     async fn trust_limit(&mut self, name: String, now: UnixSeconds) {
-        self.backtested.insert(name.clone(), now);
         debug!(limit = %name, "backtest started");
-        match self
+        let outcome = self
             .backtest_limit(&name, now, None, None, BACKTEST_CUTS)
-            .await
-        {
+            .await;
+        // Done, well or not, only once it has finished: a backtest
+        // abandoned with its evaluation is due again at the next.
+        self.backtested.insert(name.clone(), now);
+        match outcome {
             Ok(done) => {
                 debug!(limit = %name, series = done.series.len(), "backtest done");
                 let trust = done
@@ -910,12 +932,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 
     /// Marks the tick done: its alerts' states, and when it finished.
     fn publish(&self, now: UnixSeconds) {
-        let alerts = self.tracker.held();
-        let Ok(mut snap) = self.snapshot.write() else {
-            return;
-        };
-        snap.alerts = alerts;
-        snap.evaluated_at = Some(now);
+        self.publish_alerts();
+        // After the alerts: a reader that sees this evaluation's time sees
+        // its alerts.
+        if let Ok(mut snap) = self.snapshot.write() {
+            snap.evaluated_at = Some(now);
+        }
     }
 
     /// Puts the alerts' states in the snapshot between evaluations.
@@ -926,65 +948,17 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         }
     }
 
-    /// Reads the configuration again with `load` and applies it; on
-    /// failure the running configuration stays, and the error is logged,
-    /// counted and shown on the status page.
-    fn reload_with<F>(&mut self, load: &mut F, now: UnixSeconds) -> Result<Reloaded, String>
-    where
-        F: FnMut() -> Result<Loaded<S, K>, String> + ?Sized,
-    {
-        let outcome = load().map(|loaded| self.reload(loaded, now));
-        let ok = outcome.is_ok();
-        self.metrics.config_reload_successful.set(i64::from(ok));
-        if ok {
-            self.metrics.config_reload_success_time.set(now);
-        }
-        if let Ok(mut snap) = self.snapshot.write() {
-            match &outcome {
-                Ok(_) => {
-                    snap.config.loaded_at = Some(now);
-                    snap.config.reload_error = None;
-                }
-                Err(e) => snap.config.reload_error = Some((now, e.clone())),
-            }
-        }
-        match &outcome {
-            Ok(r) => info!(outcome = %r, "configuration reloaded"),
-            Err(e) => {
-                error!(error = %e, "configuration reload failed; the running configuration stays")
-            }
-        }
-        outcome
-    }
-
-    /// Answers `first` and every request queued behind it with one reading
-    /// of the configuration: a burst of SIGHUPs, or a sidecar that reloads
-    /// eagerly, costs one reload and at most one evaluation. Returns
-    /// whether the configuration running changed (and so should be
-    /// evaluated at once).
-    fn answer_reloads(&mut self, first: ReloadRequest, reloads: &mut Reloads<S, K>) -> bool {
-        let mut waiting = vec![first];
-        while let Ok(more) = reloads.requests.try_recv() {
-            waiting.push(more);
-        }
-        let outcome = self.reload_with(&mut *reloads.load, wall_clock());
-        let changed = outcome.as_ref().is_ok_and(|r| !r.unchanged);
-        for request in waiting {
-            if let Some(reply) = request.reply {
-                // Whoever asked may have gone; the log has it.
-                let _ = reply.send(outcome.clone());
-            }
-        }
-        changed
-    }
-
     /// Evaluates every `evaluation.interval` until `shutdown` completes;
     /// with `reloads`, reads the configuration again when asked and
-    /// evaluates at once on a changed one. A reload does not wait for an
-    /// evaluation stuck on a slow source (its timeouts and retries can take
-    /// minutes, and the reload may be what moves it to another source):
-    /// the evaluation is abandoned, as at a shutdown, and the next one
-    /// starts on the configuration read.
+    /// evaluates at once on a changed one.
+    ///
+    /// A request that arrives during an evaluation is read at once. A file
+    /// that fails or has not changed is answered at once and the
+    /// evaluation goes on (requests in a loop must not keep runway from
+    /// ever finishing one). A changed one abandons it, as a shutdown does:
+    /// stuck on a source that does not answer, it could take the source's
+    /// timeout three times over, per query, and the new file may be what
+    /// points runway elsewhere.
     pub async fn run(
         mut self,
         shutdown: impl Future<Output = ()>,
@@ -993,41 +967,90 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let mut ticker = self.ticker();
         tokio::pin!(shutdown);
         loop {
-            let (request, abandoned) = tokio::select! {
+            // Configurations read, to apply once no evaluation runs, with
+            // the requests still waiting for the outcome.
+            let mut pending: Vec<(Vec<ReloadRequest>, Loaded<S, K>)> = Vec::new();
+            let mut abandoned = false;
+            let between = tokio::select! {
                 _ = &mut shutdown => {
                     info!("shutting down");
                     return;
                 }
-                Some(request) = next_request(&mut reloads) => (request, false),
-                _ = ticker.tick() => {
-                    // Nothing an abandoned evaluation would still do must
-                    // outlive it: it installs its forecasts and alerts
-                    // under one lock after every query has answered, and
-                    // an alert marked sent but not delivered is carried by
-                    // the next resend. The next start derives its state
-                    // again.
-                    let interrupted = tokio::select! {
+                Some(request) = next_request(&mut reloads) => Some(request),
+                _ = ticker.tick() => None,
+            };
+            if let Some(first) = between {
+                let Some(r) = reloads.as_mut() else { continue };
+                match read_again(first, r) {
+                    (requests, Ok(loaded)) => pending.push((requests, loaded)),
+                    (requests, Err(e)) => report_reload(
+                        requests,
+                        Err(e),
+                        &self.metrics,
+                        &self.snapshot,
+                        wall_clock(),
+                    ),
+                }
+            } else {
+                let metrics = Arc::clone(&self.metrics);
+                let snapshot = Arc::clone(&self.snapshot);
+                let running = self.config.clone();
+                let tick = self.tick(wall_clock(), true);
+                tokio::pin!(tick);
+                loop {
+                    tokio::select! {
                         _ = &mut shutdown => {
+                            // Nothing it would still do must outlive the
+                            // process; the next start derives its state
+                            // again.
                             info!("shutting down; the evaluation in progress is abandoned");
                             return;
                         }
-                        Some(request) = next_request(&mut reloads) => {
-                            warn!("the evaluation in progress is abandoned for a reload of the configuration");
-                            Some(request)
-                        }
-                        report = self.tick(wall_clock(), true) => {
+                        report = &mut tick => {
                             debug!(?report, "evaluation done");
-                            None
+                            break;
                         }
-                    };
-                    match interrupted {
-                        Some(request) => (request, true),
-                        None => continue,
+                        Some(first) = next_request(&mut reloads) => {
+                            let Some(r) = reloads.as_mut() else { continue };
+                            let now = wall_clock();
+                            match read_again(first, r) {
+                                (requests, Err(e)) => {
+                                    report_reload(requests, Err(e), &metrics, &snapshot, now);
+                                }
+                                (requests, Ok(loaded)) if loaded.config == running => {
+                                    // Answered now, applied after the
+                                    // evaluation (a source and a sink built
+                                    // anew: a rotated CA file).
+                                    let same = Reloaded {
+                                        limits: running.limits.len(),
+                                        unchanged: true,
+                                        notes: loaded.notes.clone(),
+                                        ..Reloaded::default()
+                                    };
+                                    report_reload(requests, Ok(same), &metrics, &snapshot, now);
+                                    pending.push((Vec::new(), loaded));
+                                }
+                                (requests, Ok(loaded)) => {
+                                    warn!("the evaluation in progress is abandoned for a changed configuration");
+                                    pending.push((requests, loaded));
+                                    abandoned = true;
+                                    break;
+                                }
+                            }
+                        }
                     }
                 }
-            };
-            let Some(r) = reloads.as_mut() else { continue };
-            let changed = self.answer_reloads(request, r);
+            }
+            // No evaluation runs: the engine's state is its own again.
+            let mut changed = false;
+            for (requests, loaded) in pending {
+                let now = wall_clock();
+                let done = self.reload(loaded, now);
+                changed |= !done.unchanged;
+                if !requests.is_empty() {
+                    report_reload(requests, Ok(done), &self.metrics, &self.snapshot, now);
+                }
+            }
             // A new ticker's first tick is at once: the new configuration
             // evaluated, or the abandoned evaluation made good.
             if changed || abandoned {
@@ -1053,6 +1076,59 @@ async fn next_request<S, K>(reloads: &mut Option<Reloads<S, K>>) -> Option<Reloa
             None => std::future::pending().await,
         },
         None => std::future::pending().await,
+    }
+}
+
+/// Reads the configuration for `first` and every request queued behind
+/// it: a burst of SIGHUPs, or a sidecar that reloads eagerly, costs one
+/// reading.
+#[allow(clippy::type_complexity)]
+fn read_again<S, K>(
+    first: ReloadRequest,
+    reloads: &mut Reloads<S, K>,
+) -> (Vec<ReloadRequest>, Result<Loaded<S, K>, String>) {
+    let mut requests = vec![first];
+    while let Ok(more) = reloads.requests.try_recv() {
+        requests.push(more);
+    }
+    (requests, (reloads.load)())
+}
+
+/// Says what reading the configuration again came to, at `now`: on each
+/// request's reply, in the log, on `/metrics` and on the status page. On
+/// failure the running configuration stays.
+fn report_reload(
+    requests: Vec<ReloadRequest>,
+    outcome: Result<Reloaded, String>,
+    metrics: &Metrics,
+    snapshot: &RwLock<Snapshot>,
+    now: UnixSeconds,
+) {
+    let ok = outcome.is_ok();
+    metrics.config_reload_successful.set(i64::from(ok));
+    if ok {
+        metrics.config_reload_success_time.set(now);
+    }
+    if let Ok(mut snap) = snapshot.write() {
+        match &outcome {
+            Ok(_) => {
+                snap.config.loaded_at = Some(now);
+                snap.config.reload_error = None;
+            }
+            Err(e) => snap.config.reload_error = Some((now, e.clone())),
+        }
+    }
+    match &outcome {
+        Ok(r) => info!(outcome = %r, "configuration reloaded"),
+        Err(e) => {
+            error!(error = %e, "configuration reload failed; the running configuration stays")
+        }
+    }
+    for request in requests {
+        if let Some(reply) = request.reply {
+            // Whoever asked may have gone; the log has it.
+            let _ = reply.send(outcome.clone());
+        }
     }
 }
 

@@ -457,26 +457,14 @@ pub struct Held {
 pub const VANISHED: &str =
     "no longer reported (the series stopped, or its query no longer returns it)";
 
+/// The resolution of an alert whose limit was removed from the
+/// configuration.
+pub const REMOVED: &str = "its limit was removed from runway's configuration";
+
 /// The resolution of an alert that a reload's changed rule no longer
 /// raises.
 pub const RULE_CHANGED: &str =
     "its alert rule was changed in runway's configuration (alert name, labels or severities)";
-
-impl Tracked {
-    /// Resolves a firing alert that no forecast ended: `why` is said first
-    /// in its summary, so that the resolution does not read as a wall that
-    /// moved away, and is its `resolution` (unless the limit sets one).
-    fn resolve_because(&mut self, why: &str, now: UnixSeconds) {
-        self.state = AlertState::Resolved;
-        self.resolved_at = Some(now);
-        if let Some(summary) = self.annotations.get_mut("summary") {
-            *summary = format!("{why}; its last forecast: {summary}");
-        }
-        self.annotations
-            .entry(RESOLUTION.to_string())
-            .or_insert_with(|| why.to_string());
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Tracked {
@@ -496,6 +484,22 @@ struct Tracked {
     cleared_at: Option<UnixSeconds>,
     /// Its rule's `keep_firing_for`, in seconds.
     keep_firing_for: f64,
+}
+
+impl Tracked {
+    /// Resolves a firing alert that no forecast ended: `why` is said first
+    /// in its summary, so that the resolution does not read as a wall that
+    /// moved away, and is its `resolution` (unless the limit sets one).
+    fn resolve_because(&mut self, why: &str, now: UnixSeconds) {
+        self.state = AlertState::Resolved;
+        self.resolved_at = Some(now);
+        if let Some(summary) = self.annotations.get_mut("summary") {
+            *summary = format!("{why}; its last forecast: {summary}");
+        }
+        self.annotations
+            .entry(RESOLUTION.to_string())
+            .or_insert_with(|| why.to_string());
+    }
 }
 
 /// The alerts of every limit, keyed by limit then by the alert's label set
@@ -606,10 +610,6 @@ fn resolved_annotations(
 
 /// The annotation that says why a resolved alert is over.
 pub const RESOLUTION: &str = "resolution";
-
-/// The resolution of an alert whose limit was removed from the
-/// configuration.
-pub const REMOVED: &str = "its limit was removed from runway's configuration";
 
 impl AlertTracker {
     pub fn new() -> Self {

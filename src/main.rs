@@ -311,8 +311,9 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Check { config } => Ok(check(&config)),
         Command::Run { config } => {
-            let cfg = load(&config)?;
-            run(cfg, config).await.map(|_| ExitCode::SUCCESS)
+            // What a reload checks, so that a file that starts also reloads.
+            let (cfg, source) = checked(&config).map_err(anyhow::Error::msg)?;
+            run(cfg, source, config).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Once { config, output } => {
             let cfg = load(&config)?;
@@ -511,9 +512,8 @@ fn sink_for(cfg: &Config) -> Result<AnySink> {
     })
 }
 
-async fn run(cfg: Config, path: PathBuf) -> Result<()> {
+async fn run(cfg: Config, source: PrometheusSource, path: PathBuf) -> Result<()> {
     let (snapshot, metrics) = shared()?;
-    let source = PrometheusSource::new(&cfg.source)?;
     if cfg.alerting.alertmanagers.is_empty() {
         info!("no alerting.alertmanagers configured: alerts are logged, not sent");
     }
@@ -526,8 +526,6 @@ async fn run(cfg: Config, path: PathBuf) -> Result<()> {
     );
     let engine = Engine::new(&cfg, source, sink, metrics.clone(), snapshot.clone());
     let listen = cfg.server.listen;
-    let mut alertmanagers = cfg.alerting.alertmanagers.clone();
-    let counted = metrics.clone();
     // Everything but the listening address applies at a reload; a new
     // address is said, and waits for a restart.
     let load = move || -> Result<engine::Loaded<PrometheusSource, AnySink>, String> {
@@ -540,15 +538,9 @@ async fn run(cfg: Config, path: PathBuf) -> Result<()> {
                 cfg.server.listen
             ));
         }
-        // An Alertmanager no longer configured leaves /metrics, as a
-        // removed limit does.
-        for gone in alertmanagers
-            .iter()
-            .filter(|u| !cfg.alerting.alertmanagers.contains(u))
-        {
-            counted.forget_alertmanager(&runway::sink::alertmanager::target_name(gone));
+        if cfg.alerting.alertmanagers.is_empty() {
+            notes.push("no alerting.alertmanagers: alerts are logged, not sent".to_string());
         }
-        alertmanagers.clone_from(&cfg.alerting.alertmanagers);
         Ok(engine::Loaded {
             config: cfg,
             source,

@@ -551,10 +551,10 @@ mod tests {
         [("disk".to_string(), d.to_string())].into()
     }
 
-    /// A reload that failed is on the page, with the file's problems,
-    /// until one succeeds.
+    /// A reload that failed is on the page, with the file's problems.
+    /// (The engine clears it when one succeeds: tests/it/pipeline.rs.)
     #[test]
-    fn a_failed_reload_is_said_until_one_succeeds() {
+    fn a_failed_reload_is_said_on_the_page() {
         let mut snap = filling_disks(&["a".to_string()]);
         snap.config.loaded_at = Some(NOW - 3600.0);
         assert!(!render(&snap, NOW).contains("reload-failed"));

@@ -64,7 +64,7 @@ impl AlertmanagerSink {
 
 /// How an Alertmanager's URL is named in labels and logs: without its
 /// credentials or a trailing slash.
-pub fn target_name(url: &str) -> String {
+fn target_name(url: &str) -> String {
     crate::config::without_credentials(url.trim_end_matches('/'))
 }
 
@@ -100,6 +100,10 @@ async fn post(
 }
 
 impl AlertSink for AlertmanagerSink {
+    fn targets(&self) -> Vec<String> {
+        self.targets.iter().map(|(_, name)| name.clone()).collect()
+    }
+
     async fn send(&self, alerts: &[Alert]) -> Vec<Delivery> {
         if alerts.is_empty() {
             return Vec::new();

@@ -7,6 +7,9 @@ use crate::evaluate::Alert;
 #[derive(Debug, Default)]
 pub struct LogSink;
 
+/// The log's name as a target.
+const LOG: &str = "log";
+
 impl AlertSink for LogSink {
     async fn send(&self, alerts: &[Alert]) -> Vec<Delivery> {
         for a in alerts {
@@ -19,10 +22,14 @@ impl AlertSink for LogSink {
             );
         }
         vec![Delivery {
-            target: "log".to_string(),
+            target: LOG.to_string(),
             sent: alerts.len(),
             failed: 0,
             error: None,
         }]
+    }
+
+    fn targets(&self) -> Vec<String> {
+        vec![LOG.to_string()]
     }
 }

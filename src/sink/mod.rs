@@ -12,6 +12,10 @@ use crate::evaluate::Alert;
 pub trait AlertSink: Send + Sync {
     /// Delivers `alerts` to every target, reporting one result per target.
     fn send(&self, alerts: &[Alert]) -> impl Future<Output = Vec<Delivery>> + Send;
+
+    /// The targets, named as [`Delivery::target`] names them (the
+    /// `alertmanager` label of the delivery counters).
+    fn targets(&self) -> Vec<String>;
 }
 
 /// What happened at one target.
@@ -49,6 +53,13 @@ impl AlertSink for AnySink {
         match self {
             AnySink::Alertmanager(s) => s.send(alerts).await,
             AnySink::Log(s) => s.send(alerts).await,
+        }
+    }
+
+    fn targets(&self) -> Vec<String> {
+        match self {
+            AnySink::Alertmanager(s) => s.targets(),
+            AnySink::Log(s) => s.targets(),
         }
     }
 }

@@ -1028,7 +1028,8 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
         body.trim(),
         format!(
             "configuration reloaded: 1 limit configured; removed: disk_headroom; \
-             server.listen 127.0.0.1:{elsewhere} needs a restart: runway listens on 127.0.0.1:{port} until then"
+             server.listen 127.0.0.1:{elsewhere} needs a restart: runway listens on 127.0.0.1:{port} until then; \
+             no alerting.alertmanagers: alerts are logged, not sent"
         )
     );
     let (_, page) = runway.get("/").await;

@@ -3,7 +3,7 @@
 //! in milliseconds, with every failure a dependency can produce.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -140,6 +140,10 @@ impl RecordingSink {
 }
 
 impl AlertSink for RecordingSink {
+    fn targets(&self) -> Vec<String> {
+        vec!["am".into()]
+    }
+
     async fn send(&self, alerts: &[Alert]) -> Vec<Delivery> {
         if *self.failing.lock().unwrap() {
             return vec![Delivery {
@@ -1116,30 +1120,50 @@ async fn a_failing_driver_fails_its_limit_by_name_and_an_empty_one_falls_back() 
     );
 }
 
-/// A source that accepts every query and never answers; `asked` is
+/// A source that hangs while its gate is closed (a blackholed
+/// Prometheus), and answers as `inner` once it is opened; `asked` is
 /// notified when a range query arrives.
-struct Hanging {
+#[derive(Clone)]
+struct Gated {
+    inner: ScriptedSource,
+    gate: Arc<tokio::sync::Semaphore>,
     asked: Arc<tokio::sync::Notify>,
+    /// Range queries started.
+    started: Arc<AtomicUsize>,
 }
 
-impl runway::source::SeriesSource for Hanging {
-    async fn query_range(
-        &self,
-        _query: &str,
-        _start: f64,
-        _end: f64,
-        _step: f64,
-    ) -> Result<Vec<runway::model::Series>, runway::source::SourceError> {
-        self.asked.notify_one();
-        std::future::pending().await
+impl Gated {
+    fn closed(inner: ScriptedSource) -> Gated {
+        Gated {
+            inner,
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            asked: Arc::new(tokio::sync::Notify::new()),
+            started: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
-    async fn query_instant(
+    fn open(&self) {
+        self.gate.add_permits(1 << 20);
+    }
+}
+
+impl SeriesSource for Gated {
+    async fn query_range(
         &self,
-        _query: &str,
-        _at: f64,
-    ) -> Result<Vec<(runway::model::Labels, f64)>, runway::source::SourceError> {
-        std::future::pending().await
+        query: &str,
+        start: f64,
+        end: f64,
+        step: f64,
+    ) -> Result<Vec<Series>, SourceError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        self.asked.notify_one();
+        // Released at once: the gate only holds queries while closed.
+        drop(self.gate.acquire().await);
+        self.inner.query_range(query, start, end, step).await
+    }
+
+    async fn query_instant(&self, query: &str, at: f64) -> Result<Vec<(Labels, f64)>, SourceError> {
+        self.inner.query_instant(query, at).await
     }
 }
 
@@ -1148,10 +1172,8 @@ async fn a_shutdown_does_not_wait_for_an_evaluation_stuck_on_its_source() {
     let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
     let snapshot = Arc::new(RwLock::new(Snapshot::default()));
     let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
-    let asked = Arc::new(tokio::sync::Notify::new());
-    let source = Hanging {
-        asked: asked.clone(),
-    };
+    let source = Gated::closed(ScriptedSource::default());
+    let asked = source.asked.clone();
     let engine = Engine::new(
         &cfg,
         source,
@@ -1454,35 +1476,6 @@ async fn within(what: &str, cond: impl Fn() -> bool) {
     panic!("{what}: not within 5 s");
 }
 
-/// A source that hangs while its gate is closed (a blackholed
-/// Prometheus), and answers as `inner` once open.
-#[derive(Clone)]
-struct Gated {
-    inner: ScriptedSource,
-    open: Arc<AtomicBool>,
-    asked: Arc<tokio::sync::Notify>,
-}
-
-impl SeriesSource for Gated {
-    async fn query_range(
-        &self,
-        query: &str,
-        start: f64,
-        end: f64,
-        step: f64,
-    ) -> Result<Vec<Series>, SourceError> {
-        self.asked.notify_one();
-        if !self.open.load(Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-        self.inner.query_range(query, start, end, step).await
-    }
-
-    async fn query_instant(&self, query: &str, at: f64) -> Result<Vec<(Labels, f64)>, SourceError> {
-        self.inner.query_instant(query, at).await
-    }
-}
-
 /// A reload does not wait for an evaluation stuck on its source (with
 /// real timeouts and retries, minutes): it is answered at once, and the
 /// configuration read (here, another source) is evaluated at once. A burst
@@ -1500,12 +1493,8 @@ async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_o
             filling(T0 + 3.0 * DAY),
         )],
     );
-    let asked = Arc::new(tokio::sync::Notify::new());
-    let blackholed = Gated {
-        inner: inner.clone(),
-        open: Arc::new(AtomicBool::new(false)),
-        asked: asked.clone(),
-    };
+    let blackholed = Gated::closed(inner.clone());
+    let asked = blackholed.asked.clone();
     let mut engine = Engine::new(
         &cfg,
         blackholed,
@@ -1526,10 +1515,10 @@ async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_o
                 "runway.toml",
             )
             .map_err(|e| e.to_string())?,
-            source: Gated {
-                inner: inner.clone(),
-                open: Arc::new(AtomicBool::new(true)),
-                asked: Arc::new(tokio::sync::Notify::new()),
+            source: {
+                let answering = Gated::closed(inner.clone());
+                answering.open();
+                answering
             },
             sink: RecordingSink::default(),
             notes: Vec::new(),
@@ -1613,4 +1602,154 @@ async fn a_reload_that_changes_a_limit_drops_its_backtest_scores() {
     assert_eq!(done.to_string(), "2 limits configured; changed: disk_full");
     assert!(!scored(&r, "disk_full"), "the old wall's scores went");
     assert!(scored(&r, "queue_full"), "the unchanged limit's stay");
+}
+
+/// Reloads in a loop (a sidecar, a script) must not keep runway from ever
+/// finishing an evaluation: a file that has not changed, or that fails,
+/// is answered at once and the evaluation in progress goes on.
+#[tokio::test]
+async fn reloads_of_an_unchanged_or_broken_file_let_the_evaluation_finish() {
+    let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
+    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
+    let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
+    let inner = ScriptedSource::default();
+    inner.set(
+        "node_filesystem_avail_bytes",
+        vec![(
+            labels(&[("instance", "node-3"), ("mountpoint", "/data")]),
+            filling(T0 + 3.0 * DAY),
+        )],
+    );
+    let slow = Gated::closed(inner.clone());
+    let mut engine = Engine::new(
+        &cfg,
+        slow.clone(),
+        RecordingSink::default(),
+        metrics,
+        snapshot.clone(),
+    );
+    engine.backtest_every = 0.0;
+    let file = Arc::new(Mutex::new(DISK.to_string()));
+    let text = file.clone();
+    let source = slow.clone();
+    let load = move || {
+        Ok(runway::engine::Loaded {
+            config: config::from_str(&text.lock().unwrap(), Format::Toml, "runway.toml")
+                .map_err(|e| e.to_string())?,
+            source: source.clone(),
+            sink: RecordingSink::default(),
+            notes: Vec::new(),
+        })
+    };
+    let (requests, received) = tokio::sync::mpsc::channel(8);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(engine.run(
+        async {
+            let _ = stopped.await;
+        },
+        Some(runway::engine::Reloads {
+            requests: received,
+            load: Box::new(load),
+        }),
+    ));
+    // The first evaluation waits on the source.
+    slow.asked.notified().await;
+    let ask = || async {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        requests
+            .send(runway::engine::ReloadRequest { reply: Some(reply) })
+            .await
+            .expect("the engine takes requests");
+        tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .expect("answered during the evaluation")
+            .expect("the engine answers")
+    };
+    let same = ask().await.expect("the file loads");
+    assert!(same.unchanged, "{same}");
+    *file.lock().unwrap() = DISK.replace("wall = 0", "wall = \"zero\"");
+    ask().await.expect_err("a broken file");
+    assert_eq!(snapshot.read().unwrap().evaluated_at, None);
+
+    // The source answers: the evaluation that was waiting finishes, and
+    // it is the only one that started.
+    slow.open();
+    within("the evaluation", || {
+        snapshot.read().unwrap().evaluated_at.is_some()
+    })
+    .await;
+    assert_eq!(
+        slow.started.load(Ordering::SeqCst),
+        1,
+        "the evaluation was not started again"
+    );
+    stop.send(()).expect("the engine is running");
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the engine stopped")
+        .expect("the engine did not panic");
+}
+
+/// A new `roadmap.growth_factor` reclasses breaking points by itself: the
+/// data did not move, so a reload that changes it is not a re-roadmap
+/// event (a pool at 13x headroom is deferred at 10x and must be addressed
+/// at 20x, without a "must address" notice saying its headroom moved).
+#[tokio::test]
+async fn a_reloaded_growth_factor_is_not_a_move_of_the_roadmap() {
+    let mut r = rig(ROADMAP);
+    let per_request = |t: f64| 100.0 + 50.0 * (std::f64::consts::TAU * t / DAY).sin();
+    r.source.set(
+        "requests_per_second",
+        vec![(Labels::new(), Arc::new(per_request))],
+    );
+    r.source.set(
+        "pool_in_use",
+        vec![(
+            labels(&[("pool", "orders")]),
+            Arc::new(move |t| 0.05 * per_request(t)),
+        )],
+    );
+    r.source.set(
+        "queue_depth",
+        vec![(
+            labels(&[("queue", "ingest")]),
+            Arc::new(|t| 4000.0 + 200.0 * (t - T0) / DAY),
+        )],
+    );
+    r.tick(T0).await;
+    let pool_must = |r: &Rig| {
+        r.snapshot
+            .read()
+            .unwrap()
+            .roadmap()
+            .iter()
+            .find(|p| p.evaluation.limit == "pool_exhausted")
+            .map(|p| p.breaks_before_growth)
+    };
+    assert_eq!(pool_must(&r), Some(false), "13x is beyond 10x");
+
+    let wider = ROADMAP.replace("[roadmap]\n", "[roadmap]\ngrowth_factor = 20\n");
+    r.engine.reload(
+        runway::engine::Loaded {
+            config: config::from_str(&wider, Format::Toml, "runway.toml").unwrap(),
+            source: r.source.clone(),
+            sink: r.sink.clone(),
+            notes: Vec::new(),
+        },
+        T0 + 30.0,
+    );
+    r.tick(T0 + 60.0).await;
+    r.tick(T0 + 120.0).await;
+    assert_eq!(pool_must(&r), Some(true), "13x is within 20x");
+    assert_eq!(
+        r.metric("runway_roadmap_changes_total{change=\"must_address\",limit=\"pool_exhausted\"}"),
+        Some(0.0)
+    );
+    assert!(
+        r.sink
+            .take()
+            .iter()
+            .all(|a| a.labels["alertname"] != "RoadmapChanged"),
+        "no notice"
+    );
 }
