@@ -10,7 +10,8 @@
 //!    *censored*: the wall is not reached within the data.
 //! 2. **Cuts.** `cuts` evenly spaced instants from 20% of the span up to the
 //!    crossing (or, without one, up to the end of the data minus the lead
-//!    time, so that every cut has a lead's worth of data after it). At each
+//!    time, so that every cut has a lead's worth of data after it); fewer
+//!    where that range holds fewer samples, one cut per newest sample. At each
 //!    cut `t` the forecaster sees only the samples at or before `t`, with
 //!    `now = t`; the truth there is `tau = crossing - t`.
 //! 3. **Scores.**
@@ -282,7 +283,10 @@ pub fn score(cuts: &[Cut]) -> Scores {
 /// The cut instants for finite, time-ordered `data` whose wall is reached at
 /// `crossing` (or not at all): `cuts` evenly spaced from 20% of the span up
 /// to, not including, the crossing or the end of the data minus the lead.
-/// Empty when that range is empty.
+/// Empty when that range is empty. Cuts that would see the same samples as
+/// the cut before them (a range shorter than `cuts` samples) are one cut:
+/// the same forecast scored twice would count its error or its false alarm
+/// twice.
 pub fn cut_times(data: &[Sample], crossing: Option<UnixSeconds>, p: &Protocol) -> Vec<f64> {
     let (Some(first), Some(last)) = (data.first(), data.last()) else {
         return Vec::new();
@@ -292,8 +296,13 @@ pub fn cut_times(data: &[Sample], crossing: Option<UnixSeconds>, p: &Protocol) -
     if stop.is_nan() || stop <= start {
         return Vec::new();
     }
+    let mut seen = None;
     (0..p.cuts)
         .map(|i| start + (stop - start) * i as f64 / p.cuts as f64)
+        .filter(|&t| {
+            let newest = data.partition_point(|s| s.t <= t);
+            seen.replace(newest) != Some(newest)
+        })
         .collect()
 }
 
@@ -730,6 +739,30 @@ mod tests {
         assert!(times.iter().all(|&t| end - t > DAY), "{times:?}");
         // A crossing before the first cut leaves nothing to judge.
         assert!(cut_times(&s, Some(T0 + DAY), &p).is_empty());
+    }
+
+    /// Thirty cuts asked over a stretch of three samples are three cuts:
+    /// the others would score the same forecasts again.
+    #[test]
+    fn cuts_that_would_see_the_same_samples_are_one() {
+        let s: Vec<Sample> = (0..60)
+            .map(|i| Sample::new(T0 + 60.0 * f64::from(i), f64::from(i)))
+            .collect();
+        let p = Protocol {
+            wall: 100.0,
+            direction: Direction::Rising,
+            lead: 45.0 * 60.0,
+            cuts: 30,
+        };
+        // From 20% of the hour (minute 11.8) to a lead before its end
+        // (minute 14): the newest sample a cut sees is minute 11, 12 or 13,
+        // so 12, 13 or 14 samples.
+        let times = cut_times(&s, None, &p);
+        let newest: Vec<usize> = times
+            .iter()
+            .map(|&t| s.partition_point(|x| x.t <= t))
+            .collect();
+        assert_eq!(newest, vec![12, 13, 14], "{times:?}");
     }
 
     /// A line from 100 rising to a wall of 1000 at day 12, with noise of
