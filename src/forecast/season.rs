@@ -136,8 +136,17 @@ fn moving_average(samples: &[Sample], period: f64) -> Vec<f64> {
 fn bin_of(t: f64, period: f64, bins: usize) -> usize {
     let x = t / period;
     let phase = x - x.floor();
-    ((phase * bins as f64) as usize).min(bins - 1)
+    // A sample on a bin's edge (15 s steps in a 6-minute cycle of 24 bins)
+    // belongs to that bin: the rounding of `t / period` at 1.8e9 put it in
+    // the one before, at every period, which left a bin empty and the whole
+    // cycle unseen.
+    ((phase * bins as f64 + BIN_EDGE) as usize).min(bins - 1)
 }
+
+/// How far below a bin's edge, in bins, a phase still counts as on it: far
+/// above the rounding of a phase (about 1e-8 of a bin at 1.8e9 seconds),
+/// far below any real offset of a sample.
+const BIN_EDGE: f64 = 1e-6;
 
 /// The median offset of each of `bins` phase bins over the points that
 /// `keep` (by index) admits; `None` for a bin with none. `bin[i]` is the
@@ -203,7 +212,7 @@ fn agreement(a: &[Option<f64>], b: &[Option<f64>]) -> f64 {
 /// periods must agree, so that a one-off bump in two days of history is not
 /// taken for a daily cycle.
 pub fn estimate(samples: &[Sample], period: f64) -> Option<Season> {
-    estimate_in(samples, period, &mut None)
+    estimate_in(samples, period, &mut None, 1)
 }
 
 /// Whether `period` can be seen in `samples` at all: two periods of history,
@@ -217,18 +226,22 @@ fn observable(samples: &[Sample], period: f64, dt: f64) -> bool {
         && period / dt >= MIN_SAMPLES_PER_PERIOD
 }
 
-/// `estimate`, sharing the straight-trend removal between periods.
+/// `estimate`, sharing the straight-trend removal between periods, with
+/// its profile in `repeats` times the bins a cycle of `period / repeats`
+/// would have: a cycle and the cycle of twice its period are compared at
+/// the same resolution.
 fn estimate_in(
     samples: &[Sample],
     period: f64,
     straight: &mut Option<Vec<Sample>>,
+    repeats: usize,
 ) -> Option<Season> {
     let n = samples.len();
     let dt = median_dt(samples);
     if !observable(samples, period, dt) {
         return None;
     }
-    let bins = ((period / dt).round() as usize).clamp(4, MAX_BINS);
+    let bins = ((period / repeats as f64 / dt).round() as usize).clamp(4, MAX_BINS) * repeats;
     if straight.is_none() {
         let anchor = samples[n - 1].t;
         let line = super::robust::theil_sen(samples, anchor)?;
@@ -285,16 +298,19 @@ fn estimate_in(
 /// leaves a pattern within each period, since the moving average smears
 /// each burst across the boundary between two periods, so the even and the
 /// odd periods can agree on it. Such a cycle is not counted: when the cycle
-/// of twice the period explains at least half of what the period's own
+/// of twice the period explains more than half of what the period's own
 /// cycle leaves unexplained, the rhythm is the longer one.
 pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
     let mut straight = None;
     candidates
         .iter()
         .filter_map(|&p| {
-            let found = estimate_in(samples, p, &mut straight)?;
-            let every_other = estimate_in(samples, 2.0 * p, &mut straight)
-                .is_some_and(|twice| 1.0 - twice.strength <= (1.0 - found.strength) / 2.0);
+            let found = estimate_in(samples, p, &mut straight, 1)?;
+            // At the same resolution: a profile of finer bins fits more of
+            // anything, and a cycle of a few samples a period (a daily one
+            // at half-hour steps) read as a rhythm of every other day.
+            let every_other = estimate_in(samples, 2.0 * p, &mut straight, 2)
+                .is_some_and(|twice| 1.0 - twice.strength < (1.0 - found.strength) / 2.0);
             (!every_other).then_some(found)
         })
         .max_by(|a, b| a.strength.total_cmp(&b.strength))
@@ -424,6 +440,36 @@ mod tests {
             assert_eq!(detect(&staircase(2.0, at), &[DAY]), None, "at {at}h");
             let daily = detect(&staircase(1.0, at), &[DAY]);
             assert_eq!(daily.map(|c| c.period), Some(DAY), "at {at}h");
+        }
+    }
+
+    /// A cycle seen in few samples a period, on a grid that divides it
+    /// (a 6-minute cycle at 15-second steps, a day at half-hour steps, an
+    /// hour at 5-minute steps): each bin holds one sample a period, on its
+    /// edge. The rounding of the phase at 1.8e9 seconds put it in the bin
+    /// before, a bin stayed empty and no cycle was found; and the cycle of
+    /// twice the period, in finer bins, out-fitted it as a rhythm of every
+    /// other period.
+    #[test]
+    fn a_cycle_of_few_samples_on_a_grid_that_divides_it_is_found() {
+        for (period, step, periods) in [
+            (360.0, 15.0, 10.0),
+            (DAY, 1800.0, 30.0),
+            (3600.0, 300.0, 24.0),
+        ] {
+            let s: Vec<Sample> = (0..(periods * period / step) as usize)
+                .map(|i| {
+                    let t = 1.8e9 + step * i as f64;
+                    let cycle = 18.0 * (t / period * std::f64::consts::TAU).sin();
+                    Sample::new(t, 60.0 + 0.001 * (t - 1.8e9) + cycle + 0.5 * noise(i))
+                })
+                .collect();
+            let season = detect(&s, &[period]).unwrap_or_else(|| panic!("{period} s at {step} s"));
+            assert!(
+                (season.max() - 18.0).abs() < 3.0,
+                "{period}: {}",
+                season.max()
+            );
         }
     }
 
