@@ -417,6 +417,19 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let targets = self.sink.targets();
         self.source = source;
         self.sink = sink;
+        let mut notes = notes;
+        if config.source != self.config.source {
+            notes.push(format!(
+                "source: {}",
+                crate::config::without_credentials(&config.source.url)
+            ));
+        }
+        // (None configured: the loader says alerts are only logged.)
+        if config.alerting.alertmanagers != self.config.alerting.alertmanagers
+            && !config.alerting.alertmanagers.is_empty()
+        {
+            notes.push(format!("alerting to: {}", self.sink.targets().join(", ")));
+        }
         let unchanged = config == self.config;
         let before = std::mem::take(&mut self.plans);
         self.configure(&config);
@@ -742,9 +755,17 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         if report.failed_limits.is_empty() {
             self.metrics.last_success.set(now);
         }
-        self.metrics
-            .evaluation_duration
-            .observe(started.elapsed().as_secs_f64());
+        let took = started.elapsed().as_secs_f64();
+        self.metrics.evaluation_duration.observe(took);
+        // The next one is late by as much: forecasts and alerts fall
+        // behind, which only the histogram would otherwise show.
+        if took > self.cadence.interval {
+            warn!(
+                took = %evaluate::human_duration(took),
+                interval = %evaluate::human_duration(self.cadence.interval),
+                "the evaluation took longer than evaluation.interval: a slow source (see runway_source_requests_total), or more series than the interval allows (README, Sizing)"
+            );
+        }
         // Last: readers that wait for an evaluation see all of it.
         self.publish(now);
         if self.backtest_every > 0.0 {

@@ -1291,6 +1291,15 @@ async fn an_unreachable_source_is_retried_counted_and_survived() {
         last_success,
         "an evaluation counted as successful while the source was down"
     );
+    // Retried with backoff, an evaluation outlasts the 1 s interval, and
+    // the log says so.
+    assert!(
+        runway
+            .log()
+            .contains("the evaluation took longer than evaluation.interval"),
+        "{}",
+        log_tail(&runway)
+    );
     assert!(
         m.value(
             "runway_limit_evaluation_failures_total",

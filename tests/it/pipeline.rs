@@ -1553,6 +1553,11 @@ async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_o
             .expect("the engine answers")
             .expect("the configuration loads");
         assert!(!done.unchanged, "{done}");
+        assert!(
+            done.to_string()
+                .ends_with("; source: http://prometheus-2.invalid:9090"),
+            "the reply says where runway reads now: {done}"
+        );
     }
     assert_eq!(*reads.lock().unwrap(), 1, "one reading for the burst");
     within("an evaluation on the new source", || {
