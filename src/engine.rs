@@ -628,6 +628,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let plans = &self.plans;
         self.tracker
             .retire(|l| plans.iter().any(|p| p.limit.name == l), now);
+        let held_before = self.tracker.held();
         let mut statuses = Vec::with_capacity(done.len());
         for (i, result) in done {
             let plan = &self.plans[i];
@@ -705,6 +706,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             }
         }
 
+        log_transitions(&held_before, &self.tracker.held());
         // The new forecasts and the roadmap's moves they make, under one
         // lock (a reader sees both or neither), before sending, so that
         // this tick's re-roadmap notices go out with its alerts.
@@ -1086,6 +1088,27 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker
+    }
+}
+
+/// Logs the alerts that started firing or resolved between `before` and
+/// `after`, once each: what was paged, and when, is in the log even
+/// without an Alertmanager's.
+fn log_transitions(before: &[evaluate::Held], after: &[evaluate::Held]) {
+    let key = |h: &evaluate::Held| (h.limit.clone(), h.series.clone(), h.severity.clone());
+    let was: HashMap<_, AlertState> = before.iter().map(|h| (key(h), h.state)).collect();
+    for h in after {
+        let series = evaluate::label_string(&h.series);
+        match (was.get(&key(h)), h.state) {
+            (Some(AlertState::Firing), AlertState::Firing) => {}
+            (_, AlertState::Firing) => {
+                info!(limit = %h.limit, %series, severity = %h.severity, "alert firing")
+            }
+            (Some(AlertState::Firing), AlertState::Resolved) => {
+                info!(limit = %h.limit, %series, severity = %h.severity, "alert resolved")
+            }
+            _ => {}
+        }
     }
 }
 

@@ -814,6 +814,16 @@ async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_
         &[("alertmanager", alertmanager.url().as_str())],
     );
     assert!(sent > 0.0, "runway_alerts_sent_total is {sent}");
+    // runway's log says when the page began and when it ended, once each.
+    let log = runway.log();
+    for what in ["alert firing", "alert resolved"] {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(what) && l.contains("node-3"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{what}: {lines:#?}");
+        assert!(lines[0].contains("limit=disk_full"), "{}", lines[0]);
+    }
     for a in webhook.alerts() {
         assert_eq!(
             label(&a, "instance"),
