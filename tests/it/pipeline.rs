@@ -1169,18 +1169,9 @@ impl SeriesSource for Gated {
 
 #[tokio::test]
 async fn a_shutdown_does_not_wait_for_an_evaluation_stuck_on_its_source() {
-    let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
-    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
-    let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
     let source = Gated::closed(ScriptedSource::default());
     let asked = source.asked.clone();
-    let engine = Engine::new(
-        &cfg,
-        source,
-        RecordingSink::default(),
-        metrics,
-        snapshot.clone(),
-    );
+    let (engine, snapshot, _) = disk_engine(source);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let run = tokio::spawn(engine.run(
         async {
@@ -1399,18 +1390,7 @@ async fn a_reload_that_fails_keeps_the_running_configuration_and_one_that_loads_
             notes: Vec::new(),
         })
     };
-    let (requests, received) = tokio::sync::mpsc::channel(1);
-    let reloads = runway::engine::Reloads {
-        requests: received,
-        load: Box::new(load),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(engine.run(
-        async {
-            let _ = stopped.await;
-        },
-        Some(reloads),
-    ));
+    let looping = Looping::start(engine, Box::new(load));
     let evaluated = |name: &str| {
         snapshot
             .read()
@@ -1420,17 +1400,12 @@ async fn a_reload_that_fails_keeps_the_running_configuration_and_one_that_loads_
             .is_some_and(|l| l.last_success.is_some())
     };
     within("the first evaluation", || evaluated("disk_full")).await;
-    let ask = || async {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        requests
-            .send(runway::engine::ReloadRequest { reply: Some(reply) })
-            .await
-            .expect("the engine takes requests");
-        answer.await.expect("the engine answers")
-    };
 
     *file.lock().unwrap() = format!("{DISK}{QUEUE}").replace("wall = 1000", "wall = \"full\"");
-    let failed = ask().await.expect_err("a wall that is not a number");
+    let failed = looping
+        .ask()
+        .await
+        .expect_err("a wall that is not a number");
     assert!(
         failed.contains("runway.toml") && failed.contains("limits[1].wall"),
         "{failed}"
@@ -1448,7 +1423,7 @@ async fn a_reload_that_fails_keeps_the_running_configuration_and_one_that_loads_
     }
 
     *file.lock().unwrap() = format!("{DISK}{QUEUE}");
-    let done = ask().await.expect("a good configuration loads");
+    let done = looping.ask().await.expect("a good configuration loads");
     assert_eq!(done.added, vec!["queue_full"]);
     // The interval is a minute: the new limit is evaluated at once.
     within("the new limit's evaluation", || evaluated("queue_full")).await;
@@ -1456,12 +1431,7 @@ async fn a_reload_that_fails_keeps_the_running_configuration_and_one_that_loads_
         .render()
         .contains("runway_config_last_reload_successful 1"));
     assert_eq!(snapshot.read().unwrap().config.reload_error, None);
-
-    stop.send(()).expect("the engine is running");
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("the engine stopped")
-        .expect("the engine did not panic");
+    looping.stop().await;
 }
 
 /// Waits up to 5 s for `cond`, which a task running beside the test makes
@@ -1476,33 +1446,112 @@ async fn within(what: &str, cond: impl Fn() -> bool) {
     panic!("{what}: not within 5 s");
 }
 
-/// A reload does not wait for an evaluation stuck on its source (with
-/// real timeouts and retries, minutes): it is answered at once, and the
-/// configuration read (here, another source) is evaluated at once. A burst
-/// of requests is one reading of the file, every request answered.
-#[tokio::test]
-async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_one_reload() {
+/// The engine's loop running in a task with reload requests, as the
+/// daemon runs it: `load` reads "the file" when asked.
+struct Looping {
+    requests: tokio::sync::mpsc::Sender<runway::engine::ReloadRequest>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    run: tokio::task::JoinHandle<()>,
+}
+
+impl Looping {
+    fn start<S: SeriesSource + 'static>(
+        engine: Engine<S, RecordingSink>,
+        load: runway::engine::Loader<S, RecordingSink>,
+    ) -> Looping {
+        let (requests, received) = tokio::sync::mpsc::channel(8);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = tokio::spawn(engine.run(
+            async {
+                let _ = stopped.await;
+            },
+            Some(runway::engine::Reloads {
+                requests: received,
+                load,
+            }),
+        ));
+        Looping {
+            requests,
+            stop,
+            run,
+        }
+    }
+
+    /// Queues a request, without waiting for its answer.
+    async fn send(
+        &self,
+    ) -> tokio::sync::oneshot::Receiver<Result<runway::engine::Reloaded, String>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.requests
+            .send(runway::engine::ReloadRequest { reply: Some(reply) })
+            .await
+            .expect("the engine takes requests");
+        answer
+    }
+
+    /// Asks for a reload and waits (5 s at most) for the answer.
+    async fn ask(&self) -> Result<runway::engine::Reloaded, String> {
+        let answer = self.send().await;
+        tokio::time::timeout(Duration::from_secs(5), answer)
+            .await
+            .expect("answered within 5 s")
+            .expect("the engine answers")
+    }
+
+    async fn stop(self) {
+        self.stop.send(()).expect("the engine is running");
+        tokio::time::timeout(Duration::from_secs(30), self.run)
+            .await
+            .expect("the engine stopped")
+            .expect("the engine did not panic");
+    }
+}
+
+/// An engine on `DISK` reading from `source`, and its snapshot and metrics.
+fn disk_engine<S: SeriesSource>(
+    source: S,
+) -> (
+    Engine<S, RecordingSink>,
+    Arc<RwLock<Snapshot>>,
+    Arc<Metrics>,
+) {
     let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
     let snapshot = Arc::new(RwLock::new(Snapshot::default()));
     let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
-    let inner = ScriptedSource::default();
-    inner.set(
+    let mut engine = Engine::new(
+        &cfg,
+        source,
+        RecordingSink::default(),
+        metrics.clone(),
+        snapshot.clone(),
+    );
+    engine.backtest_every = 0.0;
+    (engine, snapshot, metrics)
+}
+
+/// A source holding one filling disk.
+fn one_filling_disk() -> ScriptedSource {
+    let source = ScriptedSource::default();
+    source.set(
         "node_filesystem_avail_bytes",
         vec![(
             labels(&[("instance", "node-3"), ("mountpoint", "/data")]),
             filling(T0 + 3.0 * DAY),
         )],
     );
+    source
+}
+
+/// A reload does not wait for an evaluation stuck on its source (with
+/// real timeouts and retries, minutes): it is answered at once, and the
+/// configuration read (here, another source) is evaluated at once. A burst
+/// of requests is one reading of the file, every request answered.
+#[tokio::test]
+async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_one_reload() {
+    let inner = one_filling_disk();
     let blackholed = Gated::closed(inner.clone());
     let asked = blackholed.asked.clone();
-    let mut engine = Engine::new(
-        &cfg,
-        blackholed,
-        RecordingSink::default(),
-        metrics,
-        snapshot.clone(),
-    );
-    engine.backtest_every = 0.0;
+    let (engine, snapshot, _) = disk_engine(blackholed);
     let reads = Arc::new(Mutex::new(0usize));
     let counted = reads.clone();
     let load = move || {
@@ -1524,27 +1573,12 @@ async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_o
             notes: Vec::new(),
         })
     };
-    let (requests, received) = tokio::sync::mpsc::channel(8);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(engine.run(
-        async {
-            let _ = stopped.await;
-        },
-        Some(runway::engine::Reloads {
-            requests: received,
-            load: Box::new(load),
-        }),
-    ));
+    let looping = Looping::start(engine, Box::new(load));
     // The first evaluation is stuck on the blackholed source.
     asked.notified().await;
     let mut answers = Vec::new();
     for _ in 0..3 {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        requests
-            .send(runway::engine::ReloadRequest { reply: Some(reply) })
-            .await
-            .expect("the engine takes requests");
-        answers.push(answer);
+        answers.push(looping.send().await);
     }
     for answer in answers {
         let done = tokio::time::timeout(Duration::from_secs(5), answer)
@@ -1564,11 +1598,7 @@ async fn a_reload_is_answered_at_once_during_a_stuck_evaluation_and_a_burst_is_o
         snapshot.read().unwrap().evaluated_at.is_some()
     })
     .await;
-    stop.send(()).expect("the engine is running");
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("the engine stopped")
-        .expect("the engine did not panic");
+    looping.stop().await;
 }
 
 /// A limit kept by name whose definition a reload changed (here its wall)
@@ -1614,26 +1644,8 @@ async fn a_reload_that_changes_a_limit_drops_its_backtest_scores() {
 /// is answered at once and the evaluation in progress goes on.
 #[tokio::test]
 async fn reloads_of_an_unchanged_or_broken_file_let_the_evaluation_finish() {
-    let cfg = config::from_str(DISK, Format::Toml, "pipeline test").unwrap();
-    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
-    let metrics = Arc::new(Metrics::new(snapshot.clone()).unwrap());
-    let inner = ScriptedSource::default();
-    inner.set(
-        "node_filesystem_avail_bytes",
-        vec![(
-            labels(&[("instance", "node-3"), ("mountpoint", "/data")]),
-            filling(T0 + 3.0 * DAY),
-        )],
-    );
-    let slow = Gated::closed(inner.clone());
-    let mut engine = Engine::new(
-        &cfg,
-        slow.clone(),
-        RecordingSink::default(),
-        metrics,
-        snapshot.clone(),
-    );
-    engine.backtest_every = 0.0;
+    let slow = Gated::closed(one_filling_disk());
+    let (engine, snapshot, _) = disk_engine(slow.clone());
     let file = Arc::new(Mutex::new(DISK.to_string()));
     let text = file.clone();
     let source = slow.clone();
@@ -1646,34 +1658,13 @@ async fn reloads_of_an_unchanged_or_broken_file_let_the_evaluation_finish() {
             notes: Vec::new(),
         })
     };
-    let (requests, received) = tokio::sync::mpsc::channel(8);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run = tokio::spawn(engine.run(
-        async {
-            let _ = stopped.await;
-        },
-        Some(runway::engine::Reloads {
-            requests: received,
-            load: Box::new(load),
-        }),
-    ));
+    let looping = Looping::start(engine, Box::new(load));
     // The first evaluation waits on the source.
     slow.asked.notified().await;
-    let ask = || async {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        requests
-            .send(runway::engine::ReloadRequest { reply: Some(reply) })
-            .await
-            .expect("the engine takes requests");
-        tokio::time::timeout(Duration::from_secs(5), answer)
-            .await
-            .expect("answered during the evaluation")
-            .expect("the engine answers")
-    };
-    let same = ask().await.expect("the file loads");
+    let same = looping.ask().await.expect("the file loads");
     assert!(same.unchanged, "{same}");
     *file.lock().unwrap() = DISK.replace("wall = 0", "wall = \"zero\"");
-    ask().await.expect_err("a broken file");
+    looping.ask().await.expect_err("a broken file");
     assert_eq!(snapshot.read().unwrap().evaluated_at, None);
 
     // The source answers: the evaluation that was waiting finishes, and
@@ -1688,11 +1679,7 @@ async fn reloads_of_an_unchanged_or_broken_file_let_the_evaluation_finish() {
         1,
         "the evaluation was not started again"
     );
-    stop.send(()).expect("the engine is running");
-    tokio::time::timeout(Duration::from_secs(30), run)
-        .await
-        .expect("the engine stopped")
-        .expect("the engine did not panic");
+    looping.stop().await;
 }
 
 /// A new `roadmap.growth_factor` reclasses breaking points by itself: the
