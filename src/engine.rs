@@ -643,7 +643,17 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                             .inc_by(done.dropped as u64);
                     }
                     if done.unmatched > 0 {
-                        warn!(limit = %name, unmatched = done.unmatched, "series without a wall from wall_query were not evaluated");
+                        let example = done
+                            .first_unmatched
+                            .as_ref()
+                            .map(evaluate::label_string)
+                            .unwrap_or_default();
+                        warn!(
+                            limit = %name,
+                            unmatched = done.unmatched,
+                            %example,
+                            "series without a wall from wall_query were not evaluated: a wall joins a series whose labels include all of its own"
+                        );
                     }
                     for (labels, why) in &done.failed {
                         error!(
@@ -1245,6 +1255,8 @@ struct Forecasted {
     dropped: usize,
     stale: usize,
     unmatched: usize,
+    /// One of them, to name in the log.
+    first_unmatched: Option<crate::model::Labels>,
     /// Series the forecaster failed on (a defect: it panicked), with why.
     failed: Vec<(crate::model::Labels, String)>,
 }
@@ -1298,6 +1310,12 @@ async fn forecast_limit(
     parallelism: usize,
 ) -> Result<Forecasted, LimitError> {
     let returned = f.series.len();
+    let first_unmatched = f
+        .series
+        .iter()
+        .zip(&f.walls)
+        .find(|(_, w)| w.is_none())
+        .map(|(s, _)| s.labels.clone());
     let items: Vec<(Series, f64)> = f
         .series
         .into_iter()
@@ -1347,6 +1365,7 @@ async fn forecast_limit(
         dropped: f.dropped,
         stale: f.stale,
         unmatched,
+        first_unmatched,
         failed,
     })
 }

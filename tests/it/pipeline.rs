@@ -122,6 +122,37 @@ impl SeriesSource for ScriptedSource {
     }
 }
 
+/// What the engine logs on this thread while installed, as a user reads it.
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLog {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish(),
+        )
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Records every alert it is given; can be told to fail.
 #[derive(Clone, Default)]
 struct RecordingSink {
@@ -468,6 +499,8 @@ lead_time = "1d"
 
 #[tokio::test]
 async fn walls_from_a_query_are_joined_per_series() {
+    let log = CapturedLog::default();
+    let _logging = log.install();
     let mut r = rig(POOLS);
     // Both pools gain 1 connection an hour; db-1 has 100 max, db-2 200, db-3
     // has no wall and is not evaluated.
@@ -505,6 +538,13 @@ async fn walls_from_a_query_are_joined_per_series() {
     assert_eq!(
         r.snapshot.read().unwrap().limits["pool"].unmatched_series,
         1
+    );
+    // The log names one of them, to compare with the walls' labels.
+    let warned = log.text();
+    assert!(
+        warned.contains("series without a wall from wall_query")
+            && warned.contains("example={instance=\"db-3\"}"),
+        "{warned}"
     );
     // 50 hours is beyond the 1-day lead: nothing fires.
     assert!(r.sink.take().is_empty());
