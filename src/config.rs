@@ -386,6 +386,7 @@ fn parse(
         Some(config) if walker.problems.is_empty() => Ok(config),
         _ => {
             let mut problems = walker.problems;
+            name_limits(&mut problems, &root);
             if problems.is_empty() {
                 // Every path that yields None records a problem first; this
                 // only guards against a future walker bug hiding as success.
@@ -398,6 +399,33 @@ fn parse(
                 origin: origin.to_string(),
                 problems,
             })
+        }
+    }
+}
+
+/// Says which limit a problem under `limits[N]` is about, by its name when
+/// it has one: with many limits, "limits[14]" is a count to make in the
+/// file.
+fn name_limits(problems: &mut [Problem], root: &Value) {
+    let Value::Dict(_, root) = root else { return };
+    let Some(Value::Array(_, limits)) = get(root, "limits") else {
+        return;
+    };
+    for problem in problems {
+        let index = problem
+            .path
+            .strip_prefix("limits[")
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(i, _)| i.parse::<usize>().ok());
+        let name = index.and_then(|i| match limits.get(i) {
+            Some(Value::Dict(_, d)) => match get(d, "name") {
+                Some(Value::String(_, name)) if !name.is_empty() => Some(name),
+                _ => None,
+            },
+            _ => None,
+        });
+        if let Some(name) = name {
+            problem.message.push_str(&format!(" (limit {name:?})"));
         }
     }
 }
@@ -2023,7 +2051,10 @@ lead_time = "7d"
         let text = toml_with("").replace("query = ", "qeury = ");
         assert_eq!(
             problems(&text, Format::Toml),
-            ["limits[0].qeury: unknown key", "limits[0].query: missing"]
+            [
+                "limits[0].qeury: unknown key (limit \"disk_full\")",
+                "limits[0].query: missing (limit \"disk_full\")"
+            ]
         );
         let text = format!("extra = 1\n[server]\nport = 1\n{}", toml_with(""));
         assert_eq!(
@@ -2041,7 +2072,10 @@ lead_time = "7d"
         assert_eq!(config.limits[0].model, ModelChoice::Auto);
         // ...including a required key left empty.
         let yaml = yaml.replace("query: up", "query:");
-        assert_eq!(problems(&yaml, Format::Yaml), ["limits[0].query: missing"]);
+        assert_eq!(
+            problems(&yaml, Format::Yaml),
+            ["limits[0].query: missing (limit \"a\")"]
+        );
     }
 
     #[test]
@@ -2150,7 +2184,7 @@ lead_time = "7d"
         assert_eq!(ok(&toml_with("")).limits[0].seasonality, Seasonality::Auto);
         assert_eq!(
             problems(&with("daily"), Format::Toml),
-            ["limits[0].seasonality: \"daily\" must be \"auto\", \"none\" or a period such as \"1d\" or \"7d\""]
+            ["limits[0].seasonality: \"daily\" must be \"auto\", \"none\" or a period such as \"1d\" or \"7d\" (limit \"disk_full\")"]
         );
     }
 
@@ -2163,7 +2197,7 @@ lead_time = "7d"
         };
         assert_eq!(
             problems(&limit("lead_time = { critical = \"1d\", warning = \"7d\" }\nhold = \"1y\""), Format::Toml),
-            ["limits[0].hold: 1year is not shorter than limits[0].lead_time's critical lead time (1day): its alerts would fire only at the wall"]
+            ["limits[0].hold: 1year is not shorter than limits[0].lead_time's critical lead time (1day): its alerts would fire only at the wall (limit \"x\")"]
         );
         // Inherited from evaluation.hold: said there.
         assert_eq!(
@@ -2364,7 +2398,7 @@ lead_time = "7d"
         let text = toml_with("").replace("wall = 0\n", "");
         assert_eq!(
             problems(&text, Format::Toml),
-            ["limits[0].wall: exactly one of wall and wall_query must be set"]
+            ["limits[0].wall: exactly one of wall and wall_query must be set (limit \"disk_full\")"]
         );
     }
 }
