@@ -1174,7 +1174,10 @@ fn report_reload(
     }
     match &outcome {
         Ok(r) => info!(outcome = %r, "configuration reloaded"),
+        // One line in the log, whose every line has a time: the problems
+        // are listed one a line on the reply and the page.
         Err(e) => {
+            let e = e.trim_end().replace('\n', "; ");
             error!(error = %e, "configuration reload failed; the running configuration stays")
         }
     }

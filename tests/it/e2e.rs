@@ -994,6 +994,15 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
     let (_, page) = runway.get("/").await;
     assert!(page.contains("id=\"reload-failed\""), "{page}");
     assert!(page.contains("limits[0].wall"), "{page}");
+    // In the log, on the line that has the time.
+    assert!(
+        runway
+            .log()
+            .lines()
+            .any(|l| l.contains("configuration reload failed") && l.contains("limits[0].wall")),
+        "{}",
+        log_tail(&runway)
+    );
     let last = |m: &Exposition, name: &str| {
         m.value(
             "runway_limit_last_success_timestamp_seconds",
