@@ -978,7 +978,9 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
     // A typo: nothing changes, and the reply says where.
     std::fs::write(
         runway.config_path(),
-        configured(&limit("disk_full")).replace("wall = 0", "wall = \"zero\""),
+        configured(&limit("disk_full"))
+            .replace("wall = 0", "wall = \"zero\"")
+            .replace("direction = \"falling\"", "direction = \"down\""),
     )
     .expect("rewrite runway.toml");
     let (status, body) = runway.post("/-/reload").await;
@@ -999,7 +1001,9 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
         runway
             .log()
             .lines()
-            .any(|l| l.contains("configuration reload failed") && l.contains("limits[0].wall")),
+            .any(|l| l.contains("configuration reload failed")
+                && l.contains("limits[0].wall")
+                && l.contains("limits[0].direction")),
         "{}",
         log_tail(&runway)
     );
