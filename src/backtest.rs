@@ -284,9 +284,9 @@ pub fn score(cuts: &[Cut]) -> Scores {
 /// `crossing` (or not at all): `cuts` evenly spaced from 20% of the span up
 /// to, not including, the crossing or the end of the data minus the lead.
 /// Empty when that range is empty. Cuts that would see the same samples as
-/// the cut before them (a range shorter than `cuts` samples) are one cut:
-/// the same forecast scored twice would count its error or its false alarm
-/// twice.
+/// the cut before them (a range holding fewer than `cuts` samples) are one
+/// cut, the first: the others would forecast from the same data, a few
+/// seconds later, and count nearly the same error or false alarm again.
 pub fn cut_times(data: &[Sample], crossing: Option<UnixSeconds>, p: &Protocol) -> Vec<f64> {
     let (Some(first), Some(last)) = (data.first(), data.last()) else {
         return Vec::new();

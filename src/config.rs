@@ -416,6 +416,8 @@ fn name_limits(problems: &mut [Problem], root: &Value) {
             .path
             .strip_prefix("limits[")
             .and_then(|rest| rest.split_once(']'))
+            // A problem with the name is already about it.
+            .filter(|(_, key)| *key != ".name")
             .and_then(|(i, _)| i.parse::<usize>().ok());
         let name = index.and_then(|i| match limits.get(i) {
             Some(Value::Dict(_, d)) => match get(d, "name") {

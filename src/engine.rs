@@ -55,6 +55,10 @@ fn stale(newest: UnixSeconds, now: UnixSeconds, step: f64) -> bool {
 /// `roadmap`) say it themselves, in a sentence, and turn this one off.
 pub const LIMIT_FAILED: &str = "runway::engine::limit_failed";
 
+/// The log target of "alert firing" and "alert resolved": the one-shot
+/// commands send nothing, and turn it off.
+pub const ALERT_LOG: &str = "runway::engine::alerts";
+
 /// A backtest replays this many lookbacks of history...
 const BACKTEST_LOOKBACKS: f64 = 4.0;
 /// ... cut at this many instants.
@@ -418,11 +422,13 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         self.source = source;
         self.sink = sink;
         let mut notes = notes;
-        if config.source != self.config.source {
+        if config.source.url != self.config.source.url {
             notes.push(format!(
                 "source: {}",
                 crate::config::without_credentials(&config.source.url)
             ));
+        } else if config.source != self.config.source {
+            notes.push("source settings changed".to_string());
         }
         // (None configured: the loader says alerts are only logged.)
         if config.alerting.alertmanagers != self.config.alerting.alertmanagers
@@ -481,6 +487,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         for gone in targets.iter().filter(|t| !now_targets.contains(t)) {
             self.metrics.forget_alertmanager(gone);
         }
+        log_transitions(self.tracker.take_transitions());
         // The alerts' states are current at once (a removed limit's are
         // resolved), not only after the next evaluation.
         self.publish_alerts();
@@ -628,7 +635,6 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let plans = &self.plans;
         self.tracker
             .retire(|l| plans.iter().any(|p| p.limit.name == l), now);
-        let held_before = self.tracker.held();
         let mut statuses = Vec::with_capacity(done.len());
         for (i, result) in done {
             let plan = &self.plans[i];
@@ -716,7 +722,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             }
         }
 
-        log_transitions(&held_before, &self.tracker.held());
+        log_transitions(self.tracker.take_transitions());
         // The new forecasts and the roadmap's moves they make, under one
         // lock (a reader sees both or neither), before sending, so that
         // this tick's re-roadmap notices go out with its alerts.
@@ -767,17 +773,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         if report.failed_limits.is_empty() {
             self.metrics.last_success.set(now);
         }
-        let took = started.elapsed().as_secs_f64();
-        self.metrics.evaluation_duration.observe(took);
-        // The next one is late by as much: forecasts and alerts fall
-        // behind, which only the histogram would otherwise show.
-        if took > self.cadence.interval {
-            warn!(
-                took = %evaluate::human_duration(took),
-                interval = %evaluate::human_duration(self.cadence.interval),
-                "the evaluation took longer than evaluation.interval: a slow source (see runway_source_requests_total), or more series than the interval allows (README, Sizing)"
-            );
-        }
+        self.metrics
+            .evaluation_duration
+            .observe(started.elapsed().as_secs_f64());
         // Last: readers that wait for an evaluation see all of it.
         self.publish(now);
         if self.backtest_every > 0.0 {
@@ -1028,6 +1026,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 let metrics = Arc::clone(&self.metrics);
                 let snapshot = Arc::clone(&self.snapshot);
                 let running = self.config.clone();
+                let interval = self.cadence.interval;
+                let started = std::time::Instant::now();
                 let tick = self.tick(wall_clock(), true);
                 tokio::pin!(tick);
                 loop {
@@ -1041,6 +1041,17 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                         }
                         report = &mut tick => {
                             debug!(?report, "evaluation done");
+                            // The next one is late by as much: forecasts and
+                            // alerts fall behind, which only the histogram
+                            // would otherwise show.
+                            let took = started.elapsed().as_secs_f64();
+                            if took > interval {
+                                warn!(
+                                    took = %evaluate::human_duration(took),
+                                    interval = %evaluate::human_duration(interval),
+                                    "the evaluation (queries, forecasts, sends, and its backtest if one was due) took longer than evaluation.interval: a slow source or Alertmanager (runway_source_requests_total, runway_alerts_send_failures_total), or more series than the interval allows (README, Sizing)"
+                                );
+                            }
                             break;
                         }
                         Some(first) = next_request(&mut reloads) => {
@@ -1101,23 +1112,19 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     }
 }
 
-/// Logs the alerts that started firing or resolved between `before` and
-/// `after`, once each: what was paged, and when, is in the log even
-/// without an Alertmanager's.
-fn log_transitions(before: &[evaluate::Held], after: &[evaluate::Held]) {
-    let key = |h: &evaluate::Held| (h.limit.clone(), h.series.clone(), h.severity.clone());
-    let was: HashMap<_, AlertState> = before.iter().map(|h| (key(h), h.state)).collect();
-    for h in after {
-        let series = evaluate::label_string(&h.series);
-        match (was.get(&key(h)), h.state) {
-            (Some(AlertState::Firing), AlertState::Firing) => {}
-            (_, AlertState::Firing) => {
-                info!(limit = %h.limit, %series, severity = %h.severity, "alert firing")
+/// Logs the alerts that started firing or resolved, once each: what was
+/// paged, and when, is in the log even without an Alertmanager's.
+fn log_transitions(transitions: Vec<evaluate::Transition>) {
+    for t in transitions {
+        let alert = evaluate::label_string(&t.labels);
+        match t.state {
+            AlertState::Firing => {
+                info!(target: ALERT_LOG, limit = %t.limit, %alert, "alert firing")
             }
-            (Some(AlertState::Firing), AlertState::Resolved) => {
-                info!(limit = %h.limit, %series, severity = %h.severity, "alert resolved")
+            AlertState::Resolved => {
+                info!(target: ALERT_LOG, limit = %t.limit, %alert, "alert resolved")
             }
-            _ => {}
+            AlertState::Pending => {}
         }
     }
 }

@@ -507,6 +507,17 @@ impl Tracked {
 #[derive(Debug, Default)]
 pub struct AlertTracker {
     by_limit: BTreeMap<String, BTreeMap<Labels, Tracked>>,
+    /// Alerts that started firing or resolved since they were last taken.
+    transitions: Vec<Transition>,
+}
+
+/// An alert that started firing (`Firing`) or resolved (`Resolved`), by
+/// its limit and its labels (its identity in Alertmanager).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub limit: String,
+    pub labels: Labels,
+    pub state: AlertState,
 }
 
 /// The alert's identity: runway's labels, the series' labels, the rule's.
@@ -644,6 +655,14 @@ impl AlertTracker {
         unforecast: &[Labels],
     ) {
         let alerts = self.by_limit.entry(limit.to_string()).or_default();
+        let transitions = &mut self.transitions;
+        let mut moved = |labels: &Labels, state| {
+            transitions.push(Transition {
+                limit: limit.to_string(),
+                labels: labels.clone(),
+                state,
+            });
+        };
         let mut seen = std::collections::BTreeSet::new();
         for e in evaluations {
             for rule in rules {
@@ -669,6 +688,7 @@ impl AlertTracker {
                                 t.annotations = resolved_annotations(&t.annotations, e, rule);
                                 t.state = AlertState::Resolved;
                                 t.resolved_at = Some(now);
+                                moved(&labels, AlertState::Resolved);
                             }
                             // Clear, but not for long enough: it keeps
                             // firing on its last text.
@@ -686,6 +706,7 @@ impl AlertTracker {
                             t.annotations = alert_annotations(e, rule);
                             if now - t.active_at >= rule.hold {
                                 t.state = AlertState::Firing;
+                                moved(&labels, AlertState::Firing);
                             }
                         }
                     }
@@ -693,6 +714,7 @@ impl AlertTracker {
                         // New, or resolved earlier: a fresh alert starts pending.
                         if fire {
                             let state = if rule.hold <= 0.0 {
+                                moved(&labels, AlertState::Firing);
                                 AlertState::Firing
                             } else {
                                 AlertState::Pending
@@ -733,6 +755,7 @@ impl AlertTracker {
                 // No forecast ended it, the series went away.
                 AlertState::Firing => {
                     t.resolve_because(VANISHED, now);
+                    moved(labels, AlertState::Resolved);
                     true
                 }
                 AlertState::Resolved => true,
@@ -750,11 +773,17 @@ impl AlertTracker {
     /// one is dropped, and a resolved one stays for as long as any other
     /// resolved alert does. Called at a reload and at every evaluation.
     pub fn retire(&mut self, configured: impl Fn(&str) -> bool, now: UnixSeconds) {
-        for (_, alerts) in self.by_limit.iter_mut().filter(|(l, _)| !configured(l)) {
-            alerts.retain(|_, t| match t.state {
+        let transitions = &mut self.transitions;
+        for (limit, alerts) in self.by_limit.iter_mut().filter(|(l, _)| !configured(l)) {
+            alerts.retain(|labels, t| match t.state {
                 AlertState::Pending => false,
                 AlertState::Firing => {
                     t.resolve_because(REMOVED, now);
+                    transitions.push(Transition {
+                        limit: limit.clone(),
+                        labels: labels.clone(),
+                        state: AlertState::Resolved,
+                    });
                     true
                 }
                 AlertState::Resolved => t
@@ -775,6 +804,7 @@ impl AlertTracker {
         let Some(alerts) = self.by_limit.get_mut(limit) else {
             return;
         };
+        let transitions = &mut self.transitions;
         alerts.retain(|labels, t| {
             if rules
                 .iter()
@@ -786,11 +816,22 @@ impl AlertTracker {
                 AlertState::Pending => false,
                 AlertState::Firing => {
                     t.resolve_because(RULE_CHANGED, now);
+                    transitions.push(Transition {
+                        limit: limit.to_string(),
+                        labels: labels.clone(),
+                        state: AlertState::Resolved,
+                    });
                     true
                 }
                 AlertState::Resolved => true,
             }
         });
+    }
+
+    /// The alerts that started firing or resolved since the last call,
+    /// each once, in the order they did.
+    pub fn take_transitions(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut self.transitions)
     }
 
     /// The alerts to send at `now`, marking them sent (Prometheus'

@@ -280,9 +280,12 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // The one-shot commands end by saying which limits failed, and why, in
     // a sentence each: the engine's log line would say it again.
+    // Nor do they send alerts: "alert firing" would read as if they had.
     if matches!(cli.command, Command::Once { .. } | Command::Roadmap { .. }) {
-        if let Ok(off) = format!("{}=off", engine::LIMIT_FAILED).parse() {
-            filter = filter.add_directive(off);
+        for target in [engine::LIMIT_FAILED, engine::ALERT_LOG] {
+            if let Ok(off) = format!("{target}=off").parse() {
+                filter = filter.add_directive(off);
+            }
         }
     }
     tracing_subscriber::fmt()

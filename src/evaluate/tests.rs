@@ -400,6 +400,68 @@ fn a_reloaded_rule_resolves_only_the_alerts_it_no_longer_raises() {
     assert_eq!(firing[0].labels["team"], "platform");
 }
 
+/// The log's "alert firing" and "alert resolved" come from these: each
+/// alert, by its labels, once when it starts firing and once when it
+/// resolves, whether a forecast, a reload's changed rule or a removed
+/// limit ends it; nothing while it is pending or goes on firing.
+#[test]
+fn each_alert_is_said_to_fire_and_to_resolve_once() {
+    let mut tracker = AlertTracker::new();
+    let e = |lower, at| eval_at(&[("mountpoint", "/data")], lower, at);
+    let said = |tracker: &mut AlertTracker| -> Vec<(String, AlertState)> {
+        tracker
+            .take_transitions()
+            .into_iter()
+            .map(|t| (t.labels["team"].clone(), t.state))
+            .collect()
+    };
+    // Pending for the hold, then firing, and firing on.
+    tracker.update("disk_full", &[e(Some(DAY), T0)], &[rule(60.0)], "", T0);
+    assert!(said(&mut tracker).is_empty(), "pending");
+    for dt in [60.0, 120.0, 180.0] {
+        tracker.update(
+            "disk_full",
+            &[e(Some(DAY), T0 + dt)],
+            &[rule(60.0)],
+            "",
+            T0 + dt,
+        );
+    }
+    assert_eq!(
+        said(&mut tracker),
+        [("storage".to_string(), AlertState::Firing)]
+    );
+    // A reload relabels it: the old alert resolves, the new one fires (no
+    // hold here), each said once.
+    let relabelled = AlertRule {
+        labels: labels(&[("team", "platform")]),
+        ..rule(0.0)
+    };
+    tracker.retire_rules("disk_full", std::slice::from_ref(&relabelled), T0 + 200.0);
+    for dt in [240.0, 300.0] {
+        tracker.update(
+            "disk_full",
+            &[e(Some(DAY), T0 + dt)],
+            std::slice::from_ref(&relabelled),
+            "",
+            T0 + dt,
+        );
+    }
+    assert_eq!(
+        said(&mut tracker),
+        [
+            ("storage".to_string(), AlertState::Resolved),
+            ("platform".to_string(), AlertState::Firing)
+        ]
+    );
+    // The limit is removed.
+    tracker.retire(|_| false, T0 + 400.0);
+    assert_eq!(
+        said(&mut tracker),
+        [("platform".to_string(), AlertState::Resolved)]
+    );
+}
+
 /// An alert's link to the source follows the configuration: after a
 /// reload that moves the source, a firing alert does not lead to the old
 /// one.

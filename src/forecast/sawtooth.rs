@@ -97,25 +97,21 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
     })
 }
 
-/// Samples a climb holds before its own rate is trusted...
+/// Samples a climb holds before its own rate is trusted: fewer are a step
+/// or two of noise.
 const MIN_OWN_CLIMB: usize = 5;
-/// ... and the share of a cycle it spans.
-const MIN_OWN_SHARE: f64 = 0.25;
 
 /// The rate at which the current cycle climbs towards the wall: its own
-/// once it holds enough of itself to tell, and until then the median of the
+/// once it holds [`MIN_OWN_CLIMB`] samples, and until then the median of the
 /// cycles before it, which one job fills alike. A climb of two samples
 /// after a cleanup is one step of noise: judged on it, a cycle that ends
 /// well clear of the wall read as one that hits it, and the first sample
 /// after a cleanup, with no climb at all, left the page to the peaks alone
-/// and resolved it, to page again a sample later.
+/// and resolved it, to page again a sample later. Borrowed no longer than
+/// that: a climb that runs away from its cycles' pace is its own.
 fn climb_rate(samples: &[Sample], saw: &Sawtooth, now: UnixSeconds, sign: f64) -> Option<f64> {
     let current = &samples[saw.current_start..];
-    let spans = current
-        .last()
-        .zip(current.first())
-        .is_some_and(|(last, first)| last.t - first.t >= MIN_OWN_SHARE * saw.cycle);
-    if current.len() >= MIN_OWN_CLIMB && spans {
+    if current.len() >= MIN_OWN_CLIMB {
         return robust::theil_sen(current, now).map(|l| l.slope * sign);
     }
     let mut rates: Vec<f64> = saw
@@ -154,10 +150,12 @@ pub fn time_to_wall(
     // The current cycle may hit the wall before its cleanup is due.
     let current = &samples[saw.current_start..];
     let from_cycle = climb_rate(samples, saw, now, sign).and_then(|toward| {
-        // Where the climb is now: each of its samples carried to now at
-        // its rate, the median of them (not the newest alone, one sample's
-        // noise).
-        let mut carried: Vec<f64> = current
+        // Where the climb is now: its newest samples carried to now at its
+        // rate, the median of them (not the newest alone, one sample's
+        // noise; not the whole climb, which a climb that sped up leaves
+        // behind).
+        let newest = &current[current.len().saturating_sub(MIN_OWN_CLIMB)..];
+        let mut carried: Vec<f64> = newest
             .iter()
             .map(|s| s.v + toward * sign * (now - s.t))
             .collect();
@@ -337,6 +335,37 @@ mod tests {
                 let (eta, _, _) = time_to_wall(&s, &st, 64.4, Direction::Rising, now);
                 assert_eq!(eta, None, "cycle {k}, sample {into}");
             }
+        }
+    }
+
+    /// A climb that runs away from its cycles' pace is forecast at its own
+    /// once it holds a few samples: borrowing the cycles' rate for longer
+    /// read a climb ten times as fast as "cleaned up before it is hit"
+    /// until it hit the wall.
+    #[test]
+    fn a_climb_that_runs_away_is_forecast_at_its_own_pace() {
+        // Fills 8 a day from 40 and is cleaned every 3 days; the seventh
+        // climb goes at 80 a day.
+        let cycle = 3.0 * DAY;
+        let value = |t: f64| {
+            let into = t.rem_euclid(cycle);
+            let rate = if t >= 6.0 * cycle { 80.0 } else { 8.0 };
+            40.0 + rate * into / DAY
+        };
+        for hours in [1.0, 8.0, 14.0] {
+            let now = 6.0 * cycle + hours * 3600.0;
+            let s: Vec<Sample> = (0..=(now / 300.0) as usize)
+                .map(|i| Sample::new(300.0 * i as f64, value(300.0 * i as f64)))
+                .collect();
+            let st = detect(&s, Direction::Rising).unwrap();
+            let (eta, _, from_cycle) = time_to_wall(&s, &st, 90.0, Direction::Rising, now);
+            let truth = (90.0 - value(now)) / 80.0 * DAY;
+            let eta = eta.unwrap_or_else(|| panic!("{hours} h into the climb: no wall"));
+            assert!(from_cycle, "{hours} h");
+            assert!(
+                (eta / truth - 1.0).abs() < 0.05,
+                "{hours} h: {eta} against {truth}"
+            );
         }
     }
 }

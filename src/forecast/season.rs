@@ -140,7 +140,7 @@ fn bin_of(t: f64, period: f64, bins: usize) -> usize {
     // belongs to that bin: the rounding of `t / period` at 1.8e9 put it in
     // the one before, at every period, which left a bin empty and the whole
     // cycle unseen.
-    ((phase * bins as f64 + BIN_EDGE) as usize).min(bins - 1)
+    (phase * bins as f64 + BIN_EDGE) as usize % bins
 }
 
 /// How far below a bin's edge, in bins, a phase still counts as on it: far
@@ -212,7 +212,7 @@ fn agreement(a: &[Option<f64>], b: &[Option<f64>]) -> f64 {
 /// periods must agree, so that a one-off bump in two days of history is not
 /// taken for a daily cycle.
 pub fn estimate(samples: &[Sample], period: f64) -> Option<Season> {
-    estimate_in(samples, period, &mut None, 1)
+    estimate_in(samples, period, &mut None)
 }
 
 /// Whether `period` can be seen in `samples` at all: two periods of history,
@@ -226,22 +226,18 @@ fn observable(samples: &[Sample], period: f64, dt: f64) -> bool {
         && period / dt >= MIN_SAMPLES_PER_PERIOD
 }
 
-/// `estimate`, sharing the straight-trend removal between periods, with
-/// its profile in `repeats` times the bins a cycle of `period / repeats`
-/// would have: a cycle and the cycle of twice its period are compared at
-/// the same resolution.
+/// `estimate`, sharing the straight-trend removal between periods.
 fn estimate_in(
     samples: &[Sample],
     period: f64,
     straight: &mut Option<Vec<Sample>>,
-    repeats: usize,
 ) -> Option<Season> {
     let n = samples.len();
     let dt = median_dt(samples);
     if !observable(samples, period, dt) {
         return None;
     }
-    let bins = ((period / repeats as f64 / dt).round() as usize).clamp(4, MAX_BINS) * repeats;
+    let bins = ((period / dt).round() as usize).clamp(4, MAX_BINS);
     if straight.is_none() {
         let anchor = samples[n - 1].t;
         let line = super::robust::theil_sen(samples, anchor)?;
@@ -305,11 +301,10 @@ pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
     candidates
         .iter()
         .filter_map(|&p| {
-            let found = estimate_in(samples, p, &mut straight, 1)?;
-            // At the same resolution: a profile of finer bins fits more of
-            // anything, and a cycle of a few samples a period (a daily one
-            // at half-hour steps) read as a rhythm of every other day.
-            let every_other = estimate_in(samples, 2.0 * p, &mut straight, 2)
+            let found = estimate_in(samples, p, &mut straight)?;
+            // Strictly more: a cycle that leaves nothing unexplained leaves
+            // nothing for a longer one to explain.
+            let every_other = estimate_in(samples, 2.0 * p, &mut straight)
                 .is_some_and(|twice| 1.0 - twice.strength < (1.0 - found.strength) / 2.0);
             (!every_other).then_some(found)
         })
@@ -471,6 +466,17 @@ mod tests {
                 season.max()
             );
         }
+    }
+
+    /// A cycle without noise is explained whole: a cycle of twice its
+    /// period explains as much, and that is no rhythm of every other one.
+    #[test]
+    fn a_cycle_without_noise_is_found() {
+        // One sample a bin: both profiles fit it exactly.
+        let s = series(10.0, 1800.0, |t, _| {
+            100.0 + 20.0 * (t / DAY * std::f64::consts::TAU).sin()
+        });
+        assert_eq!(detect(&s, &[DAY]).map(|c| c.period), Some(DAY));
     }
 
     #[test]

@@ -1319,7 +1319,7 @@ async fn an_unreachable_source_is_retried_counted_and_survived() {
     assert!(
         runway
             .log()
-            .contains("the evaluation took longer than evaluation.interval"),
+            .contains("took longer than evaluation.interval"),
         "{}",
         log_tail(&runway)
     );

@@ -1785,3 +1785,33 @@ async fn a_reloaded_growth_factor_is_not_a_move_of_the_roadmap() {
         "no notice"
     );
 }
+
+/// A reload's reply says what moved where the limits do not show it: new
+/// Alertmanagers, new source settings.
+#[tokio::test]
+async fn a_reload_says_where_alerts_now_go_and_that_the_source_changed() {
+    let mut r = rig(DISK);
+    let moved = DISK
+        .replace(
+            "[alerting]\n",
+            "[alerting]\nalertmanagers = [\"http://am-1:9093\"]\n",
+        )
+        .replace(
+            "url = \"http://prometheus.invalid:9090\"",
+            "url = \"http://prometheus.invalid:9090\"\ntimeout = \"5s\"",
+        );
+    assert_ne!(moved, DISK);
+    let done = r.engine.reload(
+        runway::engine::Loaded {
+            config: config::from_str(&moved, Format::Toml, "runway.toml").unwrap(),
+            source: r.source.clone(),
+            sink: r.sink.clone(),
+            notes: Vec::new(),
+        },
+        T0,
+    );
+    assert_eq!(
+        done.to_string(),
+        "1 limit configured; source settings changed; alerting to: am"
+    );
+}
