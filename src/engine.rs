@@ -149,8 +149,9 @@ impl LimitError {
 }
 
 pub struct Engine<S, K> {
-    /// The configuration running, to tell what a reload changes.
-    config: Config,
+    /// The configuration running, to tell what a reload changes (shared,
+    /// so that each evaluation can hold it without a copy).
+    config: Arc<Config>,
     source: S,
     sink: K,
     metrics: Arc<Metrics>,
@@ -308,7 +309,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         snapshot: Arc<RwLock<Snapshot>>,
     ) -> Self {
         let mut engine = Self {
-            config: config.clone(),
+            config: Arc::new(config.clone()),
             source,
             sink,
             metrics,
@@ -431,12 +432,13 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             notes.push("source settings changed".to_string());
         }
         // (None configured: the loader says alerts are only logged.)
+        let now_targets = self.sink.targets();
         if config.alerting.alertmanagers != self.config.alerting.alertmanagers
             && !config.alerting.alertmanagers.is_empty()
         {
-            notes.push(format!("alerting to: {}", self.sink.targets().join(", ")));
+            notes.push(format!("alerting to: {}", now_targets.join(", ")));
         }
-        let unchanged = config == self.config;
+        let unchanged = config == *self.config;
         let before = std::mem::take(&mut self.plans);
         self.configure(&config);
         let configured = |name: &str| config.limits.iter().any(|l| l.name == name);
@@ -483,7 +485,6 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         for name in &removed {
             self.metrics.forget_limit(name);
         }
-        let now_targets = self.sink.targets();
         for gone in targets.iter().filter(|t| !now_targets.contains(t)) {
             self.metrics.forget_alertmanager(gone);
         }
@@ -491,7 +492,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // The alerts' states are current at once (a removed limit's are
         // resolved), not only after the next evaluation.
         self.publish_alerts();
-        self.config = config;
+        self.config = Arc::new(config);
         Reloaded {
             limits: self.plans.len(),
             added,
@@ -1025,7 +1026,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             } else {
                 let metrics = Arc::clone(&self.metrics);
                 let snapshot = Arc::clone(&self.snapshot);
-                let running = self.config.clone();
+                let running = Arc::clone(&self.config);
                 let interval = self.cadence.interval;
                 let started = std::time::Instant::now();
                 let tick = self.tick(wall_clock(), true);
@@ -1061,7 +1062,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                                 (requests, Err(e)) => {
                                     report_reload(requests, Err(e), &metrics, &snapshot, now);
                                 }
-                                (requests, Ok(loaded)) if loaded.config == running => {
+                                (requests, Ok(loaded)) if loaded.config == *running => {
                                     // Answered now, applied after the
                                     // evaluation (a source and a sink built
                                     // anew: a rotated CA file).

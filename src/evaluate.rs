@@ -520,6 +520,43 @@ pub struct Transition {
     pub state: AlertState,
 }
 
+impl Transition {
+    fn new(limit: &str, labels: &Labels, state: AlertState) -> Self {
+        Self {
+            limit: limit.to_string(),
+            labels: labels.clone(),
+            state,
+        }
+    }
+}
+
+/// Retires the alerts among `alerts` (of `limit`) that `gone` picks, at
+/// `now`: a firing one resolves, saying `why`, and its transition is
+/// recorded; a pending one is dropped; a resolved one stays as it is.
+fn retire_alerts(
+    alerts: &mut BTreeMap<Labels, Tracked>,
+    limit: &str,
+    gone: impl Fn(&Labels, &Tracked) -> bool,
+    why: &str,
+    now: UnixSeconds,
+    transitions: &mut Vec<Transition>,
+) {
+    alerts.retain(|labels, t| {
+        if !gone(labels, t) {
+            return true;
+        }
+        match t.state {
+            AlertState::Pending => false,
+            AlertState::Firing => {
+                t.resolve_because(why, now);
+                transitions.push(Transition::new(limit, labels, AlertState::Resolved));
+                true
+            }
+            AlertState::Resolved => true,
+        }
+    });
+}
+
 /// The alert's identity: runway's labels, the series' labels, the rule's.
 pub fn alert_labels(e: &Evaluation, rule: &AlertRule) -> Labels {
     rule_labels(&e.labels, &e.limit, rule)
@@ -656,13 +693,8 @@ impl AlertTracker {
     ) {
         let alerts = self.by_limit.entry(limit.to_string()).or_default();
         let transitions = &mut self.transitions;
-        let mut moved = |labels: &Labels, state| {
-            transitions.push(Transition {
-                limit: limit.to_string(),
-                labels: labels.clone(),
-                state,
-            });
-        };
+        let mut moved =
+            |labels: &Labels, state| transitions.push(Transition::new(limit, labels, state));
         let mut seen = std::collections::BTreeSet::new();
         for e in evaluations {
             for rule in rules {
@@ -773,22 +805,18 @@ impl AlertTracker {
     /// one is dropped, and a resolved one stays for as long as any other
     /// resolved alert does. Called at a reload and at every evaluation.
     pub fn retire(&mut self, configured: impl Fn(&str) -> bool, now: UnixSeconds) {
-        let transitions = &mut self.transitions;
         for (limit, alerts) in self.by_limit.iter_mut().filter(|(l, _)| !configured(l)) {
-            alerts.retain(|labels, t| match t.state {
-                AlertState::Pending => false,
-                AlertState::Firing => {
-                    t.resolve_because(REMOVED, now);
-                    transitions.push(Transition {
-                        limit: limit.clone(),
-                        labels: labels.clone(),
-                        state: AlertState::Resolved,
-                    });
-                    true
-                }
-                AlertState::Resolved => t
-                    .resolved_at
-                    .is_some_and(|at| now - at < RESOLVED_RETENTION_SECONDS),
+            retire_alerts(
+                alerts,
+                limit,
+                |_, _| true,
+                REMOVED,
+                now,
+                &mut self.transitions,
+            );
+            alerts.retain(|_, t| {
+                t.resolved_at
+                    .is_some_and(|at| now - at < RESOLVED_RETENTION_SECONDS)
             });
         }
         self.by_limit
@@ -804,28 +832,19 @@ impl AlertTracker {
         let Some(alerts) = self.by_limit.get_mut(limit) else {
             return;
         };
-        let transitions = &mut self.transitions;
-        alerts.retain(|labels, t| {
-            if rules
+        let raised = |labels: &Labels, t: &Tracked| {
+            rules
                 .iter()
                 .any(|r| rule_labels(&t.series, limit, r) == *labels)
-            {
-                return true;
-            }
-            match t.state {
-                AlertState::Pending => false,
-                AlertState::Firing => {
-                    t.resolve_because(RULE_CHANGED, now);
-                    transitions.push(Transition {
-                        limit: limit.to_string(),
-                        labels: labels.clone(),
-                        state: AlertState::Resolved,
-                    });
-                    true
-                }
-                AlertState::Resolved => true,
-            }
-        });
+        };
+        retire_alerts(
+            alerts,
+            limit,
+            |labels, t| !raised(labels, t),
+            RULE_CHANGED,
+            now,
+            &mut self.transitions,
+        );
     }
 
     /// The alerts that started firing or resolved since the last call,

@@ -163,12 +163,9 @@ fn nothing_to_address(g: &str, missing: usize) -> String {
     match missing {
         0 => format!("<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n"),
         n => format!(
-            "<p id=\"nothing-to-address\">Nothing that was evaluated breaks before load grows {g}x; {} not evaluated (listed above).</p>\n",
-            if n == 1 {
-                "1 limit was".to_string()
-            } else {
-                format!("{n} limits were")
-            }
+            "<p id=\"nothing-to-address\">Nothing that was evaluated breaks before load grows {g}x; {} {} not evaluated (listed above).</p>\n",
+            evaluate::count(n, "limit"),
+            if n == 1 { "was" } else { "were" }
         ),
     }
 }

@@ -829,7 +829,7 @@ fn sawtooth_forecast(
         eta: None,
         samples: data.len(),
         period: None,
-        regime_start: data.get(saw.current_start).map(|s| s.t),
+        regime_start: data.get(saw.current_start()).map(|s| s.t),
     };
     if breached {
         f.status = Status::Breached;
@@ -856,7 +856,9 @@ fn sawtooth_forecast(
     // The wall can only be hit at a peak, just before a cleanup: from the
     // peaks' trend, each time moves on to the first peak due at or after it.
     // A crossing within the current climb, before its cleanup, stays.
-    let next_peak = data.get(saw.current_start).map_or(now, |s| s.t + saw.cycle);
+    let next_peak = data
+        .get(saw.current_start())
+        .map_or(now, |s| s.t + saw.cycle);
     let at_peak = |h: f64| {
         if from_cycle {
             h
@@ -869,7 +871,7 @@ fn sawtooth_forecast(
     // the first peak past the peaks' trend crossing is the trend's growth
     // since; of the cycle before it, at most a cycle's growth.
     let sign = direction.sign();
-    let climb = &data[saw.current_start..];
+    let climb = &data[saw.current_start()..];
     let climb_rate = (climb.len() >= MIN_CLIMB)
         .then(|| robust::theil_sen(climb, now))
         .flatten()

@@ -23,13 +23,18 @@ const NOISE_MULTIPLE: f64 = 8.0;
 pub struct Sawtooth {
     /// The last sample before each cleanup: the peaks.
     pub peaks: Vec<Sample>,
-    /// Index of the first sample after the last cleanup.
-    pub current_start: usize,
-    /// Index of the first sample after each cleanup, oldest first (the
-    /// last is `current_start`).
+    /// Index of the first sample after each cleanup, oldest first; never
+    /// empty (a sawtooth has [`MIN_RESETS`] cleanups).
     pub starts: Vec<usize>,
     /// The median time between cleanups.
     pub cycle: f64,
+}
+
+impl Sawtooth {
+    /// Index of the first sample after the last cleanup.
+    pub fn current_start(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
 }
 
 fn quantile(v: &mut [f64], q: f64) -> f64 {
@@ -91,7 +96,6 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
     let cycle = robust::median_in_place(&mut gaps)?;
     Some(Sawtooth {
         peaks,
-        current_start: *resets.last()?,
         starts: resets,
         cycle,
     })
@@ -110,7 +114,7 @@ const MIN_OWN_CLIMB: usize = 5;
 /// and resolved it, to page again a sample later. Borrowed no longer than
 /// that: a climb that runs away from its cycles' pace is its own.
 fn climb_rate(samples: &[Sample], saw: &Sawtooth, now: UnixSeconds, sign: f64) -> Option<f64> {
-    let current = &samples[saw.current_start..];
+    let current = &samples[saw.current_start()..];
     if current.len() >= MIN_OWN_CLIMB {
         return robust::theil_sen(current, now).map(|l| l.slope * sign);
     }
@@ -148,7 +152,7 @@ pub fn time_to_wall(
         (toward > 0.0).then(|| (gap / toward).max(0.0))
     });
     // The current cycle may hit the wall before its cleanup is due.
-    let current = &samples[saw.current_start..];
+    let current = &samples[saw.current_start()..];
     let from_cycle = climb_rate(samples, saw, now, sign).and_then(|toward| {
         // Where the climb is now: its newest samples carried to now at its
         // rate, the median of them (not the newest alone, one sample's
@@ -323,7 +327,7 @@ mod tests {
                 let s: Vec<Sample> = (0..=k * cycle + into).map(noisy).collect();
                 let now = s.last().unwrap().t;
                 let st = detect(&s, Direction::Rising).unwrap();
-                assert_eq!(st.current_start, k * cycle, "cycle {k}");
+                assert_eq!(st.current_start(), k * cycle, "cycle {k}");
                 // This cycle reaches 60 about 2.5 days after its cleanup.
                 let (eta, _, from_cycle) = time_to_wall(&s, &st, 60.0, Direction::Rising, now);
                 let eta = eta.unwrap_or_else(|| panic!("cycle {k}, sample {into}: no wall"));
