@@ -883,8 +883,10 @@ impl Notices {
 
     /// Resolves at `now` the active notices that a reload no longer
     /// wants: those whose limit and change `keep` refuses (a removed limit,
-    /// a change no longer in `roadmap.alert_on`). Each is sent once more,
-    /// resolved, rather than re-sent until its `endsAt`.
+    /// a change no longer in `roadmap.alert_on`). Each is sent resolved
+    /// rather than firing until its `endsAt`, and re-sent so for as long as
+    /// a resolved alert is (Prometheus' `resolvedRetention`), so that one
+    /// lost send does not leave it firing.
     pub fn withdraw(&mut self, keep: impl Fn(&str, &str) -> bool, now: UnixSeconds) {
         for n in &mut self.active {
             let label = |name: &str| n.alert.labels.get(name).map_or("", String::as_str);
@@ -896,13 +898,16 @@ impl Notices {
         }
     }
 
-    /// The notices to send at `now`: new ones, active ones not sent for
-    /// `resend_delay`, and withdrawn ones once. Expired ones are dropped
-    /// (Alertmanager has resolved them at their `endsAt`).
+    /// The notices to send at `now`: new and withdrawn ones, and the
+    /// others not sent for `resend_delay`. Expired ones are dropped
+    /// (Alertmanager has resolved them at their `endsAt`), and withdrawn
+    /// ones once they have been re-sent for the retention.
     pub fn due(&mut self, now: UnixSeconds, resend_delay: f64) -> Vec<Alert> {
         self.active.retain(|n| {
             n.alert.ends_at > now
-                || (n.alert.state == AlertState::Resolved && n.last_sent.is_none())
+                || (n.alert.state == AlertState::Resolved
+                    && (n.last_sent.is_none()
+                        || now - n.alert.ends_at < crate::evaluate::RESOLVED_RETENTION_SECONDS))
         });
         let mut out = Vec::new();
         for n in &mut self.active {

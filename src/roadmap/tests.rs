@@ -566,10 +566,10 @@ fn series_that_share_a_driver_get_the_dates_they_would_get_alone() {
 }
 
 /// A reload that removes a limit, or takes a change out of
-/// `roadmap.alert_on`, resolves its active notices once instead of
-/// re-sending them until their `endsAt`; the others go on.
+/// `roadmap.alert_on`, resolves its active notices instead of re-sending
+/// them firing until their `endsAt`; the others go on.
 #[test]
-fn withdrawn_notices_resolve_once_and_the_rest_go_on() {
+fn withdrawn_notices_resolve_and_the_rest_go_on() {
     let change = |limit: &str, kind| Change {
         limit: limit.into(),
         labels: [("instance".to_string(), "db-1".to_string())].into(),
@@ -624,10 +624,43 @@ fn withdrawn_notices_resolve_once_and_the_rest_go_on() {
     assert!(sent
         .iter()
         .all(|a| a.state != AlertState::Resolved || a.ends_at == T0 + 30.0));
-    // Once: the next resend carries only the notice still wanted.
-    let sent = notices.due(T0 + 90.0, 60.0);
-    assert_eq!(sent.len(), 1, "{sent:?}");
-    assert_eq!(sent[0].labels["limit"], "disk_full");
-    assert_eq!(sent[0].labels["change"], "sooner");
-    assert_eq!(sent[0].state, AlertState::Firing);
+    // Resolved, they are re-sent with the notice still wanted, as resolved
+    // alerts are: a send that was lost must not leave them firing until
+    // their `endsAt`.
+    let states = |sent: &[crate::evaluate::Alert]| {
+        let mut s: Vec<(String, String, AlertState)> = sent
+            .iter()
+            .map(|a| {
+                (
+                    a.labels["limit"].clone(),
+                    a.labels["change"].clone(),
+                    a.state,
+                )
+            })
+            .collect();
+        s.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        s
+    };
+    let notice = |limit: &str, change: &str, state| (limit.to_string(), change.to_string(), state);
+    assert_eq!(
+        states(&notices.due(T0 + 91.0, 60.0)),
+        [
+            notice("disk_full", "later", AlertState::Resolved),
+            notice("disk_full", "sooner", AlertState::Firing),
+            notice("queue_full", "sooner", AlertState::Resolved),
+        ]
+    );
+    // Not before the resend delay.
+    assert_eq!(notices.due(T0 + 120.0, 60.0), []);
+    // Until Prometheus' resolved retention has passed since they were
+    // withdrawn; then only the notice still wanted goes on.
+    let retention = crate::evaluate::RESOLVED_RETENTION_SECONDS;
+    assert_eq!(
+        states(&notices.due(T0 + 30.0 + retention - 1.0, 60.0)).len(),
+        3
+    );
+    assert_eq!(
+        states(&notices.due(T0 + 30.0 + retention + 60.0, 60.0)),
+        [notice("disk_full", "sooner", AlertState::Firing)]
+    );
 }
