@@ -871,12 +871,8 @@ fn sawtooth_forecast(
     // the first peak past the peaks' trend crossing is the trend's growth
     // since; of the cycle before it, at most a cycle's growth.
     let sign = direction.sign();
-    let climb = &data[saw.current_start()..];
-    let climb_rate = (climb.len() >= MIN_CLIMB)
-        .then(|| robust::theil_sen(climb, now))
-        .flatten()
-        .map(|l| l.slope * sign)
-        .filter(|r| r.is_finite() && *r > 0.0);
+    let climb_rate =
+        sawtooth::climb_rate(data, saw, now, sign).filter(|r| r.is_finite() && *r > 0.0);
     let peak_rate = peak_line
         .map(|l| l.slope * sign)
         .filter(|r| r.is_finite() && *r > 0.0);
@@ -900,10 +896,6 @@ fn sawtooth_forecast(
     });
     f
 }
-
-/// The fewest samples of the current climb whose slope says how fast a
-/// cycle climbs.
-const MIN_CLIMB: usize = 10;
 
 /// Seconds to the first peak at or after `h`, peaks being due `first`
 /// seconds from now and every `cycle` after.

@@ -7,7 +7,7 @@
 //! unless the current cycle reaches the wall before its cleanup is due.
 
 use super::linear::Line;
-use super::robust;
+use super::{band, robust, BAND_Z};
 use crate::model::{Direction, Sample, UnixSeconds};
 
 /// Cleanups needed before a series counts as a sawtooth.
@@ -101,23 +101,38 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
     })
 }
 
-/// Samples a climb holds before its own rate is trusted: fewer are a step
-/// or two of noise.
+/// Samples a climb holds before its own rate is measured at all: fewer are
+/// a step or two of noise.
 const MIN_OWN_CLIMB: usize = 5;
 
-/// The rate at which the current cycle climbs towards the wall: its own
-/// once it holds [`MIN_OWN_CLIMB`] samples, and until then the median of the
-/// cycles before it, which one job fills alike. A climb of two samples
-/// after a cleanup is one step of noise: judged on it, a cycle that ends
-/// well clear of the wall read as one that hits it, and the first sample
-/// after a cleanup, with no climb at all, left the page to the peaks alone
-/// and resolved it, to page again a sample later. Borrowed no longer than
-/// that: a climb that runs away from its cycles' pace is its own.
-fn climb_rate(samples: &[Sample], saw: &Sawtooth, now: UnixSeconds, sign: f64) -> Option<f64> {
+/// The rate at which the current cycle climbs towards the wall. The cycles
+/// before it, which one job fills alike, set the pace: the median of their
+/// rates. The current climb's own rate takes over only when it is measured
+/// to differ from that pace, by more than [`BAND_Z`] standard errors of the
+/// difference (its own slope's, and the spread of the cycles' rates); a
+/// climb of a few noisy samples cannot be told from its cycles' pace, and
+/// judged on its own it read as a cycle that hits the wall, and paged, for
+/// cycles that end well clear of it. A climb that runs away from its
+/// cycles' pace is soon measured to, and is its own. With no earlier climb
+/// long enough to measure, the current one's own rate is all there is.
+/// The one rule for a climb's rate, for when the current cycle hits the
+/// wall and for how far before a peak an overshooting cycle crosses it.
+pub(super) fn climb_rate(
+    samples: &[Sample],
+    saw: &Sawtooth,
+    now: UnixSeconds,
+    sign: f64,
+) -> Option<f64> {
     let current = &samples[saw.current_start()..];
-    if current.len() >= MIN_OWN_CLIMB {
-        return robust::theil_sen(current, now).map(|l| l.slope * sign);
-    }
+    let own = (current.len() >= MIN_OWN_CLIMB)
+        .then(|| robust::theil_sen(current, now))
+        .flatten()
+        .map(|l| {
+            (
+                l.slope * sign,
+                band::Trend::gaussian(current, l, now).slope_se(),
+            )
+        });
     let mut rates: Vec<f64> = saw
         .starts
         .windows(2)
@@ -130,7 +145,19 @@ fn climb_rate(samples: &[Sample], saw: &Sawtooth, now: UnixSeconds, sign: f64) -
                 .map(|l| l.slope * sign)
         })
         .collect();
-    robust::median_in_place(&mut rates)
+    let pace = robust::median_in_place(&mut rates);
+    let mut deviations: Vec<f64> = pace
+        .map(|p| rates.iter().map(|r| (r - p).abs()).collect())
+        .unwrap_or_default();
+    let spread = 1.4826 * robust::median_in_place(&mut deviations).unwrap_or(0.0);
+    match (own, pace) {
+        (Some((rate, se)), Some(pace)) => {
+            let apart = (rate - pace).abs() > BAND_Z * se.hypot(spread);
+            Some(if apart { rate } else { pace })
+        }
+        (Some((rate, _)), None) => Some(rate),
+        (None, pace) => pace,
+    }
 }
 
 /// When the wall is reached, from a sawtooth's peaks and its current cycle.
@@ -340,6 +367,41 @@ mod tests {
                 assert_eq!(eta, None, "cycle {k}, sample {into}");
             }
         }
+    }
+
+    /// An hour into a climb whose samples wobble by many times its step,
+    /// its own slope is noise: until it is measured to differ from its
+    /// cycles' pace, that pace is its rate. Judged on its own, a cycle that
+    /// ends well clear of the wall read as one that hits it within a day.
+    #[test]
+    fn a_noisy_climb_is_not_its_own_until_it_is_measured_to_be() {
+        // Fills 8 a day (0.03 a step) from 40 and is cleaned every 3 days,
+        // peaking at 64; measured within ±0.5.
+        let cycle = 3.0 * DAY;
+        let wobble = |i: usize| ((i * 7919) % 101) as f64 / 100.0 - 0.5;
+        let value = |i: usize| {
+            let t = 300.0 * i as f64;
+            40.0 + 8.0 * t.rem_euclid(cycle) / DAY + wobble(i)
+        };
+        let cycle_samples = 3 * 288;
+        let mut paged = Vec::new();
+        for k in 4..8 {
+            for into in 5..24 {
+                let s: Vec<Sample> = (0..=k * cycle_samples + into)
+                    .map(|i| Sample::new(300.0 * i as f64, value(i)))
+                    .collect();
+                let now = s.last().unwrap().t;
+                let st = detect(&s, Direction::Rising).unwrap();
+                assert_eq!(st.current_start(), k * cycle_samples, "cycle {k}");
+                // (The peaks, level but for the noise, may creep to it in
+                // months.)
+                let (eta, _, from_cycle) = time_to_wall(&s, &st, 70.0, Direction::Rising, now);
+                if from_cycle {
+                    paged.push(format!("cycle {k}, sample {into}: {eta:?}"));
+                }
+            }
+        }
+        assert!(paged.is_empty(), "{paged:#?}");
     }
 
     /// A climb that runs away from its cycles' pace is forecast at its own

@@ -801,6 +801,48 @@ fn a_cleaned_disk_whose_peaks_creep_up_is_full_on_the_climb_before_a_peak() {
 }
 
 #[test]
+fn a_sawtooth_just_cleaned_up_is_full_when_it_is_an_hour_later() {
+    // The cycle that reaches the wall overshoots it by about 4%, so it
+    // crosses it half a day before its peak. Just after a cleanup the
+    // current climb is a few samples; its rate, borrowed from the cycles
+    // before, must still move the crossing onto the climb, as it does an
+    // hour later: the moment forecast must not jump by half a day when the
+    // climb is long enough to be measured.
+    let day = 86_400.0;
+    let cycle = 3.0 * day;
+    let wiggle = noise(9, 20_000);
+    let usage = |t: f64| {
+        let k = (t / cycle).floor();
+        30.0 + 5.19 * k + 25.0 / 3.0 * (t - k * cycle) / day
+    };
+    let wall = 92.5;
+    let crossing = (0..)
+        .map(|m| 60.0 * f64::from(m))
+        .find(|&t| usage(t) >= wall)
+        .unwrap();
+    let moment = |now: f64| {
+        let s: Vec<Sample> = (0..=((now / 300.0) as usize))
+            .map(|i| {
+                let t = 300.0 * i as f64;
+                Sample::new(t, usage(t) + wiggle[i])
+            })
+            .collect();
+        let f = forecast(&s, wall, Direction::Rising, &Settings::default(), now);
+        assert!(f.reason.contains("sawtooth"), "{}", f.reason);
+        now + f.eta.expect("the peaks reach the wall").likely
+    };
+    for after in [900.0, 1_200.0, 1_800.0, 3_600.0, 14_400.0] {
+        let at = moment(6.0 * cycle + after);
+        assert!(
+            (at - crossing).abs() < 0.25 * day,
+            "{after} s after the cleanup: {:.2}d against {:.2}d",
+            at / day,
+            crossing / day
+        );
+    }
+}
+
+#[test]
 fn a_cumulative_count_with_a_daily_rhythm_is_one_regime() {
     // Bytes written so far: faster by day, never less than before, with a
     // burst on day 9 that then levels off.
