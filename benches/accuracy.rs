@@ -633,6 +633,7 @@ fn main() {
                     direction: case.direction,
                     lead: case.lead,
                     cuts: cut_count,
+                    lookback: None,
                 };
                 let cuts =
                     backtest::replay(&case.samples, case.crossing, &protocol, |seen, now| {

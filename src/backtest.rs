@@ -12,8 +12,9 @@
 //!    crossing (or, without one, up to the end of the data minus the lead
 //!    time, so that every cut has a lead's worth of data after it); fewer
 //!    where that range holds fewer samples, one cut per newest sample. At each
-//!    cut `t` the forecaster sees only the samples at or before `t`, with
-//!    `now = t`; the truth there is `tau = crossing - t`.
+//!    cut `t` the forecaster sees only the samples at or before `t` (and,
+//!    for a configured limit, none before `t - lookback`, as the daemon
+//!    sees them), with `now = t`; the truth there is `tau = crossing - t`.
 //! 3. **Scores.**
 //!    - eta error `|ln(predicted / tau)|`, capped at ln 10, and ln 10 when
 //!      the forecaster gives no time or zero (already breached): its median,
@@ -114,6 +115,10 @@ pub struct Protocol {
     pub lead: f64,
     /// How many cuts.
     pub cuts: usize,
+    /// How far back the forecaster sees from each cut, when it sees a
+    /// window rather than everything before it: a configured limit's
+    /// lookback, so that a replay scores the forecasts the daemon makes.
+    pub lookback: Option<f64>,
 }
 
 /// One forecaster's answer at one cut, in the terms the scores need.
@@ -328,6 +333,11 @@ pub fn replay(
         .into_iter()
         .map(|t| {
             let seen = &data[..data.partition_point(|s| s.t <= t)];
+            // A range query over [t - lookback, t] holds both ends.
+            let seen = match p.lookback {
+                Some(w) => &seen[seen.partition_point(|s| s.t < t - w)..],
+                None => seen,
+            };
             let pred = forecaster(seen, t);
             let tau = crossing.map(|c| c - t);
             let remaining = last - t;
@@ -397,6 +407,10 @@ pub struct Report {
     pub wall: f64,
     pub direction: &'static str,
     pub lead_seconds: f64,
+    /// How far back each cut's forecast saw (a configured limit's lookback);
+    /// absent when it saw everything before the cut.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookback_seconds: Option<f64>,
     /// The configured model (`auto` picks one per cut; see `summary.models`).
     pub model: &'static str,
     pub seasonality: String,
@@ -416,7 +430,8 @@ fn seasonality_name(s: Seasonality) -> String {
 }
 
 /// Backtests runway's forecaster, with `settings`, on a series' own history
-/// against `wall`: see the module documentation for the protocol.
+/// against `wall`: see the module documentation for the protocol. With a
+/// `lookback`, each cut's forecast sees no further back than it.
 pub fn backtest(
     samples: &[Sample],
     wall: f64,
@@ -424,6 +439,7 @@ pub fn backtest(
     lead: f64,
     cuts: usize,
     settings: &Settings,
+    lookback: Option<f64>,
 ) -> Report {
     let data = clean(samples);
     let smooth = smoothing_window(data.len());
@@ -433,6 +449,7 @@ pub fn backtest(
         direction,
         lead,
         cuts,
+        lookback,
     };
     let rows = replay(&data, crossing, &protocol, |seen, now| {
         let f = forecast::forecast(seen, wall, direction, settings, now);
@@ -463,6 +480,7 @@ pub fn backtest(
         wall,
         direction: direction.as_str(),
         lead_seconds: lead,
+        lookback_seconds: lookback,
         model: match settings.model {
             ModelChoice::Auto => "auto",
             m => m.as_str(),
@@ -525,6 +543,12 @@ pub fn table(r: &Report) -> String {
             " from {} to {}",
             when(r.truth.start),
             when(r.truth.end)
+        ));
+    }
+    if let Some(w) = r.lookback_seconds {
+        out.push_str(&format!(
+            "; each cut forecast from its last {}, the lookback",
+            human_duration(w)
         ));
     }
     out.push('\n');
@@ -726,6 +750,7 @@ mod tests {
             direction: Direction::Rising,
             lead: DAY,
             cuts: 4,
+            lookback: None,
         };
         let start = T0 + 0.2 * (end - T0);
         let crossing = T0 + 8.0 * DAY;
@@ -753,6 +778,7 @@ mod tests {
             direction: Direction::Rising,
             lead: 45.0 * 60.0,
             cuts: 30,
+            lookback: None,
         };
         // From 20% of the hour (minute 11.8) to a lead before its end
         // (minute 14): the newest sample a cut sees is minute 11, 12 or 13,
@@ -763,6 +789,41 @@ mod tests {
             .map(|&t| s.partition_point(|x| x.t <= t))
             .collect();
         assert_eq!(newest, vec![12, 13, 14], "{times:?}");
+    }
+
+    /// A limit's replay forecasts each cut from what the daemon would have
+    /// seen then, its lookback, not from everything before it: a lookback
+    /// too short to hold three cleanups of a disk that cleans itself every
+    /// two days cannot tell it from a disk filling up, and the replay says
+    /// so with the false alarms the daemon would raise.
+    #[test]
+    fn a_limit_replay_sees_only_its_lookback() {
+        // Fills 0 -> 80 over two days, cleaned up, again: a wall of 100 is
+        // never hit.
+        let s = series(24.0, |dt, i| {
+            80.0 * (dt % (2.0 * DAY)) / (2.0 * DAY) + 0.5 * noise(i)
+        });
+        let replay_with = |lookback| {
+            backtest(
+                &s,
+                100.0,
+                Direction::Rising,
+                DAY,
+                30,
+                &Settings::default(),
+                lookback,
+            )
+        };
+        let everything = replay_with(None);
+        let week = replay_with(Some(7.0 * DAY));
+        let three_days = replay_with(Some(3.0 * DAY));
+        assert_eq!(everything.summary.false_alarm_rate, Some(0.0));
+        assert_eq!(week.summary.false_alarm_rate, Some(0.0));
+        let short = three_days.summary.false_alarm_rate.unwrap_or(0.0);
+        assert!(short > 0.2, "{short}");
+        assert_eq!(three_days.lookback_seconds, Some(3.0 * DAY));
+        assert!(table(&three_days).contains("each cut forecast from its last 3d, the lookback"));
+        assert_eq!(everything.lookback_seconds, None);
     }
 
     /// A line from 100 rising to a wall of 1000 at day 12, with noise of
@@ -782,6 +843,7 @@ mod tests {
             3.0 * DAY,
             30,
             &Settings::default(),
+            None,
         )
     }
 
@@ -910,6 +972,7 @@ mod tests {
             direction: Direction::Rising,
             lead: DAY,
             cuts: 3,
+            lookback: None,
         };
         let crossing = Some(T0 + 12.0 * DAY);
         for status in [Status::Breached, Status::Receding] {
@@ -936,6 +999,7 @@ mod tests {
             direction: Direction::Rising,
             lead: DAY,
             cuts: 10,
+            lookback: None,
         };
         let cuts = replay(&s, Some(T0 + 12.0 * DAY), &p, |seen, now| {
             assert!(seen.iter().all(|x| x.t <= now));
@@ -950,7 +1014,15 @@ mod tests {
 
     #[test]
     fn degenerate_input_gives_an_empty_report_that_says_why() {
-        let r = backtest(&[], 1.0, Direction::Rising, DAY, 30, &Settings::default());
+        let r = backtest(
+            &[],
+            1.0,
+            Direction::Rising,
+            DAY,
+            30,
+            &Settings::default(),
+            None,
+        );
         assert!(r.cuts.is_empty());
         assert_eq!(r.note.as_deref(), Some("no finite samples"));
         let s = series(2.0, |_, _| 1.0);
@@ -961,10 +1033,19 @@ mod tests {
             7.0 * DAY,
             30,
             &Settings::default(),
+            None,
         );
         assert!(r.cuts.is_empty());
         assert!(r.note.as_deref().unwrap().contains("too short"));
-        let r = backtest(&s, 0.5, Direction::Rising, DAY, 30, &Settings::default());
+        let r = backtest(
+            &s,
+            0.5,
+            Direction::Rising,
+            DAY,
+            30,
+            &Settings::default(),
+            None,
+        );
         assert!(r.note.as_deref().unwrap().contains("too early"));
         // JSON has no infinity or NaN; the report serializes all the same.
         assert!(serde_json::to_string(&r).is_ok());

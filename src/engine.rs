@@ -900,9 +900,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 
     /// Replays the limit `name` on its own history: `history` seconds of it
     /// (default four lookbacks) fetched as the evaluation fetches, each
-    /// series with a wall cut `cuts` times and scored with the limit's own
-    /// model, seasonality, alert probability and (default) longest lead
-    /// time. The daemon's periodic backtests and `runway backtest --config`
+    /// series with a wall cut `cuts` times, each cut forecast from the
+    /// limit's lookback before it (what an evaluation then would have
+    /// seen), and scored with the limit's own model, seasonality, alert
+    /// probability and (default) longest lead time. The daemon's periodic backtests and `runway backtest --config`
     /// both come here.
     pub async fn backtest_limit(
         &self,
@@ -941,6 +942,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         });
         let settings = plan.settings();
         let direction = plan.limit.direction;
+        let lookback = plan.lookback;
         // Replaying is forecasting, many times over: the blocking pool, on
         // every core.
         let items: Vec<(Series, Option<f64>)> =
@@ -948,7 +950,15 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let series = split_blocking(items, self.parallelism, move |part| {
             part.into_iter()
                 .filter_map(|(s, w)| {
-                    let r = backtest::backtest(&s.samples, w?, direction, lead, cuts, &settings);
+                    let r = backtest::backtest(
+                        &s.samples,
+                        w?,
+                        direction,
+                        lead,
+                        cuts,
+                        &settings,
+                        Some(lookback),
+                    );
                     Some((s.labels, r))
                 })
                 .collect()

@@ -841,7 +841,7 @@ fn backtest_file(
     let series = read_series(path, wall)?;
     let reports: Vec<backtest::Report> = series
         .iter()
-        .map(|s| backtest::backtest(&s.samples, wall, direction, lead, cuts, &settings))
+        .map(|s| backtest::backtest(&s.samples, wall, direction, lead, cuts, &settings, None))
         .collect();
     print_backtests(&series, &reports, output)?;
     Ok(ExitCode::SUCCESS)

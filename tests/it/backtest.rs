@@ -331,6 +331,8 @@ lead_time = {{ critical = "1d", warning = "70h" }}
     assert_eq!(limit["history_seconds"], 12.0 * DAY, "four lookbacks");
     let r = &limit["series"][0];
     assert_eq!(r["labels"]["instance"], "node-3");
+    // Each cut is forecast from what an evaluation would have seen.
+    assert_eq!(r["lookback_seconds"], 3.0 * DAY, "{r:#}");
     let crossing = num(&r["truth"], "crossing");
     assert!(
         (crossing - crossed).abs() < 3.0 * 3600.0,
