@@ -142,7 +142,8 @@ fn recent_shift(levels: &[f64], var: f64, toward: f64) -> Option<usize> {
 /// outliers do not dominate it): how many samples make one independent one.
 fn ar_inflation(resid: &[f64], scale2: f64) -> f64 {
     let clip = 3.0 * scale2.sqrt();
-    let r: Vec<f64> = resid.iter().map(|x| x.clamp(-clip, clip)).collect();
+    // Not `clamp`, which panics on a NaN bound (a scale that overflowed).
+    let r: Vec<f64> = resid.iter().map(|x| x.max(-clip).min(clip)).collect();
     let denom: f64 = r.iter().map(|x| x * x).sum();
     let rho = if denom > 0.0 {
         (r.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / denom).clamp(0.0, 0.98)

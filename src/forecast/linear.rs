@@ -55,7 +55,7 @@ pub fn regression(samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {
             const_y = false;
         }
         n += 1.0;
-        let x = (millis(s.t) - anchor_ms) as f64 / 1e3;
+        let x = millis(s.t).saturating_sub(anchor_ms) as f64 / 1e3;
         (sum_x, c_x) = kahan_inc(x, sum_x, c_x);
         (sum_y, c_y) = kahan_inc(s.v, sum_y, c_y);
         (sum_xy, c_xy) = kahan_inc(x * s.v, sum_xy, c_xy);

@@ -39,6 +39,14 @@ pub const ALERT_PROBABILITY: f64 = 0.25;
 pub const FLAT_Z: f64 = BAND_Z;
 /// Fewer finite samples than this give `insufficient_data`.
 pub const MIN_SAMPLES: usize = 3;
+/// The largest magnitude of a value (or wall) the forecaster computes with:
+/// its squares, summed over a history, stay finite. Metrics are far
+/// smaller (a zettabyte is 1e21); anything near `f64::MAX` would overflow
+/// the fits into NaN.
+pub const MAX_MAGNITUDE: f64 = 1e150;
+/// The largest magnitude of a time, in Unix seconds: Prometheus' own range
+/// (milliseconds in an `i64`) is about 9.2e12 s.
+pub const MAX_TIME: f64 = 9.2e12;
 /// A "breach" is judged on the median of this many newest samples, so that a
 /// single spike across the wall is not reported as a breach.
 pub const BREACH_WINDOW: usize = 5;
@@ -255,6 +263,29 @@ fn clean(samples: &[Sample], now: UnixSeconds) -> Vec<Sample> {
         out.sort_by(|a, b| a.t.total_cmp(&b.t));
     }
     out
+}
+
+/// Why a history cannot be forecast at all, when its times or values lie
+/// beyond what the forecaster computes with (see [`MAX_MAGNITUDE`],
+/// [`MAX_TIME`]).
+fn out_of_range(data: &[Sample], now: UnixSeconds) -> Option<String> {
+    if !now.is_finite() || now.abs() > MAX_TIME {
+        return Some(format!(
+            "the time to forecast from, {now}, is not a Unix time in seconds"
+        ));
+    }
+    if let Some(s) = data.iter().find(|s| s.t.abs() > MAX_TIME) {
+        return Some(format!(
+            "a sample's time, {}, is not a Unix time in seconds",
+            s.t
+        ));
+    }
+    data.iter().find(|s| s.v.abs() > MAX_MAGNITUDE).map(|s| {
+        format!(
+            "a value of {} is beyond the ±{MAX_MAGNITUDE:e} the forecaster computes with",
+            crate::evaluate::format_value(s.v)
+        )
+    })
 }
 
 /// The scale a trend is fitted on.
@@ -476,6 +507,9 @@ fn fit(
         current_value,
         how,
     };
+    if let Some(why) = out_of_range(&data, now) {
+        return done(Fit::Insufficient(why), data);
+    }
     if data.len() < MIN_SAMPLES {
         let why = format!(
             "{}; at least {MIN_SAMPLES} are needed",
@@ -747,6 +781,12 @@ impl Fitted {
         };
         if !wall.is_finite() {
             return insufficient(format!("the wall {wall} is not a finite number"));
+        }
+        if wall.abs() > MAX_MAGNITUDE {
+            return insufficient(format!(
+                "the wall {} is beyond the ±{MAX_MAGNITUDE:e} the forecaster computes with",
+                crate::evaluate::format_value(wall)
+            ));
         }
         let at = Crossing {
             wall,

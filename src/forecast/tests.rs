@@ -1040,3 +1040,102 @@ fn when_compounding_is_not_established_the_band_still_allows_for_it() {
     // It is the band alone: when a page is due is the straight trend's.
     assert!(band.alert > exp.likely, "{band:?}");
 }
+
+/// No history, however hostile, makes the forecaster panic (the daemon
+/// would count it as a defect and never forecast the series): values near
+/// `f64::MAX`, whose squares overflow into NaN, times beyond any clock,
+/// and a forecast asked for at an infinite or NaN time, under every model.
+/// Values and times out of its range are said to be.
+#[test]
+fn hostile_histories_are_refused_with_a_reason_not_a_panic() {
+    let line = |n: usize, f: &dyn Fn(usize) -> (f64, f64)| -> Vec<Sample> {
+        (0..n)
+            .map(|i| {
+                let (t, v) = f(i);
+                Sample::new(t, v)
+            })
+            .collect()
+    };
+    let t = |i: usize| NOW - 60.0 * (40 - i) as f64;
+    let histories: Vec<(&str, Vec<Sample>)> = vec![
+        (
+            "near f64::MAX",
+            line(3, &|i| {
+                (
+                    NOW - 60.0 * (3 - i) as f64,
+                    if i == 0 { 1.0 } else { f64::MAX },
+                )
+            }),
+        ),
+        (
+            "huge and climbing",
+            line(40, &|i| (t(i), 1e306 * (1.0 + i as f64))),
+        ),
+        (
+            "huge and falling",
+            line(40, &|i| (t(i), -1e300 - 1e298 * i as f64)),
+        ),
+        (
+            "a sawtooth near the top",
+            line(400, &|i| {
+                (
+                    NOW - 300.0 * (400 - i) as f64,
+                    1e306 * (1.0 + (i % 50) as f64),
+                )
+            }),
+        ),
+        (
+            "times before any clock",
+            line(40, &|i| (-1e300 + i as f64, i as f64)),
+        ),
+        ("constant", line(40, &|i| (t(i), 5.0))),
+    ];
+    let models = [
+        ModelChoice::Auto,
+        ModelChoice::Robust,
+        ModelChoice::Exponential,
+        ModelChoice::Linear,
+    ];
+    for (name, s) in &histories {
+        for model in models {
+            let settings = Settings {
+                model,
+                ..Settings::default()
+            };
+            for now in [NOW, f64::INFINITY, f64::NAN, 1e300] {
+                for wall in [100.0, 1e200, -1e200] {
+                    let f = forecast(s, wall, Direction::Rising, &settings, now);
+                    let g = forecast(s, wall, Direction::Falling, &settings, now);
+                    for f in [f, g] {
+                        assert!(!f.reason.is_empty(), "{name}, {model:?}, now {now}");
+                    }
+                }
+            }
+        }
+    }
+    let f = forecast(
+        &histories[0].1,
+        100.0,
+        Direction::Rising,
+        &Settings::default(),
+        NOW,
+    );
+    assert_eq!(f.status, Status::InsufficientData);
+    assert!(f.reason.contains("beyond the ±1e150"), "{}", f.reason);
+    let f = forecast(
+        &histories[4].1,
+        100.0,
+        Direction::Rising,
+        &Settings::default(),
+        NOW,
+    );
+    assert!(f.reason.contains("not a Unix time"), "{}", f.reason);
+    let f = forecast(
+        &histories[5].1,
+        100.0,
+        Direction::Rising,
+        &Settings::default(),
+        f64::NAN,
+    );
+    assert!(f.reason.contains("not a Unix time"), "{}", f.reason);
+}
