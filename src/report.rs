@@ -99,7 +99,9 @@ pub fn columns(cells: &[Vec<String>]) -> String {
         let line: Vec<String> = r
             .iter()
             .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            // Padded by hand: a format width above u16::MAX panics, and a
+            // label value from the source can be that long.
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.chars().count()))))
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
@@ -501,5 +503,21 @@ mod tests {
         assert_eq!(si(1234.5), "1.23k");
         assert_eq!(si(0.006_341), "0.00634");
         assert_eq!(si(3.5e6), "3.5M");
+    }
+
+    /// A label value from the source can be longer than any format width
+    /// (which panics above 65,535): the table still lines up.
+    #[test]
+    fn a_cell_of_any_length_lines_up() {
+        let long = "x".repeat(70_000);
+        let cells = vec![
+            vec!["SERIES".to_string(), "STATUS".to_string()],
+            vec![format!("{{path=\"{long}\"}}"), "approaching".to_string()],
+        ];
+        let table = columns(&cells);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0].find("STATUS"), lines[1].find("approaching"));
+        // `{path="` and `"}`, then two spaces.
+        assert_eq!(lines[1].find("approaching"), Some(70_000 + 9 + 2));
     }
 }
