@@ -639,6 +639,10 @@ fn describe(v: &Value) -> String {
     }
 }
 
+/// The longest duration any key accepts: a century ("100y", humantime's
+/// years of 365.25 days).
+pub const MAX_DURATION: Duration = Duration::from_secs(3_155_760_000);
+
 fn show(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
@@ -932,6 +936,15 @@ impl Walker<'_> {
                 self.report(path, format!("{text:?} must be greater than zero"));
                 None
             }
+            // Longer ones reach the limits of the clock's arithmetic (and
+            // of any history a source keeps).
+            Ok(d) if d > MAX_DURATION => {
+                self.report(
+                    path,
+                    format!("{text:?} is longer than {}", show(MAX_DURATION)),
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(_) => {
                 self.report(
@@ -1007,6 +1020,10 @@ impl Walker<'_> {
         };
         match usize::try_from(n) {
             Ok(n) if n >= min => Some(n),
+            Err(_) if n > 0 => {
+                self.report(path, format!("{n} is too large (at most {})", usize::MAX));
+                None
+            }
             _ => {
                 self.report(path, format!("{n} must be at least {min}"));
                 None
@@ -2000,6 +2017,18 @@ lead_time = "7d"
             toml_problems("[evaluation]\nconcurrency = 4.0"),
             ["evaluation.concurrency: expected a whole number, found number 4"]
         );
+        // Too large for the machine is not "too small".
+        let huge = "99999999999999999999999999999";
+        let e = parse_env(
+            &toml_with(""),
+            &[("RUNWAY_SOURCE__MAX_RESPONSE_BYTES", huge)],
+        )
+        .expect_err("too large");
+        assert!(
+            e.to_string()
+                .contains(&format!("{huge} is too large (at most {})", usize::MAX)),
+            "{e}"
+        );
         assert_eq!(
             toml_problems("[evaluation]\nmax_series_per_limit = -3"),
             ["evaluation.max_series_per_limit: -3 must be at least 1"]
@@ -2031,6 +2060,20 @@ lead_time = "7d"
         assert_eq!(
             toml_problems("[evaluation]\nstep = \"0s\""),
             ["evaluation.step: \"0s\" must be greater than zero"]
+        );
+        // Nor beyond a century, where the clock's arithmetic ends (a
+        // lookback of 2^64 s passed the checks and crashed `run`).
+        assert_eq!(
+            toml_problems("[evaluation]\ninterval = \"18446744073709551615s\""),
+            ["evaluation.interval: \"18446744073709551615s\" is longer than 100years"]
+        );
+        assert!(
+            ok(&toml_with(
+                "[evaluation]\nlookback = \"100y\"\nbacktest_every = \"100y\""
+            ))
+            .evaluation
+            .lookback
+                > Duration::ZERO
         );
     }
 
