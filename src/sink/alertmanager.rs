@@ -68,6 +68,11 @@ fn target_name(url: &str) -> String {
     crate::config::without_credentials(url.trim_end_matches('/'))
 }
 
+/// How much of a refusal's body is read, and how many characters of it
+/// are quoted in the error.
+const QUOTED_BODY: usize = 4096;
+const QUOTED_CHARS: usize = 300;
+
 /// Posts `body` to `url`; errors name the target by `name` (no
 /// credentials), and leave out the URL reqwest would add.
 async fn post(
@@ -77,7 +82,7 @@ async fn post(
     body: Vec<u8>,
 ) -> Result<(), SinkError> {
     let url_name = format!("{name}/api/v2/alerts");
-    let resp = client
+    let mut resp = client
         .post(&url)
         .header("content-type", "application/json")
         .body(body)
@@ -91,11 +96,17 @@ async fn post(
     if status.is_success() {
         return Ok(());
     }
-    let body = resp.text().await.unwrap_or_default();
+    // Only its start is quoted; an endless one is not read to its end.
+    let body = crate::source::prometheus::body_start(&mut resp, QUOTED_BODY)
+        .await
+        .unwrap_or_default();
     Err(SinkError::Refused {
         url: url_name,
         status: status.as_u16(),
-        body: body.chars().take(300).collect(),
+        body: String::from_utf8_lossy(&body)
+            .chars()
+            .take(QUOTED_CHARS)
+            .collect(),
     })
 }
 

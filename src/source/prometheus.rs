@@ -115,13 +115,9 @@ impl PrometheusSource {
         if !status.is_success() {
             // An error's body is small, and only its start is quoted when
             // it is not the API's JSON (a proxy's HTML page).
-            let mut body = Vec::new();
-            while body.len() < MAX_ERROR_BODY {
-                match resp.chunk().await.map_err(|e| transport_error(q(), e))? {
-                    Some(chunk) => body.extend_from_slice(&chunk),
-                    None => break,
-                }
-            }
+            let body = body_start(&mut resp, MAX_ERROR_BODY)
+                .await
+                .map_err(|e| transport_error(q(), e))?;
             return Err(match serde_json::from_slice::<Response>(&body) {
                 Ok(r) => classify(status, q(), r.message(status)),
                 Err(_) => {
@@ -183,6 +179,23 @@ impl PrometheusSource {
 
 /// The most of an error response that is read, to quote its start.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The start of an answer's body: its chunks until `cap` bytes or its end.
+/// For error answers, whose body is only quoted: a peer that answers an
+/// error with an endless body must not be read to its end.
+pub(crate) async fn body_start(
+    resp: &mut reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while body.len() < cap {
+        match resp.chunk().await? {
+            Some(chunk) => body.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    Ok(body)
+}
 
 /// How many received chunks may wait for the parser: enough to keep the
 /// download going while it parses, few enough that a slow parser holds

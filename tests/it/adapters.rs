@@ -452,6 +452,30 @@ async fn alerts_go_to_every_alertmanager_in_batches_of_at_most_256() {
     assert!(err.contains("HTTP 500") && err.contains("boom"), "{err}");
 }
 
+/// An Alertmanager (or a proxy before it) that refuses with an endless
+/// body is quoted from its start, not read to its end: read whole, a body
+/// of gigabytes grew runway's memory by gigabytes, and one that never ends
+/// left the refusal unquoted at the timeout.
+#[tokio::test]
+async fn a_refusal_with_an_endless_body_is_quoted_from_its_start() {
+    let head = "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\n\
+                content-length: 1000000000\r\n\r\n"
+        .to_string();
+    // 64 KB of the promised gigabyte, then nothing for a minute.
+    let body = "overloaded ".repeat(6_000).into_bytes();
+    let addr = raw_peer(head, body, 16 * 1024, Duration::from_secs(60)).await;
+    let sink = AlertmanagerSink::new(&[format!("http://{addr}")], Duration::from_secs(5)).unwrap();
+    let deliveries = sink.send(&[alert(0)]).await;
+    let error = deliveries[0].error.as_ref().expect("refused").to_string();
+    assert!(error.contains("500"), "{error}");
+    assert!(error.contains("overloaded overloaded"), "{error}");
+    assert!(
+        error.len() < 600,
+        "quoted, not copied: {} bytes",
+        error.len()
+    );
+}
+
 /// An Alertmanager behind basic auth is reached with the credentials in its
 /// URL; they go in the request's Authorization header, and nowhere a
 /// delivery is reported (the metric's `alertmanager` label, the log line).
