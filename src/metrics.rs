@@ -303,23 +303,48 @@ const INFO: (&str, &str) = (
     "Always 1: the status (approaching, breached, receding, insufficient_data) and model of each forecast.",
 );
 
-/// A series' exported labels: its own and `limit`. `limit` is runway's; a
-/// series label of that name is kept as `exported_limit`, as Prometheus
-/// does on a conflict.
+/// The labels runway sets beside a series' own: `limit` on every series,
+/// `model` and `status` on `runway_forecast_info`.
+const OWN_LABELS: [&str; 3] = ["limit", "model", "status"];
+
+/// A series label's name as exported: one of runway's own is kept as
+/// `exported_<name>`, as Prometheus does on a conflict (on every family
+/// alike, so that they still join); a name the exposition format cannot
+/// carry (another engine than Prometheus may return one) has its other
+/// characters replaced by `_`. Either clash would make the scrape fail,
+/// and with it every metric runway exports.
+fn exported_name(name: &str) -> String {
+    let mut valid: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if valid.is_empty() || valid.starts_with(|c: char| c.is_ascii_digit()) {
+        valid.insert(0, '_');
+    }
+    if OWN_LABELS.contains(&valid.as_str()) {
+        format!("exported_{valid}")
+    } else {
+        valid
+    }
+}
+
+/// A series' exported labels: its own (see [`exported_name`]) and `limit`.
+/// Two names that come out the same keep the first.
 fn series_labels(e: &crate::evaluate::Evaluation) -> Vec<LabelPair> {
     let mut labels: Vec<LabelPair> = e
         .labels
         .iter()
-        .map(|(k, v)| {
-            if k == "limit" {
-                pair("exported_limit", v)
-            } else {
-                pair(k, v)
-            }
-        })
+        .map(|(k, v)| pair(&exported_name(k), v))
         .collect();
     labels.push(pair("limit", &e.limit));
     labels.sort_by(|a, b| a.name().cmp(b.name()));
+    labels.dedup_by(|b, a| a.name() == b.name());
     labels
 }
 

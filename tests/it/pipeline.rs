@@ -371,6 +371,71 @@ async fn a_filling_disk_warns_then_goes_critical_then_resolves_after_cleanup() {
     );
 }
 
+/// A series whose own labels are named as runway's (`limit`, `model`,
+/// `status`: an HTTP status, a model number) or that the exposition format
+/// cannot carry (an engine other than Prometheus may return them) is
+/// exported under `exported_<name>` or with `_` for what cannot be
+/// carried, on every family alike. A duplicate or invalid label name fails
+/// the whole scrape, and Prometheus then has none of runway's metrics.
+#[tokio::test]
+async fn series_labels_that_clash_with_runways_own_do_not_break_the_scrape() {
+    let mut r = rig(DISK);
+    let data = labels(&[
+        ("instance", "api-1"),
+        ("status", "500"),
+        ("model", "m1"),
+        ("limit", "theirs"),
+        ("bad-name", "x"),
+    ]);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(data, filling(T0 + 3.0 * DAY))],
+    );
+    r.tick(T0).await;
+    let text = r.metrics.render();
+    let info = text
+        .lines()
+        .find(|l| l.starts_with("runway_forecast_info{"))
+        .expect("the info series");
+    for label in [
+        "exported_status=\"500\"",
+        "exported_model=\"m1\"",
+        "exported_limit=\"theirs\"",
+        "bad_name=\"x\"",
+        "limit=\"disk_full\"",
+        "status=\"approaching\"",
+    ] {
+        assert!(info.contains(label), "{label} in {info}");
+    }
+    let eta = text
+        .lines()
+        .find(|l| l.starts_with("runway_time_to_wall_seconds{"))
+        .expect("the time to wall");
+    assert!(eta.contains("exported_status=\"500\""), "{eta}");
+    // And Prometheus' own linter parses the whole exposition.
+    use std::io::Write;
+    let mut promtool = std::process::Command::new("/usr/bin/promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run promtool (scripts/test installs it)");
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write metrics");
+    let out = promtool.wait_with_output().expect("promtool");
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !said.contains("duplicate label") && !said.contains("error while linting"),
+        "{said}"
+    );
+}
+
 #[tokio::test]
 async fn transient_source_failures_are_retried_and_counted() {
     let mut r = rig(DISK);
