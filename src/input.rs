@@ -23,11 +23,28 @@ pub enum InputError {
 
 /// Parses `text` read from `origin` (a path, or `-` for stdin).
 pub fn parse_series(text: &str, origin: &str) -> Result<Vec<Series>, InputError> {
+    // A byte-order mark (a spreadsheet's export) would hide the first line.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let series = if text.trim_start().starts_with('{') {
-        parse_saved_response(text, origin).map_err(|e| InputError::Json {
+        let series = parse_saved_response(text, origin).map_err(|e| InputError::Json {
             origin: origin.to_string(),
             message: e.to_string(),
-        })?
+        })?;
+        if let Some((s, t)) = series.iter().find_map(|s| {
+            s.samples
+                .iter()
+                .find(|x| x.t >= MILLISECONDS_FROM)
+                .map(|x| (s, x.t))
+        }) {
+            return Err(InputError::Json {
+                origin: origin.to_string(),
+                message: format!(
+                    "series {}: timestamp {t} looks like milliseconds; a query_range response has Unix seconds",
+                    crate::evaluate::label_string(&s.labels)
+                ),
+            });
+        }
+        series
     } else {
         vec![Series::new(Labels::new(), parse_csv(text, origin)?)]
     };
@@ -153,5 +170,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("saved.json: "), "{e}");
+    }
+
+    /// Milliseconds are refused in a saved response as in a CSV: read as
+    /// seconds, "4d 5h" to the wall read "11y 193d".
+    #[test]
+    fn a_saved_response_in_milliseconds_is_refused() {
+        let text = r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"job":"node"},"values":[[1700000000000,"1"],[1700000060000,"2"]]}]}}"#;
+        assert_eq!(
+            parse_series(text, "saved.json").unwrap_err().to_string(),
+            "saved.json: series {job=\"node\"}: timestamp 1700000000000 looks like milliseconds; a query_range response has Unix seconds"
+        );
+    }
+
+    /// A spreadsheet's export starts with a byte-order mark; the first
+    /// sample is still read, not taken for a header.
+    #[test]
+    fn a_byte_order_mark_does_not_hide_the_first_sample() {
+        let s = parse_series("\u{feff}1,2\n2,3\n", "f.csv").unwrap();
+        assert_eq!(s[0].samples.len(), 2);
+        assert_eq!(s[0].samples[0], Sample::new(1.0, 2.0));
     }
 }

@@ -425,10 +425,14 @@ impl Data {
             Data::Matrix(m) => Ok(m
                 .into_iter()
                 .map(|s| {
-                    Series::new(
-                        identity(s.metric),
-                        s.values.into_iter().map(|p| p.0).collect(),
-                    )
+                    let mut samples: Vec<Sample> = s.values.into_iter().map(|p| p.0).collect();
+                    // Oldest first, as Prometheus answers and runway relies on
+                    // (a series' newest sample says whether it still
+                    // reports); an engine that does not is put in order.
+                    if !samples.is_sorted_by(|a, b| a.t <= b.t) {
+                        samples.sort_by(|a, b| a.t.total_cmp(&b.t));
+                    }
+                    Series::new(identity(s.metric), samples)
                 })
                 .collect()),
             Data::Vector(v) => Ok(v
@@ -548,6 +552,19 @@ mod tests {
         assert!(!s[0].labels.contains_key("__name__"));
         assert_eq!(s[0].samples[0], Sample::new(1_700_000_000.0, 1.0));
         assert!(s[0].samples[1].v.is_nan());
+    }
+
+    /// An engine that answers a series newest first is put in order: the
+    /// newest sample says whether the series still reports, and read from
+    /// the wrong end a live series was "stopped reporting".
+    #[test]
+    fn a_matrix_out_of_order_is_put_oldest_first() {
+        let text = r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"job":"node"},"values":[[1700000120,"3"],[1700000000,"1"],[1700000060,"2"]]}]}}"#;
+        let s = parse_saved_response(text, "saved.json").unwrap();
+        let times: Vec<f64> = s[0].samples.iter().map(|x| x.t).collect();
+        assert_eq!(times, [1_700_000_000.0, 1_700_000_060.0, 1_700_000_120.0]);
+        assert_eq!(s[0].samples[2].v, 3.0);
     }
 
     #[test]
