@@ -5,7 +5,8 @@
 //!
 //! The budget: the automatic choice under 2 ms per series on one core, so
 //! that 10,000 series fit in a 1-minute interval on two cores. The roadmap's
-//! load headroom is measured on the same series, without and with a driver.
+//! load headroom is measured on the same series, without and with a driver,
+//! and the backtest's truth on a million points.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 
@@ -156,5 +157,17 @@ fn join(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, per_series, headroom, join);
+/// The backtest's truth (the first time a rolling median of 1% of the
+/// samples reaches the wall) on a million points that never reach it: the
+/// whole series is scanned. A source that ignores the step can send that
+/// many within the default response bound.
+fn truth(c: &mut Criterion) {
+    let s = series(1_000_000);
+    let smooth = runway::backtest::smoothing_window(s.len());
+    c.bench_function("backtest_truth_1000000_points", |b| {
+        b.iter(|| runway::backtest::first_crossing(black_box(&s), 1e9, Direction::Rising, smooth))
+    });
+}
+
+criterion_group!(benches, per_series, headroom, join, truth);
 criterion_main!(benches);

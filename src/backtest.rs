@@ -77,20 +77,24 @@ pub fn first_crossing(
     if samples.len() < smooth {
         return None;
     }
-    // A sorted copy of the window, updated by one removal and one insertion
-    // per step: O(n * smooth), which is small for the series people have.
-    let mut window: Vec<f64> = samples[..smooth - 1].iter().map(|s| s.v).collect();
-    window.sort_by(f64::total_cmp);
+    // The median (the window's element `smooth / 2` in ascending order) is
+    // at or past the wall exactly when enough of the window is: for a wall
+    // above, the top `smooth - smooth / 2` elements; for a wall below, the
+    // bottom `smooth / 2 + 1`. Counting them as the window slides is
+    // O(n), where keeping the window sorted was O(n * smooth): seconds for
+    // a few million points, which a source that ignores the step can send.
+    let needed = match direction {
+        Direction::Rising => smooth - smooth / 2,
+        Direction::Falling => smooth / 2 + 1,
+    };
+    let past = |s: &Sample| usize::from(direction.gap(s.v, wall) <= 0.0);
+    let mut count: usize = samples[..smooth - 1].iter().map(past).sum();
     for (i, s) in samples.iter().enumerate().skip(smooth - 1) {
-        let at = window.partition_point(|x| x.total_cmp(&s.v).is_lt());
-        window.insert(at, s.v);
-        let median = window[smooth / 2];
-        if direction.gap(median, wall) <= 0.0 {
+        count += past(s);
+        if count >= needed {
             return Some(samples[i - smooth / 2].t);
         }
-        let old = samples[i + 1 - smooth].v;
-        let at = window.partition_point(|x| x.total_cmp(&old).is_lt());
-        window.remove(at);
+        count -= past(&samples[i + 1 - smooth]);
     }
     None
 }
@@ -707,6 +711,33 @@ mod tests {
     fn the_smoothing_window_is_about_one_percent_and_odd() {
         for (n, want) in [(0, 1), (10, 1), (149, 1), (250, 3), (2016, 21), (8064, 81)] {
             assert_eq!(smoothing_window(n), want, "{n} points");
+        }
+    }
+
+    /// Counting the window's samples past the wall finds the crossing a
+    /// rolling median finds, in either direction and for any width.
+    #[test]
+    fn the_crossing_is_where_the_rolling_median_first_passes_the_wall() {
+        let s = series(3.0, |dt, i| {
+            50.0 + 40.0 * (dt / DAY).sin() + 20.0 * noise(i)
+        });
+        let by_median = |wall: f64, direction: Direction, smooth: usize| {
+            (smooth - 1..s.len()).find_map(|i| {
+                let mut w: Vec<f64> = s[i + 1 - smooth..=i].iter().map(|x| x.v).collect();
+                w.sort_by(f64::total_cmp);
+                (direction.gap(w[smooth / 2], wall) <= 0.0).then(|| s[i - smooth / 2].t)
+            })
+        };
+        for smooth in [1, 2, 5, 8, 21] {
+            for wall in [30.0, 50.0, 80.0, 200.0] {
+                for direction in [Direction::Rising, Direction::Falling] {
+                    assert_eq!(
+                        first_crossing(&s, wall, direction, smooth),
+                        by_median(wall, direction, smooth),
+                        "wall {wall} {direction:?}, {smooth} samples"
+                    );
+                }
+            }
         }
     }
 
