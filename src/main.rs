@@ -99,7 +99,7 @@ enum Command {
         #[arg(long, default_value = "7d", value_parser = parse_seconds)]
         lead: f64,
         /// Forecast as of this Unix time (default: the newest sample).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_unix_time)]
         at: Option<f64>,
         #[command(flatten)]
         how: ForecastArgs,
@@ -232,6 +232,15 @@ fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
 
 /// A lead time: a duration ("7d") or a number of seconds, above zero (a
 /// lead of nothing would only ever alert on a wall already reached).
+/// A Unix time in seconds, within Prometheus' own range.
+fn parse_unix_time(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t.is_finite() && t.abs() <= runway::forecast::MAX_TIME => Ok(t),
+        Ok(t) if t.is_finite() => Err(format!("{s:?} is not a Unix time in seconds")),
+        _ => Err(format!("{s:?} is not a number of seconds since 1970")),
+    }
+}
+
 fn parse_seconds(s: &str) -> Result<f64, String> {
     let seconds = match s.parse::<f64>() {
         Ok(v) if v.is_finite() => v,

@@ -280,6 +280,21 @@ fn forecast_at_outside_the_history_is_refused_before_it_and_warned_after_it() {
     let within = at(END - DAY);
     within.assert_success();
     assert!(!within.stderr.contains("--at"), "{}", within.show());
+    // A time that is none is refused as such, not as a history too short
+    // ("0 finite samples") or a gap of billions of years.
+    for (arg, said) in [
+        ("NaN", "not a number of seconds since 1970"),
+        ("inf", "not a number of seconds since 1970"),
+        ("1e20", "not a Unix time in seconds"),
+    ] {
+        let out = forecast_falling("-", &history, &["--at", arg]);
+        assert_eq!(out.code, Some(2), "{}", out.show());
+        assert!(
+            out.stderr.contains("--at") && out.stderr.contains(said),
+            "{}",
+            out.show()
+        );
+    }
 }
 
 #[test]
