@@ -947,19 +947,36 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // every core.
         let items: Vec<(Series, Option<f64>)> =
             fetched.series.into_iter().zip(fetched.walls).collect();
+        let limit = name.to_string();
         let series = split_blocking(items, self.parallelism, move |part| {
+            let part: Vec<(Series, f64)> =
+                part.into_iter().filter_map(|(s, w)| Some((s, w?))).collect();
+            // A defect that panics on one series' data costs that series'
+            // scores, not its limit's (as in an evaluation).
+            let outcomes = isolate(part.len(), |range| {
+                part[range]
+                    .iter()
+                    .map(|(s, wall)| {
+                        backtest::backtest(
+                            &s.samples,
+                            *wall,
+                            direction,
+                            lead,
+                            cuts,
+                            &settings,
+                            Some(lookback),
+                        )
+                    })
+                    .collect()
+            });
             part.into_iter()
-                .filter_map(|(s, w)| {
-                    let r = backtest::backtest(
-                        &s.samples,
-                        w?,
-                        direction,
-                        lead,
-                        cuts,
-                        &settings,
-                        Some(lookback),
-                    );
-                    Some((s.labels, r))
+                .zip(outcomes)
+                .filter_map(|((s, _), r)| match r {
+                    Ok(r) => Some((s.labels, r)),
+                    Err(why) => {
+                        error!(limit = %limit, series = %evaluate::label_string(&s.labels), error = %why, "the backtest failed on this series: a defect in runway");
+                        None
+                    }
                 })
                 .collect()
         })
