@@ -747,52 +747,67 @@ fn a_disk_that_is_cleaned_up_before_it_fills_does_not_alert() {
     assert!(run(&cycle, 85.0, Direction::Rising, ModelChoice::Linear).within(7.0 * 86_400.0));
 }
 
+const DAY: f64 = 86_400.0;
+
+/// A disk cleaned every three days that fills 25% a cycle, each cleanup
+/// leaving 5.19% more behind: the peaks creep up to a wall.
+const CREEP_CYCLE: f64 = 3.0 * DAY;
+
+fn creeping_usage(t: f64) -> f64 {
+    let k = (t / CREEP_CYCLE).floor();
+    30.0 + 5.19 * k + 25.0 / 3.0 * (t - k * CREEP_CYCLE) / DAY
+}
+
+/// When the noise-free usage first reaches `wall`, to the minute.
+fn creeping_crossing(wall: f64) -> f64 {
+    (0..)
+        .map(|m| 60.0 * f64::from(m))
+        .find(|&t| creeping_usage(t) >= wall)
+        .unwrap()
+}
+
+/// The usage every 5 minutes from 0 to `now`, measured with `wiggle`, and
+/// forecast against `wall` as a sawtooth.
+fn creeping_forecast(now: f64, wiggle: &[f64], wall: f64) -> Forecast {
+    let s: Vec<Sample> = (0..=((now / 300.0) as usize))
+        .map(|i| {
+            let t = 300.0 * i as f64;
+            Sample::new(t, creeping_usage(t) + wiggle[i])
+        })
+        .collect();
+    let f = forecast(&s, wall, Direction::Rising, &Settings::default(), now);
+    assert!(f.reason.contains("sawtooth"), "{}", f.reason);
+    f
+}
+
 #[test]
 fn a_cleaned_disk_whose_peaks_creep_up_is_full_on_the_climb_before_a_peak() {
-    // Filling 25% in each 3-day cycle, each cleanup leaving 5.2% more
-    // behind, measured with a little noise: the first climb to reach the
-    // wall gets there on its way up, before its own cleanup is due, up to
-    // 0.6 days before its peak. The band must hold that moment wherever
-    // the wall sits within a cycle's growth, seen from up to 9.5 days out.
-    let day = 86_400.0;
-    let cycle = 3.0 * day;
+    // Measured with a little noise: the first climb to reach the wall gets
+    // there on its way up, before its own cleanup is due, up to 0.6 days
+    // before its peak. The band must hold that moment wherever the wall
+    // sits within a cycle's growth, seen from up to 9.5 days out.
     let wiggle = noise(8, 20_000);
-    let usage = |t: f64| {
-        let k = (t / cycle).floor();
-        30.0 + 5.19 * k + 25.0 / 3.0 * (t - k * cycle) / day
-    };
     let mut missed = Vec::new();
     for w in 0..20 {
         let wall = 95.0 + 0.5 * f64::from(w);
-        // The truth, on the noise-free usage, to the minute.
-        let crossing = (0..)
-            .map(|m| 60.0 * f64::from(m))
-            .find(|&t| usage(t) >= wall)
-            .unwrap();
+        let crossing = creeping_crossing(wall);
         for days_before in [2.0, 3.5, 5.0, 6.5, 8.0, 9.5] {
-            let now = crossing - days_before * day;
-            let s: Vec<Sample> = (0..((now / 300.0) as usize))
-                .map(|i| {
-                    let t = 300.0 * i as f64;
-                    Sample::new(t, usage(t) + wiggle[i])
-                })
-                .collect();
-            let f = forecast(&s, wall, Direction::Rising, &Settings::default(), now);
-            assert!(f.reason.contains("sawtooth"), "{}", f.reason);
+            let now = crossing - days_before * DAY;
+            let f = creeping_forecast(now, &wiggle, wall);
             let eta = f.eta.expect("the peaks reach the wall");
             let truth = crossing - now;
             assert!(
-                (eta.likely - truth).abs() < cycle,
+                (eta.likely - truth).abs() < CREEP_CYCLE,
                 "wall {wall}, {days_before}d out: {:.2}d against {:.2}d",
-                eta.likely / day,
-                truth / day
+                eta.likely / DAY,
+                truth / DAY
             );
             if !(eta.lower <= truth && truth <= eta.upper) {
                 missed.push(format!(
                     "wall {wall}, {days_before}d out: {:.2}d outside {:.2}d .. {:.2}d",
-                    truth / day,
-                    eta.lower / day,
-                    eta.upper / day
+                    truth / DAY,
+                    eta.lower / DAY,
+                    eta.upper / DAY
                 ));
             }
         }
@@ -808,36 +823,18 @@ fn a_sawtooth_just_cleaned_up_is_full_when_it_is_an_hour_later() {
     // before, must still move the crossing onto the climb, as it does an
     // hour later: the moment forecast must not jump by half a day when the
     // climb is long enough to be measured.
-    let day = 86_400.0;
-    let cycle = 3.0 * day;
     let wiggle = noise(9, 20_000);
-    let usage = |t: f64| {
-        let k = (t / cycle).floor();
-        30.0 + 5.19 * k + 25.0 / 3.0 * (t - k * cycle) / day
-    };
     let wall = 92.5;
-    let crossing = (0..)
-        .map(|m| 60.0 * f64::from(m))
-        .find(|&t| usage(t) >= wall)
-        .unwrap();
-    let moment = |now: f64| {
-        let s: Vec<Sample> = (0..=((now / 300.0) as usize))
-            .map(|i| {
-                let t = 300.0 * i as f64;
-                Sample::new(t, usage(t) + wiggle[i])
-            })
-            .collect();
-        let f = forecast(&s, wall, Direction::Rising, &Settings::default(), now);
-        assert!(f.reason.contains("sawtooth"), "{}", f.reason);
-        now + f.eta.expect("the peaks reach the wall").likely
-    };
+    let crossing = creeping_crossing(wall);
     for after in [900.0, 1_200.0, 1_800.0, 3_600.0, 14_400.0] {
-        let at = moment(6.0 * cycle + after);
+        let now = 6.0 * CREEP_CYCLE + after;
+        let f = creeping_forecast(now, &wiggle, wall);
+        let at = now + f.eta.expect("the peaks reach the wall").likely;
         assert!(
-            (at - crossing).abs() < 0.25 * day,
+            (at - crossing).abs() < 0.25 * DAY,
             "{after} s after the cleanup: {:.2}d against {:.2}d",
-            at / day,
-            crossing / day
+            at / DAY,
+            crossing / DAY
         );
     }
 }
