@@ -1110,29 +1110,19 @@ fn hostile_histories_are_refused_with_a_reason_not_a_panic() {
             }
         }
     }
-    let f = forecast(
-        &histories[0].1,
-        100.0,
-        Direction::Rising,
-        &Settings::default(),
-        NOW,
-    );
+    let said = |history: usize, now: f64| {
+        forecast(
+            &histories[history].1,
+            100.0,
+            Direction::Rising,
+            &Settings::default(),
+            now,
+        )
+    };
+    let f = said(0, NOW);
     assert_eq!(f.status, Status::InsufficientData);
     assert!(f.reason.contains("beyond the ±1e150"), "{}", f.reason);
-    let f = forecast(
-        &histories[4].1,
-        100.0,
-        Direction::Rising,
-        &Settings::default(),
-        NOW,
-    );
-    assert!(f.reason.contains("not a Unix time"), "{}", f.reason);
-    let f = forecast(
-        &histories[5].1,
-        100.0,
-        Direction::Rising,
-        &Settings::default(),
-        f64::NAN,
-    );
-    assert!(f.reason.contains("not a Unix time"), "{}", f.reason);
+    for f in [said(4, NOW), said(5, f64::NAN)] {
+        assert!(f.reason.contains("not a Unix time"), "{}", f.reason);
+    }
 }
