@@ -145,6 +145,27 @@ pub(super) fn accumulation(v: &[f64]) -> i8 {
 /// moves that way at least four times as often as the other way.
 const ACCUMULATING: f64 = 0.8;
 
+/// The fewest samples either side of a change within a regime that
+/// disqualifies it (see `current_start_measured`): the fewest a line is
+/// fitted through.
+const MIN_INNER: usize = 3;
+
+/// Whether two lines split at `k` explain the samples `[a, b)` much better
+/// than one: the likelihood-ratio test, its sample size discounted for the
+/// autocorrelation of the split's residuals (see the module's notes).
+fn changes(p: &Prefix, xs: &[f64], ys: &[f64], a: usize, k: usize, b: usize) -> bool {
+    let full = p.sse(a, b);
+    if full <= 0.0 {
+        return false;
+    }
+    let best = p.sse(a, k) + p.sse(k, b);
+    let len = (b - a) as f64;
+    let rho = residual_rho(p, xs, ys, a, k, b);
+    let n_eff = (len * (1.0 - rho) / (1.0 + rho)).max(2.0);
+    let gain = n_eff * (full / best.max(f64::MIN_POSITIVE)).ln();
+    gain > STRICTNESS * EXTRA_PARAMS * n_eff.ln().max(1.0)
+}
+
 /// The index of the first sample of the current regime (0 when the whole
 /// history is one regime).
 pub fn current_start(samples: &[Sample]) -> usize {
@@ -198,22 +219,37 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
                 jump * f64::from(sign) <= 0.0
             }
         };
-        let Some((best_k, best)) = (start + m..=n - m)
+        let Some((best_k, _)) = (start + m..=n - m)
             .filter(|&k| allowed(k))
             .map(|k| (k, p.sse(start, k) + p.sse(k, n)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
         else {
             break;
         };
-        let len = (n - start) as f64;
-        let rho = residual_rho(&p, &xs, &ys, start, best_k, n);
-        let n_eff = (len * (1.0 - rho) / (1.0 + rho)).max(2.0);
-        let gain = n_eff * (full / best.max(f64::MIN_POSITIVE)).ln();
-        if gain > STRICTNESS * EXTRA_PARAMS * n_eff.ln().max(1.0) {
-            start = best_k;
-        } else {
+        if !changes(&p, &xs, &ys, start, best_k, n) {
             break;
         }
+        // A regime is one line. When the new one changes again within it,
+        // after fewer samples than a regime needs (a step towards the wall
+        // an hour ago, a burst), the split was placed as late as it may go
+        // to explain that change, and a line through a few samples before
+        // the step and the step itself would be forecast: a disk that
+        // suddenly filled read as no longer filling, or as full in
+        // minutes. That change is the level's to follow (see
+        // `level_samples`) until it is long enough to be a regime itself.
+        // (A regime of twice the minimum or more is searched for changes
+        // of its own by the next round.)
+        let inner = (n - best_k < 2 * m)
+            .then(|| {
+                (best_k + MIN_INNER..=n - MIN_INNER).min_by(|&a, &b| {
+                    (p.sse(best_k, a) + p.sse(a, n)).total_cmp(&(p.sse(best_k, b) + p.sse(b, n)))
+                })
+            })
+            .flatten();
+        if inner.is_some_and(|j| changes(&p, &xs, &ys, best_k, j, n)) {
+            break;
+        }
+        start = best_k;
     }
     start
 }
@@ -315,6 +351,36 @@ mod tests {
         );
         let k = current_start(&s);
         assert!((1190..=1215).contains(&k), "{k}");
+    }
+
+    /// A step too recent to be a regime of its own (fewer samples than a
+    /// regime needs) is not one: the latest split the search may place
+    /// would explain it with a line through the samples before the step and
+    /// the step itself. It is left to the level; once the step is old
+    /// enough to be a regime, the regime starts at it.
+    #[test]
+    fn a_step_too_recent_to_be_a_regime_starts_none() {
+        for n in [240, 2000] {
+            let m = min_segment(n);
+            for age in [3, 5, m / 2, m - 1] {
+                // Free bytes falling, then a sudden fill, `age` samples ago.
+                let s = series(n, |i| {
+                    let step = if i >= n - age { -400.0 } else { 0.0 };
+                    1000.0 - 0.2 * i as f64 + step + 2.0 * noise(i)
+                });
+                assert_eq!(current_start(&s), 0, "{n} samples, the step {age} old");
+            }
+            let s = series(n, |i| {
+                let step = if i >= n - 2 * m { -400.0 } else { 0.0 };
+                1000.0 - 0.2 * i as f64 + step + 2.0 * noise(i)
+            });
+            let k = current_start(&s);
+            assert!(
+                (n - 2 * m - 2..=n - 2 * m + 2).contains(&k),
+                "{n} samples, the step {} old: {k}",
+                2 * m
+            );
+        }
     }
 
     #[test]

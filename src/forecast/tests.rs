@@ -1126,3 +1126,42 @@ fn hostile_histories_are_refused_with_a_reason_not_a_panic() {
         assert!(f.reason.contains("not a Unix time"), "{}", f.reason);
     }
 }
+
+/// A disk that suddenly fills (a big file written at once) goes on filling
+/// at its rate from where it now is. From a few samples after the step
+/// until long after it, the time to wall is that of the new level at the
+/// old rate: not "receding" (a firing page resolved when a disk got
+/// closer to full), and not minutes (a line through the step itself).
+#[test]
+fn a_disk_that_suddenly_fills_is_forecast_from_its_new_level_at_its_rate() {
+    // A week at 5 minutes, free bytes falling 100 kB/s with a daily wave
+    // and noise; 20 GB written at once, `age` samples ago.
+    let e = noise(12, 2016);
+    let rate = 1e5;
+    let e = &e;
+    let free = |age: usize| {
+        history(2016, 300.0, move |x| {
+            let i = 2015 - (-x / 300.0).round() as usize;
+            let step = if i + age >= 2016 { 20e9 } else { 0.0 };
+            80e9 - rate * x - step + 1e8 * (x / 86_400.0 * std::f64::consts::TAU).sin() + 3e7 * e[i]
+        })
+    };
+    let truth = (80e9 - 20e9) / rate;
+    let mut wrong = Vec::new();
+    for age in [30, 50, 60, 70, 80, 100, 120, 150, 200, 300] {
+        let f = run(&free(age), 0.0, Direction::Falling, ModelChoice::Auto);
+        match f.eta {
+            Some(eta) if (eta.likely / truth).ln().abs() < 0.1 => {}
+            other => wrong.push(format!(
+                "{age} samples after the step: {:?} {:?}",
+                f.status,
+                other.map(|e| e.likely / 86_400.0)
+            )),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "truth {:.1}d: {wrong:#?}",
+        truth / 86_400.0
+    );
+}
