@@ -282,9 +282,26 @@ fn return_freed_memory_at_once() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
 }
 
+/// The commands that print a report and end: writing into a pipe whose
+/// reader has gone (`runway forecast ... | head -1`) ends them as it ends
+/// any Unix tool, by SIGPIPE, where Rust's default (the signal ignored)
+/// makes `println!` panic. Not for the daemon, whose log writes must not
+/// end it; sockets are written with MSG_NOSIGNAL either way.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal; no handler
+    // is installed, and nothing in runway relies on SIGPIPE being ignored
+    // outside the daemon.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     return_freed_memory_at_once();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
+        end_quietly_on_a_closed_pipe();
+    }
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // The one-shot commands end by saying which limits failed, and why, in

@@ -927,3 +927,28 @@ lead_time = "3d"
         "{doc:#}"
     );
 }
+
+/// A report piped into a reader that stops early (`| head -1`) ends the
+/// command as it ends any Unix tool, by SIGPIPE: not a panic with a
+/// backtrace on standard error and exit status 101.
+#[test]
+fn a_reader_that_stops_early_ends_the_report_quietly() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("disk.csv");
+    std::fs::write(&file, csv(&falling_disk())).expect("write csv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runway"))
+        .args(["forecast", "--input", path_str(&file), "--wall", "0"])
+        .args(["--direction", "falling"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start runway");
+    // The reader is gone before the report is written (reading the
+    // history and forecasting take longer than this).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("runway ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
