@@ -80,7 +80,7 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
             message,
         };
         let mut fields = line.split(',').map(str::trim);
-        let (Some(t), Some(v)) = (fields.next(), fields.next()) else {
+        let (Some(t), Some(v), None) = (fields.next(), fields.next(), fields.next()) else {
             return Err(err(format!("expected `timestamp,value`, got {line:?}")));
         };
         let Ok(t) = t.parse::<f64>() else {
@@ -153,6 +153,11 @@ mod tests {
                 "f.csv:2: timestamp \"abc\" is not a number of seconds",
             ),
             ("1\n", "f.csv:1: expected `timestamp,value`, got \"1\""),
+            // A third column is not silently dropped: which one is the value?
+            (
+                "1,2\n2,3,4\n",
+                "f.csv:2: expected `timestamp,value`, got \"2,3,4\"",
+            ),
             ("timestamp,value\n", "f.csv: no samples"),
             (
                 "1700000000000,2\n",
