@@ -643,7 +643,6 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             match result {
                 Ok(done) => {
                     if done.dropped > 0 {
-                        warn!(limit = %name, dropped = done.dropped, "more series than evaluation.max_series_per_limit; the rest were not evaluated");
                         self.metrics
                             .series_dropped
                             .with_label_values(&[name])
@@ -736,6 +735,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     }
                     News::NothingToForecast { limit, why } => {
                         warn!(%limit, %why, "limit has nothing to forecast")
+                    }
+                    News::SeriesDropped { limit, dropped } => {
+                        warn!(%limit, dropped, "more series than evaluation.max_series_per_limit; the rest are not evaluated (said once, until the limit fits again)")
                     }
                 }
             }
@@ -1234,6 +1236,10 @@ enum News {
     /// Evaluated, with nothing to forecast (a typo in a metric name reads
     /// like this), where before it had something or failed.
     NothingToForecast { limit: String, why: String },
+    /// More series than `evaluation.max_series_per_limit`, where before
+    /// there were not: said once, not at every evaluation (the counter
+    /// and the API say how many, every time).
+    SeriesDropped { limit: String, dropped: usize },
 }
 
 /// Puts a tick's forecasts in the snapshot; returns what changed that the
@@ -1248,6 +1254,12 @@ fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, Strin
                     news.push(News::Recovered {
                         limit: name.clone(),
                         after,
+                    });
+                }
+                if s.dropped_series > 0 && before.is_none_or(|b| b.dropped_series == 0) {
+                    news.push(News::SeriesDropped {
+                        limit: name.clone(),
+                        dropped: s.dropped_series,
                     });
                 }
                 let had = before.and_then(LimitStatus::nothing_to_forecast);

@@ -167,13 +167,25 @@ impl Snapshot {
                         Some(why) => (Cow::Owned(why), None),
                         // Some series are missing from an evaluation that
                         // succeeded: a roadmap without them must say so.
-                        None if status.failed_series > 0 => (
-                            Cow::Owned(format!(
-                                "{}; the others are on the roadmap",
-                                status.failed_text()
-                            )),
-                            None,
-                        ),
+                        None if status.failed_series > 0 || status.dropped_series > 0 => {
+                            let mut missing = Vec::new();
+                            if status.failed_series > 0 {
+                                missing.push(status.failed_text());
+                            }
+                            if status.dropped_series > 0 {
+                                missing.push(format!(
+                                    "{} series beyond evaluation.max_series_per_limit not evaluated",
+                                    status.dropped_series
+                                ));
+                            }
+                            (
+                                Cow::Owned(format!(
+                                    "{}; the others are on the roadmap",
+                                    missing.join("; ")
+                                )),
+                                None,
+                            )
+                        }
                         None => return None,
                     },
                 };

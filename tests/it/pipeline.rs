@@ -524,6 +524,8 @@ async fn a_failing_alertmanager_is_counted_and_the_alert_is_carried_by_the_next_
 
 #[tokio::test]
 async fn the_series_bound_drops_and_counts_the_excess() {
+    let log = CapturedLog::default();
+    let _logging = log.install();
     let toml = DISK.replace("[alerting]", "max_series_per_limit = 3\n[alerting]");
     let mut r = rig(&toml);
     let series = (0..5)
@@ -544,6 +546,30 @@ async fn the_series_bound_drops_and_counts_the_excess() {
     assert_eq!(
         r.metric("runway_series_evaluated{limit=\"disk_full\"}"),
         Some(3.0)
+    );
+    // The status page says that the roadmap is missing series.
+    {
+        let snap = r.snapshot.read().unwrap();
+        let missing = snap.not_evaluated();
+        assert_eq!(missing.len(), 1);
+        assert_eq!(
+            missing[0].why,
+            "2 series beyond evaluation.max_series_per_limit not evaluated; the others are on the roadmap"
+        );
+    }
+    // The log says it once, not at every evaluation (an operator's daemon
+    // spent 100 of its 259 lines on it); the counter counts every time.
+    r.tick(T0 + 60.0).await;
+    r.tick(T0 + 120.0).await;
+    assert_eq!(
+        log.text().matches("max_series_per_limit").count(),
+        1,
+        "{}",
+        log.text()
+    );
+    assert_eq!(
+        r.metric("runway_series_dropped_total{limit=\"disk_full\"}"),
+        Some(6.0)
     );
 }
 
