@@ -225,10 +225,17 @@ pub fn summary(e: &Evaluation) -> String {
     let f = &e.forecast;
     let wall = format_value(e.wall);
     match (f.status, f.eta) {
-        (Status::Breached, _) => format!(
-            "{what} has reached {wall} (now {})",
-            f.current_value.map_or("unknown".into(), format_value)
-        ),
+        // A breach is judged on the median of the newest few samples: the
+        // newest alone may have dipped back (a cycle's trough), and "has
+        // reached 600 (now 581)" must not read as a contradiction.
+        (Status::Breached, _) => match f.current_value {
+            Some(v) if e.direction.gap(v, e.wall) > 0.0 => format!(
+                "{what} has reached {wall} (the median of its newest samples is past it; the newest, {}, is not)",
+                format_value(v)
+            ),
+            Some(v) => format!("{what} has reached {wall} (now {})", format_value(v)),
+            None => format!("{what} has reached {wall}"),
+        },
         (Status::Approaching, Some(eta)) => format!(
             "{what} reaches {wall} in about {} (between {} and {})",
             human_duration(eta.likely),

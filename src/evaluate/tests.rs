@@ -545,6 +545,21 @@ fn the_summary_tells_what_breaks_when_and_how_sure() {
     );
     assert_eq!(a["wall_at"], "2027-01-18T12:00:00Z");
     assert_eq!(a["model"], "robust");
+
+    // A breach is the median of the newest samples past the wall; when the
+    // newest alone is back (a cycle's trough), the text says so rather
+    // than "has reached 0 (now 5)".
+    e.forecast.status = Status::Breached;
+    e.forecast.current_value = Some(-2.0);
+    assert_eq!(
+        summary(&e),
+        r#"disk_full: {instance="node-3", mountpoint="/data"} has reached 0 (now -2)"#
+    );
+    e.forecast.current_value = Some(5.0);
+    assert_eq!(
+        summary(&e),
+        r#"disk_full: {instance="node-3", mountpoint="/data"} has reached 0 (the median of its newest samples is past it; the newest, 5, is not)"#
+    );
 }
 
 #[test]
