@@ -1733,6 +1733,28 @@ impl Walker<'_> {
             }
         }
 
+        // A fixed cycle is estimated from two periods of history at least
+        // (see `forecast::season`): with less, it would silently not be
+        // taken out.
+        let seen = match (lookback, evaluation) {
+            (Some(Some(l)), _) => Some((l, p("lookback"))),
+            (Some(None), Some(e)) => Some((e.lookback, "evaluation.lookback".to_string())),
+            _ => None,
+        };
+        if let (Some(Seasonality::Period(period)), Some((lookback, whose))) = (seasonality, seen) {
+            let needed = 2.0 * period;
+            if lookback.as_secs_f64() < needed {
+                self.report(
+                    &p("seasonality"),
+                    format!(
+                        "a cycle of {} needs two periods of history to be taken out; {whose} is {}",
+                        show(Duration::from_secs_f64(period)),
+                        show(lookback)
+                    ),
+                );
+            }
+        }
+
         Some(Limit {
             name: name?,
             query: query?,
@@ -2089,6 +2111,30 @@ lead_time = "7d"
             "lead_time = \"7d\"\nlookback = \"90d\"",
         );
         assert_eq!(ok(&text).evaluation.step, Some(Duration::from_secs(10)));
+    }
+
+    /// A fixed cycle the lookback cannot hold twice would silently not be
+    /// taken out (an operator set a 3h cycle over a 1h lookback).
+    #[test]
+    fn a_fixed_cycle_needs_two_periods_of_lookback() {
+        let limit = |extra: &str| {
+            toml_with("").replace(
+                "lead_time = \"7d\"",
+                &format!("lead_time = \"7d\"\n{extra}"),
+            )
+        };
+        assert_eq!(
+            problems(&limit("seasonality = \"3h\"\nlookback = \"1h\""), Format::Toml),
+            ["limits[0].seasonality: a cycle of 3h needs two periods of history to be taken out; limits[0].lookback is 1h (limit \"disk_full\")"]
+        );
+        assert_eq!(
+            problems(&limit("seasonality = \"7d\""), Format::Toml),
+            ["limits[0].seasonality: a cycle of 7days needs two periods of history to be taken out; evaluation.lookback is 7days (limit \"disk_full\")"]
+        );
+        assert_eq!(
+            ok(&limit("seasonality = \"1d\"")).limits[0].seasonality,
+            Seasonality::Period(86_400.0)
+        );
     }
 
     #[test]
