@@ -1748,7 +1748,9 @@ impl Walker<'_> {
                     &p("seasonality"),
                     format!(
                         "a cycle of {} needs two periods of history to be taken out; {whose} is {}",
-                        show(Duration::from_secs_f64(period)),
+                        // (`from_secs_f64` panics on a period of 2^64 s.)
+                        Duration::try_from_secs_f64(period)
+                            .map_or_else(|_| format!("{period}s"), show),
                         show(lookback)
                     ),
                 );
@@ -2131,6 +2133,11 @@ lead_time = "7d"
             problems(&limit("seasonality = \"7d\""), Format::Toml),
             ["limits[0].seasonality: a cycle of 7days needs two periods of history to be taken out; evaluation.lookback is 7days (limit \"disk_full\")"]
         );
+        let huge = problems(
+            &limit("seasonality = \"18446744073709551615s\""),
+            Format::Toml,
+        );
+        assert!(huge[0].contains("needs two periods"), "{huge:?}");
         assert_eq!(
             ok(&limit("seasonality = \"1d\"")).limits[0].seasonality,
             Seasonality::Period(86_400.0)

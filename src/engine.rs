@@ -905,8 +905,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     /// series with a wall cut `cuts` times, each cut forecast from the
     /// limit's lookback before it (what an evaluation then would have
     /// seen), and scored with the limit's own model, seasonality, alert
-    /// probability and (default) longest lead time. The daemon's periodic backtests and `runway backtest --config`
-    /// both come here.
+    /// probability and (default) longest lead time. The daemon's periodic
+    /// backtests and `runway backtest --config` both come here.
     pub async fn backtest_limit(
         &self,
         name: &str,

@@ -230,8 +230,6 @@ fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
         .ok_or_else(|| format!("{s:?} must be \"auto\", \"none\" or a period such as \"1d\""))
 }
 
-/// A lead time: a duration ("7d") or a number of seconds, above zero (a
-/// lead of nothing would only ever alert on a wall already reached).
 /// A Unix time in seconds, within Prometheus' own range.
 fn parse_unix_time(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -241,6 +239,8 @@ fn parse_unix_time(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A lead time: a duration ("7d") or a number of seconds, above zero (a
+/// lead of nothing would only ever alert on a wall already reached).
 fn parse_seconds(s: &str) -> Result<f64, String> {
     let seconds = match s.parse::<f64>() {
         Ok(v) if v.is_finite() => v,
