@@ -145,9 +145,9 @@ pub(super) fn accumulation(v: &[f64]) -> i8 {
 /// moves that way at least four times as often as the other way.
 const ACCUMULATING: f64 = 0.8;
 
-/// The fewest samples either side of a change within a regime that
-/// disqualifies it (see `current_start_measured`): the fewest a line is
-/// fitted through.
+/// The fewest samples after a step within a regime that disqualifies it
+/// (see `current_start_measured`), and before it for the split to be
+/// judged without the step.
 const MIN_INNER: usize = 3;
 
 /// Whether two lines split at `k` explain the samples `[a, b)` much better
@@ -164,6 +164,23 @@ fn changes(p: &Prefix, xs: &[f64], ys: &[f64], a: usize, k: usize, b: usize) -> 
     let n_eff = (len * (1.0 - rho) / (1.0 + rho)).max(2.0);
     let gain = n_eff * (full / best.max(f64::MIN_POSITIVE)).ln();
     gain > STRICTNESS * EXTRA_PARAMS * n_eff.ln().max(1.0)
+}
+
+/// Robust standard deviations apart that two lines must be where they meet
+/// for the change between them to be a step (as `band`'s cleanup test).
+const STEP_Z: f64 = 4.0;
+
+/// Whether the change at `k` within `[a, b)` is a step: the two lines
+/// are more than [`STEP_Z`] residual standard deviations apart where the
+/// second begins. A kink (a new slope from where the series was) is not.
+fn is_step(p: &Prefix, xs: &[f64], a: usize, k: usize, b: usize) -> bool {
+    let (s1, i1) = p.line(a, k);
+    let (s2, i2) = p.line(k, b);
+    let x = xs[k];
+    let jump = ((i2 + s2 * x) - (i1 + s1 * x)).abs();
+    let dof = (b - a).saturating_sub(4).max(1) as f64;
+    let sigma = ((p.sse(a, k) + p.sse(k, b)) / dof).sqrt();
+    jump > STEP_Z * sigma
 }
 
 /// The index of the first sample of the current regime (0 when the whole
@@ -229,24 +246,34 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
         if !changes(&p, &xs, &ys, start, best_k, n) {
             break;
         }
-        // A regime is one line. When the new one changes again within it,
-        // after fewer samples than a regime needs (a step towards the wall
-        // an hour ago, a burst), the split was placed as late as it may go
-        // to explain that change, and a line through a few samples before
-        // the step and the step itself would be forecast: a disk that
-        // suddenly filled read as no longer filling, or as full in
-        // minutes. That change is the level's to follow (see
-        // `level_samples`) until it is long enough to be a regime itself.
-        // (A regime of twice the minimum or more is searched for changes
-        // of its own by the next round.)
+        // A regime is one line. When the new one steps again within it,
+        // after fewer samples than a regime needs (a disk filled by 20 GB
+        // at once an hour ago), and the split is not seen before that step,
+        // the split was placed as late as it may go to explain the step:
+        // a line through a few samples before it and the step itself would
+        // be forecast, and a disk that suddenly filled read as no longer
+        // filling, or as full in minutes. The step is the level's to
+        // follow (see `level_samples`) until it is long enough to be a
+        // regime itself. A new slope from where the series was (a kink,
+        // not a step) is a regime's start seen early, and a change seen
+        // before the step is one all the same. (A regime of twice the
+        // minimum or more is searched for changes of its own by the next
+        // round.)
         let inner = (n - best_k < 2 * m)
             .then(|| {
-                (best_k + MIN_INNER..=n - MIN_INNER).min_by(|&a, &b| {
+                // Two samples before a step give its line; a step one
+                // sample after the split is where the split is.
+                (best_k + 2..=n - MIN_INNER).min_by(|&a, &b| {
                     (p.sse(best_k, a) + p.sse(a, n)).total_cmp(&(p.sse(best_k, b) + p.sse(b, n)))
                 })
             })
             .flatten();
-        if inner.is_some_and(|j| changes(&p, &xs, &ys, best_k, j, n)) {
+        let late_step = inner.is_some_and(|j| {
+            changes(&p, &xs, &ys, best_k, j, n)
+                && is_step(&p, &xs, best_k, j, n)
+                && !(j >= best_k + MIN_INNER && changes(&p, &xs, &ys, start, best_k, j))
+        });
+        if late_step {
             break;
         }
         start = best_k;
@@ -362,7 +389,9 @@ mod tests {
     fn a_step_too_recent_to_be_a_regime_starts_none() {
         for n in [240, 2000] {
             let m = min_segment(n);
-            for age in [3, 5, m / 2, m - 1] {
+            // (A step one sample after the latest split is where the split
+            // is: a regime of its own, started by the step.)
+            for age in [3, 5, m / 2, m - 2] {
                 // Free bytes falling, then a sudden fill, `age` samples ago.
                 let s = series(n, |i| {
                     let step = if i >= n - age { -400.0 } else { 0.0 };
@@ -381,6 +410,43 @@ mod tests {
                 2 * m
             );
         }
+    }
+
+    /// A change seen before a recent step is a regime all the same, and a
+    /// new slope from where the series was (a kink) is not a step: only a
+    /// split that nothing but the step supports is refused.
+    #[test]
+    fn a_change_before_a_recent_step_or_a_fresh_kink_still_starts_a_regime() {
+        for n in [240, 2000] {
+            let m = min_segment(n);
+            for age in [m + 5, 3 * m / 2, 2 * m - 1] {
+                // A disk filling, cleaned up `age` samples ago, filling
+                // again, and a step up 5 samples ago.
+                let s = series(n, |i| {
+                    let since = if i >= n - age { i - (n - age) } else { i };
+                    let step = if i >= n - 5 { 20.0 } else { 0.0 };
+                    0.2 * since as f64 + step + 2.0 * noise(i)
+                });
+                let k = current_start(&s);
+                assert!(
+                    (n - age - 3..=n - age + 3).contains(&k),
+                    "{n} samples, cleanup {age} old: {k}"
+                );
+            }
+        }
+        // A ramp out of a flat stretch, half a regime old: the split before
+        // it stands (nothing but the ramp supports it, but the ramp starts
+        // where the series was), and the ramp's slope is seen early.
+        let (n, age) = (2000, min_segment(2000) / 2);
+        let s = series(n, |i| {
+            let ramp = if i >= n - age {
+                0.5 * (i - (n - age)) as f64
+            } else {
+                0.0
+            };
+            10.0 + ramp + 0.5 * noise(i)
+        });
+        assert!(current_start(&s) > 0, "a ramp {age} old");
     }
 
     #[test]

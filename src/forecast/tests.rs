@@ -1165,3 +1165,33 @@ fn a_disk_that_suddenly_fills_is_forecast_from_its_new_level_at_its_rate() {
         truth / 86_400.0
     );
 }
+
+/// A ramp that began 150 samples ago, with a step up 5 samples ago: the
+/// ramp is a regime seen before the step, and its slope is forecast from
+/// where the step left the series (a first version of the rule against
+/// fresh steps dropped the ramp's regime and read "153 days").
+#[test]
+fn a_ramp_with_a_fresh_step_is_forecast_at_the_ramps_slope() {
+    let e = noise(13, 2000);
+    let s = history(2000, 300.0, |x| {
+        let age = -x / 300.0;
+        let ramp = if age < 150.0 {
+            0.5 * (150.0 - age)
+        } else {
+            0.0
+        };
+        let step = if age < 5.0 { 10.0 } else { 0.0 };
+        10.0 + ramp + step + e[(1999.0 - age) as usize]
+    });
+    let f = run(&s, 300.0, Direction::Rising, ModelChoice::Auto);
+    // From about 95 at 0.5 a sample.
+    let truth = (300.0 - 95.0) / 0.5 * 300.0;
+    let eta = f.eta.expect("the ramp reaches the wall");
+    assert!(
+        (eta.likely / truth).ln().abs() < 0.2,
+        "{:.2}d against {:.2}d: {}",
+        eta.likely / 86_400.0,
+        truth / 86_400.0,
+        f.reason
+    );
+}
