@@ -33,7 +33,7 @@ pub fn parse_series(text: &str, origin: &str) -> Result<Vec<Series>, InputError>
         if let Some((s, t)) = series.iter().find_map(|s| {
             s.samples
                 .iter()
-                .find(|x| x.t >= MILLISECONDS_FROM)
+                .find(|x| x.t.abs() >= MILLISECONDS_FROM)
                 .map(|x| (s, x.t))
         }) {
             return Err(InputError::Json {
@@ -80,7 +80,9 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
             message,
         };
         let mut fields = line.split(',').map(str::trim);
-        let (Some(t), Some(v), None) = (fields.next(), fields.next(), fields.next()) else {
+        // A trailing comma (a spreadsheet's export) is no third column.
+        let (Some(t), Some(v), None | Some("")) = (fields.next(), fields.next(), fields.next())
+        else {
             return Err(err(format!("expected `timestamp,value`, got {line:?}")));
         };
         let Ok(t) = t.parse::<f64>() else {
@@ -155,7 +157,7 @@ mod tests {
             ("1\n", "f.csv:1: expected `timestamp,value`, got \"1\""),
             // A third column is not silently dropped: which one is the value?
             (
-                "1,2\n2,3,4\n",
+                "1,2,\n2,3,4\n",
                 "f.csv:2: expected `timestamp,value`, got \"2,3,4\"",
             ),
             ("timestamp,value\n", "f.csv: no samples"),

@@ -230,7 +230,8 @@ fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
         .ok_or_else(|| format!("{s:?} must be \"auto\", \"none\" or a period such as \"1d\""))
 }
 
-/// A Unix time in seconds, within Prometheus' own range.
+/// A Unix time in seconds, within the forecaster's range
+/// (`forecast::MAX_TIME`).
 fn parse_unix_time(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(t) if t.is_finite() && t.abs() <= runway::forecast::MAX_TIME => Ok(t),

@@ -44,8 +44,9 @@ pub const MIN_SAMPLES: usize = 3;
 /// smaller (a zettabyte is 1e21); anything near `f64::MAX` would overflow
 /// the fits into NaN.
 pub const MAX_MAGNITUDE: f64 = 1e150;
-/// The largest magnitude of a time, in Unix seconds: Prometheus' own range
-/// (milliseconds in an `i64`) is about 9.2e12 s.
+/// The largest magnitude of a time, in Unix seconds (the year 290,000):
+/// far past any clock, and its milliseconds, which `linear` counts as
+/// Prometheus does, fit an `i64` a thousand times over.
 pub const MAX_TIME: f64 = 9.2e12;
 /// A "breach" is judged on the median of this many newest samples, so that a
 /// single spike across the wall is not reported as a breach.

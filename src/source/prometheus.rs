@@ -180,7 +180,8 @@ impl PrometheusSource {
 /// The most of an error response that is read, to quote its start.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// The start of an answer's body: its chunks until `cap` bytes or its end.
+/// The start of an answer's body: its chunks until they reach `cap` bytes
+/// (the last one whole, so up to a chunk more) or the body ends.
 /// For error answers, whose body is only quoted: a peer that answers an
 /// error with an endless body must not be read to its end.
 pub(crate) async fn body_start(
