@@ -71,6 +71,17 @@ fn recovering_disk(end: f64, seed: u64, free_now: f64) -> Vec<(f64, f64)> {
 
 const DISK: &str = "node_filesystem_avail_bytes";
 
+/// What the tests of the paging path start from: the two disks (see
+/// [`two_disks`]) in a Prometheus of their own, an Alertmanager that pages
+/// a webhook receiver, a free port for runway, and the near disk's truth.
+async fn two_disks_paging(end: f64) -> (Prometheus, WebhookReceiver, Alertmanager, u16, Truth) {
+    let (history, near, _far) = two_disks(end);
+    let prometheus = Prometheus::start(&history).await;
+    let webhook = WebhookReceiver::start().await;
+    let alertmanager = Alertmanager::start(&webhook.url()).await;
+    (prometheus, webhook, alertmanager, free_port(), near)
+}
+
 /// The near disk (node-3 /data, 0 in 2 days) and the far one (node-4 /data,
 /// 0 in 30 days), ending at `end`.
 fn two_disks(end: f64) -> (OpenMetrics, Truth, Truth) {
@@ -651,11 +662,7 @@ lead_time = \"3d\"
 async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_and_resolves_when_it_recedes(
 ) {
     let end = now_secs().floor();
-    let (history, near, _far) = two_disks(end);
-    let mut prometheus = Prometheus::start(&history).await;
-    let webhook = WebhookReceiver::start().await;
-    let alertmanager = Alertmanager::start(&webhook.url()).await;
-    let port = free_port();
+    let (mut prometheus, webhook, alertmanager, port, near) = two_disks_paging(end).await;
     let runway = Runway::start(
         &config(
             port,
@@ -903,11 +910,7 @@ lead_time = \"7d\"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_changes_nothing() {
     let end = now_secs().floor();
-    let (history, _near, _far) = two_disks(end);
-    let prometheus = Prometheus::start(&history).await;
-    let webhook = WebhookReceiver::start().await;
-    let alertmanager = Alertmanager::start(&webhook.url()).await;
-    let port = free_port();
+    let (prometheus, webhook, alertmanager, port, _) = two_disks_paging(end).await;
     let limit = |name: &str| {
         DISK_LIMIT
             .replace("name = \"disk_full\"", &format!("name = \"{name}\""))
@@ -1070,11 +1073,7 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_severity_whose_lead_time_holds_the_wall_fires() {
     let end = now_secs().floor();
-    let (history, _near, _far) = two_disks(end);
-    let prometheus = Prometheus::start(&history).await;
-    let webhook = WebhookReceiver::start().await;
-    let alertmanager = Alertmanager::start(&webhook.url()).await;
-    let port = free_port();
+    let (prometheus, webhook, alertmanager, port, _) = two_disks_paging(end).await;
     let limits = DISK_LIMIT.replace(
         "lead_time = \"7d\"",
         "lead_time = { critical = \"1d\", warning = \"7d\" }",
@@ -1117,11 +1116,7 @@ async fn only_the_severity_whose_lead_time_holds_the_wall_fires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hold_keeps_a_brief_condition_from_paging() {
     let end = now_secs().floor();
-    let (history, _near, _far) = two_disks(end);
-    let prometheus = Prometheus::start(&history).await;
-    let webhook = WebhookReceiver::start().await;
-    let alertmanager = Alertmanager::start(&webhook.url()).await;
-    let port = free_port();
+    let (prometheus, webhook, alertmanager, port, _) = two_disks_paging(end).await;
     let runway = Runway::start(
         &config(
             port,
