@@ -112,8 +112,9 @@ fn scale2(resid: &[f64], noise: Noise) -> f64 {
 /// itself follows only once half of it has moved).
 const SHIFT_PERSIST: usize = super::BREACH_WINDOW;
 const SHIFT_SHARE: usize = 8;
-/// Robust standard deviations (a Hampel filter's usual limit).
-const SHIFT_Z: f64 = 4.0;
+/// Robust standard deviations (a Hampel filter's usual limit); `regime`
+/// tells a step from a kink by the same.
+pub(super) const SHIFT_Z: f64 = 4.0;
 
 /// The newest samples that moved off the level together, away from the
 /// wall: given the levels of the newest samples (deviations from their

@@ -166,13 +166,10 @@ fn changes(p: &Prefix, xs: &[f64], ys: &[f64], a: usize, k: usize, b: usize) -> 
     gain > STRICTNESS * EXTRA_PARAMS * n_eff.ln().max(1.0)
 }
 
-/// Robust standard deviations apart that two lines must be where they meet
-/// for the change between them to be a step (as `band`'s cleanup test).
-const STEP_Z: f64 = 4.0;
-
 /// Whether the change at `k` within `[a, b)` is a step: the two lines
-/// are more than [`STEP_Z`] residual standard deviations apart where the
-/// second begins. A kink (a new slope from where the series was) is not.
+/// are more than `band::SHIFT_Z` residual standard deviations apart where
+/// the second begins (as `band`'s cleanup test). A kink (a new slope from
+/// where the series was) is not.
 fn is_step(p: &Prefix, xs: &[f64], a: usize, k: usize, b: usize) -> bool {
     let (s1, i1) = p.line(a, k);
     let (s2, i2) = p.line(k, b);
@@ -180,7 +177,7 @@ fn is_step(p: &Prefix, xs: &[f64], a: usize, k: usize, b: usize) -> bool {
     let jump = ((i2 + s2 * x) - (i1 + s1 * x)).abs();
     let dof = (b - a).saturating_sub(4).max(1) as f64;
     let sigma = ((p.sse(a, k) + p.sse(k, b)) / dof).sqrt();
-    jump > STEP_Z * sigma
+    jump > super::band::SHIFT_Z * sigma
 }
 
 /// The index of the first sample of the current regime (0 when the whole
