@@ -51,8 +51,16 @@ impl Prefix {
 
     /// Residual sum of squares of the least-squares line over [a, b).
     fn sse(&self, a: usize, b: usize) -> f64 {
-        let n = (b - a) as f64;
-        let d: Vec<f64> = (0..5).map(|k| self.s[b][k] - self.s[a][k]).collect();
+        self.sse_across(a, b, b, b)
+    }
+
+    /// Residual sum of squares of one least-squares line over [a, k) and
+    /// [k2, b) together: the samples in [k, k2) left out.
+    fn sse_across(&self, a: usize, k: usize, k2: usize, b: usize) -> f64 {
+        let n = ((k - a) + (b - k2)) as f64;
+        let d: Vec<f64> = (0..5)
+            .map(|i| (self.s[k][i] - self.s[a][i]) + (self.s[b][i] - self.s[k2][i]))
+            .collect();
         let (sx, sy, sxx, sxy, syy) = (d[0], d[1], d[2], d[3], d[4]);
         let vx = sxx - sx * sx / n;
         let vy = syy - sy * sy / n;
@@ -74,11 +82,13 @@ impl Prefix {
     }
 }
 
-/// Lag-1 autocorrelation of the residuals of the two lines split at `k`.
-fn residual_rho(p: &Prefix, xs: &[f64], ys: &[f64], a: usize, k: usize, b: usize) -> f64 {
+/// Lag-1 autocorrelation of the residuals of the lines over [a, k) and
+/// [k2, b) (two lines split at `k` when `k2 == k`).
+fn residual_rho(p: &Prefix, xs: &[f64], ys: &[f64], (a, k): Span, (k2, b): Span) -> f64 {
     let (s1, i1) = p.line(a, k);
-    let (s2, i2) = p.line(k, b);
-    let r: Vec<f64> = (a..b)
+    let (s2, i2) = p.line(k2, b);
+    let r: Vec<f64> = (a..k)
+        .chain(k2..b)
         .map(|i| {
             let (s, c) = if i < k { (s1, i1) } else { (s2, i2) };
             ys[i] - (c + s * xs[i])
@@ -90,6 +100,9 @@ fn residual_rho(p: &Prefix, xs: &[f64], ys: &[f64], a: usize, k: usize, b: usize
     }
     (r.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / den).clamp(0.0, 0.99)
 }
+
+/// Samples `[from, to)`.
+type Span = (usize, usize);
 
 /// Replaces isolated spikes by the median of their neighbours (a Hampel
 /// filter), so that squared errors measure regimes rather than spikes. The
@@ -154,13 +167,20 @@ const MIN_INNER: usize = 3;
 /// than one: the likelihood-ratio test, its sample size discounted for the
 /// autocorrelation of the split's residuals (see the module's notes).
 fn changes(p: &Prefix, xs: &[f64], ys: &[f64], a: usize, k: usize, b: usize) -> bool {
-    let full = p.sse(a, b);
+    changes_across(p, xs, ys, (a, k), (k, b))
+}
+
+/// [`changes`] for two stretches that need not meet: whether the samples
+/// `[k2, b)` are off the line of `[a, k)` (one line through both explains
+/// them much worse than a line each).
+fn changes_across(p: &Prefix, xs: &[f64], ys: &[f64], (a, k): Span, (k2, b): Span) -> bool {
+    let full = p.sse_across(a, k, k2, b);
     if full <= 0.0 {
         return false;
     }
-    let best = p.sse(a, k) + p.sse(k, b);
-    let len = (b - a) as f64;
-    let rho = residual_rho(p, xs, ys, a, k, b);
+    let best = p.sse(a, k) + p.sse(k2, b);
+    let len = ((k - a) + (b - k2)) as f64;
+    let rho = residual_rho(p, xs, ys, (a, k), (k2, b));
     let n_eff = (len * (1.0 - rho) / (1.0 + rho)).max(2.0);
     let gain = n_eff * (full / best.max(f64::MIN_POSITIVE)).ln();
     gain > STRICTNESS * EXTRA_PARAMS * n_eff.ln().max(1.0)
@@ -270,7 +290,17 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
                 && is_step(&p, &xs, best_k, j, n)
                 && !(j >= best_k + MIN_INNER && changes(&p, &xs, &ys, start, best_k, j))
         });
-        if late_step {
+        // A regime lasts. When the newest samples, after a change within
+        // the new regime, are back on the old one's line, what lay between
+        // was a burst or a dip that came back (a batch job's scratch space,
+        // written and deleted): split there, the forecast was a line
+        // through the burst and the few samples since, and a steady trend
+        // read "not approaching" for minutes after each burst.
+        let excursion = inner.is_some_and(|j| {
+            changes(&p, &xs, &ys, best_k, j, n)
+                && !changes_across(&p, &xs, &ys, (start, best_k), (j, n))
+        });
+        if late_step || excursion {
             break;
         }
         start = best_k;
@@ -407,6 +437,41 @@ mod tests {
                 2 * m
             );
         }
+    }
+
+    /// A burst or a dip of a few samples that came back (a batch job's
+    /// scratch space, written and deleted) is no regime: the newest samples
+    /// are on the old line again. Split at it, the trend was a line through
+    /// the burst and the samples since, and a steady fill read "not
+    /// approaching" (an operator's trial, a minute-long burst four minutes
+    /// back). A step that stays, at the same age, is still a regime once it
+    /// is old enough to be one.
+    #[test]
+    fn a_burst_that_came_back_is_not_a_regime() {
+        let n = 480;
+        let m = min_segment(n);
+        for size in [-40.0, 40.0, 150.0] {
+            for back in [8, 15, m - 8, m - 2] {
+                let s = series(n, |i| {
+                    let burst = if (n - back - 5..n - back).contains(&i) {
+                        size
+                    } else {
+                        0.0
+                    };
+                    50.0 + 0.08 * i as f64 + 3.0 * noise(i) + burst
+                });
+                assert_eq!(current_start(&s), 0, "a burst of {size}, {back} back");
+            }
+        }
+        let s = series(n, |i| {
+            let step = if i >= n - m - 5 { 40.0 } else { 0.0 };
+            50.0 + 0.08 * i as f64 + 3.0 * noise(i) + step
+        });
+        let k = current_start(&s);
+        assert!(
+            (n - m - 7..=n - m - 3).contains(&k),
+            "a step that stays: {k}"
+        );
     }
 
     /// A change seen before a recent step is a regime all the same, and a

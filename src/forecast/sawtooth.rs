@@ -108,25 +108,27 @@ const MIN_OWN_CLIMB: usize = 5;
 /// The rate at which the current cycle climbs towards the wall. The cycles
 /// before it, which one job fills alike, set the pace: the median of their
 /// rates. The current climb's own rate takes over only when it is measured
-/// to differ from that pace, by more than [`BAND_Z`] (or Student's t)
-/// standard errors of the difference; a climb of a few noisy samples cannot be told from its
+/// to differ; a climb of a few noisy samples cannot be told from its
 /// cycles' pace, and judged on its own it read as a cycle that hits the
 /// wall, and paged, for cycles that end well clear of it. A climb that
 /// runs away from its cycles' pace is soon measured to, and is its own.
 /// With no earlier climb long enough to measure, the current one's own rate
 /// is all there is.
 ///
-/// The error of the difference is the larger of two measures: the current
-/// slope's own error beside the spread of the earlier cycles' whole rates,
-/// and the standard deviation of the earlier cycles' rates over their first
-/// samples (as many as the current climb has). The second is what a climb
-/// that wanders (writes in bursts, a random walk with drift) needs: its
-/// slope's error, from residuals around a line, takes a stretch of wander
-/// for a trend, and a climb a few hours into a cycle of days read 15-20%
-/// fast, "apart", and paged on a sawtooth that keeps clear of its wall. The
-/// earlier cycles say how fast a climb that far in looks without being any
-/// faster. Both spreads come from a handful of cycles, so the bound is
-/// Student's t quantile for their count, not the normal one.
+/// Measured like with like: against the earlier climbs' rates over their
+/// first samples, as many as the current climb has (their first samples may
+/// run faster or slower than their whole: a job that writes most right
+/// after a cleanup). The climb is its own when its rate lies outside the
+/// 90% prediction interval of one more such rate: Student's t for the
+/// count of climbs, on their standard deviation, or on the current slope's
+/// own error beside the spread of the whole rates when that is larger.
+/// The earlier climbs are what a climb that wanders (written in bursts, a
+/// random walk with drift) needs: its slope's error, from residuals around
+/// a line, takes a stretch of wander for a trend, and a climb a few hours
+/// into a cycle of days read 15-20% fast, "apart", and paged on a sawtooth
+/// that keeps clear of its wall. With one earlier climb there is no spread
+/// to measure, and the bound is [`BAND_Z`] errors of the current slope and
+/// the whole rates' spread from the pace.
 ///
 /// The one rule for a climb's rate, for when the current cycle hits the
 /// wall and for how far before a peak an overshooting cycle crosses it.

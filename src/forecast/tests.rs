@@ -470,6 +470,61 @@ fn a_cycle_set_per_limit_is_the_one_used_and_none_means_none() {
     assert_eq!(week.period, None, "{}", week.reason);
 }
 
+/// A batch job's scratch space, written and deleted within a minute, on a
+/// series that fills steadily through a ten-minute cycle (an operator's
+/// trial, 15-second samples): the forecast after it is the forecast before
+/// it. The regime search had started a regime at the burst, fitted a line
+/// through it and the few samples since, and said "not approaching" for
+/// minutes after each burst, resolving the page.
+#[test]
+fn a_burst_that_came_back_leaves_the_forecast_as_it_was() {
+    let e = noise(33, 480);
+    let value = |x: f64| {
+        let i = 479 - (-x / 15.0).round() as usize;
+        // Fills 4.8 an hour from 50, swings ±3.
+        50.0 + 0.02 * i as f64 + 3.0 * (2.0 * std::f64::consts::PI * x / 600.0).sin() + 0.5 * e[i]
+    };
+    let settings = Settings {
+        seasonality: Seasonality::Period(600.0),
+        ..Settings::default()
+    };
+    let steady = forecast(
+        &history(480, 15.0, value),
+        80.0,
+        Direction::Rising,
+        &settings,
+        NOW,
+    );
+    assert_eq!(steady.status, Status::Approaching, "{}", steady.reason);
+    let steady = steady.eta.unwrap().likely;
+    for size in [-8.0, 4.0, 15.0] {
+        for back in [10, 15, 20] {
+            let s = history(480, 15.0, |x| {
+                let age = (-x / 15.0).round() as usize;
+                let burst = if (back..back + 5).contains(&age) {
+                    size
+                } else {
+                    0.0
+                };
+                value(x) + burst
+            });
+            let f = forecast(&s, 80.0, Direction::Rising, &settings, NOW);
+            assert_eq!(
+                f.status,
+                Status::Approaching,
+                "{size} {back} back: {}",
+                f.reason
+            );
+            let likely = f.eta.unwrap().likely;
+            assert!(
+                (likely / steady - 1.0).abs() < 0.15,
+                "{size}, {back} back: {likely} against {steady}: {}",
+                f.reason
+            );
+        }
+    }
+}
+
 #[test]
 fn a_cycle_whose_swing_grows_with_the_level_reaches_the_wall_sooner() {
     // Requests per second: a trend of 1,000 rising 50 a day, swinging ±40%
