@@ -169,7 +169,8 @@ pub enum Status {
     Approaching,
     /// The newest samples are already at or past the wall.
     Breached,
-    /// The trend is flat or moves away from the wall.
+    /// The trend is flat, moves away from the wall, or reaches it only
+    /// after [`MAX_HORIZON_SECONDS`] (about 1,000 years).
     Receding,
     /// Too few finite samples, or no time span, to fit a trend.
     InsufficientData,
@@ -1050,7 +1051,13 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
                 line.slope
             ));
         }
-        band::Outcome::Away | band::Outcome::Beyond => {}
+        band::Outcome::Beyond => {
+            f.reason.push_str(&format!(
+                "; the trend ({:.3e}/s) would take over 1,000 years to reach the wall: too far to forecast",
+                line.slope
+            ));
+        }
+        band::Outcome::Away => {}
         band::Outcome::Eta(eta) => {
             let eta = match t.damping {
                 Some(tau) => Eta {

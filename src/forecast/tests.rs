@@ -403,6 +403,26 @@ fn a_noisy_flat_series_is_flat_not_a_slow_approach() {
     );
 }
 
+/// A wall the trend reaches only after a millennium is no forecast, and the
+/// reason says why the series is "not approaching" though it rises.
+#[test]
+fn a_wall_a_millennium_away_is_said_to_be_too_far() {
+    // Rising 1 a day, 400,000 below the wall: about 1,100 years.
+    let s = history(2016, 300.0, |x| 100.0 + x / 86_400.0);
+    let f = run(&s, 400_100.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.status, Status::Receding, "{}", f.reason);
+    assert!(f.eta.is_none());
+    assert!(
+        f.reason
+            .contains("would take over 1,000 years to reach the wall"),
+        "{}",
+        f.reason
+    );
+    // Within the millennium, the time is given.
+    let f = run(&s, 300_100.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.status, Status::Approaching, "{}", f.reason);
+}
+
 /// Hourly-shaped daily cycle: +amp at 14:00 UTC, -amp twelve hours later.
 fn daily(t: f64, amp: f64) -> f64 {
     amp * (std::f64::consts::TAU * (t / 86_400.0 - 14.0 / 24.0 + 0.25)).sin()
