@@ -324,6 +324,38 @@ fn bursts(seed: u64) -> Case {
     })
 }
 
+/// The sawtooth of a disk written in bursts: each climb a random walk with
+/// drift (about 3 days from cleanup to cleanup, wandering by 15% of the
+/// climb over a cycle), cleaned back when it has climbed 25 (a log rotated
+/// at its size), each cleanup leaving a little more behind so that the
+/// peaks reach the wall. The path itself is the truth.
+fn sawtooth_wandering(seed: u64) -> Case {
+    let days = days_for(seed, 26.0, 1.5);
+    let (wall, climb, cycle) = (100.0, 25.0, 3.0 * DAY / STEP);
+    let drift = climb / cycle;
+    let sd = 0.15 * climb / cycle.sqrt();
+    // The peaks (base + climb) rise from 55 to the wall near the target.
+    let rise = (wall - 55.0) * 3.0 / days;
+    let mut base = 30.0;
+    let start = base + climb * 0.5 * (uniform(seed ^ 0x5A77, 0) + 1.0);
+    let mut v = start;
+    let path = path_to_wall(start, wall, 2.0 * days * DAY / STEP, move |i| {
+        let next = v + drift + sd * gaussian(seed, i);
+        let step = if next >= base + climb && next < wall {
+            base += rise;
+            base - v
+        } else {
+            next - v
+        };
+        v += step;
+        step
+    });
+    Case {
+        lead: 7.0 * DAY,
+        ..path
+    }
+}
+
 /// Noise around a flat level, with slow wandering (strongly correlated
 /// neighbours): the wall sits two standard deviations above the highest
 /// sample, so the data never reaches it, but a short window's slope may.
@@ -348,12 +380,13 @@ fn noise_only(seed: u64) -> Case {
 /// A family: its name, and how to make its series for a seed.
 type Family = (&'static str, fn(u64) -> Case);
 
-const FAMILIES: [Family; 9] = [
+const FAMILIES: [Family; 10] = [
     ("linear", linear_trend),
     ("exponential", exponential),
     ("seasonal", seasonal),
     ("seasonal ×", seasonal_multiplicative),
     ("sawtooth", sawtooth),
+    ("sawtooth, wandering", sawtooth_wandering),
     ("level shift", level_shift),
     ("random walk", random_walk),
     ("bursts", bursts),
