@@ -861,9 +861,10 @@ fn sawtooth_forecast(
         status: Status::Receding,
         model: ModelChoice::Robust,
         reason: format!(
-            "robust: a sawtooth of {} cleanups about every {}; forecasting its peaks",
+            "robust: a sawtooth of {} cleanups about every {}{}; forecasting its peaks",
             saw.peaks.len(),
-            crate::evaluate::human_duration(saw.cycle)
+            crate::evaluate::human_duration(saw.cycle),
+            if saw.by_level { ", each at a level" } else { "" }
         ),
         current_value,
         level: peak_line.map_or(f64::NAN, |l| l.intercept),
