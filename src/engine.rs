@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -1317,6 +1318,13 @@ const MIN_SERIES_PER_TASK: usize = 64;
 /// Runs `f` over `items` on the blocking pool, split into up to
 /// `parallelism` parts of at least [`MIN_SERIES_PER_TASK`], and returns
 /// the results in the order of the items.
+///
+/// Each part is fed to `f` a chunk of [`MIN_SERIES_PER_TASK`] at a time, and
+/// stops between chunks once this future is dropped: an evaluation
+/// abandoned (for a shutdown or a changed configuration) does not go on
+/// fitting thousands of series that nobody will read, and a shutdown does
+/// not wait for them (the runtime waits for every blocking task it
+/// started).
 async fn split_blocking<T, R, F>(
     items: Vec<T>,
     parallelism: usize,
@@ -1332,6 +1340,8 @@ where
         .max(1);
     let per_part = items.len().div_ceil(parts).max(1);
     let f = Arc::new(f);
+    let stop = Arc::new(AtomicBool::new(false));
+    let _abandon = StopOnDrop(Arc::clone(&stop));
     let mut items = items.into_iter();
     let mut running = Vec::with_capacity(parts);
     loop {
@@ -1340,13 +1350,34 @@ where
             break;
         }
         let f = Arc::clone(&f);
-        running.push(tokio::task::spawn_blocking(move || f(part)));
+        let stop = Arc::clone(&stop);
+        running.push(tokio::task::spawn_blocking(move || {
+            let mut out = Vec::with_capacity(part.len());
+            let mut part = part.into_iter();
+            while !stop.load(Ordering::Relaxed) {
+                let chunk: Vec<T> = part.by_ref().take(MIN_SERIES_PER_TASK).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                out.extend(f(chunk));
+            }
+            out
+        }));
     }
     let mut out = Vec::new();
     for task in running {
         out.extend(task.await?);
     }
     Ok(out)
+}
+
+/// Raises its flag when dropped (see [`split_blocking`]).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Forecasts a limit's fetched series. Forecasting is CPU work (about 2 ms a
@@ -1480,6 +1511,45 @@ mod tests {
         });
         assert_eq!(out, [Ok(100), Ok(50), Ok(33)]);
         assert_eq!(calls.get(), 1);
+    }
+
+    /// An abandoned evaluation (a shutdown, a changed configuration) stops
+    /// fitting at its next chunk: its blocking tasks used to run to the end,
+    /// on every core, and a shutdown waited for them.
+    #[tokio::test]
+    async fn an_abandoned_split_stops_at_its_next_chunk() {
+        use std::sync::atomic::AtomicUsize;
+        use std::sync::{mpsc, Mutex};
+        let chunks = 10;
+        let started = Arc::new(AtomicUsize::new(0));
+        let (go, gate) = mpsc::channel::<()>();
+        let gate = Mutex::new(gate);
+        let alive = Arc::new(());
+        let work = {
+            let (started, alive) = (Arc::clone(&started), Arc::clone(&alive));
+            move |chunk: Vec<usize>| {
+                let _alive = &alive;
+                started.fetch_add(1, Ordering::SeqCst);
+                // Each chunk waits for the test to let it finish.
+                let _ = gate.lock().map(|g| g.recv());
+                chunk
+            }
+        };
+        let items: Vec<usize> = (0..chunks * MIN_SERIES_PER_TASK).collect();
+        let split = tokio::spawn(split_blocking(items, 1, work));
+        while started.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        split.abort();
+        assert!(split.await.is_err_and(|e| e.is_cancelled()));
+        for _ in 0..chunks {
+            let _ = go.send(());
+        }
+        // The blocking task ends (and drops its work) once it sees the stop.
+        while Arc::strong_count(&alive) > 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 1, "of {chunks} chunks");
     }
 
     #[test]

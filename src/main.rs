@@ -297,6 +297,9 @@ fn end_quietly_on_a_closed_pipe() {
     }
 }
 
+/// How long an exit waits for work still on the blocking pool.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn main() -> ExitCode {
     return_freed_memory_at_once();
     let cli = Cli::parse();
@@ -328,7 +331,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    let outcome = runtime.block_on(dispatch(cli.command));
+    // Forecasts still running on the blocking pool belong to an abandoned
+    // evaluation and stop at their next chunk; dropping the runtime would
+    // wait for them however long they took, past a supervisor's grace
+    // period (Kubernetes': 30 s).
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("runway: {e:#}");

@@ -864,7 +864,11 @@ fn sawtooth_forecast(
             "robust: a sawtooth of {} cleanups about every {}{}; forecasting its peaks",
             saw.peaks.len(),
             crate::evaluate::human_duration(saw.cycle),
-            if saw.by_level { ", each at a level" } else { "" }
+            if saw.by_level {
+                ", each at a level"
+            } else {
+                ""
+            }
         ),
         current_value,
         level: peak_line.map_or(f64::NAN, |l| l.intercept),
