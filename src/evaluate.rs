@@ -9,7 +9,8 @@
 //!   any lead), and has stayed so for `hold` (like a rule's `for:`); a hold
 //!   of zero fires at once.
 //! - A firing alert *resolves* only when that moment is beyond
-//!   `lead × resolve_margin`, when the series has no usable trend, or when the
+//!   `lead × resolve_margin` (and at least a cycle past the lead, for a
+//!   series with one), when the series has no usable trend, or when the
 //!   series disappears: hysteresis, so a wall hovering at the edge of the
 //!   window does not page on and off.
 //! - Firing alerts are re-sent every `resend_delay` with
@@ -389,7 +390,8 @@ pub struct AlertRule {
     pub lead: f64,
     /// Seconds the condition must hold before firing.
     pub hold: f64,
-    /// Resolve only beyond lead × this (>= 1).
+    /// Resolve only beyond lead × this (>= 1), and at least a cycle beyond
+    /// the lead (see [`AlertRule::resolves_beyond`]).
     pub resolve_margin: f64,
     /// Seconds a firing alert keeps firing after its forecast cleared.
     pub keep_firing_for: f64,
@@ -397,6 +399,19 @@ pub struct AlertRule {
     pub labels: Labels,
     /// The limit's own annotations, templates allowed.
     pub annotations: BTreeMap<String, String>,
+}
+
+impl AlertRule {
+    /// How far off the wall must be, at the alert's likelihood, for a
+    /// firing alert to resolve: the lead times the resolve margin, and at
+    /// least one cycle more than the lead when the series has one (its
+    /// `period`). With a cycle the wall is reached at a peak, so a forecast
+    /// moves in whole cycles: the wall at this peak or the next one. A
+    /// margin narrower than a cycle let such a move resolve a page and the
+    /// move back page again.
+    pub fn resolves_beyond(&self, period: Option<f64>) -> f64 {
+        (self.lead * self.resolve_margin).max(self.lead + period.unwrap_or(0.0))
+    }
 }
 
 /// Sending cadence, from the configuration.
@@ -707,7 +722,7 @@ impl AlertTracker {
             for rule in rules {
                 let labels = alert_labels(e, rule);
                 let fire = e.forecast.within(rule.lead);
-                let keep = e.forecast.within(rule.lead * rule.resolve_margin);
+                let keep = e.forecast.within(rule.resolves_beyond(e.forecast.period));
                 seen.insert(labels.clone());
                 let mut existing = alerts.get_mut(&labels);
                 // A reload may have moved the source or changed the query

@@ -185,6 +185,35 @@ fn a_firing_alert_resolves_only_beyond_the_hysteresis_margin() {
     );
 }
 
+/// With a cycle the wall is reached at a peak, and a forecast moves in
+/// whole cycles: a week's cycle on a 7-day lead moved the wall from this
+/// week's peak (6 days) to the next (13 days), past 7d x 1.25, resolved the
+/// page, and paged again when it moved back. A firing alert now resolves
+/// only a cycle past the lead; a series without one, as before.
+#[test]
+fn a_forecast_that_moves_by_one_cycle_does_not_resolve_its_page() {
+    let series = [("mountpoint", "/data")];
+    let firing = |tracker: &mut AlertTracker, lower: f64, now: f64, period: Option<f64>| {
+        let mut e = eval_at(&series, Some(lower), now);
+        e.forecast.period = period;
+        tracker.update("disk_full", &[e], &[rule(0.0)], "http://x", now);
+        tracker.count(AlertState::Firing) == 1
+    };
+    let week = Some(7.0 * DAY);
+    let mut tracker = AlertTracker::new();
+    assert!(firing(&mut tracker, 6.0 * DAY, T0, week));
+    assert!(firing(&mut tracker, 13.0 * DAY, T0 + 60.0, week));
+    assert!(firing(&mut tracker, 6.0 * DAY, T0 + 120.0, week));
+    // Beyond a cycle past the lead, it resolves.
+    assert!(!firing(&mut tracker, 14.5 * DAY, T0 + 180.0, week));
+    assert_eq!(tracker.count(AlertState::Resolved), 1);
+    // Without a cycle, 13 days is past 7d x 1.25.
+    let mut tracker = AlertTracker::new();
+    assert!(firing(&mut tracker, 6.0 * DAY, T0, None));
+    assert!(!firing(&mut tracker, 13.0 * DAY, T0 + 60.0, None));
+    assert_eq!(tracker.count(AlertState::Resolved), 1);
+}
+
 /// `keep_firing_for` (Prometheus' name and meaning): a dip away from the
 /// wall that comes back within it does not resolve the page and page
 /// again; a clearance that lasts resolves it once it has lasted.
