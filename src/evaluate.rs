@@ -237,6 +237,12 @@ pub fn summary(e: &Evaluation) -> String {
             Some(v) => format!("{what} has reached {wall} (now {})", format_value(v)),
             None => format!("{what} has reached {wall}"),
         },
+        // The trend is at the wall already while the newest samples are
+        // not past it (a noisy series right at it, or `forecast --at` a
+        // while after the newest sample): "in about 0s" read as a glitch.
+        (Status::Approaching, Some(eta)) if eta.likely <= 0.0 => format!(
+            "{what} reaches {wall} now by its trend (the newest samples are not past it yet)"
+        ),
         (Status::Approaching, Some(eta)) => format!(
             "{what} reaches {wall} in about {} (between {} and {})",
             human_duration(eta.likely),

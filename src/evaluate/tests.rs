@@ -575,6 +575,14 @@ fn the_summary_tells_what_breaks_when_and_how_sure() {
     assert_eq!(a["wall_at"], "2027-01-18T12:00:00Z");
     assert_eq!(a["model"], "robust");
 
+    // The trend is at the wall, the newest samples not past it yet: "now",
+    // not "in about 0s (between 0s and 0s)".
+    e.forecast.eta = Some(Eta::at(0.0));
+    assert_eq!(
+        summary(&e),
+        r#"disk_full: {instance="node-3", mountpoint="/data"} reaches 0 now by its trend (the newest samples are not past it yet)"#
+    );
+
     // A breach is the median of the newest samples past the wall; when the
     // newest alone is back (a cycle's trough), the text says so rather
     // than "has reached 0 (now 5)".
