@@ -130,8 +130,9 @@ pub struct EvaluationConfig {
     /// Default 5m.
     pub hold: Duration,
     /// Hysteresis: a firing alert resolves only when the earliest time to wall
-    /// exceeds lead_time * resolve_margin (and a cycle past the lead, for a
-    /// series with one). Default 1.25, must be >= 1.
+    /// exceeds lead_time * resolve_margin (and a cycle past the lead, at most
+    /// twice the lead, for a series with a cycle or a sawtooth). Default
+    /// 1.25, must be >= 1.
     pub resolve_margin: f64,
     /// How long a firing alert keeps firing once its forecast has cleared
     /// (Prometheus' `keep_firing_for`): a dip away from the wall that comes

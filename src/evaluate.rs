@@ -9,8 +9,8 @@
 //!   any lead), and has stayed so for `hold` (like a rule's `for:`); a hold
 //!   of zero fires at once.
 //! - A firing alert *resolves* only when that moment is beyond
-//!   `lead × resolve_margin` (and at least a cycle past the lead, for a
-//!   series with one), when the series has no usable trend, or when the
+//!   `lead × resolve_margin` (and a cycle past the lead, up to twice the
+//!   lead, for a series with one), when the series has no usable trend, or when the
 //!   series disappears: hysteresis, so a wall hovering at the edge of the
 //!   window does not page on and off.
 //! - Firing alerts are re-sent every `resend_delay` with
@@ -409,14 +409,17 @@ pub struct AlertRule {
 
 impl AlertRule {
     /// How far off the wall must be, at the alert's likelihood, for a
-    /// firing alert to resolve: the lead times the resolve margin, and at
-    /// least one cycle more than the lead when the series has one (its
-    /// `period`). With a cycle the wall is reached at a peak, so a forecast
-    /// moves in whole cycles: the wall at this peak or the next one. A
-    /// margin narrower than a cycle let such a move resolve a page and the
-    /// move back page again.
+    /// firing alert to resolve: the lead times the resolve margin, and, for
+    /// a series with a cycle (its `period`: a seasonal one, or a sawtooth's
+    /// cleanups), a cycle more than the lead, up to twice the lead. With a
+    /// cycle the wall is reached at a peak, so a forecast moves in whole
+    /// cycles: the wall at this peak or the next one. A margin narrower
+    /// than a cycle let such a move resolve a page and the move back page
+    /// again; one wider than the lead (a yearly cycle on a week's lead)
+    /// would hold a page for a wall long gone from its window.
     pub fn resolves_beyond(&self, period: Option<f64>) -> f64 {
-        (self.lead * self.resolve_margin).max(self.lead + period.unwrap_or(0.0))
+        let cycle = period.unwrap_or(0.0).min(self.lead);
+        (self.lead * self.resolve_margin).max(self.lead + cycle)
     }
 }
 

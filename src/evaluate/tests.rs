@@ -189,7 +189,8 @@ fn a_firing_alert_resolves_only_beyond_the_hysteresis_margin() {
 /// whole cycles: a week's cycle on a 7-day lead moved the wall from this
 /// week's peak (6 days) to the next (13 days), past 7d x 1.25, resolved the
 /// page, and paged again when it moved back. A firing alert now resolves
-/// only a cycle past the lead; a series without one, as before.
+/// only a cycle past the lead, up to twice the lead; a series without one,
+/// as before.
 #[test]
 fn a_forecast_that_moves_by_one_cycle_does_not_resolve_its_page() {
     let series = [("mountpoint", "/data")];
@@ -212,6 +213,22 @@ fn a_forecast_that_moves_by_one_cycle_does_not_resolve_its_page() {
     assert!(firing(&mut tracker, 6.0 * DAY, T0, None));
     assert!(!firing(&mut tracker, 13.0 * DAY, T0 + 60.0, None));
     assert_eq!(tracker.count(AlertState::Resolved), 1);
+    // A yearly cycle holds a page no further than twice its lead: a wall
+    // that moved to next year's peak is gone from a week's window.
+    let mut tracker = AlertTracker::new();
+    assert!(firing(&mut tracker, 6.0 * DAY, T0, Some(365.0 * DAY)));
+    assert!(firing(
+        &mut tracker,
+        13.0 * DAY,
+        T0 + 60.0,
+        Some(365.0 * DAY)
+    ));
+    assert!(!firing(
+        &mut tracker,
+        15.0 * DAY,
+        T0 + 120.0,
+        Some(365.0 * DAY)
+    ));
 }
 
 /// `keep_firing_for` (Prometheus' name and meaning): a dip away from the

@@ -51,8 +51,9 @@ pub const MAX_TIME: f64 = 9.2e12;
 /// A "breach" is judged on the median of this many newest samples, so that a
 /// single spike across the wall is not reported as a breach.
 pub const BREACH_WINDOW: usize = 5;
-/// Times to wall beyond this are reported as never (about 1,000 years).
-pub const MAX_HORIZON_SECONDS: f64 = 3.15e10;
+/// Times to wall beyond this are reported as never: 1,000 years of 365.25
+/// days.
+pub const MAX_HORIZON_SECONDS: f64 = 31_557_600_000.0;
 
 /// Which trend model a limit uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -239,7 +240,8 @@ pub struct Forecast {
     pub eta: Option<Eta>,
     /// Finite samples in the history.
     pub samples: usize,
-    /// The cycle taken out, in seconds, if any.
+    /// The cycle the time to wall moves by, in seconds, if any: a seasonal
+    /// cycle taken out, or a sawtooth's cleanups.
     pub period: Option<f64>,
     /// When the current regime began, if the history holds more than one.
     pub regime_start: Option<UnixSeconds>,
@@ -875,7 +877,7 @@ fn sawtooth_forecast(
         rate: peak_line.map_or(f64::NAN, |l| l.slope),
         eta: None,
         samples: data.len(),
-        period: None,
+        period: Some(saw.cycle),
         regime_start: data.get(saw.current_start()).map(|s| s.t),
     };
     if breached {

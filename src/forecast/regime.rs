@@ -295,9 +295,14 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
         // was a burst or a dip that came back (a batch job's scratch space,
         // written and deleted): split there, the forecast was a line
         // through the burst and the few samples since, and a steady trend
-        // read "not approaching" for minutes after each burst.
+        // read "not approaching" for minutes after each burst. Only while
+        // those samples are too few to be a regime of their own: "back on
+        // the line" is a test that found no difference, which says little
+        // on autocorrelated noise, and a ramp hours old after a restart's
+        // dip read "flat" for as long as the rule held.
         let excursion = inner.is_some_and(|j| {
-            changes(&p, &xs, &ys, best_k, j, n)
+            n - j < m
+                && changes(&p, &xs, &ys, best_k, j, n)
                 && !changes_across(&p, &xs, &ys, (start, best_k), (j, n))
         });
         if late_step || excursion {

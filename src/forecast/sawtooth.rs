@@ -32,6 +32,8 @@ pub struct Sawtooth {
     /// run at 85%) rather than on a clock (a nightly job): see
     /// [`cleaned_at_a_level`].
     pub by_level: bool,
+    /// How far the peaks stray from their trend: the median distance.
+    pub peak_wobble: f64,
 }
 
 impl Sawtooth {
@@ -98,34 +100,58 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
         .map(|w| samples[w[1]].t - samples[w[0]].t)
         .collect();
     let cycle = robust::median_in_place(&mut gaps)?;
-    let by_level = cleaned_at_a_level(samples, &resets, &peaks, direction);
+    let (by_level, peak_wobble) = cleaned_at_a_level(samples, &resets, &peaks, direction);
     Some(Sawtooth {
         peaks,
         starts: resets,
         cycle,
         by_level,
+        peak_wobble,
     })
 }
+
+/// How many times the peaks' usual distance from their trend a climb must
+/// be past its expected peak for its cleanup at a level to count as missed.
+const MISSED_CLEANUP: f64 = 3.0;
 
 /// The fewest whole climbs from which the way cleanups come is judged.
 const MIN_CLIMBS_FOR_TRIGGER: usize = 3;
 
-/// Whether the cleanups come at a level rather than on a clock: the peaks
-/// keep to their trend (in a share of a climb's height) at least twice as
-/// closely as the climbs keep to their duration (in a share of the cycle).
-/// A job on a clock cleans after the same time, however far the climb got;
-/// a rotation at a size cleans at the same height, however long the climb
-/// took. Relative robust spreads (median absolute deviations), over the
-/// whole climbs; too few of them, or both spreads nil (an exact sawtooth),
-/// is a clock, as before.
+/// A job on a clock keeps its time to within this share of its period
+/// (cron's jitter, the job's own run time); cleanups whose timing strays
+/// less are on a clock, whatever their heights.
+const CLOCK_JITTER: f64 = 0.05;
+
+/// Whether the cleanups come at a level rather than on a clock, and how far
+/// the peaks stray from their trend. A job on a clock cleans after the same
+/// time, however far the climb got; a rotation at a size cleans at the same
+/// height, however long the climb took, and while the series is still
+/// climbing to it. So, over three whole climbs or more (robust spreads:
+/// median absolute deviations): the climbs' durations stray by more than a
+/// clock's jitter ([`CLOCK_JITTER`] of the cycle), the peaks keep to their
+/// trend at least twice as closely (in a share of a climb's height), and
+/// the climbs still rise in their last quarter at half their whole rate or
+/// more (a climb that levels off and waits for its cleanup waits for a
+/// clock). Anything less is a clock, as before: taking a clock for a level
+/// would hold back the page for a climb that runs away, and a level for a
+/// clock only pages early.
 fn cleaned_at_a_level(
     samples: &[Sample],
     resets: &[usize],
     peaks: &[Sample],
     direction: Direction,
-) -> bool {
+) -> (bool, f64) {
+    let newest = peaks[peaks.len() - 1].t;
+    let Some(trend) = robust::theil_sen(peaks, newest) else {
+        return (false, 0.0);
+    };
+    let mut off_trend: Vec<f64> = peaks
+        .iter()
+        .map(|p| (p.v - (trend.intercept + trend.slope * (p.t - newest))).abs())
+        .collect();
+    let wobble = robust::median_in_place(&mut off_trend).unwrap_or(0.0);
     if resets.len() <= MIN_CLIMBS_FOR_TRIGGER {
-        return false;
+        return (false, wobble);
     }
     // (the median, the median absolute deviation from it)
     let centre_and_spread = |mut v: Vec<f64>| {
@@ -133,31 +159,40 @@ fn cleaned_at_a_level(
         let mut dev: Vec<f64> = v.iter().map(|x| (x - mid).abs()).collect();
         Some((mid, robust::median_in_place(&mut dev)?))
     };
-    let (durations, heights): (Vec<f64>, Vec<f64>) = resets
-        .windows(2)
-        .map(|w| {
-            let (first, last) = (samples[w[0]], samples[w[1] - 1]);
-            (last.t - first.t, direction.sign() * (last.v - first.v))
+    let sign = direction.sign();
+    let climbs: Vec<&[Sample]> = resets.windows(2).map(|w| &samples[w[0]..w[1]]).collect();
+    let (durations, heights): (Vec<f64>, Vec<f64>) = climbs
+        .iter()
+        .map(|c| {
+            (
+                c[c.len() - 1].t - c[0].t,
+                sign * (c[c.len() - 1].v - c[0].v),
+            )
         })
         .unzip();
-    let newest = peaks[peaks.len() - 1].t;
-    let Some(trend) = robust::theil_sen(peaks, newest) else {
-        return false;
+    let rate = |c: &[Sample]| {
+        let end = c.last()?.t;
+        (c.len() >= MIN_OWN_CLIMB)
+            .then(|| robust::theil_sen(c, end))
+            .flatten()
+            .map(|l| sign * l.slope)
     };
-    let mut off_trend: Vec<f64> = peaks
+    let mut still_rising: Vec<f64> = climbs
         .iter()
-        .map(|p| (p.v - (trend.intercept + trend.slope * (p.t - newest))).abs())
+        .filter_map(|c| Some(rate(&c[c.len() - c.len() / 4..])? / rate(c)?))
+        .filter(|r| r.is_finite())
         .collect();
-    match (
+    let by_level = match (
         centre_and_spread(durations),
         centre_and_spread(heights),
-        robust::median_in_place(&mut off_trend),
+        robust::median_in_place(&mut still_rising),
     ) {
-        (Some((cycle, timing)), Some((height, _)), Some(level)) => {
-            cycle > 0.0 && height > 0.0 && timing > 0.0 && level / height < 0.5 * timing / cycle
+        (Some((cycle, timing)), Some((height, _)), Some(rising)) if cycle > 0.0 && height > 0.0 => {
+            timing / cycle > CLOCK_JITTER && wobble / height < 0.5 * timing / cycle && rising >= 0.5
         }
         _ => false,
-    }
+    };
+    (by_level, wobble)
 }
 
 /// Samples a climb holds before its own rate is measured at all: fewer are
@@ -178,9 +213,11 @@ const MIN_OWN_CLIMB: usize = 5;
 /// first samples, as many as the current climb has (their first samples may
 /// run faster or slower than their whole: a job that writes most right
 /// after a cleanup). The climb is its own when its rate lies outside the
-/// 90% prediction interval of one more such rate: Student's t for the
-/// count of climbs, on their standard deviation, or on the current slope's
-/// own error beside the spread of the whole rates when that is larger.
+/// 90% prediction interval of one more such rate around their median:
+/// Student's t for the count of climbs, on their standard deviation (the
+/// one farthest from the median left out, from three climbs on), or on
+/// the current slope's own error beside the spread of the whole rates
+/// when that is larger.
 /// The earlier climbs are what a climb that wanders (written in bursts, a
 /// random walk with drift) needs: its slope's error, from residuals around
 /// a line, takes a stretch of wander for a trend, and a climb a few hours
@@ -233,15 +270,27 @@ pub(super) fn climb_rate(
             // as far in, whose first samples may run faster or slower than
             // their whole (a job that writes most right after a cleanup);
             // the bound is a prediction interval for one more climb.
-            let apart = match early.len().checked_sub(1).filter(|&dof| dof > 0) {
-                Some(dof) => {
+            // One climb unlike the others (a log storm last week) is not
+            // their spread: from three climbs on, the one farthest from
+            // their median is left out of it (and of the count).
+            let mut early = early;
+            let centre = robust::median_in_place(&mut early.clone());
+            if let (Some(mid), true) = (centre, early.len() >= 3) {
+                let far = (0..early.len())
+                    .max_by(|&a, &b| (early[a] - mid).abs().total_cmp(&(early[b] - mid).abs()));
+                if let Some(far) = far {
+                    early.remove(far);
+                }
+            }
+            let apart = match (centre, early.len().checked_sub(1).filter(|&dof| dof > 0)) {
+                (Some(mid), Some(dof)) => {
                     let k = early.len() as f64;
                     let mean = early.iter().sum::<f64>() / k;
                     let var = early.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / dof as f64;
                     let sd = se.hypot(spread).max(var.sqrt()) * (1.0 + 1.0 / k).sqrt();
-                    (own_rate - mean).abs() > band::student_t_95(dof) * sd
+                    (own_rate - mid).abs() > band::student_t_95(dof) * sd
                 }
-                None => (own_rate - pace).abs() > BAND_Z * se.hypot(spread),
+                _ => (own_rate - pace).abs() > BAND_Z * se.hypot(spread),
             };
             Some(if apart { own_rate } else { pace })
         }
@@ -289,8 +338,11 @@ pub fn time_to_wall(
             // where this cycle is due to end): a climb that hurries is
             // cleaned sooner, not higher. It hits the wall only when the
             // wall is below that peak.
+            // A climb already well past that peak (the collector did not
+            // run) is not cleaned at it: it goes on to the wall.
             let peak = peak_line.map(|l| l.intercept + l.slope * due.max(0.0))?;
-            (direction.gap(peak, wall) <= 0.0).then_some(eta)
+            let missed = direction.gap(peak + sign * MISSED_CLEANUP * saw.peak_wobble, level) > 0.0;
+            (direction.gap(peak, wall) <= 0.0 || missed).then_some(eta)
         } else {
             (eta <= due.max(0.0)).then_some(eta)
         }
@@ -560,21 +612,22 @@ mod tests {
 
     /// A log rotated at its size is cleaned at the same height however
     /// long the climb takes: a climb that hurries is cleaned sooner, not
-    /// higher. Judged as a job on a clock, a climb at two and a half times
-    /// its pace "reaches" a wall above every peak before its cleanup is
+    /// higher. Judged as a job on a clock, a climb at three times its
+    /// pace "reaches" a wall above every peak before its cleanup is
     /// due, and paged; a wall below this cycle's peak is still hit on the
     /// way up, at the climb's own rate.
     #[test]
     fn cleanups_at_a_level_clean_a_hurried_climb_sooner_not_higher() {
         let steps = super::super::tests::noise(7, 4000);
-        // Fills 1 an hour (each step off by ±0.17), the sixth climb 2.5 an
-        // hour; cleaned when 40 above where the last cleanup left it, each
-        // cleanup leaving 3 more behind.
+        // Fills 1 an hour (each step off by ±0.4: written in bursts, so
+        // that a climb takes 40 hours give or take 5), the sixth climb 3
+        // an hour; cleaned when 40 above where the last cleanup left it,
+        // each cleanup leaving 3 more behind.
         let (mut v, mut base, mut starts) = (20.0, 20.0, Vec::new());
         let values: Vec<f64> = (0..4000)
             .map(|i| {
-                let rate = if starts.len() >= 5 { 2.5 } else { 1.0 };
-                v += rate / 12.0 + 0.17 * steps[i];
+                let rate = if starts.len() >= 5 { 3.0 } else { 1.0 };
+                v += rate / 12.0 + 0.4 * steps[i];
                 if v >= base + 40.0 {
                     base += 3.0;
                     v = base;
@@ -584,7 +637,7 @@ mod tests {
             })
             .collect();
         let fifth = starts[4];
-        for into in (24..=96).step_by(24) {
+        for into in (48..=120).step_by(24) {
             let s: Vec<Sample> = (0..=fifth + into)
                 .map(|i| Sample::new(300.0 * i as f64, values[i]))
                 .collect();
@@ -609,16 +662,108 @@ mod tests {
             let (_, _, from_cycle) = time_to_wall(&s, &clock, 80.0, Direction::Rising, now);
             assert!(from_cycle, "{into} samples in, on a clock");
             // A wall at 74 is above the last peak (72) but below this
-            // cycle's (75): hit on the way up, at 2.5 an hour.
+            // cycle's (75): hit on the way up, at 3 an hour.
             let (eta, _, from_cycle) = time_to_wall(&s, &st, 74.0, Direction::Rising, now);
             assert!(from_cycle, "{into} samples in, a wall at 74");
-            let truth = (74.0 - values[fifth + into]) / 2.5 * 3600.0;
+            let truth = (74.0 - values[fifth + into]) / 3.0 * 3600.0;
             let eta = eta.unwrap();
             assert!(
                 (eta / truth - 1.0).abs() < 0.2,
                 "{into} samples in: {eta} against {truth}"
             );
         }
+    }
+
+    /// Taking a clock for a level would hold back the page for a climb that
+    /// runs away, so a level needs clear evidence (a review found three
+    /// ways to miss a page): a collector at 85% that stops running is no
+    /// longer cleaned at its peak; a nightly job whose climbs level off
+    /// and wait for it (writes right after the cleanup, jitter of up to
+    /// two hours) is a clock however alike its peaks; and one climb unlike
+    /// the others does not hide one that runs away.
+    #[test]
+    fn a_runaway_climb_pages_whatever_its_cleanups_looked_like() {
+        let jitter = super::super::tests::noise(5, 4000);
+        let step = 300.0;
+        let last = |s: &[Sample]| s[s.len() - 1].t;
+        // A collector that runs at 85 and leaves 35 to 60 behind; the
+        // sixth climb goes at 3 an hour and is not collected.
+        let mut v = 50.0;
+        let mut cleanups = 0;
+        let mut gc: Vec<Sample> = Vec::new();
+        for (i, left) in jitter.iter().enumerate() {
+            let rate = if cleanups < 5 { 1.0 } else { 3.0 };
+            v += rate / 12.0;
+            if v >= 85.0 && cleanups < 5 {
+                cleanups += 1;
+                v = 47.5 + 12.5 * left;
+            }
+            gc.push(Sample::new(step * i as f64, v));
+            if v >= 92.0 {
+                break;
+            }
+        }
+        let st = detect(&gc, Direction::Rising).expect("a sawtooth");
+        assert!(st.by_level, "{st:?}");
+        let (eta, _, from_cycle) = time_to_wall(&gc, &st, 95.0, Direction::Rising, last(&gc));
+        assert!(from_cycle, "past its peak and not collected");
+        let eta = eta.unwrap();
+        assert!((eta / 3600.0 - 1.0).abs() < 0.2, "{eta}: an hour to 95");
+
+        // A nightly job, up to two hours late; each climb writes 30 in the
+        // three hours after it, then 0.2 an hour; the seventh writes four
+        // times as fast, and 45 minutes in is on its way to 150.
+        let mut due = 86_400.0;
+        let mut start = 0.0;
+        let mut v = 30.0;
+        let mut night = 0;
+        let mut job: Vec<Sample> = Vec::new();
+        for i in 0..4000 {
+            let t = step * i as f64;
+            if t >= due {
+                night += 1;
+                start = t;
+                v = 30.0;
+                due = 86_400.0 * (night + 1) as f64 + 3600.0 * (1.0 + jitter[night]);
+            }
+            let fast = if night >= 6 { 4.0 } else { 1.0 };
+            let into = (t - start) / 3600.0;
+            v += fast * if into < 3.0 { 30.0 / 36.0 } else { 0.2 / 12.0 };
+            job.push(Sample::new(t, v));
+            if night >= 6 && into >= 0.75 {
+                break;
+            }
+        }
+        let st = detect(&job, Direction::Rising).expect("a sawtooth");
+        assert!(!st.by_level, "levelled off, waiting for its clock: {st:?}");
+        let (eta, _, from_cycle) = time_to_wall(&job, &st, 100.0, Direction::Rising, last(&job));
+        assert!(from_cycle, "{eta:?}");
+        assert!(eta.is_some_and(|e| e < 2.0 * 3600.0), "{eta:?}");
+
+        // Cleaned every 36 hours; the second climb went at twice the pace,
+        // the fifth goes at three times, 8 hours in, on its way to 128.
+        let wobble = super::super::tests::noise(6, 4000);
+        let per = (36.0 * 3600.0 / step) as usize;
+        let odd: Vec<Sample> = (0..4 * per + 96)
+            .map(|i| {
+                let climb = i / per;
+                let rate = match climb {
+                    1 => 2.0,
+                    4 => 3.0,
+                    _ => 1.0,
+                };
+                let into = (i % per) as f64 * step / 3600.0;
+                Sample::new(step * i as f64, 20.0 + rate * into + 0.5 * wobble[i])
+            })
+            .collect();
+        let st = detect(&odd, Direction::Rising).expect("a sawtooth");
+        let (eta, _, from_cycle) = time_to_wall(&odd, &st, 110.0, Direction::Rising, last(&odd));
+        assert!(from_cycle, "{eta:?}");
+        let truth = (110.0 - 44.0) / 3.0 * 3600.0;
+        assert!(
+            eta.is_some_and(|e| (e / truth - 1.0).abs() < 0.1),
+            "{eta:?} against {truth}"
+        );
     }
 
     /// A climb that runs away from its cycles' pace is forecast at its own
