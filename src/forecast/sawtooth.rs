@@ -32,8 +32,10 @@ pub struct Sawtooth {
     /// run at 85%) rather than on a clock (a nightly job): see
     /// [`cleaned_at_a_level`].
     pub by_level: bool,
-    /// How far the peaks stray from their trend: the median distance.
-    pub peak_wobble: f64,
+    /// How far past its expected peak a climb must be for a cleanup at a
+    /// level to count as missed: [`MISSED_CLEANUP`] times the peaks' median
+    /// distance from their trend, and a tenth of a climb's height at least.
+    pub missed_by: f64,
 }
 
 impl Sawtooth {
@@ -100,19 +102,22 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
         .map(|w| samples[w[1]].t - samples[w[0]].t)
         .collect();
     let cycle = robust::median_in_place(&mut gaps)?;
-    let (by_level, peak_wobble) = cleaned_at_a_level(samples, &resets, &peaks, direction);
+    let (by_level, missed_by) = cleaned_at_a_level(samples, &resets, &peaks, direction);
     Some(Sawtooth {
         peaks,
         starts: resets,
         cycle,
         by_level,
-        peak_wobble,
+        missed_by,
     })
 }
 
 /// How many times the peaks' usual distance from their trend a climb must
-/// be past its expected peak for its cleanup at a level to count as missed.
+/// be past its expected peak for its cleanup at a level to count as missed
+/// (and a tenth of a climb at least: a collector a scrape or two late has
+/// not stopped running).
 const MISSED_CLEANUP: f64 = 3.0;
+const MISSED_SHARE: f64 = 0.1;
 
 /// The fewest whole climbs from which the way cleanups come is judged.
 const MIN_CLIMBS_FOR_TRIGGER: usize = 3;
@@ -123,13 +128,15 @@ const MIN_CLIMBS_FOR_TRIGGER: usize = 3;
 const CLOCK_JITTER: f64 = 0.05;
 
 /// Whether the cleanups come at a level rather than on a clock, and how far
-/// the peaks stray from their trend. A job on a clock cleans after the same
+/// past its expected peak a climb must be for such a cleanup to count as
+/// missed (see [`Sawtooth::missed_by`]). A job on a clock cleans after the same
 /// time, however far the climb got; a rotation at a size cleans at the same
 /// height, however long the climb took, and while the series is still
-/// climbing to it. So, over three whole climbs or more (robust spreads:
-/// median absolute deviations): the climbs' durations stray by more than a
-/// clock's jitter ([`CLOCK_JITTER`] of the cycle), the peaks keep to their
-/// trend at least twice as closely (in a share of a climb's height), and
+/// climbing to it. So, over three whole climbs or more: the climbs'
+/// durations stray from their median by more than a clock's jitter
+/// ([`CLOCK_JITTER`] of the cycle, on average), the peaks keep to their
+/// trend at least twice as closely (their median distance from it, in a
+/// share of a climb's height), and
 /// the climbs still rise in their last quarter at half their whole rate or
 /// more (a climb that levels off and waits for its cleanup waits for a
 /// clock). Anything less is a clock, as before: taking a clock for a level
@@ -141,24 +148,6 @@ fn cleaned_at_a_level(
     peaks: &[Sample],
     direction: Direction,
 ) -> (bool, f64) {
-    let newest = peaks[peaks.len() - 1].t;
-    let Some(trend) = robust::theil_sen(peaks, newest) else {
-        return (false, 0.0);
-    };
-    let mut off_trend: Vec<f64> = peaks
-        .iter()
-        .map(|p| (p.v - (trend.intercept + trend.slope * (p.t - newest))).abs())
-        .collect();
-    let wobble = robust::median_in_place(&mut off_trend).unwrap_or(0.0);
-    if resets.len() <= MIN_CLIMBS_FOR_TRIGGER {
-        return (false, wobble);
-    }
-    // (the median, the median absolute deviation from it)
-    let centre_and_spread = |mut v: Vec<f64>| {
-        let mid = robust::median_in_place(&mut v)?;
-        let mut dev: Vec<f64> = v.iter().map(|x| (x - mid).abs()).collect();
-        Some((mid, robust::median_in_place(&mut dev)?))
-    };
     let sign = direction.sign();
     let climbs: Vec<&[Sample]> = resets.windows(2).map(|w| &samples[w[0]..w[1]]).collect();
     let (durations, heights): (Vec<f64>, Vec<f64>) = climbs
@@ -170,6 +159,29 @@ fn cleaned_at_a_level(
             )
         })
         .unzip();
+    let height = robust::median_in_place(&mut heights.clone()).unwrap_or(0.0);
+    let newest = peaks[peaks.len() - 1].t;
+    let Some(trend) = robust::theil_sen(peaks, newest) else {
+        return (false, MISSED_SHARE * height);
+    };
+    let mut off_trend: Vec<f64> = peaks
+        .iter()
+        .map(|p| (p.v - (trend.intercept + trend.slope * (p.t - newest))).abs())
+        .collect();
+    let wobble = robust::median_in_place(&mut off_trend).unwrap_or(0.0);
+    let missed_by = (MISSED_CLEANUP * wobble).max(MISSED_SHARE * height);
+    if climbs.len() < MIN_CLIMBS_FOR_TRIGGER {
+        return (false, missed_by);
+    }
+    // How far the durations stray: their mean distance from their median
+    // (with three climbs, the median distance is the gap to the nearer
+    // neighbour, tiny by chance when two happen to agree).
+    let mut sorted = durations.clone();
+    let timing = robust::median_in_place(&mut sorted).map(|mid| {
+        let spread =
+            durations.iter().map(|d| (d - mid).abs()).sum::<f64>() / durations.len() as f64;
+        (mid, spread)
+    });
     let rate = |c: &[Sample]| {
         let end = c.last()?.t;
         (c.len() >= MIN_OWN_CLIMB)
@@ -182,17 +194,13 @@ fn cleaned_at_a_level(
         .filter_map(|c| Some(rate(&c[c.len() - c.len() / 4..])? / rate(c)?))
         .filter(|r| r.is_finite())
         .collect();
-    let by_level = match (
-        centre_and_spread(durations),
-        centre_and_spread(heights),
-        robust::median_in_place(&mut still_rising),
-    ) {
-        (Some((cycle, timing)), Some((height, _)), Some(rising)) if cycle > 0.0 && height > 0.0 => {
-            timing / cycle > CLOCK_JITTER && wobble / height < 0.5 * timing / cycle && rising >= 0.5
+    let by_level = match (timing, robust::median_in_place(&mut still_rising)) {
+        (Some((cycle, spread)), Some(rising)) if cycle > 0.0 && height > 0.0 => {
+            spread / cycle > CLOCK_JITTER && wobble / height < 0.5 * spread / cycle && rising >= 0.5
         }
         _ => false,
     };
-    (by_level, wobble)
+    (by_level, missed_by)
 }
 
 /// Samples a climb holds before its own rate is measured at all: fewer are
@@ -214,17 +222,17 @@ const MIN_OWN_CLIMB: usize = 5;
 /// run faster or slower than their whole: a job that writes most right
 /// after a cleanup). The climb is its own when its rate lies outside the
 /// 90% prediction interval of one more such rate around their median:
-/// Student's t for the count of climbs, on their standard deviation (the
-/// one farthest from the median left out, from three climbs on), or on
-/// the current slope's own error beside the spread of the whole rates
-/// when that is larger.
+/// Student's t for the count of climbs, on their standard deviation (or
+/// on it without the one farthest from the median, from three climbs on,
+/// when that is smaller), or on the current slope's own error beside the
+/// spread of the whole rates when that is larger.
 /// The earlier climbs are what a climb that wanders (written in bursts, a
 /// random walk with drift) needs: its slope's error, from residuals around
 /// a line, takes a stretch of wander for a trend, and a climb a few hours
 /// into a cycle of days read 15-20% fast, "apart", and paged on a sawtooth
-/// that keeps clear of its wall. With one earlier climb there is no spread
-/// to measure, and the bound is [`BAND_Z`] errors of the current slope and
-/// the whole rates' spread from the pace.
+/// that keeps clear of its wall. With fewer than three earlier climbs
+/// there is no spread worth the name, and the bound is [`BAND_Z`] errors
+/// of the current slope and the whole rates' spread from the pace.
 ///
 /// The one rule for a climb's rate, for when the current cycle hits the
 /// wall and for how far before a peak an overshooting cycle crosses it.
@@ -271,23 +279,35 @@ pub(super) fn climb_rate(
             // their whole (a job that writes most right after a cleanup);
             // the bound is a prediction interval for one more climb.
             // One climb unlike the others (a log storm last week) is not
-            // their spread: from three climbs on, the one farthest from
-            // their median is left out of it (and of the count).
-            let mut early = early;
+            // their spread: from three climbs on, the spread is the
+            // smaller of theirs with and without the one farthest from
+            // their median (Student's t still for all of them: leaving one
+            // out of three would double it, and an even spread has no
+            // outlier to leave out).
+            let sd_of = |rs: &[f64]| {
+                let k = rs.len() as f64;
+                let mean = rs.iter().sum::<f64>() / k;
+                (rs.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
+            };
             let centre = robust::median_in_place(&mut early.clone());
-            if let (Some(mid), true) = (centre, early.len() >= 3) {
-                let far = (0..early.len())
-                    .max_by(|&a, &b| (early[a] - mid).abs().total_cmp(&(early[b] - mid).abs()));
-                if let Some(far) = far {
-                    early.remove(far);
-                }
-            }
-            let apart = match (centre, early.len().checked_sub(1).filter(|&dof| dof > 0)) {
+            // Two climbs say little of how far a third strays (Student's t
+            // for one degree of freedom is 6.3, and a climb at 1.6 times
+            // its pace was never its own): from three.
+            let apart = match (centre, early.len().checked_sub(1).filter(|&dof| dof >= 2)) {
                 (Some(mid), Some(dof)) => {
+                    let mut scatter = sd_of(&early);
+                    if early.len() >= 3 {
+                        let far = (0..early.len()).max_by(|&a, &b| {
+                            (early[a] - mid).abs().total_cmp(&(early[b] - mid).abs())
+                        });
+                        if let Some(far) = far {
+                            let mut rest = early.clone();
+                            rest.remove(far);
+                            scatter = scatter.min(sd_of(&rest));
+                        }
+                    }
                     let k = early.len() as f64;
-                    let mean = early.iter().sum::<f64>() / k;
-                    let var = early.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / dof as f64;
-                    let sd = se.hypot(spread).max(var.sqrt()) * (1.0 + 1.0 / k).sqrt();
+                    let sd = se.hypot(spread).max(scatter) * (1.0 + 1.0 / k).sqrt();
                     (own_rate - mid).abs() > band::student_t_95(dof) * sd
                 }
                 _ => (own_rate - pace).abs() > BAND_Z * se.hypot(spread),
@@ -341,7 +361,7 @@ pub fn time_to_wall(
             // A climb already well past that peak (the collector did not
             // run) is not cleaned at it: it goes on to the wall.
             let peak = peak_line.map(|l| l.intercept + l.slope * due.max(0.0))?;
-            let missed = direction.gap(peak + sign * MISSED_CLEANUP * saw.peak_wobble, level) > 0.0;
+            let missed = direction.gap(peak + sign * saw.missed_by, level) > 0.0;
             (direction.gap(peak, wall) <= 0.0 || missed).then_some(eta)
         } else {
             (eta <= due.max(0.0)).then_some(eta)
@@ -764,6 +784,79 @@ mod tests {
             eta.is_some_and(|e| (e / truth - 1.0).abs() < 0.1),
             "{eta:?} against {truth}"
         );
+
+        // Three climbs at 0.9, 1 and 1.1 an hour, the fourth at 1.6, 6
+        // hours in, on its way to 77.6 (a second review: leaving one of
+        // three climbs out of the spread doubled Student's t, and no page
+        // came until the pace alone reached the wall).
+        let even: Vec<Sample> = (0..3 * per + 72)
+            .map(|i| {
+                let rate = [0.9, 1.0, 1.1, 1.6][i / per];
+                let into = (i % per) as f64 * step / 3600.0;
+                Sample::new(step * i as f64, 20.0 + rate * into + 0.3 * wobble[i])
+            })
+            .collect();
+        let st = detect(&even, Direction::Rising).expect("a sawtooth");
+        let (eta, _, from_cycle) = time_to_wall(&even, &st, 70.0, Direction::Rising, last(&even));
+        assert!(from_cycle, "{eta:?}");
+        let truth = (70.0 - 29.6) / 1.6 * 3600.0;
+        assert!(
+            eta.is_some_and(|e| (e / truth - 1.0).abs() < 0.15),
+            "{eta:?} against {truth}"
+        );
+    }
+
+    /// Three whole climbs of a log rotated at 60, taking 54.6, 41 and 52.5
+    /// hours: cleaned at a level, though two durations happen to agree (a
+    /// second review: the median distance from the median, of three, is
+    /// the gap to the nearer neighbour, 4% of the cycle here, and the log
+    /// read as a clock, and its hurried climbs paged).
+    #[test]
+    fn three_climbs_of_unlike_durations_to_one_height_are_cleaned_at_a_level() {
+        let hours = [30.0, 54.6, 41.0, 52.5, 5.0];
+        let mut s = Vec::new();
+        let mut t = 0.0;
+        for (k, h) in hours.iter().enumerate() {
+            let samples = (h * 12.0) as usize;
+            for i in 0..samples {
+                // (The first climb is seen from 40 on.)
+                let from = if k == 0 { 40.0 } else { 20.0 };
+                let v = from + (60.0 - from) * i as f64 / (h * 12.0);
+                s.push(Sample::new(t, v));
+                t += 300.0;
+            }
+        }
+        let st = detect(&s, Direction::Rising).expect("a sawtooth");
+        assert_eq!(st.starts.len(), 4);
+        assert!(st.by_level, "{st:?}");
+    }
+
+    /// A collector at 85 that runs a scrape or two late has not stopped
+    /// running: a climb a hair past its usual peak is not forecast on to
+    /// the wall (a second review: the peaks of a collector at a level are
+    /// so alike that three times their scatter was a few hundredths).
+    #[test]
+    fn a_cleanup_at_a_level_that_comes_a_little_late_does_not_page() {
+        let left = super::super::tests::noise(8, 4000);
+        let mut v = 50.0;
+        let mut cleanups = 0;
+        let mut gc: Vec<Sample> = Vec::new();
+        for (i, l) in left.iter().enumerate() {
+            v += 1.0 / 12.0;
+            if v >= 85.0 && cleanups < 5 {
+                cleanups += 1;
+                v = 47.5 + 12.5 * l;
+            }
+            gc.push(Sample::new(300.0 * i as f64, v));
+            if cleanups == 5 && v >= 86.0 {
+                break;
+            }
+        }
+        let st = detect(&gc, Direction::Rising).expect("a sawtooth");
+        assert!(st.by_level, "{st:?}");
+        let now = gc[gc.len() - 1].t;
+        let (eta, _, from_cycle) = time_to_wall(&gc, &st, 95.0, Direction::Rising, now);
+        assert!(!from_cycle, "{eta:?}");
     }
 
     /// A climb that runs away from its cycles' pace is forecast at its own
