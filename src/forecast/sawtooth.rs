@@ -34,7 +34,8 @@ pub struct Sawtooth {
     pub by_level: bool,
     /// How far past its expected peak a climb must be for a cleanup at a
     /// level to count as missed: [`MISSED_CLEANUP`] times the peaks' median
-    /// distance from their trend, and a tenth of a climb's height at least.
+    /// distance from their trend, and [`MISSED_SAMPLES`] samples' climb at
+    /// least.
     pub missed_by: f64,
 }
 
@@ -113,11 +114,13 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
 }
 
 /// How many times the peaks' usual distance from their trend a climb must
-/// be past its expected peak for its cleanup at a level to count as missed
-/// (and a tenth of a climb at least: a collector a scrape or two late has
-/// not stopped running).
+/// be past its expected peak for its cleanup at a level to count as missed,
+/// and by how many samples' climb at least ([`super::BREACH_WINDOW`], as
+/// many as a breach needs): a collector a scrape or two late has not
+/// stopped running, and one five samples late leaves a wall just above its
+/// level some warning.
 const MISSED_CLEANUP: f64 = 3.0;
-const MISSED_SHARE: f64 = 0.1;
+const MISSED_SAMPLES: f64 = super::BREACH_WINDOW as f64;
 
 /// The fewest whole climbs from which the way cleanups come is judged.
 const MIN_CLIMBS_FOR_TRIGGER: usize = 3;
@@ -134,7 +137,7 @@ const CLOCK_JITTER: f64 = 0.05;
 /// height, however long the climb took, and while the series is still
 /// climbing to it. So, over three whole climbs or more: the climbs'
 /// durations stray from their median by more than a clock's jitter
-/// ([`CLOCK_JITTER`] of the cycle, on average), the peaks keep to their
+/// ([`CLOCK_JITTER`] of the cycle, the median distance), the peaks keep to their
 /// trend at least twice as closely (their median distance from it, in a
 /// share of a climb's height), and
 /// the climbs still rise in their last quarter at half their whole rate or
@@ -162,25 +165,35 @@ fn cleaned_at_a_level(
     let height = robust::median_in_place(&mut heights.clone()).unwrap_or(0.0);
     let newest = peaks[peaks.len() - 1].t;
     let Some(trend) = robust::theil_sen(peaks, newest) else {
-        return (false, MISSED_SHARE * height);
+        return (false, 0.0);
     };
     let mut off_trend: Vec<f64> = peaks
         .iter()
         .map(|p| (p.v - (trend.intercept + trend.slope * (p.t - newest))).abs())
         .collect();
     let wobble = robust::median_in_place(&mut off_trend).unwrap_or(0.0);
-    let missed_by = (MISSED_CLEANUP * wobble).max(MISSED_SHARE * height);
+    let samples_per_climb = {
+        let mut lens: Vec<f64> = climbs.iter().map(|c| c.len() as f64).collect();
+        robust::median_in_place(&mut lens).unwrap_or(0.0)
+    };
+    let per_sample = if samples_per_climb > 0.0 {
+        height / samples_per_climb
+    } else {
+        0.0
+    };
+    let missed_by = (MISSED_CLEANUP * wobble).max(MISSED_SAMPLES * per_sample);
     if climbs.len() < MIN_CLIMBS_FOR_TRIGGER {
         return (false, missed_by);
     }
-    // How far the durations stray: their mean distance from their median
-    // (with three climbs, the median distance is the gap to the nearer
-    // neighbour, tiny by chance when two happen to agree).
+    // How far the durations stray: their median distance from their
+    // median, so that one odd cleanup (a manual one, mid-cycle) does not
+    // make a clock a level. (With three climbs it is the gap to the nearer
+    // neighbour, small by chance when two agree: a rotation at a size then
+    // reads as a clock, and its hurried climbs may page early.)
     let mut sorted = durations.clone();
     let timing = robust::median_in_place(&mut sorted).map(|mid| {
-        let spread =
-            durations.iter().map(|d| (d - mid).abs()).sum::<f64>() / durations.len() as f64;
-        (mid, spread)
+        let mut off: Vec<f64> = durations.iter().map(|d| (d - mid).abs()).collect();
+        (mid, robust::median_in_place(&mut off).unwrap_or(0.0))
     });
     let rate = |c: &[Sample]| {
         let end = c.last()?.t;
@@ -806,57 +819,67 @@ mod tests {
         );
     }
 
-    /// Three whole climbs of a log rotated at 60, taking 54.6, 41 and 52.5
-    /// hours: cleaned at a level, though two durations happen to agree (a
-    /// second review: the median distance from the median, of three, is
-    /// the gap to the nearer neighbour, 4% of the cycle here, and the log
-    /// read as a clock, and its hurried climbs paged).
+    /// A nightly job with one manual cleanup mid-cycle (10 hours and 14
+    /// where a day was due) is still a clock: one odd duration must not
+    /// make it a level, or its climb that runs away reads as cleaned
+    /// before it is hit (a third review: the mean distance from the median
+    /// did, and muted the page).
     #[test]
-    fn three_climbs_of_unlike_durations_to_one_height_are_cleaned_at_a_level() {
-        let hours = [30.0, 54.6, 41.0, 52.5, 5.0];
+    fn one_manual_cleanup_does_not_make_a_clock_a_level() {
+        let hours = [12.0, 24.0, 24.0, 10.0, 14.0, 24.0, 24.0, 24.0, 5.0];
+        let wobble = super::super::tests::noise(9, 4000);
         let mut s = Vec::new();
-        let mut t = 0.0;
         for (k, h) in hours.iter().enumerate() {
-            let samples = (h * 12.0) as usize;
-            for i in 0..samples {
-                // (The first climb is seen from 40 on.)
-                let from = if k == 0 { 40.0 } else { 20.0 };
-                let v = from + (60.0 - from) * i as f64 / (h * 12.0);
-                s.push(Sample::new(t, v));
-                t += 300.0;
+            let rate = if k == hours.len() - 1 { 3.0 } else { 1.0 };
+            for i in 0..(h * 12.0) as usize {
+                let t = 300.0 * s.len() as f64;
+                s.push(Sample::new(
+                    t,
+                    30.0 + rate * i as f64 / 12.0 + 0.1 * wobble[s.len()],
+                ));
             }
         }
         let st = detect(&s, Direction::Rising).expect("a sawtooth");
-        assert_eq!(st.starts.len(), 4);
-        assert!(st.by_level, "{st:?}");
+        assert!(!st.by_level, "{st:?}");
+        let now = s[s.len() - 1].t;
+        let (eta, _, from_cycle) = time_to_wall(&s, &st, 70.0, Direction::Rising, now);
+        assert!(from_cycle, "{eta:?}");
     }
 
     /// A collector at 85 that runs a scrape or two late has not stopped
     /// running: a climb a hair past its usual peak is not forecast on to
     /// the wall (a second review: the peaks of a collector at a level are
-    /// so alike that three times their scatter was a few hundredths).
+    /// so alike that three times their scatter was a few hundredths). Five
+    /// samples late it has, and a wall just above its level gets warning
+    /// (a third review: a floor of a tenth of a climb gave none).
     #[test]
     fn a_cleanup_at_a_level_that_comes_a_little_late_does_not_page() {
-        let left = super::super::tests::noise(8, 4000);
-        let mut v = 50.0;
-        let mut cleanups = 0;
+        // Climbs 1 an hour, collected at 85 down to what is live.
+        let left = [40.0, 58.0, 45.0, 55.0, 42.0, 60.0];
+        let (mut v, mut cleanups) = (50.0, 0);
         let mut gc: Vec<Sample> = Vec::new();
-        for (i, l) in left.iter().enumerate() {
+        for i in 0..4000 {
             v += 1.0 / 12.0;
             if v >= 85.0 && cleanups < 5 {
+                v = left[cleanups];
                 cleanups += 1;
-                v = 47.5 + 12.5 * l;
             }
             gc.push(Sample::new(300.0 * i as f64, v));
-            if cleanups == 5 && v >= 86.0 {
+            if cleanups == 5 && v >= 85.6 {
                 break;
             }
         }
-        let st = detect(&gc, Direction::Rising).expect("a sawtooth");
-        assert!(st.by_level, "{st:?}");
-        let now = gc[gc.len() - 1].t;
-        let (eta, _, from_cycle) = time_to_wall(&gc, &st, 95.0, Direction::Rising, now);
-        assert!(!from_cycle, "{eta:?}");
+        let late = |scrapes: usize| {
+            let s = &gc[..gc.len() - 7 + scrapes];
+            let st = detect(s, Direction::Rising).expect("a sawtooth");
+            assert!(st.by_level, "{st:?}");
+            time_to_wall(s, &st, 88.0, Direction::Rising, s[s.len() - 1].t)
+        };
+        let (eta, _, from_cycle) = late(2);
+        assert!(!from_cycle, "two scrapes late: {eta:?}");
+        let (eta, _, from_cycle) = late(7);
+        assert!(from_cycle, "seven scrapes late: {eta:?}");
+        assert!(eta.is_some_and(|e| e > 3600.0), "{eta:?}: some warning");
     }
 
     /// A climb that runs away from its cycles' pace is forecast at its own
