@@ -635,7 +635,7 @@ mod tests {
             }
         }
         // A 90% interval, tested at every evaluation, still strays now and
-        // then (9 of these 600), but not on one in 17 (36 before).
+        // then (13 of these 600), but not on one in 17 (36 before).
         assert!(
             paged.len() * 40 <= evaluations,
             "{} of {evaluations}: {paged:#?}",
