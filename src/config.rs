@@ -154,7 +154,7 @@ pub struct EvaluationConfig {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limit {
-    /// Unique across limits; [a-zA-Z_][a-zA-Z0-9_]*.
+    /// Unique across limits; `[a-zA-Z_][a-zA-Z0-9_]*`.
     pub name: String,
     /// PromQL, non-empty.
     pub query: String,

@@ -14,7 +14,12 @@
 //! - [`engine`]: the loop that owns time and state: source -> evaluate -> sink.
 //! - [`server`]: `/metrics`, health, the JSON API and the status page.
 //! - [`page`]: PURE rendering of the status page (HTML and inline SVG).
-//! - [`cli`]: offline commands (`forecast`, output formatting).
+//! - [`snapshot`]: the read model the engine writes once a tick and the
+//!   server and `runway once` read.
+//! - [`report`]: PURE JSON rows and the ranked table, shared by the API and
+//!   the offline commands.
+//! - [`input`]: CSV and saved-JSON readers for the offline commands (the
+//!   command line itself is in `main.rs`).
 //! - [`backtest`]: PURE replay of a series' own history to score the
 //!   forecaster against the walls it really reached (`runway backtest`, the
 //!   accuracy benchmark).

@@ -174,7 +174,7 @@ impl Headroom {
 }
 
 /// The `q` quantile of the samples of the newest "day" (see
-/// [`TODAY_SECONDS`]); `None` without samples.
+/// `TODAY_SECONDS`); `None` without samples.
 pub fn busy_level(samples: &[Sample], direction: Direction) -> Option<f64> {
     let last = samples.last()?.t;
     let first = samples.first()?.t;

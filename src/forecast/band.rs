@@ -243,7 +243,7 @@ impl Trend {
     }
 
     /// The same trend, with the band of its crossing times widened by how
-    /// the series wanders from `fitted` over `samples` (see [`diffusion`]).
+    /// the series wanders from `fitted` over `samples` (see `diffusion`).
     /// Separate from [`Trend::local`] so that the backtests, which only need
     /// the trend's own error, do not pay for it.
     pub fn wandering(self, samples: &[Sample], fitted: Line, now: UnixSeconds) -> Self {

@@ -858,7 +858,10 @@ fn sawtooth_forecast(
 ) -> Forecast {
     let breached = is_breached(data, wall, direction);
     let current_value = data.last().map(|s| s.v);
-    let (likely, peak_line, from_cycle) = sawtooth::time_to_wall(data, saw, wall, direction, now);
+    let sign = direction.sign();
+    let climb = sawtooth::climb_rate(data, saw, now, sign);
+    let (likely, peak_line, from_cycle) =
+        sawtooth::time_to_wall_climbing(data, saw, wall, direction, now, climb);
     let mut f = Forecast {
         status: Status::Receding,
         model: ModelChoice::Robust,
@@ -919,9 +922,7 @@ fn sawtooth_forecast(
     // the peak: by the overshoot over the climb's rate. The overshoot of
     // the first peak past the peaks' trend crossing is the trend's growth
     // since; of the cycle before it, at most a cycle's growth.
-    let sign = direction.sign();
-    let climb_rate =
-        sawtooth::climb_rate(data, saw, now, sign).filter(|r| r.is_finite() && *r > 0.0);
+    let climb_rate = climb.filter(|r| r.is_finite() && *r > 0.0);
     let peak_rate = peak_line
         .map(|l| l.slope * sign)
         .filter(|r| r.is_finite() && *r > 0.0);

@@ -285,9 +285,10 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
                 })
             })
             .flatten();
+        // Both refusals need a change within the new regime.
+        let inner = inner.filter(|&j| changes(&p, &xs, &ys, best_k, j, n));
         let late_step = inner.is_some_and(|j| {
-            changes(&p, &xs, &ys, best_k, j, n)
-                && is_step(&p, &xs, best_k, j, n)
+            is_step(&p, &xs, best_k, j, n)
                 && !(j >= best_k + MIN_INNER && changes(&p, &xs, &ys, start, best_k, j))
         });
         // A regime lasts. When the newest samples, after a change within
@@ -302,10 +303,8 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
         // shortest, when the split is no longer a late one. Holding the
         // rule only to the shortest regime let bursts a little older than
         // that split the history again, and drop their pages.)
-        let excursion = inner.is_some_and(|j| {
-            changes(&p, &xs, &ys, best_k, j, n)
-                && !changes_across(&p, &xs, &ys, (start, best_k), (j, n))
-        });
+        let excursion =
+            inner.is_some_and(|j| !changes_across(&p, &xs, &ys, (start, best_k), (j, n)));
         if late_step || excursion {
             break;
         }

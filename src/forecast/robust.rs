@@ -30,6 +30,11 @@ pub(crate) fn median_in_place(v: &mut [f64]) -> Option<f64> {
     Some((lower + upper) / 2.0)
 }
 
+/// The median distance of `v` from `centre`; `None` when empty.
+pub(crate) fn median_distance(v: &[f64], centre: f64) -> Option<f64> {
+    median_in_place(&mut v.iter().map(|x| (x - centre).abs()).collect::<Vec<_>>())
+}
+
 /// Fits a Theil-Sen line anchored at `anchor`. Samples must be finite.
 /// Returns `None` with fewer than two samples of distinct times.
 pub fn theil_sen(samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {

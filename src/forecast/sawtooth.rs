@@ -30,11 +30,11 @@ pub struct Sawtooth {
     pub cycle: f64,
     /// Cleanups come at a level (a log rotated at its size, a collector
     /// run at 85%) rather than on a clock (a nightly job): see
-    /// [`cleaned_at_a_level`].
+    /// `cleaned_at_a_level`.
     pub by_level: bool,
     /// How far past its expected peak a climb must be for a cleanup at a
-    /// level to count as missed: [`MISSED_CLEANUP`] times the peaks' median
-    /// distance from their trend, and [`MISSED_SAMPLES`] samples' climb at
+    /// level to count as missed: `MISSED_CLEANUP` times the peaks' median
+    /// distance from their trend, and `MISSED_SAMPLES` samples' climb at
     /// least.
     pub missed_by: f64,
 }
@@ -152,8 +152,8 @@ fn cleaned_at_a_level(
     direction: Direction,
 ) -> (bool, f64) {
     let sign = direction.sign();
-    let climbs: Vec<&[Sample]> = resets.windows(2).map(|w| &samples[w[0]..w[1]]).collect();
-    let (durations, heights): (Vec<f64>, Vec<f64>) = climbs
+    let climbs = whole_climbs(samples, resets);
+    let (durations, mut heights): (Vec<f64>, Vec<f64>) = climbs
         .iter()
         .map(|c| {
             (
@@ -162,7 +162,7 @@ fn cleaned_at_a_level(
             )
         })
         .unzip();
-    let height = robust::median_in_place(&mut heights.clone()).unwrap_or(0.0);
+    let height = robust::median_in_place(&mut heights).unwrap_or(0.0);
     let newest = peaks[peaks.len() - 1].t;
     let Some(trend) = robust::theil_sen(peaks, newest) else {
         return (false, 0.0);
@@ -190,21 +190,13 @@ fn cleaned_at_a_level(
     // make a clock a level. (With three climbs it is the gap to the nearer
     // neighbour, small by chance when two agree: a rotation at a size then
     // reads as a clock, and its hurried climbs may page early.)
-    let mut sorted = durations.clone();
-    let timing = robust::median_in_place(&mut sorted).map(|mid| {
-        let mut off: Vec<f64> = durations.iter().map(|d| (d - mid).abs()).collect();
-        (mid, robust::median_in_place(&mut off).unwrap_or(0.0))
-    });
-    let rate = |c: &[Sample]| {
-        let end = c.last()?.t;
-        (c.len() >= MIN_OWN_CLIMB)
-            .then(|| robust::theil_sen(c, end))
-            .flatten()
-            .map(|l| sign * l.slope)
-    };
+    let timing = robust::median_in_place(&mut durations.clone())
+        .map(|mid| (mid, robust::median_distance(&durations, mid).unwrap_or(0.0)));
     let mut still_rising: Vec<f64> = climbs
         .iter()
-        .filter_map(|c| Some(rate(&c[c.len() - c.len() / 4..])? / rate(c)?))
+        .filter_map(|c| {
+            Some(climb_slope(&c[c.len() - c.len() / 4..], sign)? / climb_slope(c, sign)?)
+        })
         .filter(|r| r.is_finite())
         .collect();
     let by_level = match (timing, robust::median_in_place(&mut still_rising)) {
@@ -219,6 +211,21 @@ fn cleaned_at_a_level(
 /// Samples a climb holds before its own rate is measured at all: fewer are
 /// a step or two of noise.
 const MIN_OWN_CLIMB: usize = 5;
+
+/// The whole climbs between cleanups, oldest first (not the current one).
+fn whole_climbs<'a>(samples: &'a [Sample], starts: &[usize]) -> Vec<&'a [Sample]> {
+    starts.windows(2).map(|w| &samples[w[0]..w[1]]).collect()
+}
+
+/// A climb's rate towards the wall (`sign`), Theil-Sen; `None` below
+/// [`MIN_OWN_CLIMB`] samples.
+fn climb_slope(climb: &[Sample], sign: f64) -> Option<f64> {
+    let end = climb.last()?.t;
+    (climb.len() >= MIN_OWN_CLIMB)
+        .then(|| robust::theil_sen(climb, end))
+        .flatten()
+        .map(|l| sign * l.slope)
+}
 
 /// The rate at which the current cycle climbs towards the wall. The cycles
 /// before it, which one job fills alike, set the pace: the median of their
@@ -265,60 +272,36 @@ pub(super) fn climb_rate(
                 band::Trend::gaussian(current, l, now).slope_se(),
             )
         });
-    let rate = |climb: &[Sample]| {
-        let end = climb.last()?.t;
-        (climb.len() >= MIN_OWN_CLIMB)
-            .then(|| robust::theil_sen(climb, end))
-            .flatten()
-            .map(|l| l.slope * sign)
-    };
-    let climbs: Vec<&[Sample]> = saw
-        .starts
-        .windows(2)
-        .map(|w| &samples[w[0]..w[1]])
-        .collect();
-    let mut rates: Vec<f64> = climbs.iter().filter_map(|c| rate(c)).collect();
+    let climbs = whole_climbs(samples, &saw.starts);
+    let mut rates: Vec<f64> = climbs.iter().filter_map(|c| climb_slope(c, sign)).collect();
     let pace = robust::median_in_place(&mut rates);
     match (own, pace) {
         (Some((own_rate, se)), Some(pace)) => {
-            let mut deviations: Vec<f64> = rates.iter().map(|r| (r - pace).abs()).collect();
-            let spread = 1.4826 * robust::median_in_place(&mut deviations).unwrap_or(0.0);
+            let spread = 1.4826 * robust::median_distance(&rates, pace).unwrap_or(0.0);
             let early: Vec<f64> = climbs
                 .iter()
-                .filter_map(|c| rate(&c[..current.len().min(c.len())]))
+                .filter_map(|c| climb_slope(&c[..current.len().min(c.len())], sign))
                 .collect();
-            // Like with like: the current climb against the earlier ones
-            // as far in, whose first samples may run faster or slower than
-            // their whole (a job that writes most right after a cleanup);
-            // the bound is a prediction interval for one more climb.
-            // One climb unlike the others (a log storm last week) is not
-            // their spread: from three climbs on, the spread is the
-            // smaller of theirs with and without the one farthest from
-            // their median (Student's t still for all of them: leaving one
-            // out of three would double it, and an even spread has no
-            // outlier to leave out).
             let sd_of = |rs: &[f64]| {
                 let k = rs.len() as f64;
                 let mean = rs.iter().sum::<f64>() / k;
                 (rs.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
             };
             let centre = robust::median_in_place(&mut early.clone());
-            // Two climbs say little of how far a third strays (Student's t
-            // for one degree of freedom is 6.3, and a climb at 1.6 times
-            // its pace was never its own): from three.
+            // From three earlier climbs (Student's t for one degree of
+            // freedom is 6.3: a climb at 1.6 times its pace was never its
+            // own); the spread without the climb farthest from the median,
+            // when that is smaller (a log storm last week), t still for
+            // all of them (leaving one of three out would double it).
             let apart = match (centre, early.len().checked_sub(1).filter(|&dof| dof >= 2)) {
                 (Some(mid), Some(dof)) => {
-                    let mut scatter = sd_of(&early);
-                    if early.len() >= 3 {
-                        let far = (0..early.len()).max_by(|&a, &b| {
-                            (early[a] - mid).abs().total_cmp(&(early[b] - mid).abs())
-                        });
-                        if let Some(far) = far {
-                            let mut rest = early.clone();
-                            rest.remove(far);
-                            scatter = scatter.min(sd_of(&rest));
-                        }
+                    let far = (0..early.len())
+                        .max_by(|&a, &b| (early[a] - mid).abs().total_cmp(&(early[b] - mid).abs()));
+                    let mut rest = early.clone();
+                    if let Some(far) = far {
+                        rest.remove(far);
                     }
+                    let scatter = sd_of(&early).min(sd_of(&rest));
                     let k = early.len() as f64;
                     let sd = se.hypot(spread).max(scatter) * (1.0 + 1.0 / k).sqrt();
                     (own_rate - mid).abs() > band::student_t_95(dof) * sd
@@ -332,16 +315,31 @@ pub(super) fn climb_rate(
     }
 }
 
-/// When the wall is reached, from a sawtooth's peaks and its current cycle.
-/// Returns (likely, peak trend, whether the current cycle decided), where
-/// `likely` is `None` when neither the peaks nor the current cycle reach the
-/// wall.
+/// [`time_to_wall_climbing`], the current climb's rate measured here.
+#[cfg(test)]
 pub fn time_to_wall(
     samples: &[Sample],
     saw: &Sawtooth,
     wall: f64,
     direction: Direction,
     now: UnixSeconds,
+) -> (Option<f64>, Option<Line>, bool) {
+    let climb = climb_rate(samples, saw, now, direction.sign());
+    time_to_wall_climbing(samples, saw, wall, direction, now, climb)
+}
+
+/// When the wall is reached, from a sawtooth's peaks and its current cycle
+/// climbing at `climb` (see `climb_rate`, measured once by the caller,
+/// which also times an overshoot by it). Returns (likely, peak trend,
+/// whether the current cycle decided), where `likely` is `None` when
+/// neither the peaks nor the current cycle reach the wall.
+pub fn time_to_wall_climbing(
+    samples: &[Sample],
+    saw: &Sawtooth,
+    wall: f64,
+    direction: Direction,
+    now: UnixSeconds,
+    climb: Option<f64>,
 ) -> (Option<f64>, Option<Line>, bool) {
     let sign = direction.sign();
     let peak_line = robust::theil_sen(&saw.peaks, now);
@@ -352,7 +350,7 @@ pub fn time_to_wall(
     });
     // The current cycle may hit the wall before its cleanup is due.
     let current = &samples[saw.current_start()..];
-    let from_cycle = climb_rate(samples, saw, now, sign).and_then(|toward| {
+    let from_cycle = climb.and_then(|toward| {
         // Where the climb is now: its newest samples carried to now at its
         // rate, the median of them (not the newest alone, one sample's
         // noise; not the whole climb, which a climb that sped up leaves
