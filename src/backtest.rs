@@ -106,7 +106,7 @@ pub fn clean(samples: &[Sample]) -> Vec<Sample> {
         .copied()
         .filter(|s| s.t.is_finite() && s.v.is_finite())
         .collect();
-    out.sort_by(|a, b| a.t.total_cmp(&b.t));
+    crate::model::in_time_order(&mut out);
     out
 }
 

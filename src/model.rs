@@ -35,8 +35,20 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn new(labels: Labels, samples: Vec<Sample>) -> Self {
+    /// Puts `samples` in time order: Prometheus answers so, and runway
+    /// relies on it (a series' newest sample says whether it still
+    /// reports); an engine or a file that does not is sorted here.
+    pub fn new(labels: Labels, mut samples: Vec<Sample>) -> Self {
+        in_time_order(&mut samples);
         Self { labels, samples }
+    }
+}
+
+/// Sorts `samples` by time (stably, and only when they are not in order
+/// already, the common case).
+pub fn in_time_order(samples: &mut [Sample]) {
+    if !samples.is_sorted_by(|a, b| a.t <= b.t) {
+        samples.sort_by(|a, b| a.t.total_cmp(&b.t));
     }
 }
 

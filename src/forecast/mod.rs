@@ -263,9 +263,7 @@ fn clean(samples: &[Sample], now: UnixSeconds) -> Vec<Sample> {
         .copied()
         .filter(|s| s.t.is_finite() && s.v.is_finite() && s.t <= now)
         .collect();
-    if !out.is_sorted_by(|a, b| a.t <= b.t) {
-        out.sort_by(|a, b| a.t.total_cmp(&b.t));
-    }
+    crate::model::in_time_order(&mut out);
     out
 }
 

@@ -426,14 +426,12 @@ impl Data {
             Data::Matrix(m) => Ok(m
                 .into_iter()
                 .map(|s| {
-                    let mut samples: Vec<Sample> = s.values.into_iter().map(|p| p.0).collect();
-                    // Oldest first, as Prometheus answers and runway relies on
-                    // (a series' newest sample says whether it still
-                    // reports); an engine that does not is put in order.
-                    if !samples.is_sorted_by(|a, b| a.t <= b.t) {
-                        samples.sort_by(|a, b| a.t.total_cmp(&b.t));
-                    }
-                    Series::new(identity(s.metric), samples)
+                    // (An engine that answers out of order is sorted by
+                    // `Series::new`.)
+                    Series::new(
+                        identity(s.metric),
+                        s.values.into_iter().map(|p| p.0).collect(),
+                    )
                 })
                 .collect()),
             Data::Vector(v) => Ok(v
