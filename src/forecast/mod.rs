@@ -858,8 +858,12 @@ fn sawtooth_forecast(
     let current_value = data.last().map(|s| s.v);
     let sign = direction.sign();
     let climb = sawtooth::climb_rate(data, saw, now, sign);
-    let (likely, peak_line, from_cycle) =
-        sawtooth::time_to_wall_climbing(data, saw, wall, direction, now, climb);
+    let sawtooth::Reach {
+        likely,
+        peaks: peak_line,
+        from_cycle,
+        missed,
+    } = sawtooth::time_to_wall_climbing(data, saw, wall, direction, now, climb);
     let mut f = Forecast {
         status: Status::Receding,
         model: ModelChoice::Robust,
@@ -885,6 +889,13 @@ fn sawtooth_forecast(
         f.status = Status::Breached;
         f.eta = Some(Eta::at(0.0));
         return f;
+    }
+    if missed {
+        f.reason.push_str(if saw.by_level {
+            "; this climb is well past the level its cleanups come at, and goes on to the wall"
+        } else {
+            "; this climb's cleanup is well past its time, and the climb goes on to the wall"
+        });
     }
     let Some(likely) = likely else {
         f.reason
@@ -1050,6 +1061,28 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
         .season
         .as_ref()
         .map_or(scaled_wall, |c| c.trend_for(scaled_wall, peak));
+    // The cycle's peaks already reach the wall where the trend is now, and
+    // still will a cycle on: the wall is hit at the next busy hour, whether
+    // the trend rises, stays flat or (slowly) falls. A flat trend read
+    // "receding" off-peak for a series over its wall at every peak.
+    if let Some(c) = &t.season {
+        let past = |level: f64| a.direction.gap(level, wall) <= 0.0;
+        if past(line.intercept) && past(line.intercept + line.slope * c.period) {
+            let h = at_phase(
+                c,
+                line.slope,
+                a.direction,
+                (scaled_wall, line.intercept),
+                a.now,
+                0.0,
+            );
+            f.status = Status::Approaching;
+            f.eta = Some(Eta::at(h));
+            f.reason
+                .push_str("; the cycle's peaks already reach the wall: it is hit at the next one");
+            return f;
+        }
+    }
     match t.trend.eta(wall, a.direction, a.alert_z) {
         band::Outcome::Flat { slope_se } => {
             f.reason.push_str(&format!(

@@ -37,6 +37,12 @@ pub struct Sawtooth {
     /// distance from their trend, and `MISSED_SAMPLES` samples' climb at
     /// least.
     pub missed_by: f64,
+    /// How long past its due time a cleanup on a clock must be for it to
+    /// count as missed (a cron that did not fire, a job that is stuck):
+    /// `MISSED_CLEANUP` times the climbs' usual distance from their median
+    /// duration, [`CLOCK_JITTER`] of the cycle and `MISSED_SAMPLES`
+    /// samples at least.
+    pub missed_after: f64,
 }
 
 impl Sawtooth {
@@ -103,13 +109,15 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
         .map(|w| samples[w[1]].t - samples[w[0]].t)
         .collect();
     let cycle = robust::median_in_place(&mut gaps)?;
-    let (by_level, missed_by) = cleaned_at_a_level(samples, &resets, &peaks, direction);
+    let (by_level, missed_by, missed_after) =
+        cleaned_at_a_level(samples, &resets, &peaks, direction);
     Some(Sawtooth {
         peaks,
         starts: resets,
         cycle,
         by_level,
         missed_by,
+        missed_after,
     })
 }
 
@@ -118,7 +126,9 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
 /// and by how many samples' climb at least ([`super::BREACH_WINDOW`], as
 /// many as a breach needs): a collector a scrape or two late has not
 /// stopped running, and one five samples late leaves a wall just above its
-/// level some warning.
+/// level some warning. The same for a cleanup on a clock, in time: so many
+/// times the climbs' usual distance from their median duration past its
+/// due time, and as many samples at least.
 const MISSED_CLEANUP: f64 = 3.0;
 const MISSED_SAMPLES: f64 = super::BREACH_WINDOW as f64;
 
@@ -130,9 +140,10 @@ const MIN_CLIMBS_FOR_TRIGGER: usize = 3;
 /// less are on a clock, whatever their heights.
 const CLOCK_JITTER: f64 = 0.05;
 
-/// Whether the cleanups come at a level rather than on a clock, and how far
+/// Whether the cleanups come at a level rather than on a clock, how far
 /// past its expected peak a climb must be for such a cleanup to count as
-/// missed (see [`Sawtooth::missed_by`]). A job on a clock cleans after the same
+/// missed (see [`Sawtooth::missed_by`]), and how long past its due time
+/// for one on a clock (see [`Sawtooth::missed_after`]). A job on a clock cleans after the same
 /// time, however far the climb got; a rotation at a size cleans at the same
 /// height, however long the climb took, and while the series is still
 /// climbing to it. So, over three whole climbs or more: the climbs'
@@ -150,7 +161,7 @@ fn cleaned_at_a_level(
     resets: &[usize],
     peaks: &[Sample],
     direction: Direction,
-) -> (bool, f64) {
+) -> (bool, f64, f64) {
     let sign = direction.sign();
     let climbs = whole_climbs(samples, resets);
     let (durations, mut heights): (Vec<f64>, Vec<f64>) = climbs
@@ -163,9 +174,29 @@ fn cleaned_at_a_level(
         })
         .unzip();
     let height = robust::median_in_place(&mut heights).unwrap_or(0.0);
+    // How far the durations stray: their median distance from their
+    // median, so that one odd cleanup (a manual one, mid-cycle) does not
+    // make a clock a level. (With three climbs it is the gap to the nearer
+    // neighbour, small by chance when two agree: a rotation at a size then
+    // reads as a clock, and its hurried climbs may page early.)
+    let timing = robust::median_in_place(&mut durations.clone())
+        .map(|mid| (mid, robust::median_distance(&durations, mid).unwrap_or(0.0)));
+    let sample_step = {
+        let mut steps: Vec<f64> = climbs
+            .iter()
+            .filter(|c| c.len() > 1)
+            .map(|c| (c[c.len() - 1].t - c[0].t) / (c.len() - 1) as f64)
+            .collect();
+        robust::median_in_place(&mut steps).unwrap_or(0.0)
+    };
+    let missed_after = timing
+        .map_or(0.0, |(mid, spread)| {
+            (MISSED_CLEANUP * spread).max(CLOCK_JITTER * mid)
+        })
+        .max(MISSED_SAMPLES * sample_step);
     let newest = peaks[peaks.len() - 1].t;
     let Some(trend) = robust::theil_sen(peaks, newest) else {
-        return (false, 0.0);
+        return (false, 0.0, missed_after);
     };
     let mut off_trend: Vec<f64> = peaks
         .iter()
@@ -183,15 +214,8 @@ fn cleaned_at_a_level(
     };
     let missed_by = (MISSED_CLEANUP * wobble).max(MISSED_SAMPLES * per_sample);
     if climbs.len() < MIN_CLIMBS_FOR_TRIGGER {
-        return (false, missed_by);
+        return (false, missed_by, missed_after);
     }
-    // How far the durations stray: their median distance from their
-    // median, so that one odd cleanup (a manual one, mid-cycle) does not
-    // make a clock a level. (With three climbs it is the gap to the nearer
-    // neighbour, small by chance when two agree: a rotation at a size then
-    // reads as a clock, and its hurried climbs may page early.)
-    let timing = robust::median_in_place(&mut durations.clone())
-        .map(|mid| (mid, robust::median_distance(&durations, mid).unwrap_or(0.0)));
     let mut still_rising: Vec<f64> = climbs
         .iter()
         .filter_map(|c| {
@@ -205,7 +229,7 @@ fn cleaned_at_a_level(
         }
         _ => false,
     };
-    (by_level, missed_by)
+    (by_level, missed_by, missed_after)
 }
 
 /// Samples a climb holds before its own rate is measured at all: fewer are
@@ -315,7 +339,8 @@ pub(super) fn climb_rate(
     }
 }
 
-/// [`time_to_wall_climbing`], the current climb's rate measured here.
+/// [`time_to_wall_climbing`], the current climb's rate measured here:
+/// (likely, peak trend, whether the current cycle decided).
 #[cfg(test)]
 pub fn time_to_wall(
     samples: &[Sample],
@@ -325,14 +350,28 @@ pub fn time_to_wall(
     now: UnixSeconds,
 ) -> (Option<f64>, Option<Line>, bool) {
     let climb = climb_rate(samples, saw, now, direction.sign());
-    time_to_wall_climbing(samples, saw, wall, direction, now, climb)
+    let r = time_to_wall_climbing(samples, saw, wall, direction, now, climb);
+    (r.likely, r.peaks, r.from_cycle)
+}
+
+/// When a sawtooth reaches its wall (see [`time_to_wall_climbing`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Reach {
+    /// Seconds from now; `None` when neither the peaks nor the current
+    /// cycle reach the wall.
+    pub likely: Option<f64>,
+    /// The peaks' trend.
+    pub peaks: Option<Line>,
+    /// The current cycle, not the peaks, reaches the wall first.
+    pub from_cycle: bool,
+    /// The current cycle's cleanup is missed (see [`Sawtooth::missed_by`]
+    /// and [`Sawtooth::missed_after`]): its climb goes on to the wall.
+    pub missed: bool,
 }
 
 /// When the wall is reached, from a sawtooth's peaks and its current cycle
 /// climbing at `climb` (see `climb_rate`, measured once by the caller,
-/// which also times an overshoot by it). Returns (likely, peak trend,
-/// whether the current cycle decided), where `likely` is `None` when
-/// neither the peaks nor the current cycle reach the wall.
+/// which also times an overshoot by it).
 pub fn time_to_wall_climbing(
     samples: &[Sample],
     saw: &Sawtooth,
@@ -340,7 +379,7 @@ pub fn time_to_wall_climbing(
     direction: Direction,
     now: UnixSeconds,
     climb: Option<f64>,
-) -> (Option<f64>, Option<Line>, bool) {
+) -> Reach {
     let sign = direction.sign();
     let peak_line = robust::theil_sen(&saw.peaks, now);
     let from_peaks = peak_line.and_then(|l| {
@@ -350,6 +389,7 @@ pub fn time_to_wall_climbing(
     });
     // The current cycle may hit the wall before its cleanup is due.
     let current = &samples[saw.current_start()..];
+    let mut missed = false;
     let from_cycle = climb.and_then(|toward| {
         // Where the climb is now: its newest samples carried to now at its
         // rate, the median of them (not the newest alone, one sample's
@@ -364,24 +404,39 @@ pub fn time_to_wall_climbing(
         let gap = direction.gap(level, wall);
         let eta = (toward > 0.0).then(|| (gap / toward).max(0.0))?;
         let due = current.first()?.t + saw.cycle - now;
+        // This cycle's peak: the peaks' trend where it is due to end. A
+        // climb already well past it has not been cleaned at it.
+        let peak = peak_line.map(|l| l.intercept + l.slope * due.max(0.0))?;
+        let past_peak = direction.gap(peak + sign * saw.missed_by, level) > 0.0;
         if saw.by_level {
-            // Cleaned when it reaches this cycle's peak (the peaks' trend
-            // where this cycle is due to end): a climb that hurries is
+            // Cleaned when it reaches that peak: a climb that hurries is
             // cleaned sooner, not higher. It hits the wall only when the
-            // wall is below that peak.
-            // A climb already well past that peak (the collector did not
-            // run) is not cleaned at it: it goes on to the wall.
-            let peak = peak_line.map(|l| l.intercept + l.slope * due.max(0.0))?;
-            let missed = direction.gap(peak + sign * saw.missed_by, level) > 0.0;
+            // wall is below that peak, or when the climb is well past it
+            // (the collector did not run): it goes on to the wall.
+            missed = past_peak;
             (direction.gap(peak, wall) <= 0.0 || missed).then_some(eta)
         } else {
-            (eta <= due.max(0.0)).then_some(eta)
+            // A job on a clock cleans when it is due, however high the
+            // climb. One well past its time and its height (a cron that
+            // did not fire, a job that is stuck) cleans nothing: the climb
+            // goes on to the wall. (Past its time alone, a climb short of
+            // its usual height is no nearer the wall than the peaks: a
+            // rotation at a size read as a clock is late when its writes
+            // are slow.)
+            missed = -due > saw.missed_after && past_peak;
+            (eta <= due.max(0.0) || missed).then_some(eta)
         }
     });
-    match (from_peaks, from_cycle) {
-        (Some(a), Some(b)) if b < a => (Some(b), peak_line, true),
-        (None, Some(b)) => (Some(b), peak_line, true),
-        (a, _) => (a, peak_line, false),
+    let (likely, from_cycle) = match (from_peaks, from_cycle) {
+        (Some(a), Some(b)) if b < a => (Some(b), true),
+        (None, Some(b)) => (Some(b), true),
+        (a, _) => (a, false),
+    };
+    Reach {
+        likely,
+        peaks: peak_line,
+        from_cycle,
+        missed: missed && from_cycle,
     }
 }
 
@@ -878,6 +933,97 @@ mod tests {
         let (eta, _, from_cycle) = late(7);
         assert!(from_cycle, "seven scrapes late: {eta:?}");
         assert!(eta.is_some_and(|e| e > 3600.0), "{eta:?}: some warning");
+    }
+
+    /// A nightly cleanup that does not run: the job on a clock cleans
+    /// nothing past its time, and the climb goes on to the wall (it read
+    /// "cleaned up before it is hit" until the disk was full). A job a
+    /// little late has not stopped running.
+    #[test]
+    fn a_nightly_cleanup_that_does_not_run_pages_once_well_past_its_time() {
+        let jitter = super::super::tests::noise(9, 6000);
+        // Used % climbs 8 a day from 75 and is cleaned back every midnight;
+        // the thirteenth cleanup does not come. Free %, its mirror, falls
+        // to a wall at 5.
+        let skipped = 13.0 * DAY;
+        let used: Vec<Sample> = (0..15 * 288)
+            .map(|i| {
+                let t = 300.0 * i as f64;
+                let v = if t < skipped {
+                    75.0 + 8.0 * t.rem_euclid(DAY) / DAY
+                } else {
+                    83.0 + 8.0 * (t - skipped) / DAY
+                };
+                Sample::new(t, v + 0.2 * jitter[i])
+            })
+            .collect();
+        let free: Vec<Sample> = used.iter().map(|s| Sample::new(s.t, 100.0 - s.v)).collect();
+        for (series, wall, direction) in [
+            (&used, 95.0, Direction::Rising),
+            (&free, 5.0, Direction::Falling),
+        ] {
+            let at = |late: f64| {
+                let now = skipped + late;
+                let s: Vec<Sample> = series.iter().copied().filter(|s| s.t <= now).collect();
+                let st = detect(&s, direction).expect("a sawtooth");
+                assert!(!st.by_level, "a clock: {st:?}");
+                let f = super::super::forecast(&s, wall, direction, &Default::default(), now);
+                (time_to_wall(&s, &st, wall, direction, now), f)
+            };
+            // Half an hour late: still due.
+            let ((eta, _, from_cycle), f) = at(1800.0);
+            assert!(
+                !from_cycle && eta.is_none(),
+                "{direction:?}, {eta:?}: {}",
+                f.reason
+            );
+            // Three hours late: it did not run, and 95 is 1.4 days away.
+            let ((eta, _, from_cycle), f) = at(3.0 * 3600.0);
+            assert!(from_cycle, "{direction:?}");
+            let truth = (12.0 - 1.0) / 8.0 * DAY;
+            let eta = eta.expect("the climb reaches the wall");
+            assert!(
+                (eta / truth - 1.0).abs() < 0.1,
+                "{direction:?}: {eta} against {truth}"
+            );
+            assert_eq!(f.status, super::super::Status::Approaching, "{}", f.reason);
+            assert!(f.reason.contains("well past its time"), "{}", f.reason);
+            let alert = f.eta.expect("a time").alert;
+            assert!(
+                alert < 7.0 * DAY,
+                "{direction:?}: pages within a 7-day lead"
+            );
+        }
+    }
+
+    /// Past its time but short of its usual height, a climb is no nearer
+    /// the wall than the peaks: a cleanup at a size, read as a clock, comes
+    /// late when the writes are slow, and the time alone paged for it.
+    #[test]
+    fn a_slow_climb_past_its_time_but_short_of_its_peak_does_not_page() {
+        let jitter = super::super::tests::noise(10, 6000);
+        // Cleaned back to 75 every midnight after climbing 8 a day; the
+        // fourteenth climb goes at 2 a day and is 6 hours past its time.
+        let last = 13.0 * DAY;
+        let now = last + DAY + 6.0 * 3600.0;
+        let s: Vec<Sample> = (0..=(now / 300.0) as usize)
+            .map(|i| {
+                let t = 300.0 * i as f64;
+                let climbed = if t < last {
+                    8.0 * t.rem_euclid(DAY) / DAY
+                } else {
+                    2.0 * (t - last) / DAY
+                };
+                Sample::new(t, 75.0 + climbed + 0.2 * jitter[i])
+            })
+            .collect();
+        let st = detect(&s, Direction::Rising).expect("a sawtooth");
+        assert!(!st.by_level, "{st:?}");
+        let (eta, _, from_cycle) = time_to_wall(&s, &st, 88.0, Direction::Rising, now);
+        assert!(
+            !from_cycle && eta.is_none(),
+            "at 77.5, peaks at 83 and a wall at 88: {eta:?}"
+        );
     }
 
     /// A climb that runs away from its cycles' pace is forecast at its own

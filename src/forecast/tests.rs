@@ -457,6 +457,55 @@ fn with_a_daily_cycle_the_wall_is_reached_by_the_peaks_not_the_trend() {
     assert!(plain.eta.unwrap().likely / 86_400.0 > 22.0);
 }
 
+/// A flat trend whose daily peaks go over the wall: CPU at 70 ± 30
+/// against 95, p99 latency over its objective at the busy hour. The wall
+/// is hit every day; off-peak the flat trend read "receding", and a page
+/// that had fired at the peak resolved until the next one.
+#[test]
+fn a_flat_trend_whose_peaks_cross_the_wall_reaches_it_at_the_next_peak() {
+    let e = noise(23, 8 * 288);
+    let cpu = history(8 * 288, 300.0, |x| {
+        70.0 + daily(NOW + x, 30.0) + e[(-x / 300.0) as usize]
+    });
+    let free: Vec<Sample> = cpu.iter().map(|s| Sample::new(s.t, 100.0 - s.v)).collect();
+    for (series, wall, dir) in [
+        (&cpu, 95.0, Direction::Rising),
+        (&free, 5.0, Direction::Falling),
+    ] {
+        for hours in (0..24).step_by(3) {
+            let now = NOW - 3600.0 * hours as f64;
+            let s: Vec<Sample> = series.iter().copied().filter(|s| s.t <= now).collect();
+            let f = forecast(&s, wall, dir, &Settings::default(), now);
+            if f.status == Status::Breached {
+                continue;
+            }
+            // The next 5-minute step at which the cycle is over the wall.
+            let truth = (0..288)
+                .map(|i| 300.0 * i as f64)
+                .find(|&h| 70.0 + daily(now + h, 30.0) >= 95.0)
+                .unwrap();
+            assert_eq!(
+                f.status,
+                Status::Approaching,
+                "{dir:?}, {hours} h back: {}",
+                f.reason
+            );
+            let eta = f.eta.unwrap();
+            assert!(
+                (eta.likely - truth).abs() < 1.5 * 3600.0,
+                "{dir:?}, {hours} h back: {} h against {} h: {}",
+                eta.likely / 3600.0,
+                truth / 3600.0,
+                f.reason
+            );
+            assert!(
+                eta.alert <= truth + 1.5 * 3600.0,
+                "{dir:?}: pages within a day's lead"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_cycle_set_per_limit_is_the_one_used_and_none_means_none() {
     // The queue of the test above: a daily swing of 1,500 on a trend that
