@@ -839,8 +839,12 @@ impl Fitted {
 /// there are, in a window of fewer). A level
 /// from further back lags a series that wanders (a random walk's level is
 /// where it is now); one from fewer samples is at the mercy of their noise.
+/// An odd count, so that their median is one of them: with an even count,
+/// a cleanup half a window old put the level halfway between before and
+/// after, and the samples' spread around it was then too wide to see the
+/// cleanup (a disk with 11 days left read 7 for one evaluation).
 pub fn level_samples(n: usize) -> usize {
-    (n / 40).max(BREACH_WINDOW).min(n)
+    ((n / 40).max(BREACH_WINDOW) | 1).min(n)
 }
 
 /// A sawtooth is forecast from its peaks: the wall is hit when a cycle's

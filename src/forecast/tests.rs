@@ -770,6 +770,34 @@ fn after_a_cleanup_the_trend_of_the_current_regime_is_forecast() {
     assert!((began - cleanup).abs() < 1800.0, "{began}");
 }
 
+/// Once a cleanup has lasted a few samples, the level a trend starts from
+/// is where the series is now, however many of the newest samples it
+/// covers: free GB falling 10 a day, 80 GB freed 6 to 60 samples back.
+/// With the level from an even count of samples, a cleanup half of them
+/// old put it halfway (70 for 110), and a disk with 11 days left read 7.
+#[test]
+fn a_cleanup_half_the_level_window_old_sets_the_level_where_the_series_is() {
+    let e = noise(24, 7 * 288);
+    for ago in 6..60 {
+        let cleanup = -300.0 * ago as f64 + 150.0;
+        let s = history(7 * 288, 300.0, |x| {
+            let freed = if x >= cleanup { 80.0 } else { 0.0 };
+            30.0 - 10.0 * x / 86_400.0 + freed + 0.3 * e[(-x / 300.0) as usize]
+        });
+        // The trend as fitted to the whole week.
+        let line = linear::Line {
+            slope: -10.0 / 86_400.0,
+            intercept: 30.0,
+        };
+        let trend = band::Trend::local(&s, line, NOW, level_samples(s.len()), -1.0);
+        let level = trend.line.intercept;
+        assert!(
+            (level - 110.0).abs() < 1.0,
+            "{ago} samples after the cleanup: the level is {level}, not 110"
+        );
+    }
+}
+
 /// Minutes after a cleanup, long before the new regime is long enough to
 /// fit a trend to, the forecast starts from where the series is now: a
 /// queue wandering up 10 a day (a random walk), at 70 of 100, is cleared
