@@ -731,7 +731,9 @@ impl AlertTracker {
             for rule in rules {
                 let labels = alert_labels(e, rule);
                 let fire = e.forecast.within(rule.lead);
-                let keep = e.forecast.within(rule.resolves_beyond(e.forecast.period));
+                let keep = e
+                    .forecast
+                    .still_within(rule.resolves_beyond(e.forecast.period));
                 seen.insert(labels.clone());
                 let mut existing = alerts.get_mut(&labels);
                 // A reload may have moved the source or changed the query

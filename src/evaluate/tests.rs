@@ -185,6 +185,33 @@ fn a_firing_alert_resolves_only_beyond_the_hysteresis_margin() {
     );
 }
 
+/// A runaway writer five hours in: the likely time is 14 hours, but damped
+/// trends doubt the climb at this evaluation and hold the alert time back
+/// to 20 days. The page that fired an hour before keeps firing; it
+/// resolved, and paged again at the next evaluation. A page resolves once
+/// neither time is within the margin.
+#[test]
+fn a_page_whose_likely_time_is_within_the_lead_does_not_resolve() {
+    let series = [("mountpoint", "/data")];
+    let firing = |tracker: &mut AlertTracker, likely: f64, alert: f64, now: f64| {
+        let mut e = eval_at(&series, Some(likely), now);
+        if let Some(eta) = e.forecast.eta.as_mut() {
+            eta.likely = likely;
+            eta.alert = alert;
+        }
+        tracker.update("disk_full", &[e], &[rule(0.0)], "http://x", now);
+        tracker.count(AlertState::Firing) == 1
+    };
+    let mut tracker = AlertTracker::new();
+    assert!(firing(&mut tracker, 0.6 * DAY, 0.5 * DAY, T0));
+    assert!(firing(&mut tracker, 0.58 * DAY, 20.7 * DAY, T0 + 60.0));
+    assert!(!firing(&mut tracker, 20.0 * DAY, 20.7 * DAY, T0 + 120.0));
+    // Such a forecast does not fire a page that is not firing yet: the
+    // doubt holds it back.
+    let mut tracker = AlertTracker::new();
+    assert!(!firing(&mut tracker, 0.58 * DAY, 20.7 * DAY, T0));
+}
+
 /// With a cycle the wall is reached at a peak, and a forecast moves in
 /// whole cycles: a week's cycle on a 7-day lead moved the wall from this
 /// week's peak (6 days) to the next (13 days), past 7d x 1.25, resolved the

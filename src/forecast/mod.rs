@@ -253,6 +253,15 @@ impl Forecast {
     pub fn within(&self, lead: f64) -> bool {
         self.eta.is_some_and(|e| e.alert <= lead)
     }
+
+    /// Does a page that fired still hold within `horizon` seconds: is the
+    /// wall as likely by then as to fire, or is its likely time within it?
+    /// Damped trends can doubt a climb at one evaluation and not at the
+    /// next, and hold the alert time back; a page whose own forecast shows
+    /// the wall in 14 hours does not resolve for that.
+    pub fn still_within(&self, horizon: f64) -> bool {
+        self.eta.is_some_and(|e| e.alert.min(e.likely) <= horizon)
+    }
 }
 
 /// Keeps the finite samples at or before `now`, in time order. Prometheus
