@@ -382,13 +382,28 @@ pub fn time_to_wall_climbing(
 ) -> Reach {
     let sign = direction.sign();
     let peak_line = robust::theil_sen(&saw.peaks, now);
+    let current = &samples[saw.current_start()..];
     let from_peaks = peak_line.and_then(|l| {
         let toward = l.slope * sign;
         let gap = direction.gap(l.intercept, wall);
-        (toward > 0.0).then(|| (gap / toward).max(0.0))
+        let by_trend = (toward > 0.0).then(|| (gap / toward).max(0.0));
+        if gap <= saw.missed_by {
+            // Peaks within their own wobble of the wall, or past it, reach
+            // it at every cycle, however slowly they move: a process
+            // killed at its memory limit, a pool that fills to its size
+            // and is reset. Flat, they read as peaks that stay clear of
+            // the wall; creeping up, as a wall weeks away. The next is due
+            // a cycle after the last cleanup.
+            let next = current.first().map(|s| (s.t + saw.cycle - now).max(0.0));
+            match (by_trend, next) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        } else {
+            by_trend
+        }
     });
     // The current cycle may hit the wall before its cleanup is due.
-    let current = &samples[saw.current_start()..];
     let mut missed = false;
     let from_cycle = climb.and_then(|toward| {
         // Where the climb is now: its newest samples carried to now at its
@@ -1024,6 +1039,37 @@ mod tests {
             !from_cycle && eta.is_none(),
             "at 77.5, peaks at 83 and a wall at 88: {eta:?}"
         );
+    }
+
+    /// A process that leaks memory and is killed at its limit: the peaks
+    /// are the limit itself, a hair below it, and the wall is hit at every
+    /// kill. Flat peaks read as peaks that stay clear of the wall ("cleaned
+    /// up before it is hit"), and peaks creeping up by chance as a wall
+    /// weeks away.
+    #[test]
+    fn peaks_at_the_wall_reach_it_at_the_next_one() {
+        let jitter = super::super::tests::noise(11, 4000);
+        let limit = 2f64.powi(31);
+        // Leaks 60% of the limit a day from 30%, killed as it reaches it.
+        let rate = 0.6 * limit / DAY;
+        let mut v = 0.3 * limit;
+        let mut s: Vec<Sample> = Vec::new();
+        for (i, j) in jitter.iter().enumerate().take(7 * 288) {
+            v += rate * 300.0 + 0.002 * limit * j;
+            if v >= limit {
+                v = 0.3 * limit;
+            }
+            s.push(Sample::new(300.0 * i as f64, v.min(0.999 * limit)));
+        }
+        let now = s[s.len() - 1].t;
+        let st = detect(&s, Direction::Rising).expect("a sawtooth");
+        let truth = (limit - v) / rate;
+        let (eta, _, _) = time_to_wall(&s, &st, limit, Direction::Rising, now);
+        let eta = eta.expect("killed at the limit: the wall is hit at every peak");
+        assert!((eta / truth - 1.0).abs() < 0.1, "{eta} against {truth}");
+        // A wall clear of the peaks is still clear.
+        let (eta, _, _) = time_to_wall(&s, &st, 1.05 * limit, Direction::Rising, now);
+        assert_eq!(eta, None);
     }
 
     /// A climb that runs away from its cycles' pace is forecast at its own
