@@ -1090,7 +1090,12 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
                 0.0,
             );
             f.status = Status::Approaching;
-            f.eta = Some(Eta::at(h));
+            // A peak that only just reaches the wall may fall short of it
+            // once: the band holds the peak after too.
+            f.eta = Some(Eta {
+                upper: h + c.period,
+                ..Eta::at(h)
+            });
             f.reason
                 .push_str("; the cycle's peaks already reach the wall: it is hit at the next one");
             return f;
