@@ -40,9 +40,15 @@ pub struct Sawtooth {
     /// How long past its due time a cleanup on a clock must be for it to
     /// count as missed (a cron that did not fire, a job that is stuck):
     /// `MISSED_CLEANUP` times the climbs' usual distance from their median
-    /// duration, [`CLOCK_JITTER`] of the cycle and `MISSED_SAMPLES`
-    /// samples at least.
+    /// duration, the latest any climb ran plus [`CLOCK_JITTER`] of the
+    /// cycle, [`LATE_SHARE`] of the cycle and `MISSED_SAMPLES` samples, whichever
+    /// is longest.
     pub missed_after: f64,
+    /// How far short of the wall the last sample before it may be, when
+    /// the wall is what cleans (see `at_the_wall`): one sample's climb (a
+    /// climb's median height over its median count of samples) and twice
+    /// the noise of the climbs' steps (their robust spread).
+    pub last_step: f64,
 }
 
 impl Sawtooth {
@@ -109,15 +115,15 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
         .map(|w| samples[w[1]].t - samples[w[0]].t)
         .collect();
     let cycle = robust::median_in_place(&mut gaps)?;
-    let (by_level, missed_by, missed_after) =
-        cleaned_at_a_level(samples, &resets, &peaks, direction);
+    let t = trigger(samples, &resets, &peaks, direction);
     Some(Sawtooth {
         peaks,
         starts: resets,
         cycle,
-        by_level,
-        missed_by,
-        missed_after,
+        by_level: t.by_level,
+        missed_by: t.missed_by,
+        missed_after: t.missed_after,
+        last_step: t.last_step,
     })
 }
 
@@ -140,10 +146,28 @@ const MIN_CLIMBS_FOR_TRIGGER: usize = 3;
 /// less are on a clock, whatever their heights.
 const CLOCK_JITTER: f64 = 0.05;
 
+/// The least share of its cycle a cleanup on a clock must be late by to
+/// count as missed: a nightly job held up by a backup for an hour or two,
+/// or moved from midnight to two, has not stopped; a climb that goes on
+/// for a quarter of a day more leaves most of a day's warning when it is
+/// headed for the wall.
+const LATE_SHARE: f64 = 0.25;
+
+/// How a sawtooth's cleanups come, and when one counts as missed (see
+/// [`trigger`]).
+struct Trigger {
+    by_level: bool,
+    missed_by: f64,
+    missed_after: f64,
+    last_step: f64,
+}
+
 /// Whether the cleanups come at a level rather than on a clock, how far
 /// past its expected peak a climb must be for such a cleanup to count as
-/// missed (see [`Sawtooth::missed_by`]), and how long past its due time
-/// for one on a clock (see [`Sawtooth::missed_after`]). A job on a clock cleans after the same
+/// missed (see [`Sawtooth::missed_by`]), how long past its due time
+/// for one on a clock (see [`Sawtooth::missed_after`]), and how far short
+/// of a wall that cleans the last sample may be (see
+/// [`Sawtooth::last_step`]). A job on a clock cleans after the same
 /// time, however far the climb got; a rotation at a size cleans at the same
 /// height, however long the climb took, and while the series is still
 /// climbing to it. So, over three whole climbs or more: the climbs'
@@ -156,12 +180,12 @@ const CLOCK_JITTER: f64 = 0.05;
 /// clock). Anything less is a clock, as before: taking a clock for a level
 /// would hold back the page for a climb that runs away, and a level for a
 /// clock only pages early.
-fn cleaned_at_a_level(
+fn trigger(
     samples: &[Sample],
     resets: &[usize],
     peaks: &[Sample],
     direction: Direction,
-) -> (bool, f64, f64) {
+) -> Trigger {
     let sign = direction.sign();
     let climbs = whole_climbs(samples, resets);
     let (durations, mut heights): (Vec<f64>, Vec<f64>) = climbs
@@ -189,32 +213,56 @@ fn cleaned_at_a_level(
             .collect();
         robust::median_in_place(&mut steps).unwrap_or(0.0)
     };
+    let latest = durations.iter().copied().fold(0.0, f64::max);
     let missed_after = timing
         .map_or(0.0, |(mid, spread)| {
-            (MISSED_CLEANUP * spread).max(CLOCK_JITTER * mid)
+            (MISSED_CLEANUP * spread)
+                .max(latest - mid + CLOCK_JITTER * mid)
+                .max(LATE_SHARE * mid)
         })
         .max(MISSED_SAMPLES * sample_step);
+    let samples_per_climb = {
+        let mut lens: Vec<f64> = climbs.iter().map(|c| c.len() as f64).collect();
+        robust::median_in_place(&mut lens).unwrap_or(0.0)
+    };
+    let sample_climb = if samples_per_climb > 0.0 {
+        height / samples_per_climb
+    } else {
+        0.0
+    };
+    let step_noise = {
+        let steps: Vec<f64> = climbs
+            .iter()
+            .flat_map(|c| c.windows(2).map(|w| sign * (w[1].v - w[0].v)))
+            .collect();
+        robust::median_in_place(&mut steps.clone())
+            .and_then(|mid| robust::median_distance(&steps, mid))
+            .map_or(0.0, |mad| 1.4826 * mad)
+    };
+    let last_step = sample_climb + 2.0 * step_noise;
     let newest = peaks[peaks.len() - 1].t;
     let Some(trend) = robust::theil_sen(peaks, newest) else {
-        return (false, 0.0, missed_after);
+        return Trigger {
+            by_level: false,
+            missed_by: 0.0,
+            missed_after,
+            last_step,
+        };
     };
     let mut off_trend: Vec<f64> = peaks
         .iter()
         .map(|p| (p.v - (trend.intercept + trend.slope * (p.t - newest))).abs())
         .collect();
     let wobble = robust::median_in_place(&mut off_trend).unwrap_or(0.0);
-    let samples_per_climb = {
-        let mut lens: Vec<f64> = climbs.iter().map(|c| c.len() as f64).collect();
-        robust::median_in_place(&mut lens).unwrap_or(0.0)
+    let missed_by = (MISSED_CLEANUP * wobble).max(MISSED_SAMPLES * sample_climb);
+    let mut t = Trigger {
+        by_level: false,
+        missed_by,
+        missed_after,
+        last_step,
     };
-    let per_sample = if samples_per_climb > 0.0 {
-        height / samples_per_climb
-    } else {
-        0.0
-    };
-    let missed_by = (MISSED_CLEANUP * wobble).max(MISSED_SAMPLES * per_sample);
     if climbs.len() < MIN_CLIMBS_FOR_TRIGGER {
-        return (false, missed_by, missed_after);
+        return t;
     }
     let mut still_rising: Vec<f64> = climbs
         .iter()
@@ -223,13 +271,13 @@ fn cleaned_at_a_level(
         })
         .filter(|r| r.is_finite())
         .collect();
-    let by_level = match (timing, robust::median_in_place(&mut still_rising)) {
+    t.by_level = match (timing, robust::median_in_place(&mut still_rising)) {
         (Some((cycle, spread)), Some(rising)) if cycle > 0.0 && height > 0.0 => {
             spread / cycle > CLOCK_JITTER && wobble / height < 0.5 * spread / cycle && rising >= 0.5
         }
         _ => false,
     };
-    (by_level, missed_by, missed_after)
+    t
 }
 
 /// Samples a climb holds before its own rate is measured at all: fewer are
@@ -354,6 +402,23 @@ pub fn time_to_wall(
     (r.likely, r.peaks, r.from_cycle)
 }
 
+/// How many of the newest peaks tell whether the wall is what cleans.
+const NEWEST_PEAKS: usize = 2;
+
+/// Whether the wall is what cleans the series: each of the newest peaks
+/// ends within one step of it (see [`Sawtooth::last_step`]), or past it.
+/// A climb that reaches its wall is stopped there, and the last sample
+/// before comes at most a step short. A wall a few steps above peaks that
+/// vary is not hit by them, and one peak at the wall by chance is not
+/// every peak; the newest peak of a leak that has since been fixed is no
+/// longer at it.
+fn at_the_wall(saw: &Sawtooth, wall: f64, direction: Direction) -> bool {
+    saw.peaks.len() >= NEWEST_PEAKS
+        && saw.peaks[saw.peaks.len() - NEWEST_PEAKS..]
+            .iter()
+            .all(|p| direction.gap(p.v, wall) <= saw.last_step)
+}
+
 /// When a sawtooth reaches its wall (see [`time_to_wall_climbing`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Reach {
@@ -387,13 +452,12 @@ pub fn time_to_wall_climbing(
         let toward = l.slope * sign;
         let gap = direction.gap(l.intercept, wall);
         let by_trend = (toward > 0.0).then(|| (gap / toward).max(0.0));
-        if gap <= saw.missed_by {
-            // Peaks within their own wobble of the wall, or past it, reach
-            // it at every cycle, however slowly they move: a process
-            // killed at its memory limit, a pool that fills to its size
-            // and is reset. Flat, they read as peaks that stay clear of
-            // the wall; creeping up, as a wall weeks away. The next is due
-            // a cycle after the last cleanup.
+        if at_the_wall(saw, wall, direction) {
+            // The cleanup is the wall itself: a process killed at its
+            // memory limit, a pool reset when it fills. The wall is hit at
+            // every peak, however slowly the peaks move; flat, they read
+            // as peaks that stay clear of the wall, creeping up, as a wall
+            // weeks away. The next is due a cycle after the last cleanup.
             let next = current.first().map(|s| (s.t + saw.cycle - now).max(0.0));
             match (by_trend, next) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -951,9 +1015,9 @@ mod tests {
     }
 
     /// A nightly cleanup that does not run: the job on a clock cleans
-    /// nothing past its time, and the climb goes on to the wall (it read
-    /// "cleaned up before it is hit" until the disk was full). A job a
-    /// little late has not stopped running.
+    /// nothing well past its time, and the climb goes on to the wall (it
+    /// read "cleaned up before it is hit" until the disk was full). A job
+    /// an hour or two late has not stopped running.
     #[test]
     fn a_nightly_cleanup_that_does_not_run_pages_once_well_past_its_time() {
         let jitter = super::super::tests::noise(9, 6000);
@@ -985,17 +1049,20 @@ mod tests {
                 let f = super::super::forecast(&s, wall, direction, &Default::default(), now);
                 (time_to_wall(&s, &st, wall, direction, now), f)
             };
-            // Half an hour late: still due.
-            let ((eta, _, from_cycle), f) = at(1800.0);
-            assert!(
-                !from_cycle && eta.is_none(),
-                "{direction:?}, {eta:?}: {}",
-                f.reason
-            );
-            // Three hours late: it did not run, and 95 is 1.4 days away.
-            let ((eta, _, from_cycle), f) = at(3.0 * 3600.0);
+            // Half an hour late, or two (held up by a backup, or moved to
+            // two in the morning): still due.
+            for late in [0.5, 2.0] {
+                let ((eta, _, from_cycle), f) = at(late * 3600.0);
+                assert!(
+                    !from_cycle && eta.is_none(),
+                    "{direction:?}, {late} h late: {eta:?}: {}",
+                    f.reason
+                );
+            }
+            // Eight hours late: it did not run, and 95 is 1.2 days away.
+            let ((eta, _, from_cycle), f) = at(8.0 * 3600.0);
             assert!(from_cycle, "{direction:?}");
-            let truth = (12.0 - 1.0) / 8.0 * DAY;
+            let truth = (12.0 - 8.0 / 3.0) / 8.0 * DAY;
             let eta = eta.expect("the climb reaches the wall");
             assert!(
                 (eta / truth - 1.0).abs() < 0.1,
@@ -1070,6 +1137,50 @@ mod tests {
         // A wall clear of the peaks is still clear.
         let (eta, _, _) = time_to_wall(&s, &st, 1.05 * limit, Direction::Rising, now);
         assert_eq!(eta, None);
+    }
+
+    /// The peaks of a collector are not at a wall a few samples' climb
+    /// above them, however fast it cycles (five samples' climb, as a
+    /// margin, put a wall at 85 within reach of a collector at 75 run
+    /// hourly); nor are those of a leak fixed a cycle ago at a wall its
+    /// peaks used to pass.
+    #[test]
+    fn peaks_clear_of_the_wall_by_a_few_steps_do_not_reach_it() {
+        let jitter = super::super::tests::noise(12, 4000);
+        // Climbs 45 an hour from 30, collected at 75; 5-minute samples.
+        let mut v = 30.0;
+        let gc: Vec<Sample> = (0..7 * 288)
+            .map(|i| {
+                v += 45.0 / 12.0 + 0.3 * jitter[i];
+                if v >= 75.0 {
+                    v = 30.0;
+                }
+                Sample::new(300.0 * i as f64, v)
+            })
+            .collect();
+        let now = gc[gc.len() - 1].t;
+        let st = detect(&gc, Direction::Rising).expect("a sawtooth");
+        for wall in [80.0, 85.0, 90.0] {
+            // Not at the next peak: at most where the peaks' trend creeps.
+            let (eta, _, _) = time_to_wall(&gc, &st, wall, Direction::Rising, now);
+            assert!(
+                eta.is_none_or(|e| e > 30.0 * DAY),
+                "a wall at {wall}: {eta:?}"
+            );
+        }
+        // Nightly, 30 a day from 60 (peaks at 90, over a wall at 88) until
+        // a fix halves the writes on day 4; a day and a half later.
+        let fixed: Vec<Sample> = (0..(5.5 * 288.0) as usize)
+            .map(|i| {
+                let t = 300.0 * i as f64;
+                let rate = if t < 4.0 * DAY { 30.0 } else { 15.0 };
+                Sample::new(t, 60.0 + rate * t.rem_euclid(DAY) / DAY + 0.3 * jitter[i])
+            })
+            .collect();
+        let now = fixed[fixed.len() - 1].t;
+        let st = detect(&fixed, Direction::Rising).expect("a sawtooth");
+        let (eta, _, _) = time_to_wall(&fixed, &st, 88.0, Direction::Rising, now);
+        assert_eq!(eta, None, "peaks at 75 since the fix");
     }
 
     /// A climb that runs away from its cycles' pace is forecast at its own
