@@ -136,8 +136,11 @@ pub struct EvaluationConfig {
     pub resolve_margin: f64,
     /// How long a firing alert keeps firing once its forecast has cleared
     /// (Prometheus' `keep_firing_for`): a dip away from the wall that comes
-    /// back within it does not resolve and re-page. Default 0.
-    pub keep_firing_for: Duration,
+    /// back within it does not resolve and re-page. Default (`None`): the
+    /// hold, so that clearing must last as long as firing had to: one
+    /// evaluation that reads the other way neither pages nor resolves.
+    /// "0s" resolves at once, as Prometheus does.
+    pub keep_firing_for: Option<Duration>,
     /// Alerts fire when the wall is at least this likely within a lead time.
     /// Default 0.25; 0 < p <= 0.5 (0.05 is the earliest edge of the 90% band,
     /// 0.5 the likely time).
@@ -1424,7 +1427,7 @@ impl Walker<'_> {
             }
             Some(m)
         });
-        let keep_firing_for = self.or_default(get(d, "keep_firing_for"), Duration::ZERO, |w, v| {
+        let keep_firing_for = self.optional(get(d, "keep_firing_for"), |w, v| {
             w.any_duration("evaluation.keep_firing_for", v)
         });
         let alert_probability = self.or_default(
@@ -2364,12 +2367,15 @@ lead_time = "7d"
     }
 
     #[test]
-    fn alerts_keep_firing_for_nothing_unless_told_otherwise() {
+    fn alerts_keep_firing_for_their_hold_unless_told_otherwise() {
         let config = parse_env(&toml_with(""), &[]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(config.evaluation.keep_firing_for, Duration::ZERO);
+        assert_eq!(config.evaluation.keep_firing_for, None, "the hold");
         let config = parse_env(&toml_with("[evaluation]\nkeep_firing_for = \"15m\""), &[])
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(config.evaluation.keep_firing_for, Duration::from_secs(900));
+        assert_eq!(
+            config.evaluation.keep_firing_for,
+            Some(Duration::from_secs(900))
+        );
         let own = parse_env(
             &format!(
                 "{}\nkeep_firing_for = \"5m\"",

@@ -40,16 +40,30 @@ const MAX_POINTS_PER_SERIES: f64 = 10_000.0;
 const STALENESS_SECONDS: f64 = 300.0;
 
 /// Whether a series whose newest point is at `newest` has stopped
-/// reporting, in a range query of `step` ending at `now`: Prometheus
-/// carries a sample forward for its staleness window, and the grid can
-/// miss up to two steps of it. The grid is anchored at `now`, so the
-/// newest point's age is a whole number of steps (to the millisecond
-/// Prometheus rounds to): a cutoff on a whole step (with the default
-/// 7-day lookback, 2 × 5m + 5m is three) would flip with that rounding
-/// from one evaluation to the next, and the series' alert with it. The
-/// cutoff sits half a step further, between two grid points.
-fn stale(newest: UnixSeconds, now: UnixSeconds, step: f64) -> bool {
-    now - newest > 2.5 * step + STALENESS_SECONDS
+/// reporting, in a range query of `step` whose grid ends at `end`:
+/// Prometheus carries a sample forward for its staleness window, and the
+/// grid can miss up to two steps of it. The newest point's age from the
+/// grid's end is a whole number of steps (to the millisecond Prometheus
+/// rounds to): a cutoff on a whole step (with the default 7-day lookback,
+/// 2 × 5m + 5m is three) would flip with that rounding from one
+/// evaluation to the next, and the series' alert with it. The cutoff sits
+/// half a step further, between two grid points.
+fn stale(newest: UnixSeconds, end: UnixSeconds, step: f64) -> bool {
+    end - newest > 2.5 * step + STALENESS_SECONDS
+}
+
+/// The range a limit's history is asked for at `now`: `span` seconds on a
+/// grid of `step`, its points on whole multiples of the step since the
+/// epoch, the newest at or before `now` (Grafana aligns its range queries
+/// the same way). Anchored at `now`, every evaluation took another sample
+/// of the same raw data, and a forecast near its lead flipped between
+/// evaluations a few seconds apart, and its page with it (an operator saw
+/// 18 pages in 39 minutes on a steady wall). Aligned, evaluations within
+/// one step see the same points, and each new step adds one; the newest
+/// point is at most a step old.
+fn grid(now: UnixSeconds, span: f64, step: f64) -> (UnixSeconds, UnixSeconds) {
+    let end = (now / step).floor() * step;
+    (end - (span / step).floor() * step, end)
 }
 
 /// The log target of "limit not evaluated": the one-shot commands (`once`,
@@ -66,6 +80,23 @@ const BACKTEST_LOOKBACKS: f64 = 4.0;
 const BACKTEST_CUTS: usize = 10;
 /// The default resolution: a week at 5 minutes.
 const DEFAULT_POINTS: f64 = 2_016.0;
+
+/// The default step for a lookback: about [`DEFAULT_POINTS`] of it, in
+/// whole minutes (or quarter minutes, below one), so that it is a multiple
+/// of the usual scrape intervals (15s, 30s, 1m). The grid then takes the
+/// same phase of the scrapes at every step; with 3 days at 129 s, each
+/// step took another, and a forecast moved by a few percent from one step
+/// to the next with nothing new in the data.
+fn default_step(lookback: f64) -> f64 {
+    let step = lookback / DEFAULT_POINTS;
+    if step >= 60.0 {
+        (step / 60.0).round() * 60.0
+    } else if step >= 15.0 {
+        (step / 15.0).round() * 15.0
+    } else {
+        step.round().max(1.0)
+    }
+}
 
 /// The current Unix time: the only reading of the system clock in runway.
 pub fn wall_clock() -> UnixSeconds {
@@ -189,13 +220,14 @@ pub struct Engine<S, K> {
 fn plan(config: &Config, l: &Limit) -> Plan {
     let ev = &config.evaluation;
     let lookback = l.lookback.unwrap_or(ev.lookback).as_secs_f64();
-    let wanted = ev
-        .step
-        .map_or(lookback / DEFAULT_POINTS, |s| s.as_secs_f64());
-    let step = wanted
-        .max(lookback / MAX_POINTS_PER_SERIES)
-        .max(1.0)
-        .round();
+    let step = match ev.step {
+        Some(s) => s
+            .as_secs_f64()
+            .max(lookback / MAX_POINTS_PER_SERIES)
+            .max(1.0)
+            .round(),
+        None => default_step(lookback),
+    };
     let rules = l
         .lead_times
         .iter()
@@ -205,9 +237,11 @@ fn plan(config: &Config, l: &Limit) -> Plan {
             lead: lt.lead.as_secs_f64(),
             hold: l.hold.unwrap_or(ev.hold).as_secs_f64(),
             resolve_margin: ev.resolve_margin,
+            // Unset, clearing must last as long as firing had to.
             keep_firing_for: l
                 .keep_firing_for
-                .unwrap_or(ev.keep_firing_for)
+                .or(ev.keep_firing_for)
+                .unwrap_or(l.hold.unwrap_or(ev.hold))
                 .as_secs_f64(),
             labels: l.labels.clone(),
             annotations: l.annotations.clone(),
@@ -546,9 +580,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         step: f64,
     ) -> Result<Fetched, LimitError> {
         let l = &plan.limit;
+        let (start, end) = grid(now, span, step);
         let mut series = self
             .with_retry("range", || {
-                self.source.query_range(&l.query, now - span, now, step)
+                self.source.query_range(&l.query, start, end, step)
             })
             .await?;
         // Deterministic order, so that the bound drops the same series each
@@ -566,7 +601,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // A series that stopped reporting is gone, as in an instant query:
         // its trend is not extrapolated from data that no longer arrives.
         let before = series.len();
-        series.retain(|s| s.samples.last().is_some_and(|x| !stale(x.t, now, step)));
+        series.retain(|s| s.samples.last().is_some_and(|x| !stale(x.t, end, step)));
         let stale = before - series.len();
         let dropped = series.len().saturating_sub(self.max_series);
         series.truncate(self.max_series);
@@ -574,9 +609,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             None => Vec::new(),
             Some(q) => {
                 let drivers = self
-                    .with_retry("range", || {
-                        self.source.query_range(q, now - span, now, step)
-                    })
+                    .with_retry("range", || self.source.query_range(q, start, end, step))
                     .await
                     .map_err(|source| LimitError::Driver { source })?;
                 if drivers.is_empty() && !series.is_empty() {
@@ -1598,6 +1631,59 @@ mod tests {
                 why: "nothing to forecast: 2 series stopped reporting".into()
             }]
         );
+    }
+
+    /// The default step is about 2,016 points of the lookback, on a
+    /// multiple of the usual scrape intervals, so that every step takes
+    /// the same phase of the scrapes.
+    #[test]
+    fn the_default_step_is_a_multiple_of_the_usual_scrape_intervals() {
+        let day = 86_400.0;
+        for (lookback, step) in [
+            (7.0 * day, 300.0),
+            (3.0 * day, 120.0),
+            (14.0 * day, 600.0),
+            (30.0 * day, 1260.0),
+            (day, 45.0),
+            (3600.0, 2.0),
+        ] {
+            assert_eq!(default_step(lookback), step, "a lookback of {lookback}s");
+        }
+    }
+
+    /// Evaluations seconds apart ask for the same points, so that they
+    /// forecast from the same sample of the history: anchored at `now`,
+    /// each took another, and a page near its lead flapped.
+    #[test]
+    fn evaluations_within_one_step_ask_for_the_same_grid() {
+        for step in [300.0, 128.571_428, 15.0] {
+            let span = 3.0 * 86_400.0;
+            let now = 1_700_000_123.456;
+            let (start, end) = grid(now, span, step);
+            for later in [1.0, 15.0, 0.5 * step] {
+                let t = end + later.min(step - 0.001);
+                assert_eq!(
+                    grid(t, span, step),
+                    (start, end),
+                    "step {step}, {later}s on"
+                );
+            }
+            // The newest point is the last on the grid, at most a step old,
+            // and the span is whole steps, no more than asked.
+            assert!(end <= now && now - end < step, "step {step}");
+            let points = (end - start) / step;
+            assert!(
+                (points - points.round()).abs() < 1e-6,
+                "step {step}: {points}"
+            );
+            assert!(
+                end - start <= span && end - start > span - step,
+                "step {step}"
+            );
+            // The next step adds one point and drops one.
+            let (s2, e2) = grid(end + step, span, step);
+            assert!((e2 - end - step).abs() < 1e-6 && (s2 - start - step).abs() < 1e-6);
+        }
     }
 
     #[test]

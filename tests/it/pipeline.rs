@@ -1127,6 +1127,59 @@ async fn keep_firing_for_keeps_a_page_through_a_brief_clearance() {
     assert_eq!(severities(&r.sink.take()), vec![("warning".into(), true)]);
 }
 
+/// Unless told otherwise, a page clears as it fired: its clearing must last
+/// the hold. One evaluation that read "not approaching" (a noisy pool, a
+/// forecast near its lead) resolved a firing page, and the next paged
+/// again: an operator saw 18 pages in 39 minutes on a steady wall.
+#[tokio::test]
+async fn a_page_resolves_only_once_its_clearing_has_lasted_the_hold() {
+    let mut r = rig(DISK);
+    let near = filling(T0 + 3.0 * DAY);
+    let clear = Arc::new(AtomicBool::new(false));
+    let c = clear.clone();
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(
+            labels(&[("instance", "a")]),
+            Arc::new(move |t| {
+                if c.load(Ordering::SeqCst) {
+                    500e9
+                } else {
+                    near(t)
+                }
+            }),
+        )],
+    );
+    // Pending, then firing once the 10-minute hold has passed.
+    r.tick(T0).await;
+    r.tick(T0 + 600.0).await;
+    assert_eq!(severities(&r.sink.take()), vec![("warning".into(), false)]);
+    // Cleared for one evaluation, and back: still firing, never resolved.
+    clear.store(true, Ordering::SeqCst);
+    r.tick(T0 + 660.0).await;
+    clear.store(false, Ordering::SeqCst);
+    for i in 12..=14 {
+        r.tick(T0 + 60.0 * f64::from(i)).await;
+        let sent = r.sink.take();
+        assert!(
+            sent.iter().all(|a| a.state == AlertState::Firing),
+            "minute {i}: {sent:?}"
+        );
+    }
+    // Cleared for good: resolved once the clearing has lasted 10 minutes.
+    clear.store(true, Ordering::SeqCst);
+    for i in 15..=24 {
+        r.tick(T0 + 60.0 * f64::from(i)).await;
+        let sent = r.sink.take();
+        assert!(
+            sent.iter().all(|a| a.state == AlertState::Firing),
+            "minute {i}: {sent:?}"
+        );
+    }
+    r.tick(T0 + 60.0 * 25.0).await;
+    assert_eq!(severities(&r.sink.take()), vec![("warning".into(), true)]);
+}
+
 /// While a limit fails, its last forecasts stay on the roadmap, timed from
 /// when they were made: they must not be re-roadmapped "later" as the days
 /// of the outage pass.
