@@ -170,6 +170,20 @@ enum LimitError {
 }
 
 impl LimitError {
+    /// Every [`LimitError::reason`], for counters that exist before the
+    /// first failure.
+    const REASONS: [&'static str; 9] = [
+        "rejected",
+        "timeout",
+        "unavailable",
+        "invalid_response",
+        "too_large",
+        "setup",
+        "no_walls",
+        "driver",
+        "forecast",
+    ];
+
     fn reason(&self) -> &'static str {
         match self {
             LimitError::Source(e) => e.kind(),
@@ -370,7 +384,24 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             roadmap_hold: 0.0,
         };
         engine.configure(config);
+        engine.count_deliveries_from_zero();
         engine
+    }
+
+    /// The delivery counters of every Alertmanager exist from the start, as
+    /// the per-limit ones do: the first failed delivery is then an increase
+    /// the shipped rule sees.
+    fn count_deliveries_from_zero(&self) {
+        for target in self.sink.targets() {
+            self.metrics
+                .alerts_sent
+                .with_label_values(&[&target])
+                .inc_by(0);
+            self.metrics
+                .alerts_failed
+                .with_label_values(&[&target])
+                .inc_by(0);
+        }
     }
 
     /// Takes every setting from `config`: the limits' plans, the cadence,
@@ -382,14 +413,20 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let metrics = &self.metrics;
         metrics.limits_configured.set(self.plans.len() as i64);
         metrics.growth_factor.set(config.roadmap.growth_factor);
-        // Every re-roadmap counter exists from the start, so that the first
-        // event is an increase from zero that `increase()` can see; a
-        // reload leaves the counts of the limits it keeps.
+        // Every per-limit counter exists from the start, so that the first
+        // event is an increase from zero that `increase()` can see (the
+        // shipped rules alert on the first evaluation failure); a reload
+        // leaves the counts of the limits it keeps.
         for p in &self.plans {
-            metrics
-                .series_failed
-                .with_label_values(&[&p.limit.name])
-                .inc_by(0);
+            let name = p.limit.name.as_str();
+            metrics.series_failed.with_label_values(&[name]).inc_by(0);
+            metrics.series_dropped.with_label_values(&[name]).inc_by(0);
+            for reason in LimitError::REASONS {
+                metrics
+                    .limit_failures
+                    .with_label_values(&[name, reason])
+                    .inc_by(0);
+            }
             for kind in roadmap::ChangeKind::ALL {
                 metrics
                     .roadmap_changes
@@ -523,6 +560,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         for gone in targets.iter().filter(|t| !now_targets.contains(t)) {
             self.metrics.forget_alertmanager(gone);
         }
+        self.count_deliveries_from_zero();
         log_transitions(self.tracker.take_transitions());
         // The alerts' states are current at once (a removed limit's are
         // resolved), not only after the next evaluation.

@@ -1096,11 +1096,12 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
                 upper: h + c.period,
                 ..Eta::at(h)
             });
-            f.reason.push_str(if a.direction.gap(line.intercept, scaled_wall) <= 0.0 {
-                "; the trend is already past the wall, between the cycle's swings"
-            } else {
-                "; the cycle's peaks already reach the wall: it is hit at the next one"
-            });
+            f.reason
+                .push_str(if a.direction.gap(line.intercept, scaled_wall) <= 0.0 {
+                    "; the trend is already past the wall, between the cycle's swings"
+                } else {
+                    "; the cycle's peaks already reach the wall: it is hit at the next one"
+                });
             return f;
         }
     }

@@ -1205,11 +1205,10 @@ lead_time = \"7d\"
         m.text
     );
     assert_eq!(
-        m.get(
+        m.sum(
             "runway_limit_evaluation_failures_total",
             &[("limit", "disk_full")]
-        )
-        .unwrap_or(0.0),
+        ),
         0.0
     );
     // A rejected query is not retried: one request per evaluation.

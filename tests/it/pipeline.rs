@@ -474,6 +474,22 @@ async fn a_rejected_query_is_not_retried_and_keeps_the_last_forecasts() {
     r.tick(T0).await;
     let before = r.metric("runway_time_to_wall_seconds{instance=\"a\",limit=\"disk_full\"}");
     assert!(before.is_some());
+    // The failure counters are there at zero before the first failure, so
+    // that `increase()` (the shipped rule) sees the first one: a counter
+    // that appears at 1 has no increase.
+    for reason in ["rejected", "timeout", "unavailable", "no_walls"] {
+        assert_eq!(
+            r.metric(&format!(
+                "runway_limit_evaluation_failures_total{{limit=\"disk_full\",reason=\"{reason}\"}}"
+            )),
+            Some(0.0),
+            "{reason}"
+        );
+    }
+    assert_eq!(
+        r.metric("runway_series_dropped_total{limit=\"disk_full\"}"),
+        Some(0.0)
+    );
 
     r.source.fail_next(SourceError::Rejected {
         query: "node_filesystem_avail_bytes".into(),
