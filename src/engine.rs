@@ -665,7 +665,11 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 if walls.is_empty() && !series.is_empty() {
                     return Err(LimitError::NoWalls { query: q.clone() });
                 }
-                evaluate::join_walls(&series, &walls)
+                let (joined, ambiguous) = evaluate::join_walls(&series, &walls, l.direction);
+                if ambiguous > 0 {
+                    warn!(limit = %l.name, wall_query = %q, series = ambiguous, "walls as specific as each other on different labels disagree for these series; the nearer wall is used: make wall_query give one wall a series");
+                }
+                joined
             }
         };
         Ok(Fetched {

@@ -86,13 +86,36 @@ pub fn thin(samples: &[Sample], max: usize, direction: Direction) -> Vec<Sample>
 
 /// Joins per-series walls to series: for each series, the wall whose labels
 /// are a subset of the series' labels, preferring the most specific (most
-/// labels) when several match. `None` when no wall matches.
-pub fn join_walls(series: &[Series], walls: &[(Labels, f64)]) -> Vec<Option<f64>> {
+/// labels) when several match. `None` when no wall matches. Walls as
+/// specific as each other on different labels (one by `pool`, one by
+/// `job`) that disagree are ambiguous (Prometheus refuses such a join as
+/// many-to-one): the one reached first, moving in `direction`, holds, and
+/// the count of series so joined is returned, for a warning.
+pub fn join_walls(
+    series: &[Series],
+    walls: &[(Labels, f64)],
+    direction: Direction,
+) -> (Vec<Option<f64>>, usize) {
     let labels: Vec<&Labels> = walls.iter().map(|w| &w.0).collect();
-    join(series, &labels)
+    let mut ambiguous = 0;
+    let joined = join_all(series, &labels)
         .into_iter()
-        .map(|i| i.map(|i| walls[i].1))
-        .collect()
+        .map(|found| {
+            let values: Vec<f64> = found.iter().map(|&i| walls[i].1).collect();
+            if values.iter().any(|v| *v != values[0]) {
+                ambiguous += 1;
+            }
+            values.into_iter().reduce(|a, b| {
+                // The nearer wall: the lower one for a rising series.
+                if direction.gap(a, b) >= 0.0 {
+                    a
+                } else {
+                    b
+                }
+            })
+        })
+        .collect();
+    (joined, ambiguous)
 }
 
 /// Joins driver series to series by the same rule as [`join_walls`]: a
@@ -112,6 +135,16 @@ pub fn join_drivers<'a>(series: &[Series], drivers: &'a [Series]) -> Vec<Option<
 /// than compared with every set: 10,000 series with a wall each is 10,000
 /// lookups, not 100 million comparisons.
 fn join(series: &[Series], sets: &[&Labels]) -> Vec<Option<usize>> {
+    join_all(series, sets)
+        .into_iter()
+        .map(|found| found.last().copied())
+        .collect()
+}
+
+/// For each series, every one of the most specific label sets that are
+/// subsets of its labels (one per group of label names: of sets with the
+/// same labels, the last), in the order of `sets`.
+fn join_all(series: &[Series], sets: &[&Labels]) -> Vec<Vec<usize>> {
     let mut groups: BTreeMap<Vec<&str>, HashMap<Vec<&str>, usize>> = BTreeMap::new();
     for (i, l) in sets.iter().enumerate() {
         let names = l.keys().map(String::as_str).collect();
@@ -131,8 +164,22 @@ fn join(series: &[Series], sets: &[&Labels]) -> Vec<Option<usize>> {
                         .collect::<Option<Vec<&str>>>()?;
                     by_values.get(&values).map(|&i| (names.len(), i))
                 })
-                .max()
-                .map(|(_, i)| i)
+                .fold(
+                    (0, Vec::new()),
+                    |(most, mut found): (usize, Vec<usize>), (n, i)| match n.cmp(&most) {
+                        std::cmp::Ordering::Greater => (n, vec![i]),
+                        std::cmp::Ordering::Equal => {
+                            found.push(i);
+                            (most, found)
+                        }
+                        std::cmp::Ordering::Less => (most, found),
+                    },
+                )
+                .1
+        })
+        .map(|mut found| {
+            found.sort_unstable();
+            found
         })
         .collect()
 }

@@ -691,13 +691,13 @@ fn walls_join_on_the_most_specific_matching_labels() {
         (labels(&[("instance", "b")]), 200.0),
     ];
     assert_eq!(
-        join_walls(&series, &walls),
-        vec![Some(50.0), Some(200.0), None]
+        join_walls(&series, &walls, Direction::Rising),
+        (vec![Some(50.0), Some(200.0), None], 0)
     );
 }
 
 #[test]
-fn a_wall_for_everything_applies_where_no_closer_one_does_and_a_repeated_one_counts_last() {
+fn a_wall_for_everything_applies_where_no_closer_one_does_and_of_two_as_close_the_nearer() {
     let series = vec![
         Series::new(labels(&[("instance", "a"), ("db", "x")]), vec![]),
         Series::new(labels(&[("instance", "b"), ("db", "y")]), vec![]),
@@ -710,11 +710,17 @@ fn a_wall_for_everything_applies_where_no_closer_one_does_and_a_repeated_one_cou
         (labels(&[("instance", "b")]), 200.0),
         (labels(&[("instance", "b")]), 250.0),
     ];
-    // a: two walls of one label each match; the later one holds, as for
-    // b's repeated wall. c: only the wall without labels.
+    // a: two walls of one label each match and disagree: the nearer one
+    // holds (the lower, for a series rising to it; the higher, falling),
+    // and a is counted as ambiguous. b's repeated wall: the later one. c:
+    // only the wall without labels.
     assert_eq!(
-        join_walls(&series, &walls),
-        vec![Some(100.0), Some(250.0), Some(1000.0)]
+        join_walls(&series, &walls, Direction::Rising),
+        (vec![Some(60.0), Some(250.0), Some(1000.0)], 1)
+    );
+    assert_eq!(
+        join_walls(&series, &walls, Direction::Falling),
+        (vec![Some(100.0), Some(250.0), Some(1000.0)], 1)
     );
 }
 
