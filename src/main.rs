@@ -437,11 +437,24 @@ fn check(path: &Path) -> ExitCode {
 fn checked(path: &Path) -> Result<(Config, PrometheusSource), String> {
     let cfg = config::load(path).map_err(|e| e.to_string())?;
     let named = |p: String| format!("{}: {p}", path.display());
-    let source = PrometheusSource::new(&cfg.source).map_err(|e| named(e.to_string()))?;
-    source
-        .check_credentials()
-        .map_err(|e| named(e.to_string()))?;
-    Ok((cfg, source))
+    // Every problem at once: a CA file that does not load and a token file
+    // that cannot be read are both reported.
+    let source = PrometheusSource::new(&cfg.source).map_err(|e| e.to_string());
+    let mut problems: Vec<String> = source.as_ref().err().cloned().into_iter().collect();
+    problems.extend(PrometheusSource::unreadable_credentials(&cfg.source));
+    match source {
+        Ok(source) if problems.is_empty() => {
+            source
+                .check_credentials()
+                .map_err(|e| named(e.to_string()))?;
+            Ok((cfg, source))
+        }
+        _ => Err(problems
+            .into_iter()
+            .map(named)
+            .collect::<Vec<_>>()
+            .join("\n")),
+    }
 }
 
 fn shared() -> Result<(Arc<RwLock<Snapshot>>, Arc<Metrics>)> {

@@ -76,6 +76,29 @@ impl PrometheusSource {
         self.authorize(self.client.get(&self.base)).map(|_| ())
     }
 
+    /// Every credential file `config` names that cannot be read, each
+    /// with its key: what [`Self::check_credentials`] would find, without
+    /// a source (whose set-up may have failed on something else).
+    pub fn unreadable_credentials(config: &SourceConfig) -> Vec<String> {
+        let files = config
+            .bearer_token_file
+            .iter()
+            .map(|p| ("bearer_token_file", p))
+            .chain(
+                config
+                    .basic_auth
+                    .iter()
+                    .map(|b| ("basic_auth.password_file", &b.password_file)),
+            );
+        files
+            .filter_map(|(key, p)| {
+                std::fs::read_to_string(p)
+                    .err()
+                    .map(|e| format!("source.{key}: cannot read {}: {e}", p.display()))
+            })
+            .collect()
+    }
+
     /// Credentials are read from their files at every request, so that a
     /// rotated token is picked up without a restart.
     fn authorize(

@@ -140,6 +140,22 @@ fn check_names_a_file_the_configuration_needs_that_cannot_be_read() {
         "{}",
         run.show()
     );
+
+    // Both at once are both reported: the missing CA file used to hide
+    // the token's.
+    std::fs::remove_file(&token).expect("remove token");
+    let run = config(format!(
+        "bearer_token_file = {:?}\n[source.tls]\nca_file = {:?}",
+        path_str(&token),
+        path_str(&ca)
+    ));
+    assert_ne!(run.code, Some(0), "{}", run.show());
+    assert!(
+        run.stderr.contains("source.tls.ca_file")
+            && run.stderr.contains("source.bearer_token_file"),
+        "{}",
+        run.show()
+    );
 }
 
 // ---------------------------------------------------------------------------
