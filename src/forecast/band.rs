@@ -135,8 +135,65 @@ fn recent_shift(levels: &[f64], var: f64, toward: f64) -> Option<usize> {
         .rev()
         .take_while(|l| l.abs() > limit && l.signum() == last.signum())
         .count();
-    let needed = SHIFT_PERSIST.max(levels.len() / SHIFT_SHARE);
+    let needed = shift_needed(levels.len());
     (run >= needed && run < levels.len()).then_some(run)
+}
+
+/// How many of the newest `k` samples a move away from the wall must hold
+/// for the level to follow it (see [`recent_shift`]).
+pub(super) fn shift_needed(k: usize) -> usize {
+    SHIFT_PERSIST.max(k / SHIFT_SHARE)
+}
+
+/// Times the step-to-step noise a sample-to-sample move must exceed to be a
+/// cleanup (as `sawtooth` tells one).
+const STEP_NOISE_MULTIPLE: f64 = 8.0;
+
+/// The longest a move is held out as too fresh (see [`fresh_step`]): a
+/// restart's dip or a scrape's glitch is back within minutes; a move that
+/// has held an hour is news, at whatever resolution (a daily or weekly
+/// series' newest sample after a cleanup is already a day or a week on).
+const FRESH_SECONDS: f64 = 3600.0;
+
+/// A cleanup too fresh for the level to follow yet: the count of the newest
+/// samples after one step away from the wall (`toward`: the wall's side)
+/// that stands out of the step-to-step noise and that they have held (each
+/// of them past half of it), when fewer than `needed` and within
+/// [`FRESH_SECONDS`]; 0 otherwise. Such samples, the forecast holds out
+/// until they last: one or two samples of a freed disk read as a regime of
+/// their own ("not approaching"), and a few more hid the daily cycle, for
+/// ten minutes after every cleanup.
+pub(super) fn fresh_step(samples: &[Sample], toward: f64, needed: usize) -> usize {
+    let n = samples.len();
+    if needed < 2 || n < 4 * needed {
+        return 0;
+    }
+    let mut steps: Vec<f64> = samples
+        .windows(2)
+        .map(|w| (w[1].v - w[0].v).abs())
+        .collect();
+    let noise = 1.4826 * robust::median_in_place(&mut steps).unwrap_or(0.0) / 2f64.sqrt();
+    if noise.is_nan() {
+        return 0;
+    }
+    // The biggest move away from the wall among the newest samples.
+    let away = |i: usize| (samples[i - 1].v - samples[i].v) * toward;
+    let Some(i) = (n + 1 - needed..n).max_by(|&a, &b| away(a).total_cmp(&away(b))) else {
+        return 0;
+    };
+    let step = away(i);
+    if samples[n - 1].t - samples[i].t >= FRESH_SECONDS {
+        return 0;
+    }
+    let before = samples[i - 1].v;
+    let held = samples[i..]
+        .iter()
+        .all(|s| (before - s.v) * toward > 0.5 * step);
+    if step > STEP_NOISE_MULTIPLE * noise && step > 0.0 && held {
+        n - i
+    } else {
+        0
+    }
 }
 
 /// (1+ρ)/(1−ρ) for the lag-1 autocorrelation ρ of the residuals (clipped so

@@ -437,7 +437,8 @@ pub fn forecast(
     now: UnixSeconds,
 ) -> Forecast {
     let log_wall = wall.is_finite() && wall > 0.0;
-    fit(samples, direction, log_wall, settings, now).at(wall, direction, settings, now)
+    let fitted = fit(samples, direction, log_wall, settings, now);
+    fitted.said(fitted.at(wall, direction, settings, now))
 }
 
 /// [`forecast`] of one history against several walls: the trends are
@@ -454,7 +455,7 @@ pub fn forecast_many(
     let fitted = fit(samples, direction, log_wall, settings, now);
     walls
         .iter()
-        .map(|&w| fitted.at(w, direction, settings, now))
+        .map(|&w| fitted.said(fitted.at(w, direction, settings, now)))
         .collect()
 }
 
@@ -464,6 +465,9 @@ struct Fitted {
     data: Vec<Sample>,
     current_value: Option<f64>,
     how: Fit,
+    /// The newest samples held out of the fit: a cleanup too fresh to
+    /// follow (see `band::fresh_step`).
+    held: usize,
 }
 
 enum Fit {
@@ -517,6 +521,7 @@ fn fit(
         data,
         current_value,
         how,
+        held: 0,
     };
     if let Some(why) = out_of_range(&data, now) {
         return done(Fit::Insufficient(why), data);
@@ -560,6 +565,30 @@ fn fit(
 
     if let Some(saw) = sawtooth::detect(&data, direction) {
         return done(Fit::Sawtooth(saw), data);
+    }
+
+    // A cleanup of the newest few samples, fewer than the level needs to
+    // follow it: the trends are fitted to the history before it, and the
+    // forecast holds until the cleanup lasts (the breach test and the
+    // current value still see every sample). (A sawtooth's cleanups are
+    // its own: a fresh one starts its current climb.)
+    let held = band::fresh_step(
+        &data,
+        direction.sign(),
+        band::shift_needed(level_samples(data.len())),
+    );
+    if held > 0 {
+        let mut fitted = fit(
+            &data[..data.len() - held],
+            direction,
+            log_wall,
+            settings,
+            now,
+        );
+        fitted.data = data;
+        fitted.current_value = current_value;
+        fitted.held = held;
+        return fitted;
     }
 
     let log = matches!(settings.model, ModelChoice::Auto | ModelChoice::Exponential)
@@ -766,6 +795,17 @@ fn fit(
 }
 
 impl Fitted {
+    /// `f`, its reason saying what the fit held out.
+    fn said(&self, mut f: Forecast) -> Forecast {
+        if self.held > 0 && f.status != Status::Breached {
+            f.reason.push_str(&format!(
+                "; the newest {} moved away from the wall at once: not followed until the move lasts",
+                crate::evaluate::count(self.held, "sample")
+            ));
+        }
+        f
+    }
+
     /// The forecast against `wall`.
     fn at(
         &self,

@@ -770,6 +770,53 @@ fn after_a_cleanup_the_trend_of_the_current_regime_is_forecast() {
     assert!((began - cleanup).abs() < 1800.0, "{began}");
 }
 
+/// The first samples after a cleanup: free space falling 50 GB a day with
+/// a daily swing, 600 GB freed. One or two samples in, the forecast read
+/// "not approaching" (a regime of two samples); three to five in, the
+/// daily cycle was lost and the wall came sooner than before the cleanup.
+/// Until the cleanup has lasted as long as the level needs to follow it,
+/// the forecast is the one from before it, and says so; then it follows.
+#[test]
+fn a_cleanup_a_few_samples_old_holds_the_forecast_until_it_lasts() {
+    let e = noise(25, 3 * 720);
+    let step = 120.0;
+    let n = 3 * 720;
+    let free = |jumped: usize| {
+        history(n, step, |x| {
+            let i = n - 1 - (-x / step) as usize;
+            let freed = if i + jumped >= n && jumped > 0 {
+                600e9
+            } else {
+                0.0
+            };
+            81e9 - 50e9 * x / 86_400.0 + daily(NOW + x, 20e9) + 1e9 * e[i] + freed
+        })
+    };
+    let before = run(&free(0), 0.0, Direction::Falling, ModelChoice::Auto);
+    let before = before.eta.expect("approaching").likely;
+    for jumped in 1..=5 {
+        let f = run(&free(jumped), 0.0, Direction::Falling, ModelChoice::Auto);
+        assert_eq!(f.status, Status::Approaching, "{jumped}: {}", f.reason);
+        let likely = f.eta.expect("a time").likely;
+        assert!(
+            (likely / before - 1.0).abs() < 0.05,
+            "{jumped} samples after: {} h against {} h before: {}",
+            likely / 3600.0,
+            before / 3600.0,
+            f.reason
+        );
+        assert!(
+            f.reason.contains("not followed until the move lasts"),
+            "{}",
+            f.reason
+        );
+    }
+    // Once it lasts, the level follows: 681 GB at 50 a day.
+    let f = run(&free(8), 0.0, Direction::Falling, ModelChoice::Auto);
+    let likely = f.eta.expect("a time").likely;
+    assert!(likely > 5.0 * before, "{} h: {}", likely / 3600.0, f.reason);
+}
+
 /// Once a cleanup has lasted a few samples, the level a trend starts from
 /// is where the series is now, however many of the newest samples it
 /// covers: free GB falling 10 a day, 80 GB freed 6 to 60 samples back.
