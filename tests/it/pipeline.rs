@@ -237,6 +237,18 @@ fn rig(toml: &str) -> Rig {
 }
 
 impl Rig {
+    /// Ticks at each of `minutes` after T0, each sending firing alerts only.
+    async fn still_firing(&mut self, minutes: std::ops::RangeInclusive<u32>) {
+        for i in minutes {
+            self.tick(T0 + 60.0 * f64::from(i)).await;
+            let sent = self.sink.take();
+            assert!(
+                sent.iter().all(|a| a.state == AlertState::Firing),
+                "minute {i}: {sent:?}"
+            );
+        }
+    }
+
     async fn tick(&mut self, now: f64) -> runway::engine::TickReport {
         *self.sink.now.lock().unwrap() = now;
         self.engine.tick(now, true).await
@@ -1092,15 +1104,9 @@ async fn a_wall_that_flickers_is_not_re_roadmapped_until_the_move_lasts() {
 /// (its history briefly reads as receding) keeps its page firing, with no
 /// resolution sent; once clear for longer, it resolves. The limit's own
 /// value (10m) overrides the evaluation's (30m).
-#[tokio::test]
-async fn keep_firing_for_keeps_a_page_through_a_brief_clearance() {
-    let config = DISK
-        .replace("hold = \"10m\"", "hold = \"0s\"\nkeep_firing_for = \"30m\"")
-        .replace(
-            "labels = { team = \"storage\" }",
-            "labels = { team = \"storage\" }\nkeep_firing_for = \"10m\"",
-        );
-    let mut r = rig(&config);
+/// A disk two days from full that `clear` (the flag returned) frees to
+/// 500 GB while it is set.
+fn clearable_disk(r: &mut Rig) -> Arc<AtomicBool> {
     let near = filling(T0 + 3.0 * DAY);
     let clear = Arc::new(AtomicBool::new(false));
     let c = clear.clone();
@@ -1117,17 +1123,23 @@ async fn keep_firing_for_keeps_a_page_through_a_brief_clearance() {
             }),
         )],
     );
+    clear
+}
+
+#[tokio::test]
+async fn keep_firing_for_keeps_a_page_through_a_brief_clearance() {
+    let config = DISK
+        .replace("hold = \"10m\"", "hold = \"0s\"\nkeep_firing_for = \"30m\"")
+        .replace(
+            "labels = { team = \"storage\" }",
+            "labels = { team = \"storage\" }\nkeep_firing_for = \"10m\"",
+        );
+    let mut r = rig(&config);
+    let clear = clearable_disk(&mut r);
     r.tick(T0).await;
     assert_eq!(severities(&r.sink.take()), vec![("warning".into(), false)]);
     clear.store(true, Ordering::SeqCst);
-    for i in 1..=5 {
-        r.tick(T0 + 60.0 * f64::from(i)).await;
-        let sent = r.sink.take();
-        assert!(
-            sent.iter().all(|a| a.state == AlertState::Firing),
-            "minute {i}: {sent:?}"
-        );
-    }
+    r.still_firing(1..=5).await;
     clear.store(false, Ordering::SeqCst);
     r.tick(T0 + 360.0).await;
     clear.store(true, Ordering::SeqCst);
@@ -1150,22 +1162,7 @@ async fn keep_firing_for_keeps_a_page_through_a_brief_clearance() {
 #[tokio::test]
 async fn a_page_resolves_only_once_its_clearing_has_lasted_the_hold() {
     let mut r = rig(DISK);
-    let near = filling(T0 + 3.0 * DAY);
-    let clear = Arc::new(AtomicBool::new(false));
-    let c = clear.clone();
-    r.source.set(
-        "node_filesystem_avail_bytes",
-        vec![(
-            labels(&[("instance", "a")]),
-            Arc::new(move |t| {
-                if c.load(Ordering::SeqCst) {
-                    500e9
-                } else {
-                    near(t)
-                }
-            }),
-        )],
-    );
+    let clear = clearable_disk(&mut r);
     // Pending, then firing once the 10-minute hold has passed.
     r.tick(T0).await;
     r.tick(T0 + 600.0).await;
@@ -1174,24 +1171,10 @@ async fn a_page_resolves_only_once_its_clearing_has_lasted_the_hold() {
     clear.store(true, Ordering::SeqCst);
     r.tick(T0 + 660.0).await;
     clear.store(false, Ordering::SeqCst);
-    for i in 12..=14 {
-        r.tick(T0 + 60.0 * f64::from(i)).await;
-        let sent = r.sink.take();
-        assert!(
-            sent.iter().all(|a| a.state == AlertState::Firing),
-            "minute {i}: {sent:?}"
-        );
-    }
+    r.still_firing(12..=14).await;
     // Cleared for good: resolved once the clearing has lasted 10 minutes.
     clear.store(true, Ordering::SeqCst);
-    for i in 15..=24 {
-        r.tick(T0 + 60.0 * f64::from(i)).await;
-        let sent = r.sink.take();
-        assert!(
-            sent.iter().all(|a| a.state == AlertState::Firing),
-            "minute {i}: {sent:?}"
-        );
-    }
+    r.still_firing(15..=24).await;
     r.tick(T0 + 60.0 * 25.0).await;
     assert_eq!(severities(&r.sink.take()), vec![("warning".into(), true)]);
 }
