@@ -40,8 +40,8 @@ pub struct Sawtooth {
     /// How long past its due time a cleanup on a clock must be for it to
     /// count as missed (a cron that did not fire, a job that is stuck):
     /// `MISSED_CLEANUP` times the climbs' usual distance from their median
-    /// duration, the latest any climb ran plus [`CLOCK_JITTER`] of the
-    /// cycle, [`LATE_SHARE`] of the cycle and `MISSED_SAMPLES` samples, whichever
+    /// duration, the latest any climb ran plus `CLOCK_JITTER` of the
+    /// cycle, `LATE_SHARE` of the cycle and `MISSED_SAMPLES` samples, whichever
     /// is longest.
     pub missed_after: f64,
     /// How far short of the wall the last sample before it may be, when
