@@ -172,17 +172,11 @@ enum LimitError {
 impl LimitError {
     /// Every [`LimitError::reason`], for counters that exist before the
     /// first failure.
-    const REASONS: [&'static str; 9] = [
-        "rejected",
-        "timeout",
-        "unavailable",
-        "invalid_response",
-        "too_large",
-        "setup",
-        "no_walls",
-        "driver",
-        "forecast",
-    ];
+    fn reasons() -> impl Iterator<Item = &'static str> {
+        SourceError::KINDS
+            .into_iter()
+            .chain(["no_walls", "driver", "forecast"])
+    }
 
     fn reason(&self) -> &'static str {
         match self {
@@ -242,6 +236,9 @@ fn plan(config: &Config, l: &Limit) -> Plan {
             .round(),
         None => default_step(lookback),
     };
+    let hold = l.hold.unwrap_or(ev.hold);
+    // Unset, clearing must last as long as firing had to.
+    let keep_firing_for = l.keep_firing_for.or(ev.keep_firing_for).unwrap_or(hold);
     let rules = l
         .lead_times
         .iter()
@@ -249,14 +246,9 @@ fn plan(config: &Config, l: &Limit) -> Plan {
             alertname: l.alertname.clone(),
             severity: lt.severity.clone(),
             lead: lt.lead.as_secs_f64(),
-            hold: l.hold.unwrap_or(ev.hold).as_secs_f64(),
+            hold: hold.as_secs_f64(),
             resolve_margin: ev.resolve_margin,
-            // Unset, clearing must last as long as firing had to.
-            keep_firing_for: l
-                .keep_firing_for
-                .or(ev.keep_firing_for)
-                .unwrap_or(l.hold.unwrap_or(ev.hold))
-                .as_secs_f64(),
+            keep_firing_for: keep_firing_for.as_secs_f64(),
             labels: l.labels.clone(),
             annotations: l.annotations.clone(),
         })
@@ -421,7 +413,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             let name = p.limit.name.as_str();
             metrics.series_failed.with_label_values(&[name]).inc_by(0);
             metrics.series_dropped.with_label_values(&[name]).inc_by(0);
-            for reason in LimitError::REASONS {
+            for reason in LimitError::reasons() {
                 metrics
                     .limit_failures
                     .with_label_values(&[name, reason])

@@ -145,10 +145,6 @@ pub(super) fn shift_needed(k: usize) -> usize {
     SHIFT_PERSIST.max(k / SHIFT_SHARE)
 }
 
-/// Times the step-to-step noise a sample-to-sample move must exceed to be a
-/// cleanup (as `sawtooth` tells one).
-const STEP_NOISE_MULTIPLE: f64 = 8.0;
-
 /// The longest a move is held out as too fresh (see [`fresh_step`]): a
 /// restart's dip or a scrape's glitch is back within minutes; a move that
 /// has held an hour is news, at whatever resolution (a daily or weekly
@@ -168,11 +164,7 @@ pub(super) fn fresh_step(samples: &[Sample], toward: f64, needed: usize) -> usiz
     if needed < 2 || n < 4 * needed {
         return 0;
     }
-    let mut steps: Vec<f64> = samples
-        .windows(2)
-        .map(|w| (w[1].v - w[0].v).abs())
-        .collect();
-    let noise = 1.4826 * robust::median_in_place(&mut steps).unwrap_or(0.0) / 2f64.sqrt();
+    let noise = robust::step_noise(samples.iter().map(|s| s.v));
     if noise.is_nan() {
         return 0;
     }
@@ -189,7 +181,8 @@ pub(super) fn fresh_step(samples: &[Sample], toward: f64, needed: usize) -> usiz
     let held = samples[i..]
         .iter()
         .all(|s| (before - s.v) * toward > 0.5 * step);
-    if step > STEP_NOISE_MULTIPLE * noise && step > 0.0 && held {
+    // As a sawtooth tells a cleanup from its climb's noise.
+    if step > super::sawtooth::NOISE_MULTIPLE * noise && step > 0.0 && held {
         n - i
     } else {
         0

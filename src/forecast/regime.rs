@@ -111,8 +111,7 @@ type Span = (usize, usize);
 fn despike(v: &[f64]) -> Vec<f64> {
     const HALF: usize = 3;
     const LIMIT: f64 = 4.0;
-    let mut d: Vec<f64> = v.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    let sigma = 1.4826 * super::robust::median_in_place(&mut d).unwrap_or(0.0) / 2f64.sqrt();
+    let sigma = super::robust::step_noise(v.iter().copied());
     if sigma.is_nan() || sigma <= 0.0 {
         return v.to_vec();
     }

@@ -35,6 +35,25 @@ pub(crate) fn median_distance(v: &[f64], centre: f64) -> Option<f64> {
     median_in_place(&mut v.iter().map(|x| (x - centre).abs()).collect::<Vec<_>>())
 }
 
+/// The standard deviation `v` would have if normal, from its median
+/// distance from its median (1.4826 times it); `None` when empty.
+pub(crate) fn mad_sd(v: &[f64]) -> Option<f64> {
+    let centre = median_in_place(&mut v.to_vec())?;
+    median_distance(v, centre).map(|d| 1.4826 * d)
+}
+
+/// The noise of one value, judged from the step between neighbours (their
+/// median size, scaled to a standard deviation: a step is the difference
+/// of two noises, hence the √2), which a trend or a level shift hardly
+/// moves; 0 with fewer than two values.
+pub(crate) fn step_noise(values: impl Iterator<Item = f64>) -> f64 {
+    let mut previous = None;
+    let mut steps: Vec<f64> = values
+        .filter_map(|v| previous.replace(v).map(|p: f64| (v - p).abs()))
+        .collect();
+    1.4826 * median_in_place(&mut steps).unwrap_or(0.0) / 2f64.sqrt()
+}
+
 /// Fits a Theil-Sen line anchored at `anchor`. Samples must be finite.
 /// Returns `None` with fewer than two samples of distinct times.
 pub fn theil_sen(samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {

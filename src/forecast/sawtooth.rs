@@ -16,7 +16,7 @@ pub const MIN_RESETS: usize = 3;
 /// step.
 const RESET_SHARE: f64 = 0.3;
 /// ... and at least this many times the step-to-step noise.
-const NOISE_MULTIPLE: f64 = 8.0;
+pub(super) const NOISE_MULTIPLE: f64 = 8.0;
 
 /// The cycles of a sawtooth.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,8 +76,7 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
         return None;
     }
     // A cleanup also stands far out of the step-to-step noise.
-    let mut steps: Vec<f64> = v.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    let noise = 1.4826 * robust::median_in_place(&mut steps).unwrap_or(0.0) / 2f64.sqrt();
+    let noise = robust::step_noise(v.iter().copied());
     let threshold = (RESET_SHARE * range).max(NOISE_MULTIPLE * noise);
     let sign = direction.sign();
     let drops: Vec<usize> = (1..samples.len())
@@ -230,15 +229,11 @@ fn trigger(
     } else {
         0.0
     };
-    let step_noise = {
-        let steps: Vec<f64> = climbs
-            .iter()
-            .flat_map(|c| c.windows(2).map(|w| sign * (w[1].v - w[0].v)))
-            .collect();
-        robust::median_in_place(&mut steps.clone())
-            .and_then(|mid| robust::median_distance(&steps, mid))
-            .map_or(0.0, |mad| 1.4826 * mad)
-    };
+    let steps: Vec<f64> = climbs
+        .iter()
+        .flat_map(|c| c.windows(2).map(|w| sign * (w[1].v - w[0].v)))
+        .collect();
+    let step_noise = robust::mad_sd(&steps).unwrap_or(0.0);
     let last_step = sample_climb + 2.0 * step_noise;
     let newest = peaks[peaks.len() - 1].t;
     let Some(trend) = robust::theil_sen(peaks, newest) else {
@@ -349,7 +344,7 @@ pub(super) fn climb_rate(
     let pace = robust::median_in_place(&mut rates);
     match (own, pace) {
         (Some((own_rate, se)), Some(pace)) => {
-            let spread = 1.4826 * robust::median_distance(&rates, pace).unwrap_or(0.0);
+            let spread = robust::mad_sd(&rates).unwrap_or(0.0);
             let early: Vec<f64> = climbs
                 .iter()
                 .filter_map(|c| climb_slope(&c[..current.len().min(c.len())], sign))
@@ -459,10 +454,7 @@ pub fn time_to_wall_climbing(
             // as peaks that stay clear of the wall, creeping up, as a wall
             // weeks away. The next is due a cycle after the last cleanup.
             let next = current.first().map(|s| (s.t + saw.cycle - now).max(0.0));
-            match (by_trend, next) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
+            by_trend.into_iter().chain(next).reduce(f64::min)
         } else {
             by_trend
         }

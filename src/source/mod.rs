@@ -56,6 +56,16 @@ pub enum SourceError {
 
 impl SourceError {
     /// The `outcome` label value.
+    /// Every [`SourceError::kind`].
+    pub const KINDS: [&'static str; 6] = [
+        "rejected",
+        "timeout",
+        "unavailable",
+        "invalid_response",
+        "too_large",
+        "setup",
+    ];
+
     pub fn kind(&self) -> &'static str {
         match self {
             SourceError::Rejected { .. } => "rejected",

@@ -70,32 +70,24 @@ impl PrometheusSource {
         })
     }
 
-    /// Whether the credential files can be read now, as every request
-    /// will read them: for `runway check`, which sends nothing.
-    pub fn check_credentials(&self) -> Result<(), SourceError> {
-        self.authorize(self.client.get(&self.base)).map(|_| ())
-    }
-
-    /// Every credential file `config` names that cannot be read, each
-    /// with its key: what [`Self::check_credentials`] would find, without
-    /// a source (whose set-up may have failed on something else).
+    /// Every credential file `config` names that cannot be read now, as
+    /// every request will read them, each with its key: for `runway
+    /// check`, which sends nothing, and which needs no source for it (its
+    /// set-up may have failed on something else).
     pub fn unreadable_credentials(config: &SourceConfig) -> Vec<String> {
         let files = config
             .bearer_token_file
             .iter()
-            .map(|p| ("bearer_token_file", p))
+            .map(|p| ("bearer_token_file", p.as_path()))
             .chain(
                 config
                     .basic_auth
                     .iter()
-                    .map(|b| ("basic_auth.password_file", &b.password_file)),
+                    .map(|b| ("basic_auth.password_file", b.password_file.as_path())),
             );
         files
-            .filter_map(|(key, p)| {
-                std::fs::read_to_string(p)
-                    .err()
-                    .map(|e| format!("source.{key}: cannot read {}: {e}", p.display()))
-            })
+            .filter_map(|(key, p)| read_credential(key, p).err())
+            .map(|e| e.to_string())
             .collect()
     }
 
@@ -105,21 +97,17 @@ impl PrometheusSource {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder, SourceError> {
-        let read = |p: &Path, key: &str| {
-            std::fs::read_to_string(p)
-                .map(|s| s.trim().to_string())
-                .map_err(|e| {
-                    SourceError::Setup(format!("source.{key}: cannot read {}: {e}", p.display()))
-                })
-        };
         let mut req = req;
         if let Some(p) = &self.config.bearer_token_file {
-            req = req.bearer_auth(read(p, "bearer_token_file")?);
+            req = req.bearer_auth(read_credential("bearer_token_file", p)?);
         }
         if let Some(b) = &self.config.basic_auth {
             req = req.basic_auth(
                 &b.username,
-                Some(read(&b.password_file, "basic_auth.password_file")?),
+                Some(read_credential(
+                    "basic_auth.password_file",
+                    &b.password_file,
+                )?),
             );
         }
         Ok(req)
@@ -476,6 +464,16 @@ impl Data {
             Data::String(_) => "string",
         }
     }
+}
+
+/// The credential in the file `path`, named in the configuration by
+/// `source.{key}`, trimmed.
+fn read_credential(key: &str, path: &Path) -> Result<String, SourceError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| {
+            SourceError::Setup(format!("source.{key}: cannot read {}: {e}", path.display()))
+        })
 }
 
 /// Unix seconds as Prometheus accepts them (millisecond precision),
