@@ -14,8 +14,13 @@ pub(super) const ORIGINS: [f64; 3] = [0.5, 0.7, 0.85];
 /// (within the current regime): the whole regime, or its more recent part
 /// for a trend whose slope has changed (a local trend).
 pub(super) const WINDOWS: [f64; 2] = [1.0, 0.5];
-/// The fewest samples a trend window holds.
-pub(super) const MIN_WINDOW: usize = 20;
+/// The fewest samples a trend window holds: seven, the fewest whose
+/// Theil-Sen slope survives two bad points (its breakdown point is 29%).
+/// A count, not a duration: eighteen yearly samples are a short history,
+/// and their recent half is a trend too (at twenty, such a history had
+/// only its whole-history trend, and a rate that had steepened was
+/// forecast at its average: 1.6x late).
+pub(super) const MIN_WINDOW: usize = 7;
 
 /// How much lower the backtest error of exponential growth must be than a
 /// straight trend's for `auto` to consider it.

@@ -1204,8 +1204,40 @@ fn a_short_regime_is_one_trend_in_the_ensemble_not_two() {
 }
 
 #[test]
+fn a_short_history_whose_growth_steepened_is_forecast_at_its_recent_rate() {
+    // Eighteen yearly samples (a capacity report, a census): 10 a year for
+    // nine years, then 40 a year. A window of at least twenty samples left
+    // such a history only its whole-history trend, whose average rate put
+    // the wall at 1,100 over 20 years away; the recent trend says 14. Seven
+    // samples are enough for a local trend (Theil-Sen survives two bad
+    // points of seven), and the backtests then weigh it.
+    const YEAR: f64 = 31_557_600.0;
+    let e = noise(11, 18);
+    let s = history(18, YEAR, |x| {
+        let k = 17.0 + x / YEAR;
+        let v = if k < 9.0 {
+            100.0 + 10.0 * k
+        } else {
+            180.0 + 40.0 * (k - 8.0)
+        };
+        v * (1.0 + 0.02 * e[k.round() as usize])
+    });
+    let f = run(&s, 1100.0, Direction::Rising, ModelChoice::Auto);
+    let recent = (1100.0 - s[17].v) / 40.0 * YEAR;
+    let eta = f.eta.expect("approaching").likely;
+    assert!(
+        eta < 1.25 * recent && eta > recent / 1.25,
+        "{:.1} years, the recent trend's {:.1}: {}",
+        eta / YEAR,
+        recent / YEAR,
+        f.reason
+    );
+    assert!(f.reason.contains("over the last"), "{}", f.reason);
+}
+
+#[test]
 fn when_compounding_is_not_established_the_band_still_allows_for_it() {
-    // Ten years of a monthly count growing 12% a year, with 6% noise: the
+    // Ten years of a monthly count growing 12% a year, with 8% noise: the
     // backtests cannot tell compounding from a straight trend clearly
     // enough, so `auto` forecasts a straight one, 9 years to the wall. The
     // growth compounds: the wall comes in 5. The likely time stays the
@@ -1214,7 +1246,7 @@ fn when_compounding_is_not_established_the_band_still_allows_for_it() {
     let e = noise(7, 120);
     let s = history(120, 2_629_800.0, |x| {
         let months = 119.0 + x / 2_629_800.0;
-        100.0 * (0.01 * months).exp() * (1.0 + 0.06 * e[months.round() as usize])
+        100.0 * (0.01 * months).exp() * (1.0 + 0.08 * e[months.round() as usize])
     });
     let auto = run(&s, 600.0, Direction::Rising, ModelChoice::Auto);
     let compounding = run(&s, 600.0, Direction::Rising, ModelChoice::Exponential);
