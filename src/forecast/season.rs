@@ -21,7 +21,16 @@ pub const CANDIDATES: [f64; 3] = [DAY, WEEK, YEAR];
 pub const MIN_STRENGTH: f64 = 0.3;
 /// Periods of history needed before a cycle is believed.
 pub const MIN_PERIODS: f64 = 2.0;
-const MIN_SAMPLES_PER_PERIOD: f64 = 8.0;
+/// The fewest samples a period for its shape to be seen: a peak, a trough
+/// and the slopes between them (a year of quarterly samples; a week of
+/// daily ones, a nightly job's durations, has seven).
+const MIN_SAMPLES_PER_PERIOD: f64 = 4.0;
+/// The chance at most that bins would explain as much of pure noise:
+/// 0.1%, the level of X-11's F-test for stable seasonality (Lothian and
+/// Morry, 1978). Few samples a period over few periods explain much by
+/// chance alone: seven bins of daily noise over two to four weeks passed
+/// the strength and agreement tests one time in six to ten.
+const MAX_CHANCE: f64 = 0.001;
 /// How well the even and the odd periods' profiles must correlate.
 const MIN_AGREEMENT: f64 = 0.5;
 const MAX_BINS: usize = 96;
@@ -285,7 +294,27 @@ fn estimate_in(
         return None;
     }
     let strength = 1.0 - left / total;
-    (strength >= MIN_STRENGTH).then_some(Season { strength, ..season })
+    (strength >= MIN_STRENGTH && beyond_chance(strength, bins, n))
+        .then_some(Season { strength, ..season })
+}
+
+/// Whether `bins` bin means that explain a share `strength` of the
+/// variance of `n` samples explain more than noise would, at [`MAX_CHANCE`]:
+/// the one-way analysis of variance's F-test, its F distribution's tail by
+/// Paulson's normal approximation (Abramowitz and Stegun 26.6.15).
+fn beyond_chance(strength: f64, bins: usize, n: usize) -> bool {
+    if n <= bins + 1 {
+        return false;
+    }
+    let (d1, d2) = ((bins - 1) as f64, (n - bins) as f64);
+    if strength >= 1.0 {
+        return true;
+    }
+    let f = (strength / d1) / ((1.0 - strength) / d2);
+    let (a, b) = (2.0 / (9.0 * d1), 2.0 / (9.0 * d2));
+    let cube = f.cbrt();
+    let z = ((1.0 - b) * cube - (1.0 - a)) / (a + b * cube * cube).sqrt();
+    z >= super::band::normal_quantile(1.0 - MAX_CHANCE)
 }
 
 /// The strongest of the candidate cycles, if any counts.
@@ -359,6 +388,61 @@ mod tests {
                 Sample::new(t, f(t, i))
             })
             .collect()
+    }
+
+    #[test]
+    fn weekly_cycles_in_daily_samples_and_yearly_ones_in_quarterly_samples_are_found() {
+        // A nightly job's duration, one sample a day, two hours longer at
+        // the weekend, over eight weeks.
+        let weekend = |t: f64| {
+            if (t / DAY).floor().rem_euclid(7.0) >= 5.0 {
+                2.0
+            } else {
+                0.0
+            }
+        };
+        let nightly = series(56.0, DAY, |t, i| 5.0 + weekend(t) + 0.3 * noise(i));
+        let season = detect(&nightly, &CANDIDATES).expect("weekly cycle");
+        assert_eq!(season.period, WEEK);
+        assert!((season.max() - season.min() - 2.0).abs() < 0.3);
+        // Gas burnt each quarter, a third more in winter, over twelve years.
+        let quarter = YEAR / 4.0;
+        let winter = |t: f64| {
+            if (t / quarter).floor().rem_euclid(4.0) == 0.0 {
+                30.0
+            } else {
+                0.0
+            }
+        };
+        let gas = series(12.0 * 365.25, quarter, |t, i| {
+            100.0 + winter(t) + 3.0 * noise(i)
+        });
+        assert_eq!(detect(&gas, &CANDIDATES).map(|s| s.period), Some(YEAR));
+    }
+
+    #[test]
+    fn few_samples_a_period_of_noise_seldom_make_a_cycle() {
+        // Seven bins of daily noise, or four of quarterly noise, over few
+        // periods explain much of it by chance: without the F-test, one
+        // draw in six to ten over two to four weeks passed as a weekly
+        // cycle. With it, at most one in a hundred (the agreement of the
+        // even and odd periods and the moving average's detrending make
+        // it more than the test's own 0.1%).
+        let quarter = YEAR / 4.0;
+        for (step, lengths) in [
+            (DAY, vec![16.0, 21.0, 28.0, 42.0, 60.0]),
+            (quarter, vec![4.0 * 365.25, 6.0 * 365.25, 10.0 * 365.25]),
+        ] {
+            for days in lengths {
+                let cycles = (0..200)
+                    .filter(|seed| {
+                        let flat = series(days, step, |_, i| 5.0 + noise(1000 * seed + i));
+                        detect(&flat, &CANDIDATES).is_some()
+                    })
+                    .count();
+                assert!(cycles <= 2, "{cycles} of 200, {days} days at {step} s");
+            }
+        }
     }
 
     #[test]
