@@ -21,7 +21,7 @@ pub const CANDIDATES: [f64; 3] = [DAY, WEEK, YEAR];
 pub const MIN_STRENGTH: f64 = 0.3;
 /// Periods of history needed before a cycle is believed.
 pub const MIN_PERIODS: f64 = 2.0;
-/// The fewest samples a period for its shape to be seen: a peak, a trough
+/// The fewest samples a period needs for its shape to be seen: a peak, a trough
 /// and the slopes between them (a year of quarterly samples; a week of
 /// daily ones, a nightly job's durations, has seven).
 const MIN_SAMPLES_PER_PERIOD: f64 = 4.0;
