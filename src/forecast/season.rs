@@ -21,15 +21,24 @@ pub const CANDIDATES: [f64; 3] = [DAY, WEEK, YEAR];
 pub const MIN_STRENGTH: f64 = 0.3;
 /// Periods of history needed before a cycle is believed.
 pub const MIN_PERIODS: f64 = 2.0;
-/// The fewest samples a period needs for its shape to be seen: a peak, a trough
-/// and the slopes between them (a year of quarterly samples; a week of
-/// daily ones, a nightly job's durations, has seven).
+/// The fewest samples a period needs for its shape to be seen: a peak, a
+/// trough and the slopes between them (a year of quarterly samples; a week
+/// of daily ones, a nightly job's durations, has seven).
 const MIN_SAMPLES_PER_PERIOD: f64 = 4.0;
-/// The chance at most that bins would explain as much of pure noise:
-/// 0.1%, the level of X-11's F-test for stable seasonality (Lothian and
-/// Morry, 1978). Few samples a period over few periods explain much by
+/// Below this many samples a period a cycle is coarse: it must also pass
+/// the F-test (see [`MAX_CHANCE`]), and it is found only when no cycle of
+/// finer bins is. (A year of history at the default step, 261 minutes, has
+/// five and a half samples a day: a six-bin daily cycle then replaced the
+/// 39-bin weekly one that held the same days' shape, and its peaks came
+/// out low: pages three to eleven times late.)
+const FINE_SAMPLES_PER_PERIOD: f64 = 8.0;
+/// The chance at most that a coarse cycle's bins would explain as much of
+/// pure noise: 0.1%, the level of X-11's F-test for stable seasonality
+/// (Lothian and Morry, 1978). Few bins over few periods explain much by
 /// chance alone: seven bins of daily noise over two to four weeks passed
-/// the strength and agreement tests one time in six to ten.
+/// the strength and agreement tests one time in six to ten. (Applied to
+/// every cycle it refused real ones seen over two or three periods: twelve
+/// monthly bins over two years need a strength of 0.89.)
 const MAX_CHANCE: f64 = 0.001;
 /// How well the even and the odd periods' profiles must correlate.
 const MIN_AGREEMENT: f64 = 0.5;
@@ -294,7 +303,8 @@ fn estimate_in(
         return None;
     }
     let strength = 1.0 - left / total;
-    (strength >= MIN_STRENGTH && beyond_chance(strength, bins, n))
+    let coarse = period / dt < FINE_SAMPLES_PER_PERIOD;
+    (strength >= MIN_STRENGTH && (!coarse || beyond_chance(strength, bins, n)))
         .then_some(Season { strength, ..season })
 }
 
@@ -324,10 +334,12 @@ fn beyond_chance(strength: f64, bins: usize, n: usize) -> bool {
 /// each burst across the boundary between two periods, so the even and the
 /// odd periods can agree on it. Such a cycle is not counted: when the cycle
 /// of twice the period explains more than half of what the period's own
-/// cycle leaves unexplained, the rhythm is the longer one.
+/// cycle leaves unexplained, the rhythm is the longer one. A coarse cycle
+/// (see [`FINE_SAMPLES_PER_PERIOD`]) counts only when no fine one does.
 pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
     let mut straight = None;
-    candidates
+    let dt = median_dt(samples);
+    let found: Vec<Season> = candidates
         .iter()
         .filter_map(|&p| {
             let found = estimate_in(samples, p, &mut straight)?;
@@ -337,6 +349,12 @@ pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
                 .is_some_and(|twice| 1.0 - twice.strength < (1.0 - found.strength) / 2.0);
             (!every_other).then_some(found)
         })
+        .collect();
+    let fine = |c: &Season| c.period / dt >= FINE_SAMPLES_PER_PERIOD;
+    let any_fine = found.iter().any(fine);
+    found
+        .into_iter()
+        .filter(|c| fine(c) || !any_fine)
         .max_by(|a, b| a.strength.total_cmp(&b.strength))
 }
 
@@ -418,6 +436,33 @@ mod tests {
             100.0 + winter(t) + 3.0 * noise(i)
         });
         assert_eq!(detect(&gas, &CANDIDATES).map(|s| s.period), Some(YEAR));
+    }
+
+    #[test]
+    fn a_daily_cycle_seen_a_few_samples_a_day_is_held_by_the_weekly_one() {
+        // A year of history at the default step for it (261 minutes): five
+        // and a half samples a day. The weekly cycle's 39 bins hold each
+        // day's shape; a six-bin daily one, coarser, put its peaks low.
+        let s = series(365.0, 261.0 * 60.0, |t, i| {
+            50.0 + 0.05 * (t - 1_700_000_000.0) / DAY
+                + 10.0 * (t / DAY * std::f64::consts::TAU).sin()
+                + 2.0 * noise(i)
+        });
+        let season = detect(&s, &CANDIDATES).expect("a cycle");
+        assert_eq!(season.period, WEEK);
+        assert!(season.max() > 8.0, "{}", season.max());
+    }
+
+    #[test]
+    fn a_yearly_cycle_over_two_years_of_monthly_samples_is_found() {
+        // Twenty-five months, a swing of 3 through noise of about 1.2: the
+        // F-test that coarse cycles take would ask for a strength of 0.89
+        // of twelve bins over two periods, and refused it.
+        let month = YEAR / 12.0;
+        let s = series(25.0 * month / DAY, month, |t, i| {
+            100.0 + 3.0 * (t / YEAR * std::f64::consts::TAU).sin() + 2.0 * noise(i)
+        });
+        assert_eq!(detect(&s, &CANDIDATES).map(|c| c.period), Some(YEAR));
     }
 
     #[test]
