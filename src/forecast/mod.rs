@@ -1119,12 +1119,7 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
     // the trend rises, stays flat or (slowly) falls. A flat trend read
     // "receding" off-peak for a series over its wall at every peak.
     if let Some(c) = &t.season {
-        // Past by more than the level's own error (at 95%): from a few
-        // noisy samples (a nightly job's, one a day) the level comes out a
-        // fraction of their noise high as often as low, and a job whose
-        // weekend runs stay under its window read "hit at the next one".
-        let margin = BAND_Z * t.trend.se(0.0);
-        let past = |level: f64| a.direction.gap(level, wall) <= -margin;
+        let past = |level: f64| a.direction.gap(level, wall) <= 0.0;
         if past(line.intercept) && past(line.intercept + line.slope * c.period) {
             let h = at_phase(
                 c,

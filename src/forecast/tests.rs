@@ -506,36 +506,6 @@ fn a_flat_trend_whose_peaks_cross_the_wall_reaches_it_at_the_next_peak() {
     }
 }
 
-/// The same shortcut on a few noisy samples: a nightly job, one run a day,
-/// four hours on weekdays and five at the weekend, its window at five and
-/// a half hours, which it never reaches. From eight weeks of runs the
-/// level and the weekend's height come out a fraction of the noise high as
-/// often as low, and, taken as exact, read "the cycle's peaks already
-/// reach the wall" for four draws of the noise in forty. Asked to be past
-/// the wall by more than the level's own error, none does.
-#[test]
-fn a_nightly_job_whose_weekend_runs_stay_under_its_window_is_not_hit_at_the_next_one() {
-    let (mut cycles, mut claims) = (0, 0);
-    for seed in 0..40 {
-        let e = noise(100 + seed, 56);
-        let s = history(56, 86_400.0, |x| {
-            let day = 55 + (x / 86_400.0).round() as i64;
-            let weekend = if day.rem_euclid(7) >= 5 { 1.0 } else { 0.0 };
-            // Uniform noise of standard deviation 0.5.
-            4.0 + weekend + 0.866 * e[day as usize]
-        });
-        let f = run(&s, 5.5, Direction::Rising, ModelChoice::Auto);
-        if f.reason.contains("weekly cycle") {
-            cycles += 1;
-        }
-        if f.reason.contains("already reach") {
-            claims += 1;
-        }
-    }
-    assert!(cycles >= 30, "the weekend is a cycle: {cycles} of 40");
-    assert!(claims == 0, "{claims} of 40");
-}
-
 #[test]
 fn a_cycle_set_per_limit_is_the_one_used_and_none_means_none() {
     // The queue of the test above: a daily swing of 1,500 on a trend that
