@@ -423,7 +423,7 @@ mod tests {
         let season = detect(&nightly, &CANDIDATES).expect("weekly cycle");
         assert_eq!(season.period, WEEK);
         assert!((season.max() - season.min() - 2.0).abs() < 0.3);
-        // Gas burnt each quarter, a third more in winter, over twelve years.
+        // Gas burnt each quarter, 30% more in winter, over twelve years.
         let quarter = YEAR / 4.0;
         let winter = |t: f64| {
             if (t / quarter).floor().rem_euclid(4.0) == 0.0 {
