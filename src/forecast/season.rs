@@ -335,7 +335,7 @@ fn beyond_chance(strength: f64, bins: usize, n: usize) -> bool {
 /// odd periods can agree on it. Such a cycle is not counted: when the cycle
 /// of twice the period explains more than half of what the period's own
 /// cycle leaves unexplained, the rhythm is the longer one. A coarse cycle
-/// (see [`FINE_SAMPLES_PER_PERIOD`]) counts only when no fine one does.
+/// (fewer than eight samples a period) counts only when no finer one does.
 pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
     let mut straight = None;
     let dt = median_dt(samples);
