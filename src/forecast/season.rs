@@ -230,7 +230,13 @@ fn agreement(a: &[Option<f64>], b: &[Option<f64>]) -> f64 {
 /// periods must agree, so that a one-off bump in two days of history is not
 /// taken for a daily cycle.
 pub fn estimate(samples: &[Sample], period: f64) -> Option<Season> {
-    estimate_in(samples, period, &mut None)
+    estimate_in(samples, period, median_dt(samples), &mut None)
+}
+
+/// Whether a cycle of `period` seen every `dt` seconds has few samples a
+/// period (see [`FINE_SAMPLES_PER_PERIOD`]).
+fn coarse(period: f64, dt: f64) -> bool {
+    period / dt < FINE_SAMPLES_PER_PERIOD
 }
 
 /// Whether `period` can be seen in `samples` at all: two periods of history,
@@ -244,14 +250,15 @@ fn observable(samples: &[Sample], period: f64, dt: f64) -> bool {
         && period / dt >= MIN_SAMPLES_PER_PERIOD
 }
 
-/// `estimate`, sharing the straight-trend removal between periods.
+/// `estimate`, sharing the samples' median interval `dt` and the
+/// straight-trend removal between periods.
 fn estimate_in(
     samples: &[Sample],
     period: f64,
+    dt: f64,
     straight: &mut Option<Vec<Sample>>,
 ) -> Option<Season> {
     let n = samples.len();
-    let dt = median_dt(samples);
     if !observable(samples, period, dt) {
         return None;
     }
@@ -303,8 +310,7 @@ fn estimate_in(
         return None;
     }
     let strength = 1.0 - left / total;
-    let coarse = period / dt < FINE_SAMPLES_PER_PERIOD;
-    (strength >= MIN_STRENGTH && (!coarse || beyond_chance(strength, bins, n)))
+    (strength >= MIN_STRENGTH && (!coarse(period, dt) || beyond_chance(strength, bins, n)))
         .then_some(Season { strength, ..season })
 }
 
@@ -342,19 +348,18 @@ pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
     let found: Vec<Season> = candidates
         .iter()
         .filter_map(|&p| {
-            let found = estimate_in(samples, p, &mut straight)?;
+            let found = estimate_in(samples, p, dt, &mut straight)?;
             // Strictly more: a cycle that leaves nothing unexplained leaves
             // nothing for a longer one to explain.
-            let every_other = estimate_in(samples, 2.0 * p, &mut straight)
+            let every_other = estimate_in(samples, 2.0 * p, dt, &mut straight)
                 .is_some_and(|twice| 1.0 - twice.strength < (1.0 - found.strength) / 2.0);
             (!every_other).then_some(found)
         })
         .collect();
-    let fine = |c: &Season| c.period / dt >= FINE_SAMPLES_PER_PERIOD;
-    let any_fine = found.iter().any(fine);
+    let any_fine = found.iter().any(|c| !coarse(c.period, dt));
     found
         .into_iter()
-        .filter(|c| fine(c) || !any_fine)
+        .filter(|c| !any_fine || !coarse(c.period, dt))
         .max_by(|a, b| a.strength.total_cmp(&b.strength))
 }
 

@@ -55,7 +55,6 @@ pub enum SourceError {
 }
 
 impl SourceError {
-    /// The `outcome` label value.
     /// Every [`SourceError::kind`].
     pub const KINDS: [&'static str; 6] = [
         "rejected",
@@ -66,6 +65,7 @@ impl SourceError {
         "setup",
     ];
 
+    /// The `outcome` label value.
     pub fn kind(&self) -> &'static str {
         match self {
             SourceError::Rejected { .. } => "rejected",
