@@ -924,7 +924,7 @@ fn sawtooth_forecast(
             "robust: a sawtooth of {} cleanups about every {}{}; forecasting its peaks",
             saw.peaks.len(),
             crate::evaluate::human_duration(saw.cycle),
-            if saw.by_level {
+            if saw.trigger.by_level {
                 ", each at a level"
             } else {
                 ""
@@ -944,7 +944,7 @@ fn sawtooth_forecast(
         return f;
     }
     if missed {
-        f.reason.push_str(if saw.by_level {
+        f.reason.push_str(if saw.trigger.by_level {
             "; this climb is well past the level its cleanups come at, and goes on to the wall"
         } else {
             "; this climb's cleanup is well past its time, and the climb goes on to the wall"

@@ -28,27 +28,8 @@ pub struct Sawtooth {
     pub starts: Vec<usize>,
     /// The median time between cleanups.
     pub cycle: f64,
-    /// Cleanups come at a level (a log rotated at its size, a collector
-    /// run at 85%) rather than on a clock (a nightly job): see
-    /// `cleaned_at_a_level`.
-    pub by_level: bool,
-    /// How far past its expected peak a climb must be for a cleanup at a
-    /// level to count as missed: `MISSED_CLEANUP` times the peaks' median
-    /// distance from their trend, and `MISSED_SAMPLES` samples' climb at
-    /// least.
-    pub missed_by: f64,
-    /// How long past its due time a cleanup on a clock must be for it to
-    /// count as missed (a cron that did not fire, a job that is stuck):
-    /// `MISSED_CLEANUP` times the climbs' usual distance from their median
-    /// duration, the latest any climb ran plus `CLOCK_JITTER` of the
-    /// cycle, `LATE_SHARE` of the cycle and `MISSED_SAMPLES` samples, whichever
-    /// is longest.
-    pub missed_after: f64,
-    /// How far short of the wall the last sample before it may be, when
-    /// the wall is what cleans (see `at_the_wall`): one sample's climb (a
-    /// climb's median height over its median count of samples) and twice
-    /// the noise of the climbs' steps (their robust spread).
-    pub last_step: f64,
+    /// How its cleanups come, and when one counts as missed.
+    pub trigger: Trigger,
 }
 
 impl Sawtooth {
@@ -114,15 +95,12 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
         .map(|w| samples[w[1]].t - samples[w[0]].t)
         .collect();
     let cycle = robust::median_in_place(&mut gaps)?;
-    let t = trigger(samples, &resets, &peaks, direction);
+    let trigger = trigger(samples, &resets, &peaks, direction);
     Some(Sawtooth {
         peaks,
         starts: resets,
         cycle,
-        by_level: t.by_level,
-        missed_by: t.missed_by,
-        missed_after: t.missed_after,
-        last_step: t.last_step,
+        trigger,
     })
 }
 
@@ -153,20 +131,38 @@ const CLOCK_JITTER: f64 = 0.05;
 const LATE_SHARE: f64 = 0.25;
 
 /// How a sawtooth's cleanups come, and when one counts as missed (see
-/// [`trigger`]).
-struct Trigger {
-    by_level: bool,
-    missed_by: f64,
-    missed_after: f64,
-    last_step: f64,
+/// `trigger`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    /// Cleanups come at a level (a log rotated at its size, a collector
+    /// run at 85%) rather than on a clock (a nightly job): see
+    /// `cleaned_at_a_level`.
+    pub by_level: bool,
+    /// How far past its expected peak a climb must be for a cleanup at a
+    /// level to count as missed: `MISSED_CLEANUP` times the peaks' median
+    /// distance from their trend, and `MISSED_SAMPLES` samples' climb at
+    /// least.
+    pub missed_by: f64,
+    /// How long past its due time a cleanup on a clock must be for it to
+    /// count as missed (a cron that did not fire, a job that is stuck):
+    /// `MISSED_CLEANUP` times the climbs' usual distance from their median
+    /// duration, the latest any climb ran plus `CLOCK_JITTER` of the
+    /// cycle, `LATE_SHARE` of the cycle and `MISSED_SAMPLES` samples, whichever
+    /// is longest.
+    pub missed_after: f64,
+    /// How far short of the wall the last sample before it may be, when
+    /// the wall is what cleans (see `at_the_wall`): one sample's climb (a
+    /// climb's median height over its median count of samples) and twice
+    /// the noise of the climbs' steps (their robust spread).
+    pub last_step: f64,
 }
 
 /// Whether the cleanups come at a level rather than on a clock, how far
 /// past its expected peak a climb must be for such a cleanup to count as
-/// missed (see [`Sawtooth::missed_by`]), how long past its due time
-/// for one on a clock (see [`Sawtooth::missed_after`]), and how far short
+/// missed (see [`Trigger::missed_by`]), how long past its due time
+/// for one on a clock (see [`Trigger::missed_after`]), and how far short
 /// of a wall that cleans the last sample may be (see
-/// [`Sawtooth::last_step`]). A job on a clock cleans after the same
+/// [`Trigger::last_step`]). A job on a clock cleans after the same
 /// time, however far the climb got; a rotation at a size cleans at the same
 /// height, however long the climb took, and while the series is still
 /// climbing to it. So, over three whole climbs or more: the climbs'
@@ -401,7 +397,7 @@ pub fn time_to_wall(
 const NEWEST_PEAKS: usize = 2;
 
 /// Whether the wall is what cleans the series: each of the newest peaks
-/// ends within one step of it (see [`Sawtooth::last_step`]), or past it.
+/// ends within one step of it (see [`Trigger::last_step`]), or past it.
 /// A climb that reaches its wall is stopped there, and the last sample
 /// before comes at most a step short. A wall a few steps above peaks that
 /// vary is not hit by them, and one peak at the wall by chance is not
@@ -411,7 +407,7 @@ fn at_the_wall(saw: &Sawtooth, wall: f64, direction: Direction) -> bool {
     saw.peaks.len() >= NEWEST_PEAKS
         && saw.peaks[saw.peaks.len() - NEWEST_PEAKS..]
             .iter()
-            .all(|p| direction.gap(p.v, wall) <= saw.last_step)
+            .all(|p| direction.gap(p.v, wall) <= saw.trigger.last_step)
 }
 
 /// When a sawtooth reaches its wall (see [`time_to_wall_climbing`]).
@@ -424,8 +420,8 @@ pub struct Reach {
     pub peaks: Option<Line>,
     /// The current cycle, not the peaks, reaches the wall first.
     pub from_cycle: bool,
-    /// The current cycle's cleanup is missed (see [`Sawtooth::missed_by`]
-    /// and [`Sawtooth::missed_after`]): its climb goes on to the wall.
+    /// The current cycle's cleanup is missed (see [`Trigger::missed_by`]
+    /// and [`Trigger::missed_after`]): its climb goes on to the wall.
     pub missed: bool,
 }
 
@@ -478,8 +474,8 @@ pub fn time_to_wall_climbing(
         // This cycle's peak: the peaks' trend where it is due to end. A
         // climb already well past it has not been cleaned at it.
         let peak = peak_line.map(|l| l.intercept + l.slope * due.max(0.0))?;
-        let past_peak = direction.gap(peak + sign * saw.missed_by, level) > 0.0;
-        if saw.by_level {
+        let past_peak = direction.gap(peak + sign * saw.trigger.missed_by, level) > 0.0;
+        if saw.trigger.by_level {
             // Cleaned when it reaches that peak: a climb that hurries is
             // cleaned sooner, not higher. It hits the wall only when the
             // wall is below that peak, or when the climb is well past it
@@ -494,7 +490,7 @@ pub fn time_to_wall_climbing(
             // its usual height is no nearer the wall than the peaks: a
             // rotation at a size read as a clock is late when its writes
             // are slow.)
-            missed = -due > saw.missed_after && past_peak;
+            missed = -due > saw.trigger.missed_after && past_peak;
             (eta <= due.max(0.0) || missed).then_some(eta)
         }
     });
@@ -750,7 +746,7 @@ mod tests {
                 let now = s.last().unwrap().t;
                 let st = detect(&s, Direction::Rising).expect("a sawtooth");
                 assert_eq!(st.current_start(), fifth, "seed {seed}");
-                assert!(!st.by_level, "seed {seed}: cleaned on a clock");
+                assert!(!st.trigger.by_level, "seed {seed}: cleaned on a clock");
                 let (eta, _, from_cycle) = time_to_wall(&s, &st, 82.0, Direction::Rising, now);
                 evaluations += 1;
                 if from_cycle {
@@ -800,7 +796,7 @@ mod tests {
                 .collect();
             let now = s.last().unwrap().t;
             let st = detect(&s, Direction::Rising).expect("a sawtooth");
-            assert!(st.by_level, "{into} samples in: {st:?}");
+            assert!(st.trigger.by_level, "{into} samples in: {st:?}");
             let f = super::super::forecast(
                 &s,
                 80.0,
@@ -812,10 +808,8 @@ mod tests {
             // Peaks near 75 now: a wall at 80 is clear of this cycle.
             let (_, _, from_cycle) = time_to_wall(&s, &st, 80.0, Direction::Rising, now);
             assert!(!from_cycle, "{into} samples in");
-            let clock = Sawtooth {
-                by_level: false,
-                ..st.clone()
-            };
+            let mut clock = st.clone();
+            clock.trigger.by_level = false;
             let (_, _, from_cycle) = time_to_wall(&s, &clock, 80.0, Direction::Rising, now);
             assert!(from_cycle, "{into} samples in, on a clock");
             // A wall at 74 is above the last peak (72) but below this
@@ -861,7 +855,7 @@ mod tests {
             }
         }
         let st = detect(&gc, Direction::Rising).expect("a sawtooth");
-        assert!(st.by_level, "{st:?}");
+        assert!(st.trigger.by_level, "{st:?}");
         let (eta, _, from_cycle) = time_to_wall(&gc, &st, 95.0, Direction::Rising, last(&gc));
         assert!(from_cycle, "past its peak and not collected");
         let eta = eta.unwrap();
@@ -892,7 +886,10 @@ mod tests {
             }
         }
         let st = detect(&job, Direction::Rising).expect("a sawtooth");
-        assert!(!st.by_level, "levelled off, waiting for its clock: {st:?}");
+        assert!(
+            !st.trigger.by_level,
+            "levelled off, waiting for its clock: {st:?}"
+        );
         let (eta, _, from_cycle) = time_to_wall(&job, &st, 100.0, Direction::Rising, last(&job));
         assert!(from_cycle, "{eta:?}");
         assert!(eta.is_some_and(|e| e < 2.0 * 3600.0), "{eta:?}");
@@ -964,7 +961,7 @@ mod tests {
             }
         }
         let st = detect(&s, Direction::Rising).expect("a sawtooth");
-        assert!(!st.by_level, "{st:?}");
+        assert!(!st.trigger.by_level, "{st:?}");
         let now = s[s.len() - 1].t;
         let (eta, _, from_cycle) = time_to_wall(&s, &st, 70.0, Direction::Rising, now);
         assert!(from_cycle, "{eta:?}");
@@ -996,7 +993,7 @@ mod tests {
         let late = |scrapes: usize| {
             let s = &gc[..gc.len() - 7 + scrapes];
             let st = detect(s, Direction::Rising).expect("a sawtooth");
-            assert!(st.by_level, "{st:?}");
+            assert!(st.trigger.by_level, "{st:?}");
             time_to_wall(s, &st, 88.0, Direction::Rising, s[s.len() - 1].t)
         };
         let (eta, _, from_cycle) = late(2);
@@ -1037,7 +1034,7 @@ mod tests {
                 let now = skipped + late;
                 let s: Vec<Sample> = series.iter().copied().filter(|s| s.t <= now).collect();
                 let st = detect(&s, direction).expect("a sawtooth");
-                assert!(!st.by_level, "a clock: {st:?}");
+                assert!(!st.trigger.by_level, "a clock: {st:?}");
                 let f = super::super::forecast(&s, wall, direction, &Default::default(), now);
                 (time_to_wall(&s, &st, wall, direction, now), f)
             };
@@ -1092,7 +1089,7 @@ mod tests {
             })
             .collect();
         let st = detect(&s, Direction::Rising).expect("a sawtooth");
-        assert!(!st.by_level, "{st:?}");
+        assert!(!st.trigger.by_level, "{st:?}");
         let (eta, _, from_cycle) = time_to_wall(&s, &st, 88.0, Direction::Rising, now);
         assert!(
             !from_cycle && eta.is_none(),
