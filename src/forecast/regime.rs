@@ -312,43 +312,53 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
     start
 }
 
-/// The blocks a history is cut into to see whether its rate rises.
+/// The most blocks a history is cut into to see whether its rate rises.
 const RATE_BLOCKS: usize = 8;
-/// The most pairs of blocks whose rates may fall (of the 28) for the rates
-/// to count as rising: Mann-Kendall's trend test on eight values, one-sided,
-/// at the largest count whose chance under no trend is at most 5% (1,230 of
-/// the 40,320 orders of eight values have six or fewer inversions: 3.05%;
-/// seven or fewer: 5.6%).
-const MAX_INVERSIONS: usize = 6;
+/// The fewest samples a block's rate is taken from.
+const BLOCK_SAMPLES: usize = 3;
+/// The most pairs of blocks whose rates may fall for the rates to count as
+/// rising, by the number of blocks (four to eight): Mann-Kendall's trend
+/// test, one-sided, at the largest count whose chance under no trend is at
+/// most 5%. The chances are the share of the orders of that many values
+/// with at most so many inversions (the Mahonian numbers): 1 of 24 orders
+/// of four values has none (4.2%); 5 of 120 of five have at most one
+/// (4.2%); 20 of 720 of six at most two (2.8%); 174 of 5,040 of seven at
+/// most four (3.5%); 1,230 of 40,320 of eight at most six (3.05%). The
+/// next count up is above 5% for each (16.7%, 11.7%, 6.8%, 6.8%, 5.6%).
+/// Fewer than four blocks can show nothing at 5% (one order of three
+/// values in six).
+const MAX_INVERSIONS: [usize; RATE_BLOCKS + 1] = [0, 0, 0, 0, 0, 1, 2, 4, 6];
 
 /// Whether the rate at which `samples` move towards `sign` (+1: up, -1:
 /// down) itself rises through their history: compounding growth, whose
 /// change grows with its level. The history is cut into eight blocks of
-/// equal count, each block's slope is taken (Theil-Sen, so that a spike
-/// does not make a rate), and the eight slopes must rise by Mann-Kendall's
-/// trend test. A straight trend has rates that differ by noise; a random
-/// walk's do too, however its path happens to bend (its steps do not
-/// grow). Too short a history (fewer than three samples a block) shows
-/// nothing.
+/// equal count (fewer, down to four, when it is too short for three
+/// samples a block: a score of yearly samples is a history too), each
+/// block's slope is taken (Theil-Sen, so that a spike does not make a
+/// rate), and the slopes must rise by Mann-Kendall's trend test. A straight
+/// trend has rates that differ by noise; a random walk's do too, however
+/// its path happens to bend (its steps do not grow). Too short a history
+/// (fewer than four blocks of three samples) shows nothing.
 pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
     let n = samples.len();
-    if n < 3 * RATE_BLOCKS {
+    let blocks = (n / BLOCK_SAMPLES).min(RATE_BLOCKS);
+    if blocks < 4 {
         return false;
     }
-    let rates: Vec<f64> = (0..RATE_BLOCKS)
+    let rates: Vec<f64> = (0..blocks)
         .filter_map(|k| {
-            let block = &samples[k * n / RATE_BLOCKS..(k + 1) * n / RATE_BLOCKS];
+            let block = &samples[k * n / blocks..(k + 1) * n / blocks];
             super::robust::theil_sen(block, block[block.len() - 1].t).map(|l| l.slope * sign)
         })
         .collect();
-    if rates.len() < RATE_BLOCKS {
+    if rates.len() < blocks {
         return false;
     }
     let inversions = (0..rates.len())
         .flat_map(|i| (i + 1..rates.len()).map(move |j| (i, j)))
         .filter(|&(i, j)| rates[j] <= rates[i])
         .count();
-    inversions <= MAX_INVERSIONS
+    inversions <= MAX_INVERSIONS[blocks]
 }
 
 #[cfg(test)]
@@ -638,8 +648,41 @@ mod tests {
             })
             .count();
         assert!(walks <= 4, "{walks} of 40 walks");
-        // Too short to tell.
-        assert!(!rate_rises(&series(20, |i| (i as f64).exp()), 1.0));
+        // Too short to tell: four blocks of three samples are the fewest.
+        assert!(!rate_rises(&series(11, |i| (i as f64).exp()), 1.0));
+    }
+
+    #[test]
+    fn a_short_history_shows_compounding_by_fewer_blocks() {
+        // Fifteen yearly samples growing 12% a year through 2% noise (a
+        // census, a yearly total): five blocks of three samples.
+        let year = 365.25 * 86_400.0;
+        let yearly = |n: usize, f: &dyn Fn(usize) -> f64| -> Vec<Sample> {
+            (0..n).map(|i| Sample::new(year * i as f64, f(i))).collect()
+        };
+        let s = yearly(15, &|i| {
+            100.0 * 1.12_f64.powi(i as i32) * (1.0 + 0.02 * noise(i))
+        });
+        assert!(rate_rises(&s, 1.0));
+        // A straight line through the same noise does not.
+        let s = yearly(15, &|i| 100.0 + 12.0 * i as f64 + 2.0 * noise(i));
+        assert!(!rate_rises(&s, 1.0));
+        // Nor do random walks with drift more often than the test's 5%
+        // allows (16 of these 400).
+        let walks = (0..400usize)
+            .filter(|seed| {
+                let mut v = 100.0;
+                let s: Vec<Sample> = (0..15)
+                    .map(|i| {
+                        let at = i + 1_000 * seed;
+                        v += 3.0 + 4.0 * (noise(at) + noise(at + 500));
+                        Sample::new(year * i as f64, v)
+                    })
+                    .collect();
+                rate_rises(&s, 1.0)
+            })
+            .count();
+        assert!(walks <= 24, "{walks} of 400 walks");
     }
 
     #[test]

@@ -1236,6 +1236,33 @@ fn a_short_history_whose_growth_steepened_is_forecast_at_its_recent_rate() {
 }
 
 #[test]
+fn a_short_history_of_compounding_growth_is_forecast_as_compounding() {
+    // Sixteen yearly samples growing 12% a year through 2% noise (a
+    // census, a yearly total, a capacity report): too few for eight blocks
+    // of three samples, the rising rate is shown by five. The wall at three
+    // times the newest value is ln 3 / ln 1.12 = 9.7 years away; the
+    // straight trends put it at 25 years and more.
+    const YEAR: f64 = 31_557_600.0;
+    let e = noise(13, 16);
+    let s = history(16, YEAR, |x| {
+        let k = 15.0 + x / YEAR;
+        100.0 * 1.12_f64.powf(k) * (1.0 + 0.02 * e[k.round() as usize])
+    });
+    let wall = 3.0 * 100.0 * 1.12_f64.powi(15);
+    let truth = 3.0_f64.ln() / 1.12_f64.ln() * YEAR;
+    let f = run(&s, wall, Direction::Rising, ModelChoice::Auto);
+    let eta = f.eta.expect("approaching").likely;
+    assert!(
+        eta < 1.25 * truth && eta > truth / 1.25,
+        "{:.1} years, the truth {:.1}: {}",
+        eta / YEAR,
+        truth / YEAR,
+        f.reason
+    );
+    assert_eq!(f.model, ModelChoice::Exponential, "{}", f.reason);
+}
+
+#[test]
 fn when_compounding_is_not_established_the_band_still_allows_for_it() {
     // Ten years of a monthly count growing 12% a year, with 8% noise: the
     // backtests cannot tell compounding from a straight trend clearly
