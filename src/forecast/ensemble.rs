@@ -303,21 +303,20 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64, reading: 
 /// their backtests) hold the page back. All: the members' chances taken
 /// together (a linear opinion pool, see [`mixture_quantile`]), so that a
 /// majority of members that each find the wall just likely enough does not
-/// page while the rest see no wall at all. Fading trends (see
-/// [`Role::Fading`]) take no part: their damped twins speak for them.
+/// page while the rest see no wall at all.
 fn alert_time(members: &[Member], weights: &[f64], alert_probability: f64) -> f64 {
-    let pages = || {
+    let voted = weighted_median(
         members
             .iter()
             .zip(weights)
-            .filter(|(m, _)| m.role != Role::Fading)
-    };
-    let voted = weighted_median(
-        pages()
             .map(|(m, w)| (m.forecast.eta.map_or(f64::INFINITY, |e| e.alert), *w))
             .collect(),
     );
-    let all: Vec<(Option<Eta>, f64)> = pages().map(|(m, w)| (m.forecast.eta, *w)).collect();
+    let all: Vec<(Option<Eta>, f64)> = members
+        .iter()
+        .zip(weights)
+        .map(|(m, w)| (m.forecast.eta, *w))
+        .collect();
     let pooled = mixture_quantile(&all, alert_probability, Reading::Alert(alert_probability));
     voted.max(pooled)
 }
@@ -337,14 +336,6 @@ pub(super) enum Role {
     Trend,
     /// A damped trend: when to alert, not the times shown.
     Damped,
-    /// A straight trend whose damped twin predicted the series' past
-    /// clearly better (its backtest error under `CLEARLY_BETTER` times
-    /// this one's): its slope fades, as a warm-up's after a restart does.
-    /// The times shown and the band, not when to alert: the damped twin
-    /// speaks for it there. (Weighed against each other by their errors
-    /// alone, the straight trends of a warm-up outvoted their damped
-    /// twins and paged for as long as the warm-up lasted.)
-    Fading,
     /// A trend the evidence neither establishes nor rules out (compounding
     /// growth that did not clear `auto`'s gates): the band's near edge
     /// allows for it, nothing else does. A straight trend through growth
@@ -404,7 +395,7 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
     // Without a straight member (only damped ones could be tested), all
     // members speak for the times shown.
     let only_damped = members.iter().all(|x| x.role == Role::Damped);
-    let shown = |m: &Member| matches!(m.role, Role::Trend | Role::Fading) || only_damped;
+    let shown = |m: &Member| m.role == Role::Trend || only_damped;
     let best = weights
         .iter()
         .enumerate()

@@ -490,9 +490,6 @@ struct Candidate {
     fit: TrendFit,
     /// Not established by the evidence (see `ensemble::Role::Alternative`).
     alternative: bool,
-    /// A straight trend that its damped twin outlasts (see
-    /// `ensemble::Role::Fading`).
-    fading: bool,
 }
 
 /// A fitted trend and what it was fitted on: everything [`finish`] needs
@@ -700,10 +697,6 @@ fn fit(
                 Scale::Values => vec![(straight, None), (damped, Some(span))],
                 Scale::Log => vec![(straight, None)],
             };
-            // A trend whose damped twin predicted the past clearly better
-            // is one whose slope fades (a warm-up after a restart, a cache
-            // filling): it is shown, but it does not page.
-            let fading = p.scale == Scale::Values && damped.error < CLEARLY_BETTER * straight.error;
             for (tested, damping) in variants {
                 let mut reason = reason.clone();
                 if damping.is_some() {
@@ -721,7 +714,6 @@ fn fit(
                     error: tested.error,
                     kind,
                     alternative: false,
-                    fading: fading && damping.is_none(),
                     fit: TrendFit {
                         model,
                         reason,
@@ -871,7 +863,6 @@ impl Fitted {
                 forecast: finish(&c.fit, &at),
                 role: match c.kind {
                     _ if c.alternative => Role::Alternative,
-                    _ if c.fading => Role::Fading,
                     Kind::Damped => Role::Damped,
                     Kind::Straight | Kind::Exponential => Role::Trend,
                 },

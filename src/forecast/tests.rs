@@ -1263,39 +1263,6 @@ fn a_short_history_of_compounding_growth_is_forecast_as_compounding() {
 }
 
 #[test]
-fn a_warm_up_after_a_restart_does_not_page() {
-    // Memory after a restart: from 20% it climbs towards 60% with a time
-    // constant of half an hour; the limit is at 80%, which it never
-    // reaches. Seen for one to two hours (12 to 23 five-minute samples),
-    // the straight trends put the limit hours away; their damped twins,
-    // which predicted the climb's own past clearly better, do not reach
-    // it. Before fading trends were left out of the alert, 190 of 200 such
-    // histories paged.
-    let mut paged = Vec::new();
-    for seed in 0..20 {
-        let e = noise(seed, 23);
-        for n in [12, 15, 18, 21, 23] {
-            let s = history(n, 300.0, |x| {
-                let t = x + 300.0 * (n - 1) as f64;
-                60.0 - 40.0 * (-t / 1800.0).exp() + e[(t / 300.0) as usize]
-            });
-            let f = run(&s, 80.0, Direction::Rising, ModelChoice::Auto);
-            if f.within(7.0 * 86_400.0) {
-                paged.push(format!("seed {seed}, {n} samples: {}", f.reason));
-            }
-        }
-    }
-    assert!(paged.is_empty(), "{paged:#?}");
-    // A fill that keeps its pace is no warm-up: it pages.
-    let e = noise(3, 18);
-    let s = history(18, 300.0, |x| {
-        70.0 + x / 360.0 + 0.5 * e[(-x / 300.0) as usize]
-    });
-    let f = run(&s, 80.0, Direction::Rising, ModelChoice::Auto);
-    assert!(f.within(7.0 * 86_400.0), "{}", f.reason);
-}
-
-#[test]
 fn when_compounding_is_not_established_the_band_still_allows_for_it() {
     // Ten years of a monthly count growing 12% a year, with 8% noise: the
     // backtests cannot tell compounding from a straight trend clearly
