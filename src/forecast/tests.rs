@@ -34,6 +34,21 @@ fn run(s: &[Sample], wall: f64, dir: Direction, model: ModelChoice) -> Forecast 
     forecast(s, wall, dir, &Settings::with_model(model), NOW)
 }
 
+const YEAR: f64 = 31_557_600.0;
+
+/// Asserts that `f`'s likely time is within a factor 1.25 of `expected`
+/// seconds, printing both in years and `f`'s reason when it is not.
+fn assert_likely_within_years(f: &Forecast, expected: f64) {
+    let eta = f.eta.expect("approaching").likely;
+    assert!(
+        eta < 1.25 * expected && eta > expected / 1.25,
+        "{:.1} years, expected {:.1}: {}",
+        eta / YEAR,
+        expected / YEAR,
+        f.reason
+    );
+}
+
 #[test]
 fn a_series_of_a_few_samples_is_forecast_not_a_crash() {
     // A new mount or a new pod has a handful of samples. With three or
@@ -1211,7 +1226,6 @@ fn a_short_history_whose_growth_steepened_is_forecast_at_its_recent_rate() {
     // the wall at 1,100 over 20 years away; the recent trend says 14. Seven
     // samples are enough for a local trend (Theil-Sen survives two bad
     // points of seven), and the backtests then weigh it.
-    const YEAR: f64 = 31_557_600.0;
     let e = noise(11, 18);
     let s = history(18, YEAR, |x| {
         let k = 17.0 + x / YEAR;
@@ -1223,15 +1237,8 @@ fn a_short_history_whose_growth_steepened_is_forecast_at_its_recent_rate() {
         v * (1.0 + 0.02 * e[k.round() as usize])
     });
     let f = run(&s, 1100.0, Direction::Rising, ModelChoice::Auto);
-    let recent = (1100.0 - s[17].v) / 40.0 * YEAR;
-    let eta = f.eta.expect("approaching").likely;
-    assert!(
-        eta < 1.25 * recent && eta > recent / 1.25,
-        "{:.1} years, the recent trend's {:.1}: {}",
-        eta / YEAR,
-        recent / YEAR,
-        f.reason
-    );
+    // The recent trend's time.
+    assert_likely_within_years(&f, (1100.0 - s[17].v) / 40.0 * YEAR);
     assert!(f.reason.contains("over the last"), "{}", f.reason);
 }
 
@@ -1242,7 +1249,6 @@ fn a_short_history_of_compounding_growth_is_forecast_as_compounding() {
     // of three samples, the rising rate is shown by five. The wall at three
     // times the newest value is ln 3 / ln 1.12 = 9.7 years away; the
     // straight trends put it at 25 years and more.
-    const YEAR: f64 = 31_557_600.0;
     let e = noise(13, 16);
     let s = history(16, YEAR, |x| {
         let k = 15.0 + x / YEAR;
@@ -1251,14 +1257,7 @@ fn a_short_history_of_compounding_growth_is_forecast_as_compounding() {
     let wall = 3.0 * 100.0 * 1.12_f64.powi(15);
     let truth = 3.0_f64.ln() / 1.12_f64.ln() * YEAR;
     let f = run(&s, wall, Direction::Rising, ModelChoice::Auto);
-    let eta = f.eta.expect("approaching").likely;
-    assert!(
-        eta < 1.25 * truth && eta > truth / 1.25,
-        "{:.1} years, the truth {:.1}: {}",
-        eta / YEAR,
-        truth / YEAR,
-        f.reason
-    );
+    assert_likely_within_years(&f, truth);
     assert_eq!(f.model, ModelChoice::Exponential, "{}", f.reason);
 }
 
