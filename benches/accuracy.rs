@@ -6,7 +6,8 @@
 //! Every series approaches its wall at a time computed from the noise-free
 //! signal that generated it (for a cycle or a sawtooth, when its *peaks*
 //! reach the wall; for a random walk, when the walk itself does), except the
-//! noise-only family, which never reaches it and measures false alarms.
+//! noise-only family and a fill levelling off under its wall, which never
+//! reach it and measure false alarms.
 //! Each runway model and Prometheus' `predict_linear` over three windows are
 //! replayed with the protocol of `runway backtest` (`src/backtest.rs`):
 //! cuts from 20% of the span up to the crossing, the forecaster sees only
@@ -377,10 +378,41 @@ fn noise_only(seed: u64) -> Case {
     }
 }
 
+/// A fill that levels off: an exponential approach to a plateau (a heap or
+/// a cache warming up, a disk whose writes taper off), with a time constant
+/// of three to five days and AR noise. The wall is at 95.
+fn levelling(seed: u64, plateau: f64) -> Case {
+    let (start, wall) = (20.0, 95.0);
+    let tc = days_for(seed, 4.0, 1.0) * DAY;
+    let signal = move |t: f64| plateau - (plateau - start) * (-(t - T0) / tc).exp();
+    let noise: Vec<f64> = ar1(seed, 10_000, 0.5).iter().map(|e| 0.5 * e).collect();
+    let crossing = first_reach(signal, wall, T0, T0 + 28.0 * DAY);
+    let end = crossing.unwrap_or(T0 + 21.0 * DAY);
+    Case {
+        samples: sample(end, &noise, signal),
+        wall,
+        direction: Direction::Rising,
+        crossing,
+        lead: 3.0 * DAY,
+    }
+}
+
+/// Levelling off at 92, under the wall: it never reaches it, so this family
+/// measures false alarms only, as the straight trends of its climb page.
+fn levelling_under(seed: u64) -> Case {
+    levelling(seed, 92.0)
+}
+
+/// Levelling off at 100, over the wall: the wall comes on the flattening
+/// approach (at about 11 days), later than the climb's straight trends say.
+fn levelling_over(seed: u64) -> Case {
+    levelling(seed, 100.0)
+}
+
 /// A family: its name, and how to make its series for a seed.
 type Family = (&'static str, fn(u64) -> Case);
 
-const FAMILIES: [Family; 10] = [
+const FAMILIES: [Family; 12] = [
     ("linear", linear_trend),
     ("exponential", exponential),
     ("seasonal", seasonal),
@@ -390,6 +422,8 @@ const FAMILIES: [Family; 10] = [
     ("level shift", level_shift),
     ("random walk", random_walk),
     ("bursts", bursts),
+    ("levelling off over the wall", levelling_over),
+    ("levelling off under the wall", levelling_under),
     ("noise only", noise_only),
 ];
 
