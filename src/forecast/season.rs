@@ -60,6 +60,8 @@ pub enum Combine {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Season {
     pub period: f64,
+    /// A time at which the first phase bin begins (see [`grid_origin`]).
+    pub origin: f64,
     /// Offset of each phase bin from the trend; mean zero.
     pub profile: Vec<f64>,
     /// Share of the detrended variance the cycle explains.
@@ -69,7 +71,7 @@ pub struct Season {
 
 impl Season {
     fn bin(&self, t: f64) -> usize {
-        bin_of(t, self.period, self.profile.len())
+        bin_of(t - self.origin, self.period, self.profile.len())
     }
 
     /// The cycle's offset at time `t`.
@@ -166,6 +168,41 @@ fn bin_of(t: f64, period: f64, bins: usize) -> usize {
 /// far below any real offset of a sample.
 const BIN_EDGE: f64 = 1e-6;
 
+/// How closely the samples must share one phase within a bin's width (the
+/// length of the mean of their phases as unit vectors: 1 when all share
+/// it, near 0 when they spread evenly) for the bins to be centred on them.
+const ONE_PHASE: f64 = 0.9;
+
+/// Where the phase bins of width `width` begin: half a bin before the phase
+/// the samples share within a bin's width, so that each sample falls in the
+/// middle of its bin; 0 (bins aligned to the epoch) when they share none.
+///
+/// Samples a calendar month or quarter apart are not evenly spaced in
+/// seconds: quarters are 90 to 92 days and the first of January falls
+/// 0.3 days either side of a multiple of 365.25 days. With bins aligned to
+/// the epoch every quarter began within a day of a bin's edge, on one side
+/// or the other from year to year: two quarters shared a bin, another bin
+/// was left empty, and a yearly cycle in quarterly samples (a gas bill's
+/// winters) was seen at one cut and not at the next. Samples that spread
+/// over a bin's width keep the epoch's bins; a grid whose samples share
+/// one phase keeps it as the window slides, so the bins do not move from
+/// one evaluation to the next.
+fn grid_origin(samples: &[Sample], width: f64) -> f64 {
+    if samples.is_empty() || width <= 0.0 {
+        return 0.0;
+    }
+    let (sin, cos) = samples.iter().fold((0.0, 0.0), |(s, c), x| {
+        let (sin, cos) = (std::f64::consts::TAU * x.t.rem_euclid(width) / width).sin_cos();
+        (s + sin, c + cos)
+    });
+    let n = samples.len() as f64;
+    if (sin / n).hypot(cos / n) < ONE_PHASE {
+        return 0.0;
+    }
+    let shared = sin.atan2(cos) / std::f64::consts::TAU * width;
+    shared - width / 2.0
+}
+
 /// The median offset of each of `bins` phase bins over the points that
 /// `keep` (by index) admits; `None` for a bin with none. `bin[i]` is the
 /// bin of point `i`, `offset[i]` its offset. The points are sorted into
@@ -247,7 +284,7 @@ fn observable(samples: &[Sample], period: f64, dt: f64) -> bool {
         && period > 0.0
         && dt > 0.0
         && samples[n - 1].t - samples[0].t >= MIN_PERIODS * period
-        && period / dt >= MIN_SAMPLES_PER_PERIOD
+        && (period / dt).round() >= MIN_SAMPLES_PER_PERIOD
 }
 
 /// `estimate`, sharing the samples' median interval `dt` and the
@@ -276,7 +313,17 @@ fn estimate_in(
     let straight = straight.as_deref()?;
     let trend = moving_average(straight, period);
     let detrended: Vec<f64> = straight.iter().zip(&trend).map(|(s, m)| s.v - m).collect();
-    let bin: Vec<usize> = samples.iter().map(|s| bin_of(s.t, period, bins)).collect();
+    // With more samples a period than bins, each bin spans several
+    // samples and its edges fall between them wherever it begins.
+    let origin = if period / dt < MAX_BINS as f64 + 0.5 {
+        grid_origin(samples, period / bins as f64)
+    } else {
+        0.0
+    };
+    let bin: Vec<usize> = samples
+        .iter()
+        .map(|s| bin_of(s.t - origin, period, bins))
+        .collect();
     let odd: Vec<bool> = samples
         .iter()
         .map(|s| ((s.t - samples[0].t) / period).floor() as i64 % 2 == 1)
@@ -295,6 +342,7 @@ fn estimate_in(
     profile.iter_mut().for_each(|p| *p -= mean);
     let season = Season {
         period,
+        origin,
         profile,
         strength: 0.0,
         combine: Combine::Add,
@@ -441,6 +489,90 @@ mod tests {
             100.0 + winter(t) + 3.0 * noise(i)
         });
         assert_eq!(detect(&gas, &CANDIDATES).map(|s| s.period), Some(YEAR));
+    }
+
+    /// The first of each of `count` calendar months from January of
+    /// `year` on, in seconds since the epoch (UTC): 28 to 31 days apart.
+    fn month_starts(year: i64, count: usize) -> Vec<f64> {
+        let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let days_in = |y: i64, m: usize| match m {
+            1 if leap(y) => 29,
+            1 => 28,
+            3 | 5 | 8 | 10 => 30,
+            _ => 31,
+        };
+        let mut day: i64 = (1970..year).map(|y| if leap(y) { 366 } else { 365 }).sum();
+        let mut starts = Vec::with_capacity(count);
+        for k in 0..count {
+            starts.push(day as f64 * DAY);
+            day += days_in(year + (k / 12) as i64, k % 12);
+        }
+        starts
+    }
+
+    #[test]
+    fn a_yearly_cycle_in_calendar_quarters_is_found_at_every_length_of_history() {
+        // Gas burnt each calendar quarter, 30% more in winter, on a rising
+        // trend. Quarters are 90 to 92 days: with bins aligned to the
+        // epoch, each began within a day of a bin's edge, on one side or
+        // the other from year to year, and the cycle came and went as the
+        // history grew by a quarter.
+        let starts: Vec<f64> = month_starts(1990, 12 * 12).into_iter().step_by(3).collect();
+        for n in 16..=starts.len() {
+            let gas: Vec<Sample> = starts[..n]
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| {
+                    let winter = if i % 4 == 0 { 30.0 } else { 0.0 };
+                    Sample::new(t, 100.0 + 2.0 * i as f64 + winter + 2.0 * noise(i))
+                })
+                .collect();
+            let season = detect(&gas, &CANDIDATES);
+            assert_eq!(
+                season.as_ref().map(|c| c.period),
+                Some(YEAR),
+                "{n} quarters"
+            );
+            let season = season.expect("checked above");
+            let peak = gas[0].t;
+            assert!(
+                (season.at(peak) - season.max()).abs() < 1e-9 && season.max() > 15.0,
+                "{n} quarters: the winter quarter is the peak, {:?}",
+                season.profile
+            );
+        }
+    }
+
+    #[test]
+    fn each_calendar_month_has_its_own_bin_of_a_yearly_cycle() {
+        // A busy March every year. With bins of a twelfth of 365.25 days
+        // aligned to the epoch, the first of February and of March fell in
+        // one bin (and the first of January in the first or the last, by
+        // the year): March's peak was the median of a quiet and a busy
+        // month, halved.
+        let starts = month_starts(2019, 48);
+        let s: Vec<Sample> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let march = if i % 12 == 2 { 50.0 } else { 0.0 };
+                Sample::new(t, 100.0 + march + noise(i))
+            })
+            .collect();
+        let season = detect(&s, &CANDIDATES).expect("yearly cycle");
+        assert_eq!(season.period, YEAR);
+        for (i, sample) in s.iter().enumerate().take(12) {
+            let offset = season.at(sample.t);
+            if i == 2 {
+                assert!(offset > 40.0, "March {offset}: {:?}", season.profile);
+            } else {
+                assert!(
+                    offset.abs() < 10.0,
+                    "month {i} {offset}: {:?}",
+                    season.profile
+                );
+            }
+        }
     }
 
     #[test]
