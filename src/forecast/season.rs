@@ -60,7 +60,8 @@ pub enum Combine {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Season {
     pub period: f64,
-    /// A time at which the first phase bin begins (see [`grid_origin`]).
+    /// A time at which the first phase bin begins: half a bin before the
+    /// phase the samples share, or 0 (see `grid_origin`).
     pub origin: f64,
     /// Offset of each phase bin from the trend; mean zero.
     pub profile: Vec<f64>,
