@@ -60,8 +60,8 @@ pub enum Combine {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Season {
     pub period: f64,
-    /// A time at which the first phase bin begins: half a bin before the
-    /// phase the samples share, or 0 (see `grid_origin`).
+    /// A time at which the first phase bin begins: the earliest phase of
+    /// samples that share one, or 0 (see `grid_origin`).
     pub origin: f64,
     /// Offset of each phase bin from the trend; mean zero.
     pub profile: Vec<f64>,
@@ -171,12 +171,14 @@ const BIN_EDGE: f64 = 1e-6;
 
 /// How closely the samples must share one phase within a bin's width (the
 /// length of the mean of their phases as unit vectors: 1 when all share
-/// it, near 0 when they spread evenly) for the bins to be centred on them.
+/// it, near 0 when they spread evenly) for the bins to be set by them.
 const ONE_PHASE: f64 = 0.9;
 
-/// Where the phase bins of width `width` begin: half a bin before the phase
-/// the samples share within a bin's width, so that each sample falls in the
-/// middle of its bin; 0 (bins aligned to the epoch) when they share none.
+/// Where the phase bins of width `width` begin: at the earliest phase of
+/// the samples, when they share one within a bin's width, so that every
+/// sample falls at the start of its bin, as on a grid aligned to the
+/// epoch (samples on the hour, daily ones at midnight, which keep their
+/// bins); 0 (bins aligned to the epoch) when they share none.
 ///
 /// Samples a calendar month or quarter apart are not evenly spaced in
 /// seconds: quarters are 90 to 92 days and the first of January falls
@@ -186,22 +188,32 @@ const ONE_PHASE: f64 = 0.9;
 /// was left empty, and a yearly cycle in quarterly samples (a gas bill's
 /// winters) was seen at one cut and not at the next. Samples that spread
 /// over a bin's width keep the epoch's bins; a grid whose samples share
-/// one phase keeps it as the window slides, so the bins do not move from
-/// one evaluation to the next.
+/// one phase keeps it as the window slides, so the bins move at most by
+/// the samples' spread from one evaluation to the next, and every sample
+/// stays in its own.
 fn grid_origin(samples: &[Sample], width: f64) -> f64 {
     if samples.is_empty() || width <= 0.0 {
         return 0.0;
     }
+    let phase = |t: f64| std::f64::consts::TAU * t.rem_euclid(width) / width;
     let (sin, cos) = samples.iter().fold((0.0, 0.0), |(s, c), x| {
-        let (sin, cos) = (std::f64::consts::TAU * x.t.rem_euclid(width) / width).sin_cos();
+        let (sin, cos) = phase(x.t).sin_cos();
         (s + sin, c + cos)
     });
     let n = samples.len() as f64;
     if (sin / n).hypot(cos / n) < ONE_PHASE {
         return 0.0;
     }
-    let shared = sin.atan2(cos) / std::f64::consts::TAU * width;
-    shared - width / 2.0
+    let shared = sin.atan2(cos);
+    // The earliest phase, as an angle from the shared one in [-π, π).
+    let earliest = samples
+        .iter()
+        .map(|x| {
+            let d = phase(x.t) - shared;
+            d - std::f64::consts::TAU * ((d + std::f64::consts::PI) / std::f64::consts::TAU).floor()
+        })
+        .fold(f64::INFINITY, f64::min);
+    (shared + earliest) / std::f64::consts::TAU * width
 }
 
 /// The median offset of each of `bins` phase bins over the points that
@@ -574,6 +586,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn samples_of_one_phase_begin_their_bins() {
+        // A job busy in the 14:00 hour, sampled hourly at 13 min 20 s past. The
+        // busy bin begins at its sample, as bins aligned to the epoch did:
+        // the cycle peaks from the 14:13:20 sample on, not half an hour
+        // before it (as bins centred on the samples would have it).
+        let s = series(14.0, 3600.0, |t, i| {
+            let busy = if (t / 3600.0).rem_euclid(24.0).round() == 14.0 {
+                40.0
+            } else {
+                0.0
+            };
+            100.0 + busy + noise(i)
+        });
+        let season = detect(&s, &CANDIDATES).expect("daily cycle");
+        let two = s
+            .iter()
+            .map(|x| x.t)
+            .find(|t| (t / 3600.0).rem_euclid(24.0).round() == 14.0)
+            .expect("a 14:00 sample");
+        assert!((season.at(two) - season.max()).abs() < 1e-9);
+        assert!((season.at(two + 3599.0) - season.max()).abs() < 1e-9);
+        assert!(season.at(two - 1200.0) < season.max() - 30.0);
     }
 
     #[test]
