@@ -278,6 +278,10 @@ pub enum ConfigError {
     Invalid {
         origin: String,
         problems: Vec<Problem>,
+        /// The `source` section, when it is valid on its own: `runway
+        /// check` also checks the files it names, so that one run reports
+        /// an unreadable token beside a bad limit.
+        valid_source: Option<Box<SourceConfig>>,
     },
 }
 
@@ -298,6 +302,15 @@ impl ConfigError {
         match self {
             ConfigError::Invalid { problems, .. } => problems,
             _ => &[],
+        }
+    }
+
+    /// The `source` section when the configuration is invalid elsewhere
+    /// but that section is valid on its own; `None` otherwise.
+    pub fn valid_source(&self) -> Option<&SourceConfig> {
+        match self {
+            ConfigError::Invalid { valid_source, .. } => valid_source.as_deref(),
+            _ => None,
         }
     }
 }
@@ -387,6 +400,17 @@ fn parse(
         env_vars: &env.vars,
     };
     let config = walker.config(&root);
+    let source_alone = || {
+        let Value::Dict(_, root) = &root else {
+            return None;
+        };
+        let mut alone = Walker {
+            problems: Vec::new(),
+            env_vars: &env.vars,
+        };
+        let source = alone.source(get(root, "source"));
+        source.filter(|_| alone.problems.is_empty()).map(Box::new)
+    };
     match config {
         Some(config) if walker.problems.is_empty() => Ok(config),
         _ => {
@@ -403,6 +427,7 @@ fn parse(
             Err(ConfigError::Invalid {
                 origin: origin.to_string(),
                 problems,
+                valid_source: source_alone(),
             })
         }
     }

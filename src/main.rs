@@ -435,21 +435,40 @@ fn check(path: &Path) -> ExitCode {
 /// credential files can be read: what `runway check` checks, and what a
 /// reload must pass. Every error names the file.
 fn checked(path: &Path) -> Result<(Config, PrometheusSource), String> {
-    let cfg = config::load(path).map_err(|e| e.to_string())?;
     let named = |p: String| format!("{}: {p}", path.display());
-    // Every problem at once: a CA file that does not load and a token file
-    // that cannot be read are both reported.
-    let source = PrometheusSource::new(&cfg.source).map_err(|e| e.to_string());
-    let mut problems: Vec<String> = source.as_ref().err().cloned().into_iter().collect();
-    problems.extend(PrometheusSource::unreadable_credentials(&cfg.source));
-    match source {
-        Ok(source) if problems.is_empty() => Ok((cfg, source)),
-        _ => Err(problems
+    let cfg = match config::load(path) {
+        Ok(cfg) => cfg,
+        // The files a valid source section names are checked even when
+        // the rest is invalid: one run reports a bad limit and an
+        // unreadable token together.
+        Err(e) => {
+            let files = e.valid_source().map(source_problems).map(|(_, p)| p);
+            return Err(std::iter::once(e.to_string())
+                .chain(files.into_iter().flatten().map(named))
+                .collect::<Vec<_>>()
+                .join("\n"));
+        }
+    };
+    match source_problems(&cfg.source) {
+        (Some(source), problems) if problems.is_empty() => Ok((cfg, source)),
+        (_, problems) => Err(problems
             .into_iter()
             .map(named)
             .collect::<Vec<_>>()
             .join("\n")),
     }
+}
+
+/// The source `config` describes, and every problem with the files it
+/// names at once: a CA file that does not load and a token file that
+/// cannot be read are both reported.
+fn source_problems(config: &config::SourceConfig) -> (Option<PrometheusSource>, Vec<String>) {
+    let (source, mut problems) = match PrometheusSource::new(config) {
+        Ok(source) => (Some(source), Vec::new()),
+        Err(e) => (None, vec![e.to_string()]),
+    };
+    problems.extend(PrometheusSource::unreadable_credentials(config));
+    (source, problems)
 }
 
 fn shared() -> Result<(Arc<RwLock<Snapshot>>, Arc<Metrics>)> {

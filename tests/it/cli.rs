@@ -158,6 +158,44 @@ fn check_names_a_file_the_configuration_needs_that_cannot_be_read() {
     );
 }
 
+#[test]
+fn check_reports_an_unreadable_token_beside_a_bad_limit() {
+    // A configuration with a bad limit used to stop there: its token file
+    // was only checked once the limit was fixed, a second run later.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token = dir.path().join("token");
+    let file = dir.path().join("runway.toml");
+    let write = |source: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "[source]\n{source}bearer_token_file = {:?}\n[[limits]]\nname = \"disk_full\"\nquery = \"q\"\nwall = 0\ndirection = \"falling\"\nlead_time = \"soon\"\n",
+                path_str(&token)
+            ),
+        )
+        .expect("write config");
+    };
+    write("url = \"http://127.0.0.1:9090\"\n");
+    let run = runway(&["check", "--config", path_str(&file)], "");
+    assert_ne!(run.code, Some(0), "{}", run.show());
+    for about in ["limits[0].lead_time", "source.bearer_token_file"] {
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.contains(about) && l.contains("runway.toml")),
+            "{about}: {}",
+            run.show()
+        );
+    }
+    // A source section that is itself invalid is reported as it is, and
+    // the files it names are not guessed at.
+    write("url = \"not a url\"\n");
+    let run = runway(&["check", "--config", path_str(&file)], "");
+    assert_ne!(run.code, Some(0), "{}", run.show());
+    assert!(run.stderr.contains("source.url"), "{}", run.show());
+    assert!(!run.stderr.contains("cannot read"), "{}", run.show());
+}
+
 // ---------------------------------------------------------------------------
 // runway forecast
 // ---------------------------------------------------------------------------
