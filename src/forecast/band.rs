@@ -94,11 +94,7 @@ pub enum Outcome {
 /// the outliers a robust fit ignored do not widen.
 fn scale2(resid: &[f64], noise: Noise) -> f64 {
     match noise {
-        Noise::Robust => {
-            let mut a: Vec<f64> = resid.iter().map(|r| r.abs()).collect();
-            let mad = robust::median_in_place(&mut a).unwrap_or(0.0);
-            (1.4826 * mad).powi(2)
-        }
+        Noise::Robust => (1.4826 * robust::median_distance(resid, 0.0).unwrap_or(0.0)).powi(2),
         Noise::Gaussian => {
             resid.iter().map(|r| r * r).sum::<f64>() / (resid.len() as f64 - 2.0).max(1.0)
         }
