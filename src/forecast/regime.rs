@@ -365,6 +365,7 @@ pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::season::YEAR;
     use super::*;
 
     fn noise(i: usize) -> f64 {
@@ -621,6 +622,32 @@ mod tests {
         assert_eq!(current_start(&s), 0);
     }
 
+    /// How many of `seeds` random walks with drift, `n` samples `step`
+    /// seconds apart, show a rising rate. Each starts at `start` and moves
+    /// `drift` plus `spread` times the sum of two noises a sample; seed `k`
+    /// takes its noise from `k * stride` on.
+    fn walks_with_a_rising_rate(
+        seeds: usize,
+        n: usize,
+        step: f64,
+        (start, drift, spread): (f64, f64, f64),
+        stride: usize,
+    ) -> usize {
+        (0..seeds)
+            .filter(|seed| {
+                let mut v = start;
+                let s: Vec<Sample> = (0..n)
+                    .map(|i| {
+                        let at = i + stride * seed;
+                        v += drift + spread * (noise(at) + noise(at + stride / 2));
+                        Sample::new(step * i as f64, v)
+                    })
+                    .collect();
+                rate_rises(&s, 1.0)
+            })
+            .count()
+    }
+
     #[test]
     fn compounding_growth_has_a_rising_rate_and_a_walk_or_a_line_has_not() {
         // Doubling every two days, through 3% noise, seen for three days.
@@ -635,20 +662,7 @@ mod tests {
         // Random walks with drift, whose paths bend by chance: few show a
         // rising rate (4 of these 40; allowing nine falling pairs instead
         // of six, 7).
-        let walks = (0..40u64)
-            .filter(|seed| {
-                let mut v = 20.0;
-                let s: Vec<Sample> = (0..2016)
-                    .map(|i| {
-                        let at = i + 10_000 * *seed as usize;
-                        let step = noise(at) + noise(at + 5_000);
-                        v += 0.04 + 0.3 * step;
-                        Sample::new(300.0 * i as f64, v)
-                    })
-                    .collect();
-                rate_rises(&s, 1.0)
-            })
-            .count();
+        let walks = walks_with_a_rising_rate(40, 2016, 300.0, (20.0, 0.04, 0.3), 10_000);
         assert!(walks <= 4, "{walks} of 40 walks");
         // Too short to tell: four blocks of three samples are the fewest.
         assert!(!rate_rises(&series(11, |i| (i as f64).exp()), 1.0));
@@ -658,9 +672,8 @@ mod tests {
     fn a_short_history_shows_compounding_by_fewer_blocks() {
         // Fifteen yearly samples growing 12% a year through 2% noise (a
         // census, a yearly total): five blocks of three samples.
-        let year = 365.25 * 86_400.0;
         let yearly = |n: usize, f: &dyn Fn(usize) -> f64| -> Vec<Sample> {
-            (0..n).map(|i| Sample::new(year * i as f64, f(i))).collect()
+            (0..n).map(|i| Sample::new(YEAR * i as f64, f(i))).collect()
         };
         let s = yearly(15, &|i| {
             100.0 * 1.12_f64.powi(i as i32) * (1.0 + 0.02 * noise(i))
@@ -671,19 +684,7 @@ mod tests {
         assert!(!rate_rises(&s, 1.0));
         // Nor do random walks with drift more often than the test's 5%
         // allows (16 of these 400).
-        let walks = (0..400usize)
-            .filter(|seed| {
-                let mut v = 100.0;
-                let s: Vec<Sample> = (0..15)
-                    .map(|i| {
-                        let at = i + 1_000 * seed;
-                        v += 3.0 + 4.0 * (noise(at) + noise(at + 500));
-                        Sample::new(year * i as f64, v)
-                    })
-                    .collect();
-                rate_rises(&s, 1.0)
-            })
-            .count();
+        let walks = walks_with_a_rising_rate(400, 15, YEAR, (100.0, 3.0, 4.0), 1_000);
         assert!(walks <= 24, "{walks} of 400 walks");
     }
 

@@ -34,7 +34,7 @@ fn run(s: &[Sample], wall: f64, dir: Direction, model: ModelChoice) -> Forecast 
     forecast(s, wall, dir, &Settings::with_model(model), NOW)
 }
 
-const YEAR: f64 = 31_557_600.0;
+use super::season::YEAR;
 
 /// Asserts that `f`'s likely time is within a factor 1.25 of `expected`
 /// seconds, printing both in years and `f`'s reason when it is not.
