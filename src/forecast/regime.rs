@@ -58,10 +58,9 @@ impl Prefix {
     /// [k2, b) together: the samples in [k, k2) left out.
     fn sse_across(&self, a: usize, k: usize, k2: usize, b: usize) -> f64 {
         let n = ((k - a) + (b - k2)) as f64;
-        let d: Vec<f64> = (0..5)
-            .map(|i| (self.s[k][i] - self.s[a][i]) + (self.s[b][i] - self.s[k2][i]))
-            .collect();
-        let (sx, sy, sxx, sxy, syy) = (d[0], d[1], d[2], d[3], d[4]);
+        let (sa, sk, sk2, sb) = (&self.s[a], &self.s[k], &self.s[k2], &self.s[b]);
+        let d: [f64; 5] = std::array::from_fn(|i| (sk[i] - sa[i]) + (sb[i] - sk2[i]));
+        let [sx, sy, sxx, sxy, syy] = d;
         let vx = sxx - sx * sx / n;
         let vy = syy - sy * sy / n;
         let cxy = sxy - sx * sy / n;
@@ -71,7 +70,8 @@ impl Prefix {
 
     fn line(&self, a: usize, b: usize) -> (f64, f64) {
         let n = (b - a) as f64;
-        let d: Vec<f64> = (0..5).map(|k| self.s[b][k] - self.s[a][k]).collect();
+        let (sa, sb) = (&self.s[a], &self.s[b]);
+        let d: [f64; 5] = std::array::from_fn(|k| sb[k] - sa[k]);
         let vx = d[2] - d[0] * d[0] / n;
         let slope = if vx > 0.0 {
             (d[3] - d[0] * d[1] / n) / vx
@@ -120,6 +120,14 @@ fn despike(v: &[f64]) -> Vec<f64> {
         .map(|i| {
             let lo = i.saturating_sub(HALF);
             let hi = (i + HALF + 1).min(v.len());
+            // The median lies within the window's range: a window narrower
+            // than the limit holds no spike, and most do not need sorting.
+            let (min, max) = v[lo..hi]
+                .iter()
+                .fold((v[i], v[i]), |(a, b), &x| (a.min(x), b.max(x)));
+            if max - min <= LIMIT * sigma {
+                return v[i];
+            }
             w.clear();
             w.extend_from_slice(&v[lo..hi]);
             let med = super::robust::median_in_place(&mut w).unwrap_or(v[i]);
