@@ -103,12 +103,12 @@ fn for_each_row(points: &[Sample], mut f: impl FnMut(&[f64])) {
     }
 }
 
-/// The points of the skeleton whose pairs' slopes bracket the median (see
-/// [`median_slope`]): every pair among this many evenly spaced points.
+/// How many evenly spaced points bracket the median of every pairwise slope
+/// (see [`median_slope`]) with the slopes of their own pairs: 276 of them.
 const BRACKET_POINTS: usize = 24;
-/// How far either side of the skeleton's median its bracket reaches, as a
-/// share of its slopes: a sample of 276 slopes places the median of all of
-/// them within about 3% of its own (one standard error), and the bracket
+/// How far either side of the median of those 276 slopes the bracket
+/// reaches, as a share of them: so many slopes place the median of all of
+/// them within about 3% of their own (one standard error), and the bracket
 /// reaches four times as far. It holds about a quarter of all the slopes,
 /// and missed the median in 4% of the fits of the development set's
 /// forecasts (series of steps, which a few points misread), which then
