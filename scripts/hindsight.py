@@ -81,7 +81,10 @@ SIMPLE = {
 }
 
 
-def runway(cmd, ts, vs, cut, wall, rising, lead):
+def said(cmd, ts, vs, wall, rising, lead, tool="hindsight"):
+    """What `cmd` (a `runway forecast` command) says of the samples `ts`,
+    `vs`: the first series of its JSON. Exits, naming `tool`, when it
+    cannot be run or fails."""
     with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
         f.write("timestamp,value\n")
         for t, v in zip(ts, vs):
@@ -93,12 +96,16 @@ def runway(cmd, ts, vs, cut, wall, rising, lead):
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     except OSError as e:
-        sys.exit(f"hindsight: cannot run {argv[0]}: {e.strerror} (build it, or set --cmd)")
+        sys.exit(f"{tool}: cannot run {argv[0]}: {e.strerror} (build it, or set the command)")
     finally:
         os.unlink(path)
     if p.returncode != 0:
-        sys.exit(f"hindsight: {' '.join(argv)} exited {p.returncode}: {p.stderr.strip()[:400]}")
-    s = json.loads(p.stdout)["series"][0]
+        sys.exit(f"{tool}: {' '.join(argv)} exited {p.returncode}: {p.stderr.strip()[:400]}")
+    return json.loads(p.stdout)["series"][0]
+
+
+def runway(cmd, ts, vs, cut, wall, rising, lead):
+    s = said(cmd, ts, vs, wall, rising, lead)
     ttw = 0.0 if s.get("status") == "breached" else s.get("time_to_wall_seconds")
     band = None
     if s.get("status") == "approaching" and s.get("time_to_wall_lower_seconds") is not None:

@@ -23,27 +23,11 @@ own, for `--old`:
 """
 import argparse
 import csv
-import json
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-
-def said(cmd, path, wall, rising, lead):
-    """What `cmd` says of the series in `path`: its first series, as JSON."""
-    argv = shlex.split(cmd) + ["--input", path, "--wall", repr(wall),
-                               "--direction", "rising" if rising else "falling",
-                               "--lead", str(int(lead)), "--output", "json"]
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    except OSError as e:
-        sys.exit(f"samecuts: cannot run {argv[0]}: {e.strerror} (build it, or check the command)")
-    if p.returncode != 0:
-        sys.exit(f"samecuts: {' '.join(argv)} exited {p.returncode}: {p.stderr.strip()[:400]}")
-    return json.loads(p.stdout)["series"][0]
+from hindsight import said  # runs a forecast command on samples, as JSON
 
 
 def main():
@@ -82,18 +66,9 @@ def main():
 
     def compare(job):
         series, i, cut, ts, vs, wall, rising, lead = job
-        with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
-            f.write("timestamp,value\n")
-            for t, v in zip(ts, vs):
-                if t > cut:
-                    break
-                f.write(f"{t:.3f},{v!r}\n")
-            path = f.name
-        try:
-            old = said(a.old, path, wall, rising, lead)
-            new = said(a.new, path, wall, rising, lead)
-        finally:
-            os.unlink(path)
+        seen = sum(1 for t in ts if t <= cut)
+        old, new = (said(cmd, ts[:seen], vs[:seen], wall, rising, lead, "samecuts")
+                    for cmd in (a.old, a.new))
         return series, i, old, new
 
     with ThreadPoolExecutor(a.jobs) as pool:
