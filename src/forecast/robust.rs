@@ -16,17 +16,32 @@ pub const MAX_POINTS: usize = 160;
 
 /// The median of `v`, reordering it; `None` when empty.
 pub(crate) fn median_in_place(v: &mut [f64]) -> Option<f64> {
-    let n = v.len();
-    if n == 0 {
+    middle(v.len(), 0, v)
+}
+
+/// The median of `count` values, `below` of which are smaller than every
+/// one of `within` (the rest of them, in any order, the others larger):
+/// the middle value, or the mean of the two middle ones, when they are in
+/// `within`; `None` otherwise, or when there are none. Reorders `within`.
+fn middle(count: usize, below: usize, within: &mut [f64]) -> Option<f64> {
+    let mid = count / 2;
+    // The rank of the lower middle value (the middle one, for an odd count).
+    let first = if count % 2 == 1 {
+        mid
+    } else {
+        mid.checked_sub(1)?
+    };
+    if below > first || mid >= below + within.len() {
         return None;
     }
-    let mid = n / 2;
-    let (_, upper, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    let (lower, upper, _) = within.select_nth_unstable_by(mid - below, f64::total_cmp);
     let upper = *upper;
-    if n % 2 == 1 {
+    if count % 2 == 1 {
         return Some(upper);
     }
-    let lower = v[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // The value ranked just below the middle is within too (`first` is not
+    // below): the largest of those before the middle one.
+    let lower = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     Some((lower + upper) / 2.0)
 }
 
@@ -124,28 +139,7 @@ const BRACKET_REACH: f64 = 0.12;
 /// bit, and cost about a quarter less.
 fn median_slope(points: &[Sample]) -> Option<f64> {
     let n = points.len();
-    let bracket = if n > 2 * BRACKET_POINTS {
-        let stride = n as f64 / BRACKET_POINTS as f64;
-        let few: Vec<Sample> = (0..BRACKET_POINTS)
-            .map(|i| points[(i as f64 * stride) as usize])
-            .collect();
-        let mut sampled = Vec::with_capacity(BRACKET_POINTS * (BRACKET_POINTS - 1) / 2);
-        for_each_row(&few, |row| sampled.extend_from_slice(row));
-        let rank = |q: f64| ((sampled.len().max(1) - 1) as f64 * q).round() as usize;
-        let (low, high) = (rank(0.5 - BRACKET_REACH), rank(0.5 + BRACKET_REACH));
-        (sampled.len() > 2).then(|| {
-            let (_, lo, above) = sampled.select_nth_unstable_by(low, f64::total_cmp);
-            let lo = *lo;
-            let hi = match high.checked_sub(low + 1) {
-                Some(i) => *above.select_nth_unstable_by(i, f64::total_cmp).1,
-                None => lo,
-            };
-            (lo, hi)
-        })
-    } else {
-        None
-    };
-    if let Some((lo, hi)) = bracket {
+    if let Some((lo, hi)) = bracket(points) {
         let (mut below, mut count, mut kept) = (0usize, 0usize, 0usize);
         // Without a branch on where each slope falls, which no predictor
         // guesses: each is written to the next free place, which moves on
@@ -163,31 +157,42 @@ fn median_slope(points: &[Sample]) -> Option<f64> {
                 kept += usize::from(s >= lo && s <= hi);
             }
         });
-        within.truncate(kept);
-        // The median is the middle slope, or the mean of the two middle
-        // ones: both must be within the bracket.
-        let mid = count / 2;
-        let first = if count % 2 == 1 {
-            mid
-        } else {
-            mid.saturating_sub(1)
-        };
-        if count > 0 && below <= first && mid < below + within.len() {
-            let (lower, upper, _) = within.select_nth_unstable_by(mid - below, f64::total_cmp);
-            let upper = *upper;
-            if count % 2 == 1 {
-                return Some(upper);
-            }
-            // The slope ranked just below the middle: within the bracket
-            // when any slope of it is, else the largest below it, which
-            // `first >= below` rules out.
-            let lower = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            return Some((lower + upper) / 2.0);
+        if let Some(median) = middle(count, below, &mut within[..kept]) {
+            return Some(median);
         }
     }
     let mut slopes = Vec::with_capacity(n * (n - 1) / 2);
     for_each_row(points, |row| slopes.extend_from_slice(row));
     median_in_place(&mut slopes)
+}
+
+/// The slopes that likely bracket the median of every pairwise slope of
+/// `points`: the ranks 0.5 ± [`BRACKET_REACH`] among the slopes of
+/// [`BRACKET_POINTS`] of them, evenly spaced. `None` for too few points to
+/// be worth it.
+fn bracket(points: &[Sample]) -> Option<(f64, f64)> {
+    let n = points.len();
+    if n <= 2 * BRACKET_POINTS {
+        return None;
+    }
+    let stride = n as f64 / BRACKET_POINTS as f64;
+    let few: Vec<Sample> = (0..BRACKET_POINTS)
+        .map(|i| points[(i as f64 * stride) as usize])
+        .collect();
+    let mut sampled = Vec::with_capacity(BRACKET_POINTS * (BRACKET_POINTS - 1) / 2);
+    for_each_row(&few, |row| sampled.extend_from_slice(row));
+    if sampled.len() < 3 {
+        return None;
+    }
+    let rank = |q: f64| ((sampled.len() - 1) as f64 * q).round() as usize;
+    let (low, high) = (rank(0.5 - BRACKET_REACH), rank(0.5 + BRACKET_REACH));
+    let (_, lo, above) = sampled.select_nth_unstable_by(low, f64::total_cmp);
+    let lo = *lo;
+    let hi = match high.checked_sub(low + 1) {
+        Some(i) => *above.select_nth_unstable_by(i, f64::total_cmp).1,
+        None => lo,
+    };
+    Some((lo, hi))
 }
 
 /// How a trend's slope is estimated from a window of samples.
