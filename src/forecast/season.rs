@@ -152,16 +152,42 @@ fn moving_average(samples: &[Sample], period: f64) -> Vec<f64> {
 }
 
 /// The phase bin of time `t` in a cycle of `period` cut into `bins`.
-/// (`x - x.floor()` is the phase `rem_euclid(1.0)` gives, without the cost
+/// (`x - floor(x)` is the phase `rem_euclid(1.0)` gives, without the cost
 /// of a floating-point remainder.)
 fn bin_of(t: f64, period: f64, bins: usize) -> usize {
     let x = t / period;
-    let phase = x - x.floor();
+    let phase = x - floor(x);
     // A sample on a bin's edge (15 s steps in a 6-minute cycle of 24 bins)
     // belongs to that bin: the rounding of `t / period` at 1.8e9 put it in
     // the one before, at every period, which left a bin empty and the whole
     // cycle unseen.
-    (phase * bins as f64 + BIN_EDGE) as usize % bins
+    let bin = (phase * bins as f64 + BIN_EDGE) as usize;
+    // `bin % bins`, without an integer division a sample: the phase is
+    // under 1 (or 1 itself, rounded from just under), so only `bins`
+    // itself wraps.
+    if bin < bins {
+        bin
+    } else {
+        bin - bins
+    }
+}
+
+/// `x.floor()`, to the bit, inline: on the baseline x86-64 target (no
+/// SSE4.1) `f64::floor` is a call into the C library, and a cycle's
+/// estimate takes two a sample for each period it tries. Every `f64` of
+/// magnitude 2^52 or more is a whole number already.
+fn floor(x: f64) -> f64 {
+    const WHOLE: f64 = 4_503_599_627_370_496.0;
+    if x.abs() >= WHOLE || x.is_nan() {
+        return x.floor();
+    }
+    let truncated = x as i64 as f64;
+    if truncated > x {
+        truncated - 1.0
+    } else {
+        // `x.floor()` of -0.0 is -0.0; the truncation gives 0.0.
+        truncated.copysign(x)
+    }
 }
 
 /// How far below a bin's edge, in bins, a phase still counts as on it: far
@@ -339,7 +365,7 @@ fn estimate_in(
         .collect();
     let odd: Vec<bool> = samples
         .iter()
-        .map(|s| ((s.t - samples[0].t) / period).floor() as i64 % 2 == 1)
+        .map(|s| floor((s.t - samples[0].t) / period) as i64 % 2 == 1)
         .collect();
     let even_periods = profile_of(&bin, &detrended, bins, |i| !odd[i]);
     let odd_periods = profile_of(&bin, &detrended, bins, |i| odd[i]);
@@ -781,6 +807,47 @@ mod tests {
             100.0 + 20.0 * (t / DAY * std::f64::consts::TAU).sin()
         });
         assert_eq!(detect(&s, &[DAY]).map(|c| c.period), Some(DAY));
+    }
+
+    #[test]
+    fn the_inline_floor_is_the_floor_to_the_bit() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            1.0 - f64::EPSILON,
+            -1.0 + f64::EPSILON / 2.0,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+        ];
+        // Phases of times near today's, in periods of a day, as the
+        // estimates take them.
+        values.extend(
+            (0..10_000).map(|i| (1.8e9 + 299.7 * i as f64) / DAY * (1.0 - 2.0 * (i % 2) as f64)),
+        );
+        for &x in &values {
+            assert_eq!(floor(x).to_bits(), x.floor().to_bits(), "{x}");
+        }
+        assert!(floor(f64::NAN).is_nan());
+        // And the bins, which wrap without a division, are those of the
+        // remainder, a phase that rounds to 1 included.
+        values.extend([-1e-20, -1e-17, 1.0 - 1e-17]);
+        for x in values.into_iter().filter(|x| x.is_finite()) {
+            for bins in [4, 7, 24, 96] {
+                let by_remainder = ((x - x.floor()) * bins as f64 + BIN_EDGE) as usize % bins;
+                assert_eq!(bin_of(x, 1.0, bins), by_remainder, "{x} in {bins} bins");
+            }
+        }
     }
 
     #[test]
