@@ -104,6 +104,48 @@ def said(cmd, ts, vs, wall, rising, lead, tool="hindsight"):
     return json.loads(p.stdout)["series"][0]
 
 
+def protocol(manifest, evaluation, tool="hindsight"):
+    """The shared protocol's module (`backtest.py`: data loading and cut
+    placement), found in `evaluation` or in ../eval beside the data, and
+    the folder of the manifest's data. Exits, naming `tool`, when either is
+    missing."""
+    data = os.path.dirname(os.path.abspath(manifest))
+    if not os.path.isfile(manifest):
+        sys.exit(f"{tool}: no manifest at {manifest}")
+    evaluation = evaluation or os.path.join(data, "..", "..", "eval")
+    sys.path.insert(0, evaluation)
+    try:
+        import backtest as bt
+    except ImportError:
+        sys.exit(f"{tool}: no backtest.py in {evaluation} (set --eval)")
+    return bt, data
+
+
+def cuts(bt, data, manifest, count, kinds=None, tool="hindsight"):
+    """The protocol's cuts, placed as `backtest.py` places them: `count`
+    evenly spaced times from 20% of each series' span up to its crossing,
+    for the manifest's series (those whose crossing type is in `kinds`, or
+    all). Yields (manifest row, index, cut, time to the crossing, times,
+    values, how many of them the cut sees, wall, rising, lead)."""
+    for m in csv.DictReader(open(manifest)):
+        if kinds is not None and m["crossing_type"] not in kinds:
+            continue
+        ts, vs = bt.load_series(os.path.join(data, m["file"]))
+        if len(ts) < 2:
+            sys.exit(f"{tool}: {m['file']}: fewer than two samples")
+        wall, cross = float(m["threshold"]), float(m["first_cross_t"])
+        rising = m["direction"] == "above"
+        span = ts[-1] - ts[0]
+        lead, start = 0.1 * span, ts[0] + 0.2 * span
+        for i in range(count):
+            cut = start + (cross - start) * i / count
+            tau = cross - cut
+            if tau <= 0:
+                continue
+            seen = sum(1 for t in ts if t <= cut)
+            yield m, i, cut, tau, ts, vs, seen, wall, rising, lead
+
+
 def runway(cmd, ts, vs, cut, wall, rising, lead):
     s = said(cmd, ts, vs, wall, rising, lead)
     ttw = 0.0 if s.get("status") == "breached" else s.get("time_to_wall_seconds")
@@ -122,45 +164,24 @@ def main():
     ap.add_argument("--cuts", type=int, default=60)
     ap.add_argument("--eval", help="folder of backtest.py (default: ../eval beside the data)")
     a = ap.parse_args()
-    data = os.path.dirname(os.path.abspath(a.manifest))
-    if not os.path.isfile(a.manifest):
-        sys.exit(f"hindsight: no manifest at {a.manifest}")
-    evaluation = a.eval or os.path.join(data, "..", "..", "eval")
-    sys.path.insert(0, evaluation)
-    try:
-        import backtest as bt  # the shared protocol: loading and cut placement
-    except ImportError:
-        sys.exit(f"hindsight: no backtest.py in {evaluation} (set --eval)")
+    bt, data = protocol(a.manifest, a.eval)
 
     # results[forecaster][series] = [(err, alerted, truth)]
     results = collections.defaultdict(lambda: collections.defaultdict(list))
     banded = held = 0  # runway's 90% band: cuts where it gave one, and held the truth
-    for m in csv.DictReader(open(a.manifest)):
-        if m["crossing_type"] not in bt.TREND:
-            continue
-        ts, vs = bt.load_series(os.path.join(data, m["file"]))
-        wall, cross = float(m["threshold"]), float(m["first_cross_t"])
-        rising = m["direction"] == "above"
-        span = ts[-1] - ts[0]
-        lead, start = 0.1 * span, ts[0] + 0.2 * span
-        for i in range(a.cuts):
-            cut = start + (cross - start) * i / a.cuts
-            tau = cross - cut
-            if tau <= 0:
-                continue
-            k = sum(1 for t in ts if t <= cut)
-            seen_t, seen_v = ts[:k], vs[:k]
-            answers = {name: (lambda p: (p, p is not None and p <= lead))(
-                line_ttw(seen_t, seen_v, cut, wall, rising, **kw))
-                for name, kw in SIMPLE.items()}
-            ttw, alerted, band = runway(a.cmd, seen_t, seen_v, cut, wall, rising, lead)
-            answers["runway"] = (ttw, alerted)
-            if band is not None:
-                banded += 1
-                held += band[0] <= tau <= band[1]
-            for name, (p, alerted) in answers.items():
-                err = CAP if p is None or p <= 0 else min(abs(math.log(p / tau)), CAP)
-                results[name][m["series_id"]].append((err, alerted, tau <= lead))
+    for m, _, cut, tau, ts, vs, k, wall, rising, lead in cuts(bt, data, a.manifest, a.cuts, bt.TREND):
+        seen_t, seen_v = ts[:k], vs[:k]
+        answers = {name: (lambda p: (p, p is not None and p <= lead))(
+            line_ttw(seen_t, seen_v, cut, wall, rising, **kw))
+            for name, kw in SIMPLE.items()}
+        ttw, alerted, band = runway(a.cmd, seen_t, seen_v, cut, wall, rising, lead)
+        answers["runway"] = (ttw, alerted)
+        if band is not None:
+            banded += 1
+            held += band[0] <= tau <= band[1]
+        for name, (p, alerted) in answers.items():
+            err = CAP if p is None or p <= 0 else min(abs(math.log(p / tau)), CAP)
+            results[name][m["series_id"]].append((err, alerted, tau <= lead))
 
     series = list(results["runway"].keys())
     within = lambda rows: sum(1 for e, _, _ in rows if e <= WITHIN)

@@ -22,12 +22,13 @@ own, for `--old`:
         (cd /tmp/old && cargo build --release --bin runway)
 """
 import argparse
-import csv
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from hindsight import said  # runs a forecast command on samples, as JSON
+# The shared protocol's loading and cut placement, and a forecast command
+# run on samples, as JSON.
+from hindsight import cuts, protocol, said
 
 
 def main():
@@ -41,38 +42,17 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--eval", help="folder of backtest.py (default: ../eval beside the data)")
     a = ap.parse_args()
-    if not os.path.isfile(a.manifest):
-        sys.exit(f"samecuts: no manifest at {a.manifest}")
-    data = os.path.dirname(os.path.abspath(a.manifest))
-    evaluation = a.eval or os.path.join(data, "..", "..", "eval")
-    sys.path.insert(0, evaluation)
-    try:
-        import backtest as bt  # the shared protocol: loading and cut placement
-    except ImportError:
-        sys.exit(f"samecuts: no backtest.py in {evaluation} (set --eval)")
-
-    cuts = []
-    for m in csv.DictReader(open(a.manifest)):
-        ts, vs = bt.load_series(os.path.join(data, m["file"]))
-        if len(ts) < 2:
-            sys.exit(f"samecuts: {m['file']}: fewer than two samples")
-        wall, cross = float(m["threshold"]), float(m["first_cross_t"])
-        span = ts[-1] - ts[0]
-        lead, start = 0.1 * span, ts[0] + 0.2 * span
-        for i in range(a.cuts):
-            cut = start + (cross - start) * i / a.cuts
-            if cross - cut > 0:
-                cuts.append((m["series_id"], i, cut, ts, vs, wall, m["direction"] == "above", lead))
+    bt, data = protocol(a.manifest, a.eval, "samecuts")
+    jobs = list(cuts(bt, data, a.manifest, a.cuts, tool="samecuts"))
 
     def compare(job):
-        series, i, cut, ts, vs, wall, rising, lead = job
-        seen = sum(1 for t in ts if t <= cut)
+        m, i, _, _, ts, vs, seen, wall, rising, lead = job
         old, new = (said(cmd, ts[:seen], vs[:seen], wall, rising, lead, "samecuts")
                     for cmd in (a.old, a.new))
-        return series, i, old, new
+        return m["series_id"], i, old, new
 
     with ThreadPoolExecutor(a.jobs) as pool:
-        results = list(pool.map(compare, cuts))
+        results = list(pool.map(compare, jobs))
     differ = [(s, i, old, new) for s, i, old, new in results if old != new]
     for s, i, old, new in differ[:a.show]:
         keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
