@@ -26,8 +26,12 @@
 //!      lead cannot be judged and is left out.
 //!    - false alarms: alerts at cuts where the wall is further than the lead
 //!      (or not reached within the lead's worth of data that follows).
+//!    - which way the times err: the share of cuts with a known tau at
+//!      which the wall came sooner than the likely time (or no time was
+//!      given): about half when they err either way alike.
 //!    - band coverage: the share of cuts with a known tau that fall inside
-//!      the band `[lower, upper]`; the band is a nominal 90% one.
+//!      the band `[lower, upper]`; the band is a nominal 90% one. And the
+//!      shares that fall before it and after it (5% each, nominally).
 //!    - the models chosen, counted.
 //!
 //! [`replay`] runs the protocol for any forecaster and any truth (the
@@ -201,6 +205,11 @@ pub struct Scores {
     pub eta_error_median: Option<f64>,
     /// Share of scored cuts predicted within a factor 1.5 of the truth.
     pub eta_hit_rate_1_5x: Option<f64>,
+    /// Share of scored cuts at which the wall came sooner than the likely
+    /// time, or the forecaster gave none: which way the eta error errs.
+    /// About 0.5 when the times err either way alike; above it, they run
+    /// late, and the wall should be expected sooner than shown.
+    pub late_ratio: Option<f64>,
     /// Cuts whose alert decision can be judged.
     pub alert_scored: usize,
     pub alerts: usize,
@@ -221,6 +230,11 @@ pub struct Scores {
     pub band_scored: usize,
     pub band_coverage: Option<f64>,
     pub band_nominal: f64,
+    /// Shares of those cuts whose truth fell before the band's near edge,
+    /// and after its far edge: which side the band misses on. 0.05 each
+    /// for an honest 90% band.
+    pub before_band_ratio: Option<f64>,
+    pub after_band_ratio: Option<f64>,
     /// How often each model answered.
     pub models: BTreeMap<String, usize>,
 }
@@ -262,7 +276,29 @@ pub fn score(cuts: &[Cut]) -> Scores {
     };
     let (tp, fp) = (count(true, true), count(true, false));
     let (fn_, tn) = (count(false, true), count(false, false));
+    // Which way the likely time errs: a forecaster without a time is late
+    // (the wall came, and it said none); one that said "breached" is early.
+    let late = cuts
+        .iter()
+        .filter(|c| c.eta_error.is_some())
+        .filter(|c| match (c.truth_seconds, c.time_to_wall_seconds) {
+            (Some(tau), Some(x)) => tau < x,
+            (Some(_), None) => true,
+            (None, _) => false,
+        })
+        .count();
     let banded: Vec<bool> = cuts.iter().filter_map(|c| c.in_band).collect();
+    // A miss is before the band when the truth came before its near edge;
+    // every other miss (a band without a finite near edge) is after it.
+    let before_band = cuts
+        .iter()
+        .filter(|c| c.in_band == Some(false))
+        .filter(|c| match (c.truth_seconds, c.time_to_wall_lower_seconds) {
+            (Some(tau), Some(lower)) => tau < lower,
+            _ => false,
+        })
+        .count();
+    let missed = banded.iter().filter(|&&b| !b).count();
     let mut models = BTreeMap::new();
     for c in cuts {
         *models.entry(c.model.clone()).or_insert(0) += 1;
@@ -272,6 +308,7 @@ pub fn score(cuts: &[Cut]) -> Scores {
         eta_scored: errors.len(),
         eta_error_median: median(errors.clone()),
         eta_hit_rate_1_5x: ratio(hits, errors.len()),
+        late_ratio: ratio(late, errors.len()),
         alert_scored: judged.len(),
         alerts: cuts.iter().filter(|c| c.alert).count(),
         true_positives: tp,
@@ -285,6 +322,8 @@ pub fn score(cuts: &[Cut]) -> Scores {
         band_scored: banded.len(),
         band_coverage: ratio(banded.iter().filter(|&&b| b).count(), banded.len()),
         band_nominal: NOMINAL_COVERAGE,
+        before_band_ratio: ratio(before_band, banded.len()),
+        after_band_ratio: ratio(missed - before_band, banded.len()),
         models,
     }
 }
@@ -619,6 +658,10 @@ pub fn scores_text(m: &Scores, lead: f64) -> String {
         percent(m.eta_hit_rate_1_5x)
     ));
     out.push_str(&format!(
+        "late at {} of those cuts: the wall came sooner than the likely time, or none was given (about 50% when the times err either way alike)\n",
+        percent(m.late_ratio)
+    ));
+    out.push_str(&format!(
         "alerts (wall within {lead}): precision {}, recall {}, F1 {} ({} alerts; {} false alarms among the {} cuts where the wall was further away; {} cuts cannot be judged)\n",
         percent(m.precision),
         percent(m.recall),
@@ -629,10 +672,13 @@ pub fn scores_text(m: &Scores, lead: f64) -> String {
         m.cuts - m.alert_scored,
     ));
     out.push_str(&format!(
-        "band coverage: {} of {} cuts with a known truth (nominal {})\n",
+        "band coverage: {} of {} cuts with a known truth (nominal {}); the truth came before the band at {}, after it at {} (nominal {} each)\n",
         percent(m.band_coverage),
         m.band_scored,
-        percent(Some(m.band_nominal))
+        percent(Some(m.band_nominal)),
+        percent(m.before_band_ratio),
+        percent(m.after_band_ratio),
+        percent(Some((1.0 - m.band_nominal) / 2.0)),
     ));
     let models: Vec<String> = m.models.iter().map(|(k, v)| format!("{k} {v}")).collect();
     out.push_str(&format!("models chosen: {}\n", models.join(", ")));
@@ -992,7 +1038,111 @@ mod tests {
         assert_eq!(m.f1, Some(4.0 / 6.0));
         assert_eq!(m.false_alarm_rate, Some(0.5));
         assert_eq!(m.band_coverage, Some(0.75));
+        // Late: 1.5x and no answer, of the four with a truth; the one band
+        // missed has no near edge, so the truth came after it.
+        assert_eq!(m.late_ratio, Some(0.5));
+        assert_eq!(
+            (m.before_band_ratio, m.after_band_ratio),
+            (Some(0.0), Some(0.25))
+        );
         assert_eq!(m.models.get("robust"), Some(&6));
+    }
+
+    #[test]
+    fn which_way_the_times_and_the_band_miss_is_told() {
+        let s = line();
+        let p = Protocol {
+            wall: 1000.0,
+            direction: Direction::Rising,
+            lead: DAY,
+            cuts: 6,
+            lookback: None,
+        };
+        let crossing = T0 + 12.0 * DAY;
+        // A forecaster that says `factor` times the truth, its band from
+        // `near` to `far` times it.
+        let saying = |factor: f64, near: f64, far: f64| {
+            let cuts = replay(&s, Some(crossing), &p, |_, now| {
+                let tau = crossing - now;
+                Prediction {
+                    status: Status::Approaching,
+                    model: "test".into(),
+                    likely: Some(factor * tau),
+                    lower: Some(near * tau),
+                    upper: Some(far * tau),
+                    banded: true,
+                    alert: false,
+                }
+            });
+            assert_eq!(cuts.len(), 6);
+            score(&cuts)
+        };
+        // Late every time, its band too: the wall came before it.
+        let late = saying(2.0, 1.5, 3.0);
+        assert_eq!(late.late_ratio, Some(1.0));
+        assert_eq!(
+            (
+                late.band_coverage,
+                late.before_band_ratio,
+                late.after_band_ratio
+            ),
+            (Some(0.0), Some(1.0), Some(0.0))
+        );
+        let early = saying(0.5, 0.3, 0.6);
+        assert_eq!(early.late_ratio, Some(0.0));
+        assert_eq!(
+            (early.before_band_ratio, early.after_band_ratio),
+            (Some(0.0), Some(1.0))
+        );
+        let right = saying(1.0, 0.5, 2.0);
+        assert_eq!(right.late_ratio, Some(0.0), "exact is not late");
+        assert_eq!(
+            (
+                right.band_coverage,
+                right.before_band_ratio,
+                right.after_band_ratio
+            ),
+            (Some(1.0), Some(0.0), Some(0.0))
+        );
+        // The table says so, with the nominal shares beside them.
+        let text = scores_text(&late, p.lead);
+        assert!(text.contains("late at 100% of those cuts"), "{text}");
+        assert!(
+            text.contains(
+                "the truth came before the band at 100%, after it at 0% (nominal 5% each)"
+            ),
+            "{text}"
+        );
+        // "Never" is late once the wall came; "breached" is early.
+        for (status, likely, is_late) in [
+            (Status::Receding, None, 1.0),
+            (Status::Breached, Some(0.0), 0.0),
+        ] {
+            let cuts = replay(&s, Some(crossing), &p, |_, _| Prediction {
+                status,
+                model: "test".into(),
+                likely,
+                lower: None,
+                upper: None,
+                banded: false,
+                alert: false,
+            });
+            let m = score(&cuts);
+            assert_eq!(m.late_ratio, Some(is_late), "{status}");
+            assert_eq!((m.before_band_ratio, m.after_band_ratio), (None, None));
+        }
+        // Without a known truth there is nothing to lean either way.
+        let censored = replay(&s, None, &p, |_, _| Prediction {
+            status: Status::Approaching,
+            model: "test".into(),
+            likely: Some(DAY),
+            lower: Some(DAY),
+            upper: Some(DAY),
+            banded: true,
+            alert: false,
+        });
+        assert!(!censored.is_empty());
+        assert_eq!(score(&censored).late_ratio, None);
     }
 
     #[test]

@@ -302,7 +302,13 @@ pub fn headroom_text(ratio: Option<f64>) -> String {
     }
 }
 
-/// How far to trust a wall, in a few words: "eta ±1.3x, F1 0.91".
+/// The share of a backtest's cuts erring one way from which the trust
+/// text says so: two in three.
+const LEANING: f64 = 2.0 / 3.0;
+
+/// How far to trust a wall, in a few words: "eta within 1.4x, alert F1
+/// 0.91", and which way the times err when two in three cuts err one way
+/// ("eta within 1.8x, late at 76% of cuts").
 pub fn trust_text(trust: Option<&Trust>) -> String {
     let Some(t) = trust else {
         return "not backtested".into();
@@ -310,7 +316,16 @@ pub fn trust_text(trust: Option<&Trust>) -> String {
     let s = &t.scores;
     let mut parts = Vec::new();
     if let Some(e) = s.eta_error_median {
-        parts.push(format!("eta within {:.1}x", e.exp()));
+        // Which way it errs, when it mostly errs one way: a team reads
+        // "late" as "expect the wall sooner than shown".
+        let leaning = match s.late_ratio {
+            Some(r) if r >= LEANING => format!(", late at {:.0}% of cuts", 100.0 * r),
+            Some(r) if r <= 1.0 - LEANING => {
+                format!(", early at {:.0}% of cuts", 100.0 * (1.0 - r))
+            }
+            _ => String::new(),
+        };
+        parts.push(format!("eta within {:.1}x{leaning}", e.exp()));
     }
     if let Some(f1) = s.f1 {
         parts.push(format!("alert F1 {f1:.2}"));
@@ -503,6 +518,45 @@ mod tests {
         assert_eq!(si(1234.5), "1.23k");
         assert_eq!(si(0.006_341), "0.00634");
         assert_eq!(si(3.5e6), "3.5M");
+    }
+
+    /// The trust text says which way the times err only when two in three
+    /// cuts err that way: "late" tells a team to expect the wall sooner.
+    #[test]
+    fn the_trust_text_says_which_way_the_times_lean() {
+        let trust = |late: Option<f64>| {
+            let cut = |tau: f64, said: f64| crate::backtest::Cut {
+                t: 0.0,
+                at: None,
+                samples: 10,
+                truth_seconds: Some(tau),
+                remaining_seconds: 0.0,
+                status: "approaching",
+                model: "robust".into(),
+                time_to_wall_seconds: Some(said),
+                time_to_wall_lower_seconds: None,
+                time_to_wall_upper_seconds: None,
+                alert: false,
+                wall_within_lead: None,
+                correct: None,
+                eta_error: Some((said / tau).ln().abs()),
+                in_band: None,
+            };
+            let mut scores = crate::backtest::score(&[cut(10.0, 15.0), cut(10.0, 8.0)]);
+            scores.late_ratio = late;
+            Trust {
+                at: 0.0,
+                history: 0.0,
+                scores,
+                note: None,
+            }
+        };
+        let text = |late| trust_text(Some(&trust(late)));
+        assert_eq!(text(Some(0.5)), "eta within 1.4x");
+        assert_eq!(text(Some(0.6)), "eta within 1.4x");
+        assert_eq!(text(Some(0.76)), "eta within 1.4x, late at 76% of cuts");
+        assert_eq!(text(Some(0.2)), "eta within 1.4x, early at 80% of cuts");
+        assert_eq!(text(None), "eta within 1.4x");
     }
 
     /// A label value from the source can be longer than any format width

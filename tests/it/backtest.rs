@@ -109,6 +109,11 @@ fn backtest_of_a_known_crossing_scores_well() {
     assert!(num(m, "true_positives") >= 5.0, "{m:#}");
     assert!(num(m, "band_coverage") > 0.0, "scored: {m:#}");
     assert_eq!(m["band_nominal"], 0.9);
+    // Every band-scored cut is inside its band, before it or after it.
+    let sides = num(m, "band_coverage") + num(m, "before_band_ratio") + num(m, "after_band_ratio");
+    assert!((sides - 1.0).abs() < 1e-9, "{m:#}");
+    // Which way the times err: a share of the cuts with a truth.
+    assert!((0.0..=1.0).contains(&num(m, "late_ratio")), "{m:#}");
     assert_eq!(m["models"]["robust"], 30, "{m:#}");
 
     // The same history on standard input gives the same report.
@@ -165,7 +170,9 @@ fn backtest_table_shows_each_cut_and_the_summary() {
         "hit rate within 1.5x: 100%",
         "alerts (wall within 2d 22h): precision 100%, recall 100%, F1 1.000",
         "band coverage: ",
-        "(nominal 90%)",
+        "(nominal 90%); the truth came before the band at ",
+        "(nominal 5% each)",
+        " of those cuts: the wall came sooner than the likely time",
         "models chosen: robust 5",
     ] {
         assert!(run.stdout.contains(want), "no {want:?}: {}", run.show());

@@ -810,6 +810,41 @@ async fn a_series_that_stopped_reporting_is_gone_and_its_alert_resolves() {
     );
 }
 
+/// A disk that filled once before, and was cleaned: its history holds a
+/// crossing, so its times are judged, and which way they erred is exported
+/// beside their error.
+#[tokio::test]
+async fn a_history_that_reached_the_wall_exports_which_way_the_times_erred() {
+    let config = DISK
+        .replace("hold = \"10m\"", "hold = \"0s\"")
+        .replace("lookback = \"2d\"", "lookback = \"7d\"");
+    let mut r = rig(&config);
+    r.engine.backtest_every = 6.0 * HOUR;
+    // Full ten days ago, cleaned a day later, and filling again since at
+    // the same pace, from further away.
+    let before = filling(T0 - 10.0 * DAY);
+    let after = filling(T0 + 30.0 * DAY);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(
+            labels(&[("instance", "c")]),
+            Arc::new(move |t| {
+                if t < T0 - 9.0 * DAY {
+                    before(t)
+                } else {
+                    after(t)
+                }
+            }),
+        )],
+    );
+    r.tick(T0).await;
+    let late = r.metric(r#"runway_backtest_late_ratio{instance="c",limit="disk_full"}"#);
+    let error = r.metric(r#"runway_backtest_eta_error{instance="c",limit="disk_full"}"#);
+    // A steady fill is forecast to the step: never late.
+    assert_eq!(late, Some(0.0), "{}", r.metrics.render());
+    assert!(error.is_some_and(|e| e < 0.01), "{}", r.metrics.render());
+}
+
 #[tokio::test]
 async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exported() {
     // A week's lookback: four of them leave room for cuts a 7-day lead
@@ -871,6 +906,16 @@ async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exporte
         "{}",
         r.metrics.render()
     );
+    // Without a crossing there is no time to be late or early against:
+    // the gauge is absent, as the eta error is.
+    for name in ["runway_backtest_late_ratio", "runway_backtest_eta_error"] {
+        assert_eq!(
+            r.metric(&format!(r#"{name}{{instance="a",limit="disk_full"}}"#)),
+            None,
+            "{}",
+            r.metrics.render()
+        );
+    }
     // Within the backtest interval: no second backtest.
     r.tick(T0 + HOUR).await;
     assert_eq!(r.source.calls(), calls + 1);
