@@ -911,6 +911,18 @@ mod tests {
         })
     }
 
+    /// The protocol of `cuts` cuts of [`line`] rising to its wall of 1000,
+    /// with a lead of a day.
+    fn rising_to_1000(cuts: usize) -> Protocol {
+        Protocol {
+            wall: 1000.0,
+            direction: Direction::Rising,
+            lead: DAY,
+            cuts,
+            lookback: None,
+        }
+    }
+
     /// 30 cuts of `s` rising to a wall of 1000 with a lead of three days.
     fn to_1000(s: &[Sample]) -> Report {
         backtest(
@@ -1051,13 +1063,7 @@ mod tests {
     #[test]
     fn which_way_the_times_and_the_band_miss_is_told() {
         let s = line();
-        let p = Protocol {
-            wall: 1000.0,
-            direction: Direction::Rising,
-            lead: DAY,
-            cuts: 6,
-            lookback: None,
-        };
+        let p = rising_to_1000(6);
         let crossing = T0 + 12.0 * DAY;
         // A forecaster that says `factor` times the truth, its band from
         // `near` to `far` times it.
@@ -1148,13 +1154,7 @@ mod tests {
     #[test]
     fn breached_or_silent_forecasts_get_the_capped_error() {
         let s = line();
-        let p = Protocol {
-            wall: 1000.0,
-            direction: Direction::Rising,
-            lead: DAY,
-            cuts: 3,
-            lookback: None,
-        };
+        let p = rising_to_1000(3);
         let crossing = Some(T0 + 12.0 * DAY);
         for status in [Status::Breached, Status::Receding] {
             let cuts = replay(&s, crossing, &p, |_, _| Prediction {
@@ -1175,13 +1175,7 @@ mod tests {
     #[test]
     fn the_forecaster_sees_only_the_past() {
         let s = line();
-        let p = Protocol {
-            wall: 1000.0,
-            direction: Direction::Rising,
-            lead: DAY,
-            cuts: 10,
-            lookback: None,
-        };
+        let p = rising_to_1000(10);
         let cuts = replay(&s, Some(T0 + 12.0 * DAY), &p, |seen, now| {
             assert!(seen.iter().all(|x| x.t <= now));
             assert!(s.iter().filter(|x| x.t <= now).count() == seen.len());

@@ -810,16 +810,23 @@ async fn a_series_that_stopped_reporting_is_gone_and_its_alert_resolves() {
     );
 }
 
-/// A disk that filled once before, and was cleaned: its history holds a
-/// crossing, so its times are judged, and which way they erred is exported
-/// beside their error.
-#[tokio::test]
-async fn a_history_that_reached_the_wall_exports_which_way_the_times_erred() {
+/// The disk limit, backtested every six hours. A week's lookback: four of
+/// them leave room for cuts a 7-day lead apart from the end of the data.
+fn backtested_rig() -> Rig {
     let config = DISK
         .replace("hold = \"10m\"", "hold = \"0s\"")
         .replace("lookback = \"2d\"", "lookback = \"7d\"");
     let mut r = rig(&config);
     r.engine.backtest_every = 6.0 * HOUR;
+    r
+}
+
+/// A disk that filled once before, and was cleaned: its history holds a
+/// crossing, so its times are judged, and which way they erred is exported
+/// beside their error.
+#[tokio::test]
+async fn a_history_that_reached_the_wall_exports_which_way_the_times_erred() {
+    let mut r = backtested_rig();
     // Full ten days ago, cleaned a day later, and filling again since at
     // the same pace, from further away.
     let before = filling(T0 - 10.0 * DAY);
@@ -847,13 +854,7 @@ async fn a_history_that_reached_the_wall_exports_which_way_the_times_erred() {
 
 #[tokio::test]
 async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exported() {
-    // A week's lookback: four of them leave room for cuts a 7-day lead
-    // apart from the end of the data.
-    let config = DISK
-        .replace("hold = \"10m\"", "hold = \"0s\"")
-        .replace("lookback = \"2d\"", "lookback = \"7d\"");
-    let mut r = rig(&config);
-    r.engine.backtest_every = 6.0 * HOUR;
+    let mut r = backtested_rig();
     // A disk that has been filling steadily for weeks and is empty in 5 days;
     // one mounted five days ago, too young to judge a 7-day lead.
     let young = filling(T0 + 30.0 * DAY);
