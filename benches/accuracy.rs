@@ -409,10 +409,32 @@ fn levelling_over(seed: u64) -> Case {
     levelling(seed, 100.0)
 }
 
+/// A ramp that settles into a steady climb: a connection pool or a heap
+/// after a restart, rising by 30 with a time constant of 6 to 18 hours,
+/// then growing with its traffic in a straight line to the wall at about
+/// 14 days; AR noise. Its rate falls, then stops falling: a trend that
+/// levels off is no model of it (session 17), and the wall is the climb's.
+fn ramp_then_climb(seed: u64) -> Case {
+    let (start, ramp, wall) = (20.0, 30.0, 100.0);
+    let tc = (0.5 + 0.25 * uniform(seed ^ 0x7A3B, 1)) * DAY;
+    let days = days_for(seed, 14.0, 1.0);
+    let climb = (wall - start - ramp) / (days * DAY);
+    let signal = move |t: f64| start + ramp * (1.0 - (-(t - T0) / tc).exp()) + climb * (t - T0);
+    let noise: Vec<f64> = ar1(seed, 10_000, 0.5).iter().map(|e| 0.5 * e).collect();
+    let crossing = first_reach(signal, wall, T0, T0 + 28.0 * DAY);
+    Case {
+        samples: sample(crossing.unwrap_or(T0 + 21.0 * DAY), &noise, signal),
+        wall,
+        direction: Direction::Rising,
+        crossing,
+        lead: 3.0 * DAY,
+    }
+}
+
 /// A family: its name, and how to make its series for a seed.
 type Family = (&'static str, fn(u64) -> Case);
 
-const FAMILIES: [Family; 12] = [
+const FAMILIES: [Family; 13] = [
     ("linear", linear_trend),
     ("exponential", exponential),
     ("seasonal", seasonal),
@@ -424,6 +446,7 @@ const FAMILIES: [Family; 12] = [
     ("bursts", bursts),
     ("levelling off over the wall", levelling_over),
     ("levelling off under the wall", levelling_under),
+    ("ramp, then a steady climb", ramp_then_climb),
     ("noise only", noise_only),
 ];
 

@@ -15,9 +15,9 @@ use runway::forecast::{forecast, ModelChoice, Settings};
 use runway::model::{Direction, Labels, Sample, Series};
 use runway::roadmap;
 
-/// A noisy rising trend with a daily cycle and a few spikes: the kind of
-/// series that makes every part of the fit work.
-fn series(n: usize) -> Vec<Sample> {
+/// `n` samples five minutes apart of `f(i, t, noise)`, `noise` uniform in
+/// [-1, 1) from a fixed xorshift, so that runs agree.
+fn generated(n: usize, f: impl Fn(usize, f64, f64) -> f64) -> Vec<Sample> {
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     (0..n)
         .map(|i| {
@@ -26,14 +26,28 @@ fn series(n: usize) -> Vec<Sample> {
             x ^= x << 17;
             let noise = (x % 1000) as f64 / 500.0 - 1.0;
             let t = 1_700_000_000.0 + 300.0 * i as f64;
-            let daily = (t / 86_400.0 * std::f64::consts::TAU).sin();
-            let spike = if i % 397 == 0 { 50.0 } else { 0.0 };
-            Sample::new(
-                t,
-                100.0 + 0.0001 * 300.0 * i as f64 + 5.0 * daily + 2.0 * noise + spike,
-            )
+            Sample::new(t, f(i, t, noise))
         })
         .collect()
+}
+
+/// A noisy rising trend with a daily cycle and a few spikes: the kind of
+/// series that makes every part of the fit work.
+fn series(n: usize) -> Vec<Sample> {
+    generated(n, |i, t, noise| {
+        let daily = (t / 86_400.0 * std::f64::consts::TAU).sin();
+        let spike = if i % 397 == 0 { 50.0 } else { 0.0 };
+        100.0 + 0.0001 * 300.0 * i as f64 + 5.0 * daily + 2.0 * noise + spike
+    })
+}
+
+/// A fill levelling off towards 100 from 20, its rate falling by e every
+/// three days, with uniform noise of ±2.
+fn levelling_off(n: usize) -> Vec<Sample> {
+    generated(n, |i, _, noise| {
+        let days = 300.0 * i as f64 / 86_400.0;
+        100.0 - 80.0 * (-days / 3.0).exp() + 2.0 * noise
+    })
 }
 
 fn per_series(c: &mut Criterion) {
@@ -53,6 +67,21 @@ fn per_series(c: &mut Criterion) {
             })
         });
     }
+    // A fill that levels off (towards 100, its rate falling by e every
+    // three days), whose trend that eases takes part: the automatic choice
+    // also finds its regime on the bent time axis and backtests it.
+    let levelling = levelling_off(2016);
+    g.bench_function("auto_levelling_off", |b| {
+        b.iter(|| {
+            forecast(
+                black_box(&levelling),
+                99.0,
+                Direction::Rising,
+                &Settings::default(),
+                now,
+            )
+        })
+    });
     g.finish();
 }
 

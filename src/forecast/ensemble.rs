@@ -90,9 +90,19 @@ pub(super) fn backtest_error(
         let known = &p.adjusted[begin..k];
         let head = &known[known.len() - window_len(known.len(), frac)..];
         let anchor = head[head.len() - 1].t;
-        let Some(trend) = src.slope.fit(head, anchor).map(|l| {
-            let k = level_samples(head.len());
-            band::Trend::local(head, l, anchor, k, src.toward)
+        // A trend that levels off is fitted on its own time axis, where
+        // the anchor is 0, at the time constant the history up to the
+        // origin shows (none: it would have been a straight trend then).
+        let easing = src
+            .easing
+            .and_then(|_| crate::forecast::regime::easing(known, src.toward));
+        let (axis, origin) = match easing {
+            Some(bend) => (eased(head, anchor, bend), 0.0),
+            None => (head.to_vec(), anchor),
+        };
+        let Some(trend) = src.slope.fit(&axis, origin).map(|l| {
+            let k = level_samples(axis.len());
+            band::Trend::local(&axis, l, origin, k, src.toward)
         }) else {
             continue;
         };
@@ -103,7 +113,10 @@ pub(super) fn backtest_error(
             Vec::with_capacity(data.len() - k),
         ];
         for (s, actual) in p.adjusted[k..].iter().zip(&data[k..]) {
-            let h = s.t - anchor;
+            let h = match easing {
+                Some(bend) => bend.reach(s.t - anchor),
+                None => s.t - anchor,
+            };
             let with_cycle = |v: f64| p.season.as_ref().map_or(v, |c| c.with(v, c.at(s.t)));
             let se = trend.se(h);
             for (i, reach) in [h, damped_reach(h, tau)].into_iter().enumerate() {
@@ -159,6 +172,74 @@ pub(super) fn damped_reach(h: f64, tau: f64) -> f64 {
     } else {
         h
     }
+}
+
+/// The time axis of a trend whose rate eases: `h` seconds from now fall
+/// at `steady * h + (1 - steady) * tau * (1 - e^(-h / tau))`. Its rate
+/// now is the trend's slope on this axis; a share `steady` of it lasts,
+/// the rest falls by `e` every `tau` seconds. `steady` 0 levels off
+/// towards the trend's level plus its slope times `tau` (a warm-up, a
+/// cache settling); 1 is a straight trend. Before now as after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Bend {
+    pub(super) tau: f64,
+    pub(super) steady: f64,
+}
+
+impl Bend {
+    /// The damped twin of a trend seen over `span` seconds (see
+    /// [`damped_reach`]).
+    pub(super) fn damped(span: f64) -> Self {
+        Self {
+            tau: span,
+            steady: 0.0,
+        }
+    }
+
+    /// Where `h` seconds from now fall on the axis.
+    pub(super) fn reach(self, h: f64) -> f64 {
+        if self.tau.is_nan() || self.tau <= 0.0 {
+            return h;
+        }
+        self.steady * h - (1.0 - self.steady) * self.tau * (-h / self.tau).exp_m1()
+    }
+
+    /// When the axis reaches `x` (at least 0): the inverse of
+    /// [`Bend::reach`]; infinite when it never does.
+    pub(super) fn time(self, x: f64) -> f64 {
+        if !(self.tau > 0.0 && x > 0.0) {
+            return x;
+        }
+        if self.steady <= 0.0 {
+            return damped_time(x, self.tau);
+        }
+        if !x.is_finite() {
+            return x;
+        }
+        // Between x (the axis never runs ahead of time) and x / steady
+        // (the steady share alone): `reach` rises through it.
+        let (mut lo, mut hi) = (x, x / self.steady);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if self.reach(mid) < x {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        hi
+    }
+}
+
+/// `samples` on the axis of `bend`, `anchor` at 0.
+pub(super) fn eased(samples: &[Sample], anchor: f64, bend: Bend) -> Vec<Sample> {
+    samples
+        .iter()
+        .map(|s| Sample::new(bend.reach(s.t - anchor), s.v))
+        .collect()
 }
 
 /// The time a damped trend takes to cover what a straight one covers in
@@ -490,6 +571,32 @@ mod tests {
             upper,
             alert: lower,
         })
+    }
+
+    #[test]
+    fn the_bent_axis_is_inverted_and_a_plateau_short_of_the_wall_is_never() {
+        let day = 86_400.0;
+        for steady in [0.0, 0.3, 0.9, 1.0] {
+            let bend = Bend { tau: day, steady };
+            for h in [60.0, 3600.0, day, 5.0 * day] {
+                let x = bend.reach(h);
+                assert!(x <= h * (1.0 + 1e-12), "never ahead of the clock");
+                let back = bend.time(x);
+                assert!(
+                    (back - h).abs() <= 1e-6 * h,
+                    "{steady}: {h} -> {x} -> {back}"
+                );
+            }
+            // Before now the axis runs further back than the clock.
+            assert!(bend.reach(-day) <= -day);
+        }
+        // Without a steady part the axis levels off at tau: beyond it, never.
+        let plateau = Bend {
+            tau: day,
+            steady: 0.0,
+        };
+        assert_eq!(plateau.time(1.5 * day), f64::INFINITY);
+        assert_eq!(Bend::damped(day), plateau);
     }
 
     #[test]

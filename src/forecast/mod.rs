@@ -328,6 +328,8 @@ enum Kind {
     Straight,
     Exponential,
     Damped,
+    /// A trend whose rate eases (see `Easing`).
+    Easing,
 }
 
 /// A series made ready for a trend on one scale: cycle out, current regime.
@@ -354,24 +356,36 @@ struct Source<'a> {
     across_regimes: bool,
     /// +1 when the wall is above, -1 when below.
     toward: f64,
+    /// A trend whose rate eases, fitted on its own stretch.
+    easing: Option<Easing>,
+}
+
+/// A trend whose rate eases (see `ensemble::Bend`): on its bent time axis
+/// it is a straight line, fitted, backtested and banded as one, and timed
+/// back on the clock as a damped trend is.
+#[derive(Clone, Copy, Debug)]
+struct Easing {
+    bend: ensemble::Bend,
+    /// Where its stretch starts in `Prepared::adjusted`.
+    start: usize,
 }
 
 impl Source<'_> {
     /// The first sample the trends see.
     fn start(&self) -> usize {
-        if self.across_regimes {
-            0
-        } else {
-            self.p.start
+        match self.easing {
+            Some(e) => e.start,
+            None if self.across_regimes => 0,
+            None => self.p.start,
         }
     }
 
     /// When the stretch the trends see began, if that is a regime change.
     fn regime_start(&self) -> Option<UnixSeconds> {
-        if self.across_regimes {
-            None
-        } else {
-            self.p.regime_start
+        match self.easing {
+            Some(e) => (e.start > 0).then(|| self.p.adjusted[e.start].t),
+            None if self.across_regimes => None,
+            None => self.p.regime_start,
         }
     }
 }
@@ -501,9 +515,9 @@ struct TrendFit {
     scale: Scale,
     season: Option<season::Season>,
     regime_start: Option<UnixSeconds>,
-    /// A damped trend's span (see `ensemble::damped_reach`); `None` for a
-    /// straight one.
-    damping: Option<f64>,
+    /// The bent time axis of a damped twin or of a trend that eases (see
+    /// `ensemble::Bend`); `None` for a straight one.
+    damping: Option<ensemble::Bend>,
 }
 
 /// Cleans the history and fits every candidate trend. `log_wall`: the
@@ -612,6 +626,7 @@ fn fit(
         slope,
         across_regimes: false,
         toward: direction.sign(),
+        easing: None,
     };
     let mut pool: Vec<Source> = match (settings.model, &log) {
         (ModelChoice::Exponential, Some(l)) => vec![source(l, Slope::Robust)],
@@ -624,10 +639,25 @@ fn fit(
     if mean_rates {
         pool.push(source(&values, Slope::MeanRate));
     }
+    // A trend that levels off (a warm-up, a cache settling, a fill that
+    // tapers): when its rate falls through the history, a trend that eases
+    // as its rate does is fitted too (see `Easing`), and takes part when it
+    // predicted the series' own past clearly better than every straight
+    // trend. A straight trend through it reaches the wall too soon, or at
+    // all.
+    let easing = (settings.model == ModelChoice::Auto)
+        .then(|| easing_source(&values, direction, now))
+        .flatten();
     // Every candidate is scored on the same stretch: the longest current
     // regime, so that a scale that sees one long regime (compounding growth
-    // on the log scale) is not judged on the last hours alone.
-    let from = pool.iter().map(|s| s.start()).min().unwrap_or(0);
+    // on the log scale, or a trend that levels off on its own time axis) is
+    // not judged on the last hours alone.
+    let from = pool
+        .iter()
+        .chain(&easing)
+        .map(|s| s.start())
+        .min()
+        .unwrap_or(0);
     // A regime change can be a random walk's wandering rather than a change:
     // the straight trend over the whole history takes part too, and the
     // backtests (on the same stretch as the others) weigh it. After a real
@@ -638,94 +668,22 @@ fn fit(
             ..source(&values, Slope::Robust)
         });
     }
-    let mut candidates: Vec<Candidate> = Vec::new();
-    for src in pool {
-        let (p, slope) = (src.p, src.slope);
-        let regime = &p.adjusted[src.start()..];
-        let n = regime.len();
-        if n < MIN_SAMPLES {
-            continue;
-        }
-        let windows: &[f64] = if src.across_regimes { &[1.0] } else { &WINDOWS };
-        for &frac in windows {
-            let len = window_len(n, frac);
-            // A recent window that holds the whole regime (a short one) is
-            // the same trend as the whole regime's: it is counted once.
-            if frac < 1.0 && len == n {
-                continue;
-            }
-            let window = &regime[n - len..];
-            let Some(line) = slope
-                .fit(window, now)
-                .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
-            else {
-                continue;
-            };
-            let [straight, damped] = backtest_error(src, frac, &data, from);
-            let mut local =
-                band::Trend::local(window, line, now, level_samples(window.len()), src.toward)
-                    .wandering(window, line, now);
-            if accumulates {
-                local = local.directed();
-            }
-            let model = match p.scale {
-                Scale::Log => ModelChoice::Exponential,
-                Scale::Values => ModelChoice::Robust,
-            };
-            let mut reason = format!("{model}");
-            if slope == Slope::MeanRate {
-                reason.push_str(" (mean rate)");
-            }
-            if src.across_regimes {
-                reason.push_str(" over the whole history, across regimes");
-            } else if window.len() < n {
-                reason.push_str(&format!(
-                    " over the last {}",
-                    crate::evaluate::human_duration(now - window[0].t)
-                ));
-            }
-            if p.season
-                .as_ref()
-                .is_some_and(|c| c.combine == season::Combine::Multiply)
-            {
-                reason.push_str(", its cycle a share of the level");
-            }
-            let span = now - window[0].t;
-            // Straight, and (on the values' scale) damped: carried at most
-            // as far as the window it was seen over.
-            let variants = match p.scale {
-                Scale::Values => vec![(straight, None), (damped, Some(span))],
-                Scale::Log => vec![(straight, None)],
-            };
-            for (tested, damping) in variants {
-                let mut reason = reason.clone();
-                if damping.is_some() {
-                    reason.push_str(&format!(
-                        ", damped to at most {} of its slope",
-                        crate::evaluate::human_duration(span)
-                    ));
-                }
-                let kind = match (p.scale, damping) {
-                    (Scale::Log, _) => Kind::Exponential,
-                    (Scale::Values, None) => Kind::Straight,
-                    (Scale::Values, Some(_)) => Kind::Damped,
-                };
-                candidates.push(Candidate {
-                    error: tested.error,
-                    kind,
-                    alternative: false,
-                    fit: TrendFit {
-                        model,
-                        reason,
-                        trend: local.clone().calibrated(tested.calibration),
-                        scale: p.scale,
-                        season: p.season.clone(),
-                        regime_start: src.regime_start(),
-                        damping,
-                    },
-                });
-            }
-        }
+    let mut candidates: Vec<Candidate> = pool
+        .into_iter()
+        .flat_map(|src| fitted_candidates(src, &data, from, now, accumulates))
+        .collect();
+    if let Some(src) = easing {
+        let straight = candidates
+            .iter()
+            .filter(|c| c.kind == Kind::Straight)
+            .map(|c| c.error)
+            .fold(f64::INFINITY, f64::min);
+        let eased_ones = fitted_candidates(src, &data, from, now, accumulates);
+        candidates.extend(
+            eased_ones
+                .into_iter()
+                .filter(|c| c.error < CLEARLY_BETTER * straight),
+        );
     }
     // Compounding growth extrapolates much faster than a straight trend; a
     // history that cannot tell the two apart is no evidence for it. In
@@ -784,6 +742,12 @@ fn fit(
     if mean_rates {
         note.push_str(", with mean rates, as the series only moves towards the wall");
     }
+    // A trend that levels off is not straight: the count says "trends".
+    let (noun, note) = if candidates.iter().any(|c| c.kind == Kind::Easing) {
+        ("trend".to_string(), format!(", one levelling off{note}"))
+    } else {
+        (noun, note)
+    };
     let why = Why { noun, note };
     if candidates.iter().all(|c| c.alternative) {
         return done(
@@ -864,7 +828,7 @@ impl Fitted {
                 role: match c.kind {
                     _ if c.alternative => Role::Alternative,
                     Kind::Damped => Role::Damped,
-                    Kind::Straight | Kind::Exponential => Role::Trend,
+                    Kind::Straight | Kind::Exponential | Kind::Easing => Role::Trend,
                 },
             })
             .collect();
@@ -881,6 +845,166 @@ impl Fitted {
         }
         f
     }
+}
+
+/// The candidate trends `src` fits on its stretch of `data`: a trend over
+/// the whole stretch and over its recent half (one, for a short stretch),
+/// each backtested from origins placed from `from` on, with (on the
+/// values' scale) its damped twin.
+fn fitted_candidates(
+    src: Source,
+    data: &[Sample],
+    from: usize,
+    now: UnixSeconds,
+    accumulates: bool,
+) -> Vec<Candidate> {
+    use robust::Slope;
+    let mut candidates = Vec::new();
+    let (p, slope) = (src.p, src.slope);
+    let regime = &p.adjusted[src.start()..];
+    let n = regime.len();
+    if n < MIN_SAMPLES {
+        return candidates;
+    }
+    let windows: &[f64] = if src.across_regimes || src.easing.is_some() {
+        &[1.0]
+    } else {
+        &WINDOWS
+    };
+    for &frac in windows {
+        let len = window_len(n, frac);
+        // A recent window that holds the whole regime (a short one) is
+        // the same trend as the whole regime's: it is counted once.
+        if frac < 1.0 && len == n {
+            continue;
+        }
+        let window = &regime[n - len..];
+        // A trend that levels off is a straight one on its own time axis
+        // (see `Easing`), where now is 0.
+        let (axis, origin) = match src.easing {
+            Some(e) => (ensemble::eased(window, now, e.bend), 0.0),
+            None => (window.to_vec(), now),
+        };
+        let Some(line) = slope
+            .fit(&axis, origin)
+            .filter(|l| l.slope.is_finite() && l.intercept.is_finite())
+        else {
+            continue;
+        };
+        let [straight, damped] = backtest_error(src, frac, data, from);
+        let mut local =
+            band::Trend::local(&axis, line, origin, level_samples(axis.len()), src.toward);
+        if src.easing.is_none() {
+            local = local.wandering(window, line, now);
+        }
+        if accumulates {
+            local = local.directed();
+        }
+        let model = match p.scale {
+            Scale::Log => ModelChoice::Exponential,
+            Scale::Values => ModelChoice::Robust,
+        };
+        let mut reason = format!("{model}");
+        if slope == Slope::MeanRate {
+            reason.push_str(" (mean rate)");
+        }
+        if src.across_regimes {
+            reason.push_str(" over the whole history, across regimes");
+        } else if window.len() < n {
+            reason.push_str(&format!(
+                " over the last {}",
+                crate::evaluate::human_duration(now - window[0].t)
+            ));
+        }
+        if let Some(Easing { bend, .. }) = src.easing {
+            let halving = crate::evaluate::human_duration(bend.tau * std::f64::consts::LN_2);
+            reason.push_str(&if bend.steady > 0.0 {
+                format!(
+                    ", its rate easing to a steady {:.0}% of today's (the rest halving every {halving})",
+                    100.0 * bend.steady
+                )
+            } else {
+                format!(
+                    ", levelling off towards {} (its rate halving every {halving})",
+                    crate::evaluate::format_value(
+                        p.scale.from(line.intercept + line.slope * bend.tau)
+                    ),
+                )
+            });
+        }
+        if p.season
+            .as_ref()
+            .is_some_and(|c| c.combine == season::Combine::Multiply)
+        {
+            reason.push_str(", its cycle a share of the level");
+        }
+        let span = now - window[0].t;
+        // Straight, and (on the values' scale) damped: carried at most
+        // as far as the window it was seen over. A trend that levels off
+        // is its own damping.
+        let variants = match (p.scale, src.easing) {
+            (Scale::Values, Some(e)) => vec![(straight, Some(e.bend))],
+            (Scale::Values, None) => vec![
+                (straight, None),
+                (damped, Some(ensemble::Bend::damped(span))),
+            ],
+            (Scale::Log, _) => vec![(straight, None)],
+        };
+        for (tested, damping) in variants {
+            let mut reason = reason.clone();
+            if damping.is_some() && src.easing.is_none() {
+                reason.push_str(&format!(
+                    ", damped to at most {} of its slope",
+                    crate::evaluate::human_duration(span)
+                ));
+            }
+            let kind = match (p.scale, damping, src.easing) {
+                (Scale::Log, _, _) => Kind::Exponential,
+                (Scale::Values, _, Some(_)) => Kind::Easing,
+                (Scale::Values, None, None) => Kind::Straight,
+                (Scale::Values, Some(_), None) => Kind::Damped,
+            };
+            candidates.push(Candidate {
+                error: tested.error,
+                kind,
+                alternative: false,
+                fit: TrendFit {
+                    model,
+                    reason,
+                    trend: local.clone().calibrated(tested.calibration),
+                    scale: p.scale,
+                    season: p.season.clone(),
+                    regime_start: src.regime_start(),
+                    damping,
+                },
+            });
+        }
+    }
+    candidates
+}
+
+/// A source of trends whose rate eases, for a series whose rate towards
+/// the wall falls through its history (see `regime::easing`), its stretch
+/// the current regime as found on its own time axis, where it is straight
+/// (a curve that levels off reads as a regime change to straight lines; a
+/// cleanup or a restart still is one). `None` when the rate does not fall.
+fn easing_source(values: &Prepared, direction: Direction, now: UnixSeconds) -> Option<Source<'_>> {
+    let sign = direction.sign();
+    let whole = &values.adjusted;
+    let bend = regime::easing(whole, sign)?;
+    let start = regime::current_start(&ensemble::eased(whole, now, bend));
+    let bend = if start == 0 {
+        bend
+    } else {
+        regime::easing(&whole[start..], sign)?
+    };
+    Some(Source {
+        p: values,
+        slope: robust::Slope::Robust,
+        across_regimes: false,
+        toward: sign,
+        easing: Some(Easing { bend, start }),
+    })
 }
 
 /// The newest samples that set the level a trend starts from: the last
@@ -1161,11 +1285,11 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
         band::Outcome::Away => {}
         band::Outcome::Eta(eta) => {
             let eta = match t.damping {
-                Some(tau) => Eta {
-                    lower: ensemble::damped_time(eta.lower, tau),
-                    likely: ensemble::damped_time(eta.likely, tau),
-                    upper: ensemble::damped_time(eta.upper, tau),
-                    alert: ensemble::damped_time(eta.alert, tau),
+                Some(bend) => Eta {
+                    lower: bend.time(eta.lower),
+                    likely: bend.time(eta.likely),
+                    upper: bend.time(eta.upper),
+                    alert: bend.time(eta.alert),
                 },
                 None => eta,
             };

@@ -339,36 +339,156 @@ const BLOCK_SAMPLES: usize = 3;
 /// Three blocks cannot: one order of three values in six has none.
 const MAX_INVERSIONS: [usize; RATE_BLOCKS + 1] = [0, 0, 0, 0, 0, 1, 2, 4, 6];
 
-/// Whether the rate at which `samples` move towards `sign` (+1: up, -1:
-/// down) itself rises through their history: compounding growth, whose
-/// change grows with its level. The history is cut into eight blocks of
-/// equal count (fewer, down to four, when it is too short for three
-/// samples a block: a score of yearly samples is a history too), each
-/// block's slope is taken (Theil-Sen, so that a spike does not make a
-/// rate), and the slopes must rise by Mann-Kendall's trend test. A straight
-/// trend has rates that differ by noise; a random walk's do too, however
-/// its path happens to bend (its steps do not grow). Too short a history
-/// (fewer than four blocks of three samples) shows nothing.
-pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
+/// The rates at which `samples` move towards `sign` (+1: up, -1: down),
+/// block by block: the history cut into eight blocks of equal count (fewer,
+/// down to four, when it is too short for three samples a block: a score
+/// of yearly samples is a history too), each block's slope taken by
+/// Theil-Sen, so that a spike does not make a rate; with the time of each
+/// block's middle sample. `None` for too short a history (fewer than four
+/// blocks of three samples). Each block's fit sees at most `points` of its
+/// samples, evenly spaced, its newest among them.
+fn block_rates(samples: &[Sample], sign: f64, points: usize) -> Option<Vec<Sample>> {
     let n = samples.len();
     let blocks = (n / BLOCK_SAMPLES).min(RATE_BLOCKS);
     if blocks < MIN_RATE_BLOCKS {
-        return false;
+        return None;
     }
-    let Some(rates) = (0..blocks)
+    (0..blocks)
         .map(|k| {
             let block = &samples[k * n / blocks..(k + 1) * n / blocks];
-            super::robust::theil_sen(block, block[block.len() - 1].t).map(|l| l.slope * sign)
+            let middle = block[block.len() / 2].t;
+            let newest = block[block.len() - 1].t;
+            let fit = if block.len() > points {
+                let stride = block.len().div_ceil(points.max(2));
+                let mut few: Vec<Sample> = block.iter().rev().step_by(stride).copied().collect();
+                few.reverse();
+                super::robust::theil_sen(&few, newest)
+            } else {
+                super::robust::theil_sen(block, newest)
+            };
+            fit.map(|l| Sample::new(middle, l.slope * sign))
         })
-        .collect::<Option<Vec<f64>>>()
-    else {
-        return false;
-    };
+        .collect()
+}
+
+/// How many of a block's samples the rates of a trend that eases are
+/// taken from: enough for a robust rate, few enough that the test, run
+/// again at every backtest origin, costs a fraction of a forecast.
+const EASING_BLOCK_POINTS: usize = 48;
+
+/// Whether the block rates rise by Mann-Kendall's trend test (at most
+/// [`MAX_INVERSIONS`] pairs falling).
+fn rising(rates: &[Sample]) -> bool {
     let inversions = (0..rates.len())
         .flat_map(|i| (i + 1..rates.len()).map(move |j| (i, j)))
-        .filter(|&(i, j)| rates[j] <= rates[i])
+        .filter(|&(i, j)| rates[j].v <= rates[i].v)
         .count();
-    inversions <= MAX_INVERSIONS[blocks]
+    inversions <= MAX_INVERSIONS[rates.len()]
+}
+
+/// Whether the rate at which `samples` move towards `sign` (+1: up, -1:
+/// down) itself rises through their history: compounding growth, whose
+/// change grows with its level. The rates of eight blocks (`block_rates`) must rise by
+/// Mann-Kendall's trend test. A straight trend has rates that differ by
+/// noise; a random walk's do too, however its path happens to bend (its
+/// steps do not grow). Too short a history shows nothing.
+pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
+    block_rates(samples, sign, usize::MAX).is_some_and(|r| rising(&r))
+}
+
+/// How a series whose rate towards `sign` falls eases: the rates of
+/// [`block_rates`] must fall by the test [`rate_rises`] applies
+/// (mirrored), and are fitted as a steady rate plus one that decays by `e`
+/// every `tau` seconds (least squares over the blocks, both parts towards
+/// the wall, `tau` the best of a grid from a sixteenth of the history to
+/// four times it). A warm-up or a cache settling has no steady part and
+/// levels off; a ramp that settled into a steady climb (a pool filling
+/// with traffic after a restart, a warm-up with a leak) keeps its steady
+/// part, which a straight trend over its newer samples also sees. `None`
+/// when the rate does not fall.
+pub(super) fn easing(samples: &[Sample], sign: f64) -> Option<super::ensemble::Bend> {
+    // First, what costs next to nothing: the newer half of the history must
+    // have moved towards the wall slower than the older half, from the
+    // median of a few samples at each end and at the middle. (A straight
+    // trend passes this half the time, compounding growth hardly ever;
+    // the block rates then cost eight Theil-Sen fits.)
+    let n = samples.len();
+    let k = super::level_samples(n / 4).max(1);
+    let level = |at: usize| {
+        let from = at.saturating_sub(k / 2).min(n - k);
+        let mut v: Vec<f64> = samples[from..from + k].iter().map(|s| s.v).collect();
+        let t = samples[from + k / 2].t;
+        super::robust::median_in_place(&mut v).map(|v| (t, v))
+    };
+    let (Some(a), Some(b), Some(c)) = (level(0), level(n / 2), level(n - 1)) else {
+        return None;
+    };
+    let (older, newer) = ((b.1 - a.1) / (b.0 - a.0), (c.1 - b.1) / (c.0 - b.0));
+    if (newer * sign).partial_cmp(&(older * sign)) != Some(std::cmp::Ordering::Less) {
+        return None;
+    }
+    let rates = block_rates(samples, sign, EASING_BLOCK_POINTS)?;
+    let falling: Vec<Sample> = rates.iter().map(|r| Sample::new(r.t, -r.v)).collect();
+    if !rising(&falling) {
+        return None;
+    }
+    let now = samples[samples.len() - 1].t;
+    let span = now - samples[0].t;
+    let mut best: Option<(f64, super::ensemble::Bend)> = None;
+    for k in -8..=4 {
+        let tau = span * 2f64.powf(f64::from(k) / 2.0);
+        // The decaying part at each block, as a multiple of what is left
+        // of it now.
+        let xs: Vec<f64> = rates.iter().map(|r| ((now - r.t) / tau).exp()).collect();
+        let Some((steady, decaying)) = steady_and_decaying(&xs, &rates) else {
+            continue;
+        };
+        let sse: f64 = xs
+            .iter()
+            .zip(&rates)
+            .map(|(x, r)| (r.v - steady - decaying * x).powi(2))
+            .sum();
+        let bend = super::ensemble::Bend {
+            tau,
+            steady: steady / (steady + decaying),
+        };
+        if best.is_none_or(|(b, _)| sse < b) {
+            best = Some((sse, bend));
+        }
+    }
+    best.map(|(_, bend)| bend)
+}
+
+/// Least squares of `rates` on a steady part and a decaying one (`xs`:
+/// the decaying part at each block as a multiple of what is left of it
+/// now), the steady part at least 0; the two parts now, `None` when
+/// nothing decays.
+fn steady_and_decaying(xs: &[f64], rates: &[Sample]) -> Option<(f64, f64)> {
+    let n = xs.len() as f64;
+    let (mx, my) = (
+        xs.iter().sum::<f64>() / n,
+        rates.iter().map(|r| r.v).sum::<f64>() / n,
+    );
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxy: f64 = xs
+        .iter()
+        .zip(rates)
+        .map(|(x, r)| (x - mx) * (r.v - my))
+        .sum();
+    if sxx.is_nan() || sxx <= 0.0 {
+        return None;
+    }
+    let decaying = sxy / sxx;
+    let steady = my - decaying * mx;
+    let (steady, decaying) = if steady < 0.0 {
+        // No steady part: the decaying one alone, through the origin.
+        let sxx0: f64 = xs.iter().map(|x| x * x).sum();
+        let sxy0: f64 = xs.iter().zip(rates).map(|(x, r)| x * r.v).sum();
+        (0.0, sxy0 / sxx0)
+    } else {
+        (steady, decaying)
+    };
+    (decaying > 0.0 && decaying.is_finite() && steady.is_finite()).then_some((steady, decaying))
 }
 
 #[cfg(test)]
@@ -694,6 +814,35 @@ mod tests {
         // allows (16 of these 400).
         let walks = walks_with_a_rising_rate(400, 15, YEAR, (100.0, 3.0, 4.0), 1_000);
         assert!(walks <= 24, "{walks} of 400 walks");
+    }
+
+    #[test]
+    fn a_rate_that_decays_is_told_from_one_that_settles_into_a_steady_climb() {
+        // Towards 100 from 20, the rate falling by e every two days, seen
+        // for four days through noise: no steady part to speak of, and a
+        // time constant near two days.
+        let day = 86_400.0;
+        let s = series(1153, |i| {
+            100.0 - 80.0 * (-(i as f64) * 300.0 / (2.0 * day)).exp() + 0.5 * noise(i)
+        });
+        let bend = easing(&s, 1.0).expect("its rate falls");
+        assert!(bend.steady < 0.15, "{bend:?}");
+        assert!(bend.tau > day && bend.tau < 4.0 * day, "{bend:?}");
+        assert!(
+            easing(&s, -1.0).is_none(),
+            "falling towards a wall below: no"
+        );
+        // A ramp of two hours that settled into a steady climb: most of
+        // today's rate is the climb's.
+        let s = series(361, |i| {
+            let t = i as f64 * 300.0;
+            10.0 + 40.0 * (1.0 - (-t / 7200.0).exp()) + 20.0 * t / day + 0.5 * noise(i)
+        });
+        let bend = easing(&s, 1.0).expect("its rate fell");
+        assert!(bend.steady > 0.8, "{bend:?}");
+        // A straight line's rate does not fall.
+        let s = series(1153, |i| 100.0 + 0.05 * i as f64 + 3.0 * noise(i));
+        assert_eq!(easing(&s, 1.0), None);
     }
 
     #[test]

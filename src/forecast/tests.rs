@@ -1452,3 +1452,80 @@ fn a_ramp_with_a_fresh_step_is_forecast_at_the_ramps_slope() {
         f.reason
     );
 }
+
+/// Asserts that `f`'s likely time is within `factor` of `truth` seconds,
+/// printing `what`, the ratio and `f`'s reason when it is not.
+fn assert_likely_within(f: &Forecast, truth: f64, factor: f64, what: &str) {
+    let likely = f.eta.expect("approaching").likely;
+    assert!(
+        likely > truth / factor && likely < factor * truth,
+        "{what}: {:.2} of the truth: {}",
+        likely / truth,
+        f.reason
+    );
+}
+
+/// `n` samples every `step` seconds of `f(t)` (t: seconds since the first)
+/// plus noise of `amplitude` (seed `seed`), ending at NOW.
+fn noisy_curve(
+    n: usize,
+    step: f64,
+    seed: u64,
+    amplitude: f64,
+    f: impl Fn(f64) -> f64,
+) -> Vec<Sample> {
+    let e = noise(seed, n);
+    let span = step * (n - 1) as f64;
+    history(n, step, |x| {
+        f(x + span) + amplitude * e[((x + span) / step).round() as usize]
+    })
+}
+
+#[test]
+fn a_fill_that_levels_off_over_the_wall_is_timed_on_its_curve() {
+    // A disk whose writes taper: from 20 towards 100, its rate halving
+    // every 1.4 days, the wall at 95 1.5 days after four days of history.
+    // Straight trends through the climb say it comes in under a day, and
+    // page a day ahead.
+    let (tau, wall, lead) = (2.0 * 86_400.0, 95.0, 86_400.0);
+    let f = |t: f64| 100.0 - 80.0 * (-t / tau).exp();
+    let n = 1153;
+    let truth = tau * 16f64.ln() - 300.0 * (n - 1) as f64;
+    for seed in 1..=6 {
+        let s = noisy_curve(n, 300.0, seed, 0.5, f);
+        let auto = run(&s, wall, Direction::Rising, ModelChoice::Auto);
+        assert_likely_within(&auto, truth, 1.25, &format!("seed {seed}"));
+        assert!(!auto.within(lead), "seed {seed}: {}", auto.reason);
+        assert!(auto.reason.contains("one levelling off"), "{}", auto.reason);
+        // The straight trends alone are early by more than 1.5x.
+        let straight = run(&s, wall, Direction::Rising, ModelChoice::Robust);
+        assert!(
+            straight.eta.expect("approaching").likely < truth / 1.5,
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn a_ramp_that_settles_into_a_steady_climb_is_timed_by_its_climb() {
+    // A connection pool after a restart: up 40 in a few hours, then
+    // growing with its traffic, 20 a day, to the wall at two days. Its rate fell, then stopped
+    // falling: it does not level off, and the wall is the climb's.
+    let (wall, lead) = (90.0, 86_400.0);
+    let f = |t: f64| 10.0 + 40.0 * (1.0 - (-t / 7200.0).exp()) + 20.0 * t / 86_400.0;
+    // 26 to 30 hours after the restart: the wall 22 to 18 hours away.
+    for (n, seed) in [(313, 1), (313, 2), (337, 3), (337, 4), (361, 5), (361, 6)] {
+        let s = noisy_curve(n, 300.0, seed, 0.5, f);
+        let span = 300.0 * (n - 1) as f64;
+        // The ramp is done: the climb alone reaches the wall.
+        let truth = 2.0 * 86_400.0 - span;
+        let auto = run(&s, wall, Direction::Rising, ModelChoice::Auto);
+        assert_likely_within(&auto, truth, 1.15, &format!("{n} samples, seed {seed}"));
+        assert_eq!(
+            auto.within(lead),
+            truth <= lead,
+            "{n} samples, seed {seed}: {}",
+            auto.reason
+        );
+    }
+}
