@@ -388,10 +388,10 @@ fn rising(rates: &[Sample]) -> bool {
 
 /// Whether the rate at which `samples` move towards `sign` (+1: up, -1:
 /// down) itself rises through their history: compounding growth, whose
-/// change grows with its level. The rates of eight blocks (`block_rates`) must rise by
-/// Mann-Kendall's trend test. A straight trend has rates that differ by
-/// noise; a random walk's do too, however its path happens to bend (its
-/// steps do not grow). Too short a history shows nothing.
+/// change grows with its level. The rates of eight blocks (`block_rates`)
+/// must rise by Mann-Kendall's trend test. A straight trend has rates that
+/// differ by noise; a random walk's do too, however its path happens to
+/// bend (its steps do not grow). Too short a history shows nothing.
 pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
     block_rates(samples, sign, usize::MAX).is_some_and(|r| rising(&r))
 }
