@@ -280,12 +280,8 @@ pub fn score(cuts: &[Cut]) -> Scores {
     // (the wall came, and it said none); one that said "breached" is early.
     let late = cuts
         .iter()
-        .filter(|c| c.eta_error.is_some())
-        .filter(|c| match (c.truth_seconds, c.time_to_wall_seconds) {
-            (Some(tau), Some(x)) => tau < x,
-            (Some(_), None) => true,
-            (None, _) => false,
-        })
+        .filter_map(|c| c.truth_seconds.map(|tau| (tau, c.time_to_wall_seconds)))
+        .filter(|&(tau, said)| said.is_none_or(|x| tau < x))
         .count();
     let banded: Vec<bool> = cuts.iter().filter_map(|c| c.in_band).collect();
     // A miss is before the band when the truth came before its near edge;

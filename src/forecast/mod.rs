@@ -943,27 +943,21 @@ fn fitted_candidates(
         // as far as the window it was seen over. A trend that levels off
         // is its own damping.
         let variants = match (p.scale, src.easing) {
-            (Scale::Values, Some(e)) => vec![(straight, Some(e.bend))],
+            (Scale::Values, Some(e)) => vec![(straight, Some(e.bend), Kind::Easing)],
             (Scale::Values, None) => vec![
-                (straight, None),
-                (damped, Some(ensemble::Bend::damped(span))),
+                (straight, None, Kind::Straight),
+                (damped, Some(ensemble::Bend::damped(span)), Kind::Damped),
             ],
-            (Scale::Log, _) => vec![(straight, None)],
+            (Scale::Log, _) => vec![(straight, None, Kind::Exponential)],
         };
-        for (tested, damping) in variants {
+        for (tested, damping, kind) in variants {
             let mut reason = reason.clone();
-            if damping.is_some() && src.easing.is_none() {
+            if kind == Kind::Damped {
                 reason.push_str(&format!(
                     ", damped to at most {} of its slope",
                     crate::evaluate::human_duration(span)
                 ));
             }
-            let kind = match (p.scale, damping, src.easing) {
-                (Scale::Log, _, _) => Kind::Exponential,
-                (Scale::Values, _, Some(_)) => Kind::Easing,
-                (Scale::Values, None, None) => Kind::Straight,
-                (Scale::Values, Some(_), None) => Kind::Damped,
-            };
             candidates.push(Candidate {
                 error: tested.error,
                 kind,

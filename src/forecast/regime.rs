@@ -357,16 +357,8 @@ fn block_rates(samples: &[Sample], sign: f64, points: usize) -> Option<Vec<Sampl
         .map(|k| {
             let block = &samples[k * n / blocks..(k + 1) * n / blocks];
             let middle = block[block.len() / 2].t;
-            let newest = block[block.len() - 1].t;
-            let fit = if block.len() > points {
-                let stride = block.len().div_ceil(points.max(2));
-                let mut few: Vec<Sample> = block.iter().rev().step_by(stride).copied().collect();
-                few.reverse();
-                super::robust::theil_sen(&few, newest)
-            } else {
-                super::robust::theil_sen(block, newest)
-            };
-            fit.map(|l| Sample::new(middle, l.slope * sign))
+            super::robust::theil_sen_thinned(block, block[block.len() - 1].t, points)
+                .map(|l| Sample::new(middle, l.slope * sign))
         })
         .collect()
 }
@@ -393,7 +385,7 @@ fn rising(rates: &[Sample]) -> bool {
 /// differ by noise; a random walk's do too, however its path happens to
 /// bend (its steps do not grow). Too short a history shows nothing.
 pub fn rate_rises(samples: &[Sample], sign: f64) -> bool {
-    block_rates(samples, sign, usize::MAX).is_some_and(|r| rising(&r))
+    block_rates(samples, sign, super::robust::MAX_POINTS).is_some_and(|r| rising(&r))
 }
 
 /// How a series whose rate towards `sign` falls eases: the rates of

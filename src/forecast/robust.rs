@@ -72,10 +72,16 @@ pub(crate) fn step_noise(values: impl Iterator<Item = f64>) -> f64 {
 /// Fits a Theil-Sen line anchored at `anchor`. Samples must be finite.
 /// Returns `None` with fewer than two samples of distinct times.
 pub fn theil_sen(samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {
+    theil_sen_thinned(samples, anchor, MAX_POINTS)
+}
+
+/// [`theil_sen`] with the slope from at most `points` evenly spaced
+/// samples (at least two), the newest among them.
+pub fn theil_sen_thinned(samples: &[Sample], anchor: UnixSeconds, points: usize) -> Option<Line> {
     if samples.len() < 2 {
         return None;
     }
-    let stride = samples.len().div_ceil(MAX_POINTS);
+    let stride = samples.len().div_ceil(points.max(2));
     // Keep the newest point: the anchor end matters most for a forecast.
     let last = samples.len() - 1;
     let picked: Vec<Sample> = (0..samples.len())
