@@ -59,11 +59,25 @@ pub fn parse_series(text: &str, origin: &str) -> Result<Vec<Series>, InputError>
 /// Timestamps from here on are taken for milliseconds, not seconds.
 const MILLISECONDS_FROM: f64 = 1e11;
 
+/// What a header may call the column of Unix seconds (case aside).
+const TIME_NAMES: [&str; 4] = ["timestamp", "time", "ts", "t"];
+
+/// Whether a header's two names put the value first: the second is a name
+/// of [`TIME_NAMES`] and the first is not ("value,timestamp", as some
+/// exports write it). Read in the usual order, every timestamp would be
+/// taken for a value and every value for a time, without an error.
+fn value_first(first: &str, second: &str) -> bool {
+    let is_time = |name: &str| TIME_NAMES.iter().any(|t| name.eq_ignore_ascii_case(t));
+    is_time(second) && !is_time(first)
+}
+
 /// `timestamp,value` per line; a first line that is not numeric is a header;
 /// blank lines and `#` comments are skipped. Values may be `NaN`, `+Inf`,
-/// `-Inf` as Prometheus writes them (the forecaster skips them).
+/// `-Inf` as Prometheus writes them (the forecaster skips them). A header
+/// that names the value first (`value,timestamp`) is read in its order.
 fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
     let mut out = Vec::new();
+    let mut swapped = false;
     // Each timestamp's first line and value. A sample given again is the
     // same observation and counts once; a second, different value for a
     // timestamp is dropped with a warning, as Prometheus refuses a
@@ -81,13 +95,21 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
         };
         let mut fields = line.split(',').map(str::trim);
         // A trailing comma (a spreadsheet's export) is no third column.
-        let (Some(t), Some(v), None | Some("")) = (fields.next(), fields.next(), fields.next())
+        let (Some(a), Some(b), None | Some("")) = (fields.next(), fields.next(), fields.next())
         else {
-            return Err(err(format!("expected `timestamp,value`, got {line:?}")));
+            let expected = if swapped {
+                "value,timestamp"
+            } else {
+                "timestamp,value"
+            };
+            return Err(err(format!("expected `{expected}`, got {line:?}")));
         };
+        let (t, v) = if swapped { (b, a) } else { (a, b) };
         let Ok(t) = t.parse::<f64>() else {
             if out.is_empty() && i == 0 {
-                continue; // a header line
+                // A header line.
+                swapped = value_first(a, b);
+                continue;
             }
             return Err(err(format!("timestamp {t:?} is not a number of seconds")));
         };
@@ -188,6 +210,26 @@ mod tests {
         assert_eq!(
             parse_series(text, "saved.json").unwrap_err().to_string(),
             "saved.json: series {job=\"node\"}: timestamp 1700000000000 looks like milliseconds; a query_range response has Unix seconds"
+        );
+    }
+
+    /// A header that names the value first is read in its order, not
+    /// taken for the usual one: the times would have been read as values.
+    #[test]
+    fn a_header_that_names_the_value_first_is_read_in_its_order() {
+        for header in ["value,timestamp", "Value,Time", "bytes, ts"] {
+            let s = parse_series(&format!("{header}\n5,100\n7,160\n"), "f.csv").unwrap();
+            let got: Vec<(f64, f64)> = s[0].samples.iter().map(|x| (x.t, x.v)).collect();
+            assert_eq!(got, [(100.0, 5.0), (160.0, 7.0)], "{header}");
+        }
+        for header in ["timestamp,value", "time,bytes", "t,v", "a,b"] {
+            let s = parse_series(&format!("{header}\n100,5\n160,7\n"), "f.csv").unwrap();
+            assert_eq!(s[0].samples[0], Sample::new(100.0, 5.0), "{header}");
+        }
+        let e = parse_series("value,timestamp\n5,100\n6\n", "f.csv").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.csv:3: expected `value,timestamp`, got \"6\""
         );
     }
 
