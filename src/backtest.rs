@@ -749,6 +749,72 @@ mod tests {
             .collect()
     }
 
+    /// Any history replayed (the forecaster's own arbitrary histories,
+    /// leads of 2% to 30% of their span, one to twelve cuts) gives a report
+    /// whose figures add up: every cut scored at most once per question,
+    /// shares and scores between 0 and 1, the band's three sides summing to
+    /// one, errors not negative, and no cut after the data. The test
+    /// `RUNWAY_FUZZ_CASES` enlarges (default 200 here).
+    #[test]
+    fn any_history_replays_into_figures_that_add_up() {
+        let cases: u64 = std::env::var("RUNWAY_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(200, |n: u64| n / 5);
+        let share = |x: Option<f64>| x.is_none_or(|x| (0.0..=1.0).contains(&x));
+        for case in 0..cases {
+            let a = crate::forecast::tests::arbitrary(case);
+            // A lead the history can show: a share of its span.
+            let (first, last) = a.samples.iter().fold((f64::MAX, f64::MIN), |(lo, hi), s| {
+                (lo.min(s.t), hi.max(s.t))
+            });
+            let lead = ((last - first) * [0.02, 0.1, 0.3][case as usize % 3]).max(1.0);
+            let cuts = 1 + case as usize % 12;
+            let r = backtest(
+                &a.samples,
+                a.wall,
+                a.direction,
+                lead,
+                cuts,
+                &a.settings,
+                None,
+            );
+            let m = &r.summary;
+            let what = format!("{}, lead {lead}, {cuts} cuts: {m:?}", a.what);
+            assert_eq!(m.cuts, r.cuts.len(), "{what}");
+            assert!(r.cuts.len() <= cuts, "{what}");
+            assert!(m.eta_scored <= m.cuts && m.band_scored <= m.cuts, "{what}");
+            assert_eq!(
+                m.true_positives + m.false_negatives + m.true_negatives + m.false_alarms,
+                m.alert_scored,
+                "{what}"
+            );
+            for x in [
+                m.eta_hit_rate_1_5x,
+                m.late_ratio,
+                m.precision,
+                m.recall,
+                m.f1,
+                m.false_alarm_rate,
+                m.band_coverage,
+                m.before_band_ratio,
+                m.after_band_ratio,
+            ] {
+                assert!(share(x), "{what}");
+            }
+            if let (Some(c), Some(b), Some(f)) =
+                (m.band_coverage, m.before_band_ratio, m.after_band_ratio)
+            {
+                assert!((c + b + f - 1.0).abs() < 1e-9, "{what}");
+            }
+            assert!(m.eta_error_median.is_none_or(|e| e >= 0.0), "{what}");
+            for c in &r.cuts {
+                assert!(c.t <= last, "{what}: a cut at {}", c.t);
+                assert!(c.eta_error.is_none_or(|e| e >= 0.0), "{what}");
+            }
+        }
+    }
+
     #[test]
     fn the_smoothing_window_is_about_one_percent_and_odd() {
         for (n, want) in [(0, 1), (10, 1), (149, 1), (250, 3), (2016, 21), (8064, 81)] {

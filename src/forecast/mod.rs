@@ -1312,4 +1312,4 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1530,14 +1530,109 @@ fn a_ramp_that_settles_into_a_steady_climb_is_timed_by_its_climb() {
     }
 }
 
+/// One of the histories [`any_history_gets_a_forecast_whose_times_are_ordered`]
+/// draws (shared with the backtest's own such test): case `case` of lines,
+/// compounding, cycles, steps, sawtooths, random walks and flat lines;
+/// noise from none to a hundred times the trend; none to 600 samples a
+/// second to a day apart, with gaps, NaN, infinities, repeated and
+/// unordered times; levels from 1e-300 to 1e140 of either sign; a wall
+/// above, below or at its level, in either direction (mostly towards
+/// it), under any model, seasonality and alert probability.
+pub(crate) struct Arbitrary {
+    pub(crate) samples: Vec<Sample>,
+    pub(crate) wall: f64,
+    pub(crate) direction: Direction,
+    pub(crate) settings: Settings,
+    /// The case, said so that a failure can be read.
+    pub(crate) what: String,
+}
+
+pub(crate) fn arbitrary(case: u64) -> Arbitrary {
+    let mut r = noise(case, 64).into_iter().map(|x| (x + 1.0) / 2.0);
+    let mut next = move || r.next().unwrap_or(0.5);
+    let n = match (next() * 4.0) as usize {
+        0 => (next() * 8.0) as usize,
+        1 => 8 + (next() * 60.0) as usize,
+        _ => 60 + (next() * 540.0) as usize,
+    };
+    let dt = [1.0, 15.0, 60.0, 300.0, 3600.0, 86_400.0][(next() * 6.0) as usize % 6];
+    let scale = 10f64.powf(next() * 440.0 - 300.0).min(1e140);
+    let sign = if next() < 0.2 { -1.0 } else { 1.0 };
+    let shape = (next() * 8.0) as usize;
+    let noise_share = [0.0, 0.01, 0.3, 100.0][(next() * 4.0) as usize % 4];
+    let wiggle = noise(case ^ 0xABCD, n.max(1));
+    let mut walk = 0.0;
+    let mut s: Vec<Sample> = (0..n)
+        .map(|i| {
+            let x = i as f64 / n.max(1) as f64;
+            let t = NOW - dt * (n - i) as f64;
+            walk += wiggle[i];
+            let v = match shape {
+                0 => 1.0 + x,
+                1 => (3.0 * x).exp(),
+                2 => 1.0 + x + 0.5 * (t / 86_400.0 * std::f64::consts::TAU).sin(),
+                3 => 1.0 + if x > 0.6 { 2.0 } else { 0.0 },
+                4 => 1.0 + (i % 37) as f64 / 37.0,
+                5 => 10.0 + walk,
+                6 => 1.0,
+                _ => 1.0 + x * x,
+            };
+            Sample::new(t, sign * scale * (v + noise_share * wiggle[i]))
+        })
+        .collect();
+    if next() < 0.2 {
+        for s in s.iter_mut().step_by(7) {
+            s.v = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][(next() * 3.0) as usize % 3];
+        }
+    }
+    if next() < 0.1 && n > 4 {
+        s[n / 2].t = s[n / 2 - 1].t;
+    }
+    if next() < 0.1 {
+        s.reverse();
+    }
+    if next() < 0.1 && n > 10 {
+        s.drain(n / 3..n / 2);
+    }
+    let level = s.iter().rev().map(|s| s.v).find(|v| v.is_finite());
+    let wall = match (next() * 5.0) as usize {
+        0 => level.map_or(1.0, |v| v * 2.0),
+        1 => level.map_or(-1.0, |v| v / 2.0),
+        2 => level.unwrap_or(0.0),
+        3 => 0.0,
+        _ => sign * scale * 5.0,
+    };
+    // Mostly towards the wall, as a limit is set up; sometimes away.
+    let above = level.is_none_or(|v| wall > v);
+    let direction = if above == (next() < 0.8) {
+        Direction::Rising
+    } else {
+        Direction::Falling
+    };
+    let settings = Settings {
+        model: ModelChoice::ALL[(next() * 4.0) as usize % 4],
+        seasonality: [
+            Seasonality::Auto,
+            Seasonality::None,
+            Seasonality::Period(86_400.0),
+        ][(next() * 3.0) as usize % 3],
+        alert_probability: [0.05, 0.25, 0.5][(next() * 3.0) as usize % 3],
+    };
+    let what = format!(
+        "case {case}: {n} samples {dt} s apart, shape {shape}, scale {scale:e}, noise {noise_share}, wall {wall:e}, {direction:?}, {settings:?}"
+    );
+    Arbitrary {
+        samples: s,
+        wall,
+        direction,
+        settings,
+        what,
+    }
+}
+
 /// Histories of every shape the forecaster meets and many it should not
-/// (lines, compounding, cycles, steps, sawtooths, random walks and flat
-/// lines; noise from none to a hundred times the trend; one to 600
-/// samples a second to a day apart, with gaps, NaN, infinities, repeated
-/// and unordered times; levels from 1e-300 to 1e140 of either sign), each
-/// against a wall above, below or at its level, in either direction,
-/// under every model and seasonality setting: none panics, and every
-/// forecast is one a dashboard can plot. Its times are ordered (lower <=
+/// (see [`arbitrary`]): none panics, and every forecast is one a
+/// dashboard can plot. Its times are ordered (lower <=
 /// likely <= upper, the alert time not before the lower edge, none NaN
 /// or negative), a time is given exactly when the status approaches or
 /// has breached, a breach is now, every forecast says why, and a wall
@@ -1551,79 +1646,13 @@ fn any_history_gets_a_forecast_whose_times_are_ordered() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     for case in 0..cases {
-        let mut r = noise(case, 64).into_iter().map(|x| (x + 1.0) / 2.0);
-        let mut next = move || r.next().unwrap_or(0.5);
-        let n = match (next() * 4.0) as usize {
-            0 => (next() * 8.0) as usize,
-            1 => 8 + (next() * 60.0) as usize,
-            _ => 60 + (next() * 540.0) as usize,
-        };
-        let dt = [1.0, 15.0, 60.0, 300.0, 3600.0, 86_400.0][(next() * 6.0) as usize % 6];
-        let scale = 10f64.powf(next() * 440.0 - 300.0).min(1e140);
-        let sign = if next() < 0.2 { -1.0 } else { 1.0 };
-        let shape = (next() * 8.0) as usize;
-        let noise_share = [0.0, 0.01, 0.3, 100.0][(next() * 4.0) as usize % 4];
-        let wiggle = noise(case ^ 0xABCD, n.max(1));
-        let mut walk = 0.0;
-        let mut s: Vec<Sample> = (0..n)
-            .map(|i| {
-                let x = i as f64 / n.max(1) as f64;
-                let t = NOW - dt * (n - i) as f64;
-                walk += wiggle[i];
-                let v = match shape {
-                    0 => 1.0 + x,
-                    1 => (3.0 * x).exp(),
-                    2 => 1.0 + x + 0.5 * (t / 86_400.0 * std::f64::consts::TAU).sin(),
-                    3 => 1.0 + if x > 0.6 { 2.0 } else { 0.0 },
-                    4 => 1.0 + (i % 37) as f64 / 37.0,
-                    5 => 10.0 + walk,
-                    6 => 1.0,
-                    _ => 1.0 + x * x,
-                };
-                Sample::new(t, sign * scale * (v + noise_share * wiggle[i]))
-            })
-            .collect();
-        if next() < 0.2 {
-            for s in s.iter_mut().step_by(7) {
-                s.v = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][(next() * 3.0) as usize % 3];
-            }
-        }
-        if next() < 0.1 && n > 4 {
-            s[n / 2].t = s[n / 2 - 1].t;
-        }
-        if next() < 0.1 {
-            s.reverse();
-        }
-        if next() < 0.1 && n > 10 {
-            s.drain(n / 3..n / 2);
-        }
-        let level = s.iter().rev().map(|s| s.v).find(|v| v.is_finite());
-        let wall = match (next() * 5.0) as usize {
-            0 => level.map_or(1.0, |v| v * 2.0),
-            1 => level.map_or(-1.0, |v| v / 2.0),
-            2 => level.unwrap_or(0.0),
-            3 => 0.0,
-            _ => sign * scale * 5.0,
-        };
-        // Mostly towards the wall, as a limit is set up; sometimes away.
-        let above = level.is_none_or(|v| wall > v);
-        let direction = if above == (next() < 0.8) {
-            Direction::Rising
-        } else {
-            Direction::Falling
-        };
-        let settings = Settings {
-            model: ModelChoice::ALL[(next() * 4.0) as usize % 4],
-            seasonality: [
-                Seasonality::Auto,
-                Seasonality::None,
-                Seasonality::Period(86_400.0),
-            ][(next() * 3.0) as usize % 3],
-            alert_probability: [0.05, 0.25, 0.5][(next() * 3.0) as usize % 3],
-        };
-        let what = format!(
-            "case {case}: {n} samples {dt} s apart, shape {shape}, scale {scale:e}, noise {noise_share}, wall {wall:e}, {direction:?}, {settings:?}"
-        );
+        let Arbitrary {
+            samples: s,
+            wall,
+            direction,
+            settings,
+            what,
+        } = arbitrary(case);
         let f = forecast(&s, wall, direction, &settings, NOW);
         // Against several walls at once (the roadmap's load headroom), the
         // same forecast for each.
