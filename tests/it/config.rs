@@ -356,3 +356,139 @@ fn from_str_parses_either_format() {
     assert!(matches!(error, ConfigError::Syntax { .. }), "{error:?}");
     assert!(error.to_string().starts_with("demo: syntax error: "));
 }
+
+/// Every example and good configuration, mutated a few thousand ways (a
+/// line dropped or repeated, a value replaced by another type or by an
+/// empty, negative, huge or NaN one, characters cut or inserted): each
+/// either loads or is refused with a message naming the file (every
+/// problem on a line of its own that names it), and none panics. A configuration is user input; a typo must give
+/// a message, not a crash. `RUNWAY_FUZZ_CASES` runs more (default 2,000).
+#[test]
+fn a_mutated_configuration_loads_or_is_refused_by_name() {
+    let cases: usize = std::env::var("RUNWAY_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let mut files = corpus("good");
+    let dir = manifest_dir().join("config");
+    files.extend([
+        dir.join("runway.example.toml"),
+        dir.join("runway.example.yaml"),
+    ]);
+    let texts: Vec<(PathBuf, Format, String)> = files
+        .into_iter()
+        .filter_map(|p| {
+            let format = Format::from_path(&p)?;
+            let text = std::fs::read_to_string(&p).ok()?;
+            Some((p, format, text))
+        })
+        .collect();
+    assert!(texts.len() >= 4, "the corpus is there");
+    let replacements = [
+        "",
+        "-1",
+        "0",
+        "1e400",
+        "nan",
+        "\"\"",
+        "\"-5m\"",
+        "\"0s\"",
+        "[]",
+        "{}",
+        "true",
+        "\"x\"",
+        "99999999999999999999",
+        "\"1y\"",
+        "\"\\u0000\"",
+        "'",
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n.max(1) as u64) as usize
+    };
+    let (mut loaded, mut refused) = (0, 0);
+    for case in 0..cases {
+        let (path, format, text) = &texts[next(texts.len())];
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for _ in 0..1 + next(3) {
+            let i = next(lines.len());
+            match next(5) {
+                0 => {
+                    lines.remove(i);
+                }
+                1 => {
+                    let line = lines[i].clone();
+                    lines.insert(i, line);
+                }
+                2 => {
+                    // A value replaced: after `=` (TOML) or `: ` (YAML).
+                    let line = &lines[i];
+                    if let Some(at) = line
+                        .find(" = ")
+                        .map(|a| a + 3)
+                        .or_else(|| line.find(": ").map(|a| a + 2))
+                    {
+                        lines[i] =
+                            format!("{}{}", &line[..at], replacements[next(replacements.len())]);
+                    }
+                }
+                3 => {
+                    let line = &lines[i];
+                    let cut = line
+                        .char_indices()
+                        .nth(next(line.chars().count() + 1))
+                        .map_or(line.len(), |(b, _)| b);
+                    lines[i] = line[..cut].to_string();
+                }
+                _ => {
+                    let line = &lines[i];
+                    let at = line
+                        .char_indices()
+                        .nth(next(line.chars().count() + 1))
+                        .map_or(line.len(), |(b, _)| b);
+                    let junk = ["\"", "[", "]", "{", ":", "=", "#", "\t", "-", "é"][next(10)];
+                    lines[i] = format!("{}{junk}{}", &line[..at], &line[at..]);
+                }
+            }
+            if lines.is_empty() {
+                break;
+            }
+        }
+        let mutated = lines.join("\n");
+        let origin = format!(
+            "case{case}.{}",
+            path.extension().and_then(|e| e.to_str()).unwrap_or("toml")
+        );
+        match config::from_str(&mutated, *format, &origin) {
+            Ok(_) => loaded += 1,
+            Err(e) => {
+                refused += 1;
+                let message = e.to_string();
+                assert!(
+                    message.starts_with(&format!("{origin}: ")),
+                    "{origin}: the message does not name the file:\n{message}\n---\n{mutated}"
+                );
+                // Each problem of an invalid configuration is a line of
+                // its own, each naming the file (a syntax error's excerpt
+                // follows its first line).
+                if !e.problems().is_empty() {
+                    for line in message.lines() {
+                        assert!(
+                            line.starts_with(&format!("{origin}: ")),
+                            "{origin}: a problem does not name the file: {line:?}\n{message}\n---\n{mutated}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Both outcomes occur: the mutations are neither all harmless nor all
+    // fatal.
+    assert!(
+        loaded > cases / 20 && refused > cases / 4,
+        "{loaded} loaded, {refused} refused"
+    );
+}
