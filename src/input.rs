@@ -233,6 +233,58 @@ mod tests {
         );
     }
 
+    /// A CSV or a saved response with characters cut, repeated or
+    /// inserted anywhere is read or refused with a message naming the
+    /// file (and, for a CSV, its line), and never panics: a file is user
+    /// input. `RUNWAY_FUZZ_CASES` runs more (default 2,000).
+    #[test]
+    fn a_mangled_file_is_read_or_refused_by_name() {
+        let cases: usize = std::env::var("RUNWAY_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000);
+        let csv = "timestamp,value\n# a comment\n1700000000,1.5\n1700000060,NaN\n1700000120,+Inf\n1700000180,2e3\n";
+        let json = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a"},"values":[[1700000000,"1"],[1700000060.5,"2"]]},{"metric":{},"values":[[1700000000,"NaN"]]}]}}"#;
+        let junk = [
+            ",", "\n", "\"", "{", "}", "[", "]", "-", "e", ".", "9", "\u{feff}", "é", " ", "1e400",
+            "NaN", ":",
+        ];
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n.max(1) as u64) as usize
+        };
+        for case in 0..cases {
+            let mut text: Vec<char> = [csv, json][case % 2].chars().collect();
+            for _ in 0..1 + next(4) {
+                let at = next(text.len() + 1);
+                match next(3) {
+                    0 if at < text.len() => {
+                        text.drain(at..(at + 1 + next(8)).min(text.len()));
+                    }
+                    1 if at < text.len() => {
+                        let c = text[at];
+                        text.insert(at, c);
+                    }
+                    _ => {
+                        let j: Vec<char> = junk[next(junk.len())].chars().collect();
+                        text.splice(at..at, j);
+                    }
+                }
+            }
+            let text: String = text.into_iter().collect();
+            let origin = format!("case{case}.csv");
+            if let Err(e) = parse_series(&text, &origin) {
+                assert!(
+                    e.to_string().starts_with(&format!("{origin}:")),
+                    "{e}\n---\n{text}"
+                );
+            }
+        }
+    }
+
     /// A spreadsheet's export starts with a byte-order mark; the first
     /// sample is still read, not taken for a header.
     #[test]
