@@ -1187,7 +1187,10 @@ fn at_phase(
     }
     let s = direction.sign();
     let step = c.period / c.profile.len() as f64;
-    let tolerance = 1e-12 * wall.abs().max(1.0);
+    // Rounding's share of the quantities compared, whatever their unit: a
+    // floor of 1e-12 in absolute terms dwarfed a wall of 7e-20 (the first
+    // bin always "reached" it) and a unit change moved the time by hours.
+    let tolerance = 1e-12 * wall.abs().max(at_h.abs());
     (0..=c.profile.len())
         .map(|i| h + step * i as f64)
         .find(|&x| s * (c.with(at_h + slope * (x - h), c.at(now + x)) - wall) >= -tolerance)

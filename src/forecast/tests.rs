@@ -472,6 +472,40 @@ fn with_a_daily_cycle_the_wall_is_reached_by_the_peaks_not_the_trend() {
     assert!(plain.eta.unwrap().likely / 86_400.0 > 22.0);
 }
 
+/// The same queue in units a billion billion times smaller (a rate in
+/// exa-units, a fraction of a fraction): its busy hour is the same hour.
+/// The scan for the peak that reaches the wall once allowed rounding an
+/// absolute 1e-12, which is more than such a wall, and took the first
+/// bin it looked at for the busy hour.
+#[test]
+fn a_cycle_in_tiny_units_reaches_the_wall_at_the_same_busy_hour() {
+    let e = noise(21, 14 * 288);
+    let queue = |unit: f64| {
+        history(14 * 288, 300.0, |x| {
+            unit * (5_000.0
+                + 200.0 * x / 86_400.0
+                + daily(NOW + x, 1_500.0)
+                + 50.0 * e[(-x / 300.0) as usize])
+        })
+    };
+    let at = |unit: f64| {
+        let f = run(
+            &queue(unit),
+            10_000.0 * unit,
+            Direction::Rising,
+            ModelChoice::Auto,
+        );
+        assert_eq!(f.period, Some(86_400.0), "{unit}: {}", f.reason);
+        f.eta.expect("approaching").likely
+    };
+    let (plain, tiny) = (at(1.0), at(1e-18));
+    assert!(
+        (plain - tiny).abs() < 1.0,
+        "{} hours apart",
+        (plain - tiny) / 3600.0
+    );
+}
+
 /// A flat trend whose daily peaks go over the wall: CPU at 70 ± 30
 /// against 95, p99 latency over its objective at the busy hour. The wall
 /// is hit every day; off-peak the flat trend read "receding", and a page
@@ -1543,6 +1577,9 @@ pub(crate) struct Arbitrary {
     pub(crate) wall: f64,
     pub(crate) direction: Direction,
     pub(crate) settings: Settings,
+    /// Drawn without noise: its pairwise slopes and backtest errors tie
+    /// exactly, and rounding decides between equals.
+    pub(crate) noiseless: bool,
     /// The case, said so that a failure can be read.
     pub(crate) what: String,
 }
@@ -1626,6 +1663,7 @@ pub(crate) fn arbitrary(case: u64) -> Arbitrary {
         wall,
         direction,
         settings,
+        noiseless: noise_share == 0.0,
         what,
     }
 }
@@ -1652,6 +1690,7 @@ fn any_history_gets_a_forecast_whose_times_are_ordered() {
             direction,
             settings,
             what,
+            ..
         } = arbitrary(case);
         let f = forecast(&s, wall, direction, &settings, NOW);
         // Against several walls at once (the roadmap's load headroom), the
@@ -1677,6 +1716,66 @@ fn any_history_gets_a_forecast_whose_times_are_ordered() {
             (Status::Breached, Some(e)) => assert_eq!(e.likely, 0.0, "{what}"),
             (Status::Receding | Status::InsufficientData, None) => {}
             (status, eta) => panic!("{what}: {status:?} with {eta:?}: {}", f.reason),
+        }
+    }
+}
+
+/// A disk in bytes or in GiB, a latency in seconds or in milliseconds:
+/// the unit of a series and its wall changes no forecast. Its statuses
+/// are the same, its likely times agree to a millionth (or a
+/// millisecond) and its band's near edge and alert time to a percent, on
+/// the arbitrary noisy histories whose values lie between 1e-30 and
+/// 1e30 in both units, each scaled by 1024³ and by 1/1000.
+#[test]
+fn the_unit_of_a_series_changes_no_forecast() {
+    let cases: u64 = std::env::var("RUNWAY_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(300, |n: u64| n / 3);
+    let near = |share: f64| {
+        move |x: f64, y: f64| x == y || (x - y).abs() <= (share * x.abs().max(y.abs())).max(1e-3)
+    };
+    // Rounding in another unit can break a near tie the other way: the
+    // band's edges then move by a fraction of a percent. (A noiseless
+    // history ties exactly: a sawtooth's peaks exactly level, trends of
+    // exactly equal errors. Rounding decides those in any unit, and they
+    // are left out.)
+    let (close, edge) = (near(1e-6), near(0.01));
+    for case in 0..cases {
+        let a = arbitrary(case);
+        if a.noiseless {
+            continue;
+        }
+        let f = forecast(&a.samples, a.wall, a.direction, &a.settings, NOW);
+        for k in [1024f64.powi(3), 1e-3] {
+            let within = |v: f64| {
+                let realistic = |v: f64| (1e-30..1e30).contains(&v.abs());
+                !v.is_finite() || v == 0.0 || realistic(v) && realistic(v * k)
+            };
+            if !a.samples.iter().all(|s| within(s.v)) || !within(a.wall) {
+                continue;
+            }
+            let scaled: Vec<Sample> = a
+                .samples
+                .iter()
+                .map(|s| Sample::new(s.t, s.v * k))
+                .collect();
+            let g = forecast(&scaled, a.wall * k, a.direction, &a.settings, NOW);
+            let same = f.status == g.status
+                && match (f.eta, g.eta) {
+                    (Some(e), Some(h)) => {
+                        close(e.likely, h.likely)
+                            && edge(e.lower, h.lower)
+                            && edge(e.alert, h.alert)
+                    }
+                    (None, None) => true,
+                    _ => false,
+                };
+            assert!(
+                same,
+                "{}, scaled by {k}: {:?} {:?} against {:?} {:?}\n{}\n{}",
+                a.what, f.status, f.eta, g.status, g.eta, f.reason, g.reason
+            );
         }
     }
 }
