@@ -1720,28 +1720,44 @@ fn any_history_gets_a_forecast_whose_times_are_ordered() {
     }
 }
 
-/// A disk in bytes or in GiB, a latency in seconds or in milliseconds:
-/// the unit of a series and its wall changes no forecast. Its statuses
-/// are the same, its likely times agree to a millionth (or a
-/// millisecond) and its band's near edge and alert time to a percent, on
-/// the arbitrary noisy histories whose values lie between 1e-30 and
-/// 1e30 in both units, each scaled by 1024³ and by 1/1000.
-#[test]
-fn the_unit_of_a_series_changes_no_forecast() {
-    let cases: u64 = std::env::var("RUNWAY_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(300, |n: u64| n / 3);
+/// Whether two forecasts of one history tell a user the same: their
+/// statuses, their likely times to a millionth (or a millisecond), their
+/// band's near edge and alert time to a percent (rounding in another
+/// unit or at another time can break a near tie the other way, and the
+/// band's edges then move by a fraction of a percent).
+fn agree(f: &Forecast, g: &Forecast) -> bool {
     let near = |share: f64| {
         move |x: f64, y: f64| x == y || (x - y).abs() <= (share * x.abs().max(y.abs())).max(1e-3)
     };
-    // Rounding in another unit can break a near tie the other way: the
-    // band's edges then move by a fraction of a percent. (A noiseless
-    // history ties exactly: a sawtooth's peaks exactly level, trends of
-    // exactly equal errors. Rounding decides those in any unit, and they
-    // are left out.)
     let (close, edge) = (near(1e-6), near(0.01));
-    for case in 0..cases {
+    f.status == g.status
+        && match (f.eta, g.eta) {
+            (Some(e), Some(h)) => {
+                close(e.likely, h.likely) && edge(e.lower, h.lower) && edge(e.alert, h.alert)
+            }
+            (None, None) => true,
+            _ => false,
+        }
+}
+
+/// How many of the arbitrary histories a property test draws: a third
+/// of `RUNWAY_FUZZ_CASES` when it is set, else 100.
+fn property_cases() -> u64 {
+    std::env::var("RUNWAY_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(100, |n: u64| n / 3)
+}
+
+/// A disk in bytes or in GiB, a latency in seconds or in milliseconds:
+/// the unit of a series and its wall changes no forecast (see [`agree`]),
+/// on the arbitrary histories whose values lie between 1e-30 and 1e30 in
+/// both units, each scaled by 1024³ and by 1/1000. (A noiseless history
+/// ties exactly, a sawtooth's peaks exactly level or trends of exactly
+/// equal errors, which rounding decides in any unit: those are left out.)
+#[test]
+fn the_unit_of_a_series_changes_no_forecast() {
+    for case in 0..property_cases() {
         let a = arbitrary(case);
         if a.noiseless {
             continue;
@@ -1761,20 +1777,51 @@ fn the_unit_of_a_series_changes_no_forecast() {
                 .map(|s| Sample::new(s.t, s.v * k))
                 .collect();
             let g = forecast(&scaled, a.wall * k, a.direction, &a.settings, NOW);
-            let same = f.status == g.status
-                && match (f.eta, g.eta) {
-                    (Some(e), Some(h)) => {
-                        close(e.likely, h.likely)
-                            && edge(e.lower, h.lower)
-                            && edge(e.alert, h.alert)
-                    }
-                    (None, None) => true,
-                    _ => false,
-                };
             assert!(
-                same,
+                agree(&f, &g),
                 "{}, scaled by {k}: {:?} {:?} against {:?} {:?}\n{}\n{}",
-                a.what, f.status, f.eta, g.status, g.eta, f.reason, g.reason
+                a.what,
+                f.status,
+                f.eta,
+                g.status,
+                g.eta,
+                f.reason,
+                g.reason
+            );
+        }
+    }
+}
+
+/// The same history a week, a year of weeks earlier or four years of
+/// weeks later (every daily and weekly cycle in the same phase) gets the
+/// same forecast: nothing depends on the clock's reading but through the
+/// cycles. (Noiseless histories left out, as for units.)
+#[test]
+fn a_history_moved_by_whole_weeks_gets_the_same_forecast() {
+    const WEEK: f64 = 7.0 * 86_400.0;
+    for case in 0..property_cases() {
+        let a = arbitrary(case);
+        if a.noiseless {
+            continue;
+        }
+        let f = forecast(&a.samples, a.wall, a.direction, &a.settings, NOW);
+        for shift in [WEEK, -52.0 * WEEK, 208.0 * WEEK] {
+            let moved: Vec<Sample> = a
+                .samples
+                .iter()
+                .map(|s| Sample::new(s.t + shift, s.v))
+                .collect();
+            let g = forecast(&moved, a.wall, a.direction, &a.settings, NOW + shift);
+            assert!(
+                agree(&f, &g),
+                "{}, moved by {shift} s: {:?} {:?} against {:?} {:?}\n{}\n{}",
+                a.what,
+                f.status,
+                f.eta,
+                g.status,
+                g.eta,
+                f.reason,
+                g.reason
             );
         }
     }
