@@ -757,10 +757,7 @@ mod tests {
     /// `RUNWAY_FUZZ_CASES` enlarges (default 200 here).
     #[test]
     fn any_history_replays_into_figures_that_add_up() {
-        let cases: u64 = std::env::var("RUNWAY_FUZZ_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map_or(200, |n: u64| n / 5);
+        let cases = crate::forecast::tests::fuzz_cases(200, 5);
         let share = |x: Option<f64>| x.is_none_or(|x| (0.0..=1.0).contains(&x));
         for case in 0..cases {
             let a = crate::forecast::tests::arbitrary(case);

@@ -239,10 +239,7 @@ mod tests {
     /// input. `RUNWAY_FUZZ_CASES` runs more (default 2,000).
     #[test]
     fn a_mangled_file_is_read_or_refused_by_name() {
-        let cases: usize = std::env::var("RUNWAY_FUZZ_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(2000);
+        let cases = crate::forecast::tests::fuzz_cases(2000, 1);
         let csv = "timestamp,value\n# a comment\n1700000000,1.5\n1700000060,NaN\n1700000120,+Inf\n1700000180,2e3\n";
         let json = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a"},"values":[[1700000000,"1"],[1700000060.5,"2"]]},{"metric":{},"values":[[1700000000,"NaN"]]}]}}"#;
         let junk = [
@@ -257,7 +254,7 @@ mod tests {
             (x % n.max(1) as u64) as usize
         };
         for case in 0..cases {
-            let mut text: Vec<char> = [csv, json][case % 2].chars().collect();
+            let mut text: Vec<char> = if case % 2 == 0 { csv } else { json }.chars().collect();
             for _ in 0..1 + next(4) {
                 let at = next(text.len() + 1);
                 match next(3) {

@@ -1679,11 +1679,7 @@ pub(crate) fn arbitrary(case: u64) -> Arbitrary {
 /// share of a run that checked 200,000).
 #[test]
 fn any_history_gets_a_forecast_whose_times_are_ordered() {
-    let cases: u64 = std::env::var("RUNWAY_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    for case in 0..cases {
+    for case in 0..fuzz_cases(1000, 1) {
         let Arbitrary {
             samples: s,
             wall,
@@ -1740,13 +1736,35 @@ fn agree(f: &Forecast, g: &Forecast) -> bool {
         }
 }
 
-/// How many of the arbitrary histories a property test draws: a third
-/// of `RUNWAY_FUZZ_CASES` when it is set, else 100.
-fn property_cases() -> u64 {
+/// How many cases a randomized test draws: `RUNWAY_FUZZ_CASES` divided by
+/// `share` (tests that cost more per case run fewer) when it is set, else
+/// `default`.
+pub(crate) fn fuzz_cases(default: u64, share: u64) -> u64 {
     std::env::var("RUNWAY_FUZZ_CASES")
         .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(100, |n: u64| n / 3)
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(default, |n| n / share)
+}
+
+/// How many of the arbitrary histories a property test draws.
+fn property_cases() -> u64 {
+    fuzz_cases(100, 3)
+}
+
+/// Asserts that `g`, the forecast of `a`'s history changed as `how` says,
+/// [`agree`]s with `f`, the forecast of `a` itself.
+fn assert_agree(a: &Arbitrary, how: &str, f: &Forecast, g: &Forecast) {
+    assert!(
+        agree(f, g),
+        "{}, {how}: {:?} {:?} against {:?} {:?}\n{}\n{}",
+        a.what,
+        f.status,
+        f.eta,
+        g.status,
+        g.eta,
+        f.reason,
+        g.reason
+    );
 }
 
 /// A disk in bytes or in GiB, a latency in seconds or in milliseconds:
@@ -1777,17 +1795,7 @@ fn the_unit_of_a_series_changes_no_forecast() {
                 .map(|s| Sample::new(s.t, s.v * k))
                 .collect();
             let g = forecast(&scaled, a.wall * k, a.direction, &a.settings, NOW);
-            assert!(
-                agree(&f, &g),
-                "{}, scaled by {k}: {:?} {:?} against {:?} {:?}\n{}\n{}",
-                a.what,
-                f.status,
-                f.eta,
-                g.status,
-                g.eta,
-                f.reason,
-                g.reason
-            );
+            assert_agree(&a, &format!("scaled by {k}"), &f, &g);
         }
     }
 }
@@ -1812,17 +1820,7 @@ fn a_history_moved_by_whole_weeks_gets_the_same_forecast() {
                 .map(|s| Sample::new(s.t + shift, s.v))
                 .collect();
             let g = forecast(&moved, a.wall, a.direction, &a.settings, NOW + shift);
-            assert!(
-                agree(&f, &g),
-                "{}, moved by {shift} s: {:?} {:?} against {:?} {:?}\n{}\n{}",
-                a.what,
-                f.status,
-                f.eta,
-                g.status,
-                g.eta,
-                f.reason,
-                g.reason
-            );
+            assert_agree(&a, &format!("moved by {shift} s"), &f, &g);
         }
     }
 }

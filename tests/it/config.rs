@@ -361,8 +361,9 @@ fn from_str_parses_either_format() {
 /// line dropped or repeated, a value replaced by another type or by an
 /// empty, negative, huge or NaN one, characters cut or inserted): each
 /// either loads or is refused with a message naming the file (every
-/// problem on a line of its own that names it), and none panics. A configuration is user input; a typo must give
-/// a message, not a crash. `RUNWAY_FUZZ_CASES` runs more (default 2,000).
+/// problem on a line of its own that names it), and none panics. A
+/// configuration is user input; a typo must give a message, not a crash.
+/// `RUNWAY_FUZZ_CASES` runs more (default 2,000).
 #[test]
 fn a_mutated_configuration_loads_or_is_refused_by_name() {
     let cases: usize = std::env::var("RUNWAY_FUZZ_CASES")
