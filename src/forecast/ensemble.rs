@@ -323,19 +323,24 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64, reading: 
             let slope = (0.5 - lq) / (e.upper - e.likely).max(f64::MIN_POSITIVE);
             return (1.0 - lq + slope * (t - e.upper)).min(1.0);
         }
-        for w in pts.windows(2) {
-            let ((t0, p0), (t1, p1)) = (w[0], w[1]);
-            if t <= t1 {
-                if t1 <= t0 || t1.is_nan() {
-                    return p1;
+        // Between the last point at or before `t` and the first after it.
+        // Points that coincide (a member at the wall now: its near edge and
+        // likely time both 0) are a jump, and the chance at that time is the
+        // highest of theirs: read from the first of them, a member that is
+        // at the wall now counted as the near edge's chance at 0, and a
+        // mixture of such members never reached any chance above it.
+        match pts.iter().position(|&(ti, _)| ti > t) {
+            Some(0) => 0.0,
+            Some(k) => {
+                let ((t0, p0), (t1, p1)) = (pts[k - 1], pts[k]);
+                if t1.is_finite() {
+                    p0 + (p1 - p0) * (t - t0) / (t1 - t0)
+                } else {
+                    p0
                 }
-                if !t1.is_finite() {
-                    return p0;
-                }
-                return p0 + (p1 - p0) * (t - t0) / (t1 - t0);
             }
+            None => 1.0 - lq,
         }
-        1.0 - lq
     };
     let mass = |t: f64| {
         members
@@ -571,6 +576,23 @@ mod tests {
             upper,
             alert: lower,
         })
+    }
+
+    /// Members already at the wall (likely and near edge at 0, no far
+    /// edge) make it as likely now as they are many: half of each one's
+    /// weight, not the near edge's share of it.
+    #[test]
+    fn members_at_the_wall_now_make_it_likely_now() {
+        let now = Eta {
+            lower: 0.0,
+            likely: 0.0,
+            upper: f64::INFINITY,
+            alert: 0.0,
+        };
+        let members = [(Some(now), 1.0), (Some(now), 1.0), (None, 1.5)];
+        // Two of three and a half in weight, each half at 0: 2/7 by now.
+        assert_eq!(mixture_quantile(&members, 0.25, Reading::Alert(0.25)), 0.0);
+        assert!(mixture_quantile(&members, 0.3, Reading::Alert(0.25)).is_infinite());
     }
 
     #[test]
