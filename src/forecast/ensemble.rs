@@ -326,9 +326,8 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64, reading: 
         // Between the last point at or before `t` and the first after it.
         // Points that coincide (a member at the wall now: its near edge and
         // likely time both 0) are a jump, and the chance at that time is the
-        // highest of theirs: read from the first of them, a member that is
-        // at the wall now counted as the near edge's chance at 0, and a
-        // mixture of such members never reached any chance above it.
+        // highest of theirs. (Read from the first of them, such a member had
+        // only its near edge's chance, and with no far edge never more.)
         match pts.iter().position(|&(ti, _)| ti > t) {
             Some(0) => 0.0,
             Some(k) => {
@@ -590,7 +589,8 @@ mod tests {
             alert: 0.0,
         };
         let members = [(Some(now), 1.0), (Some(now), 1.0), (None, 1.5)];
-        // Two of three and a half in weight, each half at 0: 2/7 by now.
+        // Two members of weight 1 in 3.5, each with half its chance at 0:
+        // 2/7 now.
         assert_eq!(mixture_quantile(&members, 0.25, Reading::Alert(0.25)), 0.0);
         assert!(mixture_quantile(&members, 0.3, Reading::Alert(0.25)).is_infinite());
     }

@@ -1564,15 +1564,14 @@ fn a_ramp_that_settles_into_a_steady_climb_is_timed_by_its_climb() {
     }
 }
 
-/// One of the histories [`any_history_gets_a_forecast_whose_times_are_ordered`]
-/// draws (shared with the backtest's own such test): case `case` of lines,
-/// compounding, cycles, steps, sawtooths, random walks and flat lines;
-/// noise from none to a hundred times the trend; none to 600 samples a
-/// second to a day apart, with gaps, NaN, infinities, repeated and
-/// unordered times; levels mostly from 1e-12 to 1e15, else from 1e-300 to
-/// 1e140, of either sign; a wall
-/// above, below or at its level, in either direction (mostly towards
-/// it), under any model, seasonality and alert probability.
+/// One of the histories the randomized tests draw (the forecaster's, and
+/// the backtest's): case `case` of lines, compounding, cycles, steps,
+/// sawtooths, random walks and flat lines; noise from none to a hundred
+/// times the trend; none to 600 samples a second to a day apart, with
+/// gaps, NaN, infinities, repeated and unordered times; levels mostly
+/// from 1e-12 to 1e15, else from 1e-300 to 1e140, of either sign; a wall
+/// above, below or at its level, in either direction (mostly towards it),
+/// under any model, seasonality and alert probability.
 pub(crate) struct Arbitrary {
     pub(crate) samples: Vec<Sample>,
     pub(crate) wall: f64,
@@ -1676,12 +1675,12 @@ pub(crate) fn arbitrary(case: u64) -> Arbitrary {
 }
 
 /// Histories of every shape the forecaster meets and many it should not
-/// (see [`arbitrary`]): none panics, and every forecast is one a
-/// dashboard can plot. Its times are ordered (lower <=
-/// likely <= upper, the alert time not before the lower edge, none NaN
-/// or negative), a time is given exactly when the status approaches or
-/// has breached, a breach is now, every forecast says why, and a wall
-/// asked about beside another is forecast as when asked alone.
+/// (see [`arbitrary`]): none panics, and every forecast is one a dashboard
+/// can plot. Its times are ordered (lower <= likely <= upper, the alert
+/// time not before the lower edge, none NaN or negative), a time is given
+/// exactly when the status approaches or has breached, a breach is now,
+/// every forecast says why, and a wall asked about beside another is
+/// forecast as when asked alone.
 /// `RUNWAY_FUZZ_CASES` runs more than the default 1,000 (the suite's
 /// share of a run that checked 200,000).
 #[test]
