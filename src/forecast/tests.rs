@@ -1752,9 +1752,17 @@ pub(crate) fn fuzz_cases(default: u64, share: u64) -> u64 {
         .map_or(default, |n| n / share)
 }
 
-/// How many of the arbitrary histories a property test draws.
-fn property_cases() -> u64 {
-    fuzz_cases(100, 3)
+/// Calls `check` with each arbitrary history a property test draws that
+/// has noise (see [`Arbitrary::noiseless`]), and its forecast.
+fn for_each_noisy(mut check: impl FnMut(&Arbitrary, &Forecast)) {
+    for case in 0..fuzz_cases(100, 3) {
+        let a = arbitrary(case);
+        if a.noiseless {
+            continue;
+        }
+        let f = forecast(&a.samples, a.wall, a.direction, &a.settings, NOW);
+        check(&a, &f);
+    }
 }
 
 /// Forecasts of arbitrary histories compared with those of the same
@@ -1809,12 +1817,7 @@ impl Agreement {
 #[test]
 fn the_unit_of_a_series_changes_no_forecast() {
     let mut seen = Agreement::default();
-    for case in 0..property_cases() {
-        let a = arbitrary(case);
-        if a.noiseless {
-            continue;
-        }
-        let f = forecast(&a.samples, a.wall, a.direction, &a.settings, NOW);
+    for_each_noisy(|a, f| {
         for k in [1024f64.powi(3), 1e-3] {
             let within = |v: f64| {
                 let realistic = |v: f64| (1e-30..1e30).contains(&v.abs());
@@ -1829,9 +1832,9 @@ fn the_unit_of_a_series_changes_no_forecast() {
                 .map(|s| Sample::new(s.t, s.v * k))
                 .collect();
             let g = forecast(&scaled, a.wall * k, a.direction, &a.settings, NOW);
-            seen.compare(&a, &format!("scaled by {k}"), &f, &g);
+            seen.compare(a, &format!("scaled by {k}"), f, &g);
         }
-    }
+    });
     seen.assert_rare();
 }
 
@@ -1843,12 +1846,7 @@ fn the_unit_of_a_series_changes_no_forecast() {
 fn a_history_moved_by_whole_weeks_gets_the_same_forecast() {
     const WEEK: f64 = 7.0 * 86_400.0;
     let mut seen = Agreement::default();
-    for case in 0..property_cases() {
-        let a = arbitrary(case);
-        if a.noiseless {
-            continue;
-        }
-        let f = forecast(&a.samples, a.wall, a.direction, &a.settings, NOW);
+    for_each_noisy(|a, f| {
         for shift in [WEEK, -52.0 * WEEK, 208.0 * WEEK] {
             let moved: Vec<Sample> = a
                 .samples
@@ -1856,8 +1854,8 @@ fn a_history_moved_by_whole_weeks_gets_the_same_forecast() {
                 .map(|s| Sample::new(s.t + shift, s.v))
                 .collect();
             let g = forecast(&moved, a.wall, a.direction, &a.settings, NOW + shift);
-            seen.compare(&a, &format!("moved by {shift} s"), &f, &g);
+            seen.compare(a, &format!("moved by {shift} s"), f, &g);
         }
-    }
+    });
     seen.assert_rare();
 }
