@@ -494,8 +494,10 @@ pub fn time_to_wall_climbing(
             (eta <= due.max(0.0) || missed).then_some(eta)
         }
     });
+    // Peaks already past the wall (`a` is 0) are no time it is hit: the
+    // climbs cross it, this one first if it gets there before its cleanup.
     let (likely, from_cycle) = match (from_peaks, from_cycle) {
-        (Some(a), Some(b)) if b < a => (Some(b), true),
+        (Some(a), Some(b)) if b < a || a <= 0.0 => (Some(b), true),
         (None, Some(b)) => (Some(b), true),
         (a, _) => (a, false),
     };

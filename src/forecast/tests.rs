@@ -1063,6 +1063,38 @@ fn a_cleaned_disk_whose_peaks_creep_up_is_full_on_the_climb_before_a_peak() {
     assert!(missed.is_empty(), "{missed:#?}");
 }
 
+/// A wall the cleaned disk's peaks already pass (a warning at 65% when
+/// the climbs now reach 75%) is hit on the current climb, as soon as it
+/// gets there: before a further wall (75%) that only this climb's peak
+/// reaches. Peaks past the wall once read as "0 s" from the peaks' trend,
+/// which the climb's own time could not beat; the wall then moved on to
+/// the next peak, later than the further wall.
+#[test]
+fn a_wall_the_peaks_already_pass_is_reached_on_the_current_climb() {
+    let wiggle = noise(8, 20_000);
+    // A day into the fifth climb: at about 59, climbing 8.3 a day to 75.8.
+    let now = 4.0 * CREEP_CYCLE + DAY;
+    let when = |wall: f64| {
+        let f = creeping_forecast(now, &wiggle, wall);
+        f.eta.expect("approaching").likely
+    };
+    let truth = |wall: f64| {
+        (0..)
+            .map(|m| now + 60.0 * f64::from(m))
+            .find(|&t| creeping_usage(t) >= wall)
+            .unwrap()
+            - now
+    };
+    let (near, far) = (when(65.0), when(75.0));
+    assert!(
+        (near - truth(65.0)).abs() < 0.1 * DAY,
+        "{:.2}d against {:.2}d",
+        near / DAY,
+        truth(65.0) / DAY
+    );
+    assert!(near < far, "{:.2}d, then {:.2}d", near / DAY, far / DAY);
+}
+
 #[test]
 fn a_sawtooth_just_cleaned_up_is_full_when_it_is_an_hour_later() {
     // The cycle that reaches the wall overshoots it by about 4%, so it
