@@ -61,31 +61,38 @@ def first_cross(f, wall, t_from, t_to, step=5.0):
 
 
 # ---------------------------------------------------------------- scenarios
-# Each scenario: dict(name, desc, wall, lead, dt, seeds, cuts (seconds since start),
-#                     f (noise-free signal) or path generator, noise sd/phi, horizon)
+# Each scenario: dict(name, params, wall, lead, dt, seeds, cuts (seconds since start),
+#                     f (noise-free signal) and noise sd/phi, or rw (a random walk's path), horizon)
+
+def scenario(name, params, wall, lead, cuts, f, horizon, seeds=40, dt=5 * MIN, sd=0.5, phi=0.5):
+    """One scenario of a noise-free signal `f` under AR(1) noise; the defaults are the
+    common case (40 seeds, 5-minute samples, noise sd 0.5 and phi 0.5)."""
+    return dict(name=name, params=params, wall=wall, lead=lead, dt=dt, seeds=range(seeds),
+                cuts=list(cuts), f=f, sd=sd, phi=phi, horizon=horizon)
+
 
 def make_scenarios():
     S = []
 
     # 1. warm-up levelling off UNDER the wall (never reaches). 1-minute samples.
     for lead, tag in ((HOUR, "1h"), (DAY, "1d")):
-        S.append(dict(
+        S.append(scenario(
             name=f"1 warm-up under wall (lead {tag})",
             params="v=60-40*exp(-t/30m), AR(1) sd 0.5 phi 0.7, 1-min samples, wall 80, "
                    f"cuts 30m,45m,1h,1.5h,2h,3h after restart, lead {tag}",
-            wall=80.0, lead=lead, dt=MIN, seeds=range(60),
+            wall=80.0, lead=lead, dt=MIN, seeds=60,
             cuts=[30 * MIN, 45 * MIN, 60 * MIN, 90 * MIN, 120 * MIN, 180 * MIN],
             f=lambda t: 60 - 40 * math.exp(-t / (30 * MIN)),
             sd=0.5, phi=0.7, horizon=30 * DAY))
 
     # 2. warm-up whose plateau is ABOVE the wall. crossing at 2h*ln(13) = 5.13h
     f2 = lambda t: 85 - 65 * math.exp(-t / (2 * HOUR))
-    S.append(dict(
+    S.append(scenario(
         name="2 warm-up plateau over wall",
         params="v=85-65*exp(-t/2h), AR(1) sd 0.5 phi 0.7, 1-min samples, wall 80 (crossing 5.13h), "
                "cuts every 15m from 30m to crossing, lead 1h",
-        wall=80.0, lead=HOUR, dt=MIN, seeds=range(60),
-        cuts=[c for c in range(30 * MIN, int(5.13 * HOUR), 15 * MIN)],
+        wall=80.0, lead=HOUR, dt=MIN, seeds=60,
+        cuts=range(30 * MIN, int(5.13 * HOUR), 15 * MIN),
         f=f2, sd=0.5, phi=0.7, horizon=2 * DAY))
 
     # 3. linear fill + restart bump at day 2 (+5, tau 1h). Linear 20 -> 80 in 5 days.
@@ -94,52 +101,47 @@ def make_scenarios():
         if t >= 2 * DAY:
             v += 5 * math.exp(-(t - 2 * DAY) / HOUR)
         return v
-    S.append(dict(
+    S.append(scenario(
         name="3 linear fill + restart bump",
         params="v=20+60*t/5d, +5*exp(-(t-2d)/1h) from day 2, AR(1) sd 0.5 phi 0.5, 5-min samples, "
                "wall 80 (crossing 5d), cuts every 3h from 2.5d to crossing, lead 1d",
-        wall=80.0, lead=DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(int(2.5 * DAY), 5 * DAY, 3 * HOUR)],
-        f=f3, sd=0.5, phi=0.5, horizon=10 * DAY))
+        wall=80.0, lead=DAY, cuts=range(int(2.5 * DAY), 5 * DAY, 3 * HOUR),
+        f=f3, horizon=10 * DAY))
 
     # 4. connection-pool ramp slowing to a steady climb: 10 + 40(1-exp(-t/2h)) + b t, b = 40/7d
     f4 = lambda t: 10 + 40 * (1 - math.exp(-t / (2 * HOUR))) + (40 / (7 * DAY)) * t
-    S.append(dict(
+    S.append(scenario(
         name="4 pool ramp -> steady climb",
         params="v=10+40*(1-exp(-t/2h))+(40/7d)*t, AR(1) sd 0.5 phi 0.5, 5-min samples, wall 90 "
                "(crossing ~7d), cuts every 6h from 12h to crossing, lead 1d",
-        wall=90.0, lead=DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(12 * HOUR, 7 * DAY, 6 * HOUR)],
-        f=f4, sd=0.5, phi=0.5, horizon=20 * DAY))
+        wall=90.0, lead=DAY, cuts=range(12 * HOUR, 7 * DAY, 6 * HOUR),
+        f=f4, horizon=20 * DAY))
 
     # 5. warm-up with a leak: 50 - 30 exp(-t/1h) + leak t, leak = 40/3d
     f5 = lambda t: 50 - 30 * math.exp(-t / HOUR) + (40 / (3 * DAY)) * t
-    S.append(dict(
+    S.append(scenario(
         name="5 warm-up + leak",
         params="v=50-30*exp(-t/1h)+(40/3d)*t, AR(1) sd 0.5 phi 0.5, 5-min samples, wall 90 "
                "(crossing ~3d), cuts every 3h from 3h to crossing, lead 1d",
-        wall=90.0, lead=DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(3 * HOUR, 3 * DAY, 3 * HOUR)],
-        f=f5, sd=0.5, phi=0.5, horizon=20 * DAY))
+        wall=90.0, lead=DAY, cuts=range(3 * HOUR, 3 * DAY, 3 * HOUR),
+        f=f5, horizon=20 * DAY))
 
     # 6. slow level-off over the wall: 100 - 80 exp(-t/4d), wall 95, crossing 4d*ln16 = 11.09d
     f6 = lambda t: 100 - 80 * math.exp(-t / (4 * DAY))
-    S.append(dict(
+    S.append(scenario(
         name="6 slow level-off over wall",
         params="v=100-80*exp(-t/4d), AR(1) sd 0.5 phi 0.5, 5-min samples over 14d, wall 95 "
                "(crossing 11.09d), cuts every 12h from 1d to crossing, lead 3d",
-        wall=95.0, lead=3 * DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(1 * DAY, int(11.09 * DAY), 12 * HOUR)],
-        f=f6, sd=0.5, phi=0.5, horizon=40 * DAY))
+        wall=95.0, lead=3 * DAY, cuts=range(1 * DAY, int(11.09 * DAY), 12 * HOUR),
+        f=f6, horizon=40 * DAY))
 
     # 7. control: plain linear fill
     f7 = lambda t: 20 + 60 * t / (5 * DAY)
-    S.append(dict(
+    S.append(scenario(
         name="7 control: linear fill",
         params="v=20+60*t/5d, AR(1) sd 1.0 phi 0.5, 5-min samples, wall 80 (crossing 5d), "
                "cuts every 6h from 1d to crossing, lead 1d",
-        wall=80.0, lead=DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(1 * DAY, 5 * DAY, 6 * HOUR)],
+        wall=80.0, lead=DAY, cuts=range(1 * DAY, 5 * DAY, 6 * HOUR),
         f=f7, sd=1.0, phi=0.5, horizon=20 * DAY))
 
     # 8. control: random walk with upward drift. truth = realised path's first sample >= wall.
@@ -155,55 +157,51 @@ def make_scenarios():
     # 9. growth as the square root of time: its rate falls for ever, and it never levels off
     # (session 13's saturating prototype read it as a plateau).
     f9 = lambda t: 10 + 5 * math.sqrt(t / HOUR)
-    S.append(dict(
+    S.append(scenario(
         name="9 square-root growth",
         params="v=10+5*sqrt(t/1h), AR(1) sd 0.5 phi 0.5, 5-min samples, wall 60 (crossing 100h), "
                "cuts every 6h from 6h to crossing, lead 1d",
-        wall=60.0, lead=DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(6 * HOUR, 100 * HOUR, 6 * HOUR)],
-        f=f9, sd=0.5, phi=0.5, horizon=10 * DAY))
+        wall=60.0, lead=DAY, cuts=range(6 * HOUR, 100 * HOUR, 6 * HOUR),
+        f=f9, horizon=10 * DAY))
 
     # ---- probes added after the first pass: same shapes, parameters moved so that the
     # ---- early (ramp/warm-up dominated) cuts are due, or the bump is larger.
     f3b = lambda t: 20 + 60 * t / (5 * DAY) + (15 * math.exp(-(t - 2 * DAY) / (3 * HOUR)) if t >= 2 * DAY else 0)
-    S.append(dict(
+    S.append(scenario(
         name="3b probe: linear fill + big restart bump",
         params="v=20+60*t/5d, +15*exp(-(t-2d)/3h) from day 2, AR(1) sd 0.5 phi 0.5, 5-min samples, "
                "wall 80 (crossing 5d), cuts every 3h from 2.5d to crossing, lead 1d",
-        wall=80.0, lead=DAY, dt=5 * MIN, seeds=range(20),
-        cuts=[c for c in range(int(2.5 * DAY), 5 * DAY, 3 * HOUR)],
-        f=f3b, sd=0.5, phi=0.5, horizon=10 * DAY))
-    S.append(dict(
+        wall=80.0, lead=DAY, seeds=20,
+        cuts=range(int(2.5 * DAY), 5 * DAY, 3 * HOUR),
+        f=f3b, horizon=10 * DAY))
+    S.append(scenario(
         name="4b probe: pool ramp -> fast climb",
         params="v=10+40*(1-exp(-t/2h))+(40/2d)*t, AR(1) sd 0.5 phi 0.5, 5-min samples, wall 90 "
                "(crossing ~2d), cuts every 2h from 4h to crossing, lead 1d",
-        wall=90.0, lead=DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(4 * HOUR, 2 * DAY, 2 * HOUR)],
+        wall=90.0, lead=DAY, cuts=range(4 * HOUR, 2 * DAY, 2 * HOUR),
         f=lambda t: 10 + 40 * (1 - math.exp(-t / (2 * HOUR))) + (40 / (2 * DAY)) * t,
-        sd=0.5, phi=0.5, horizon=20 * DAY))
-    S.append(dict(
+        horizon=20 * DAY))
+    S.append(scenario(
         name="4c probe: scenario 4 with lead 7d",
         params="as scenario 4 (v=10+40*(1-exp(-t/2h))+(40/7d)*t, wall 90, crossing ~7d) but lead 7d, "
                "cuts every 6h from 12h to 66h (all due)",
-        wall=90.0, lead=7 * DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(12 * HOUR, 67 * HOUR, 6 * HOUR)],
-        f=f4, sd=0.5, phi=0.5, horizon=20 * DAY))
-    S.append(dict(
+        wall=90.0, lead=7 * DAY, cuts=range(12 * HOUR, 67 * HOUR, 6 * HOUR),
+        f=f4, horizon=20 * DAY))
+    S.append(scenario(
         name="5b probe: warm-up + fast leak",
         params="v=50-30*exp(-t/1h)+(40/1.5d)*t, AR(1) sd 0.5 phi 0.5, 5-min samples, wall 90 "
                "(crossing ~1.5d), cuts every 2h from 2h to crossing, lead 1d",
-        wall=90.0, lead=DAY, dt=5 * MIN, seeds=range(40),
-        cuts=[c for c in range(2 * HOUR, int(1.5 * DAY), 2 * HOUR)],
+        wall=90.0, lead=DAY, cuts=range(2 * HOUR, int(1.5 * DAY), 2 * HOUR),
         f=lambda t: 50 - 30 * math.exp(-t / HOUR) + (40 / (1.5 * DAY)) * t,
-        sd=0.5, phi=0.5, horizon=20 * DAY))
-    S.append(dict(
+        horizon=20 * DAY))
+    S.append(scenario(
         name="5c probe: slow warm-up + leak",
         params="v=50-30*exp(-t/3h)+(40/3d)*t, AR(1) sd 0.5 phi 0.5, 5-min samples, wall 90 "
                "(crossing ~3d), cuts every 3h from 6h to crossing, lead 1d",
-        wall=90.0, lead=DAY, dt=5 * MIN, seeds=range(30),
-        cuts=[c for c in range(6 * HOUR, 3 * DAY, 3 * HOUR)],
+        wall=90.0, lead=DAY, seeds=30,
+        cuts=range(6 * HOUR, 3 * DAY, 3 * HOUR),
         f=lambda t: 50 - 30 * math.exp(-t / (3 * HOUR)) + (40 / (3 * DAY)) * t,
-        sd=0.5, phi=0.5, horizon=20 * DAY))
+        horizon=20 * DAY))
     return S
 
 

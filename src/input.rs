@@ -246,14 +246,12 @@ mod tests {
             ",", "\n", "\"", "{", "}", "[", "]", "-", "e", ".", "9", "\u{feff}", "é", " ", "1e400",
             "NaN", ":",
         ];
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n.max(1) as u64) as usize
-        };
         for case in 0..cases {
+            let mut draws = crate::forecast::tests::noise(case, 32).into_iter();
+            let mut next = |n: usize| {
+                let x = (draws.next().unwrap_or(0.0) + 1.0) / 2.0;
+                ((x * n as f64) as usize).min(n.saturating_sub(1))
+            };
             let mut text: Vec<char> = if case % 2 == 0 { csv } else { json }.chars().collect();
             for _ in 0..1 + next(4) {
                 let at = next(text.len() + 1);

@@ -5,7 +5,7 @@ use super::*;
 
 /// Deterministic noise in [-1, 1): a linear congruential generator, so tests
 /// need no random crate and never change between runs.
-pub(super) fn noise(seed: u64, n: usize) -> Vec<f64> {
+pub(crate) fn noise(seed: u64, n: usize) -> Vec<f64> {
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
     (0..n)
         .map(|_| {

@@ -403,12 +403,11 @@ fn a_mutated_configuration_loads_or_is_refused_by_name() {
         "\"\\u0000\"",
         "'",
     ];
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut draw = 0;
     let mut next = |n: usize| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % n.max(1) as u64) as usize
+        draw += 1;
+        let x = (crate::support::noise(7, draw) + 1.0) / 2.0;
+        ((x * n as f64) as usize).min(n.saturating_sub(1))
     };
     let (mut loaded, mut refused) = (0, 0);
     for case in 0..cases {
