@@ -295,6 +295,13 @@ impl Reading {
     }
 }
 
+/// Where a member's far tail, going on as its band's far half did, makes
+/// the wall certain.
+fn tail_end(e: &Eta) -> f64 {
+    let lq = band::LOWER_Q;
+    e.upper + (e.upper - e.likely) * lq / (0.5 - lq)
+}
+
 /// The `q` quantile of the time to wall under the members taken together,
 /// each weighted: a mixture (a linear opinion pool), whose band is as wide
 /// as the members' disagreement, where a median of their edges would be
@@ -318,6 +325,13 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64, reading: 
         if t >= e.upper {
             if !e.upper.is_finite() {
                 return 0.5;
+            }
+            // Certain from the tail's end on, exactly: computed as the
+            // candidates below compute it, the line towards it can round
+            // short of 1 there (a narrow band far out), and a mixture that
+            // reaches `q` only there missed it by the rounding.
+            if t >= tail_end(e) {
+                return 1.0;
             }
             // The far tail goes on as the band's far half did.
             let slope = (0.5 - lq) / (e.upper - e.likely).max(f64::MIN_POSITIVE);
@@ -352,10 +366,7 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64, reading: 
     let mut ts: Vec<f64> = members
         .iter()
         .filter_map(|m| m.0)
-        .flat_map(|e| {
-            let tail = e.upper + (e.upper - e.likely) * lq / (0.5 - lq);
-            [reading.near(&e).0, e.likely, e.upper, tail]
-        })
+        .flat_map(|e| [reading.near(&e).0, e.likely, e.upper, tail_end(&e)])
         .filter(|t| t.is_finite())
         .collect();
     ts.sort_by(f64::total_cmp);
@@ -593,6 +604,24 @@ mod tests {
         // 2/7 now.
         assert_eq!(mixture_quantile(&members, 0.25, Reading::Alert(0.25)), 0.0);
         assert!(mixture_quantile(&members, 0.3, Reading::Alert(0.25)).is_infinite());
+    }
+
+    /// One member of two reaches the wall, with a narrow band far out (a
+    /// noiseless trend): the pooled chance is half at its tail's end, so a
+    /// page at 50% is due there. The line towards the tail's end, 3e-7 s
+    /// long at 3,290 s, rounded short of certain, and the page never came.
+    #[test]
+    fn half_the_members_certain_make_the_wall_half_likely() {
+        let narrow = Eta {
+            lower: 3290.819796674614,
+            likely: 3290.819796674614,
+            upper: 3290.8197997394286,
+            alert: 3290.819796674614,
+        };
+        let members = [(Some(narrow), 1.0), (None, 1.0)];
+        let page = mixture_quantile(&members, 0.5, Reading::Alert(0.5));
+        assert_eq!(page, tail_end(&narrow));
+        assert!(page > narrow.upper && page < narrow.upper + 1e-6, "{page}");
     }
 
     #[test]

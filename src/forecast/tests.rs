@@ -1891,3 +1891,43 @@ fn a_history_moved_by_whole_weeks_gets_the_same_forecast() {
     });
     seen.assert_rare();
 }
+
+/// A nearer wall is reached no later, and pages no later, than a further
+/// one: for each noisy history whose wall is still ahead, walls at half,
+/// once and twice its distance. (The pooled chance of a wall that only one
+/// of two equal members reaches is half at its tail's end exactly; the
+/// tail's line rounded short of it there, and the page of a wall half as
+/// far waited forever while the further one's came.)
+#[test]
+fn a_nearer_wall_is_reached_and_paged_no_later() {
+    let mut compared = 0;
+    for case in 0..fuzz_cases(1000, 1) {
+        let a = arbitrary(case);
+        let newest = a.samples.iter().rev().find(|s| s.v.is_finite());
+        let (Some(newest), false) = (newest, a.noiseless) else {
+            continue;
+        };
+        let sign = a.direction.sign();
+        let gap = (a.wall - newest.v) * sign;
+        if !(gap > 0.0 && gap.is_finite()) {
+            continue;
+        }
+        let walls = [0.5, 1.0, 2.0].map(|k| newest.v + sign * gap * k);
+        let f = forecast_many(&a.samples, &walls, a.direction, &a.settings, NOW);
+        let times = |f: &Forecast| f.eta.map_or([f64::INFINITY; 2], |e| [e.likely, e.alert]);
+        for pair in f.windows(2) {
+            let (near, far) = (times(&pair[0]), times(&pair[1]));
+            for (n, f) in near.iter().zip(&far) {
+                assert!(
+                    *n <= f * (1.0 + 1e-9) + 1e-9,
+                    "{}: {:?} against {:?}",
+                    a.what,
+                    pair[0].eta,
+                    pair[1].eta
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > fuzz_cases(1000, 1) / 2, "only {compared} pairs");
+}
