@@ -1172,8 +1172,13 @@ struct Crossing {
 /// With a cycle, the trend plus the cycle's peak reaches the wall at `h`
 /// seconds; the series itself reaches it at the first time from then on
 /// when the cycle is high enough, within one period: the busiest hour after
-/// `h`, not `h` itself. Scans the cycle's phase bins from `h`. `wall` is on
-/// the model's scale, `at_h` the trend's value at `h`.
+/// `h`, not `h` itself. Goes through the cycle's phase bins from `h`: in
+/// each, the trend reaches the wall less the bin's offset where its line
+/// does, or at once at the bin's start. (The first time, exactly, so that a
+/// nearer wall is never reached later than a further one: one time tried
+/// a bin, a bin apart, missed a bin that a trend crossing late in it
+/// reached, and went on to the next.) `wall` is on the model's scale,
+/// `at_h` the trend's value at `h`.
 fn at_phase(
     c: &season::Season,
     slope: f64,
@@ -1186,14 +1191,26 @@ fn at_phase(
         return h;
     }
     let s = direction.sign();
-    let step = c.period / c.profile.len() as f64;
     // Rounding's share of the quantities compared, whatever their unit: a
     // floor of 1e-12 in absolute terms dwarfed a wall of 7e-20 (the first
     // bin always "reached" it) and a unit change moved the time by hours.
     let tolerance = 1e-12 * wall.abs().max(at_h.abs());
-    (0..=c.profile.len())
-        .map(|i| h + step * i as f64)
-        .find(|&x| s * (c.with(at_h + slope * (x - h), c.at(now + x)) - wall) >= -tolerance)
+    let trend = |x: f64| at_h + slope * (x - h);
+    let reached = |x: f64, offset: f64| s * (c.with(trend(x), offset) - wall) >= -tolerance;
+    c.bins_from(now + h, c.profile.len() + 1)
+        .find_map(|(start, end, offset)| {
+            let (start, end) = (start - now, end - now);
+            if reached(start, offset) {
+                return Some(start);
+            }
+            // Within the bin, where the trend's line reaches the wall less
+            // this bin's offset (when it moves towards the wall).
+            if s * slope <= 0.0 {
+                return None;
+            }
+            let x = h + (c.trend_for(wall, offset) - at_h) / slope;
+            (x < end).then_some(x.max(start))
+        })
         .unwrap_or(h)
 }
 /// The forecast of one fitted trend against the wall of `a`.

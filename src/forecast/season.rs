@@ -80,6 +80,27 @@ impl Season {
         self.profile[self.bin(t)]
     }
 
+    /// The phase bins from time `t` on, one after another for `count`
+    /// bins: where each begins (`t` itself for the first), where it ends,
+    /// and its offset. The edges are where [`Season::at`] moves from one
+    /// bin to the next (within rounding), counted from `t`'s own bin, so
+    /// that each bin comes once in turn whatever rounding does at its edge.
+    pub fn bins_from(&self, t: f64, count: usize) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
+        let bins = self.profile.len();
+        let first = self.bin(t);
+        let periods = floor((t - self.origin) / self.period);
+        // Where bin `k` (counted on from the period `t` falls in) ends: the
+        // phase at which `bin_of` moves on, `BIN_EDGE` before the edge.
+        let end = move |k: usize| {
+            self.origin + self.period * (periods + (k as f64 + 1.0 - BIN_EDGE) / bins as f64)
+        };
+        (0..count).map(move |i| {
+            let k = first + i;
+            let start = if i == 0 { t } else { end(k - 1) };
+            (start, end(k).max(start), self.profile[k % bins])
+        })
+    }
+
     /// The highest offset: the peaks a rising series reaches above its trend.
     pub fn max(&self) -> f64 {
         self.profile

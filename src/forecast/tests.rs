@@ -472,6 +472,49 @@ fn with_a_daily_cycle_the_wall_is_reached_by_the_peaks_not_the_trend() {
     assert!(plain.eta.unwrap().likely / 86_400.0 > 22.0);
 }
 
+/// A daily cycle whose busy hour is 15:00-16:00 (5 above the trend, the
+/// other hours a little under it), over a trend rising 1 an hour: walls at 97.99 and
+/// 98.01 are both first reached as the busy hour begins, and one that the
+/// trend reaches within the busy hour, as it does. Looking at one time a
+/// bin, an hour apart from where the trend and the peak reach the wall
+/// (12:59:24 and 13:00:36), put the nearer wall at 15:59:24, 58 minutes
+/// after the further one.
+#[test]
+fn a_cycle_reaches_each_wall_as_soon_as_its_busy_hour_does() {
+    let hour = 3600.0;
+    let midnight = 19_676.0 * season::DAY;
+    let mut profile = vec![-5.0 / 23.0; 24];
+    profile[15] += 5.0 + 5.0 / 23.0;
+    let busy = season::Season {
+        period: season::DAY,
+        origin: 0.0,
+        profile,
+        strength: 1.0,
+        combine: season::Combine::Add,
+    };
+    let peak = busy.max();
+    let slope = 1.0 / hour;
+    // The trend, 80 at midnight, plus the peak reaches `wall` at `h`.
+    let reached = |wall: f64| {
+        let h = (wall - peak - 80.0) / slope;
+        at_phase(
+            &busy,
+            slope,
+            Direction::Rising,
+            (wall, wall - peak),
+            midnight,
+            h,
+        )
+    };
+    let busy_hour = 15.0 * hour;
+    for wall in [97.99, 98.01] {
+        let at = reached(wall);
+        assert!((at - busy_hour).abs() < 1.0, "{wall}: {}h", at / hour);
+    }
+    let within = reached(80.0 + 15.5 + peak);
+    assert!((within - 15.5 * hour).abs() < 1e-6, "{}h", within / hour);
+}
+
 /// The same queue in units a billion billion times smaller (a rate in
 /// exa-units, a fraction of a fraction): its busy hour is the same hour.
 /// The scan for the peak that reaches the wall once allowed rounding an
@@ -1893,11 +1936,14 @@ fn a_history_moved_by_whole_weeks_gets_the_same_forecast() {
 }
 
 /// A nearer wall is reached no later, and pages no later, than a further
-/// one: for each noisy history whose wall is still ahead, walls at half,
-/// once and twice its distance. (The pooled chance of a wall that only one
-/// of two equal members reaches is half at its tail's end exactly; the
-/// tail's line rounded short of it there, and the page of a wall half as
-/// far waited forever while the further one's came.)
+/// one: for each noisy history whose wall is still ahead, walls from 0.3
+/// to 3 times its distance, two of them 1% apart. Two ways it failed:
+/// the pooled chance of a wall that only one of two equal members reaches
+/// is half at its tail's end exactly, and the tail's line rounded short of
+/// it there (the page of a wall half as far waited forever while the
+/// further one's came); and a cycle's busy hour was read at one time a
+/// bin, a bin apart from where the trend reached each wall (a wall 1%
+/// nearer was reached up to a bin later).
 #[test]
 fn a_nearer_wall_is_reached_and_paged_no_later() {
     let mut compared = 0;
@@ -1912,7 +1958,7 @@ fn a_nearer_wall_is_reached_and_paged_no_later() {
         if !(gap > 0.0 && gap.is_finite()) {
             continue;
         }
-        let walls = [0.5, 1.0, 2.0].map(|k| newest.v + sign * gap * k);
+        let walls = [0.3, 0.9, 1.0, 1.01, 1.5, 3.0].map(|k| newest.v + sign * gap * k);
         let f = forecast_many(&a.samples, &walls, a.direction, &a.settings, NOW);
         let times = |f: &Forecast| f.eta.map_or([f64::INFINITY; 2], |e| [e.likely, e.alert]);
         for pair in f.windows(2) {
