@@ -1197,9 +1197,8 @@ fn at_phase(
     let tolerance = 1e-12 * wall.abs().max(at_h.abs());
     let trend = |x: f64| at_h + slope * (x - h);
     let reached = |x: f64, offset: f64| s * (c.with(trend(x), offset) - wall) >= -tolerance;
-    c.bins_from(now + h, c.profile.len() + 1)
+    c.bins_from(now, h, c.profile.len() + 1)
         .find_map(|(start, end, offset)| {
-            let (start, end) = (start - now, end - now);
             if reached(start, offset) {
                 return Some(start);
             }

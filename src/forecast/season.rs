@@ -80,23 +80,35 @@ impl Season {
         self.profile[self.bin(t)]
     }
 
-    /// The phase bins from time `t` on, one after another for `count`
-    /// bins: where each begins (`t` itself for the first), where it ends,
-    /// and its offset. The edges are where [`Season::at`] moves from one
-    /// bin to the next (within rounding), counted from `t`'s own bin, so
-    /// that each bin comes once in turn whatever rounding does at its edge.
-    pub fn bins_from(&self, t: f64, count: usize) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
+    /// The phase bins from `h` seconds after `now` on, one after another
+    /// for `count` bins: where each begins (`h` itself for the first) and
+    /// ends, in seconds from `now`, and its offset. The edges are where
+    /// [`Season::at`] moves from one bin to the next (within rounding),
+    /// counted on from the bin `h` falls in, so that each bin comes once in
+    /// turn whatever rounding does at an edge.
+    pub fn bins_from(
+        &self,
+        now: f64,
+        h: f64,
+        count: usize,
+    ) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
         let bins = self.profile.len();
-        let first = self.bin(t);
-        let periods = floor((t - self.origin) / self.period);
-        // Where bin `k` (counted on from the period `t` falls in) ends: the
+        // As `bin_of` places `now + h`, and in which period.
+        let x = (now + h - self.origin) / self.period;
+        let mut periods = floor(x);
+        let mut first = ((x - periods) * bins as f64 + BIN_EDGE) as usize;
+        if first >= bins {
+            first -= bins;
+            periods += 1.0;
+        }
+        // Where bin `k` (counted on from bin 0 of that period) ends: the
         // phase at which `bin_of` moves on, `BIN_EDGE` before the edge.
         let end = move |k: usize| {
-            self.origin + self.period * (periods + (k as f64 + 1.0 - BIN_EDGE) / bins as f64)
+            self.origin + self.period * (periods + (k as f64 + 1.0 - BIN_EDGE) / bins as f64) - now
         };
         (0..count).map(move |i| {
             let k = first + i;
-            let start = if i == 0 { t } else { end(k - 1) };
+            let start = if i == 0 { h } else { end(k - 1) };
             (start, end(k).max(start), self.profile[k % bins])
         })
     }
@@ -519,6 +531,35 @@ mod tests {
                 Sample::new(t, f(t, i))
             })
             .collect()
+    }
+
+    /// The bins in turn from a time a millisecond before midnight, which
+    /// `Season::at` already counts in the next day's first bin (it is
+    /// within `BIN_EDGE` of it): that bin for a quarter of a day, then the
+    /// next, as `at` reads them.
+    #[test]
+    fn the_bins_from_a_time_come_in_turn_as_the_cycle_reads_them() {
+        let quarters = Season {
+            period: DAY,
+            origin: 0.0,
+            profile: vec![0.0, 1.0, 2.0, 3.0],
+            strength: 1.0,
+            combine: Combine::Add,
+        };
+        let now = 19_676.0 * DAY;
+        let h = DAY - 1e-3;
+        let bins: Vec<(f64, f64, f64)> = quarters.bins_from(now, h, 5).collect();
+        assert_eq!(bins[0].2, quarters.at(now + h));
+        assert_eq!(bins[0].0, h);
+        for (i, &(start, end, offset)) in bins.iter().enumerate() {
+            let middle = (start + end) / 2.0;
+            assert_eq!(offset, quarters.at(now + middle), "bin {i}");
+            if i > 0 {
+                assert!((end - start - DAY / 4.0).abs() < 1.0, "bin {i}: {start} to {end}");
+                assert_eq!(start, bins[i - 1].1);
+            }
+        }
+        assert_eq!(bins.iter().map(|b| b.2).collect::<Vec<_>>(), [0.0, 1.0, 2.0, 3.0, 0.0]);
     }
 
     #[test]
