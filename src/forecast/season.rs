@@ -555,11 +555,17 @@ mod tests {
             let middle = (start + end) / 2.0;
             assert_eq!(offset, quarters.at(now + middle), "bin {i}");
             if i > 0 {
-                assert!((end - start - DAY / 4.0).abs() < 1.0, "bin {i}: {start} to {end}");
+                assert!(
+                    (end - start - DAY / 4.0).abs() < 1.0,
+                    "bin {i}: {start} to {end}"
+                );
                 assert_eq!(start, bins[i - 1].1);
             }
         }
-        assert_eq!(bins.iter().map(|b| b.2).collect::<Vec<_>>(), [0.0, 1.0, 2.0, 3.0, 0.0]);
+        assert_eq!(
+            bins.iter().map(|b| b.2).collect::<Vec<_>>(),
+            [0.0, 1.0, 2.0, 3.0, 0.0]
+        );
     }
 
     #[test]

@@ -473,12 +473,12 @@ fn with_a_daily_cycle_the_wall_is_reached_by_the_peaks_not_the_trend() {
 }
 
 /// A daily cycle whose busy hour is 15:00-16:00 (5 above the trend, the
-/// other hours a little under it), over a trend rising 1 an hour: walls at 97.99 and
-/// 98.01 are both first reached as the busy hour begins, and one that the
-/// trend reaches within the busy hour, as it does. Looking at one time a
-/// bin, an hour apart from where the trend and the peak reach the wall
-/// (12:59:24 and 13:00:36), put the nearer wall at 15:59:24, 58 minutes
-/// after the further one.
+/// other hours a little under it), over a trend rising 1 an hour: walls
+/// at 97.99 and 98.01 are both first reached as the busy hour begins, and
+/// one that the trend reaches within the busy hour, as it does. Looking
+/// at one time a bin, an hour apart from where the trend and the peak
+/// reach the wall (12:59:24 and 13:00:36), put the nearer wall at
+/// 15:59:24, 58 minutes after the further one.
 #[test]
 fn a_cycle_reaches_each_wall_as_soon_as_its_busy_hour_does() {
     let hour = 3600.0;
