@@ -93,14 +93,7 @@ impl Season {
         count: usize,
     ) -> impl Iterator<Item = (f64, f64, f64)> + '_ {
         let bins = self.profile.len();
-        // As `bin_of` places `now + h`, and in which period.
-        let x = (now + h - self.origin) / self.period;
-        let mut periods = floor(x);
-        let mut first = ((x - periods) * bins as f64 + BIN_EDGE) as usize;
-        if first >= bins {
-            first -= bins;
-            periods += 1.0;
-        }
+        let (periods, first) = place(now + h - self.origin, self.period, bins);
         // Where bin `k` (counted on from bin 0 of that period) ends: the
         // phase at which `bin_of` moves on, `BIN_EDGE` before the edge.
         let end = move |k: usize| {
@@ -185,11 +178,18 @@ fn moving_average(samples: &[Sample], period: f64) -> Vec<f64> {
 }
 
 /// The phase bin of time `t` in a cycle of `period` cut into `bins`.
+fn bin_of(t: f64, period: f64, bins: usize) -> usize {
+    place(t, period, bins).1
+}
+
+/// [`bin_of`], and the period (counted from 0) whose bin that is: the next
+/// one when a phase just under a whole period counts in its first bin.
 /// (`x - floor(x)` is the phase `rem_euclid(1.0)` gives, without the cost
 /// of a floating-point remainder.)
-fn bin_of(t: f64, period: f64, bins: usize) -> usize {
+fn place(t: f64, period: f64, bins: usize) -> (f64, usize) {
     let x = t / period;
-    let phase = x - floor(x);
+    let periods = floor(x);
+    let phase = x - periods;
     // A sample on a bin's edge (15 s steps in a 6-minute cycle of 24 bins)
     // belongs to that bin: the rounding of `t / period` at 1.8e9 put it in
     // the one before, at every period, which left a bin empty and the whole
@@ -199,9 +199,9 @@ fn bin_of(t: f64, period: f64, bins: usize) -> usize {
     // under 1 (or 1 itself, rounded from just under), so only `bins`
     // itself wraps.
     if bin < bins {
-        bin
+        (periods, bin)
     } else {
-        bin - bins
+        (periods + 1.0, bin - bins)
     }
 }
 
