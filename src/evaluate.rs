@@ -374,7 +374,14 @@ enum Fill<'a> {
 /// [`expand`] fills: one list for the expansion and the check.
 fn fill(key: &str) -> Option<Fill<'_>> {
     if let Some(name) = key.strip_prefix("$labels.") {
-        return (!name.is_empty()).then_some(Fill::Label(name));
+        // A label's name as Prometheus allows it: anything else (a pipe to
+        // a function, a brace left open) would be looked up as a name no
+        // series has, and reach the on-call engineer as an empty string.
+        let label_name = name
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));
+        return (!name.is_empty() && label_name).then_some(Fill::Label(name));
     }
     Some(match key {
         "$value" => Fill::Value,

@@ -658,6 +658,21 @@ fn an_annotation_template_is_refused_for_what_would_reach_the_pager_as_written()
     let open = template_problem("{{ $limit }} at {{ $wall").unwrap_or_default();
     assert!(open.contains("not closed"), "{open}");
     assert!(template_problem("{{ $labels. }}").is_some());
+    // A label placeholder whose braces are not closed where the name ends,
+    // or that pipes the label to a function, names no label: it would
+    // reach the pager empty.
+    for broken in [
+        "{{ $labels.instance } is full in {{ $time_to_wall }}",
+        "{{ $labels.instance | toUpper }}",
+        "{{ $labels.9lives }}",
+    ] {
+        let why = template_problem(broken).unwrap_or_default();
+        assert!(
+            why.contains("is not a placeholder runway fills"),
+            "{broken}: {why}"
+        );
+    }
+    assert_eq!(template_problem("{{ $labels._job_2 }}"), None);
 }
 
 #[test]
