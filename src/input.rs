@@ -60,24 +60,40 @@ pub fn parse_series(text: &str, origin: &str) -> Result<Vec<Series>, InputError>
 const MILLISECONDS_FROM: f64 = 1e11;
 
 /// What a header may call the column of Unix seconds (case aside).
-const TIME_NAMES: [&str; 4] = ["timestamp", "time", "ts", "t"];
+const TIME_NAMES: [&str; 7] = ["timestamp", "time", "ts", "t", "epoch", "unix", "seconds"];
+/// What a header may call the column of values (case aside).
+const VALUE_NAMES: [&str; 4] = ["value", "v", "y", "val"];
 
 /// Whether a header's two names put the value first: the second is a name
 /// of [`TIME_NAMES`] and the first is not ("value,timestamp", as some
-/// exports write it). Read in the usual order, every timestamp would be
-/// taken for a value and every value for a time, without an error.
+/// exports write it), or neither names the time and the first is a name of
+/// [`VALUE_NAMES`] ("value,date"). Read in the usual order, every timestamp
+/// would be taken for a value and every value for a time, without an
+/// error. Names may be quoted, as a spreadsheet's export quotes them.
 fn value_first(first: &str, second: &str) -> bool {
-    let is_time = |name: &str| TIME_NAMES.iter().any(|t| name.eq_ignore_ascii_case(t));
-    is_time(second) && !is_time(first)
+    let name = |raw: &str| {
+        raw.trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .trim()
+            .to_string()
+    };
+    let (first, second) = (name(first), name(second));
+    let among = |names: &[&str], n: &str| names.iter().any(|x| n.eq_ignore_ascii_case(x));
+    let (time1, time2) = (among(&TIME_NAMES, &first), among(&TIME_NAMES, &second));
+    if time1 != time2 {
+        return time2;
+    }
+    !time1 && among(&VALUE_NAMES, &first) && !among(&VALUE_NAMES, &second)
 }
 
-/// `timestamp,value` per line; a first line that is not numeric is a header;
-/// blank lines and `#` comments are skipped. Values may be `NaN`, `+Inf`,
+/// `timestamp,value` per line; the first line that is not a comment, if it
+/// is not numeric, is a header; blank lines and `#` comments are skipped. Values may be `NaN`, `+Inf`,
 /// `-Inf` as Prometheus writes them (the forecaster skips them). A header
 /// that names the value first (`value,timestamp`) is read in its order.
 fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
     let mut out = Vec::new();
     let mut swapped = false;
+    let mut header = false;
     // Each timestamp's first line and value. A sample given again is the
     // same observation and counts once; a second, different value for a
     // timestamp is dropped with a warning, as Prometheus refuses a
@@ -106,8 +122,8 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
         };
         let (t, v) = if swapped { (b, a) } else { (a, b) };
         let Ok(t) = t.parse::<f64>() else {
-            if out.is_empty() && i == 0 {
-                // A header line.
+            if out.is_empty() && !header {
+                header = true;
                 swapped = value_first(a, b);
                 continue;
             }
@@ -217,12 +233,28 @@ mod tests {
     /// taken for the usual one: the times would have been read as values.
     #[test]
     fn a_header_that_names_the_value_first_is_read_in_its_order() {
-        for header in ["value,timestamp", "Value,Time", "bytes, ts"] {
+        for header in [
+            "value,timestamp",
+            "Value,Time",
+            "bytes, ts",
+            "\"value\",\"timestamp\"",
+            "value,epoch",
+            "value,date",
+            "# exported by hand\nvalue,timestamp",
+        ] {
             let s = parse_series(&format!("{header}\n5,100\n7,160\n"), "f.csv").unwrap();
             let got: Vec<(f64, f64)> = s[0].samples.iter().map(|x| (x.t, x.v)).collect();
             assert_eq!(got, [(100.0, 5.0), (160.0, 7.0)], "{header}");
         }
-        for header in ["timestamp,value", "time,bytes", "t,v", "a,b"] {
+        for header in [
+            "timestamp,value",
+            "time,bytes",
+            "t,v",
+            "a,b",
+            "date,value",
+            "\"epoch\",\"free\"",
+            "# a comment\ntimestamp,value",
+        ] {
             let s = parse_series(&format!("{header}\n100,5\n160,7\n"), "f.csv").unwrap();
             assert_eq!(s[0].samples[0], Sample::new(100.0, 5.0), "{header}");
         }
