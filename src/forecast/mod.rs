@@ -836,6 +836,13 @@ impl Fitted {
         if let Some(p) = f.period {
             f.reason
                 .push_str(&format!("; a {} cycle taken out", period_name(p)));
+        } else if let Seasonality::Period(p) = settings.seasonality {
+            if let Some(why) = season::unobservable(data, p) {
+                f.reason.push_str(&format!(
+                    "; the {} cycle set is not taken out: {why}",
+                    period_name(p)
+                ));
+            }
         }
         if let Some(t) = f.regime_start {
             f.reason.push_str(&format!(

@@ -348,6 +348,18 @@ fn coarse(period: f64, dt: f64) -> bool {
     period / dt < FINE_SAMPLES_PER_PERIOD
 }
 
+/// Why a cycle of `period` set by configuration cannot be seen in
+/// `samples`, if it cannot (see [`observable`]): said in the forecast's
+/// reason, as the forecast goes on without it.
+pub fn unobservable(samples: &[Sample], period: f64) -> Option<String> {
+    if observable(samples, period, median_dt(samples)) {
+        return None;
+    }
+    Some(format!(
+        "it needs {MIN_PERIODS} periods of history, {MIN_SAMPLES_PER_PERIOD} samples a period and 16 in all"
+    ))
+}
+
 /// Whether `period` can be seen in `samples` at all: two periods of history,
 /// enough samples per period.
 fn observable(samples: &[Sample], period: f64, dt: f64) -> bool {

@@ -626,9 +626,18 @@ fn a_cycle_set_per_limit_is_the_one_used_and_none_means_none() {
         "{}",
         none.reason
     );
-    // A week is set, but two weeks of this history show none: no cycle.
+    // A week is set, but this history is a sample short of two weeks: a
+    // weekly cycle cannot be seen in it, and the reason says so rather
+    // than going on as if none had been set.
     let week = with(Seasonality::Period(7.0 * 86_400.0));
     assert_eq!(week.period, None, "{}", week.reason);
+    assert!(
+        week.reason
+            .contains("the weekly cycle set is not taken out: it needs 2 periods of history"),
+        "{}",
+        week.reason
+    );
+    assert!(!day.reason.contains("cycle set"), "{}", day.reason);
 }
 
 /// A batch job's scratch space, written and deleted within a minute, on a
