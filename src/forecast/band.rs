@@ -169,11 +169,18 @@ pub(super) fn fresh_step(samples: &[Sample], toward: f64, needed: usize) -> usiz
     let Some(i) = (n + 1 - needed..n).max_by(|&a, &b| away(a).total_cmp(&away(b))) else {
         return 0;
     };
-    let step = away(i);
     if samples[n - 1].t - samples[i].t >= FRESH_SECONDS {
         return 0;
     }
-    let before = samples[i - 1].v;
+    // The level the step left, which held for two samples at least: the
+    // farther from the wall of the two before it. A spike's return (one
+    // sample towards the wall, then the level again) is no step away.
+    let before = if (samples[i - 1].v - samples[i - 2].v) * toward > 0.0 {
+        samples[i - 2].v
+    } else {
+        samples[i - 1].v
+    };
+    let step = (before - samples[i].v) * toward;
     let held = samples[i..]
         .iter()
         .all(|s| (before - s.v) * toward > 0.5 * step);

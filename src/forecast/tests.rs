@@ -918,6 +918,27 @@ fn a_cleanup_a_few_samples_old_holds_the_forecast_until_it_lasts() {
     assert!(likely > 5.0 * before, "{} h: {}", likely / 3600.0, f.reason);
 }
 
+/// One sample far towards the wall a few samples back, then the climb as
+/// before: a spike's return is no cleanup. The move back from the spike
+/// was taken for a step away from the wall, so the newest samples were
+/// held out ("moved away from the wall at once") and the forecast came
+/// from the history before them.
+#[test]
+fn a_spike_a_few_samples_back_is_no_cleanup() {
+    let e = noise(26, 2016);
+    for ago in 1..=5 {
+        let s = history(2016, 300.0, |x| {
+            let i = 2015 - (-x / 300.0) as usize;
+            let spike = if i == 2015 - ago { 1e6 } else { 0.0 };
+            40.0 * i as f64 / 2015.0 + 0.3 * e[i] + spike
+        });
+        let f = run(&s, 100.0, Direction::Rising, ModelChoice::Auto);
+        assert!(!f.reason.contains("moved away"), "{ago} back: {}", f.reason);
+        // 60 to go at 40 a week.
+        assert_likely_within(&f, 10.5 * 86_400.0, 1.05, &format!("{ago} back"));
+    }
+}
+
 /// Once a cleanup has lasted a few samples, the level a trend starts from
 /// is where the series is now, however many of the newest samples it
 /// covers: free GB falling 10 a day, 80 GB freed 6 to 60 samples back.
