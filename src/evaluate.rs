@@ -224,31 +224,43 @@ pub fn count(n: usize, noun: &str) -> String {
 }
 
 /// "3d 4h", "5h 12m", "40s": the two leading units of a duration, as a person
-/// would say it on the phone.
+/// would say it on the phone, the second rounded to the nearest (1d 17h 58m
+/// is "1d 18h", not a band's edge read nearer than it is). A year is 365.25
+/// days, as durations are read (`humantime`): "1y" reads back as written.
 pub fn human_duration(seconds: f64) -> String {
     if !seconds.is_finite() {
         return "never".to_string();
     }
-    const UNITS: [(&str, u64); 5] = [
-        ("y", 365 * 86_400),
-        ("d", 86_400),
-        ("h", 3_600),
-        ("m", 60),
-        ("s", 1),
+    const UNITS: [(&str, f64); 5] = [
+        ("y", 31_557_600.0),
+        ("d", 86_400.0),
+        ("h", 3_600.0),
+        ("m", 60.0),
+        ("s", 1.0),
     ];
-    let s = seconds.max(0.0).round() as u64;
-    let Some(i) = UNITS.iter().position(|(_, size)| s >= *size) else {
+    let lead_of = |s: f64| UNITS.iter().position(|(_, size)| s >= *size);
+    let s = seconds.max(0.0).round();
+    let Some(i) = lead_of(s) else {
         return "0s".to_string();
     };
+    // Rounded to the unit after the leading one, which may then lead with
+    // a larger unit (23h 59m 50s is 1d), never with a smaller one (a year
+    // is no whole number of days).
+    let step = UNITS.get(i + 1).map_or(1.0, |u| u.1);
+    let rounded = (s / step).round() * step;
+    let i = lead_of(rounded).map_or(i, |j| j.min(i));
     let (name, size) = UNITS[i];
-    let mut out = format!("{}{name}", s / size);
-    if let Some((next, next_size)) = UNITS.get(i + 1) {
-        let n = (s % size) / next_size;
-        if n > 0 {
-            out.push_str(&format!(" {n}{next}"));
+    let mut lead = (rounded / size).floor().max(1.0);
+    let mut second = None;
+    if let Some(&(next, next_size)) = UNITS.get(i + 1) {
+        let n = ((rounded - lead * size).max(0.0) / next_size).round();
+        if n * next_size >= size - next_size / 2.0 {
+            lead += 1.0;
+        } else if n > 0.0 {
+            second = Some(format!(" {n}{next}"));
         }
     }
-    out
+    format!("{lead}{name}{}", second.unwrap_or_default())
 }
 
 /// RFC 3339 (UTC, whole seconds) for a Unix time; `None` when it cannot be

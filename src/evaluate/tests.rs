@@ -685,6 +685,17 @@ fn durations_read_as_a_person_says_them() {
         (5.0 * 3600.0 + 12.0 * 60.0 + 5.0, "5h 12m"),
         (3.0 * DAY + 4.0 * 3600.0, "3d 4h"),
         (400.0 * DAY, "1y 35d"),
+        // The second unit rounded to the nearest, carrying into the first.
+        (DAY + 17.0 * 3600.0 + 58.0 * 60.0, "1d 18h"),
+        (DAY + 17.0 * 3600.0 + 29.0 * 60.0, "1d 17h"),
+        (23.0 * 3600.0 + 59.0 * 60.0 + 50.0, "1d"),
+        (59.6, "1m"),
+        // A year as durations are read: 365.25 days.
+        (365.25 * DAY, "1y"),
+        (4.0 * 365.25 * DAY, "4y"),
+        (1000.0 * 365.25 * DAY, "1000y"),
+        (365.0 * DAY, "365d"),
+        (2.0 * 365.25 * DAY - 3600.0, "2y"),
         (f64::INFINITY, "never"),
         (-5.0, "0s"),
     ];

@@ -390,7 +390,7 @@ fn human_seconds(s: &str) -> f64 {
             let (n, unit) = part.split_at(part.len() - 1);
             let n: f64 = n.parse().unwrap_or_else(|e| panic!("{s:?}: {part:?}: {e}"));
             n * match unit {
-                "y" => 365.0 * DAY,
+                "y" => 365.25 * DAY,
                 "d" => DAY,
                 "h" => 3600.0,
                 "m" => 60.0,
@@ -732,7 +732,8 @@ async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_
         .strip_suffix(')')
         .and_then(|b| b.split_once(" and "))
         .unwrap_or_else(|| panic!("summary {summary:?}: band {band:?}"));
-    // Two units ("1d 23h") lose up to an hour.
+    // Two units ("1d 23h"), the second rounded, are off by up to half an
+    // hour.
     let truth = near.at(received);
     let said = human_seconds(likely);
     assert!(
