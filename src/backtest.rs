@@ -570,12 +570,12 @@ pub fn table(r: &Report) -> String {
     let lead = human_duration(r.lead_seconds);
     let when = |t: f64| rfc3339(t).unwrap_or_else(|| format!("{t}"));
     out.push_str(&format!(
-        "backtest: wall {} {}, lead {lead}, model {}, seasonality {}; {} samples",
+        "backtest: wall {} {}, lead {lead}, model {}, seasonality {}; {}",
         format_value(r.wall),
         r.direction,
         r.model,
         r.seasonality,
-        r.truth.samples,
+        crate::evaluate::count(r.truth.samples, "sample"),
     ));
     if r.truth.samples > 0 {
         out.push_str(&format!(

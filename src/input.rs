@@ -6,6 +6,7 @@ use std::collections::hash_map::Entry;
 
 use crate::model::{Labels, Sample, Series};
 use crate::source::prometheus::{parse_saved_response, parse_value};
+use crate::source::SourceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -28,7 +29,13 @@ pub fn parse_series(text: &str, origin: &str) -> Result<Vec<Series>, InputError>
     let series = if text.trim_start().starts_with('{') {
         let series = parse_saved_response(text, origin).map_err(|e| InputError::Json {
             origin: origin.to_string(),
-            message: e.to_string(),
+            // A file is no query: the adapter's own words would call it one.
+            message: match e {
+                SourceError::InvalidResponse { message, .. } => {
+                    format!("not a Prometheus query_range response: {message}")
+                }
+                other => other.to_string(),
+            },
         })?;
         if let Some((s, t)) = series.iter().find_map(|s| {
             s.samples
@@ -214,7 +221,17 @@ mod tests {
         let e = parse_series("{not json", "saved.json")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("saved.json: "), "{e}");
+        assert!(
+            e.starts_with("saved.json: not a Prometheus query_range response: "),
+            "{e}"
+        );
+        let e = parse_series(r#"{"status":"error","error":"bad"}"#, "saved.json")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "saved.json: not a Prometheus query_range response: status \"error\": bad"
+        );
     }
 
     /// Milliseconds are refused in a saved response as in a CSV: read as

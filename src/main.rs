@@ -90,7 +90,7 @@ enum Command {
         #[arg(long)]
         input: String,
         /// The limit's value.
-        #[arg(long, allow_hyphen_values = true)]
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_wall)]
         wall: f64,
         /// Which way the series moves towards the wall: rising or falling.
         #[arg(long, value_parser = parse_direction)]
@@ -120,18 +120,19 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
         /// With --config: only this limit.
-        #[arg(long, requires = "config")]
+        #[arg(long, requires = "config", conflicts_with = "input")]
         limit: Option<String>,
         /// With --config: how much history to fetch (default: four times
         /// the limit's lookback).
-        #[arg(long, requires = "config", value_parser = parse_duration)]
+        #[arg(long, requires = "config", conflicts_with = "input", value_parser = parse_duration)]
         history: Option<Duration>,
         /// The limit's value (with --input; a configured limit has its own).
         #[arg(
             long,
             allow_hyphen_values = true,
             required_unless_present = "config",
-            conflicts_with = "config"
+            conflicts_with = "config",
+            value_parser = parse_wall
         )]
         wall: Option<f64>,
         /// Which way the series moves towards the wall: rising or falling
@@ -249,10 +250,24 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
             .map(|d| d.as_secs_f64())
             .map_err(|_| format!("{s:?} is neither a duration (\"7d\") nor a number of seconds"))?,
     };
-    if seconds > 0.0 {
-        Ok(seconds)
-    } else {
-        Err(format!("{s:?} must be longer than nothing"))
+    if seconds <= 0.0 {
+        return Err(format!("{s:?} must be longer than nothing"));
+    }
+    // The configuration's bound on every duration: beyond it a lead time
+    // says nothing a team can plan by.
+    if seconds > config::MAX_DURATION.as_secs_f64() {
+        return Err(format!("{s:?} is longer than 100y"));
+    }
+    Ok(seconds)
+}
+
+/// A wall: a finite number, as written ("1e400" is no wall, and clap would
+/// call it "inf").
+fn parse_wall(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("{s:?} is not a finite number")),
+        Err(_) => Err(format!("{s:?} is not a number")),
     }
 }
 

@@ -254,8 +254,8 @@ pub fn fit_response(metric: &[Sample], driver: &[Sample]) -> Result<Fit, String>
     let points = pair(metric, driver);
     if points.len() < MIN_PAIRS {
         return Err(format!(
-            "{} samples of the metric and the driver share a timestamp; at least {MIN_PAIRS} are needed",
-            points.len()
+            "the metric and the driver share {}; at least {MIN_PAIRS} are needed",
+            crate::evaluate::count(points.len(), "timestamp")
         ));
     }
     let mut loads: Vec<f64> = points.iter().map(|p| p.0).collect();

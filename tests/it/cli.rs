@@ -420,6 +420,42 @@ fn forecast_of_a_malformed_csv_names_the_file_and_line() {
     assert!(run.stdout.trim().is_empty(), "{}", run.show());
 }
 
+/// Arguments that would be read as something else than written are refused
+/// with what was written: a wall beyond a double (clap would call it
+/// "inf"), a lead beyond the configuration's century, and the flags of
+/// `backtest --config` given with a file, which would be ignored.
+#[test]
+fn arguments_that_cannot_mean_what_they_say_are_refused_as_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("disk.csv");
+    let csv: String = falling_disk()
+        .iter()
+        .map(|(t, v)| format!("{t},{v}\n"))
+        .collect();
+    std::fs::write(&file, format!("timestamp,value\n{csv}")).expect("write csv");
+    let input = path_str(&file);
+    let cases: [(&[&str], &str); 5] = [
+        (&["--wall", "1e400"], "\"1e400\" is not a finite number"),
+        (&["--lead", "101y"], "\"101y\" is longer than 100y"),
+        (&["--lead", "99999999999999999999"], "is longer than 100y"),
+        (&["--limit", "disk_full"], "--input"),
+        (&["--history", "30d"], "--input"),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["backtest", "--input", input, "--direction", "falling"];
+        if !extra.contains(&"--wall") {
+            args.extend_from_slice(&["--wall", "0"]);
+        }
+        args.extend_from_slice(extra);
+        let run = runway(&args, "");
+        assert_eq!(run.code, Some(2), "{extra:?}: {}", run.show());
+        assert!(run.stderr.contains(want), "{extra:?}: {}", run.show());
+    }
+    // The same bound as the configuration's, which is accepted.
+    let run = forecast_falling(input, "", &["--lead", "100y"]);
+    run.assert_success();
+}
+
 /// A query_range answer saved from a real Prometheus (as `curl` would save
 /// it) with two series gives one forecast each, with their labels.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
