@@ -379,6 +379,12 @@ fn parse(
         Format::Yaml if is_blank_yaml(text) => Figment::new(),
         Format::Yaml => Figment::from(Yaml::string(text)),
     };
+    let mut env = env;
+    let file_headers: Vec<String> = match file.find_value("source.headers") {
+        Ok(Value::Dict(_, d)) => d.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    env.name_headers_as(&file_headers);
     let figment = file.merge(Serialized::defaults(env.dict));
     // The environment layer is a plain dict and cannot fail to merge, so any
     // error here comes from the file's syntax.
@@ -523,6 +529,40 @@ impl EnvLayer {
             layer.insert(name, &segments, value);
         }
         layer
+    }
+
+    /// A header set from the environment is the file's header of the same
+    /// name, whatever its case, with `_` standing for `-` (a variable's
+    /// name cannot portably hold `-`): `RUNWAY_SOURCE__HEADERS__X_SCOPE_ORGID`
+    /// replaces the file's `X-Scope-OrgID`, and without one sets
+    /// `x-scope-orgid`. Else both would be sent, one of them a header no
+    /// server reads.
+    fn name_headers_as(&mut self, file_headers: &[String]) {
+        let Some(Value::Dict(_, source)) = self.dict.get_mut("source") else {
+            return;
+        };
+        let Some(Value::Dict(_, headers)) = source.get_mut("headers") else {
+            return;
+        };
+        let names: Vec<String> = headers.keys().cloned().collect();
+        for name in names {
+            let dashed = name.replace('_', "-");
+            let renamed = file_headers
+                .iter()
+                .find(|f| f.eq_ignore_ascii_case(&dashed))
+                .cloned()
+                .unwrap_or(dashed);
+            if renamed == name {
+                continue;
+            }
+            if let Some(value) = headers.remove(&name) {
+                headers.insert(renamed.clone(), value);
+            }
+            let old = key_path("source.headers", &name);
+            if let Some(var) = self.vars.remove(&old) {
+                self.vars.insert(key_path("source.headers", &renamed), var);
+            }
+        }
     }
 
     fn insert(&mut self, name: &str, segments: &[String], value: &str) {
@@ -2270,8 +2310,52 @@ lead_time = "7d"
         assert!(config.source.tls.insecure_skip_verify);
         // An empty list turns alerting off.
         assert!(config.alerting.alertmanagers.is_empty());
-        // Keys are lowercased; a string stays a string where one is wanted.
-        assert_eq!(config.source.headers["x_tenant"], "42");
+        // Keys are lowercased, `_` stands for `-` in a header's name; a
+        // string stays a string where one is wanted.
+        assert_eq!(config.source.headers["x-tenant"], "42");
+    }
+
+    /// A header the file sets, set again from the environment, is replaced,
+    /// not sent twice: a variable's name cannot hold `-`, and its case is
+    /// not the file's.
+    #[test]
+    fn a_header_from_the_environment_replaces_the_files_of_the_same_name() {
+        let file = toml_with("headers = { \"X-Scope-OrgID\" = \"tenant-1\", Accept = \"a\" }");
+        let config = parse_env(
+            &file,
+            &[
+                ("RUNWAY_SOURCE__HEADERS__X_SCOPE_ORGID", "env-tenant"),
+                ("RUNWAY_SOURCE__HEADERS__ACCEPT", "b"),
+                ("RUNWAY_SOURCE__HEADERS__X_EXTRA", "c"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let got: Vec<(&str, &str)> = config
+            .source
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Accept", "b"),
+                ("X-Scope-OrgID", "env-tenant"),
+                ("x-extra", "c")
+            ]
+        );
+        // A bad value still names the variable it came from.
+        let error = parse_env(
+            &file,
+            &[("RUNWAY_SOURCE__HEADERS__X_SCOPE_ORGID", "a\u{7}b")],
+        )
+        .expect_err("a control character");
+        assert!(
+            error.to_string().contains(
+                "source.headers.X-Scope-OrgID: header values must not contain control characters (from environment variable RUNWAY_SOURCE__HEADERS__X_SCOPE_ORGID)"
+            ),
+            "{error}"
+        );
     }
 
     #[test]
