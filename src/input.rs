@@ -101,6 +101,7 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
     let mut out = Vec::new();
     let mut swapped = false;
     let mut header = false;
+    let mut dropped = 0usize;
     // Each timestamp's first line and value. A sample given again is the
     // same observation and counts once; a second, different value for a
     // timestamp is dropped with a warning, as Prometheus refuses a
@@ -156,11 +157,16 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
             Entry::Occupied(first) => {
                 let (line, v0) = *first.get();
                 if v0 != value.to_bits() {
-                    tracing::warn!(
-                        "{origin}:{}: timestamp {t} was given on line {line} with value {}; this value, {value}, is dropped",
-                        i + 1,
-                        f64::from_bits(v0)
-                    );
+                    dropped += 1;
+                    // A few say where; an export at a coarse precision
+                    // would otherwise say it thousands of times.
+                    if dropped <= DUPLICATES_SHOWN {
+                        tracing::warn!(
+                            "{origin}:{}: timestamp {t} was given on line {line} with value {}; this value, {value}, is dropped",
+                            i + 1,
+                            f64::from_bits(v0)
+                        );
+                    }
                 }
             }
             Entry::Vacant(slot) => {
@@ -169,8 +175,17 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
             }
         }
     }
+    if dropped > DUPLICATES_SHOWN {
+        tracing::warn!(
+            "{origin}: {} more samples at a timestamp already given, with another value, are dropped (each timestamp's first value holds)",
+            dropped - DUPLICATES_SHOWN
+        );
+    }
     Ok(out)
 }
+
+/// How many timestamps given twice with different values are each named.
+const DUPLICATES_SHOWN: usize = 3;
 
 #[cfg(test)]
 mod tests {

@@ -420,6 +420,38 @@ fn forecast_of_a_malformed_csv_names_the_file_and_line() {
     assert!(run.stdout.trim().is_empty(), "{}", run.show());
 }
 
+/// Timestamps given again with another value (an export at a coarser
+/// precision than its samples) are each dropped, the first value holding:
+/// a few are named, the rest counted in one line, not one line each.
+#[test]
+fn samples_given_again_are_named_a_few_and_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("coarse.csv");
+    let mut csv = String::from("timestamp,value\n");
+    for (i, (t, v)) in falling_disk().iter().enumerate() {
+        csv.push_str(&format!("{t},{v}\n"));
+        if i < 10 {
+            csv.push_str(&format!("{t},{}\n", v + 1.0));
+        }
+    }
+    std::fs::write(&file, csv).expect("write csv");
+    let run = forecast_falling(path_str(&file), "", &[]);
+    run.assert_success();
+    assert_eq!(
+        run.stderr.matches("is dropped").count(),
+        3,
+        "{}",
+        run.show()
+    );
+    assert!(
+        run.stderr.contains(
+            "7 more samples at a timestamp already given, with another value, are dropped"
+        ),
+        "{}",
+        run.show()
+    );
+}
+
 /// Arguments that would be read as something else than written are refused
 /// with what was written: a wall beyond a double (clap would call it
 /// "inf"), a lead beyond the configuration's century, and the flags of
