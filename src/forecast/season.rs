@@ -349,8 +349,9 @@ fn coarse(period: f64, dt: f64) -> bool {
 }
 
 /// Why a cycle of `period` set by configuration cannot be seen in
-/// `samples`, if it cannot (see [`observable`]): said in the forecast's
-/// reason, as the forecast goes on without it.
+/// `samples`, if it cannot (two periods of history, enough samples a
+/// period): said in the forecast's reason, as the forecast goes on
+/// without it.
 pub fn unobservable(samples: &[Sample], period: f64) -> Option<String> {
     if observable(samples, period, median_dt(samples)) {
         return None;
