@@ -559,6 +559,10 @@ pub fn place<'a>(e: &'a Evaluation, windows: &[Window], growth: f64) -> Breaking
         }
         (_, Some(_)) => Stage::Warning,
         (Status::InsufficientData, None) => Stage::Unknown,
+        // A wall likely within the limit's longest lead time, whose alert
+        // waits for more evidence (see `Eta::alert`), is no point to defer
+        // for its load headroom: it breaks in time at today's load.
+        (_, None) if likely_within(f, windows) => Stage::BeforeGrowth,
         (_, None) => match e.headroom.ratio {
             Some(r) if r < growth => Stage::BeforeGrowth,
             Some(_) => Stage::Deferred,
@@ -581,6 +585,13 @@ pub fn place<'a>(e: &'a Evaluation, windows: &[Window], growth: f64) -> Breaking
         breaks_before_growth: stage.must_address(),
         doubling_time,
     }
+}
+
+/// Whether `f`'s likely time to its wall falls within the longest of the
+/// limit's lead times `windows`.
+fn likely_within(f: &crate::forecast::Forecast, windows: &[Window]) -> bool {
+    let longest = windows.iter().map(|w| w.lead).fold(0.0, f64::max);
+    f.status == Status::Approaching && f.eta.is_some_and(|e| e.likely <= longest)
 }
 
 /// Every series placed and ranked: by stage (breached, critical, warning,

@@ -272,6 +272,18 @@ fn each_point_gets_the_stage_a_person_would_give_it() {
         stage(&evaluation("a", InsufficientData, None, None)),
         Stage::Unknown
     );
+    // Likely within a lead time, its alert waiting for more evidence (the
+    // damped trends doubt it): not paged yet, but no point to defer for a
+    // headroom of 30x either.
+    let mut waits = evaluation("a", Approaching, Some(3.0 * DAY), Some(30.0));
+    if let Some(eta) = waits.forecast.eta.as_mut() {
+        eta.alert = f64::INFINITY;
+    }
+    assert_eq!(stage(&waits), Stage::BeforeGrowth);
+    if let Some(eta) = waits.forecast.eta.as_mut() {
+        eta.likely = 8.0 * DAY;
+    }
+    assert_eq!(stage(&waits), Stage::Deferred);
     // The growth factor decides: 30x headroom must be addressed before 100x.
     let e = evaluation("a", Approaching, Some(90.0 * DAY), Some(30.0));
     assert!(place(&e, &w, 100.0).breaks_before_growth);
