@@ -870,6 +870,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 now,
             )
         };
+        let headroom = crate::report::headroom_words;
         for c in &changes {
             info!(
                 limit = %c.limit,
@@ -877,8 +878,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 change = c.kind.as_str(),
                 expected = %evaluate::human_duration(c.expected),
                 now = %evaluate::human_duration(c.now),
-                headroom_before = ?c.headroom_before,
-                headroom_now = ?c.headroom_now,
+                headroom_before = %headroom(c.headroom_before),
+                headroom_now = %headroom(c.headroom_now),
                 "the roadmap moved"
             );
             self.metrics

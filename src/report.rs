@@ -302,6 +302,15 @@ pub fn headroom_text(ratio: Option<f64>) -> String {
     }
 }
 
+/// [`headroom_text`] spelled out for prose (a notice, a log line):
+/// "unknown" rather than "-".
+pub fn headroom_words(ratio: Option<f64>) -> String {
+    match ratio {
+        Some(_) => headroom_text(ratio),
+        None => "unknown".into(),
+    }
+}
+
 /// The share of a backtest's cuts erring one way from which the trust
 /// text says so: two in three.
 const LEANING: f64 = 2.0 / 3.0;

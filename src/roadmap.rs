@@ -844,10 +844,7 @@ impl Notices {
         let series = crate::evaluate::label_string(&c.labels);
         let human = crate::evaluate::human_duration;
         // As the status page and reports show it; spelled out in prose.
-        let headroom = |h: Option<f64>| match h {
-            Some(_) => crate::report::headroom_text(h),
-            None => "unknown".to_string(),
-        };
+        let headroom = crate::report::headroom_words;
         let g = crate::evaluate::format_value(growth);
         let what = match c.kind {
             ChangeKind::Sooner => format!(

@@ -133,11 +133,19 @@ impl PrometheusSource {
                 Ok(r) => classify(status, q(), r.message(status)),
                 Err(_) => {
                     let text = String::from_utf8_lossy(&body[..body.len().min(300)]).to_string();
-                    classify(
-                        status,
-                        q(),
-                        format!("HTTP {}: {}", status.as_u16(), text.trim()),
-                    )
+                    let mut message = format!("HTTP {status}");
+                    if !text.trim().is_empty() {
+                        message.push_str(&format!(": {}", text.trim()));
+                    }
+                    // Not the API's answer, and no such path: most often a
+                    // base URL with a path of its own, or none it needs.
+                    if status == reqwest::StatusCode::NOT_FOUND {
+                        message.push_str(&format!(
+                            " (no {path} at {}: is source.url the query API's base URL, without /api/v1?)",
+                            crate::config::without_credentials(&self.base)
+                        ));
+                    }
+                    classify(status, q(), message)
                 }
             });
         }

@@ -207,6 +207,16 @@ async fn failures_are_classified_so_only_the_transient_ones_are_retried() {
             true,
             "HTTP 503",
         ),
+        // A base URL with a wrong path: no body to quote, so the message
+        // says where it asked and what to check.
+        (
+            404,
+            "",
+            Duration::ZERO,
+            "rejected",
+            false,
+            "HTTP 404 Not Found (no /api/v1/query_range at http://",
+        ),
         (
             200,
             "<html>not prometheus</html>",
