@@ -36,9 +36,21 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/-/healthy", get(|| async { "runway is healthy\n" }))
         .route("/-/ready", get(ready))
-        .route("/-/reload", post(reload).put(reload))
+        .route(
+            "/-/reload",
+            post(reload).put(reload).fallback(|| async {
+                // As Prometheus answers it.
+                (
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    [(header::ALLOW, "POST, PUT")],
+                    "Only POST or PUT requests allowed\n",
+                )
+            }),
+        )
         .route("/api/v1/forecasts", get(forecasts))
         .route("/api/v1/roadmap", get(roadmap))
+        // An empty 404 says nothing to someone trying a path by hand.
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 page not found\n") })
         .with_state(state)
 }
 

@@ -822,6 +822,18 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         .await
         .unwrap()
         .contains("no configuration file to reload"));
+    // A reload by GET, or a path that is not there, is told so in words.
+    let get = client.get(format!("{base}/-/reload")).send().await.unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST, PUT");
+    assert!(get.text().await.unwrap().contains("Only POST or PUT"));
+    let missing = client
+        .get(format!("{base}/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.text().await.unwrap(), "404 page not found\n");
     let metrics = client
         .get(format!("{base}/metrics"))
         .send()
