@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -54,15 +54,56 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        s.metrics.render(),
-    )
-        .into_response()
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+    let body = s.metrics.render();
+    // Prometheus asks for gzip: ten thousand watched series are about 10 MB
+    // of text a scrape, which compresses several times over.
+    if accepts_gzip(&headers) {
+        if let Some(gz) = gzip(body.as_bytes()) {
+            return (
+                [
+                    (header::CONTENT_TYPE, TEXT),
+                    (header::CONTENT_ENCODING, "gzip"),
+                ],
+                gz,
+            )
+                .into_response();
+        }
+    }
+    ([(header::CONTENT_TYPE, TEXT)], body).into_response()
+}
+
+/// Whether a request's `Accept-Encoding` takes gzip (and does not refuse
+/// it with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f64>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// `bytes` gzipped at the fastest level; `None` should the encoder fail, so
+/// that the scrape is answered uncompressed instead.
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(bytes).ok()?;
+    encoder.finish().ok()
 }
 
 /// Ready once the first evaluation has finished, so that a scrape right after
@@ -229,4 +270,33 @@ async fn roadmap(
         "data": report::roadmap_json(&snap, growth, now),
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_sent_where_the_scraper_takes_it() {
+        let takes = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::ACCEPT_ENCODING,
+                value.parse().expect("a header value"),
+            );
+            accepts_gzip(&h)
+        };
+        assert!(takes("gzip"));
+        assert!(takes("deflate, GZIP;q=0.5"));
+        assert!(takes("*"));
+        assert!(!takes("identity"));
+        assert!(!takes("gzip;q=0"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+        let text = "runway_up 1\n".repeat(100);
+        let zipped = gzip(text.as_bytes()).expect("gzipped");
+        let mut back = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut back)
+            .expect("a gzip stream");
+        assert_eq!(back, text);
+    }
 }

@@ -765,19 +765,33 @@ fn out_error(run: &crate::support::Run) -> String {
         .to_string()
 }
 
+/// A child process killed and reaped when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `runway demo` is the first thing a new user runs: it must serve forecasts
 /// for its three limits and log the alert it would send for the filling disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
     let port = crate::support::free_port();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runway"))
-        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
+    // Ended however the test ends: a failed assertion would otherwise leave
+    // the demo serving, and the test run waiting on it.
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_runway"))
+            .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut ready = false;
@@ -794,7 +808,7 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
     // no configuration file to read: it says so in the log and keeps
     // serving; `/-/reload` says so too.
     let hup = std::process::Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
+        .args(["-HUP", &child.0.id().to_string()])
         .status()
         .expect("kill");
     assert!(hup.success());
@@ -808,7 +822,7 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
     }
     assert!(answered, "no word on SIGHUP in the log");
     assert!(
-        child.try_wait().is_ok_and(|exit| exit.is_none()),
+        child.0.try_wait().is_ok_and(|exit| exit.is_none()),
         "SIGHUP ended runway"
     );
     let reload = client
@@ -842,6 +856,31 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         .text()
         .await
         .unwrap();
+    // Asked as Prometheus asks, the same page comes gzipped.
+    let zipped = client
+        .get(format!("{base}/metrics"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let bytes = zipped.bytes().await.unwrap();
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut unzipped)
+        .expect("a gzip stream");
+    assert!(
+        bytes.len() * 3 < unzipped.len(),
+        "{} of {}",
+        bytes.len(),
+        unzipped.len()
+    );
+    let families = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("# TYPE"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(families(&unzipped), families(&metrics));
     let page = client
         .get(format!("{base}/"))
         .send()
@@ -850,8 +889,7 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         .text()
         .await
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert!(ready, "demo never became ready");
     let info: Vec<&str> = metrics
         .lines()
