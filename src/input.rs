@@ -94,9 +94,10 @@ fn value_first(first: &str, second: &str) -> bool {
 }
 
 /// `timestamp,value` per line; the first line that is not a comment, if it
-/// is not numeric, is a header; blank lines and `#` comments are skipped. Values may be `NaN`, `+Inf`,
-/// `-Inf` as Prometheus writes them (the forecaster skips them). A header
-/// that names the value first (`value,timestamp`) is read in its order.
+/// is not numeric, is a header; blank lines and `#` comments are skipped.
+/// Values may be `NaN`, `+Inf`, `-Inf` as Prometheus writes them (the
+/// forecaster skips them). A header that names the value first
+/// (`value,timestamp`) is read in its order (see [`value_first`]).
 fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
     let mut out = Vec::new();
     let mut swapped = false;
