@@ -370,7 +370,7 @@ fn parse(
     origin: &str,
     env: &[(String, String)],
 ) -> Result<Config, ConfigError> {
-    let env = EnvLayer::build(env);
+    let mut env = EnvLayer::build(env);
 
     // An empty (or comment-only) YAML document is null, not a table; treat it
     // like an empty TOML file so it gets the ordinary "missing" problems.
@@ -379,7 +379,6 @@ fn parse(
         Format::Yaml if is_blank_yaml(text) => Figment::new(),
         Format::Yaml => Figment::from(Yaml::string(text)),
     };
-    let mut env = env;
     let file_headers: Vec<String> = match file.find_value("source.headers") {
         Ok(Value::Dict(_, d)) => d.keys().cloned().collect(),
         _ => Vec::new(),

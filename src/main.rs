@@ -805,11 +805,8 @@ fn would_alert(snap: &Snapshot, e: &evaluate::Evaluation) -> Vec<String> {
 }
 
 /// The series of an offline command's `--input` (a file, or `-` for
-/// standard input), after checking its `--wall`.
-fn read_series(path: &str, wall: f64) -> Result<Vec<Series>> {
-    if !wall.is_finite() {
-        bail!("--wall {wall} is not a finite number");
-    }
+/// standard input). (`--wall` is finite: see [`parse_wall`].)
+fn read_series(path: &str) -> Result<Vec<Series>> {
     let text = if path == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -856,7 +853,7 @@ fn forecast_file(
     settings: Settings,
     output: Output,
 ) -> Result<ExitCode> {
-    let series = read_series(path, wall)?;
+    let series = read_series(path)?;
     if let Some(at) = at {
         check_at(path, at, &series)?;
     }
@@ -916,7 +913,7 @@ fn backtest_file(
     settings: Settings,
     output: Output,
 ) -> Result<ExitCode> {
-    let series = read_series(path, wall)?;
+    let series = read_series(path)?;
     let reports: Vec<backtest::Report> = series
         .iter()
         .map(|s| backtest::backtest(&s.samples, wall, direction, lead, cuts, &settings, None))

@@ -765,16 +765,6 @@ fn out_error(run: &crate::support::Run) -> String {
         .to_string()
 }
 
-/// A child process killed and reaped when dropped.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `runway demo` is the first thing a new user runs: it must serve forecasts
 /// for its three limits and log the alert it would send for the filling disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -783,15 +773,11 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
     let log = tempfile::NamedTempFile::new().unwrap();
     // Ended however the test ends: a failed assertion would otherwise leave
     // the demo serving, and the test run waiting on it.
-    let mut child = KillOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_runway"))
-            .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stderr(log.reopen().unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut demo = std::process::Command::new(env!("CARGO_BIN_EXE_runway"));
+    demo.args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1");
+    let mut child = crate::support::Proc::spawn("runway demo", demo, log.path());
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut ready = false;
@@ -807,11 +793,7 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
     // SIGHUP, which reloads `runway run`, does not end the demo, which has
     // no configuration file to read: it says so in the log and keeps
     // serving; `/-/reload` says so too.
-    let hup = std::process::Command::new("kill")
-        .args(["-HUP", &child.0.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(hup.success());
+    child.signal("HUP");
     let mut answered = false;
     for _ in 0..50 {
         if std::fs::read_to_string(log.path()).is_ok_and(|l| l.contains("SIGHUP")) {
@@ -821,10 +803,7 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(answered, "no word on SIGHUP in the log");
-    assert!(
-        child.0.try_wait().is_ok_and(|exit| exit.is_none()),
-        "SIGHUP ended runway"
-    );
+    assert!(child.exited().is_none(), "SIGHUP ended runway");
     let reload = client
         .post(format!("{base}/-/reload"))
         .send()
@@ -889,7 +868,7 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         .text()
         .await
         .unwrap();
-    drop(child);
+    child.kill();
     assert!(ready, "demo never became ready");
     let info: Vec<&str> = metrics
         .lines()

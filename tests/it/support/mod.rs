@@ -27,6 +27,7 @@ pub use alertmanager::Alertmanager;
 pub use command::{csv, path_str, runway, Run};
 pub use history::{assert_near_truth, noise, noisy, towards, unix, TOLERANCE};
 pub use openmetrics::OpenMetrics;
+pub(crate) use process::Proc;
 pub use prometheus::{parse_value, Prometheus, PrometheusOptions};
 pub use runway::Runway;
 pub use tls::TestCa;
