@@ -427,14 +427,14 @@ fn forecast_of_a_malformed_csv_names_the_file_and_line() {
 fn samples_given_again_are_named_a_few_and_counted() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("coarse.csv");
-    let mut csv = String::from("timestamp,value\n");
-    for (i, (t, v)) in falling_disk().iter().enumerate() {
-        csv.push_str(&format!("{t},{v}\n"));
+    let mut samples = Vec::new();
+    for (i, &(t, v)) in falling_disk().iter().enumerate() {
+        samples.push((t, v));
         if i < 10 {
-            csv.push_str(&format!("{t},{}\n", v + 1.0));
+            samples.push((t, v + 1.0));
         }
     }
-    std::fs::write(&file, csv).expect("write csv");
+    std::fs::write(&file, csv(&samples)).expect("write csv");
     let run = forecast_falling(path_str(&file), "", &[]);
     run.assert_success();
     assert_eq!(
@@ -460,11 +460,7 @@ fn samples_given_again_are_named_a_few_and_counted() {
 fn arguments_that_cannot_mean_what_they_say_are_refused_as_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("disk.csv");
-    let csv: String = falling_disk()
-        .iter()
-        .map(|(t, v)| format!("{t},{v}\n"))
-        .collect();
-    std::fs::write(&file, format!("timestamp,value\n{csv}")).expect("write csv");
+    std::fs::write(&file, csv(&falling_disk())).expect("write csv");
     let input = path_str(&file);
     let cases: [(&[&str], &str); 5] = [
         (&["--wall", "1e400"], "\"1e400\" is not a finite number"),
