@@ -459,6 +459,9 @@ pub(super) enum Role {
 /// all the evidence, not a majority of members that each find it likely
 /// enough.
 ///
+/// The model, level, rate, cycle and regime shown are those of the member
+/// whose likely time is shown.
+///
 /// Alternatives (see [`Role::Alternative`]) only move the band's near edge
 /// sooner. `members` must hold at least one that is not an alternative.
 pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -> Forecast {
@@ -534,14 +537,33 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
     };
     let alert = alert_time(&members, &weights, alert_probability);
     let total: f64 = weights.iter().sum();
-    let mut out = members[best].forecast.clone();
-    let heaviest = out.reason.clone();
+    // The member whose likely time is the one shown (the heaviest of those
+    // that give it) speaks for the model, the level, the rate, the cycle
+    // and the regime: a dashboard's growth rate then points the way its
+    // time to wall does. (The heaviest member's rate can point away: after
+    // a restart's drop, a trend across both regimes can still fall while
+    // most of the weight sees the climb.) Without a likely time, the
+    // heaviest member speaks.
+    let (voice, role) = if likely.is_finite() {
+        let gives_it = |i: &usize| {
+            shown(&members[*i]) && members[*i].forecast.eta.is_some_and(|e| e.likely == likely)
+        };
+        let voice = (0..members.len())
+            .filter(gives_it)
+            .max_by(|a, b| weights[*a].total_cmp(&weights[*b]))
+            .unwrap_or(best);
+        (voice, "the likely time's")
+    } else {
+        (best, "heaviest")
+    };
+    let mut out = members[voice].forecast.clone();
+    let spoke = out.reason.clone();
     out.reason = format!(
-        "{}: weighted median by backtest error of {}{}; heaviest: {heaviest} ({:.0}%)",
+        "{}: weighted median by backtest error of {}{}; {role}: {spoke} ({:.0}%)",
         out.model,
         crate::evaluate::count(members.len(), &why.noun),
         why.note,
-        100.0 * weights[best] / total.max(f64::MIN_POSITIVE),
+        100.0 * weights[voice] / total.max(f64::MIN_POSITIVE),
     );
     if out.status == Status::Breached {
         return out;
@@ -714,6 +736,49 @@ mod tests {
         // Most of the weight on members that see no wall: no page at all.
         let doubt = [member(soon), member(None), member(None)];
         assert_eq!(alert_time(&doubt, &[1.0; 3], 0.25), f64::INFINITY);
+    }
+
+    /// After a restart's drop, the trend across both regimes falls and is
+    /// the heaviest member, while most of the weight sees the climb since:
+    /// the rate and the model shown are the climb's, whose time is shown,
+    /// not a falling rate beside a time to the wall.
+    #[test]
+    fn the_rate_shown_is_that_of_the_trend_whose_time_is_shown() {
+        let across = Member {
+            error: 0.5,
+            forecast: Forecast {
+                rate: -2.0,
+                model: super::super::ModelChoice::Exponential,
+                reason: "across the restart".into(),
+                ..member(None).forecast
+            },
+            ..member(None)
+        };
+        let climb = |reason: &str| {
+            let mut m = member(eta(5.0, 10.0, 20.0));
+            m.forecast.rate = 1.0;
+            m.forecast.reason = reason.into();
+            m
+        };
+        let why = Why {
+            noun: "trend".into(),
+            note: String::new(),
+        };
+        let f = combine(vec![climb("recent"), across, climb("whole")], &why, 0.25);
+        assert_eq!(f.status, Status::Approaching);
+        assert_eq!(f.eta.map(|e| e.likely), Some(10.0));
+        assert_eq!(f.rate, 1.0);
+        assert_eq!(f.model, super::super::ModelChoice::Robust);
+        assert!(f.reason.contains("the likely time's: "), "{}", f.reason);
+        assert!(f.reason.ends_with("(25%)"), "{}", f.reason);
+        // Without a likely time the heaviest member speaks.
+        let heavier = Member {
+            error: 0.5,
+            ..member(None)
+        };
+        let gone = combine(vec![heavier, climb("recent")], &why, 0.25);
+        assert_eq!(gone.status, Status::Receding);
+        assert!(gone.reason.contains("heaviest: "), "{}", gone.reason);
     }
 
     #[test]
