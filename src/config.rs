@@ -202,6 +202,11 @@ pub struct LeadTime {
     pub lead: Duration,
 }
 
+/// Severities by convention, most severe first (Prometheus' and
+/// Alertmanager's examples label alerts `critical`, `warning` and `info`):
+/// a limit's lead times must keep this order, the most severe the shortest.
+const SEVERITY_ORDER: [&str; 3] = ["critical", "warning", "info"];
+
 /// The severity given to a limit whose `lead_time` is a single duration.
 pub const DEFAULT_SEVERITY: &str = "warning";
 
@@ -1896,6 +1901,31 @@ impl Walker<'_> {
                         ok = false;
                     }
                 }
+                // The severities Alertmanager's own examples order (its
+                // inhibition rule mutes `warning` while `critical` fires):
+                // a more severe one must be the more urgent, or it fires
+                // first and the other is never seen.
+                let rank = |s: &str| SEVERITY_ORDER.iter().position(|o| *o == s);
+                for (i, sooner) in leads.iter().enumerate() {
+                    for later in &leads[i + 1..] {
+                        if let (Some(a), Some(b)) = (rank(&sooner.severity), rank(&later.severity))
+                        {
+                            if b < a {
+                                self.report(
+                                    path,
+                                    format!(
+                                        "{:?} ({}) has a longer lead time than {:?} ({}): the more severe alert would fire first; swap them",
+                                        later.severity,
+                                        show(later.lead),
+                                        sooner.severity,
+                                        show(sooner.lead)
+                                    ),
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
+                }
                 ok.then_some(leads)
             }
             other => {
@@ -2416,6 +2446,33 @@ lead_time = "7d"
             ["evaluation.hold: 2h is not shorter than limits[0].lead_time's warning lead time (2h): its alerts would fire only at the wall"]
         );
         assert_eq!(ok(&limit("lead_time = \"3h\"")).limits[0].hold, None);
+    }
+
+    #[test]
+    fn a_more_severe_alert_must_have_the_shorter_lead_time() {
+        let limit = |lead: &str| {
+            format!(
+                "[source]\nurl = \"http://p:9090\"\n[[limits]]\nname = \"x\"\nquery = \"q\"\nwall = 0\ndirection = \"falling\"\nlead_time = {lead}"
+            )
+        };
+        assert_eq!(
+            problems(&limit("{ critical = \"30d\", warning = \"7d\" }"), Format::Toml),
+            ["limits[0].lead_time: \"critical\" (30days) has a longer lead time than \"warning\" (7days): the more severe alert would fire first; swap them (limit \"x\")"]
+        );
+        assert_eq!(
+            problems(
+                &limit("{ info = \"1d\", critical = \"2d\", warning = \"3d\" }"),
+                Format::Toml
+            )
+            .len(),
+            2
+        );
+        // In order, or with names of the team's own, nothing to say.
+        let fine = ok(&limit(
+            "{ critical = \"1d\", warning = \"7d\", info = \"30d\", page = \"40d\" }",
+        ));
+        assert_eq!(fine.limits[0].lead_times.len(), 4);
+        ok(&limit("{ page = \"1d\", ticket = \"7d\" }"));
     }
 
     #[test]
