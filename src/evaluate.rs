@@ -715,12 +715,12 @@ fn own_annotations(e: &Evaluation, rule: &AlertRule) -> BTreeMap<String, String>
                 human_duration(eta.upper)
             ),
         );
-        if let Some(at) = rfc3339(e.at + eta.likely) {
-            a.insert("wall_at".into(), at);
-        }
-        if let Some(at) = rfc3339(e.at + eta.lower) {
-            a.insert("wall_at_earliest".into(), at);
-        }
+    }
+    if let Some(at) = f.wall_at(e.at).and_then(rfc3339) {
+        a.insert("wall_at".into(), at);
+    }
+    if let Some(at) = f.wall_at_earliest(e.at).and_then(rfc3339) {
+        a.insert("wall_at_earliest".into(), at);
     }
     a.insert("wall".into(), format_value(e.wall));
     if let Some(v) = f.current_value {

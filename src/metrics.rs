@@ -46,7 +46,7 @@ const FORECAST_GAUGES: [(&str, &str); 8] = [
     ("runway_current_value", "The newest sample of the series."),
     ("runway_growth_rate_per_second", "The fitted trend's change per second, in the series' unit (negative when falling)."),
     ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 25% likely (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
-    ("runway_wall_timestamp_seconds", "When the series likely reaches its wall, Unix seconds (+Inf when not approaching): minus time(), a time to wall that keeps counting down while the source is down and the forecast cannot be refreshed."),
+    ("runway_wall_timestamp_seconds", "When the series likely reaches its wall, Unix seconds (+Inf when not approaching; when it did, for a breach): minus time(), a time to wall that keeps counting down while the source is down and the forecast cannot be refreshed."),
 ];
 
 /// Removes every child of `family` whose `limit` label is `limit`, whatever
@@ -414,7 +414,9 @@ impl Collector for ForecastCollector {
                     values[1].push(gauge(&labels, lower));
                     values[2].push(gauge(&labels, upper));
                     values[6].push(gauge(&labels, alert));
-                    values[7].push(gauge(&labels, e.at + likely));
+                    // A breach's time is when it crossed, which stays put.
+                    let at = f.breached_at.unwrap_or(e.at + likely);
+                    values[7].push(gauge(&labels, at));
                 }
                 values[3].push(gauge(&labels, e.wall));
                 if let Some(v) = f.current_value {

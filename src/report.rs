@@ -34,7 +34,7 @@ pub fn row(e: &Evaluation, lead: Option<f64>) -> Value {
         "time_to_wall_lower_seconds": eta.map_or(Value::Null, |x| num(x.lower)),
         "time_to_wall_upper_seconds": eta.map_or(Value::Null, |x| num(x.upper)),
         "time_to_wall_alert_seconds": eta.map_or(Value::Null, |x| num(x.alert)),
-        "wall_at": eta.and_then(|x| rfc3339(e.at + x.likely)),
+        "wall_at": f.wall_at(e.at).and_then(rfc3339),
         "current_value": f.current_value.map_or(Value::Null, num),
         "wall": num(e.wall),
         "direction": e.direction.as_str(),
@@ -66,8 +66,8 @@ pub fn table(rows: &[&Evaluation], now: UnixSeconds) -> String {
         let f = &e.forecast;
         let (ttw, band) = eta_text(f.eta, " .. ");
         let at = f
-            .eta
-            .and_then(|x| rfc3339(now + x.likely))
+            .wall_at(now)
+            .and_then(rfc3339)
             .unwrap_or_else(|| "-".into());
         cells.push(vec![
             e.limit.clone(),
@@ -220,7 +220,7 @@ fn point_json(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> Valu
         "time_to_wall_seconds": eta.map_or(Value::Null, |x| num(x.likely)),
         "time_to_wall_lower_seconds": eta.map_or(Value::Null, |x| num(x.lower)),
         "time_to_wall_upper_seconds": eta.map_or(Value::Null, |x| num(x.upper)),
-        "wall_at": eta.and_then(|x| rfc3339(e.at + x.likely)),
+        "wall_at": f.wall_at(e.at).and_then(rfc3339),
         "load_headroom_ratio": h.ratio.map_or(Value::Null, num),
         "headroom_basis": h.basis_name(),
         "headroom_note": h.note,

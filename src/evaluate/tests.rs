@@ -43,6 +43,7 @@ fn eval_at(series: &[(&str, &str)], lower: Option<f64>, at: f64) -> Evaluation {
             samples: 100,
             period: None,
             regime_start: None,
+            breached_at: None,
         },
         headroom: Headroom::unknown("not measured here"),
         history: Vec::new(),

@@ -711,6 +711,7 @@ mod tests {
                 samples: 0,
                 period: None,
                 regime_start: None,
+                breached_at: None,
             },
             role: Role::Trend,
         }

@@ -245,9 +245,23 @@ pub struct Forecast {
     pub period: Option<f64>,
     /// When the current regime began, if the history holds more than one.
     pub regime_start: Option<UnixSeconds>,
+    /// When the wall was reached, for a breach: the first sample at or past
+    /// it since the newest samples have stood past it.
+    pub breached_at: Option<UnixSeconds>,
 }
 
 impl Forecast {
+    /// When the wall is likely reached, forecast at `now`, or when it was
+    /// reached, for a breach; `None` when it is not expected.
+    pub fn wall_at(&self, now: UnixSeconds) -> Option<UnixSeconds> {
+        self.breached_at.or(self.eta.map(|e| now + e.likely))
+    }
+
+    /// The band's earliest time for the wall, as [`Forecast::wall_at`].
+    pub fn wall_at_earliest(&self, now: UnixSeconds) -> Option<UnixSeconds> {
+        self.breached_at.or(self.eta.map(|e| now + e.lower))
+    }
+
     /// Is the wall expected within `lead` seconds: at least as likely to be
     /// reached by then as the settings' `alert_probability`?
     pub fn within(&self, lead: f64) -> bool {
@@ -793,6 +807,7 @@ impl Fitted {
             samples: data.len(),
             period: None,
             regime_start: None,
+            breached_at: None,
         };
         if !wall.is_finite() {
             return insufficient(format!("the wall {wall} is not a finite number"));
@@ -806,7 +821,7 @@ impl Fitted {
         let at = Crossing {
             wall,
             direction,
-            breached: is_breached(data, wall, direction),
+            breached: breached_at(data, wall, direction),
             current_value: self.current_value,
             samples: data.len(),
             now,
@@ -1032,7 +1047,7 @@ fn sawtooth_forecast(
     now: UnixSeconds,
     alert_z: f64,
 ) -> Forecast {
-    let breached = is_breached(data, wall, direction);
+    let breached = breached_at(data, wall, direction);
     let current_value = data.last().map(|s| s.v);
     let sign = direction.sign();
     let climb = sawtooth::climb_rate(data, saw, now, sign);
@@ -1062,8 +1077,9 @@ fn sawtooth_forecast(
         samples: data.len(),
         period: Some(saw.cycle),
         regime_start: data.get(saw.current_start()).map(|s| s.t),
+        breached_at: breached,
     };
-    if breached {
+    if breached.is_some() {
         f.status = Status::Breached;
         f.eta = Some(Eta::at(0.0));
         return f;
@@ -1149,11 +1165,27 @@ fn at_cycle_peak(first: f64, cycle: f64, h: f64) -> f64 {
 
 /// A breach is judged on the newest samples themselves, before any model:
 /// their median is at or past the wall, so that one spike is not a breach.
-fn is_breached(data: &[Sample], wall: f64, direction: Direction) -> bool {
-    let newest = &data[data.len().saturating_sub(BREACH_WINDOW)..];
-    let mut recent: Vec<f64> = newest.iter().map(|s| s.v).collect();
-    let recent = robust::median_in_place(&mut recent).unwrap_or(f64::NAN);
-    direction.gap(recent, wall) <= 0.0
+/// Returns when the wall was reached: going back while the samples up to
+/// each earlier one were judged so too, the first sample at or past the
+/// wall among those the breach was first judged on. (A dashboard and an
+/// alert show the time it crossed, not the time of each evaluation.)
+fn breached_at(data: &[Sample], wall: f64, direction: Direction) -> Option<UnixSeconds> {
+    let window = |end: usize| &data[end.saturating_sub(BREACH_WINDOW)..end];
+    let judged = |end: usize| {
+        let mut recent: Vec<f64> = window(end).iter().map(|s| s.v).collect();
+        robust::median_in_place(&mut recent).is_some_and(|v| direction.gap(v, wall) <= 0.0)
+    };
+    let mut first = data.len();
+    if !judged(first) {
+        return None;
+    }
+    while first > 1 && judged(first - 1) {
+        first -= 1;
+    }
+    window(first)
+        .iter()
+        .find(|s| direction.gap(s.v, wall) <= 0.0)
+        .map(|s| s.t)
 }
 
 fn period_name(p: f64) -> String {
@@ -1169,7 +1201,7 @@ fn period_name(p: f64) -> String {
 struct Crossing {
     wall: f64,
     direction: Direction,
-    breached: bool,
+    breached: Option<UnixSeconds>,
     current_value: Option<f64>,
     samples: usize,
     now: UnixSeconds,
@@ -1239,8 +1271,9 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
         samples: a.samples,
         period: t.season.as_ref().map(|c| c.period),
         regime_start: t.regime_start,
+        breached_at: a.breached,
     };
-    if a.breached {
+    if a.breached.is_some() {
         f.status = Status::Breached;
         f.eta = Some(Eta::at(0.0));
         return f;

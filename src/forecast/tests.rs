@@ -331,6 +331,36 @@ fn breach_needs_the_newest_samples_past_the_wall_not_one_spike() {
     assert_eq!(f.status, Status::Breached);
 }
 
+/// A dashboard and an alert show when the wall was reached, which stays put
+/// from one evaluation to the next, not the time of each evaluation.
+#[test]
+fn a_breach_is_dated_when_the_wall_was_reached() {
+    // One sample a minute rising by 1 from 0, the wall at 80: the 81st
+    // sample, 20 minutes before now, reaches it. An earlier spike past it
+    // and a later dip back below it change nothing.
+    let mut s = history(101, 60.0, |x| 100.0 + x / 60.0);
+    s[40].v = 500.0;
+    s[90].v = 10.0;
+    let f = run(&s, 80.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.status, Status::Breached);
+    assert_eq!(f.breached_at, Some(NOW - 20.0 * 60.0));
+    assert_eq!(f.wall_at(NOW), f.breached_at);
+    // Evaluated again a minute later, with one more sample: the same time.
+    s.push(Sample::new(NOW + 60.0, 101.0));
+    let later = forecast(
+        &s,
+        80.0,
+        Direction::Rising,
+        &Settings::default(),
+        NOW + 60.0,
+    );
+    assert_eq!(later.wall_at(NOW + 60.0), Some(NOW - 20.0 * 60.0));
+    // Not yet past it: no breach time, and the wall is ahead.
+    let f = run(&s[..70], 80.0, Direction::Rising, ModelChoice::Auto);
+    assert_eq!(f.breached_at, None);
+    assert!(f.wall_at(NOW).is_some_and(|t| t > s[69].t));
+}
+
 #[test]
 fn samples_after_now_are_ignored() {
     let mut s = history(100, 60.0, |x| 10.0 + 0.01 * x);

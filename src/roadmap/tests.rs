@@ -203,6 +203,7 @@ fn evaluation(limit: &str, status: Status, eta: Option<f64>, headroom: Option<f6
             samples: 100,
             period: None,
             regime_start: None,
+            breached_at: None,
         },
         headroom: Headroom {
             ratio: headroom,

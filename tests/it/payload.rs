@@ -62,6 +62,7 @@ fn disk(lower: f64, likely: f64, upper: f64, at: f64) -> Evaluation {
             samples: 2016,
             period: None,
             regime_start: None,
+            breached_at: None,
         },
         headroom: Headroom::unknown("not measured here"),
         history: Vec::new(),
