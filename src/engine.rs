@@ -887,14 +887,11 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 .with_label_values(&[&c.limit, c.kind.as_str()])
                 .inc();
             if self.alert_on.contains(&c.kind) {
-                let labels = self
-                    .plans
-                    .iter()
-                    .find(|p| p.limit.name == c.limit)
-                    .map(|p| p.limit.labels.clone())
-                    .unwrap_or_default();
+                let plan = self.plans.iter().find(|p| p.limit.name == c.limit);
+                let labels = plan.map(|p| p.limit.labels.clone()).unwrap_or_default();
+                let url = plan.map_or("", |p| p.generator_url.as_str());
                 self.notices
-                    .raise(c, &labels, self.growth_factor, now + self.alert_for);
+                    .raise(c, &labels, self.growth_factor, now + self.alert_for, url);
             }
         }
         snap.record(changes);

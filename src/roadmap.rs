@@ -627,6 +627,16 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// The move that undoes this one.
+    pub fn opposite(self) -> Self {
+        match self {
+            ChangeKind::Sooner => ChangeKind::Later,
+            ChangeKind::Later => ChangeKind::Sooner,
+            ChangeKind::MustAddress => ChangeKind::Deferred,
+            ChangeKind::Deferred => ChangeKind::MustAddress,
+        }
+    }
+
     pub const ALL: [ChangeKind; 4] = [
         ChangeKind::Sooner,
         ChangeKind::Later,
@@ -829,8 +839,18 @@ struct Notice {
 
 impl Notices {
     /// Raises a notice for `c`, active until `until`; `labels` are the
-    /// limit's own alert labels (for routing).
-    pub fn raise(&mut self, c: &Change, labels: &Labels, growth: f64, until: UnixSeconds) {
+    /// limit's own alert labels (for routing), `generator_url` where its
+    /// query is graphed, as its wall alerts link to. A notice of the
+    /// opposite move for the same series (sooner and later, must address
+    /// and deferred) no longer holds, and is resolved.
+    pub fn raise(
+        &mut self,
+        c: &Change,
+        labels: &Labels,
+        growth: f64,
+        until: UnixSeconds,
+        generator_url: &str,
+    ) {
         let l = crate::evaluate::identity(
             &c.labels,
             labels,
@@ -880,9 +900,18 @@ impl Notices {
             annotations,
             starts_at: c.at,
             ends_at: until,
-            generator_url: String::new(),
+            generator_url: generator_url.to_string(),
         };
         self.active.retain(|n| n.alert.labels != alert.labels);
+        let mut opposite = alert.labels.clone();
+        opposite.insert("change".into(), c.kind.opposite().as_str().into());
+        for n in &mut self.active {
+            if n.alert.labels == opposite && n.alert.state == AlertState::Firing {
+                n.alert.state = AlertState::Resolved;
+                n.alert.ends_at = c.at;
+                n.last_sent = None;
+            }
+        }
         self.active.push(Notice {
             alert,
             last_sent: None,

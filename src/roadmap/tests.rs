@@ -600,22 +600,25 @@ fn withdrawn_notices_resolve_and_the_rest_go_on() {
         &Labels::new(),
         10.0,
         until,
+        "",
     );
     notices.raise(
         &change("queue_full", ChangeKind::Sooner),
         &Labels::new(),
         10.0,
         until,
+        "",
     );
     notices.raise(
-        &change("disk_full", ChangeKind::Later),
+        &change("disk_full", ChangeKind::MustAddress),
         &Labels::new(),
         10.0,
         until,
+        "",
     );
     assert_eq!(notices.due(T0, 60.0).len(), 3);
 
-    // queue_full is removed; `later` is no longer alerted on.
+    // queue_full is removed; `must_address` is no longer alerted on.
     notices.withdraw(
         |limit, change| limit == "disk_full" && change == "sooner",
         T0 + 30.0,
@@ -630,7 +633,7 @@ fn withdrawn_notices_resolve_and_the_rest_go_on() {
     assert_eq!(
         resolved,
         vec![
-            ("disk_full".to_string(), "later".to_string()),
+            ("disk_full".to_string(), "must_address".to_string()),
             ("queue_full".to_string(), "sooner".to_string())
         ]
     );
@@ -658,7 +661,7 @@ fn withdrawn_notices_resolve_and_the_rest_go_on() {
     assert_eq!(
         states(&notices.due(T0 + 91.0, 60.0)),
         [
-            notice("disk_full", "later", AlertState::Resolved),
+            notice("disk_full", "must_address", AlertState::Resolved),
             notice("disk_full", "sooner", AlertState::Firing),
             notice("queue_full", "sooner", AlertState::Resolved),
         ]
@@ -676,4 +679,79 @@ fn withdrawn_notices_resolve_and_the_rest_go_on() {
         states(&notices.due(T0 + 30.0 + retention + 60.0, 60.0)),
         [notice("disk_full", "sooner", AlertState::Firing)]
     );
+}
+
+/// A wall that moved sooner and then later again: the "sooner" notice no
+/// longer holds and is resolved when the "later" one is raised, rather
+/// than both firing until their `endsAt`. Other series' notices go on.
+/// Each links to its limit's query, as the wall alerts do.
+#[test]
+fn a_move_back_resolves_the_notice_of_the_move_it_undoes() {
+    let change = |instance: &str, kind, at| Change {
+        limit: "disk_full".into(),
+        labels: [("instance".to_string(), instance.to_string())].into(),
+        kind,
+        at,
+        expected: 10.0 * 86_400.0,
+        now: 2.0 * 86_400.0,
+        headroom_before: None,
+        headroom_now: None,
+    };
+    let url = "http://prometheus:9090/graph?g0.expr=q";
+    let mut notices = Notices::default();
+    let until = T0 + 86_400.0;
+    for instance in ["db-1", "db-2"] {
+        notices.raise(
+            &change(instance, ChangeKind::Sooner, T0),
+            &Labels::new(),
+            10.0,
+            until,
+            url,
+        );
+    }
+    assert_eq!(notices.due(T0, 60.0).len(), 2);
+    notices.raise(
+        &change("db-1", ChangeKind::Later, T0 + 600.0),
+        &Labels::new(),
+        10.0,
+        until,
+        url,
+    );
+    let sent = notices.due(T0 + 600.0, 60.0);
+    let mut seen: Vec<(String, String, AlertState, f64)> = sent
+        .iter()
+        .map(|a| {
+            (
+                a.labels["instance"].clone(),
+                a.labels["change"].clone(),
+                a.state,
+                a.ends_at,
+            )
+        })
+        .collect();
+    seen.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(
+        seen,
+        [
+            (
+                "db-1".to_string(),
+                "later".to_string(),
+                AlertState::Firing,
+                until
+            ),
+            (
+                "db-1".to_string(),
+                "sooner".to_string(),
+                AlertState::Resolved,
+                T0 + 600.0
+            ),
+            (
+                "db-2".to_string(),
+                "sooner".to_string(),
+                AlertState::Firing,
+                until
+            ),
+        ]
+    );
+    assert!(sent.iter().all(|a| a.generator_url == url));
 }
