@@ -404,14 +404,19 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
         "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{label}\" xmlns=\"http://www.w3.org/2000/svg\">",
         label = escape(&format!("history and projection of {} against its wall", e.limit)),
     );
-    // Axis labels: the wall, and the lowest value shown.
-    let _ = write!(
-        svg,
-        "<text x=\"{x}\" y=\"{y}\" font-size=\"10\" text-anchor=\"end\" fill=\"#57606a\">{v}</text>",
-        x = PAD_LEFT - 4.0,
-        y = fr.y(lo) + 3.0,
-        v = escape(&evaluate::format_value(significant(lo, 3))),
-    );
+    // Axis labels: the wall (below), and the lowest and highest values
+    // shown where the wall is not already one of them.
+    for v in [lo, hi] {
+        if v != e.wall {
+            let _ = write!(
+                svg,
+                "<text class=\"axis\" x=\"{x}\" y=\"{y:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#57606a\">{v}</text>",
+                x = PAD_LEFT - 4.0,
+                y = fr.y(v) + 3.0,
+                v = escape(&evaluate::format_value(significant(v, 3))),
+            );
+        }
+    }
     // The band: from now and the level, to the wall between its earliest
     // and latest times (to the chart's edge when the latest is beyond it).
     if let Some(x) = f.eta.filter(|x| x.likely.is_finite() && x.likely > 0.0) {
@@ -425,13 +430,19 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
             fr.y(e.wall),
             fr.y(e.wall),
         );
+        // Cut at the chart's edge, where the wall is further on, on its way.
+        let (end, at_end) = if x.likely > future {
+            (end_t, start + (e.wall - start) * future / x.likely)
+        } else {
+            (now + x.likely, e.wall)
+        };
         let _ = write!(
             svg,
             "<line class=\"projection\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#cf222e\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>",
             fr.x(now),
             fr.y(start),
-            fr.x(now + x.likely),
-            fr.y(e.wall),
+            fr.x(end),
+            fr.y(at_end),
         );
     } else if f.rate.is_finite() && f.status != crate::forecast::Status::Breached {
         let _ = write!(
@@ -463,6 +474,17 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
         wy + 3.0,
         escape(&evaluate::format_value(e.wall)),
     );
+    // A likely time beyond the chart's right edge: the projection stops at
+    // the edge short of the wall, and says how far on the wall is.
+    if let Some(x) = f.eta.filter(|x| x.likely.is_finite() && x.likely > future) {
+        let _ = write!(
+            svg,
+            "<text class=\"beyond\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#cf222e\">{} \u{2192}</text>",
+            WIDTH - PAD_RIGHT,
+            if wy > HEIGHT / 2.0 { wy - 4.0 } else { wy + 12.0 },
+            escape(&format!("wall in {}", human_duration(x.likely))),
+        );
+    }
     let nx = fr.x(now);
     let _ = write!(
         svg,
@@ -713,6 +735,70 @@ mod tests {
             row("c").contains("<td class=\"alerts\">none</td>"),
             "{}",
             row("c")
+        );
+    }
+
+    /// Hourly samples from `v0` by `step` an hour, 50 of them up to `NOW`,
+    /// against `wall`, charted.
+    fn charted(v0: f64, step: f64, wall: f64, direction: crate::model::Direction) -> String {
+        use crate::model::{Sample, Series};
+        let samples = (0..50)
+            .map(|k| Sample::new(NOW - 3600.0 * (49 - k) as f64, v0 + step * k as f64))
+            .collect();
+        let series = [Series::new(disk("a"), samples)];
+        let e = crate::evaluate::evaluate(
+            "disk_full",
+            &series,
+            &[wall],
+            &[],
+            direction,
+            &crate::forecast::Settings::default(),
+            NOW,
+        );
+        chart(&e[0], NOW)
+    }
+
+    /// The y-axis is labelled at both ends (the wall being one of them or
+    /// not), and a wall beyond the chart's right edge is said there, the
+    /// projection cut at the edge on its way rather than drawn reaching
+    /// the wall at the edge.
+    #[test]
+    fn a_chart_labels_its_range_and_says_where_a_wall_beyond_it_is() {
+        use crate::model::Direction;
+        let axis = |svg: &str| -> Vec<String> {
+            svg.split("<text class=\"axis\"")
+                .skip(1)
+                .filter_map(|t| t.split('>').nth(1)?.split('<').next().map(String::from))
+                .collect()
+        };
+        // Free space falling towards 0: 0 is the wall (labelled as such),
+        // and the top is labelled with the highest value.
+        let falling = charted(100.0, -1.0, 0.0, Direction::Falling);
+        assert_eq!(axis(&falling), ["100"], "{falling}");
+        assert!(falling.contains(">wall 0</text>"));
+        assert!(!falling.contains("class=\"beyond\""));
+        // A wall within reach ends the projection on the wall's line.
+        let near = charted(10.0, 1.0, 100.0, Direction::Rising);
+        assert_eq!(axis(&near), ["10"], "{near}");
+        assert!(!near.contains("class=\"beyond\""));
+        // A wall 941 hours on, past the chart's three spans of history.
+        let far = charted(10.0, 1.0, 1000.0, Direction::Rising);
+        assert!(far.contains(">wall in 39d 5h \u{2192}</text>"), "{far}");
+        let y = |svg: &str, class: &str, attr: &str| -> f64 {
+            let el = svg
+                .split(&format!("class=\"{class}\""))
+                .nth(1)
+                .unwrap_or("");
+            el.split(&format!("{attr}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN)
+        };
+        let (end, wall) = (y(&far, "projection", "y2"), y(&far, "wall", "y1"));
+        assert!(
+            end > wall + 20.0,
+            "the projection ends at {end}, the wall is at {wall}"
         );
     }
 
