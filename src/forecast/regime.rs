@@ -27,6 +27,18 @@ pub fn min_segment(n: usize) -> usize {
     (n / 20).max(12)
 }
 
+/// The fewest samples of the newest regime: a quarter of the others' (an
+/// eightieth of the history, two hours of a week at five minutes), and at
+/// least as many as any regime has. A new trend is news before it has
+/// lasted a twentieth of the history: a queue backing up at 150 an hour
+/// towards a wall 2.5 hours away read "13 days" for two hours, its trend
+/// across the whole week outweighing a climb too short to be a regime.
+/// The same test of the change decides; a burst of half an hour is still
+/// too short to be one.
+pub fn newest_segment(n: usize) -> usize {
+    (min_segment(n) / 4).max(12)
+}
+
 /// Prefix sums of (x, y, x², xy, y²) with x and y centred and scaled, so the
 /// sums keep their precision for values like 1e12 bytes.
 struct Prefix {
@@ -242,7 +254,8 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
     let p = Prefix::new(&xs, &ys);
 
     let mut start = 0;
-    while n - start >= 2 * m {
+    let newest = newest_segment(n);
+    while n - start >= m + newest {
         let full = p.sse(start, n);
         if full <= 0.0 {
             break;
@@ -260,7 +273,7 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
                 jump * f64::from(sign) <= 0.0
             }
         };
-        let Some((best_k, _)) = (start + m..=n - m)
+        let Some((best_k, _)) = (start + m..=n - newest)
             .filter(|&k| allowed(k))
             .map(|k| (k, p.sse(start, k) + p.sse(k, n)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
@@ -544,15 +557,15 @@ mod tests {
         assert!((1190..=1215).contains(&k), "{k}");
     }
 
-    /// A step too recent to be a regime of its own (fewer samples than a
-    /// regime needs) is not one: the latest split the search may place
-    /// would explain it with a line through the samples before the step and
-    /// the step itself. It is left to the level; once the step is old
-    /// enough to be a regime, the regime starts at it.
+    /// A step too recent to be a regime of its own (fewer samples than the
+    /// newest regime needs) is not one: the latest split the search may
+    /// place would explain it with a line through the samples before the
+    /// step and the step itself. It is left to the level; once the step is
+    /// old enough to be a regime, the regime starts at it.
     #[test]
     fn a_step_too_recent_to_be_a_regime_starts_none() {
         for n in [240, 2000] {
-            let m = min_segment(n);
+            let m = newest_segment(n);
             // (A step one sample after the latest split is where the split
             // is: a regime of its own, started by the step.)
             for age in [3, 5, m / 2, m - 2] {

@@ -331,6 +331,43 @@ fn breach_needs_the_newest_samples_past_the_wall_not_one_spike() {
     assert_eq!(f.status, Status::Breached);
 }
 
+/// A queue backing up: a week of a slow daily-cycled climb, then 150 an
+/// hour towards a wall of 1,000 for the newest two or three hours. The
+/// climb is a new trend before it has lasted a twentieth of the week: the
+/// wall is forecast within half again of when the climb reaches it, and
+/// pages inside a 3-day lead. (A whole-week trend had said 10 to 13 days,
+/// and the alert waited, until half an hour before the wall.)
+#[test]
+fn a_fresh_steep_climb_is_followed_within_hours() {
+    let e = noise(11, 2016);
+    let signal = |x: f64, climb: f64| {
+        let days = (x + 2015.0 * 300.0) / 86_400.0;
+        let ramp = (x + climb).max(0.0) * 150.0 / 3600.0;
+        100.0 + 300.0 * days / 8.0 + 30.0 * (std::f64::consts::TAU * days).sin() + ramp
+    };
+    for hours in [2.0, 3.0] {
+        let climb = hours * 3600.0;
+        let s: Vec<Sample> = history(2016, 300.0, |x| signal(x, climb))
+            .into_iter()
+            .zip(&e)
+            .map(|(s, e)| Sample::new(s.t, s.v + 5.0 * e))
+            .collect();
+        // The noise-free signal's first crossing, a minute at a time.
+        let truth = (0..100_000)
+            .map(|m| 60.0 * m as f64)
+            .find(|&x| signal(x, climb) >= 1000.0)
+            .unwrap_or(f64::INFINITY);
+        let f = forecast(&s, 1000.0, Direction::Rising, &Settings::default(), NOW);
+        let likely = f.eta.map_or(f64::INFINITY, |e| e.likely);
+        assert!(
+            (likely / truth).ln().abs() < 1.5f64.ln(),
+            "climbing {hours}h: {likely:.0}s against {truth:.0}s: {}",
+            f.reason
+        );
+        assert!(f.within(3.0 * 86_400.0), "{hours}h: {}", f.reason);
+    }
+}
+
 /// A dashboard and an alert show when the wall was reached, which stays put
 /// from one evaluation to the next, not the time of each evaluation.
 #[test]
