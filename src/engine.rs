@@ -411,6 +411,11 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // leaves the counts of the limits it keeps.
         for p in &self.plans {
             let name = p.limit.name.as_str();
+            // A limit that has never succeeded reads 0, as the whole
+            // evaluation's timestamp does, so that a rule on its age sees
+            // it (a new limit's gauge is created at 0; a kept one keeps its
+            // time).
+            let _ = metrics.limit_last_success.with_label_values(&[name]);
             metrics.series_failed.with_label_values(&[name]).inc_by(0);
             metrics.series_dropped.with_label_values(&[name]).inc_by(0);
             for reason in LimitError::reasons() {

@@ -94,7 +94,7 @@ impl Metrics {
             )
             .map_err(internal)?,
             limit_last_success: GaugeVec::new(
-                Opts::new("runway_limit_last_success_timestamp_seconds", "Unix time of each limit's last evaluation without error: how old its forecasts are while it fails."),
+                Opts::new("runway_limit_last_success_timestamp_seconds", "Unix time of each limit's last evaluation without error: how old its forecasts are while it fails; 0 until its first."),
                 &["limit"],
             )
             .map_err(internal)?,

@@ -1212,6 +1212,22 @@ lead_time = \"7d\"
         ),
         0.0
     );
+    // Never evaluated without error: its last success reads 0, which the
+    // shipped RunwayLimitNotEvaluated sees as decades old; the good one's
+    // is a real time.
+    assert_eq!(
+        m.get(
+            "runway_limit_last_success_timestamp_seconds",
+            &[("limit", "broken")]
+        ),
+        Some(0.0)
+    );
+    assert!(
+        m.value(
+            "runway_limit_last_success_timestamp_seconds",
+            &[("limit", "disk_full")]
+        ) > 0.0
+    );
     // A rejected query is not retried: one request per evaluation.
     let rejected = m.value(
         "runway_source_requests_total",
