@@ -2429,13 +2429,17 @@ lead_time = "7d"
         );
     }
 
+    /// A configuration of one limit "x" (free space falling to 0) with
+    /// `evaluation` under `[evaluation]` and `extra` in the limit.
+    fn limit_x(evaluation: &str, extra: &str) -> String {
+        format!(
+            "[source]\nurl = \"http://p:9090\"\n[evaluation]\n{evaluation}\n[[limits]]\nname = \"x\"\nquery = \"q\"\nwall = 0\ndirection = \"falling\"\n{extra}"
+        )
+    }
+
     #[test]
     fn a_hold_as_long_as_the_lead_time_is_refused() {
-        let limit = |extra: &str| {
-            format!(
-                "[source]\nurl = \"http://p:9090\"\n[evaluation]\nhold = \"2h\"\n[[limits]]\nname = \"x\"\nquery = \"q\"\nwall = 0\ndirection = \"falling\"\n{extra}"
-            )
-        };
+        let limit = |extra: &str| limit_x("hold = \"2h\"", extra);
         assert_eq!(
             problems(&limit("lead_time = { critical = \"1d\", warning = \"7d\" }\nhold = \"1y\""), Format::Toml),
             ["limits[0].hold: 1year is not shorter than limits[0].lead_time's critical lead time (1day): its alerts would fire only at the wall (limit \"x\")"]
@@ -2450,11 +2454,7 @@ lead_time = "7d"
 
     #[test]
     fn a_more_severe_alert_must_have_the_shorter_lead_time() {
-        let limit = |lead: &str| {
-            format!(
-                "[source]\nurl = \"http://p:9090\"\n[[limits]]\nname = \"x\"\nquery = \"q\"\nwall = 0\ndirection = \"falling\"\nlead_time = {lead}"
-            )
-        };
+        let limit = |lead: &str| limit_x("", &format!("lead_time = {lead}"));
         assert_eq!(
             problems(&limit("{ critical = \"30d\", warning = \"7d\" }"), Format::Toml),
             ["limits[0].lead_time: \"critical\" (30days) has a longer lead time than \"warning\" (7days): the more severe alert would fire first; swap them (limit \"x\")"]
