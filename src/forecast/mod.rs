@@ -1171,9 +1171,17 @@ fn at_cycle_peak(first: f64, cycle: f64, h: f64) -> f64 {
 /// alert show the time it crossed, not the time of each evaluation.)
 fn breached_at(data: &[Sample], wall: f64, direction: Direction) -> Option<UnixSeconds> {
     let window = |end: usize| &data[end.saturating_sub(BREACH_WINDOW)..end];
+    let past = |v: f64| direction.gap(v, wall) <= 0.0;
+    // A whole window's median (an odd count) is past the wall when most of
+    // its samples are: counted, so that a long breach is walked back
+    // without sorting a window at every sample.
     let judged = |end: usize| {
-        let mut recent: Vec<f64> = window(end).iter().map(|s| s.v).collect();
-        robust::median_in_place(&mut recent).is_some_and(|v| direction.gap(v, wall) <= 0.0)
+        if end >= BREACH_WINDOW {
+            window(end).iter().filter(|s| past(s.v)).count() > BREACH_WINDOW / 2
+        } else {
+            let mut recent: Vec<f64> = window(end).iter().map(|s| s.v).collect();
+            robust::median_in_place(&mut recent).is_some_and(past)
+        }
     };
     let mut first = data.len();
     if !judged(first) {
@@ -1182,11 +1190,12 @@ fn breached_at(data: &[Sample], wall: f64, direction: Direction) -> Option<UnixS
     while first > 1 && judged(first - 1) {
         first -= 1;
     }
-    window(first)
-        .iter()
-        .find(|s| direction.gap(s.v, wall) <= 0.0)
-        .map(|s| s.t)
+    window(first).iter().find(|s| past(s.v)).map(|s| s.t)
 }
+const _: () = assert!(
+    BREACH_WINDOW % 2 == 1,
+    "a breach's window has a middle sample"
+);
 
 fn period_name(p: f64) -> String {
     match p {
