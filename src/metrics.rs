@@ -336,16 +336,24 @@ fn exported_name(name: &str) -> String {
 }
 
 /// A series' exported labels: its own (see [`exported_name`]) and `limit`.
-/// Two names that come out the same keep the first.
+/// A name that comes out as one already taken (a series with both `limit`
+/// and `exported_limit`, or `a-b` and `a_b` from another engine) is
+/// prefixed with `exported_` again until it is free, as Prometheus
+/// resolves a conflict: each label is kept, and no two series of a family
+/// come out the same.
 fn series_labels(e: &crate::evaluate::Evaluation) -> Vec<LabelPair> {
-    let mut labels: Vec<LabelPair> = e
-        .labels
-        .iter()
-        .map(|(k, v)| pair(&exported_name(k), v))
-        .collect();
-    labels.push(pair("limit", &e.limit));
+    let mut taken: std::collections::BTreeSet<String> =
+        OWN_LABELS.iter().map(|s| s.to_string()).collect();
+    let mut labels = vec![pair("limit", &e.limit)];
+    for (k, v) in &e.labels {
+        let mut name = exported_name(k);
+        while taken.contains(&name) {
+            name = format!("exported_{name}");
+        }
+        labels.push(pair(&name, v));
+        taken.insert(name);
+    }
     labels.sort_by(|a, b| a.name().cmp(b.name()));
-    labels.dedup_by(|b, a| a.name() == b.name());
     labels
 }
 

@@ -387,8 +387,10 @@ async fn a_filling_disk_warns_then_goes_critical_then_resolves_after_cleanup() {
 /// `status`: an HTTP status, a model number) or that the exposition format
 /// cannot carry (an engine other than Prometheus may return them) is
 /// exported under `exported_<name>` or with `_` for what cannot be
-/// carried, on every family alike. A duplicate or invalid label name fails
-/// the whole scrape, and Prometheus then has none of runway's metrics.
+/// carried, on every family alike, and a name so made that is already
+/// taken is prefixed again. A duplicate or invalid label name fails the
+/// whole scrape, and Prometheus then has none of runway's metrics; two
+/// series with the same labels pass the linter, but Prometheus keeps one.
 #[tokio::test]
 async fn series_labels_that_clash_with_runways_own_do_not_break_the_scrape() {
     let mut r = rig(DISK);
@@ -397,7 +399,9 @@ async fn series_labels_that_clash_with_runways_own_do_not_break_the_scrape() {
         ("status", "500"),
         ("model", "m1"),
         ("limit", "theirs"),
+        ("exported_limit", "renamed already"),
         ("bad-name", "x"),
+        ("bad_name", "y"),
     ]);
     r.source.set(
         "node_filesystem_avail_bytes",
@@ -412,8 +416,12 @@ async fn series_labels_that_clash_with_runways_own_do_not_break_the_scrape() {
     for label in [
         "exported_status=\"500\"",
         "exported_model=\"m1\"",
-        "exported_limit=\"theirs\"",
+        // A name already taken is prefixed again, as Prometheus does: both
+        // are kept, and no two series come out with the same labels.
+        "exported_limit=\"renamed already\"",
+        "exported_exported_limit=\"theirs\"",
         "bad_name=\"x\"",
+        "exported_bad_name=\"y\"",
         "limit=\"disk_full\"",
         "status=\"approaching\"",
     ] {
