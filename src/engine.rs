@@ -276,6 +276,10 @@ pub struct Reloaded {
     /// Kept limits whose definition changed (query, wall, model...): their
     /// backtest scores and roadmap marks start again.
     pub changed: Vec<String>,
+    /// Kept limits whose forecasts did not change but whose alerts did
+    /// (alert name, labels, severities): their alerts are resolved and
+    /// raised again under the new labels, as Prometheus does.
+    pub relabelled: Vec<String>,
     /// The configuration read is the one running: nothing was evaluated
     /// again for it.
     pub unchanged: bool,
@@ -295,6 +299,10 @@ impl std::fmt::Display for Reloaded {
             ("added", &self.added),
             ("removed", &self.removed),
             ("changed", &self.changed),
+            (
+                "alerts relabelled (resolved, and raised again)",
+                &self.relabelled,
+            ),
         ] {
             if !names.is_empty() {
                 write!(f, "; {what}: {}", names.join(", "))?;
@@ -529,6 +537,22 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             .filter(|p| was(&p.limit.name).is_some_and(|b| !b.forecasts_like(p)))
             .map(|p| p.limit.name.clone())
             .collect();
+        // The labels an alert is known by, rule by rule.
+        let identity = |p: &Plan| {
+            p.rules
+                .iter()
+                .map(|r| (r.alertname.clone(), r.severity.clone(), r.labels.clone()))
+                .collect::<Vec<_>>()
+        };
+        let relabelled: Vec<String> = self
+            .plans
+            .iter()
+            .filter(|p| {
+                was(&p.limit.name)
+                    .is_some_and(|b| b.forecasts_like(p) && identity(b) != identity(p))
+            })
+            .map(|p| p.limit.name.clone())
+            .collect();
         let fresh = |name: &str| configured(name) && !changed.iter().any(|c| c == name);
         self.tracker.retire(configured, now);
         for p in &self.plans {
@@ -568,6 +592,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             added,
             removed,
             changed,
+            relabelled,
             unchanged,
             notes,
         }

@@ -1874,6 +1874,28 @@ async fn a_reload_that_changes_a_limit_drops_its_backtest_scores() {
     assert_eq!(done.to_string(), "2 limits configured; changed: disk_full");
     assert!(!scored(&r, "disk_full"), "the old wall's scores went");
     assert!(scored(&r, "queue_full"), "the unchanged limit's stay");
+
+    // A label added to a limit's alerts changes no forecast, but its
+    // alerts are raised again under the new labels: the log says so.
+    let relabelled = changed.replace(
+        "name = \"queue_full\"",
+        "name = \"queue_full\"\nlabels = { team = \"infra\" }",
+    );
+    let done = r.engine.reload(
+        runway::engine::Loaded {
+            config: config::from_str(&relabelled, Format::Toml, "runway.toml").unwrap(),
+            source: r.source.clone(),
+            sink: r.sink.clone(),
+            notes: Vec::new(),
+        },
+        T0 + 120.0,
+    );
+    assert!(done.changed.is_empty());
+    assert_eq!(
+        done.to_string(),
+        "2 limits configured; alerts relabelled (resolved, and raised again): queue_full"
+    );
+    assert!(scored(&r, "queue_full"), "its forecasts did not change");
 }
 
 /// Reloads in a loop (a sidecar, a script) must not keep runway from ever
