@@ -748,8 +748,17 @@ fn resolved_annotations(
             a.insert(k.clone(), v.clone());
         }
     }
+    // A wall still approaching is over for this alert because it is now
+    // beyond the lead time (which a reload may have shortened): said so.
     a.entry(RESOLUTION.to_string())
-        .or_insert_with(|| summary(e));
+        .or_insert_with(|| match e.forecast.eta {
+            Some(_) if e.forecast.status == Status::Approaching => format!(
+                "{}: beyond the lead time of {}",
+                summary(e),
+                human_duration(rule.lead)
+            ),
+            _ => summary(e),
+        });
     a
 }
 
