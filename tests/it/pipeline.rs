@@ -249,6 +249,18 @@ impl Rig {
         }
     }
 
+    /// Reloads the engine with the TOML `text` at `now`, on the rig's own
+    /// source and sink.
+    fn reload(&mut self, text: &str, now: f64) -> runway::engine::Reloaded {
+        let loaded = runway::engine::Loaded {
+            config: config::from_str(text, Format::Toml, "runway.toml").unwrap(),
+            source: self.source.clone(),
+            sink: self.sink.clone(),
+            notes: Vec::new(),
+        };
+        self.engine.reload(loaded, now)
+    }
+
     async fn tick(&mut self, now: f64) -> runway::engine::TickReport {
         *self.sink.now.lock().unwrap() = now;
         self.engine.tick(now, true).await
@@ -1861,15 +1873,7 @@ async fn a_reload_that_changes_a_limit_drops_its_backtest_scores() {
     assert!(scored(&r, "disk_full") && scored(&r, "queue_full"));
 
     let changed = format!("{DISK}{QUEUE}").replace("wall = 0", "wall = 1e9");
-    let done = r.engine.reload(
-        runway::engine::Loaded {
-            config: config::from_str(&changed, Format::Toml, "runway.toml").unwrap(),
-            source: r.source.clone(),
-            sink: r.sink.clone(),
-            notes: Vec::new(),
-        },
-        T0 + 60.0,
-    );
+    let done = r.reload(&changed, T0 + 60.0);
     assert_eq!(done.changed, vec!["disk_full"]);
     assert_eq!(done.to_string(), "2 limits configured; changed: disk_full");
     assert!(!scored(&r, "disk_full"), "the old wall's scores went");
@@ -1881,15 +1885,7 @@ async fn a_reload_that_changes_a_limit_drops_its_backtest_scores() {
         "name = \"queue_full\"",
         "name = \"queue_full\"\nlabels = { team = \"infra\" }",
     );
-    let done = r.engine.reload(
-        runway::engine::Loaded {
-            config: config::from_str(&relabelled, Format::Toml, "runway.toml").unwrap(),
-            source: r.source.clone(),
-            sink: r.sink.clone(),
-            notes: Vec::new(),
-        },
-        T0 + 120.0,
-    );
+    let done = r.reload(&relabelled, T0 + 120.0);
     assert!(done.changed.is_empty());
     assert_eq!(
         done.to_string(),
@@ -1980,15 +1976,7 @@ async fn a_reloaded_growth_factor_is_not_a_move_of_the_roadmap() {
     assert_eq!(pool_must(&r), Some(false), "13x is beyond 10x");
 
     let wider = ROADMAP.replace("[roadmap]\n", "[roadmap]\ngrowth_factor = 20\n");
-    r.engine.reload(
-        runway::engine::Loaded {
-            config: config::from_str(&wider, Format::Toml, "runway.toml").unwrap(),
-            source: r.source.clone(),
-            sink: r.sink.clone(),
-            notes: Vec::new(),
-        },
-        T0 + 30.0,
-    );
+    r.reload(&wider, T0 + 30.0);
     r.tick(T0 + 60.0).await;
     r.tick(T0 + 120.0).await;
     assert_eq!(pool_must(&r), Some(true), "13x is within 20x");
@@ -2020,15 +2008,7 @@ async fn a_reload_says_where_alerts_now_go_and_that_the_source_changed() {
             "url = \"http://prometheus.invalid:9090\"\ntimeout = \"5s\"",
         );
     assert_ne!(moved, DISK);
-    let done = r.engine.reload(
-        runway::engine::Loaded {
-            config: config::from_str(&moved, Format::Toml, "runway.toml").unwrap(),
-            source: r.source.clone(),
-            sink: r.sink.clone(),
-            notes: Vec::new(),
-        },
-        T0,
-    );
+    let done = r.reload(&moved, T0);
     assert_eq!(
         done.to_string(),
         "1 limit configured; source settings changed; alerting to: am"
