@@ -1905,25 +1905,26 @@ impl Walker<'_> {
                 // inhibition rule mutes `warning` while `critical` fires):
                 // a more severe one must be the more urgent, or it fires
                 // first and the other is never seen.
-                let rank = |s: &str| SEVERITY_ORDER.iter().position(|o| *o == s);
-                for (i, sooner) in leads.iter().enumerate() {
-                    for later in &leads[i + 1..] {
-                        if let (Some(a), Some(b)) = (rank(&sooner.severity), rank(&later.severity))
-                        {
-                            if b < a {
-                                self.report(
-                                    path,
-                                    format!(
-                                        "{:?} ({}) has a longer lead time than {:?} ({}): the more severe alert would fire first; swap them",
-                                        later.severity,
-                                        show(later.lead),
-                                        sooner.severity,
-                                        show(sooner.lead)
-                                    ),
-                                );
-                                ok = false;
-                            }
-                        }
+                let ranked: Vec<(usize, &LeadTime)> = leads
+                    .iter()
+                    .filter_map(|l| {
+                        let rank = SEVERITY_ORDER.iter().position(|o| *o == l.severity)?;
+                        Some((rank, l))
+                    })
+                    .collect();
+                for (i, (a, sooner)) in ranked.iter().enumerate() {
+                    for (_, later) in ranked[i + 1..].iter().filter(|(b, _)| b < a) {
+                        self.report(
+                            path,
+                            format!(
+                                "{:?} ({}) has a longer lead time than {:?} ({}): the more severe alert would fire first; swap them",
+                                later.severity,
+                                show(later.lead),
+                                sooner.severity,
+                                show(sooner.lead)
+                            ),
+                        );
+                        ok = false;
                     }
                 }
                 ok.then_some(leads)

@@ -751,8 +751,8 @@ fn resolved_annotations(
     // A wall still approaching is over for this alert because it is now
     // beyond the lead time (which a reload may have shortened): said so.
     a.entry(RESOLUTION.to_string())
-        .or_insert_with(|| match e.forecast.eta {
-            Some(_) if e.forecast.status == Status::Approaching => format!(
+        .or_insert_with(|| match e.forecast.status {
+            Status::Approaching => format!(
                 "{}: beyond the lead time of {}",
                 summary(e),
                 human_duration(rule.lead)

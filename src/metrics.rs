@@ -422,8 +422,7 @@ impl Collector for ForecastCollector {
                     values[1].push(gauge(&labels, lower));
                     values[2].push(gauge(&labels, upper));
                     values[6].push(gauge(&labels, alert));
-                    // A breach's time is when it crossed, which stays put.
-                    let at = f.breached_at.unwrap_or(e.at + likely);
+                    let at = f.wall_at(e.at).unwrap_or(f64::INFINITY);
                     values[7].push(gauge(&labels, at));
                 }
                 values[3].push(gauge(&labels, e.wall));

@@ -837,6 +837,18 @@ struct Notice {
     last_sent: Option<UnixSeconds>,
 }
 
+impl Notice {
+    /// Resolves a firing notice at `at`, to be sent (and re-sent for the
+    /// retention) as resolved; one already resolved stays as it is.
+    fn resolve(&mut self, at: UnixSeconds) {
+        if self.alert.state == AlertState::Firing {
+            self.alert.state = AlertState::Resolved;
+            self.alert.ends_at = at;
+            self.last_sent = None;
+        }
+    }
+}
+
 impl Notices {
     /// Raises a notice for `c`, active until `until`; `labels` are the
     /// limit's own alert labels (for routing), `generator_url` where its
@@ -906,10 +918,8 @@ impl Notices {
         let mut opposite = alert.labels.clone();
         opposite.insert("change".into(), c.kind.opposite().as_str().into());
         for n in &mut self.active {
-            if n.alert.labels == opposite && n.alert.state == AlertState::Firing {
-                n.alert.state = AlertState::Resolved;
-                n.alert.ends_at = c.at;
-                n.last_sent = None;
+            if n.alert.labels == opposite {
+                n.resolve(c.at);
             }
         }
         self.active.push(Notice {
@@ -927,10 +937,8 @@ impl Notices {
     pub fn withdraw(&mut self, keep: impl Fn(&str, &str) -> bool, now: UnixSeconds) {
         for n in &mut self.active {
             let label = |name: &str| n.alert.labels.get(name).map_or("", String::as_str);
-            if n.alert.state == AlertState::Firing && !keep(label("limit"), label("change")) {
-                n.alert.state = AlertState::Resolved;
-                n.alert.ends_at = now;
-                n.last_sent = None;
+            if !keep(label("limit"), label("change")) {
+                n.resolve(now);
             }
         }
     }
