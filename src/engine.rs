@@ -27,7 +27,7 @@ use crate::forecast::Settings;
 use crate::metrics::Metrics;
 use crate::model::{Series, UnixSeconds};
 use crate::roadmap;
-use crate::sink::AlertSink;
+use crate::sink::{AlertSink, SinkError};
 use crate::snapshot::{LimitStatus, Snapshot, Trust};
 use crate::source::{SeriesSource, SourceError};
 
@@ -222,6 +222,10 @@ pub struct Engine<S, K> {
     alert_for: f64,
     /// Seconds a move must last before it is recorded.
     roadmap_hold: f64,
+    /// Whether the alerts the Alertmanagers hold are still to be read, to
+    /// take over those that were firing before this start: until one
+    /// Alertmanager answers.
+    take_over_due: bool,
 }
 
 /// What one limit of `config` needs at every tick.
@@ -382,6 +386,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             alert_on: Vec::new(),
             alert_for: 0.0,
             roadmap_hold: 0.0,
+            take_over_due: true,
         };
         engine.configure(config);
         engine.count_deliveries_from_zero();
@@ -401,6 +406,60 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 .alerts_failed
                 .with_label_values(&[&target])
                 .inc_by(0);
+            self.metrics
+                .alert_reads_failed
+                .with_label_values(&[&target])
+                .inc_by(0);
+        }
+    }
+
+    /// Reads the alerts the Alertmanagers hold, for the tracker to take
+    /// over those that were firing before this start, at `now`. Once one
+    /// answers it is done; until then every evaluation tries again, and
+    /// alerts fire anew after their hold meanwhile. An Alertmanager that
+    /// refuses the read (HTTP 4xx: a proxy that allows runway to post
+    /// only) is not asked again.
+    async fn read_held_alerts(&mut self, now: UnixSeconds) {
+        let mut held = Vec::new();
+        let mut answered = false;
+        let mut again = false;
+        for (target, result) in self.sink.active().await {
+            match result {
+                Ok(alerts) => {
+                    answered = true;
+                    held.extend(alerts);
+                }
+                Err(e) => {
+                    self.metrics
+                        .alert_reads_failed
+                        .with_label_values(&[&target])
+                        .inc();
+                    let refused = matches!(
+                        e,
+                        SinkError::Refused {
+                            status: 400..=499,
+                            ..
+                        }
+                    );
+                    again |= !refused;
+                    let then = if refused {
+                        "not asked again: alerts firing before runway started fire anew after their hold"
+                    } else {
+                        "asked again at the next evaluation"
+                    };
+                    warn!(alertmanager = %target, error = %e, "could not read the alerts this Alertmanager holds, to take over those firing before runway started; {then}");
+                }
+            }
+        }
+        self.take_over_due = !answered && again;
+        if answered {
+            if !held.is_empty() {
+                info!(
+                    held = held.len(),
+                    "read the alerts the Alertmanagers hold: those of runway's rules fire on from when they started, without a hold"
+                );
+            }
+            self.tracker.restore(held, now);
         }
     }
 
@@ -708,6 +767,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Observed at the end, not on drop: an evaluation abandoned for a
         // reload or a shutdown is not one.
         let started = std::time::Instant::now();
+        if send && self.take_over_due {
+            self.read_held_alerts(now).await;
+        }
         let this = &*self;
         // Each limit is fetched and forecast in one go, so that at most
         // `concurrency` limits' raw histories are in memory at once (not
@@ -820,6 +882,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             }
         }
 
+        for t in self.tracker.take_taken_over() {
+            self.metrics.alerts_taken_over.inc();
+            info!(limit = %t.limit, alert = %evaluate::label_string(&t.labels), "alert taken over: it was firing in Alertmanager when runway started, and fires on");
+        }
         log_transitions(self.tracker.take_transitions());
         // The new forecasts and the roadmap's moves they make, under one
         // lock (a reader sees both or neither), before sending, so that

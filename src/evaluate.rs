@@ -499,11 +499,11 @@ pub struct Cadence {
 impl Cadence {
     /// How far ahead a firing alert's `endsAt` is set, for a rule that
     /// holds `hold` seconds: Prometheus' four sends (two lost ones do not
-    /// resolve it), and the hold on top. runway keeps no state across a
-    /// restart: a restarted runway holds a firing alert pending for the
+    /// resolve it), and the hold on top. A restarted runway takes over the
+    /// alerts its Alertmanagers hold ([`AlertTracker::restore`]), but when
+    /// none answers at its start it holds a firing alert pending for the
     /// hold again before it sends it, and Alertmanager must keep it active
     /// meanwhile, or it would notify "resolved" and then "firing" again.
-    /// (Prometheus restores its alerts' pending time instead.)
     pub fn valid_for(&self, hold: f64) -> f64 {
         4.0 * self.interval.max(self.resend_delay) + hold.max(0.0)
     }
@@ -606,6 +606,21 @@ pub struct AlertTracker {
     by_limit: BTreeMap<String, BTreeMap<Labels, Tracked>>,
     /// Alerts that started firing or resolved since they were last taken.
     transitions: Vec<Transition>,
+    /// Firing alerts an Alertmanager held when runway started, by their
+    /// labels, until a rule raises those labels again ([`AlertTracker::restore`]).
+    held_elsewhere: BTreeMap<Labels, Active>,
+    /// Alerts taken over from `held_elsewhere` since they were last taken.
+    taken_over: Vec<Transition>,
+}
+
+/// A firing alert as an Alertmanager holds it (API v2 `gettableAlert`):
+/// what a restarted runway takes over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Active {
+    pub labels: Labels,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: UnixSeconds,
+    pub ends_at: UnixSeconds,
 }
 
 /// An alert that started firing (`Firing`) or resolved (`Resolved`), by
@@ -810,6 +825,34 @@ impl AlertTracker {
                     .forecast
                     .still_within(rule.resolves_beyond(e.forecast.period));
                 seen.insert(labels.clone());
+                // Firing when runway started, and not firing since: it
+                // fires on from when it first did, with no hold, and the
+                // forecast keeps it or resolves it below.
+                if alerts
+                    .get(&labels)
+                    .is_none_or(|t| t.state == AlertState::Pending)
+                {
+                    let held = self.held_elsewhere.remove(&labels);
+                    if let Some(held) = held.filter(|h| h.ends_at > now) {
+                        self.taken_over
+                            .push(Transition::new(limit, &labels, AlertState::Firing));
+                        alerts.insert(
+                            labels.clone(),
+                            Tracked {
+                                state: AlertState::Firing,
+                                annotations: held.annotations,
+                                generator_url: generator_url.to_string(),
+                                active_at: held.starts_at,
+                                resolved_at: None,
+                                last_sent_at: None,
+                                hold: rule.hold,
+                                series: e.labels.clone(),
+                                cleared_at: None,
+                                keep_firing_for: rule.keep_firing_for,
+                            },
+                        );
+                    }
+                }
                 let mut existing = alerts.get_mut(&labels);
                 // A reload may have moved the source or changed the query
                 // the link leads to.
@@ -953,6 +996,38 @@ impl AlertTracker {
             now,
             &mut self.transitions,
         );
+    }
+
+    /// Takes over the alerts `active` that an Alertmanager holds at `now`
+    /// (read from it when runway starts): an alert whose labels a limit's
+    /// rule gives a series, and that is not firing here yet, fires on when
+    /// that series is next evaluated, since its `startsAt` and with no
+    /// hold; its forecast then keeps it firing, with the resolve margin's
+    /// hysteresis, or resolves it, saying why, as if runway had not
+    /// stopped. (Prometheus restores its alerts' state from
+    /// `ALERTS_FOR_STATE` in the same spirit.) The same alert from several
+    /// Alertmanagers counts once, from its earliest start; alerts that no
+    /// rule raises, a notice or another tool's, are left alone to expire.
+    pub fn restore(&mut self, active: Vec<Active>, now: UnixSeconds) {
+        for a in active {
+            if a.ends_at <= now {
+                continue;
+            }
+            match self.held_elsewhere.get_mut(&a.labels) {
+                Some(seen) if seen.starts_at <= a.starts_at => {}
+                Some(seen) => *seen = a,
+                None => {
+                    self.held_elsewhere.insert(a.labels.clone(), a);
+                }
+            }
+        }
+        // Expired in Alertmanager since: nothing is left to take over.
+        self.held_elsewhere.retain(|_, a| a.ends_at > now);
+    }
+
+    /// The alerts taken over from an Alertmanager since the last call.
+    pub fn take_taken_over(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut self.taken_over)
     }
 
     /// The alerts that started firing or resolved since the last call,

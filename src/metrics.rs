@@ -26,6 +26,8 @@ pub struct Metrics {
     pub limit_failures: IntCounterVec,
     pub alerts_sent: IntCounterVec,
     pub alerts_failed: IntCounterVec,
+    pub alerts_taken_over: prometheus::IntCounter,
+    pub alert_reads_failed: IntCounterVec,
     pub series_evaluated: IntGaugeVec,
     pub series_dropped: IntCounterVec,
     pub series_failed: IntCounterVec,
@@ -118,6 +120,16 @@ impl Metrics {
                 &["alertmanager"],
             )
             .map_err(internal)?,
+            alerts_taken_over: prometheus::IntCounter::new(
+                "runway_alerts_taken_over_total",
+                "Firing alerts an Alertmanager held when runway started that runway took over: they fire on from their first start, with no hold again.",
+            )
+            .map_err(internal)?,
+            alert_reads_failed: IntCounterVec::new(
+                Opts::new("runway_alertmanager_read_failures_total", "Reads of the alerts an Alertmanager holds (at start, to take over those firing) that failed, by Alertmanager. runway reads again at each evaluation until one Alertmanager answers."),
+                &["alertmanager"],
+            )
+            .map_err(internal)?,
             series_evaluated: IntGaugeVec::new(
                 Opts::new("runway_series_evaluated", "Series forecast at the last evaluation of each limit."),
                 &["limit"],
@@ -177,6 +189,10 @@ impl Metrics {
             .map_err(internal)?;
         r.register(Box::new(m.alerts_failed.clone()))
             .map_err(internal)?;
+        r.register(Box::new(m.alerts_taken_over.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.alert_reads_failed.clone()))
+            .map_err(internal)?;
         r.register(Box::new(m.series_evaluated.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.series_dropped.clone()))
@@ -225,6 +241,7 @@ impl Metrics {
     pub fn forget_alertmanager(&self, target: &str) {
         let _ = self.alerts_sent.remove_label_values(&[target]);
         let _ = self.alerts_failed.remove_label_values(&[target]);
+        let _ = self.alert_reads_failed.remove_label_values(&[target]);
     }
 
     /// The text exposition format of everything.

@@ -2,15 +2,20 @@
 //! notifier sends: batches of at most 256 alerts, to every configured
 //! Alertmanager, no retries (a failed send is counted, and the next resend
 //! carries the alert again, which is why `endsAt` lies four intervals, and
-//! the hold, ahead).
+//! the hold, ahead). At start, `GET /api/v2/alerts` reads back the alerts
+//! each one holds, for runway to take over.
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use super::{AlertSink, Delivery, SinkError};
-use crate::evaluate::Alert;
+use crate::evaluate::{Active, Alert};
+use crate::model::Labels;
 
 /// Prometheus' notifier batch size.
 pub const MAX_BATCH: usize = 256;
@@ -22,9 +27,12 @@ pub struct AlertmanagerSink {
     targets: Vec<(String, String)>,
 }
 
+/// RFC 3339 to the millisecond, rounded: a time read back from
+/// Alertmanager (`startsAt`, taken over at a restart) is written again as
+/// it was, not a millisecond earlier.
 fn time(t: f64) -> String {
-    let t = t.clamp(0.0, 253_402_300_799.0);
-    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_secs_f64(t)).to_string()
+    let ms = (t.clamp(0.0, 253_402_300_799.0) * 1000.0).round() as u64;
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
 }
 
 /// The JSON body Alertmanager receives for `alerts`.
@@ -89,6 +97,7 @@ async fn post(
         .send()
         .await
         .map_err(|e| SinkError::Transport {
+            method: "POST",
             url: url_name.clone(),
             message: crate::source::prometheus::error_chain(&e.without_url()),
         })?;
@@ -101,6 +110,7 @@ async fn post(
         .await
         .unwrap_or_default();
     Err(SinkError::Refused {
+        method: "POST",
         url: url_name,
         status: status.as_u16(),
         body: String::from_utf8_lossy(&body)
@@ -110,7 +120,159 @@ async fn post(
     })
 }
 
+/// The most of an answer to `GET /api/v2/alerts` that is read: some
+/// 40,000 alerts of runway's size.
+pub const MAX_ACTIVE_BYTES: usize = 64 << 20;
+
+/// The matcher that picks the alerts runway may have sent: they all carry
+/// a `limit` label.
+const RUNWAYS: &str = "limit=~\".+\"";
+
+/// What `GET /api/v2/alerts` answers of each alert (`gettableAlert`), as
+/// far as runway reads it.
+#[derive(Deserialize)]
+struct Gettable {
+    labels: Labels,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(rename = "startsAt")]
+    starts_at: String,
+    #[serde(rename = "endsAt")]
+    ends_at: String,
+}
+
+/// Unix seconds of an RFC 3339 time as Alertmanager writes it (`Z`, or an
+/// offset such as `+01:00`), fractions of a second kept.
+pub fn parse_time(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let split = text
+        .len()
+        .checked_sub(6)
+        .and_then(|i| Some((text.get(..i)?, text.get(i..)?)));
+    let (local, offset) = match split {
+        Some((local, tz))
+            if (tz.starts_with('+') || tz.starts_with('-')) && tz.get(3..4) == Some(":") =>
+        {
+            let sign = if tz.starts_with('-') { -1.0 } else { 1.0 };
+            let hours: f64 = tz.get(1..3)?.parse().ok()?;
+            let minutes: f64 = tz.get(4..6)?.parse().ok()?;
+            (local, sign * (hours * 3600.0 + minutes * 60.0))
+        }
+        _ => (text.strip_suffix(['Z', 'z']).unwrap_or(text), 0.0),
+    };
+    let at = humantime::parse_rfc3339_weak(local).ok()?;
+    let secs = match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    };
+    Some(secs - offset)
+}
+
+/// The alerts of runway's that the Alertmanager at `url` holds active.
+async fn active_at(
+    client: reqwest::Client,
+    url: String,
+    name: String,
+) -> Result<Vec<Active>, SinkError> {
+    let url_name = format!("{name}/api/v2/alerts");
+    let mut resp = client
+        .get(&url)
+        .query(&[("filter", RUNWAYS)])
+        .send()
+        .await
+        .map_err(|e| SinkError::Transport {
+            method: "GET",
+            url: url_name.clone(),
+            message: crate::source::prometheus::error_chain(&e.without_url()),
+        })?;
+    let status = resp.status();
+    let body = crate::source::prometheus::body_start(
+        &mut resp,
+        if status.is_success() {
+            MAX_ACTIVE_BYTES + 1
+        } else {
+            QUOTED_BODY
+        },
+    )
+    .await
+    .map_err(|e| SinkError::Transport {
+        method: "GET",
+        url: url_name.clone(),
+        message: crate::source::prometheus::error_chain(&e.without_url()),
+    })?;
+    if !status.is_success() {
+        return Err(SinkError::Refused {
+            method: "GET",
+            url: url_name,
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&body)
+                .chars()
+                .take(QUOTED_CHARS)
+                .collect(),
+        });
+    }
+    let invalid = |message: String| SinkError::Invalid {
+        url: url_name.clone(),
+        message,
+    };
+    if body.len() > MAX_ACTIVE_BYTES {
+        return Err(invalid(format!(
+            "the answer is larger than {MAX_ACTIVE_BYTES} bytes"
+        )));
+    }
+    let alerts: Vec<Gettable> =
+        serde_json::from_slice(&body).map_err(|e| invalid(format!("not a list of alerts: {e}")))?;
+    alerts
+        .into_iter()
+        .map(|a| {
+            let time = |field: &str, text: &str| {
+                parse_time(text)
+                    .ok_or_else(|| invalid(format!("{field} {text:?} is not an RFC 3339 time")))
+            };
+            Ok(Active {
+                starts_at: time("startsAt", &a.starts_at)?,
+                ends_at: time("endsAt", &a.ends_at)?,
+                labels: a.labels,
+                annotations: a.annotations,
+            })
+        })
+        .collect()
+}
+
 impl AlertSink for AlertmanagerSink {
+    async fn active(&self) -> Vec<(String, Result<Vec<Active>, SinkError>)> {
+        let mut set = JoinSet::new();
+        for (i, (target, name)) in self.targets.iter().enumerate() {
+            let (client, url, name) = (
+                self.client.clone(),
+                format!("{target}/api/v2/alerts"),
+                name.clone(),
+            );
+            set.spawn(async move { (i, active_at(client, url, name).await) });
+        }
+        let mut out: Vec<Option<Result<Vec<Active>, SinkError>>> =
+            self.targets.iter().map(|_| None).collect();
+        while let Some(joined) = set.join_next().await {
+            // A panicked read is a bug; that target counts as unanswered.
+            if let Ok((i, result)) = joined {
+                out[i] = Some(result);
+            }
+        }
+        self.targets
+            .iter()
+            .zip(out)
+            .map(|((_, name), result)| {
+                let result = result.unwrap_or_else(|| {
+                    Err(SinkError::Invalid {
+                        url: format!("{name}/api/v2/alerts"),
+                        message: "the read was abandoned".into(),
+                    })
+                });
+                (name.clone(), result)
+            })
+            .collect()
+    }
+
     fn targets(&self) -> Vec<String> {
         self.targets.iter().map(|(_, name)| name.clone()).collect()
     }
@@ -159,5 +321,37 @@ impl AlertSink for AlertmanagerSink {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_read_in_any_offset_and_written_back_as_they_were() {
+        // 2026-11-30T06:00:00Z is 1796018400 (`date -u -d @1796018400`).
+        let t = 1_796_018_400.0;
+        assert_eq!(parse_time("2026-11-30T06:00:00Z"), Some(t));
+        assert_eq!(parse_time("2026-11-30T06:00:00.5Z"), Some(t + 0.5));
+        assert_eq!(parse_time("2026-11-30T07:30:00+01:30"), Some(t));
+        assert_eq!(parse_time("2026-11-30T01:00:00-05:00"), Some(t));
+        assert_eq!(
+            parse_time("2026-11-30T06:00:00.123456789Z"),
+            Some(t + 0.123456789)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-11-30",
+            "2026-11-30T06:00:00+1:00",
+            "2026-11-30T06:00:00é1:00",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad:?}");
+        }
+        // A millisecond time that f64 cannot hold exactly is not written
+        // back a millisecond early.
+        let read = parse_time("2026-11-30T06:43:09.247Z").unwrap();
+        assert_eq!(time(read), "2026-11-30T06:43:09.247Z");
     }
 }

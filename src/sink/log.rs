@@ -1,8 +1,8 @@
 //! A sink that writes alerts to the log instead of sending them: the demo's
 //! sink, and what `runway run` uses when no Alertmanager is configured.
 
-use super::{AlertSink, Delivery};
-use crate::evaluate::Alert;
+use super::{AlertSink, Delivery, SinkError};
+use crate::evaluate::{Active, Alert};
 
 #[derive(Debug, Default)]
 pub struct LogSink;
@@ -27,6 +27,11 @@ impl AlertSink for LogSink {
             failed: 0,
             error: None,
         }]
+    }
+
+    /// A log holds nothing to take over.
+    async fn active(&self) -> Vec<(String, Result<Vec<Active>, SinkError>)> {
+        vec![(LOG.to_string(), Ok(Vec::new()))]
     }
 
     fn targets(&self) -> Vec<String> {

@@ -24,6 +24,7 @@ use runway::source::{SeriesSource, SourceError};
 #[derive(Clone, Debug)]
 struct Request {
     path: String,
+    query: String,
     headers: BTreeMap<String, String>,
     body: String,
 }
@@ -43,6 +44,7 @@ async fn record(
 ) -> (StatusCode, String) {
     p.requests.lock().unwrap().push(Request {
         path: uri.path().to_string(),
+        query: uri.query().unwrap_or("").to_string(),
         headers: headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
@@ -517,4 +519,73 @@ async fn credentials_in_an_alertmanager_url_are_sent_but_never_reported() {
             "still says which: {reported}"
         );
     }
+}
+
+/// What a restarted runway reads back from each Alertmanager: the alerts
+/// carrying a `limit` label (the filter is Alertmanager's own matcher
+/// syntax), with their times whatever offset they are written in, one
+/// result per Alertmanager; an answer that is not a list of alerts, or a
+/// refusal, is named with the URL it came from and no credentials.
+#[tokio::test]
+async fn the_alerts_an_alertmanager_holds_are_read_back_and_a_bad_answer_is_named() {
+    let held = r#"[
+        {"labels": {"alertname": "WallApproaching", "limit": "disk_full", "severity": "warning"},
+         "annotations": {"summary": "reaches 0 in about 2d"},
+         "startsAt": "2026-11-30T06:00:00.250Z", "endsAt": "2026-11-30T07:00:00+01:00",
+         "updatedAt": "2026-11-30T06:00:00Z", "generatorURL": "", "fingerprint": "f",
+         "receivers": [{"name": "pager"}],
+         "status": {"state": "suppressed", "silencedBy": ["s1"], "inhibitedBy": []}}
+    ]"#;
+    let (up, up_peer) = peer(vec![(200, held, Duration::ZERO)]).await;
+    let (garbled, _) = peer(vec![(200, "<html>login</html>", Duration::ZERO)]).await;
+    let (refusing, _) = peer(vec![(503, "not ready", Duration::ZERO)]).await;
+    let sink = AlertmanagerSink::new(
+        &[
+            format!("http://admin:s3cret@{up}"),
+            format!("http://admin:s3cret@{garbled}/"),
+            format!("http://{refusing}"),
+        ],
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let read = sink.active().await;
+    assert_eq!(read.len(), 3, "one result per Alertmanager");
+
+    let request = up_peer.requests.lock().unwrap()[0].clone();
+    assert_eq!(request.path, "/api/v2/alerts");
+    let filter: Vec<(String, String)> =
+        reqwest::Url::parse(&format!("http://x/?{}", request.query))
+            .unwrap()
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    assert_eq!(
+        filter,
+        vec![("filter".to_string(), "limit=~\".+\"".to_string())]
+    );
+    assert_eq!(request.headers["authorization"], "Basic YWRtaW46czNjcmV0");
+
+    assert_eq!(read[0].0, format!("http://{up}"));
+    let alerts = read[0].1.as_ref().expect("read");
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(a.labels["limit"], "disk_full");
+    assert_eq!(a.annotations["summary"], "reaches 0 in about 2d");
+    // 2026-11-30T06:00:00Z is 1796018400.
+    assert_eq!(a.starts_at, 1_796_018_400.25);
+    assert_eq!(a.ends_at, 1_796_018_400.0, "07:00 at +01:00 is 06:00Z");
+
+    let garbled_error = read[1].1.as_ref().expect_err("not alerts").to_string();
+    assert!(
+        garbled_error.starts_with(&format!(
+            "GET http://{garbled}/api/v2/alerts: not a list of alerts"
+        )),
+        "{garbled_error}"
+    );
+    assert!(!garbled_error.contains("s3cret"), "{garbled_error}");
+    let refused = read[2].1.as_ref().expect_err("refused").to_string();
+    assert_eq!(
+        refused,
+        format!("GET http://{refusing}/api/v2/alerts: HTTP 503: not ready")
+    );
 }

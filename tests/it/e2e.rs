@@ -1156,6 +1156,71 @@ async fn hold_keeps_a_brief_condition_from_paging() {
     );
 }
 
+/// A restart is neither a new page nor the end of one. A runway pages for
+/// the near disk; it is stopped, and one started in its place (with a
+/// one-hour hold, which it would otherwise wait out holding the page
+/// pending while Alertmanager let it expire and notified "resolved")
+/// reads the page back from the real Alertmanager and carries it on: firing
+/// from its first evaluation, the same `startsAt`, and no resolved
+/// notification while well past the page's old `endsAt`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_runway_carries_the_page_on_without_a_resolved_notification() {
+    let end = now_secs().floor();
+    let (prometheus, webhook, alertmanager, port, _) = two_disks_paging(end).await;
+    // Resends every 3 s: a page expires 12 s after its last send.
+    let with_hold = |port, hold| {
+        config(
+            port,
+            &prometheus.url(),
+            &[alertmanager.url()],
+            hold,
+            DISK_LIMIT,
+        )
+        .replace("resend_delay = \"1s\"", "resend_delay = \"3s\"")
+    };
+    let first = Runway::start(&with_hold(port, "0s"), port).await;
+    webhook
+        .wait_for(|ns| has_alert(ns, "firing", |_| true), PATIENCE)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nrunway log tail:\n{}", log_tail(&first)));
+    let held = alertmanager.alerts().await;
+    let starts_at = held[0]["startsAt"].as_str().expect("startsAt").to_string();
+    drop(first);
+
+    let port = free_port();
+    let second = Runway::start(&with_hold(port, "1h"), port).await;
+    wait_metrics(&second, "the page taken over", |m| {
+        m.get("runway_alerts_taken_over_total", &[]) == Some(1.0)
+    })
+    .await;
+    let m = Exposition::parse(&second.metrics_text().await);
+    assert_eq!(m.value("runway_alerts", &[("state", "firing")]), 1.0);
+    assert_eq!(m.value("runway_alerts", &[("state", "pending")]), 0.0);
+    assert_eq!(
+        m.sum("runway_alertmanager_read_failures_total", &[]),
+        0.0,
+        "{}",
+        log_tail(&second)
+    );
+    // Past the old page's endsAt, twice over.
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let notifications = webhook.notifications();
+    assert!(
+        !has_alert(&notifications, "resolved", |_| true),
+        "the restart resolved the page: {notifications:#?}"
+    );
+    let held = alertmanager.alerts().await;
+    let held = held.as_array().expect("alerts");
+    assert_eq!(held.len(), 1, "{held:#?}");
+    assert_eq!(held[0]["status"]["state"], "active", "{held:#?}");
+    assert_eq!(held[0]["startsAt"], starts_at.as_str(), "{held:#?}");
+    assert!(
+        second.log().contains("alert taken over"),
+        "{}",
+        log_tail(&second)
+    );
+}
+
 /// A limit with a query Prometheus rejects fails on its own: the daemon
 /// stays up and ready, the other limit is forecast, and the failure is
 /// counted and shown with the query.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use runway::config::{self, Format};
 use runway::engine::Engine;
-use runway::evaluate::{Alert, AlertState};
+use runway::evaluate::{Active, Alert, AlertState};
 use runway::metrics::Metrics;
 use runway::model::{Labels, Sample, Series};
 use runway::sink::{AlertSink, Delivery, SinkError};
@@ -159,6 +159,13 @@ struct RecordingSink {
     sent: Arc<Mutex<Vec<(f64, Alert)>>>,
     failing: Arc<Mutex<bool>>,
     now: Arc<Mutex<f64>>,
+    /// What it answers when asked which alerts it holds, as Alertmanager
+    /// would: firing ones, with their first start.
+    held: Arc<Mutex<Vec<Active>>>,
+    /// How many times it was asked.
+    asked: Arc<Mutex<usize>>,
+    /// The HTTP status it refuses reads with, if it does.
+    refuses_reads: Arc<Mutex<Option<u16>>>,
 }
 
 impl RecordingSink {
@@ -175,6 +182,27 @@ impl AlertSink for RecordingSink {
         vec!["am".into()]
     }
 
+    async fn active(&self) -> Vec<(String, Result<Vec<Active>, SinkError>)> {
+        *self.asked.lock().unwrap() += 1;
+        let result = if let Some(status) = *self.refuses_reads.lock().unwrap() {
+            Err(SinkError::Refused {
+                method: "GET",
+                url: "am".into(),
+                status,
+                body: "forbidden".into(),
+            })
+        } else if *self.failing.lock().unwrap() {
+            Err(SinkError::Transport {
+                method: "GET",
+                url: "am".into(),
+                message: "connection refused".into(),
+            })
+        } else {
+            Ok(self.held.lock().unwrap().clone())
+        };
+        vec![("am".into(), result)]
+    }
+
     async fn send(&self, alerts: &[Alert]) -> Vec<Delivery> {
         if *self.failing.lock().unwrap() {
             return vec![Delivery {
@@ -182,6 +210,7 @@ impl AlertSink for RecordingSink {
                 sent: 0,
                 failed: alerts.len(),
                 error: Some(SinkError::Refused {
+                    method: "POST",
                     url: "am".into(),
                     status: 500,
                     body: "down".into(),
@@ -393,6 +422,165 @@ async fn a_filling_disk_warns_then_goes_critical_then_resolves_after_cleanup() {
         "resolved {}s after the cleanup",
         last - cleaned_at
     );
+}
+
+/// The firing warning of a disk three days from empty, as the runway that
+/// sent it left it in Alertmanager (first firing ten minutes after T0).
+async fn a_page_left_in_alertmanager() -> (Labels, Alert) {
+    let mut before = rig(DISK);
+    let data = labels(&[("instance", "node-3"), ("mountpoint", "/data")]);
+    before.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(data.clone(), filling(T0 + 3.0 * DAY))],
+    );
+    before.tick(T0).await;
+    before.tick(T0 + 600.0).await;
+    let sent = before.sink.take();
+    assert_eq!(severities(&sent), vec![("warning".into(), false)]);
+    (data, sent[0].clone())
+}
+
+/// A runway started again where one stopped, its disk now emptying at
+/// `empty_at`, its Alertmanager holding `page`.
+fn restarted(data: &Labels, empty_at: f64, page: &Alert) -> Rig {
+    let r = rig(DISK);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(data.clone(), filling(empty_at))],
+    );
+    *r.sink.held.lock().unwrap() = vec![Active {
+        labels: page.labels.clone(),
+        annotations: page.annotations.clone(),
+        starts_at: page.starts_at,
+        ends_at: page.ends_at,
+    }];
+    r
+}
+
+/// A restart is not a new page, nor the end of one. A restarted runway
+/// reads the alerts its Alertmanager holds: a page it had sent fires on at
+/// once from its first start, rather than waiting out the hold again (and
+/// expiring in Alertmanager meanwhile); a wall that moved just beyond the
+/// lead keeps it firing, as the resolve margin would have; a wall gone far
+/// off resolves it with a reason, where it used to expire without one.
+#[tokio::test]
+async fn a_restarted_runway_carries_on_the_pages_its_alertmanager_holds() {
+    let (data, page) = a_page_left_in_alertmanager().await;
+    let t = T0 + 900.0;
+
+    // The wall where it was: firing at once, since T0, as one alert.
+    let mut r = restarted(&data, T0 + 3.0 * DAY, &page);
+    r.tick(t).await;
+    let sent = r.sink.take();
+    assert_eq!(severities(&sent), vec![("warning".into(), false)]);
+    assert_eq!(sent[0].labels, page.labels);
+    assert_eq!(sent[0].starts_at, T0, "its first start is kept");
+    assert_eq!(r.metric("runway_alerts{state=\"firing\"}"), Some(1.0));
+    assert_eq!(r.metric("runway_alerts_taken_over_total"), Some(1.0));
+    // Read once: a later evaluation does not ask again.
+    r.tick(t + 60.0).await;
+    assert_eq!(*r.sink.asked.lock().unwrap(), 1);
+
+    // The wall moved to 8 days off, past the 7-day lead but within its
+    // resolve margin (x1.25): still firing, not resolved and paged again.
+    let mut r = restarted(&data, t + 8.0 * DAY, &page);
+    for i in 0..30 {
+        r.tick(t + 60.0 * f64::from(i)).await;
+    }
+    let sent = r.sink.take();
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter()
+            .all(|a| a.state == AlertState::Firing && a.starts_at == T0),
+        "{sent:?}"
+    );
+
+    // The wall 60 days off: resolved once its clearing has lasted the
+    // hold (keep_firing_for), saying why.
+    let mut r = restarted(&data, t + 60.0 * DAY, &page);
+    let mut resolved = None;
+    for i in 0..=10 {
+        r.tick(t + 60.0 * f64::from(i)).await;
+        resolved = r
+            .sink
+            .take()
+            .into_iter()
+            .find(|a| a.state == AlertState::Resolved)
+            .or(resolved);
+    }
+    let resolved = resolved.expect("the page resolves");
+    assert_eq!(resolved.labels, page.labels);
+    assert_eq!(resolved.ends_at, t + 600.0);
+    assert!(
+        resolved.annotations["resolution"].contains("reaches 0 in about 60d"),
+        "{:?}",
+        resolved.annotations
+    );
+}
+
+/// Alertmanager down when runway starts: the read is counted and logged,
+/// alerts start pending as before, and the next evaluation that reaches
+/// Alertmanager takes the page over, from its first start. Alerts that no
+/// rule of runway's raises (another series', another tool's) are left
+/// alone.
+#[tokio::test]
+async fn an_alertmanager_that_cannot_be_read_at_start_is_read_again() {
+    let (data, page) = a_page_left_in_alertmanager().await;
+    let t = T0 + 900.0;
+    let mut r = restarted(&data, T0 + 3.0 * DAY, &page);
+    let mut other = page.clone();
+    other.labels.insert("instance".into(), "node-9".into());
+    let mut theirs = page.clone();
+    theirs
+        .labels
+        .insert("alertname".into(), "DiskWillFillIn4Hours".into());
+    for a in [other, theirs] {
+        r.sink.held.lock().unwrap().push(Active {
+            labels: a.labels,
+            annotations: a.annotations,
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+        });
+    }
+    let log = CapturedLog::default();
+    let _guard = log.install();
+
+    *r.sink.failing.lock().unwrap() = true;
+    r.tick(t).await;
+    assert_eq!(
+        r.metric("runway_alertmanager_read_failures_total{alertmanager=\"am\"}"),
+        Some(1.0)
+    );
+    assert_eq!(r.metric("runway_alerts{state=\"pending\"}"), Some(1.0));
+    assert!(
+        log.text()
+            .contains("could not read the alerts this Alertmanager holds"),
+        "{}",
+        log.text()
+    );
+
+    *r.sink.failing.lock().unwrap() = false;
+    r.tick(t + 60.0).await;
+    let sent = r.sink.take();
+    assert_eq!(
+        sent.len(),
+        1,
+        "only the page of runway's own rule: {sent:?}"
+    );
+    assert_eq!(sent[0].labels, page.labels);
+    assert_eq!((sent[0].state, sent[0].starts_at), (AlertState::Firing, T0));
+    assert_eq!(*r.sink.asked.lock().unwrap(), 2);
+    assert_eq!(r.metric("runway_alerts_taken_over_total"), Some(1.0));
+
+    // A proxy that lets runway post but not read: asked once, not at
+    // every evaluation; the page starts pending as a new one.
+    let mut r = restarted(&data, T0 + 3.0 * DAY, &page);
+    *r.sink.refuses_reads.lock().unwrap() = Some(403);
+    r.tick(t).await;
+    r.tick(t + 60.0).await;
+    assert_eq!(*r.sink.asked.lock().unwrap(), 1);
+    assert_eq!(r.metric("runway_alerts{state=\"pending\"}"), Some(1.0));
+    assert!(log.text().contains("not asked again"), "{}", log.text());
 }
 
 /// A series whose own labels are named as runway's (`limit`, `model`,
