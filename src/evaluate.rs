@@ -743,6 +743,11 @@ fn own_annotations(e: &Evaluation, rule: &AlertRule) -> BTreeMap<String, String>
     }
     a.insert("model".into(), f.model.to_string());
     a.insert("lead_time".into(), human_duration(rule.lead));
+    // While a limit cannot be evaluated its alerts are re-sent on their
+    // last forecast: this says how old that is.
+    if let Some(at) = rfc3339(e.at) {
+        a.insert("forecast_at".into(), at);
+    }
     a
 }
 

@@ -738,6 +738,41 @@ async fn a_rejected_query_is_not_retried_and_keeps_the_last_forecasts() {
     assert!(err.contains("parse error"), "{err}");
 }
 
+/// While its limit cannot be evaluated a page is re-sent on its last
+/// forecast (the wall does not go away because Prometheus is down), and
+/// says how old that forecast is: `forecast_at`.
+#[tokio::test]
+async fn a_page_resent_while_its_limit_fails_says_when_it_was_forecast() {
+    let mut r = rig(DISK);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(labels(&[("instance", "a")]), filling(T0 + 3.0 * DAY))],
+    );
+    let at = |t: f64| runway::evaluate::rfc3339(t).unwrap();
+    r.tick(T0).await;
+    r.tick(T0 + 600.0).await;
+    let fired = r.sink.take();
+    assert_eq!(fired[0].annotations["forecast_at"], at(T0 + 600.0));
+
+    r.source.fail_next(SourceError::Rejected {
+        query: "node_filesystem_avail_bytes".into(),
+        message: "bad_data: parse error".into(),
+    });
+    r.tick(T0 + 660.0).await;
+    let resent = r.sink.take();
+    assert_eq!(resent.len(), 1, "{resent:?}");
+    assert_eq!(resent[0].state, AlertState::Firing);
+    assert_eq!(resent[0].annotations["forecast_at"], at(T0 + 600.0));
+    assert_eq!(
+        resent[0].annotations["summary"],
+        fired[0].annotations["summary"]
+    );
+
+    r.tick(T0 + 720.0).await;
+    let fresh = r.sink.take();
+    assert_eq!(fresh[0].annotations["forecast_at"], at(T0 + 720.0));
+}
+
 #[tokio::test]
 async fn a_failing_alertmanager_is_counted_and_the_alert_is_carried_by_the_next_resend() {
     let mut r = rig(&DISK.replace("hold = \"10m\"", "hold = \"0s\""));
