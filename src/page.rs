@@ -108,6 +108,7 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
             table(&points, snap, &held, false)
         );
     }
+    body.push_str(&unlisted_alerts(snap, &points));
     body.push_str("<h2>Breaking points</h2>\n<div class=\"charts\">\n");
     for (i, p) in points.iter().enumerate().take(MAX_CHARTS) {
         body.push_str(&card(p, i + 1, now));
@@ -273,6 +274,36 @@ fn table(
     let id = if must { "roadmap" } else { "roadmap-deferred" };
     format!(
         "<table id=\"{id}\"><thead><tr><th>#</th><th>Limit</th><th>Series</th><th>Status</th><th>Alerts</th><th>Time to wall</th><th>Band (90%)</th><th>Load headroom</th><th>Growth</th><th>Model</th><th>Trust</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
+    )
+}
+
+/// The alerts runway holds for series that no table lists: a series that
+/// went away keeps firing for `keep_firing_for`, and then shows its
+/// resolution; its page still reaches the on-call engineer, who looks for
+/// it here. Empty when every alert is on a row.
+fn unlisted_alerts(snap: &Snapshot, points: &[BreakingPoint<'_>]) -> String {
+    let listed: std::collections::HashSet<(&str, &crate::model::Labels)> = points
+        .iter()
+        .map(|p| (p.evaluation.limit.as_str(), &p.evaluation.labels))
+        .collect();
+    let mut by = snap.alerts_by_series();
+    by.retain(|key, _| !listed.contains(key));
+    if by.is_empty() {
+        return String::new();
+    }
+    let rows: String = by
+        .iter()
+        .map(|((limit, series), held)| {
+            format!(
+                "<tr><td>{}</td><td><code>{}</code></td><td class=\"alerts\">{}</td></tr>\n",
+                escape(limit),
+                escape(&evaluate::label_string(series)),
+                alerts_text(held)
+            )
+        })
+        .collect();
+    format!(
+        "<h2>Alerts for series no longer reported</h2>\n<p>The query no longer returns these series (or their limit is gone); their alerts resolve on their own.</p>\n<table id=\"unlisted-alerts\"><thead><tr><th>Limit</th><th>Series</th><th>Alerts</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
     )
 }
 
@@ -736,6 +767,35 @@ mod tests {
             "{}",
             row("c")
         );
+        assert!(!page.contains("unlisted-alerts"), "every alert is on a row");
+    }
+
+    /// A series that went away is on no row, but its page still fires for
+    /// `keep_firing_for` and then resolves: the page lists it on its own.
+    #[test]
+    fn the_alerts_of_a_series_no_longer_reported_are_listed() {
+        let snap = Snapshot {
+            alerts: vec![Held {
+                limit: "disk_full".into(),
+                series: disk("gone"),
+                severity: "critical".into(),
+                state: AlertState::Firing,
+                since: NOW - 3600.0,
+            }],
+            ..filling_disks(&["a".into()])
+        };
+        let page = render(&snap, NOW);
+        let section = page
+            .split_once("<table id=\"unlisted-alerts\">")
+            .and_then(|(_, rest)| rest.split_once("</table>"))
+            .map(|(table, _)| table)
+            .unwrap_or_else(|| panic!("no unlisted alerts: {page}"));
+        assert!(section.contains("disk=&quot;gone&quot;"), "{section}");
+        assert!(
+            section.contains("critical firing</span> (active since 2027-01-15T07:00:00Z)"),
+            "{section}"
+        );
+        assert!(!section.contains("disk=&quot;a&quot;"), "{section}");
     }
 
     /// Hourly samples from `v0` by `step` an hour, 50 of them up to `NOW`,
