@@ -584,6 +584,30 @@ struct Tracked {
 }
 
 impl Tracked {
+    /// An alert of `rule` about the series of `e`, `state` since
+    /// `active_at`, not sent yet.
+    fn new(
+        state: AlertState,
+        annotations: BTreeMap<String, String>,
+        generator_url: &str,
+        active_at: UnixSeconds,
+        e: &Evaluation,
+        rule: &AlertRule,
+    ) -> Self {
+        Self {
+            state,
+            annotations,
+            generator_url: generator_url.to_string(),
+            active_at,
+            resolved_at: None,
+            last_sent_at: None,
+            hold: rule.hold,
+            series: e.labels.clone(),
+            cleared_at: None,
+            keep_firing_for: rule.keep_firing_for,
+        }
+    }
+
     /// Resolves a firing alert that no forecast ended: `why` is said first
     /// in its summary, so that the resolution does not read as a wall that
     /// moved away, and is its `resolution` (unless the limit sets one).
@@ -843,18 +867,14 @@ impl AlertTracker {
                             .push(Transition::new(limit, &labels, AlertState::Firing));
                         alerts.insert(
                             labels.clone(),
-                            Tracked {
-                                state: AlertState::Firing,
-                                annotations: held.annotations,
-                                generator_url: generator_url.to_string(),
-                                active_at: held.starts_at,
-                                resolved_at: None,
-                                last_sent_at: None,
-                                hold: rule.hold,
-                                series: e.labels.clone(),
-                                cleared_at: None,
-                                keep_firing_for: rule.keep_firing_for,
-                            },
+                            Tracked::new(
+                                AlertState::Firing,
+                                held.annotations,
+                                generator_url,
+                                held.starts_at,
+                                e,
+                                rule,
+                            ),
                         );
                     }
                 }
@@ -909,18 +929,14 @@ impl AlertTracker {
                             };
                             alerts.insert(
                                 labels,
-                                Tracked {
+                                Tracked::new(
                                     state,
-                                    annotations: alert_annotations(e, rule),
-                                    generator_url: generator_url.to_string(),
-                                    active_at: now,
-                                    resolved_at: None,
-                                    last_sent_at: None,
-                                    hold: rule.hold,
-                                    series: e.labels.clone(),
-                                    cleared_at: None,
-                                    keep_firing_for: rule.keep_firing_for,
-                                },
+                                    alert_annotations(e, rule),
+                                    generator_url,
+                                    now,
+                                    e,
+                                    rule,
+                                ),
                             );
                         }
                     }

@@ -81,6 +81,34 @@ fn target_name(url: &str) -> String {
 const QUOTED_BODY: usize = 4096;
 const QUOTED_CHARS: usize = 300;
 
+/// A request to `url` (named without credentials) that got no answer;
+/// reqwest's own message leaves the URL out.
+fn transport(method: &'static str, url: &str, e: reqwest::Error) -> SinkError {
+    SinkError::Transport {
+        method,
+        url: url.to_string(),
+        message: crate::source::prometheus::error_chain(&e.without_url()),
+    }
+}
+
+/// A refusal with HTTP `status`, quoting the start of its `body`.
+fn refused(
+    method: &'static str,
+    url: String,
+    status: reqwest::StatusCode,
+    body: &[u8],
+) -> SinkError {
+    SinkError::Refused {
+        method,
+        url,
+        status: status.as_u16(),
+        body: String::from_utf8_lossy(body)
+            .chars()
+            .take(QUOTED_CHARS)
+            .collect(),
+    }
+}
+
 /// Posts `body` to `url`; errors name the target by `name` (no
 /// credentials), and leave out the URL reqwest would add.
 async fn post(
@@ -96,11 +124,7 @@ async fn post(
         .body(body)
         .send()
         .await
-        .map_err(|e| SinkError::Transport {
-            method: "POST",
-            url: url_name.clone(),
-            message: crate::source::prometheus::error_chain(&e.without_url()),
-        })?;
+        .map_err(|e| transport("POST", &url_name, e))?;
     let status = resp.status();
     if status.is_success() {
         return Ok(());
@@ -109,15 +133,7 @@ async fn post(
     let body = crate::source::prometheus::body_start(&mut resp, QUOTED_BODY)
         .await
         .unwrap_or_default();
-    Err(SinkError::Refused {
-        method: "POST",
-        url: url_name,
-        status: status.as_u16(),
-        body: String::from_utf8_lossy(&body)
-            .chars()
-            .take(QUOTED_CHARS)
-            .collect(),
-    })
+    Err(refused("POST", url_name, status, &body))
 }
 
 /// The most of an answer to `GET /api/v2/alerts` that is read: some
@@ -180,11 +196,7 @@ async fn active_at(
         .query(&[("filter", RUNWAYS)])
         .send()
         .await
-        .map_err(|e| SinkError::Transport {
-            method: "GET",
-            url: url_name.clone(),
-            message: crate::source::prometheus::error_chain(&e.without_url()),
-        })?;
+        .map_err(|e| transport("GET", &url_name, e))?;
     let status = resp.status();
     let body = crate::source::prometheus::body_start(
         &mut resp,
@@ -195,21 +207,9 @@ async fn active_at(
         },
     )
     .await
-    .map_err(|e| SinkError::Transport {
-        method: "GET",
-        url: url_name.clone(),
-        message: crate::source::prometheus::error_chain(&e.without_url()),
-    })?;
+    .map_err(|e| transport("GET", &url_name, e))?;
     if !status.is_success() {
-        return Err(SinkError::Refused {
-            method: "GET",
-            url: url_name,
-            status: status.as_u16(),
-            body: String::from_utf8_lossy(&body)
-                .chars()
-                .take(QUOTED_CHARS)
-                .collect(),
-        });
+        return Err(refused("GET", url_name, status, &body));
     }
     let invalid = |message: String| SinkError::Invalid {
         url: url_name.clone(),
