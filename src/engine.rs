@@ -222,10 +222,11 @@ pub struct Engine<S, K> {
     alert_for: f64,
     /// Seconds a move must last before it is recorded.
     roadmap_hold: f64,
-    /// Whether the alerts the Alertmanagers hold are still to be read, to
-    /// take over those that were firing before this start: until one
-    /// Alertmanager answers.
-    take_over_due: bool,
+    /// The Alertmanagers whose alerts are still to be read, to take over
+    /// those that were firing before this start (see `read_held_alerts`),
+    /// and until when they are asked.
+    unread: Vec<String>,
+    read_until: Option<UnixSeconds>,
 }
 
 /// What one limit of `config` needs at every tick.
@@ -386,8 +387,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             alert_on: Vec::new(),
             alert_for: 0.0,
             roadmap_hold: 0.0,
-            take_over_due: true,
+            unread: Vec::new(),
+            read_until: None,
         };
+        engine.unread = engine.sink.targets();
         engine.configure(config);
         engine.count_deliveries_from_zero();
         engine
@@ -414,21 +417,44 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     }
 
     /// Reads the alerts the Alertmanagers hold, for the tracker to take
-    /// over those that were firing before this start, at `now`. Once one
-    /// answers it is done; until then every evaluation tries again, and
-    /// alerts fire anew after their hold meanwhile. An Alertmanager that
-    /// refuses the read (HTTP 4xx: a proxy that allows runway to post
+    /// over those that were firing before this start, at `now`. Every
+    /// Alertmanager is read, as each holds the alerts sent to it (a cluster
+    /// shares silences and notifications, not alerts). One that does not
+    /// answer is asked again at each evaluation for as long as an alert
+    /// sent before this start can still be active in it: four sends and the
+    /// longest hold ([`Cadence::valid_for`]); one that refuses the read
+    /// (HTTP 4xx other than 408 and 429: a proxy that lets runway post
     /// only) is not asked again.
     async fn read_held_alerts(&mut self, now: UnixSeconds) {
+        let longest_hold = self
+            .plans
+            .iter()
+            .flat_map(|p| p.rules.iter().map(|r| r.hold))
+            .fold(0.0, f64::max);
+        let until = *self
+            .read_until
+            .get_or_insert(now + self.cadence.valid_for(longest_hold));
+        if now > until {
+            info!(
+                alertmanagers = %self.unread.join(", "),
+                "stopped asking these Alertmanagers for the alerts they hold: any sent before runway started has expired in them by now"
+            );
+            self.unread.clear();
+            return;
+        }
         let mut held = Vec::new();
-        let mut answered = false;
-        let mut again = false;
+        let mut answered = Vec::new();
         for (target, result) in self.sink.active().await {
+            let first = self.unread.contains(&target);
             match result {
                 Ok(alerts) => {
-                    answered = true;
                     held.extend(alerts);
+                    if first {
+                        answered.push(target);
+                    }
                 }
+                // Read before: it has had its say.
+                Err(_) if !first => {}
                 Err(e) => {
                     self.metrics
                         .alert_reads_failed
@@ -436,30 +462,41 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                         .inc();
                     let refused = matches!(
                         e,
-                        SinkError::Refused {
-                            status: 400..=499,
-                            ..
-                        }
+                        SinkError::Refused { status, .. }
+                            if (400..=499).contains(&status) && status != 408 && status != 429
                     );
-                    again |= !refused;
                     let then = if refused {
-                        "not asked again: alerts firing before runway started fire anew after their hold"
+                        self.unread.retain(|t| *t != target);
+                        "not asked again: the alerts it holds are not taken over".to_string()
                     } else {
-                        "asked again at the next evaluation"
+                        format!(
+                            "asked again at each evaluation until {}",
+                            evaluate::rfc3339(until).unwrap_or_default()
+                        )
                     };
                     warn!(alertmanager = %target, error = %e, "could not read the alerts this Alertmanager holds, to take over those firing before runway started; {then}");
                 }
             }
         }
-        self.take_over_due = !answered && again;
-        if answered {
-            if !held.is_empty() {
-                info!(
-                    held = held.len(),
-                    "read the alerts the Alertmanagers hold: those of runway's rules fire on from when they started, without a hold"
-                );
-            }
-            self.tracker.restore(held, now);
+        self.unread.retain(|t| !answered.contains(t));
+        let plans = &self.plans;
+        let taken = self.tracker.take_over(
+            held,
+            |limit| {
+                plans
+                    .iter()
+                    .find(|p| p.limit.name == limit)
+                    .map(|p| (p.rules.as_slice(), p.generator_url.as_str()))
+            },
+            now,
+        );
+        if !answered.is_empty() {
+            info!(
+                alertmanagers = %answered.join(", "),
+                raised_by_its_rules = taken.raised,
+                left_alone = taken.left,
+                "read the alerts these Alertmanagers hold: those runway's rules raise fire on from when they first fired, without a hold, until their limit's evaluation keeps, resolves or drops each (another runway's, on series this one does not see); the rest (another tool's, a rule changed since) are left to expire"
+            );
         }
     }
 
@@ -767,7 +804,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Observed at the end, not on drop: an evaluation abandoned for a
         // reload or a shutdown is not one.
         let started = std::time::Instant::now();
-        if send && self.take_over_due {
+        if send && !self.unread.is_empty() {
             self.read_held_alerts(now).await;
         }
         let this = &*self;
@@ -884,7 +921,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
 
         for t in self.tracker.take_taken_over() {
             self.metrics.alerts_taken_over.inc();
-            info!(limit = %t.limit, alert = %evaluate::label_string(&t.labels), "alert taken over: it was firing in Alertmanager when runway started, and fires on");
+            info!(limit = %t.limit, alert = %evaluate::label_string(&t.labels), "alert taken over: it was firing in Alertmanager when runway started; it fires on from its first start unless its forecast now resolves it");
         }
         log_transitions(self.tracker.take_transitions());
         // The new forecasts and the roadmap's moves they make, under one

@@ -581,6 +581,11 @@ struct Tracked {
     cleared_at: Option<UnixSeconds>,
     /// Its rule's `keep_firing_for`, in seconds.
     keep_firing_for: f64,
+    /// False for an alert taken over from an Alertmanager until an
+    /// evaluation of its limit raises it: until then it is re-sent as it
+    /// was, and dropped rather than resolved if its limit no longer raises
+    /// it (another runway's, with the same rules on other series).
+    confirmed: bool,
 }
 
 impl Tracked {
@@ -591,7 +596,7 @@ impl Tracked {
         annotations: BTreeMap<String, String>,
         generator_url: &str,
         active_at: UnixSeconds,
-        e: &Evaluation,
+        series: Labels,
         rule: &AlertRule,
     ) -> Self {
         Self {
@@ -602,9 +607,10 @@ impl Tracked {
             resolved_at: None,
             last_sent_at: None,
             hold: rule.hold,
-            series: e.labels.clone(),
+            series,
             cleared_at: None,
             keep_firing_for: rule.keep_firing_for,
+            confirmed: true,
         }
     }
 
@@ -630,11 +636,19 @@ pub struct AlertTracker {
     by_limit: BTreeMap<String, BTreeMap<Labels, Tracked>>,
     /// Alerts that started firing or resolved since they were last taken.
     transitions: Vec<Transition>,
-    /// Firing alerts an Alertmanager held when runway started, by their
-    /// labels, until a rule raises those labels again ([`AlertTracker::restore`]).
-    held_elsewhere: BTreeMap<Labels, Active>,
-    /// Alerts taken over from `held_elsewhere` since they were last taken.
+    /// Alerts taken over from an Alertmanager since they were last taken.
     taken_over: Vec<Transition>,
+}
+
+/// What [`AlertTracker::take_over`] made of the alerts an Alertmanager
+/// held.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TakenOver {
+    /// Raised by a configured rule: firing here from their first start,
+    /// for their limit's next evaluation to keep, resolve or drop.
+    pub raised: usize,
+    /// Left alone to expire: no configured rule raises them.
+    pub left: usize,
 }
 
 /// A firing alert as an Alertmanager holds it (API v2 `gettableAlert`):
@@ -680,6 +694,9 @@ fn retire_alerts(
     alerts.retain(|labels, t| {
         if !gone(labels, t) {
             return true;
+        }
+        if !t.confirmed {
+            return false;
         }
         match t.state {
             AlertState::Pending => false,
@@ -727,6 +744,25 @@ pub fn identity(series: &Labels, extra: &Labels, own: &[(&str, &str)]) -> Labels
     labels.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     labels.extend(own.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     labels
+}
+
+/// The series an alert of `rule` is about, from the alert's labels: the
+/// inverse of [`rule_labels`], but for a series label that a rule label of
+/// the same name replaced. (An alert taken over from an Alertmanager is
+/// about this series until an evaluation names it.)
+fn series_of(labels: &Labels, rule: &AlertRule) -> Labels {
+    const OWN: [&str; 3] = ["alertname", "limit", "severity"];
+    labels
+        .iter()
+        .filter(|(k, _)| !OWN.contains(&k.as_str()) && !rule.labels.contains_key(*k))
+        .map(|(k, v)| {
+            let name = k
+                .strip_prefix("exported_")
+                .filter(|n| OWN.contains(n))
+                .unwrap_or(k);
+            (name.to_string(), v.clone())
+        })
+        .collect()
 }
 
 /// The annotations of an alert for `e`.
@@ -854,30 +890,6 @@ impl AlertTracker {
                     .forecast
                     .still_within(rule.resolves_beyond(e.forecast.period));
                 seen.insert(labels.clone());
-                // Firing when runway started, and not firing since: it
-                // fires on from when it first did, with no hold, and the
-                // forecast keeps it or resolves it below.
-                if alerts
-                    .get(&labels)
-                    .is_none_or(|t| t.state == AlertState::Pending)
-                {
-                    let held = self.held_elsewhere.remove(&labels);
-                    if let Some(held) = held.filter(|h| h.ends_at > now) {
-                        self.taken_over
-                            .push(Transition::new(limit, &labels, AlertState::Firing));
-                        alerts.insert(
-                            labels.clone(),
-                            Tracked::new(
-                                AlertState::Firing,
-                                held.annotations,
-                                generator_url,
-                                held.starts_at,
-                                e,
-                                rule,
-                            ),
-                        );
-                    }
-                }
                 let mut existing = alerts.get_mut(&labels);
                 // A reload may have moved the source or changed the query
                 // the link leads to.
@@ -890,6 +902,19 @@ impl AlertTracker {
                     Some(t) if t.state == AlertState::Firing => {
                         t.hold = rule.hold;
                         t.keep_firing_for = rule.keep_firing_for;
+                        // Taken over from an Alertmanager: its series is
+                        // evaluated here, so it is runway's to resolve.
+                        if !t.confirmed {
+                            t.confirmed = true;
+                            self.taken_over.push(Transition::new(
+                                limit,
+                                &labels,
+                                AlertState::Firing,
+                            ));
+                        }
+                        if t.series != e.labels {
+                            t.series = e.labels.clone();
+                        }
                         let cleared = (!keep).then(|| *t.cleared_at.get_or_insert(now));
                         match cleared {
                             Some(since) if now - since >= rule.keep_firing_for => {
@@ -934,7 +959,7 @@ impl AlertTracker {
                                     alert_annotations(e, rule),
                                     generator_url,
                                     now,
-                                    e,
+                                    e.labels.clone(),
                                     rule,
                                 ),
                             );
@@ -946,6 +971,9 @@ impl AlertTracker {
         alerts.retain(|labels, t| {
             if seen.contains(labels) || unforecast.contains(&t.series) {
                 return true;
+            }
+            if !t.confirmed {
+                return false;
             }
             match t.state {
                 AlertState::Pending => false,
@@ -1019,31 +1047,86 @@ impl AlertTracker {
         );
     }
 
-    /// Takes over the alerts `active` that an Alertmanager holds at `now`
-    /// (read from it when runway starts): an alert whose labels a limit's
-    /// rule gives a series, and that is not firing here yet, fires on when
-    /// that series is next evaluated, since its `startsAt` and with no
-    /// hold; its forecast then keeps it firing, with the resolve margin's
-    /// hysteresis, or resolves it, saying why, as if runway had not
-    /// stopped. (Prometheus restores its alerts' state from
-    /// `ALERTS_FOR_STATE` in the same spirit.) The same alert from several
-    /// Alertmanagers counts once, from its earliest start; alerts that no
-    /// rule raises, a notice or another tool's, are left alone to expire.
-    pub fn restore(&mut self, active: Vec<Active>, now: UnixSeconds) {
-        for a in active {
-            if a.ends_at <= now {
-                continue;
-            }
-            match self.held_elsewhere.get_mut(&a.labels) {
+    /// Takes over, at `now`, the firing alerts `active` that an
+    /// Alertmanager holds (read from it when runway starts). An alert that
+    /// one of its limit's `rules` raises (its alert name, severity and
+    /// labels) fires here from its `startsAt`, with no hold: one not held
+    /// here yet, one still pending, or one that fired here later (its first
+    /// start is Alertmanager's). It is re-sent as it was until its limit is
+    /// evaluated, even while the source is down; the evaluation then keeps
+    /// it firing, with the resolve margin's hysteresis, or resolves it,
+    /// saying why, as if runway had not stopped. One the evaluation does
+    /// not raise is dropped, not resolved: it may be another runway's, on
+    /// series this one does not see. (Prometheus restores its alerts' state
+    /// from `ALERTS_FOR_STATE` in the same spirit.) Alerts that no rule
+    /// raises (a notice, another tool's) are left alone to expire. `rules`
+    /// gives a limit's rules and the link its alerts carry.
+    pub fn take_over<'r>(
+        &mut self,
+        active: Vec<Active>,
+        rules: impl Fn(&str) -> Option<(&'r [AlertRule], &'r str)>,
+        now: UnixSeconds,
+    ) -> TakenOver {
+        // The same alert from several Alertmanagers: its earliest start.
+        let mut earliest: BTreeMap<Labels, Active> = BTreeMap::new();
+        for a in active.into_iter().filter(|a| a.ends_at > now) {
+            match earliest.get(&a.labels) {
                 Some(seen) if seen.starts_at <= a.starts_at => {}
-                Some(seen) => *seen = a,
-                None => {
-                    self.held_elsewhere.insert(a.labels.clone(), a);
+                _ => {
+                    earliest.insert(a.labels.clone(), a);
                 }
             }
         }
-        // Expired in Alertmanager since: nothing is left to take over.
-        self.held_elsewhere.retain(|_, a| a.ends_at > now);
+        let mut out = TakenOver::default();
+        for (labels, a) in earliest {
+            let raised = labels.get("limit").and_then(|limit| {
+                let (rules, url) = rules(limit)?;
+                let rule = rules.iter().find(|r| {
+                    labels.get("alertname") == Some(&r.alertname)
+                        && labels.get("severity") == Some(&r.severity)
+                        && r.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+                })?;
+                Some((limit.clone(), rule, url))
+            });
+            let Some((limit, rule, url)) = raised else {
+                out.left += 1;
+                continue;
+            };
+            out.raised += 1;
+            let alerts = self.by_limit.entry(limit.clone()).or_default();
+            // A new one counts as taken over once an evaluation raises it.
+            let taken = match alerts.get_mut(&labels) {
+                None => {
+                    let mut t = Tracked::new(
+                        AlertState::Firing,
+                        a.annotations,
+                        url,
+                        a.starts_at,
+                        series_of(&labels, rule),
+                        rule,
+                    );
+                    t.confirmed = false;
+                    alerts.insert(labels.clone(), t);
+                    false
+                }
+                Some(t) if t.state == AlertState::Pending => {
+                    t.state = AlertState::Firing;
+                    t.active_at = t.active_at.min(a.starts_at);
+                    true
+                }
+                Some(t) if t.state == AlertState::Firing && a.starts_at < t.active_at => {
+                    t.active_at = a.starts_at;
+                    true
+                }
+                // Firing here since then, or resolved here since.
+                Some(_) => false,
+            };
+            if taken {
+                self.taken_over
+                    .push(Transition::new(&limit, &labels, AlertState::Firing));
+            }
+        }
+        out
     }
 
     /// The alerts taken over from an Alertmanager since the last call.

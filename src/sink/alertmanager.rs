@@ -198,6 +198,12 @@ async fn active_at(
         .await
         .map_err(|e| transport("GET", &url_name, e))?;
     let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("no content type")
+        .to_string();
     let body = crate::source::prometheus::body_start(
         &mut resp,
         if status.is_success() {
@@ -220,8 +226,13 @@ async fn active_at(
             "the answer is larger than {MAX_ACTIVE_BYTES} bytes"
         )));
     }
-    let alerts: Vec<Gettable> =
-        serde_json::from_slice(&body).map_err(|e| invalid(format!("not a list of alerts: {e}")))?;
+    // A login page or a proxy's error page is named by what it is.
+    let alerts: Vec<Gettable> = serde_json::from_slice(&body).map_err(|e| {
+        let start: String = String::from_utf8_lossy(&body).chars().take(80).collect();
+        invalid(format!(
+            "not a list of alerts ({content_type}): {e}; the answer begins {start:?}"
+        ))
+    })?;
     alerts
         .into_iter()
         .map(|a| {

@@ -582,6 +582,12 @@ async fn the_alerts_an_alertmanager_holds_are_read_back_and_a_bad_answer_is_name
         )),
         "{garbled_error}"
     );
+    // What it was instead: a login page.
+    assert!(
+        garbled_error.contains("(text/plain; charset=utf-8)")
+            && garbled_error.ends_with("the answer begins \"<html>login</html>\""),
+        "{garbled_error}"
+    );
     assert!(!garbled_error.contains("s3cret"), "{garbled_error}");
     let refused = read[2].1.as_ref().expect_err("refused").to_string();
     assert_eq!(

@@ -520,9 +520,9 @@ async fn a_restarted_runway_carries_on_the_pages_its_alertmanager_holds() {
 
 /// Alertmanager down when runway starts: the read is counted and logged,
 /// alerts start pending as before, and the next evaluation that reaches
-/// Alertmanager takes the page over, from its first start. Alerts that no
-/// rule of runway's raises (another series', another tool's) are left
-/// alone.
+/// Alertmanager takes the page over, from its first start. A page of the
+/// same rule on a series this runway does not see (another runway's) is
+/// neither sent nor resolved, and another tool's alert is left alone.
 #[tokio::test]
 async fn an_alertmanager_that_cannot_be_read_at_start_is_read_again() {
     let (data, page) = a_page_left_in_alertmanager().await;
@@ -565,12 +565,15 @@ async fn an_alertmanager_that_cannot_be_read_at_start_is_read_again() {
     assert_eq!(
         sent.len(),
         1,
-        "only the page of runway's own rule: {sent:?}"
+        "only the page of the series this runway sees: {sent:?}"
     );
     assert_eq!(sent[0].labels, page.labels);
     assert_eq!((sent[0].state, sent[0].starts_at), (AlertState::Firing, T0));
     assert_eq!(*r.sink.asked.lock().unwrap(), 2);
     assert_eq!(r.metric("runway_alerts_taken_over_total"), Some(1.0));
+    // Every Alertmanager answered: not asked again.
+    r.tick(t + 120.0).await;
+    assert_eq!(*r.sink.asked.lock().unwrap(), 2);
 
     // A proxy that lets runway post but not read: asked once, not at
     // every evaluation; the page starts pending as a new one.
@@ -581,6 +584,83 @@ async fn an_alertmanager_that_cannot_be_read_at_start_is_read_again() {
     assert_eq!(*r.sink.asked.lock().unwrap(), 1);
     assert_eq!(r.metric("runway_alerts{state=\"pending\"}"), Some(1.0));
     assert!(log.text().contains("not asked again"), "{}", log.text());
+}
+
+/// An Alertmanager that answers only after the page fired anew (its hold
+/// over): the page's first start is Alertmanager's again, not the
+/// restart's. One that never answers is asked for as long as a page sent
+/// before the restart could still be active in it (four sends and the
+/// hold, 14 minutes here), and no longer.
+#[tokio::test]
+async fn a_late_answer_gives_the_page_its_first_start_and_the_asking_ends() {
+    let (data, page) = a_page_left_in_alertmanager().await;
+    let t = T0 + 900.0;
+    let mut r = restarted(&data, T0 + 3.0 * DAY, &page);
+    *r.sink.refuses_reads.lock().unwrap() = Some(503);
+    for i in 0..=10 {
+        r.tick(t + 60.0 * f64::from(i)).await;
+    }
+    let fired = r.sink.take();
+    assert_eq!(fired.last().map(|a| a.starts_at), Some(t), "fired anew");
+    // Alertmanager merged the new sends into the page it held (the same
+    // labels): its first start kept, its end moved on.
+    r.sink.held.lock().unwrap()[0].ends_at = fired[fired.len() - 1].ends_at;
+    *r.sink.refuses_reads.lock().unwrap() = None;
+    r.tick(t + 660.0).await;
+    let sent = r.sink.take();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].starts_at, T0);
+    assert_eq!(r.metric("runway_alerts_taken_over_total"), Some(1.0));
+
+    let mut r = restarted(&data, T0 + 3.0 * DAY, &page);
+    *r.sink.refuses_reads.lock().unwrap() = Some(503);
+    for i in 0..30 {
+        r.tick(t + 60.0 * f64::from(i)).await;
+    }
+    // Asked at t, t + 1m, ..., t + 14m.
+    assert_eq!(*r.sink.asked.lock().unwrap(), 15);
+}
+
+/// runway restarted while its source is down: the page it took over is
+/// re-sent as it was, rather than left to expire in Alertmanager and page
+/// anew once the source is back; then its forecast takes over.
+#[tokio::test]
+async fn a_page_taken_over_while_the_source_is_down_is_kept_alive() {
+    let (data, page) = a_page_left_in_alertmanager().await;
+    let t = T0 + 900.0;
+    let mut r = restarted(&data, T0 + 3.0 * DAY, &page);
+    for i in 0..20 {
+        // (A rejection is not retried: one failure a tick.)
+        r.source.fail_next(SourceError::Rejected {
+            query: "node_filesystem_avail_bytes".into(),
+            message: "unavailable: the TSDB is replaying its WAL".into(),
+        });
+        let report = r.tick(t + 60.0 * f64::from(i)).await;
+        assert_eq!(report.failed_limits, vec!["disk_full".to_string()]);
+    }
+    let sent = r.sink.take();
+    assert!(!sent.is_empty());
+    for a in &sent {
+        assert_eq!((a.state, a.starts_at), (AlertState::Firing, T0));
+        assert_eq!(
+            a.annotations["forecast_at"],
+            page.annotations["forecast_at"]
+        );
+    }
+    // Re-sent every minute (resend_delay), each outliving the next.
+    let ends: Vec<f64> = sent.iter().map(|a| a.ends_at).collect();
+    assert!(ends.windows(2).all(|w| w[1] > w[0]), "{ends:?}");
+    assert_eq!(r.metric("runway_alerts_taken_over_total"), Some(0.0));
+
+    r.tick(t + 1200.0).await;
+    let sent = r.sink.take();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].starts_at, T0);
+    assert_ne!(
+        sent[0].annotations["forecast_at"],
+        page.annotations["forecast_at"]
+    );
+    assert_eq!(r.metric("runway_alerts_taken_over_total"), Some(1.0));
 }
 
 /// A series whose own labels are named as runway's (`limit`, `model`,
