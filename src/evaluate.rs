@@ -500,10 +500,12 @@ impl Cadence {
     /// How far ahead a firing alert's `endsAt` is set, for a rule that
     /// holds `hold` seconds: Prometheus' four sends (two lost ones do not
     /// resolve it), and the hold on top. A restarted runway takes over the
-    /// alerts its Alertmanagers hold ([`AlertTracker::restore`]), but when
-    /// none answers at its start it holds a firing alert pending for the
+    /// alerts its Alertmanagers hold ([`AlertTracker::take_over`]), but
+    /// while none has answered it holds a firing alert pending for the
     /// hold again before it sends it, and Alertmanager must keep it active
     /// meanwhile, or it would notify "resolved" and then "firing" again.
+    /// It is also how long a restarted runway asks an Alertmanager that
+    /// does not answer: no page sent before the restart outlives it.
     pub fn valid_for(&self, hold: f64) -> f64 {
         4.0 * self.interval.max(self.resend_delay) + hold.max(0.0)
     }
