@@ -490,7 +490,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             },
             now,
         );
-        if !answered.is_empty() {
+        if !answered.is_empty() && taken.raised + taken.left > 0 {
             info!(
                 alertmanagers = %answered.join(", "),
                 raised_by_its_rules = taken.raised,
