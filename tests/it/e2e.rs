@@ -1167,7 +1167,8 @@ async fn hold_keeps_a_brief_condition_from_paging() {
 async fn a_restarted_runway_carries_the_page_on_without_a_resolved_notification() {
     let end = now_secs().floor();
     let (prometheus, webhook, alertmanager, port, _) = two_disks_paging(end).await;
-    // Resends every 3 s: a page expires 12 s after its last send.
+    // Resends every 5 s: a page expires 20 s after its last send, time
+    // enough for the second runway to start on a loaded machine.
     let with_hold = |port, hold| {
         config(
             port,
@@ -1176,7 +1177,7 @@ async fn a_restarted_runway_carries_the_page_on_without_a_resolved_notification(
             hold,
             DISK_LIMIT,
         )
-        .replace("resend_delay = \"1s\"", "resend_delay = \"3s\"")
+        .replace("resend_delay = \"1s\"", "resend_delay = \"5s\"")
     };
     let first = Runway::start(&with_hold(port, "0s"), port).await;
     webhook
@@ -1202,7 +1203,7 @@ async fn a_restarted_runway_carries_the_page_on_without_a_resolved_notification(
         "{}",
         log_tail(&second)
     );
-    // Past the old page's endsAt, twice over.
+    // Past the old page's endsAt (at most 20 s after the take-over).
     tokio::time::sleep(Duration::from_secs(25)).await;
     let notifications = webhook.notifications();
     assert!(
