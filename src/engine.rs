@@ -490,6 +490,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             },
             now,
         );
+        self.log_take_over();
         if !answered.is_empty() && taken.raised + taken.left > 0 {
             info!(
                 alertmanagers = %answered.join(", "),
@@ -497,6 +498,18 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 left_alone = taken.left,
                 "read the alerts these Alertmanagers hold: those runway's rules raise fire on from when they first fired, without a hold, until their limit's evaluation keeps, resolves or drops each (another runway's, on series this one does not see); the rest (another tool's, a rule changed since) are left to expire"
             );
+        }
+    }
+
+    /// Logs and counts the alerts taken over from an Alertmanager, and
+    /// those dropped, since the last call.
+    fn log_take_over(&mut self) {
+        for t in self.tracker.take_taken_over() {
+            self.metrics.alerts_taken_over.inc();
+            info!(limit = %t.limit, alert = %evaluate::label_string(&t.labels), "alert taken over: it was firing in Alertmanager when runway started, and fires on from its first start (re-sent as it was until its limit is evaluated)");
+        }
+        for t in self.tracker.take_dropped() {
+            info!(limit = %t.limit, alert = %evaluate::label_string(&t.labels), "alert taken over from Alertmanager dropped: its limit's evaluation does not raise it (another runway's, on series this one does not see?); left to whoever sends it");
         }
     }
 
@@ -919,10 +932,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             }
         }
 
-        for t in self.tracker.take_taken_over() {
-            self.metrics.alerts_taken_over.inc();
-            info!(limit = %t.limit, alert = %evaluate::label_string(&t.labels), "alert taken over: it was firing in Alertmanager when runway started; it fires on from its first start unless its forecast now resolves it");
-        }
+        self.log_take_over();
         log_transitions(self.tracker.take_transitions());
         // The new forecasts and the roadmap's moves they make, under one
         // lock (a reader sees both or neither), before sending, so that

@@ -584,10 +584,14 @@ struct Tracked {
     /// Its rule's `keep_firing_for`, in seconds.
     keep_firing_for: f64,
     /// False for an alert taken over from an Alertmanager until an
-    /// evaluation of its limit raises it: until then it is re-sent as it
-    /// was, and dropped rather than resolved if its limit no longer raises
-    /// it (another runway's, with the same rules on other series).
+    /// evaluation of its limit raises it; dropped rather than resolved if
+    /// that evaluation does not (another runway's, with the same rules on
+    /// other series).
     confirmed: bool,
+    /// An unconfirmed alert that links to another source or query than its
+    /// limit's here: likely another runway's. It is neither sent, shown
+    /// nor counted until an evaluation here raises it.
+    foreign: bool,
 }
 
 impl Tracked {
@@ -613,6 +617,7 @@ impl Tracked {
             cleared_at: None,
             keep_firing_for: rule.keep_firing_for,
             confirmed: true,
+            foreign: false,
         }
     }
 
@@ -640,6 +645,9 @@ pub struct AlertTracker {
     transitions: Vec<Transition>,
     /// Alerts taken over from an Alertmanager since they were last taken.
     taken_over: Vec<Transition>,
+    /// Alerts taken over that their limit's evaluation did not raise,
+    /// dropped since they were last taken.
+    dropped: Vec<Transition>,
 }
 
 /// What [`AlertTracker::take_over`] made of the alerts an Alertmanager
@@ -661,6 +669,8 @@ pub struct Active {
     pub annotations: BTreeMap<String, String>,
     pub starts_at: UnixSeconds,
     pub ends_at: UnixSeconds,
+    /// Its link to the query: which source and query raised it.
+    pub generator_url: String,
 }
 
 /// An alert that started firing (`Firing`) or resolved (`Resolved`), by
@@ -906,8 +916,9 @@ impl AlertTracker {
                         t.keep_firing_for = rule.keep_firing_for;
                         // Taken over from an Alertmanager: its series is
                         // evaluated here, so it is runway's to resolve.
-                        if !t.confirmed {
-                            t.confirmed = true;
+                        t.confirmed = true;
+                        if t.foreign {
+                            t.foreign = false;
                             self.taken_over.push(Transition::new(
                                 limit,
                                 &labels,
@@ -970,11 +981,13 @@ impl AlertTracker {
                 }
             }
         }
+        let dropped = &mut self.dropped;
         alerts.retain(|labels, t| {
             if seen.contains(labels) || unforecast.contains(&t.series) {
                 return true;
             }
             if !t.confirmed {
+                dropped.push(Transition::new(limit, labels, t.state));
                 return false;
             }
             match t.state {
@@ -1096,8 +1109,9 @@ impl AlertTracker {
             };
             out.raised += 1;
             let alerts = self.by_limit.entry(limit.clone()).or_default();
-            // A new one counts as taken over once an evaluation raises it.
             let taken = match alerts.get_mut(&labels) {
+                // A foreign one counts as taken over once an evaluation
+                // here raises it.
                 None => {
                     let mut t = Tracked::new(
                         AlertState::Firing,
@@ -1108,8 +1122,10 @@ impl AlertTracker {
                         rule,
                     );
                     t.confirmed = false;
+                    t.foreign = a.generator_url != url;
+                    let foreign = t.foreign;
                     alerts.insert(labels.clone(), t);
-                    false
+                    !foreign
                 }
                 Some(t) if t.state == AlertState::Pending => {
                     t.state = AlertState::Firing;
@@ -1136,6 +1152,12 @@ impl AlertTracker {
         std::mem::take(&mut self.taken_over)
     }
 
+    /// The alerts taken over that their limit's evaluation did not raise,
+    /// dropped since the last call.
+    pub fn take_dropped(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut self.dropped)
+    }
+
     /// The alerts that started firing or resolved since the last call,
     /// each once, in the order they did.
     pub fn take_transitions(&mut self) -> Vec<Transition> {
@@ -1147,7 +1169,7 @@ impl AlertTracker {
     pub fn due(&mut self, cadence: Cadence, now: UnixSeconds) -> Vec<Alert> {
         let mut out = Vec::new();
         for alerts in self.by_limit.values_mut() {
-            for (labels, t) in alerts.iter_mut() {
+            for (labels, t) in alerts.iter_mut().filter(|(_, t)| !t.foreign) {
                 let send = match t.state {
                     AlertState::Pending => false,
                     AlertState::Resolved if t.resolved_at > t.last_sent_at => true,
@@ -1181,15 +1203,17 @@ impl AlertTracker {
         self.by_limit
             .iter()
             .flat_map(|(limit, m)| {
-                m.iter().map(|(labels, t)| Held {
-                    limit: limit.clone(),
-                    series: t.series.clone(),
-                    // runway's own labels win in an alert's identity.
-                    severity: labels.get("severity").cloned().unwrap_or_default(),
-                    state: t.state,
-                    // Only a resolved alert has a resolve time.
-                    since: t.resolved_at.unwrap_or(t.active_at),
-                })
+                m.iter()
+                    .filter(|(_, t)| !t.foreign)
+                    .map(|(labels, t)| Held {
+                        limit: limit.clone(),
+                        series: t.series.clone(),
+                        // runway's own labels win in an alert's identity.
+                        severity: labels.get("severity").cloned().unwrap_or_default(),
+                        state: t.state,
+                        // Only a resolved alert has a resolve time.
+                        since: t.resolved_at.unwrap_or(t.active_at),
+                    })
             })
             .collect()
     }
@@ -1199,7 +1223,7 @@ impl AlertTracker {
         self.by_limit
             .values()
             .flat_map(|m| m.values())
-            .filter(|t| t.state == state)
+            .filter(|t| t.state == state && !t.foreign)
             .count()
     }
 }

@@ -122,11 +122,11 @@ impl Metrics {
             .map_err(internal)?,
             alerts_taken_over: prometheus::IntCounter::new(
                 "runway_alerts_taken_over_total",
-                "Firing alerts an Alertmanager held when runway started that runway took over: they fire on from their first start, with no hold again.",
+                "Firing alerts an Alertmanager held when runway started that runway took over: they fire on from their first start, with no hold again (one linking to another source or query counts once an evaluation here raises it).",
             )
             .map_err(internal)?,
             alert_reads_failed: IntCounterVec::new(
-                Opts::new("runway_alertmanager_read_failures_total", "Reads of the alerts an Alertmanager holds (at start, to take over those firing) that failed, by Alertmanager. runway reads again at each evaluation until one Alertmanager answers."),
+                Opts::new("runway_alertmanager_read_failures_total", "Reads of the alerts an Alertmanager holds (at start, to take over those firing) that failed, by Alertmanager. runway asks again at each evaluation while a page sent before its start can still be active in it."),
                 &["alertmanager"],
             )
             .map_err(internal)?,

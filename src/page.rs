@@ -303,7 +303,7 @@ fn unlisted_alerts(snap: &Snapshot, points: &[BreakingPoint<'_>]) -> String {
         })
         .collect();
     format!(
-        "<h2>Alerts for series no longer reported</h2>\n<p>The query no longer returns these series (or their limit is gone); their alerts resolve on their own.</p>\n<table id=\"unlisted-alerts\"><thead><tr><th>Limit</th><th>Series</th><th>Alerts</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
+        "<h2>Alerts for series no longer reported</h2>\n<p>No row shows these series: their query no longer returns them, their limit is gone, or it has not been evaluated since runway started (alerts taken over from Alertmanager). The next evaluations keep, resolve or drop them.</p>\n<table id=\"unlisted-alerts\"><thead><tr><th>Limit</th><th>Series</th><th>Alerts</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
     )
 }
 

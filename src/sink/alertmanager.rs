@@ -155,6 +155,8 @@ struct Gettable {
     starts_at: String,
     #[serde(rename = "endsAt")]
     ends_at: String,
+    #[serde(rename = "generatorURL", default)]
+    generator_url: String,
 }
 
 /// Unix seconds of an RFC 3339 time as Alertmanager writes it (`Z`, or an
@@ -245,6 +247,7 @@ async fn active_at(
                 ends_at: time("endsAt", &a.ends_at)?,
                 labels: a.labels,
                 annotations: a.annotations,
+                generator_url: a.generator_url,
             })
         })
         .collect()

@@ -532,7 +532,7 @@ async fn the_alerts_an_alertmanager_holds_are_read_back_and_a_bad_answer_is_name
         {"labels": {"alertname": "WallApproaching", "limit": "disk_full", "severity": "warning"},
          "annotations": {"summary": "reaches 0 in about 2d"},
          "startsAt": "2026-11-30T06:00:00.250Z", "endsAt": "2026-11-30T07:00:00+01:00",
-         "updatedAt": "2026-11-30T06:00:00Z", "generatorURL": "", "fingerprint": "f",
+         "updatedAt": "2026-11-30T06:00:00Z", "generatorURL": "http://prometheus:9090/graph?g0.expr=x", "fingerprint": "f",
          "receivers": [{"name": "pager"}],
          "status": {"state": "suppressed", "silencedBy": ["s1"], "inhibitedBy": []}}
     ]"#;
@@ -571,6 +571,7 @@ async fn the_alerts_an_alertmanager_holds_are_read_back_and_a_bad_answer_is_name
     let a = &alerts[0];
     assert_eq!(a.labels["limit"], "disk_full");
     assert_eq!(a.annotations["summary"], "reaches 0 in about 2d");
+    assert_eq!(a.generator_url, "http://prometheus:9090/graph?g0.expr=x");
     // 2026-11-30T06:00:00Z is 1796018400.
     assert_eq!(a.starts_at, 1_796_018_400.25);
     assert_eq!(a.ends_at, 1_796_018_400.0, "07:00 at +01:00 is 06:00Z");

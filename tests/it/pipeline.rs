@@ -448,13 +448,31 @@ fn restarted(data: &Labels, empty_at: f64, page: &Alert) -> Rig {
         "node_filesystem_avail_bytes",
         vec![(data.clone(), filling(empty_at))],
     );
-    *r.sink.held.lock().unwrap() = vec![Active {
+    *r.sink.held.lock().unwrap() = vec![held(page)];
+    r
+}
+
+/// `page` as Alertmanager holds it.
+fn held(page: &Alert) -> Active {
+    Active {
         labels: page.labels.clone(),
         annotations: page.annotations.clone(),
         starts_at: page.starts_at,
         ends_at: page.ends_at,
-    }];
-    r
+        generator_url: page.generator_url.clone(),
+    }
+}
+
+/// `page` as another runway, on another Prometheus, would have sent it
+/// about the series `instance`.
+fn anothers(page: &Alert, instance: &str) -> Active {
+    let mut theirs = held(page);
+    theirs.labels.insert("instance".into(), instance.into());
+    theirs.generator_url = page
+        .generator_url
+        .replace("prometheus.invalid", "prometheus-b.invalid");
+    assert_ne!(theirs.generator_url, page.generator_url);
+    theirs
 }
 
 /// A restart is not a new page, nor the end of one. A restarted runway
@@ -528,20 +546,15 @@ async fn an_alertmanager_that_cannot_be_read_at_start_is_read_again() {
     let (data, page) = a_page_left_in_alertmanager().await;
     let t = T0 + 900.0;
     let mut r = restarted(&data, T0 + 3.0 * DAY, &page);
-    let mut other = page.clone();
-    other.labels.insert("instance".into(), "node-9".into());
-    let mut theirs = page.clone();
-    theirs
+    let mut tools = held(&page);
+    tools
         .labels
         .insert("alertname".into(), "DiskWillFillIn4Hours".into());
-    for a in [other, theirs] {
-        r.sink.held.lock().unwrap().push(Active {
-            labels: a.labels,
-            annotations: a.annotations,
-            starts_at: a.starts_at,
-            ends_at: a.ends_at,
-        });
-    }
+    r.sink
+        .held
+        .lock()
+        .unwrap()
+        .extend([anothers(&page, "node-9"), tools]);
     let log = CapturedLog::default();
     let _guard = log.install();
 
@@ -629,6 +642,9 @@ async fn a_page_taken_over_while_the_source_is_down_is_kept_alive() {
     let (data, page) = a_page_left_in_alertmanager().await;
     let t = T0 + 900.0;
     let mut r = restarted(&data, T0 + 3.0 * DAY, &page);
+    // Another runway's page, on another Prometheus: it is not this one's
+    // to keep alive (re-sent, it would undo that runway's resolution).
+    r.sink.held.lock().unwrap().push(anothers(&page, "node-9"));
     for i in 0..20 {
         // (A rejection is not retried: one failure a tick.)
         r.source.fail_next(SourceError::Rejected {
@@ -640,7 +656,9 @@ async fn a_page_taken_over_while_the_source_is_down_is_kept_alive() {
     }
     let sent = r.sink.take();
     assert!(!sent.is_empty());
+    assert_eq!(r.metric("runway_alerts{state=\"firing\"}"), Some(1.0));
     for a in &sent {
+        assert_eq!(a.labels, page.labels, "only its own page: {a:?}");
         assert_eq!((a.state, a.starts_at), (AlertState::Firing, T0));
         assert_eq!(
             a.annotations["forecast_at"],
@@ -650,11 +668,14 @@ async fn a_page_taken_over_while_the_source_is_down_is_kept_alive() {
     // Re-sent every minute (resend_delay), each outliving the next.
     let ends: Vec<f64> = sent.iter().map(|a| a.ends_at).collect();
     assert!(ends.windows(2).all(|w| w[1] > w[0]), "{ends:?}");
-    assert_eq!(r.metric("runway_alerts_taken_over_total"), Some(0.0));
+    assert_eq!(r.metric("runway_alerts_taken_over_total"), Some(1.0));
 
+    // The source is back: the page is its forecast's, and the other
+    // runway's is dropped, never sent.
     r.tick(t + 1200.0).await;
     let sent = r.sink.take();
     assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].labels, page.labels);
     assert_eq!(sent[0].starts_at, T0);
     assert_ne!(
         sent[0].annotations["forecast_at"],
