@@ -426,14 +426,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     /// (HTTP 4xx other than 408 and 429: a proxy that lets runway post
     /// only) is not asked again.
     async fn read_held_alerts(&mut self, now: UnixSeconds) {
-        let longest_hold = self
-            .plans
-            .iter()
-            .flat_map(|p| p.rules.iter().map(|r| r.hold))
-            .fold(0.0, f64::max);
-        let until = *self
-            .read_until
-            .get_or_insert(now + self.cadence.valid_for(longest_hold));
+        let (plans, cadence) = (&self.plans, self.cadence);
+        let until = *self.read_until.get_or_insert_with(|| {
+            let longest_hold = plans
+                .iter()
+                .flat_map(|p| p.rules.iter().map(|r| r.hold))
+                .fold(0.0, f64::max);
+            now + cadence.valid_for(longest_hold)
+        });
         if now > until {
             info!(
                 alertmanagers = %self.unread.join(", "),
@@ -445,16 +445,15 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let mut held = Vec::new();
         let mut answered = Vec::new();
         for (target, result) in self.sink.active().await {
-            let first = self.unread.contains(&target);
+            // Read before: it has had its say.
+            if !self.unread.contains(&target) {
+                continue;
+            }
             match result {
                 Ok(alerts) => {
                     held.extend(alerts);
-                    if first {
-                        answered.push(target);
-                    }
+                    answered.push(target);
                 }
-                // Read before: it has had its say.
-                Err(_) if !first => {}
                 Err(e) => {
                     self.metrics
                         .alert_reads_failed

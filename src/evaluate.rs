@@ -583,15 +583,25 @@ struct Tracked {
     cleared_at: Option<UnixSeconds>,
     /// Its rule's `keep_firing_for`, in seconds.
     keep_firing_for: f64,
-    /// False for an alert taken over from an Alertmanager until an
-    /// evaluation of its limit raises it; dropped rather than resolved if
-    /// that evaluation does not (another runway's, with the same rules on
-    /// other series).
-    confirmed: bool,
-    /// An unconfirmed alert that links to another source or query than its
-    /// limit's here: likely another runway's. It is neither sent, shown
-    /// nor counted until an evaluation here raises it.
-    foreign: bool,
+    /// Whether an evaluation here raised it, or it was taken over from an
+    /// Alertmanager and no evaluation has raised it yet.
+    origin: Origin,
+}
+
+/// Where a tracked alert comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// An evaluation of its limit here raised it.
+    Evaluated,
+    /// Taken over from an Alertmanager, linking to its limit's source and
+    /// query here: re-sent as it was until an evaluation raises it, and
+    /// dropped rather than resolved if that evaluation does not (another
+    /// runway's, with the same rules on other series).
+    TakenOver,
+    /// Taken over, but linking to another source or query: likely another
+    /// runway's. Neither sent, shown nor counted until an evaluation here
+    /// raises it; dropped otherwise.
+    Foreign,
 }
 
 impl Tracked {
@@ -616,8 +626,7 @@ impl Tracked {
             series,
             cleared_at: None,
             keep_firing_for: rule.keep_firing_for,
-            confirmed: true,
-            foreign: false,
+            origin: Origin::Evaluated,
         }
     }
 
@@ -707,7 +716,7 @@ fn retire_alerts(
         if !gone(labels, t) {
             return true;
         }
-        if !t.confirmed {
+        if t.origin != Origin::Evaluated {
             return false;
         }
         match t.state {
@@ -915,17 +924,17 @@ impl AlertTracker {
                         t.hold = rule.hold;
                         t.keep_firing_for = rule.keep_firing_for;
                         // Taken over from an Alertmanager: its series is
-                        // evaluated here, so it is runway's to resolve.
-                        t.confirmed = true;
-                        if t.foreign {
-                            t.foreign = false;
-                            self.taken_over.push(Transition::new(
-                                limit,
-                                &labels,
-                                AlertState::Firing,
-                            ));
-                        }
-                        if t.series != e.labels {
+                        // evaluated here, so it is runway's to resolve (a
+                        // foreign one counts as taken over only now).
+                        if t.origin != Origin::Evaluated {
+                            if t.origin == Origin::Foreign {
+                                self.taken_over.push(Transition::new(
+                                    limit,
+                                    &labels,
+                                    AlertState::Firing,
+                                ));
+                            }
+                            t.origin = Origin::Evaluated;
                             t.series = e.labels.clone();
                         }
                         let cleared = (!keep).then(|| *t.cleared_at.get_or_insert(now));
@@ -986,7 +995,7 @@ impl AlertTracker {
             if seen.contains(labels) || unforecast.contains(&t.series) {
                 return true;
             }
-            if !t.confirmed {
+            if t.origin != Origin::Evaluated {
                 dropped.push(Transition::new(limit, labels, t.state));
                 return false;
             }
@@ -1121,9 +1130,12 @@ impl AlertTracker {
                         series_of(&labels, rule),
                         rule,
                     );
-                    t.confirmed = false;
-                    t.foreign = a.generator_url != url;
-                    let foreign = t.foreign;
+                    let foreign = a.generator_url != url;
+                    t.origin = if foreign {
+                        Origin::Foreign
+                    } else {
+                        Origin::TakenOver
+                    };
                     alerts.insert(labels.clone(), t);
                     !foreign
                 }
@@ -1169,7 +1181,10 @@ impl AlertTracker {
     pub fn due(&mut self, cadence: Cadence, now: UnixSeconds) -> Vec<Alert> {
         let mut out = Vec::new();
         for alerts in self.by_limit.values_mut() {
-            for (labels, t) in alerts.iter_mut().filter(|(_, t)| !t.foreign) {
+            for (labels, t) in alerts
+                .iter_mut()
+                .filter(|(_, t)| t.origin != Origin::Foreign)
+            {
                 let send = match t.state {
                     AlertState::Pending => false,
                     AlertState::Resolved if t.resolved_at > t.last_sent_at => true,
@@ -1204,7 +1219,7 @@ impl AlertTracker {
             .iter()
             .flat_map(|(limit, m)| {
                 m.iter()
-                    .filter(|(_, t)| !t.foreign)
+                    .filter(|(_, t)| t.origin != Origin::Foreign)
                     .map(|(labels, t)| Held {
                         limit: limit.clone(),
                         series: t.series.clone(),
@@ -1223,7 +1238,7 @@ impl AlertTracker {
         self.by_limit
             .values()
             .flat_map(|m| m.values())
-            .filter(|t| t.state == state && !t.foreign)
+            .filter(|t| t.state == state && t.origin != Origin::Foreign)
             .count()
     }
 }

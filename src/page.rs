@@ -108,7 +108,7 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
             table(&points, snap, &held, false)
         );
     }
-    body.push_str(&unlisted_alerts(snap, &points));
+    body.push_str(&unlisted_alerts(&held, &points));
     body.push_str("<h2>Breaking points</h2>\n<div class=\"charts\">\n");
     for (i, p) in points.iter().enumerate().take(MAX_CHARTS) {
         body.push_str(&card(p, i + 1, now));
@@ -281,18 +281,14 @@ fn table(
 /// went away keeps firing for `keep_firing_for`, and then shows its
 /// resolution; its page still reaches the on-call engineer, who looks for
 /// it here. Empty when every alert is on a row.
-fn unlisted_alerts(snap: &Snapshot, points: &[BreakingPoint<'_>]) -> String {
+fn unlisted_alerts(held: &AlertsBySeries<'_>, points: &[BreakingPoint<'_>]) -> String {
     let listed: std::collections::HashSet<(&str, &crate::model::Labels)> = points
         .iter()
         .map(|p| (p.evaluation.limit.as_str(), &p.evaluation.labels))
         .collect();
-    let mut by = snap.alerts_by_series();
-    by.retain(|key, _| !listed.contains(key));
-    if by.is_empty() {
-        return String::new();
-    }
-    let rows: String = by
+    let rows: String = held
         .iter()
+        .filter(|(key, _)| !listed.contains(*key))
         .map(|((limit, series), held)| {
             format!(
                 "<tr><td>{}</td><td><code>{}</code></td><td class=\"alerts\">{}</td></tr>\n",
@@ -302,6 +298,9 @@ fn unlisted_alerts(snap: &Snapshot, points: &[BreakingPoint<'_>]) -> String {
             )
         })
         .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
     format!(
         "<h2>Alerts for series no longer reported</h2>\n<p>No row shows these series: their query no longer returns them, their limit is gone, or it has not been evaluated since runway started (alerts taken over from Alertmanager). The next evaluations keep, resolve or drop them.</p>\n<table id=\"unlisted-alerts\"><thead><tr><th>Limit</th><th>Series</th><th>Alerts</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
     )

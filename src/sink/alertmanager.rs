@@ -255,36 +255,12 @@ async fn active_at(
 
 impl AlertSink for AlertmanagerSink {
     async fn active(&self) -> Vec<(String, Result<Vec<Active>, SinkError>)> {
-        let mut set = JoinSet::new();
-        for (i, (target, name)) in self.targets.iter().enumerate() {
-            let (client, url, name) = (
-                self.client.clone(),
-                format!("{target}/api/v2/alerts"),
-                name.clone(),
-            );
-            set.spawn(async move { (i, active_at(client, url, name).await) });
-        }
-        let mut out: Vec<Option<Result<Vec<Active>, SinkError>>> =
-            self.targets.iter().map(|_| None).collect();
-        while let Some(joined) = set.join_next().await {
-            // A panicked read is a bug; that target counts as unanswered.
-            if let Ok((i, result)) = joined {
-                out[i] = Some(result);
-            }
-        }
-        self.targets
-            .iter()
-            .zip(out)
-            .map(|((_, name), result)| {
-                let result = result.unwrap_or_else(|| {
-                    Err(SinkError::Invalid {
-                        url: format!("{name}/api/v2/alerts"),
-                        message: "the read was abandoned".into(),
-                    })
-                });
-                (name.clone(), result)
-            })
-            .collect()
+        let reads = self.targets.iter().map(|(target, name)| async move {
+            let url = format!("{target}/api/v2/alerts");
+            let result = active_at(self.client.clone(), url, name.clone()).await;
+            (name.clone(), result)
+        });
+        futures_util::future::join_all(reads).await
     }
 
     fn targets(&self) -> Vec<String> {
