@@ -39,6 +39,57 @@ pub struct Config {
     pub limits: Vec<Limit>,
 }
 
+/// How many times its history a limit's longest lead time may reach before
+/// `check` and the daemon advise a longer lookback: a trend seen for an
+/// hour says little about a month.
+pub const LEAD_PER_LOOKBACK: f64 = 10.0;
+
+/// A day: the shortest cycle `seasonality = "auto"` looks for.
+const DAY: Duration = Duration::from_secs(86_400);
+
+impl Config {
+    /// What is valid but most likely not meant, each naming its key: a
+    /// limit whose lead time reaches [`LEAD_PER_LOOKBACK`] times its
+    /// history or more, and one that looks for cycles (`auto`) in less
+    /// than the two days of history a daily cycle needs. `runway check`
+    /// prints them and the daemon logs them at start and at each reload;
+    /// neither refuses the file.
+    pub fn advisories(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, limit) in self.limits.iter().enumerate() {
+            let (lookback, whose) = match limit.lookback {
+                Some(l) => (l, format!("limits[{i}].lookback")),
+                None => (self.evaluation.lookback, "evaluation.lookback".to_string()),
+            };
+            if let Some(longest) = limit.lead_times.iter().max_by_key(|l| l.lead) {
+                let times = longest.lead.as_secs_f64() / lookback.as_secs_f64();
+                if times >= LEAD_PER_LOOKBACK {
+                    out.push(format!(
+                        "limits[{i}].lead_time: {:?}'s lead time ({}) is {times:.0} times the history it is forecast from ({whose}, {}): a trend seen for that long says little so far ahead, and runway's damped trends doubt it, so its pages come late; a lookback of at least {} is advised (limit {:?})",
+                        longest.severity,
+                        show(longest.lead),
+                        show(lookback),
+                        show(Duration::from_secs_f64(
+                            (longest.lead.as_secs_f64() / LEAD_PER_LOOKBACK).ceil()
+                        )),
+                        limit.name,
+                    ));
+                }
+            }
+            if limit.seasonality == Seasonality::Auto
+                && lookback.as_secs_f64() < crate::forecast::season::MIN_PERIODS * DAY.as_secs_f64()
+            {
+                out.push(format!(
+                    "limits[{i}].seasonality: \"auto\" finds a daily cycle in two days of history at least, and {whose} is {}: a daily cycle, if the series has one, is not recognised and its peaks are not forecast as peaks; set `lookback = \"2d\"` or more, or `seasonality = \"none\"` (limit {:?})",
+                    show(lookback),
+                    limit.name,
+                ));
+            }
+        }
+        out
+    }
+}
+
 /// How breaking points are sorted into the roadmap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoadmapConfig {
@@ -1985,6 +2036,77 @@ lead_time = "7d"
 
     fn toml_problems(extra: &str) -> Vec<String> {
         problems(&toml_with(extra), Format::Toml)
+    }
+
+    #[test]
+    fn a_lead_far_beyond_the_history_or_cycles_sought_in_too_little_are_advised_not_refused() {
+        let cfg = ok(r#"
+[source]
+url = "http://127.0.0.1:9090"
+
+[evaluation]
+lookback = "1h"
+
+[[limits]]
+name = "pool"
+query = "pool_in_use"
+wall = 100
+direction = "rising"
+lead_time = { critical = "1h", warning = "30d" }
+
+[[limits]]
+name = "disk"
+query = "disk_used"
+wall = 100
+direction = "rising"
+lead_time = "7d"
+lookback = "14d"
+
+[[limits]]
+name = "queue"
+query = "queue_depth"
+wall = 100
+direction = "rising"
+lead_time = "2h"
+seasonality = "none"
+"#);
+        let advice = cfg.advisories();
+        // The first limit, on the global hour of history: its longest lead
+        // (the warning's) is 720 hours, and it looks for cycles in an hour.
+        // The second has a history of its own; the third reaches 2 times
+        // its hour and looks for no cycle.
+        assert_eq!(advice.len(), 2, "{advice:#?}");
+        assert!(
+            advice[0]
+                .starts_with("limits[0].lead_time: \"warning\"'s lead time (30days) is 720 times")
+                && advice[0].contains("(evaluation.lookback, 1h)")
+                && advice[0].contains("a lookback of at least 3days")
+                && advice[0].contains("(limit \"pool\")"),
+            "{}",
+            advice[0]
+        );
+        assert!(
+            advice[1]
+                .starts_with("limits[0].seasonality: \"auto\" finds a daily cycle in two days")
+                && advice[1].contains("evaluation.lookback is 1h"),
+            "{}",
+            advice[1]
+        );
+        // A limit's own lookback is the one named.
+        let short = ok(&limit_x("", "lead_time = \"7d\"\nlookback = \"12h\""));
+        let advice = short.advisories();
+        assert!(
+            advice.iter().any(|a| a.starts_with("limits[0].lead_time:")
+                && a.contains("(limits[0].lookback, 12h)")
+                && a.contains("14 times")),
+            "{advice:#?}"
+        );
+        // The defaults (seven days of history) need no advice for a lead
+        // of up to ten weeks.
+        assert_eq!(
+            ok(&limit_x("", "lead_time = \"69d\"")).advisories(),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

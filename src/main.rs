@@ -437,6 +437,10 @@ fn check(path: &Path) -> ExitCode {
                 path.display(),
                 evaluate::count(cfg.limits.len(), "limit")
             );
+            // Valid, so not refused; but said, as a linter would.
+            for advice in cfg.advisories() {
+                eprintln!("{}: warning: {advice}", path.display());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -599,6 +603,9 @@ async fn run(cfg: Config, source: PrometheusSource, path: PathBuf) -> Result<()>
         info!("no alerting.alertmanagers configured: alerts are logged, not sent");
     }
     let sink = sink_for(&cfg)?;
+    for advice in cfg.advisories() {
+        warn!(file = %path.display(), "{advice}");
+    }
     info!(
         limits = cfg.limits.len(),
         source = %config::without_credentials(&cfg.source.url),
@@ -622,6 +629,11 @@ async fn run(cfg: Config, source: PrometheusSource, path: PathBuf) -> Result<()>
         if cfg.alerting.alertmanagers.is_empty() {
             notes.push("no alerting.alertmanagers: alerts are logged, not sent".to_string());
         }
+        notes.extend(
+            cfg.advisories()
+                .into_iter()
+                .map(|a| format!("warning: {a}")),
+        );
         Ok(engine::Loaded {
             config: cfg,
             source,

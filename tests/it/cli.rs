@@ -44,6 +44,47 @@ fn check_accepts_the_example_configuration() {
     let run = runway(&["check", "--config", path_str(&example)], "");
     run.assert_success();
     assert!(run.stdout.contains("ok"), "{}", run.show());
+    assert!(
+        !run.stderr.contains("warning"),
+        "the example draws advice: {}",
+        run.show()
+    );
+}
+
+#[test]
+fn check_advises_on_a_lead_far_beyond_the_history_and_still_passes_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("runway.yaml");
+    std::fs::write(
+        &file,
+        r#"source:
+  url: http://127.0.0.1:9090
+limits:
+  - name: pool_exhausted
+    query: pool_connections_in_use
+    wall: 100
+    direction: rising
+    lead_time: 30d
+    lookback: 1h
+    seasonality: none
+"#,
+    )
+    .expect("write config");
+    let run = runway(&["check", "--config", path_str(&file)], "");
+    run.assert_success();
+    assert!(run.stdout.contains("ok (1 limit)"), "{}", run.show());
+    let advice: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(advice.len(), 1, "{}", run.show());
+    assert!(
+        advice[0].starts_with(&format!(
+            "{}: warning: limits[0].lead_time:",
+            path_str(&file)
+        )) && advice[0].contains("720 times")
+            && advice[0].contains("(limits[0].lookback, 1h)")
+            && advice[0].contains("pool_exhausted"),
+        "{}",
+        run.show()
+    );
 }
 
 #[test]

@@ -937,10 +937,15 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
             .unwrap_or_else(|e| panic!("{name}: {e}\nrunway log tail:\n{}", log_tail(&runway)));
     }
 
-    // disk_spare goes, disk_headroom comes.
+    // disk_spare goes, disk_headroom comes, with a lead far beyond its
+    // history: valid, and said.
+    let headroom = limit("disk_headroom").replace(
+        "lead_time = \"7d\"",
+        "lead_time = \"7d\"\nlookback = \"12h\"\nseasonality = \"none\"",
+    );
     std::fs::write(
         runway.config_path(),
-        configured(&format!("{}{}", limit("disk_full"), limit("disk_headroom"))),
+        configured(&format!("{}{headroom}", limit("disk_full"))),
     )
     .expect("rewrite runway.toml");
     runway.hangup();
@@ -975,9 +980,17 @@ async fn a_reloaded_configuration_applies_without_a_restart_and_a_broken_one_cha
         "the kept limit's page was interrupted: {:#?}",
         webhook.alerts()
     );
-    assert!(runway
-        .log()
-        .contains("added: disk_headroom; removed: disk_spare"));
+    assert!(
+        runway
+            .log()
+            .lines()
+            .any(|l| l.contains("configuration reloaded")
+                && l.contains("added: disk_headroom; removed: disk_spare")
+                && l.contains("warning: limits[1].lead_time")
+                && l.contains("14 times")),
+        "{}",
+        log_tail(&runway)
+    );
 
     // A typo: nothing changes, and the reply says where.
     std::fs::write(
