@@ -550,6 +550,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         if let Ok(mut snap) = self.snapshot.write() {
             snap.order = self.plans.iter().map(|p| p.limit.name.clone()).collect();
             snap.growth_factor = config.roadmap.growth_factor;
+            snap.config.advisories = config.advisories();
             snap.windows = self
                 .plans
                 .iter()
@@ -623,6 +624,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         {
             notes.push(format!("alerting to: {}", now_targets.join(", ")));
         }
+        notes.extend(
+            config
+                .advisories()
+                .into_iter()
+                .map(|a| format!("warning: {a}")),
+        );
         let unchanged = config == *self.config;
         let before = std::mem::take(&mut self.plans);
         self.configure(&config);

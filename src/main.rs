@@ -629,11 +629,6 @@ async fn run(cfg: Config, source: PrometheusSource, path: PathBuf) -> Result<()>
         if cfg.alerting.alertmanagers.is_empty() {
             notes.push("no alerting.alertmanagers: alerts are logged, not sent".to_string());
         }
-        notes.extend(
-            cfg.advisories()
-                .into_iter()
-                .map(|a| format!("warning: {a}")),
-        );
         Ok(engine::Loaded {
             config: cfg,
             source,

@@ -87,6 +87,17 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
             escape(why)
         );
     }
+    if !snap.config.advisories.is_empty() {
+        let _ = writeln!(
+            body,
+            "<div id=\"config-advice\"><p>The configuration runs, but asks what is most likely not meant:</p><ul>{}</ul></div>",
+            snap.config
+                .advisories
+                .iter()
+                .map(|a| format!("<li>{}</li>", escape(a)))
+                .collect::<String>()
+        );
+    }
     if snap.evaluated_at.is_none() {
         body.push_str("<p id=\"not-yet\">The first evaluation has not finished yet; this page refreshes every minute.</p>\n");
     }

@@ -128,6 +128,9 @@ pub struct ConfigStatus {
     /// The last reload's failure, when it failed: when, and why. Cleared
     /// by a reload that succeeds.
     pub reload_error: Option<(UnixSeconds, String)>,
+    /// What the configuration running asks that is valid but most likely
+    /// not meant (see `Config::advisories`), each naming its key.
+    pub advisories: Vec<String>,
 }
 
 /// A series' backtest on its own history.

@@ -2338,3 +2338,32 @@ async fn a_reload_says_where_alerts_now_go_and_that_the_source_changed() {
         "1 limit configured; source settings changed; alerting to: am"
     );
 }
+
+/// A configuration that is valid but most likely not what was meant (a
+/// lead time far beyond the history it is forecast from) is said where a
+/// team looks: on the reload's outcome and on the status page, from the
+/// start, until a reload mends it.
+#[tokio::test]
+async fn a_lead_far_beyond_the_history_is_said_on_the_reload_and_the_page_until_mended() {
+    let short = DISK.replace("lookback = \"2d\"", "lookback = \"12h\"");
+    let mut r = rig(&short);
+    let page = runway::page::render(&r.snapshot.read().unwrap(), T0);
+    assert!(
+        page.contains("id=\"config-advice\"")
+            && page.contains(
+                "limits[0].lead_time: &quot;warning&quot;'s lead time (7days) is 14 times"
+            ),
+        "{page}"
+    );
+    let done = r.reload(DISK, T0);
+    assert_eq!(done.to_string(), "1 limit configured; changed: disk_full");
+    let page = runway::page::render(&r.snapshot.read().unwrap(), T0);
+    assert!(!page.contains("config-advice"), "{page}");
+    let done = r.reload(&short, T0 + 60.0);
+    assert!(
+        done.to_string().starts_with(
+            "1 limit configured; changed: disk_full; warning: limits[0].lead_time: \"warning\"'s lead time (7days) is 14 times the history it is forecast from (evaluation.lookback, 12h)"
+        ),
+        "{done}"
+    );
+}
