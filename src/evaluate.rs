@@ -507,7 +507,13 @@ impl Cadence {
     /// It is also how long a restarted runway asks an Alertmanager that
     /// does not answer: no page sent before the restart outlives it.
     pub fn valid_for(&self, hold: f64) -> f64 {
-        4.0 * self.interval.max(self.resend_delay) + hold.max(0.0)
+        4.0 * self.step() + hold.max(0.0)
+    }
+
+    /// The longest a firing alert goes between two sends: an evaluation
+    /// interval, or the resend delay when that is longer.
+    fn step(&self) -> f64 {
+        self.interval.max(self.resend_delay)
     }
 }
 
@@ -573,6 +579,9 @@ struct Tracked {
     active_at: UnixSeconds,
     resolved_at: Option<UnixSeconds>,
     last_sent_at: Option<UnixSeconds>,
+    /// The `endsAt` of its last send: until when Alertmanager holds it
+    /// active.
+    sent_until: Option<UnixSeconds>,
     /// Its rule's hold, in seconds: how long a restarted runway would hold
     /// it pending again (see [`Cadence::valid_for`]).
     hold: f64,
@@ -622,6 +631,7 @@ impl Tracked {
             active_at,
             resolved_at: None,
             last_sent_at: None,
+            sent_until: None,
             hold: rule.hold,
             series,
             cleared_at: None,
@@ -1188,9 +1198,21 @@ impl AlertTracker {
                 let send = match t.state {
                     AlertState::Pending => false,
                     AlertState::Resolved if t.resolved_at > t.last_sent_at => true,
-                    _ => t
-                        .last_sent_at
-                        .is_none_or(|sent| sent + cadence.resend_delay <= now),
+                    _ => {
+                        t.last_sent_at
+                            .is_none_or(|sent| sent + cadence.resend_delay <= now)
+                            // What Alertmanager holds must outlast three
+                            // missed sends at the cadence running now, as
+                            // every send's `endsAt` does: a reload that
+                            // lengthened the interval, the resend delay or
+                            // the hold would otherwise let the alert expire
+                            // (a "resolved" notification, then a new page)
+                            // before its next regular send.
+                            || (t.state == AlertState::Firing
+                                && t.sent_until.is_some_and(|until| {
+                                    until - now < cadence.valid_for(t.hold) - cadence.step()
+                                }))
+                    }
                 };
                 if !send {
                     continue;
@@ -1200,6 +1222,7 @@ impl AlertTracker {
                     (AlertState::Resolved, Some(at)) => at,
                     _ => now + cadence.valid_for(t.hold),
                 };
+                t.sent_until = Some(ends_at);
                 out.push(Alert {
                     state: t.state,
                     labels: labels.clone(),

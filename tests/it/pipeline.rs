@@ -2367,3 +2367,48 @@ async fn a_lead_far_beyond_the_history_is_said_on_the_reload_and_the_page_until_
         "{done}"
     );
 }
+
+/// An SRE lengthens the evaluation interval of a runway whose page is
+/// firing. The page's last `endsAt` was set for the old cadence; runway
+/// re-sends it at once with one for the new cadence, so Alertmanager never
+/// sees it expire (a "resolved" notification, then the same page again)
+/// before the next evaluation sends it again.
+#[tokio::test]
+async fn a_reload_that_lengthens_the_interval_keeps_the_page_alive_in_alertmanager() {
+    let mut r = rig(DISK);
+    let data = labels(&[("instance", "node-3"), ("mountpoint", "/data")]);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(data.clone(), filling(T0 + 3.0 * DAY))],
+    );
+    r.tick(T0).await;
+    r.tick(T0 + 600.0).await;
+    let sent = r.sink.take();
+    let warning = |sent: &[Alert]| {
+        sent.iter()
+            .filter(|a| a.state == AlertState::Firing && a.labels["severity"] == "warning")
+            .map(|a| a.ends_at)
+            .next_back()
+    };
+    // 4 x 1m + the 10m hold.
+    let held_until = warning(&sent).expect("the page fires at the hold's end");
+    assert_eq!(held_until, T0 + 600.0 + 840.0);
+
+    let slow = DISK.replace("interval = \"1m\"", "interval = \"30m\"");
+    let done = r.reload(&slow, T0 + 610.0);
+    assert_eq!(done.to_string(), "1 limit configured");
+    r.tick(T0 + 610.0).await;
+    // Re-sent within the resend delay, valid for 4 x 30m + the hold.
+    assert_eq!(
+        warning(&r.sink.take()),
+        Some(T0 + 610.0 + 4.0 * 1800.0 + 600.0),
+        "not re-sent: Alertmanager holds the page until {held_until}, the next evaluation is at {}",
+        T0 + 610.0 + 1800.0
+    );
+    // And afterwards at the usual pace: once an evaluation.
+    r.tick(T0 + 610.0 + 1800.0).await;
+    assert_eq!(
+        warning(&r.sink.take()),
+        Some(T0 + 610.0 + 1800.0 + 4.0 * 1800.0 + 600.0)
+    );
+}
