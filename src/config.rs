@@ -433,7 +433,13 @@ fn parse(
     let file = match format {
         Format::Toml => Figment::from(Toml::string(text)),
         Format::Yaml if is_blank_yaml(text) => Figment::new(),
-        Format::Yaml => Figment::from(Yaml::string(text)),
+        Format::Yaml => {
+            duplicate_yaml_keys(text).map_err(|message| ConfigError::Syntax {
+                origin: origin.to_string(),
+                message,
+            })?;
+            Figment::from(Yaml::string(text))
+        }
     };
     let file_headers: Vec<String> = match file.find_value("source.headers") {
         Ok(Value::Dict(_, d)) => d.keys().cloned().collect(),
@@ -491,6 +497,20 @@ fn parse(
                 valid_source: source_alone(),
             })
         }
+    }
+}
+
+/// Refuses a YAML text that gives a key twice in one mapping, as TOML's
+/// parser does: figment keeps the last one silently, so a second `limits:`
+/// would drop every limit of the first, and a second `query:` the first
+/// query. (Its syntax errors are left to figment, which says them the same
+/// way for both formats.)
+fn duplicate_yaml_keys(text: &str) -> Result<(), String> {
+    match serde_yaml::from_str::<serde_yaml::Value>(text) {
+        Err(e) if e.to_string().contains("duplicate entry") => {
+            Err(format!("{e} (a key given twice: the first would be lost)"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -958,7 +978,13 @@ impl Walker<'_> {
     /// Reports keys of `dict` not in `known`.
     fn unknown_keys(&mut self, path: &str, dict: &Dict, known: &[&str]) {
         for key in dict.keys() {
-            if !known.contains(&key.as_str()) {
+            if key == "<<" {
+                // The YAML parser reads a merge key as a key like any other.
+                self.report(
+                    &key_path(path, key),
+                    "YAML merge keys (`<<: *anchor`) are not supported: write the keys out",
+                );
+            } else if !known.contains(&key.as_str()) {
                 self.report(&key_path(path, key), "unknown key");
             }
         }
@@ -2023,6 +2049,10 @@ lead_time = "7d"
         parse(text, Format::Toml, "t.toml", &env(pairs))
     }
 
+    fn ok_yaml(text: &str) -> Config {
+        from_str(text, Format::Yaml, "t.yaml").unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn ok(text: &str) -> Config {
         from_str(text, Format::Toml, "t.toml").unwrap_or_else(|e| panic!("{e}"))
     }
@@ -2107,6 +2137,35 @@ seasonality = "none"
             ok(&limit_x("", "lead_time = \"69d\"")).advisories(),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn a_yaml_key_given_twice_is_refused_and_a_merge_key_is_named() {
+        let twice = "source:\n  url: http://p:9090\nlimits:\n  - name: a\n    query: q\n    wall: 1\n    direction: rising\n    lead_time: 1d\nlimits:\n  - name: b\n    query: q\n    wall: 1\n    direction: rising\n    lead_time: 1d\n";
+        let e = from_str(twice, Format::Yaml, "r.yaml").expect_err("limits twice");
+        assert_eq!(
+            e.to_string(),
+            "r.yaml: syntax error: duplicate entry with key \"limits\" (a key given twice: the first would be lost)"
+        );
+        let nested = "source:\n  url: http://p:9090\nlimits:\n  - name: a\n    query: q\n    query: r\n    wall: 1\n    direction: rising\n    lead_time: 1d\n";
+        let e = from_str(nested, Format::Yaml, "r.yaml").expect_err("query twice");
+        assert!(
+            e.to_string().starts_with(
+                "r.yaml: syntax error: limits[0]: duplicate entry with key \"query\" at line 4"
+            ),
+            "{e}"
+        );
+        // A merge key is said for what it is.
+        let merged = "base: &base\n  wall: 1\nsource:\n  url: http://p:9090\nlimits:\n  - name: a\n    query: q\n    <<: *base\n    direction: rising\n    lead_time: 1d\n";
+        assert!(
+            problems(merged, Format::Yaml).contains(
+                &"limits[0].\"<<\": YAML merge keys (`<<: *anchor`) are not supported: write the keys out (limit \"a\")".to_string()
+            ),
+            "{:?}",
+            problems(merged, Format::Yaml)
+        );
+        // The same key in two mappings is no duplicate.
+        ok_yaml(&twice.replacen("limits:\n  - name: b", "  - name: b", 1));
     }
 
     #[test]
