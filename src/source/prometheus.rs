@@ -54,8 +54,19 @@ impl PrometheusSource {
                 message,
             };
             let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| ca_error(e.to_string()))?;
-            builder = builder.add_root_certificate(cert);
+            // (A single certificate read from PEM is parsed only when the
+            // client is built, and a file with none in it not at all: every
+            // request would then fail as signed by an unknown authority.)
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(ca_error(
+                    "holds no PEM certificate (a -----BEGIN CERTIFICATE----- block)".to_string(),
+                ));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         if config.tls.insecure_skip_verify {
             builder = builder.danger_accept_invalid_certs(true);

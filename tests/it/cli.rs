@@ -182,6 +182,22 @@ fn check_names_a_file_the_configuration_needs_that_cannot_be_read() {
         run.show()
     );
 
+    // A file that is there but holds no certificate (it used to pass,
+    // and every request to an https source then failed).
+    for garbage in ["", "not a certificate\n"] {
+        std::fs::write(&ca, garbage).expect("write ca");
+        let run = config(format!("[source.tls]\nca_file = {:?}", path_str(&ca)));
+        assert_ne!(run.code, Some(0), "{}", run.show());
+        assert!(
+            run.stderr.contains("source.tls.ca_file")
+                && run.stderr.contains(path_str(&ca))
+                && run.stderr.contains("holds no PEM certificate"),
+            "{}",
+            run.show()
+        );
+    }
+    std::fs::remove_file(&ca).expect("remove ca");
+
     // Both at once are both reported: the missing CA file used to hide
     // the token's.
     std::fs::remove_file(&token).expect("remove token");
