@@ -76,6 +76,10 @@ pub const ALERT_LOG: &str = "runway::engine::alerts";
 
 /// A backtest replays this many lookbacks of history...
 const BACKTEST_LOOKBACKS: f64 = 4.0;
+
+/// The fewest samples a lookback must hold at each cut of a replay over a
+/// history asked for: as many as a cycle's estimate needs in all.
+const MIN_SAMPLES_PER_REPLAYED_LOOKBACK: f64 = 16.0;
 /// ... cut at this many instants.
 const BACKTEST_CUTS: usize = 10;
 /// The default resolution: a week at 5 minutes.
@@ -1146,6 +1150,20 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             // step the source returns over it.
             Some(span) => (span, (span / MAX_POINTS_PER_SERIES).max(plan.step).round()),
         };
+        // So long a history is read at so coarse a step that each cut's
+        // lookback would hold a handful of samples: nothing to replay.
+        if step > plan.lookback / MIN_SAMPLES_PER_REPLAYED_LOOKBACK {
+            let most = plan.lookback / MIN_SAMPLES_PER_REPLAYED_LOOKBACK * MAX_POINTS_PER_SERIES;
+            return Err(format!(
+                "limit {name}: a history of {} is read at a step of {} (at most {} points a series), and a lookback of {} would hold {:.0} samples at each cut; ask for {} or less",
+                evaluate::human_duration(span),
+                evaluate::human_duration(step),
+                MAX_POINTS_PER_SERIES,
+                evaluate::human_duration(plan.lookback),
+                (plan.lookback / step).floor(),
+                evaluate::human_duration(most),
+            ));
+        }
         let fetched = self
             .fetch_span(plan, now, span, step)
             .await

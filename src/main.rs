@@ -124,7 +124,7 @@ enum Command {
         limit: Option<String>,
         /// With --config: how much history to fetch (default: four times
         /// the limit's lookback).
-        #[arg(long, requires = "config", conflicts_with = "input", value_parser = parse_duration)]
+        #[arg(long, requires = "config", conflicts_with = "input", value_parser = parse_positive_duration)]
         history: Option<Duration>,
         /// The limit's value (with --input; a configured limit has its own).
         #[arg(
@@ -177,26 +177,49 @@ enum RoadmapOutput {
 #[derive(clap::Args)]
 struct ForecastArgs {
     /// "auto" (the trends that predicted the series' own past best),
-    /// "robust", "exponential" or "linear".
-    #[arg(long, default_value = "auto", value_parser = parse_model)]
-    model: ModelChoice,
+    /// "robust", "exponential" or "linear". Default auto; with `backtest
+    /// --config`, each limit's own unless given.
+    #[arg(long, value_parser = parse_model)]
+    model: Option<ModelChoice>,
     /// "auto" (a day, a week or a year, as the history shows), "none", or a
-    /// period such as "1d".
-    #[arg(long, default_value = "auto", value_parser = parse_seasonality)]
-    seasonality: Seasonality,
+    /// period such as "1d". Default auto; with `backtest --config`, each
+    /// limit's own unless given.
+    #[arg(long, value_parser = parse_seasonality)]
+    seasonality: Option<Seasonality>,
     /// Alert when the wall is at least this likely within --lead
-    /// (0 < p <= 0.5; 0.05 = the band's earliest edge).
-    #[arg(long, default_value_t = runway::forecast::ALERT_PROBABILITY, value_parser = parse_probability)]
-    alert_probability: f64,
+    /// (0 < p <= 0.5; 0.05 = the band's earliest edge). Default 0.25; with
+    /// `backtest --config`, the configuration's unless given.
+    #[arg(long, value_parser = parse_probability)]
+    alert_probability: Option<f64>,
 }
 
 impl ForecastArgs {
     fn settings(&self) -> Settings {
         Settings {
-            model: self.model,
-            seasonality: self.seasonality,
-            alert_probability: self.alert_probability,
+            model: self.model.unwrap_or_default(),
+            seasonality: self.seasonality.unwrap_or_default(),
+            alert_probability: self
+                .alert_probability
+                .unwrap_or(runway::forecast::ALERT_PROBABILITY),
         }
+    }
+
+    /// `cfg` with what was given on the command line in place of every
+    /// limit's own: a limit replayed as it would forecast with another
+    /// model, another cycle or another alert probability.
+    fn applied_to(&self, mut cfg: Config) -> Config {
+        for limit in &mut cfg.limits {
+            if let Some(model) = self.model {
+                limit.model = model;
+            }
+            if let Some(seasonality) = self.seasonality {
+                limit.seasonality = seasonality;
+            }
+        }
+        if let Some(p) = self.alert_probability {
+            cfg.evaluation.alert_probability = p;
+        }
+        cfg
     }
 }
 
@@ -275,6 +298,14 @@ fn parse_wall(s: &str) -> Result<f64, String> {
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s)
         .map_err(|_| format!("{s:?} is not a duration, such as \"30d\" or \"12h\""))
+}
+
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!("{s:?} must be longer than zero"));
+    }
+    Ok(d)
 }
 
 /// Memory freed after an evaluation goes back to the system rather than
@@ -404,7 +435,7 @@ async fn dispatch(command: Command) -> Result<ExitCode> {
             output,
         } => match (input, config, wall, direction) {
             (_, Some(config), _, _) => {
-                let cfg = load(&config)?;
+                let cfg = how.applied_to(load(&config)?);
                 backtest_limits(&cfg, limit.as_deref(), history, lead, cuts as usize, output).await
             }
             (Some(input), None, Some(wall), Some(direction)) => backtest_file(

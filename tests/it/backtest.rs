@@ -401,6 +401,62 @@ lead_time = {{ critical = "1d", warning = "70h" }}
         table.stdout
     );
 
+    // What if it were forecast otherwise: the command line's model and
+    // cycle in place of the limit's.
+    let linear = backtest(
+        &[
+            "--config",
+            path_str(&config),
+            "--limit",
+            "disk_full",
+            "--model",
+            "linear",
+            "--seasonality",
+            "none",
+            "--output",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(linear.code, Some(0), "{}", linear.stderr);
+    let r = &linear.0.json()["limits"][0]["series"][0];
+    assert_eq!(
+        (r["model"].as_str(), r["seasonality"].as_str()),
+        (Some("linear"), Some("none")),
+        "{r:#}"
+    );
+    // A history so long that its step leaves each 3-day lookback a few
+    // samples is refused, saying how much can be replayed; none at all is
+    // no history.
+    let far = backtest(
+        &[
+            "--config",
+            path_str(&config),
+            "--limit",
+            "disk_full",
+            "--history",
+            "20y",
+        ],
+        "",
+    );
+    assert_eq!(far.code, Some(2), "{}", far.stderr);
+    assert!(
+        far.stderr
+            .contains("limit disk_full: a history of 20y is read at a step of 17h 32m")
+            && far
+                .stderr
+                .contains("a lookback of 3d would hold 4 samples at each cut; ask for 5y"),
+        "{}",
+        far.stderr
+    );
+    let none = backtest(&["--config", path_str(&config), "--history", "0s"], "");
+    assert_eq!(none.code, Some(2), "{}", none.stderr);
+    assert!(
+        none.stderr.contains("must be longer than zero"),
+        "{}",
+        none.stderr
+    );
+
     let missing = backtest(&["--config", path_str(&config), "--limit", "inodes"], "");
     assert_ne!(missing.code, Some(0));
     assert!(
