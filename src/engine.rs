@@ -768,20 +768,22 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Deterministic order, so that the bound drops the same series each
         // time and the exports are stable.
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        // A series that stopped reporting is gone, as in an instant query:
+        // its trend is not extrapolated from data that no longer arrives.
+        let before = series.len();
+        series.retain(|s| s.samples.last().is_some_and(|x| !stale(x.t, end, step)));
+        let stale = before - series.len();
         // Without `__name__`, two metrics of one selector can share a label
         // set; they would be one alert and one exported series, so only the
-        // first is kept, as Prometheus refuses such vectors in rules.
+        // first is kept, as Prometheus refuses such vectors in rules. Only
+        // among live ones: a metric renamed in an upgrade leaves its old
+        // name stopped beside the new one, which must not be the one lost.
         let returned = series.len();
         series.dedup_by(|b, a| a.labels == b.labels);
         let duplicates = returned - series.len();
         if duplicates > 0 {
             warn!(limit = %l.name, duplicates, "series that differ only in their metric name were skipped; aggregate or select one metric");
         }
-        // A series that stopped reporting is gone, as in an instant query:
-        // its trend is not extrapolated from data that no longer arrives.
-        let before = series.len();
-        series.retain(|s| s.samples.last().is_some_and(|x| !stale(x.t, end, step)));
-        let stale = before - series.len();
         let dropped = series.len().saturating_sub(self.max_series);
         series.truncate(self.max_series);
         let drivers = match &l.driver {

@@ -1154,6 +1154,36 @@ async fn a_series_that_stopped_reporting_is_gone_and_its_alert_resolves() {
     );
 }
 
+/// A metric renamed in a rolling upgrade: a selector of both names sees
+/// the old series, stopped a day ago, and the new one, live, with the same
+/// labels once the name is set aside. The live one is forecast and pages;
+/// the stopped one is gone (it used to be the one of the two kept, as its
+/// labels sort first, and was then dropped as stale, leaving nothing).
+#[tokio::test]
+async fn of_two_series_with_one_label_set_the_live_one_is_forecast_not_the_stopped_one() {
+    let mut r = rig(&DISK.replace("hold = \"10m\"", "hold = \"0s\""));
+    let renamed_at = T0 - DAY;
+    let old: Curve = Arc::new(move |t| {
+        if t <= renamed_at {
+            1e6 * (T0 + 2.0 * DAY - t)
+        } else {
+            f64::NAN
+        }
+    });
+    let data = labels(&[("instance", "a")]);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(data.clone(), old), (data, filling(T0 + 2.0 * DAY))],
+    );
+    let report = r.tick(T0).await;
+    assert_eq!(report.series, 1, "{report:?}");
+    assert_eq!(severities(&r.sink.take()), vec![("warning".into(), false)]);
+    assert_eq!(
+        r.snapshot.read().unwrap().limits["disk_full"].stale_series,
+        1
+    );
+}
+
 /// The disk limit, backtested every six hours. A week's lookback: four of
 /// them leave room for cuts a 7-day lead apart from the end of the data.
 fn backtested_rig() -> Rig {
