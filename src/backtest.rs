@@ -508,6 +508,16 @@ pub fn backtest(
                 "the wall is reached within the first {:.0}% of the data: too early to judge a forecast",
                 100.0 * START_FRACTION
             )
+        } else if data
+            .last()
+            .is_some_and(|s| direction.gap(s.v, wall) <= 0.0)
+        {
+            // Reached by the newest samples, not yet by the rolling median
+            // that tells a crossing from a spike: a series breached now.
+            format!(
+                "the wall is reached only by the newest samples, too few for the median of {smooth} that judges a crossing, and the data before is too short for cuts with a lead ({}) of data after them",
+                human_duration(lead)
+            )
         } else {
             format!(
                 "the wall is not reached, and the data is too short for cuts with a lead ({}) of data after them",
@@ -1281,6 +1291,26 @@ mod tests {
             None,
         );
         assert!(r.note.as_deref().unwrap().contains("too early"));
+        // Breached by its newest samples only: not "the wall is not
+        // reached", beside a forecast that says it is.
+        let mut breached = s.clone();
+        let n = breached.len();
+        for x in &mut breached[n - 2..] {
+            x.v = 3.0;
+        }
+        let r = backtest(
+            &breached,
+            2.0,
+            Direction::Rising,
+            7.0 * DAY,
+            30,
+            &Settings::default(),
+            None,
+        );
+        assert_eq!(
+            r.note.as_deref(),
+            Some("the wall is reached only by the newest samples, too few for the median of 7 that judges a crossing, and the data before is too short for cuts with a lead (7d) of data after them")
+        );
         // JSON has no infinity or NaN; the report serializes all the same.
         assert!(serde_json::to_string(&r).is_ok());
     }
