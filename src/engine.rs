@@ -109,6 +109,46 @@ pub fn wall_clock() -> UnixSeconds {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// How far the system clock may move against the monotonic one before the
+/// ticks' times follow it (a clock stepped by NTP, a VM resumed).
+const MAX_CLOCK_STEP: f64 = 1.0;
+
+/// The wall-clock times of the engine's ticks, by when each was due rather
+/// than when the runtime got to it: ticks an interval apart are then
+/// exactly an interval apart, so a hold of five intervals fires at the
+/// fifth tick, not at the sixth when the first came a millisecond late
+/// (Prometheus times rule evaluations by their schedule too). The
+/// monotonic clock spaces them; the system clock places them, and is
+/// followed when it is stepped.
+#[derive(Debug, Default)]
+struct TickClock {
+    /// A tick's time on both clocks.
+    anchor: Option<(UnixSeconds, tokio::time::Instant)>,
+}
+
+impl TickClock {
+    /// The time of the tick that was `due`, read at `now` when the system
+    /// clock said `wall`.
+    fn time_of(
+        &mut self,
+        due: tokio::time::Instant,
+        now: tokio::time::Instant,
+        wall: UnixSeconds,
+    ) -> UnixSeconds {
+        let read = wall - now.saturating_duration_since(due).as_secs_f64();
+        if let Some((at, then)) = self.anchor {
+            if due >= then {
+                let scheduled = at + (due - then).as_secs_f64();
+                if (scheduled - read).abs() <= MAX_CLOCK_STEP {
+                    return scheduled;
+                }
+            }
+        }
+        self.anchor = Some((read, due));
+        read
+    }
+}
+
 /// What one limit needs at every tick, computed once from the configuration.
 struct Plan {
     limit: Limit,
@@ -628,12 +668,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         {
             notes.push(format!("alerting to: {}", now_targets.join(", ")));
         }
-        notes.extend(
-            config
-                .advisories()
-                .into_iter()
-                .map(|a| format!("warning: {a}")),
-        );
+        let notes = advised(notes, &config);
         let unchanged = config == *self.config;
         let before = std::mem::take(&mut self.plans);
         self.configure(&config);
@@ -1261,6 +1296,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         mut reloads: Option<Reloads<S, K>>,
     ) {
         let mut ticker = self.ticker();
+        let mut clock = TickClock::default();
+        let mut due = tokio::time::Instant::now();
         tokio::pin!(shutdown);
         loop {
             // Configurations read, to apply once no evaluation runs, with
@@ -1273,7 +1310,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     return;
                 }
                 Some(request) = next_request(&mut reloads) => Some(request),
-                _ = ticker.tick() => None,
+                at = ticker.tick() => {
+                    due = at;
+                    None
+                }
             };
             if let Some(first) = between {
                 let Some(r) = reloads.as_mut() else { continue };
@@ -1293,7 +1333,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 let running = Arc::clone(&self.config);
                 let interval = self.cadence.interval;
                 let started = std::time::Instant::now();
-                let tick = self.tick(wall_clock(), true);
+                let now = clock.time_of(due, tokio::time::Instant::now(), wall_clock());
+                let tick = self.tick(now, true);
                 tokio::pin!(tick);
                 loop {
                     tokio::select! {
@@ -1333,7 +1374,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                                     let same = Reloaded {
                                         limits: running.limits.len(),
                                         unchanged: true,
-                                        notes: loaded.notes.clone(),
+                                        notes: advised(loaded.notes.clone(), &loaded.config),
                                         ..Reloaded::default()
                                     };
                                     report_reload(requests, Ok(same), &metrics, &snapshot, now);
@@ -1403,6 +1444,18 @@ async fn next_request<S, K>(reloads: &mut Option<Reloads<S, K>>) -> Option<Reloa
         },
         None => std::future::pending().await,
     }
+}
+
+/// A reload's `notes`, and after them what `config` asks that is most
+/// likely not meant (see `Config::advisories`).
+fn advised(mut notes: Vec<String>, config: &Config) -> Vec<String> {
+    notes.extend(
+        config
+            .advisories()
+            .into_iter()
+            .map(|a| format!("warning: {a}")),
+    );
+    notes
 }
 
 /// Reads the configuration for `first` and every request queued behind
@@ -1717,6 +1770,40 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ticks read late by different amounts (the runtime busy, a slow
+    /// evaluation before) are timed by when they were due: a 5-minute hold
+    /// on 1-minute ticks is met at the fifth, however late the first was
+    /// read. A system clock stepped by ten seconds is followed at once.
+    #[test]
+    fn ticks_are_timed_by_their_schedule_and_a_stepped_clock_is_followed() {
+        let start = tokio::time::Instant::now();
+        let mut clock = TickClock::default();
+        let wall = 1_800_000_000.25;
+        let minute = Duration::from_secs(60);
+        let late = |ms: u64| Duration::from_millis(ms);
+        let first = clock.time_of(start, start + late(40), wall + 0.040);
+        assert_eq!(first, wall);
+        let mut times = vec![first];
+        for (k, ms) in [(1, 3), (2, 250), (3, 0), (4, 17), (5, 1)] {
+            let due = start + minute * k;
+            // The system clock runs a little off the monotonic one.
+            let read = wall + 60.0 * f64::from(k) + 0.001 * ms as f64 + 0.0002;
+            times.push(clock.time_of(due, due + late(ms), read));
+        }
+        assert_eq!(times[5] - times[0], 300.0, "{times:?}");
+        assert!(times.windows(2).all(|w| w[1] - w[0] == 60.0), "{times:?}");
+        // Stepped forward ten seconds: the next tick is on the new time,
+        // and the one after a minute later again.
+        let due = start + minute * 6;
+        let stepped = clock.time_of(due, due, wall + 370.0);
+        assert_eq!(stepped, wall + 370.0);
+        let due = start + minute * 7;
+        assert_eq!(
+            clock.time_of(due, due + late(5), wall + 430.005),
+            wall + 430.0
+        );
+    }
 
     /// A defect that panics on one series' data must not take its limit's
     /// other series with it: they are forecast, and the one that failed is
