@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
@@ -55,24 +55,60 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
-    let body = s.metrics.render();
     // Prometheus asks for gzip: ten thousand watched series are about 10 MB
     // of text a scrape, which compresses several times over.
-    if accepts_gzip(&headers) {
-        if let Some(gz) = gzip(body.as_bytes()) {
-            return (
-                [
-                    (header::CONTENT_TYPE, TEXT),
-                    (header::CONTENT_ENCODING, "gzip"),
-                ],
-                gz,
-            )
-                .into_response();
-        }
-    }
-    ([(header::CONTENT_TYPE, TEXT)], body).into_response()
+    built(
+        &headers,
+        "text/plain; version=0.0.4; charset=utf-8",
+        move || Ok(s.metrics.render().into_bytes()),
+    )
+    .await
 }
+
+/// A body that costs a core for a while at ten thousand series (the
+/// exposition, the page, the JSON of every forecast), built on the blocking
+/// pool, so that `/-/healthy`, `/-/ready` and other requests are answered
+/// meanwhile, and gzipped when the request takes it (these bodies run to
+/// megabytes of repetitive text).
+async fn built(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    build: impl FnOnce() -> Result<Vec<u8>, StatusCode> + Send + 'static,
+) -> Response {
+    let zip = accepts_gzip(headers);
+    let done = tokio::task::spawn_blocking(move || {
+        build().map(|body| match zip.then(|| gzip(&body)).flatten() {
+            Some(zipped) => (zipped, true),
+            None => (body, false),
+        })
+    })
+    .await;
+    // Caches must not hand a gzipped answer to a client that did not ask.
+    let vary = (header::VARY, "Accept-Encoding");
+    match done {
+        Ok(Ok((body, true))) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CONTENT_ENCODING, "gzip"),
+                vary,
+            ],
+            body,
+        )
+            .into_response(),
+        Ok(Ok((body, false))) => {
+            ([(header::CONTENT_TYPE, content_type), vary], body).into_response()
+        }
+        Ok(Err(status)) => status.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The JSON of `value`, for [`built`].
+fn json_body(value: &serde_json::Value) -> Result<Vec<u8>, StatusCode> {
+    serde_json::to_vec(value).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+const JSON: &str = "application/json";
 
 /// Whether a request's `Accept-Encoding` takes gzip (and does not refuse
 /// it with `q=0`).
@@ -158,9 +194,13 @@ async fn reload(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn forecasts(State(s): State<AppState>) -> Response {
+async fn forecasts(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    built(&headers, JSON, move || json_body(&forecasts_json(&s)?)).await
+}
+
+fn forecasts_json(s: &AppState) -> Result<serde_json::Value, StatusCode> {
     let Ok(snap) = s.snapshot.read() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return Err(StatusCode::INTERNAL_SERVER_ERROR);
     };
     let held = snap.alerts_by_series();
     let rows: Vec<_> = snap
@@ -209,7 +249,7 @@ async fn forecasts(State(s): State<AppState>) -> Response {
             })
         })
         .collect();
-    Json(json!({
+    Ok(json!({
         "status": "success",
         "data": {
             "evaluated_at": snap.evaluated_at.and_then(evaluate::rfc3339),
@@ -217,15 +257,17 @@ async fn forecasts(State(s): State<AppState>) -> Response {
             "forecasts": rows,
         }
     }))
-    .into_response()
 }
 
-async fn page(State(s): State<AppState>) -> Response {
-    let Ok(snap) = s.snapshot.read() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let now = snap.evaluated_at.unwrap_or(0.0);
-    Html(page::render(&snap, now)).into_response()
+async fn page(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    built(&headers, "text/html; charset=utf-8", move || {
+        let Ok(snap) = s.snapshot.read() else {
+            return Err(StatusCode::INTERNAL_SERVER_ERROR);
+        };
+        let now = snap.evaluated_at.unwrap_or(0.0);
+        Ok(page::render(&snap, now).into_bytes())
+    })
+    .await
 }
 
 /// `?growth=100` ranks against another next order of magnitude than the
@@ -246,6 +288,7 @@ fn bad_data(error: String) -> Response {
 
 async fn roadmap(
     State(s): State<AppState>,
+    headers: HeaderMap,
     q: Result<Query<RoadmapQuery>, QueryRejection>,
 ) -> Response {
     // A query string that does not parse (`?growth=2&growth=3`) is the
@@ -254,22 +297,25 @@ async fn roadmap(
         Ok(q) => q,
         Err(e) => return bad_data(e.body_text()),
     };
-    let Ok(snap) = s.snapshot.read() else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let growth = match q.growth.as_deref().map(crate::roadmap::parse_growth) {
-        None => snap.growth_factor,
-        Some(Ok(g)) => g,
+    let asked = match q.growth.as_deref().map(crate::roadmap::parse_growth) {
+        None => None,
+        Some(Ok(g)) => Some(g),
         Some(Err(e)) => return bad_data(format!("growth={e}")),
     };
-    let now = snap.evaluated_at.unwrap_or(0.0);
-    // Prometheus' envelope, as /api/v1/forecasts and the errors have it;
-    // `runway roadmap --output json` prints the document alone.
-    Json(json!({
-        "status": "success",
-        "data": report::roadmap_json(&snap, growth, now),
-    }))
-    .into_response()
+    built(&headers, JSON, move || {
+        let Ok(snap) = s.snapshot.read() else {
+            return Err(StatusCode::INTERNAL_SERVER_ERROR);
+        };
+        let growth = asked.unwrap_or(snap.growth_factor);
+        let now = snap.evaluated_at.unwrap_or(0.0);
+        // Prometheus' envelope, as /api/v1/forecasts and the errors have it;
+        // `runway roadmap --output json` prints the document alone.
+        json_body(&json!({
+            "status": "success",
+            "data": report::roadmap_json(&snap, growth, now),
+        }))
+    })
+    .await
 }
 
 #[cfg(test)]

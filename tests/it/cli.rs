@@ -913,6 +913,37 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
             .collect()
     };
     assert_eq!(families(&unzipped), families(&metrics));
+    // So do the API's documents (megabytes of JSON at ten thousand
+    // series), the same once unzipped, and marked as negotiated.
+    for path in ["/api/v1/forecasts", "/api/v1/roadmap"] {
+        let plain = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(plain.headers()["content-type"], "application/json");
+        assert_eq!(plain.headers()["vary"], "Accept-Encoding");
+        assert!(plain.headers().get("content-encoding").is_none());
+        let plain: serde_json::Value = plain.json().await.unwrap();
+        let zipped = client
+            .get(format!("{base}{path}"))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{path}");
+        let bytes = zipped.bytes().await.unwrap();
+        let unzipped: serde_json::Value =
+            serde_json::from_reader(flate2::read::GzDecoder::new(&bytes[..]))
+                .expect("gzipped JSON");
+        // (An evaluation may land between the two requests.)
+        assert_eq!(unzipped["status"], plain["status"], "{path}");
+        assert_eq!(
+            unzipped["data"]
+                .as_object()
+                .map(|m| m.keys().collect::<Vec<_>>()),
+            plain["data"]
+                .as_object()
+                .map(|m| m.keys().collect::<Vec<_>>()),
+            "{path}"
+        );
+    }
     let page = client
         .get(format!("{base}/"))
         .send()
