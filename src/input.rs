@@ -63,8 +63,9 @@ pub fn parse_series(text: &str, origin: &str) -> Result<Vec<Series>, InputError>
     Ok(series)
 }
 
-/// Timestamps from here on are taken for milliseconds, not seconds.
-const MILLISECONDS_FROM: f64 = 1e11;
+/// Timestamps from here on are taken for milliseconds, not seconds (Unix
+/// seconds reach it in the year 5138, milliseconds passed it in 1973).
+pub const MILLISECONDS_FROM: f64 = 1e11;
 
 /// What a header may call the column of Unix seconds (case aside).
 const TIME_NAMES: [&str; 7] = ["timestamp", "time", "ts", "t", "epoch", "unix", "seconds"];

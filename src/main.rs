@@ -99,7 +99,7 @@ enum Command {
         #[arg(long, default_value = "7d", value_parser = parse_seconds)]
         lead: f64,
         /// Forecast as of this Unix time (default: the newest sample).
-        #[arg(long, value_parser = parse_unix_time)]
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_unix_time)]
         at: Option<f64>,
         #[command(flatten)]
         how: ForecastArgs,
@@ -258,6 +258,11 @@ fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
 /// (`forecast::MAX_TIME`).
 fn parse_unix_time(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
+        // As the CSV reader refuses them: read as seconds, every duration
+        // would be a thousand times too long.
+        Ok(t) if t.abs() >= runway::input::MILLISECONDS_FROM && t.abs() < 1e14 => Err(format!(
+            "{s:?} looks like milliseconds; give Unix seconds (divide by 1000)"
+        )),
         Ok(t) if t.is_finite() && t.abs() <= runway::forecast::MAX_TIME => Ok(t),
         Ok(t) if t.is_finite() => Err(format!("{s:?} is not a Unix time in seconds")),
         _ => Err(format!("{s:?} is not a number of seconds since 1970")),
@@ -867,10 +872,14 @@ fn check_at(path: &str, at: f64, series: &[Series]) -> Result<()> {
     let first = times().fold(f64::INFINITY, f64::min);
     let newest = times().fold(f64::NEG_INFINITY, f64::max);
     if at < first {
+        // (With its date, which there is none of before 1970.)
+        let date = |t: f64, before: &str, after: &str| {
+            evaluate::rfc3339(t).map_or_else(String::new, |d| format!("{before}{d}{after}"))
+        };
         bail!(
-            "--at {at} ({}) is before the first sample of {path} ({first}, {}): there is nothing to forecast from",
-            evaluate::rfc3339(at).unwrap_or_default(),
-            evaluate::rfc3339(first).unwrap_or_default()
+            "--at {at}{} is before the first sample of {path} ({first}{}): there is nothing to forecast from",
+            date(at, " (", ")"),
+            date(first, ", ", "")
         );
     }
     if at > newest {

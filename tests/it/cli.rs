@@ -378,6 +378,16 @@ fn forecast_at_outside_the_history_is_refused_before_it_and_warned_after_it() {
         "{}",
         before.show()
     );
+    // Before 1970 too, which has no date to show.
+    let negative = at(-5.0);
+    assert_ne!(negative.code, Some(0), "{}", negative.show());
+    assert!(
+        negative
+            .stderr
+            .contains("--at -5 is before the first sample of -"),
+        "{}",
+        negative.show()
+    );
     // After the newest, the trend is carried over the gap: said, since a
     // wrong epoch or unit is the likelier cause.
     let after = at(END + 30.0 * DAY);
@@ -397,6 +407,11 @@ fn forecast_at_outside_the_history_is_refused_before_it_and_warned_after_it() {
         ("NaN", "not a number of seconds since 1970"),
         ("inf", "not a number of seconds since 1970"),
         ("1e20", "not a Unix time in seconds"),
+        // As the CSV reader refuses them.
+        (
+            "1796050000000",
+            "looks like milliseconds; give Unix seconds (divide by 1000)",
+        ),
     ] {
         let out = forecast_falling("-", &history, &["--at", arg]);
         assert_eq!(out.code, Some(2), "{}", out.show());
