@@ -65,7 +65,7 @@ impl Config {
                 let times = longest.lead.as_secs_f64() / lookback.as_secs_f64();
                 if times >= LEAD_PER_LOOKBACK {
                     out.push(format!(
-                        "limits[{i}].lead_time: {:?}'s lead time ({}) is {times:.0} times the history it is forecast from ({whose}, {}): a trend seen for that long says little so far ahead, and runway's damped trends doubt it, so its pages come late; a lookback of at least {} is advised (limit {:?})",
+                        "limits[{i}].lead_time: {:?}'s lead time ({}) is {times:.0} times the history it is forecast from ({whose}, {}): a trend seen for that long says little so far ahead (its band is wide, and its page may come late: damped trends doubt that it lasts); a lookback of at least {} is advised (limit {:?})",
                         longest.severity,
                         show(longest.lead),
                         show(lookback),

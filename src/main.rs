@@ -259,7 +259,8 @@ fn parse_seasonality(s: &str) -> Result<Seasonality, String> {
 fn parse_unix_time(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         // As the CSV reader refuses them: read as seconds, every duration
-        // would be a thousand times too long.
+        // would be a thousand times too long. (Milliseconds reach 1e14 in
+        // the year 5138; beyond, it is no time of either kind.)
         Ok(t) if t.abs() >= runway::input::MILLISECONDS_FROM && t.abs() < 1e14 => Err(format!(
             "{s:?} looks like milliseconds; give Unix seconds (divide by 1000)"
         )),
