@@ -308,7 +308,9 @@ pub fn summary(e: &Evaluation) -> String {
             human_duration(eta.lower),
             human_duration(eta.upper)
         ),
-        (Status::InsufficientData, _) => format!("{what}: not enough data to forecast"),
+        // Why, first: too few samples, or values or a wall out of range,
+        // which "not enough data" would misname.
+        (Status::InsufficientData, _) => format!("{what} cannot be forecast: {}", f.reason),
         _ => format!("{what} is not approaching {wall}"),
     }
 }

@@ -642,6 +642,14 @@ fn the_summary_tells_what_breaks_when_and_how_sure() {
         summary(&e),
         r#"disk_full: {instance="node-3", mountpoint="/data"} has reached 0 (the median of its newest samples is past it; the newest, 5, is not)"#
     );
+
+    // No forecast: why is said, not taken for "not enough data".
+    e.forecast.status = Status::InsufficientData;
+    e.forecast.reason = "a value of 1e160 is beyond the ±1e150 the forecaster computes with".into();
+    assert_eq!(
+        summary(&e),
+        r#"disk_full: {instance="node-3", mountpoint="/data"} cannot be forecast: a value of 1e160 is beyond the ±1e150 the forecaster computes with"#
+    );
 }
 
 #[test]
