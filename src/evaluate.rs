@@ -316,22 +316,24 @@ pub fn summary(e: &Evaluation) -> String {
 }
 
 /// A number as a person reads it: integers without a fraction, others with
-/// up to 6 significant digits.
+/// up to 6 significant digits (and no fraction from a hundred thousand up:
+/// free bytes of 9137427713.026098 read 9137427713).
 pub fn format_value(v: f64) -> String {
-    if v.is_finite() && v == v.trunc() && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else if v.is_finite() {
-        let s = format!("{v:.6}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        // Very large or small magnitudes read better in exponent form.
-        if v.abs() >= 1e15 || (v != 0.0 && v.abs() < 1e-4) {
-            format!("{v:.4e}")
-        } else {
-            s.to_string()
-        }
-    } else {
-        format!("{v}")
+    if !v.is_finite() {
+        return format!("{v}");
     }
+    // Very large or small magnitudes read better in exponent form.
+    if v.abs() >= 1e15 || (v != 0.0 && v.abs() < 1e-4) {
+        return format!("{v:.4e}");
+    }
+    if v == v.trunc() || v.abs() >= 1e5 {
+        return format!("{}", v.round() as i64);
+    }
+    // Decimals for six significant digits: 12.3457, 0.123457.
+    let whole = (v.abs().log10().floor() as i32 + 1).max(0);
+    let decimals = usize::try_from(6 - whole).unwrap_or(0);
+    let s = format!("{v:.decimals$}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A piece of an annotation template: text as written, or a placeholder

@@ -787,3 +787,24 @@ fn charts_keep_the_peaks_that_approach_the_wall() {
     // Short histories are kept whole.
     assert_eq!(thin(&samples[..50], 100, Direction::Rising).len(), 50);
 }
+
+/// Values in pages, tables and annotations: as many digits as a person
+/// can use, not all sixteen a float carries.
+#[test]
+fn values_read_with_up_to_six_significant_digits() {
+    for (v, shown) in [
+        (9_137_427_713.026_098, "9137427713"),
+        (71_603_732_415.002_46, "71603732415"),
+        (123_456.7, "123457"),
+        (12.345_678_9, "12.3457"),
+        (0.5, "0.5"),
+        (0.123_456_789, "0.123457"),
+        (-3.25, "-3.25"),
+        (42.0, "42"),
+        (0.0, "0"),
+        (2e16, "2.0000e16"),
+        (1e-5, "1.0000e-5"),
+    ] {
+        assert_eq!(format_value(v), shown, "{v}");
+    }
+}
