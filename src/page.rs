@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use crate::evaluate::{self, human_duration, AlertState, Evaluation, Held};
 use crate::model::UnixSeconds;
-use crate::report::{eta_text, growth_text, headroom_text, significant, trust_text};
+use crate::report::{eta_text, growth_text, headroom_text, si, trust_text};
 use crate::roadmap::{BreakingPoint, Stage};
 use crate::snapshot::{AlertsBySeries, NotEvaluated, Snapshot};
 
@@ -454,7 +454,8 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
                 "<text class=\"axis\" x=\"{x}\" y=\"{y:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#57606a\">{v}</text>",
                 x = PAD_LEFT - 4.0,
                 y = fr.y(v) + 3.0,
-                v = escape(&evaluate::format_value(significant(v, 3))),
+                // Short enough for the margin: "94.4G", not 94400000000.
+                v = escape(&si(v)),
             );
         }
     }
@@ -513,7 +514,7 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
         WIDTH - PAD_RIGHT,
         PAD_LEFT - 4.0,
         wy + 3.0,
-        escape(&evaluate::format_value(e.wall)),
+        escape(&si(e.wall)),
     );
     // A likely time beyond the chart's right edge: the projection stops at
     // the edge short of the wall, and says how far on the wall is.
@@ -609,6 +610,33 @@ mod tests {
 
     fn disk(d: &str) -> crate::model::Labels {
         [("disk".to_string(), d.to_string())].into()
+    }
+
+    /// A disk's bytes on a chart's axis fit its margin: "94.4G", not
+    /// 94400000000 running off the chart's left edge.
+    #[test]
+    fn chart_axes_read_in_si_units() {
+        let mut snap = filling_disks(&["a".to_string()]);
+        if let Some(status) = snap.limits.get_mut("disk_full") {
+            for e in &mut status.evaluations {
+                for s in &mut e.history {
+                    s.v *= 1e9;
+                }
+                e.wall *= 1e9;
+            }
+        }
+        let page = render(&snap, NOW);
+        let labels: Vec<&str> = page
+            .split("font-size=\"10\" text-anchor=\"end\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('>').nth(1))
+            .filter_map(|text| text.split('<').next())
+            .collect();
+        assert!(labels.contains(&"wall 100G"), "{labels:?}");
+        assert!(
+            labels.iter().all(|l| l.len() <= 9),
+            "a label too long for the margin: {labels:?}"
+        );
     }
 
     /// A reload that failed is on the page, with the file's problems.
