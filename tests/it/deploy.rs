@@ -92,3 +92,61 @@ fn the_systemd_unit_runs_the_commands_runway_has() {
         }
     }
 }
+
+/// Runs amtool in deploy/alertmanager and returns its standard output,
+/// failing the test with its output unless it succeeds.
+fn amtool(args: &[&str]) -> String {
+    let out = Command::new("/usr/bin/amtool")
+        .current_dir(repo("deploy/alertmanager"))
+        .args(args)
+        .output()
+        .expect("run amtool (scripts/test installs it with Alertmanager)");
+    assert!(
+        out.status.success(),
+        "amtool {} failed:\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The example Alertmanager configuration loads, and routes runway's
+/// alerts as its comments say: the critical lead time pages, the longer
+/// ones go to the team, re-roadmap notices to planning.
+#[test]
+fn the_example_alertmanager_config_loads_and_routes_runways_alerts() {
+    amtool(&["check-config", "alertmanager.yml"]);
+    for (labels, receiver) in [
+        (
+            &[
+                "alertname=WallApproaching",
+                "severity=critical",
+                "limit=disk_full",
+                "instance=db-1",
+            ][..],
+            "pager",
+        ),
+        (
+            &[
+                "alertname=WallApproaching",
+                "severity=warning",
+                "limit=disk_full",
+            ][..],
+            "team",
+        ),
+        (
+            &[
+                "alertname=RoadmapChanged",
+                "severity=info",
+                "limit=disk_full",
+                "change=sooner",
+            ][..],
+            "planning",
+        ),
+    ] {
+        let mut args = vec!["config", "routes", "test", "--config.file=alertmanager.yml"];
+        args.extend_from_slice(labels);
+        assert_eq!(amtool(&args), receiver, "{labels:?}");
+    }
+}
