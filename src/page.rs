@@ -260,7 +260,7 @@ fn table(
         );
         let _ = writeln!(
             rows,
-            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td><span class=\"badge {stage}\">{stage_text}</span></td><td class=\"alerts\">{alerts}</td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
+            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td><span class=\"badge {stage}\">{stage_text}</span></td><td class=\"alerts\">{alerts}</td><td class=\"num now\">{now}</td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
             rank = i + 1,
             limit = escape(&e.limit),
             labels = escape(&evaluate::label_string(&e.labels)),
@@ -271,6 +271,13 @@ fn table(
             reason = escape(&f.reason),
             model = f.model.as_str(),
             trust = escape(&trust_text(trust)),
+            // How full it is, beside how soon: what someone woken for it
+            // asks first.
+            now = escape(&format!(
+                "{} / {}",
+                f.current_value.map_or_else(|| "-".to_string(), si),
+                si(e.wall)
+            )),
         );
     }
     if rows.is_empty() {
@@ -279,12 +286,12 @@ fn table(
     if more > 0 {
         let _ = writeln!(
             rows,
-            "<tr><td colspan=\"11\">… and {more} more, in <a href=\"/api/v1/roadmap\">the JSON</a>.</td></tr>"
+            "<tr><td colspan=\"12\">… and {more} more, in <a href=\"/api/v1/roadmap\">the JSON</a>.</td></tr>"
         );
     }
     let id = if must { "roadmap" } else { "roadmap-deferred" };
     format!(
-        "<table id=\"{id}\"><thead><tr><th>#</th><th>Limit</th><th>Series</th><th>Status</th><th>Alerts</th><th>Time to wall</th><th>Band (90%)</th><th>Load headroom</th><th>Growth</th><th>Model</th><th>Trust</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
+        "<table id=\"{id}\"><thead><tr><th>#</th><th>Limit</th><th>Series</th><th>Status</th><th>Alerts</th><th title=\"the newest value, and the wall\">Now / wall</th><th>Time to wall</th><th>Band (90%)</th><th>Load headroom</th><th>Growth</th><th>Model</th><th>Trust</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
     )
 }
 
@@ -613,10 +620,17 @@ mod tests {
     }
 
     /// A disk's bytes on a chart's axis fit its margin: "94.4G", not
-    /// 94400000000 running off the chart's left edge.
+    /// 94400000000 running off the chart's left edge; the table gives the
+    /// newest value beside the wall.
     #[test]
     fn chart_axes_read_in_si_units() {
         let mut snap = filling_disks(&["a".to_string()]);
+        // The table says how full beside how soon.
+        let page = render(&snap, NOW);
+        assert!(
+            page.contains("<td class=\"num now\">59 / 100</td>"),
+            "{page}"
+        );
         if let Some(status) = snap.limits.get_mut("disk_full") {
             for e in &mut status.evaluations {
                 for s in &mut e.history {
