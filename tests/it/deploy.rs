@@ -7,21 +7,27 @@ fn repo(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// Runs promtool in `dir` and fails the test with its output unless it
-/// succeeds.
-fn promtool(dir: &str, args: &[&str]) {
-    let out = Command::new("/usr/bin/promtool")
+/// Runs the Debian package's `tool` (scripts/test installs it) in `dir`,
+/// failing the test with its output unless it succeeds; its standard
+/// output, trimmed.
+fn run(tool: &str, dir: &str, args: &[&str]) -> String {
+    let out = Command::new(format!("/usr/bin/{tool}"))
         .current_dir(repo(dir))
         .args(args)
         .output()
-        .expect("run promtool (scripts/test installs it)");
+        .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/test installs it): {e}"));
     assert!(
         out.status.success(),
-        "promtool {} failed:\n{}{}",
+        "{tool} {} failed:\n{}{}",
         args.join(" "),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn promtool(dir: &str, args: &[&str]) {
+    run("promtool", dir, args);
 }
 
 #[test]
@@ -93,22 +99,8 @@ fn the_systemd_unit_runs_the_commands_runway_has() {
     }
 }
 
-/// Runs amtool in deploy/alertmanager and returns its standard output,
-/// failing the test with its output unless it succeeds.
 fn amtool(args: &[&str]) -> String {
-    let out = Command::new("/usr/bin/amtool")
-        .current_dir(repo("deploy/alertmanager"))
-        .args(args)
-        .output()
-        .expect("run amtool (scripts/test installs it with Alertmanager)");
-    assert!(
-        out.status.success(),
-        "amtool {} failed:\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    run("amtool", "deploy/alertmanager", args)
 }
 
 /// The example Alertmanager configuration loads, and routes runway's
