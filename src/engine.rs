@@ -310,6 +310,7 @@ fn plan(config: &Config, l: &Limit) -> Plan {
         generator_url: generator_url(
             &crate::config::without_credentials(&config.source.url),
             &l.query,
+            lookback,
         ),
     }
 }
@@ -391,10 +392,34 @@ pub struct Reloads<S, K> {
 /// error names the file and every problem.
 pub type Loader<S, K> = Box<dyn FnMut() -> Result<Loaded<S, K>, String> + Send>;
 
-fn generator_url(base: &str, query: &str) -> String {
+/// The link an alert carries: the source's graph of the limit's query over
+/// its lookback (Prometheus' graph opens on the last hour otherwise, where a
+/// week's fill looks flat).
+fn generator_url(base: &str, query: &str, lookback: f64) -> String {
     let graph = format!("{}/graph", base.trim_end_matches('/'));
-    reqwest::Url::parse_with_params(&graph, &[("g0.expr", query), ("g0.tab", "0")])
-        .map_or_else(|_| base.to_string(), |u| u.to_string())
+    let range = prometheus_duration(lookback);
+    reqwest::Url::parse_with_params(
+        &graph,
+        &[
+            ("g0.expr", query),
+            ("g0.tab", "0"),
+            (evaluate::RANGE_PARAMETER, range.as_str()),
+        ],
+    )
+    .map_or_else(|_| base.to_string(), |u| u.to_string())
+}
+
+/// `seconds` as Prometheus writes a duration, in its largest whole unit:
+/// "2w", "7d", "36h", "90s".
+fn prometheus_duration(seconds: f64) -> String {
+    let s = seconds.round().max(1.0) as u64;
+    [(604_800, "w"), (86_400, "d"), (3_600, "h"), (60, "m")]
+        .iter()
+        .find(|(unit, _)| s.is_multiple_of(*unit))
+        .map_or_else(
+            || format!("{s}s"),
+            |(unit, name)| format!("{}{name}", s / unit),
+        )
 }
 
 impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
@@ -1770,6 +1795,21 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_links_are_written_as_prometheus_writes_them() {
+        for (seconds, written) in [
+            (14.0 * 86_400.0, "2w"),
+            (7.0 * 86_400.0, "1w"),
+            (3.0 * 86_400.0, "3d"),
+            (36.0 * 3_600.0, "36h"),
+            (90.0 * 60.0, "90m"),
+            (90.0, "90s"),
+            (0.2, "1s"),
+        ] {
+            assert_eq!(prometheus_duration(seconds), written);
+        }
+    }
 
     /// Ticks read late by different amounts (the runtime busy, a slow
     /// evaluation before) are timed by when they were due: a 5-minute hold

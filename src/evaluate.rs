@@ -315,6 +315,25 @@ pub fn summary(e: &Evaluation) -> String {
     }
 }
 
+/// The query parameter of an alert's link that sets the graph's range (the
+/// limit's lookback).
+pub const RANGE_PARAMETER: &str = "g0.range_input";
+
+/// Whether two alert links are to one source's graph of one query: the
+/// range they open on aside, which a changed lookback (or a runway from
+/// before links had one) sets otherwise.
+fn same_link(a: &str, b: &str) -> bool {
+    let without_range = |url: &str| -> String {
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.starts_with(&format!("{RANGE_PARAMETER}=")))
+            .collect();
+        format!("{path}?{}", kept.join("&"))
+    };
+    without_range(a) == without_range(b)
+}
+
 /// A number as a person reads it: integers without a fraction, others with
 /// up to 6 significant digits (and no fraction from a hundred thousand up:
 /// free bytes of 9137427713.026098 read 9137427713).
@@ -1144,7 +1163,7 @@ impl AlertTracker {
                         series_of(&labels, rule),
                         rule,
                     );
-                    let foreign = a.generator_url != url;
+                    let foreign = !same_link(&a.generator_url, url);
                     t.origin = if foreign {
                         Origin::Foreign
                     } else {

@@ -808,3 +808,25 @@ fn values_read_with_up_to_six_significant_digits() {
         assert_eq!(format_value(v), shown, "{v}");
     }
 }
+
+/// An alert's link opens the graph over the limit's lookback; a page taken
+/// over from Alertmanager is this runway's whatever range its link opened
+/// on (a changed lookback, or a runway from before links had a range), and
+/// another source's or another query's all the same.
+#[test]
+fn links_are_the_same_whatever_range_they_open_on() {
+    let ours = "http://p:9090/graph?g0.expr=disk&g0.tab=0&g0.range_input=7d";
+    assert!(same_link(ours, "http://p:9090/graph?g0.expr=disk&g0.tab=0"));
+    assert!(same_link(
+        ours,
+        "http://p:9090/graph?g0.expr=disk&g0.tab=0&g0.range_input=2w"
+    ));
+    assert!(!same_link(
+        ours,
+        "http://q:9090/graph?g0.expr=disk&g0.tab=0&g0.range_input=7d"
+    ));
+    assert!(!same_link(
+        ours,
+        "http://p:9090/graph?g0.expr=inodes&g0.tab=0&g0.range_input=7d"
+    ));
+}
