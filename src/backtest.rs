@@ -1258,38 +1258,25 @@ mod tests {
 
     #[test]
     fn degenerate_input_gives_an_empty_report_that_says_why() {
-        let r = backtest(
-            &[],
-            1.0,
-            Direction::Rising,
-            DAY,
-            30,
-            &Settings::default(),
-            None,
-        );
+        let replay = |s: &[Sample], wall: f64, lead: f64| {
+            backtest(
+                s,
+                wall,
+                Direction::Rising,
+                lead,
+                30,
+                &Settings::default(),
+                None,
+            )
+        };
+        let r = replay(&[], 1.0, DAY);
         assert!(r.cuts.is_empty());
         assert_eq!(r.note.as_deref(), Some("no finite samples"));
         let s = series(2.0, |_, _| 1.0);
-        let r = backtest(
-            &s,
-            2.0,
-            Direction::Rising,
-            7.0 * DAY,
-            30,
-            &Settings::default(),
-            None,
-        );
+        let r = replay(&s, 2.0, 7.0 * DAY);
         assert!(r.cuts.is_empty());
         assert!(r.note.as_deref().unwrap().contains("too short"));
-        let r = backtest(
-            &s,
-            0.5,
-            Direction::Rising,
-            DAY,
-            30,
-            &Settings::default(),
-            None,
-        );
+        let r = replay(&s, 0.5, DAY);
         assert!(r.note.as_deref().unwrap().contains("too early"));
         // Breached by its newest samples only: not "the wall is not
         // reached", beside a forecast that says it is.
@@ -1298,15 +1285,7 @@ mod tests {
         for x in &mut breached[n - 2..] {
             x.v = 3.0;
         }
-        let r = backtest(
-            &breached,
-            2.0,
-            Direction::Rising,
-            7.0 * DAY,
-            30,
-            &Settings::default(),
-            None,
-        );
+        let r = replay(&breached, 2.0, 7.0 * DAY);
         assert_eq!(
             r.note.as_deref(),
             Some("the wall is reached only by the newest samples, too few for the median of 7 that judges a crossing, and the data before is too short for cuts with a lead (7d) of data after them")

@@ -44,9 +44,6 @@ pub struct Config {
 /// hour says little about a month.
 pub const LEAD_PER_LOOKBACK: f64 = 10.0;
 
-/// A day: the shortest cycle `seasonality = "auto"` looks for.
-const DAY: Duration = Duration::from_secs(86_400);
-
 impl Config {
     /// What is valid but most likely not meant, each naming its key: a
     /// limit whose lead time reaches [`LEAD_PER_LOOKBACK`] times its
@@ -77,7 +74,8 @@ impl Config {
                 }
             }
             if limit.seasonality == Seasonality::Auto
-                && lookback.as_secs_f64() < crate::forecast::season::MIN_PERIODS * DAY.as_secs_f64()
+                && lookback.as_secs_f64()
+                    < crate::forecast::season::MIN_PERIODS * crate::forecast::season::DAY
             {
                 out.push(format!(
                     "limits[{i}].seasonality: \"auto\" finds a daily cycle in two days of history at least, and {whose} is {}: a daily cycle, if the series has one, is not recognised and its peaks are not forecast as peaks; set `lookback = \"2d\"` or more, or `seasonality = \"none\"` (limit {:?})",

@@ -78,9 +78,6 @@ pub const ALERT_LOG: &str = "runway::engine::alerts";
 const BACKTEST_LOOKBACKS: f64 = 4.0;
 /// ... cut at this many instants.
 const BACKTEST_CUTS: usize = 10;
-/// The fewest samples a lookback must hold at each cut of a replay over a
-/// history asked for: as many as a cycle's estimate needs in all.
-const MIN_SAMPLES_PER_REPLAYED_LOOKBACK: f64 = 16.0;
 /// The default resolution: a week at 5 minutes.
 const DEFAULT_POINTS: f64 = 2_016.0;
 
@@ -1212,10 +1209,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             Some(span) => (span, (span / MAX_POINTS_PER_SERIES).max(plan.step).round()),
         };
         // So long a history is read at so coarse a step that each cut's
-        // lookback would hold a handful of samples: nothing to replay. (A
-        // step configured so coarse is the limit's own, as evaluated.)
-        if step > plan.step && step > plan.lookback / MIN_SAMPLES_PER_REPLAYED_LOOKBACK {
-            let most = plan.lookback / MIN_SAMPLES_PER_REPLAYED_LOOKBACK * MAX_POINTS_PER_SERIES;
+        // lookback would hold fewer samples than a cycle is looked for in:
+        // nothing to replay. (A step configured so coarse is the limit's
+        // own, as evaluated.)
+        let fewest = crate::forecast::season::MIN_SAMPLES as f64;
+        if step > plan.step && step > plan.lookback / fewest {
+            let most = plan.lookback / fewest * MAX_POINTS_PER_SERIES;
             return Err(format!(
                 "limit {name}: a history of {} is read at a step of {} (at most {} points a series), and a lookback of {} would hold {:.0} samples at each cut; ask for {} or less",
                 evaluate::human_duration(span),

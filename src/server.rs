@@ -83,24 +83,34 @@ async fn built(
         })
     })
     .await;
+    let (body, zipped) = match done {
+        Ok(Ok(built)) => built,
+        Ok(Err(status)) => return status.into_response(),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
     // Caches must not hand a gzipped answer to a client that did not ask.
-    let vary = (header::VARY, "Accept-Encoding");
-    match done {
-        Ok(Ok((body, true))) => (
-            [
-                (header::CONTENT_TYPE, content_type),
-                (header::CONTENT_ENCODING, "gzip"),
-                vary,
-            ],
-            body,
-        )
-            .into_response(),
-        Ok(Ok((body, false))) => {
-            ([(header::CONTENT_TYPE, content_type), vary], body).into_response()
-        }
-        Ok(Err(status)) => status.into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::VARY, "Accept-Encoding"),
+        ],
+        body,
+    )
+        .into_response();
+    if zipped {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static("gzip"),
+        );
     }
+    response
+}
+
+/// The snapshot, read; a poisoned lock is a 500.
+fn read(s: &AppState) -> Result<std::sync::RwLockReadGuard<'_, Snapshot>, StatusCode> {
+    s.snapshot
+        .read()
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The JSON of `value`, for [`built`].
@@ -199,9 +209,7 @@ async fn forecasts(State(s): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 fn forecasts_json(s: &AppState) -> Result<serde_json::Value, StatusCode> {
-    let Ok(snap) = s.snapshot.read() else {
-        return Err(StatusCode::INTERNAL_SERVER_ERROR);
-    };
+    let snap = read(s)?;
     let held = snap.alerts_by_series();
     let rows: Vec<_> = snap
         .ranked()
@@ -261,9 +269,7 @@ fn forecasts_json(s: &AppState) -> Result<serde_json::Value, StatusCode> {
 
 async fn page(State(s): State<AppState>, headers: HeaderMap) -> Response {
     built(&headers, "text/html; charset=utf-8", move || {
-        let Ok(snap) = s.snapshot.read() else {
-            return Err(StatusCode::INTERNAL_SERVER_ERROR);
-        };
+        let snap = read(&s)?;
         let now = snap.evaluated_at.unwrap_or(0.0);
         Ok(page::render(&snap, now).into_bytes())
     })
@@ -303,9 +309,7 @@ async fn roadmap(
         Some(Err(e)) => return bad_data(format!("growth={e}")),
     };
     built(&headers, JSON, move || {
-        let Ok(snap) = s.snapshot.read() else {
-            return Err(StatusCode::INTERNAL_SERVER_ERROR);
-        };
+        let snap = read(&s)?;
         let growth = asked.unwrap_or(snap.growth_factor);
         let now = snap.evaluated_at.unwrap_or(0.0);
         // Prometheus' envelope, as /api/v1/forecasts and the errors have it;

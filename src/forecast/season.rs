@@ -25,6 +25,8 @@ pub const MIN_PERIODS: f64 = 2.0;
 /// trough and the slopes between them (a year of quarterly samples; a week
 /// of daily ones, a nightly job's durations, has seven).
 const MIN_SAMPLES_PER_PERIOD: f64 = 4.0;
+/// The fewest samples in all a cycle is looked for in.
+pub const MIN_SAMPLES: usize = 16;
 /// Below this many samples a period a cycle is coarse: it must also pass
 /// the F-test (see [`MAX_CHANCE`]), and it is found only when no cycle of
 /// finer bins is. (A year of history at the default step, 261 minutes, has
@@ -357,7 +359,7 @@ pub fn unobservable(samples: &[Sample], period: f64) -> Option<String> {
         return None;
     }
     Some(format!(
-        "it needs {MIN_PERIODS} periods of history, {MIN_SAMPLES_PER_PERIOD} samples a period and 16 in all"
+        "it needs {MIN_PERIODS} periods of history, {MIN_SAMPLES_PER_PERIOD} samples a period and {MIN_SAMPLES} in all"
     ))
 }
 
@@ -365,7 +367,7 @@ pub fn unobservable(samples: &[Sample], period: f64) -> Option<String> {
 /// enough samples per period.
 fn observable(samples: &[Sample], period: f64, dt: f64) -> bool {
     let n = samples.len();
-    n >= 16
+    n >= MIN_SAMPLES
         && period > 0.0
         && dt > 0.0
         && samples[n - 1].t - samples[0].t >= MIN_PERIODS * period
