@@ -786,8 +786,36 @@ fn describe(v: &Value) -> String {
 /// years of 365.25 days).
 pub const MAX_DURATION: Duration = Duration::from_secs(3_155_760_000);
 
-fn show(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+/// A duration as a configuration writes it: whole units from days down to
+/// milliseconds, run together (`7d`, `1h30m`, `90s` as `1m30s`), or whole
+/// years (`100y`, of 365.25 days as the parser reads them). Exact, so that
+/// an error about a step and a lookback shows the numbers compared; in the
+/// units the file was written in, not humantime's `7d` or `1h 30m`.
+pub fn show(d: Duration) -> String {
+    const YEAR_MS: u128 = 31_557_600_000;
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    if ms.is_multiple_of(YEAR_MS) {
+        return format!("{}y", ms / YEAR_MS);
+    }
+    let mut rest = ms;
+    let mut text = String::new();
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        let n = rest / size;
+        if n > 0 {
+            text.push_str(&format!("{n}{unit}"));
+            rest -= n * size;
+        }
+    }
+    text
 }
 
 /// A key's value, treating YAML's `key:` (null) as absent: that is what a
@@ -2106,9 +2134,9 @@ seasonality = "none"
         assert_eq!(advice.len(), 2, "{advice:#?}");
         assert!(
             advice[0]
-                .starts_with("limits[0].lead_time: \"warning\"'s lead time (30days) is 720 times")
+                .starts_with("limits[0].lead_time: \"warning\"'s lead time (30d) is 720 times")
                 && advice[0].contains("(evaluation.lookback, 1h)")
-                && advice[0].contains("a lookback of at least 3days")
+                && advice[0].contains("a lookback of at least 3d")
                 && advice[0].contains("(limit \"pool\")"),
             "{}",
             advice[0]
@@ -2368,7 +2396,7 @@ seasonality = "none"
         // lookback of 2^64 s passed the checks and crashed `run`).
         assert_eq!(
             toml_problems("[evaluation]\ninterval = \"18446744073709551615s\""),
-            ["evaluation.interval: \"18446744073709551615s\" is longer than 100years"]
+            ["evaluation.interval: \"18446744073709551615s\" is longer than 100y"]
         );
         assert!(
             ok(&toml_with(
@@ -2410,7 +2438,7 @@ seasonality = "none"
         );
         assert_eq!(
             problems(&limit("seasonality = \"7d\""), Format::Toml),
-            ["limits[0].seasonality: a cycle of 7days needs two periods of history to be taken out; evaluation.lookback is 7days (limit \"disk_full\")"]
+            ["limits[0].seasonality: a cycle of 7d needs two periods of history to be taken out; evaluation.lookback is 7d (limit \"disk_full\")"]
         );
         let huge = problems(
             &limit("seasonality = \"18446744073709551615s\""),
@@ -2622,7 +2650,7 @@ seasonality = "none"
         let limit = |extra: &str| limit_x("hold = \"2h\"", extra);
         assert_eq!(
             problems(&limit("lead_time = { critical = \"1d\", warning = \"7d\" }\nhold = \"1y\""), Format::Toml),
-            ["limits[0].hold: 1year is not shorter than limits[0].lead_time's critical lead time (1day): its alerts would fire only at the wall (limit \"x\")"]
+            ["limits[0].hold: 1y is not shorter than limits[0].lead_time's critical lead time (1d): its alerts would fire only at the wall (limit \"x\")"]
         );
         // Inherited from evaluation.hold: said there.
         assert_eq!(
@@ -2637,7 +2665,7 @@ seasonality = "none"
         let limit = |lead: &str| limit_x("", &format!("lead_time = {lead}"));
         assert_eq!(
             problems(&limit("{ critical = \"30d\", warning = \"7d\" }"), Format::Toml),
-            ["limits[0].lead_time: \"critical\" (30days) has a longer lead time than \"warning\" (7days): the more severe alert would fire first; swap them (limit \"x\")"]
+            ["limits[0].lead_time: \"critical\" (30d) has a longer lead time than \"warning\" (7d): the more severe alert would fire first; swap them (limit \"x\")"]
         );
         assert_eq!(
             problems(
@@ -2851,5 +2879,25 @@ seasonality = "none"
             problems(&text, Format::Toml),
             ["limits[0].wall: exactly one of wall and wall_query must be set (limit \"disk_full\")"]
         );
+    }
+
+    /// Durations in messages read as the file writes them, and read back as
+    /// the same duration: an error about "7d" or "1h 30m" named a value
+    /// the user never wrote.
+    #[test]
+    fn durations_are_shown_as_a_configuration_writes_them_and_read_back() {
+        let cases = [
+            (Duration::from_secs(7 * 86_400), "7d"),
+            (Duration::from_secs(5_400), "1h30m"),
+            (Duration::from_secs(90), "1m30s"),
+            (Duration::from_millis(1_500), "1s500ms"),
+            (Duration::from_secs(36 * 3_600), "1d12h"),
+            (MAX_DURATION, "100y"),
+            (Duration::ZERO, "0s"),
+        ];
+        for (d, text) in cases {
+            assert_eq!(show(d), text);
+            assert_eq!(humantime::parse_duration(text).ok(), Some(d), "{text}");
+        }
     }
 }

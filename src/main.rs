@@ -646,7 +646,7 @@ async fn run(cfg: Config, source: PrometheusSource, path: PathBuf) -> Result<()>
     info!(
         limits = cfg.limits.len(),
         source = %config::without_credentials(&cfg.source.url),
-        interval = %humantime::format_duration(cfg.evaluation.interval),
+        interval = %config::show(cfg.evaluation.interval),
         "runway starting"
     );
     let engine = Engine::new(&cfg, source, sink, metrics.clone(), snapshot.clone());

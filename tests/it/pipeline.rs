@@ -2380,9 +2380,8 @@ async fn a_lead_far_beyond_the_history_is_said_on_the_reload_and_the_page_until_
     let page = runway::page::render(&r.snapshot.read().unwrap(), T0);
     assert!(
         page.contains("id=\"config-advice\"")
-            && page.contains(
-                "limits[0].lead_time: &quot;warning&quot;'s lead time (7days) is 14 times"
-            ),
+            && page
+                .contains("limits[0].lead_time: &quot;warning&quot;'s lead time (7d) is 14 times"),
         "{page}"
     );
     let done = r.reload(DISK, T0);
@@ -2392,7 +2391,7 @@ async fn a_lead_far_beyond_the_history_is_said_on_the_reload_and_the_page_until_
     let done = r.reload(&short, T0 + 60.0);
     assert!(
         done.to_string().starts_with(
-            "1 limit configured; changed: disk_full; warning: limits[0].lead_time: \"warning\"'s lead time (7days) is 14 times the history it is forecast from (evaluation.lookback, 12h)"
+            "1 limit configured; changed: disk_full; warning: limits[0].lead_time: \"warning\"'s lead time (7d) is 14 times the history it is forecast from (evaluation.lookback, 12h)"
         ),
         "{done}"
     );
