@@ -119,7 +119,7 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
             line: i + 1,
             message,
         };
-        let mut fields = line.split(',').map(str::trim);
+        let mut fields = line.split(',').map(unquoted);
         // A trailing comma (a spreadsheet's export) is no third column.
         let (Some(a), Some(b), None | Some("")) = (fields.next(), fields.next(), fields.next())
         else {
@@ -186,6 +186,18 @@ fn parse_csv(text: &str, origin: &str) -> Result<Vec<Sample>, InputError> {
     Ok(out)
 }
 
+/// A field without the double quotes a spreadsheet's or a database's
+/// export puts around it (`"1700000000","42.5"`), and the spaces about it.
+/// (A quoted field holding a comma, `"1,234"`, still splits into more
+/// fields than two, and is refused for it.)
+fn unquoted(field: &str) -> &str {
+    let field = field.trim();
+    field
+        .strip_prefix('"')
+        .and_then(|f| f.strip_suffix('"'))
+        .map_or(field, str::trim)
+}
+
 /// How many timestamps given twice with different values are each named.
 const DUPLICATES_SHOWN: usize = 3;
 
@@ -199,6 +211,25 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].samples.len(), 3);
         assert_eq!(s[0].samples[0], Sample::new(1.0, 2.0));
+    }
+
+    /// An export that quotes every field (a spreadsheet's, `psql --csv`
+    /// with FORCE_QUOTE) is read as it says; a quoted number with a
+    /// thousands separator is refused, not read as two fields.
+    #[test]
+    fn quoted_fields_are_read_and_a_quoted_comma_is_refused_by_line() {
+        let s = parse_series(
+            "\"timestamp\",\"value\"\n\"1700000000\",\"42.5\"\n\" 1700000060 \",\"NaN\"\n",
+            "q.csv",
+        )
+        .unwrap();
+        assert_eq!(s[0].samples[0], Sample::new(1_700_000_000.0, 42.5));
+        assert!(s[0].samples[1].v.is_nan());
+        let e = parse_series("1,2\n2,\"1,234\"\n", "q.csv").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "q.csv:2: expected `timestamp,value`, got \"2,\\\"1,234\\\"\""
+        );
     }
 
     #[test]

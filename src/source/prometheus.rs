@@ -548,14 +548,21 @@ impl SeriesSource for PrometheusSource {
     }
 }
 
-/// Parses a saved `query_range` (or `query`) JSON response, as written by
-/// `curl .../api/v1/query_range`, for offline forecasting.
+/// Parses a saved `query_range` JSON response, as written by
+/// `curl .../api/v1/query_range`, for offline forecasting. An instant
+/// query's answer (a vector) is refused by name: it holds one sample a
+/// series, which no trend is fitted to, and read as one it said only
+/// "insufficient data".
 pub fn parse_saved_response(text: &str, origin: &str) -> Result<Vec<Series>, SourceError> {
     let r: Response = serde_json::from_str(text).map_err(|e| SourceError::InvalidResponse {
         query: origin.to_string(),
         message: e.to_string(),
     })?;
     match r.data {
+        Some(Data::Vector(_)) if r.status == "success" => Err(SourceError::InvalidResponse {
+            query: origin.to_string(),
+            message: "expected a matrix, got a vector: an instant query's answer (/api/v1/query) holds one sample a series; save a range query's (/api/v1/query_range)".to_string(),
+        }),
         Some(data) if r.status == "success" => data.into_series(origin),
         _ => Err(SourceError::InvalidResponse {
             query: origin.to_string(),
@@ -604,6 +611,19 @@ mod tests {
         let times: Vec<f64> = s[0].samples.iter().map(|x| x.t).collect();
         assert_eq!(times, [1_700_000_000.0, 1_700_000_060.0, 1_700_000_120.0]);
         assert_eq!(s[0].samples[2].v, 3.0);
+    }
+
+    #[test]
+    fn a_saved_instant_answer_is_refused_as_one_sample_a_series() {
+        let text = r#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"job":"node"},"value":[1700000000,"1"]}]}}"#;
+        let e = parse_saved_response(text, "instant.json").unwrap_err();
+        assert!(
+            e.to_string().contains("instant.json")
+                && e.to_string().contains("got a vector")
+                && e.to_string().contains("/api/v1/query_range"),
+            "{e}"
+        );
     }
 
     #[test]
