@@ -567,8 +567,16 @@ pub fn place<'a>(e: &'a Evaluation, windows: &[Window], growth: f64) -> Breaking
             Some(r) if r < growth => Stage::BeforeGrowth,
             Some(_) => Stage::Deferred,
             // Without a load figure, a wall the trend is heading for is one
-            // to look at; one it is moving away from is not.
-            None if f.status == Status::Approaching => Stage::BeforeGrowth,
+            // to look at; one it is moving away from is not, nor one whose
+            // band allows that it is never reached: a drift lost in the
+            // noise (a flat disk read as filling in 36 years at one
+            // evaluation and as emptying at the next) moved the headline's
+            // count of what to address back and forth.
+            None if f.status == Status::Approaching
+                && f.eta.is_some_and(|e| e.upper.is_finite()) =>
+            {
+                Stage::BeforeGrowth
+            }
             None => Stage::Deferred,
         },
     };

@@ -269,6 +269,15 @@ fn each_point_gets_the_stage_a_person_would_give_it() {
         stage(&evaluation("a", Approaching, Some(90.0 * DAY), None)),
         Stage::BeforeGrowth
     );
+    // Without a load figure, a trend towards the wall that may as well
+    // never reach it (its band's far edge is "never") is not yet one to
+    // address: it is the same series as a receding one, read through noise.
+    let mut drift = evaluation("a", Approaching, Some(36.0 * 365.0 * DAY), None);
+    if let Some(eta) = drift.forecast.eta.as_mut() {
+        eta.upper = f64::INFINITY;
+        eta.alert = f64::INFINITY;
+    }
+    assert_eq!(stage(&drift), Stage::Deferred);
     assert_eq!(
         stage(&evaluation("a", InsufficientData, None, None)),
         Stage::Unknown
