@@ -152,7 +152,7 @@ struct Plan {
     lookback: f64,
     step: f64,
     rules: Vec<AlertRule>,
-    generator_url: String,
+    link: GraphLink,
 }
 
 impl Plan {
@@ -304,7 +304,7 @@ fn plan(config: &Config, l: &Limit) -> Plan {
         lookback,
         step,
         rules,
-        generator_url: generator_url(
+        link: GraphLink::new(
             &crate::config::without_credentials(&config.source.url),
             &l.query,
             lookback,
@@ -389,21 +389,88 @@ pub struct Reloads<S, K> {
 /// error names the file and every problem.
 pub type Loader<S, K> = Box<dyn FnMut() -> Result<Loaded<S, K>, String> + Send>;
 
-/// The link an alert carries: the source's graph of the limit's query over
-/// its lookback (Prometheus' graph opens on the last hour otherwise, where a
-/// week's fill looks flat).
-fn generator_url(base: &str, query: &str, lookback: f64) -> String {
-    let graph = format!("{}/graph", base.trim_end_matches('/'));
-    let range = prometheus_duration(lookback);
-    reqwest::Url::parse_with_params(
-        &graph,
-        &[
-            ("g0.expr", query),
-            ("g0.tab", "0"),
-            (evaluate::RANGE_PARAMETER, range.as_str()),
-        ],
+/// The link an alert carries (Alertmanager's `generatorURL`): the source's
+/// graph of the limit's query over its lookback (Prometheus' graph opens on
+/// the last hour otherwise, where a week's fill looks flat), and below it a
+/// second graph of the alerting series alone beside its wall. The first
+/// alone was a graph of every series of the query, and no wall: which line
+/// was the page, and how near was it?
+struct GraphLink {
+    /// The limit's graph: what the roadmap's notices link to, and what an
+    /// alert held by an Alertmanager is recognised by (see
+    /// `evaluate::same_link`).
+    limit: String,
+    query: String,
+    range: String,
+}
+
+impl GraphLink {
+    fn new(base: &str, query: &str, lookback: f64) -> Self {
+        let graph = format!("{}/graph", base.trim_end_matches('/'));
+        let range = prometheus_duration(lookback);
+        let limit = reqwest::Url::parse_with_params(
+            &graph,
+            &[
+                ("g0.expr", query),
+                ("g0.tab", "0"),
+                (evaluate::RANGE_PARAMETER, range.as_str()),
+            ],
+        )
+        .map_or_else(|_| base.to_string(), |u| u.to_string());
+        Self {
+            limit,
+            query: query.to_string(),
+            range,
+        }
+    }
+}
+
+impl evaluate::Link for GraphLink {
+    fn for_series(&self, e: &evaluate::Evaluation) -> String {
+        let Ok(mut url) = reqwest::Url::parse(&self.limit) else {
+            return self.limit.clone();
+        };
+        let graph = evaluate::SERIES_GRAPH;
+        url.query_pairs_mut()
+            .append_pair(
+                &format!("{graph}expr"),
+                &series_expr(&self.query, &e.labels, e.wall),
+            )
+            .append_pair(&format!("{graph}tab"), "0")
+            .append_pair(&format!("{graph}range_input"), &self.range);
+        url.to_string()
+    }
+}
+
+/// PromQL for one series of `query`, picked by its `labels`, and a flat
+/// line at its `wall` labelled `runway_wall`. The series is picked with
+/// `and on(...)` against one sample made to carry its labels
+/// (`label_replace` on `vector(1)`), which costs Prometheus nothing, where
+/// a selector by those labels alone would read every metric that has them.
+fn series_expr(query: &str, labels: &crate::model::Labels, wall: f64) -> String {
+    // A PromQL string: backslashes, quotes and line ends escaped.
+    let quoted = |s: &str| {
+        format!(
+            "\"{}\"",
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        )
+    };
+    let mut expr = format!("({query})");
+    if !labels.is_empty() {
+        let names: Vec<&str> = labels.keys().map(String::as_str).collect();
+        let one = labels.iter().fold("vector(1)".to_string(), |one, (k, v)| {
+            // `$` in a replacement names a group; `$$` is a dollar.
+            let value = quoted(&v.replace('$', "$$"));
+            format!("label_replace({one}, {}, {value}, \"\", \"\")", quoted(k))
+        });
+        expr = format!("{expr} and on({}) {one}", names.join(", "));
+    }
+    format!(
+        "{expr} or label_replace(vector({wall:?}), \"runway_wall\", {}, \"\", \"\")",
+        quoted(&evaluate::format_value(wall))
     )
-    .map_or_else(|_| base.to_string(), |u| u.to_string())
 }
 
 /// `seconds` as Prometheus writes a duration, in its largest whole unit:
@@ -550,7 +617,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 plans
                     .iter()
                     .find(|p| p.limit.name == limit)
-                    .map(|p| (p.rules.as_slice(), p.generator_url.as_str()))
+                    .map(|p| (p.rules.as_slice(), p.link.limit.as_str()))
             },
             now,
         );
@@ -969,7 +1036,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                         name,
                         &evaluations,
                         &plan.rules,
-                        &plan.generator_url,
+                        &plan.link,
                         now,
                         &unforecast,
                     );
@@ -1100,7 +1167,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             if self.alert_on.contains(&c.kind) {
                 let plan = self.plans.iter().find(|p| p.limit.name == c.limit);
                 let labels = plan.map(|p| p.limit.labels.clone()).unwrap_or_default();
-                let url = plan.map_or("", |p| p.generator_url.as_str());
+                let url = plan.map_or("", |p| p.link.limit.as_str());
                 self.notices
                     .raise(c, &labels, self.growth_factor, now + self.alert_for, url);
             }
@@ -1808,6 +1875,28 @@ mod tests {
         ] {
             assert_eq!(prometheus_duration(seconds), written);
         }
+    }
+
+    /// The graph of one series picks it by every label, each value a
+    /// PromQL string whatever it holds (a Windows path's backslashes, a
+    /// quote, a dollar that `label_replace` would read as a group), beside
+    /// a flat line at its wall. (A real Prometheus answers it: `e2e`.)
+    #[test]
+    fn the_graph_of_one_series_picks_it_by_its_labels_beside_its_wall() {
+        let labels: crate::model::Labels = [
+            ("instance".to_string(), "node-3".to_string()),
+            ("path".to_string(), r#"C:\data "x" $1"#.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            series_expr("sum by (instance, path) (used)", &labels, 9.5e10),
+            r#"(sum by (instance, path) (used)) and on(instance, path) label_replace(label_replace(vector(1), "instance", "node-3", "", ""), "path", "C:\\data \"x\" $$1", "", "") or label_replace(vector(95000000000.0), "runway_wall", "95000000000", "", "")"#
+        );
+        assert_eq!(
+            series_expr("up", &crate::model::Labels::new(), -1.5),
+            r#"(up) or label_replace(vector(-1.5), "runway_wall", "-1.5", "", "")"#
+        );
     }
 
     /// Ticks read late by different amounts (the runtime busy, a slow

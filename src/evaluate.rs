@@ -319,19 +319,39 @@ pub fn summary(e: &Evaluation) -> String {
 /// limit's lookback).
 pub const RANGE_PARAMETER: &str = "g0.range_input";
 
+/// The prefix of the query parameters of an alert link's second graph: the
+/// alerting series alone, beside its wall.
+pub const SERIES_GRAPH: &str = "g1.";
+
+/// The link an alert carries to its source (Alertmanager's `generatorURL`).
+pub trait Link {
+    /// The link of the alerts of the series evaluated in `e`.
+    fn for_series(&self, e: &Evaluation) -> String;
+}
+
+/// One link for every series.
+impl Link for str {
+    fn for_series(&self, _: &Evaluation) -> String {
+        self.to_string()
+    }
+}
+
 /// Whether two alert links are to one source's graph of one query: the
 /// range they open on aside, which a changed lookback (or a runway from
-/// before links had one) sets otherwise.
+/// before links had one) sets otherwise, and the graph of the one series
+/// (which a runway from before links had one did not add).
 fn same_link(a: &str, b: &str) -> bool {
-    let without_range = |url: &str| -> String {
+    let of_the_limit = |url: &str| -> String {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         let kept: Vec<&str> = query
             .split('&')
-            .filter(|pair| !pair.starts_with(&format!("{RANGE_PARAMETER}=")))
+            .filter(|pair| {
+                !pair.starts_with(&format!("{RANGE_PARAMETER}=")) && !pair.starts_with(SERIES_GRAPH)
+            })
             .collect();
         format!("{path}?{}", kept.join("&"))
     };
-    without_range(a) == without_range(b)
+    of_the_limit(a) == of_the_limit(b)
 }
 
 /// A number as a person reads it: integers without a fraction, others with
@@ -912,10 +932,10 @@ impl AlertTracker {
         limit: &str,
         evaluations: &[Evaluation],
         rules: &[AlertRule],
-        generator_url: &str,
+        link: &(impl Link + ?Sized),
         now: UnixSeconds,
     ) {
-        self.update_partial(limit, evaluations, rules, generator_url, now, &[]);
+        self.update_partial(limit, evaluations, rules, link, now, &[]);
     }
 
     /// [`AlertTracker::update`], where the series in `unforecast` were
@@ -927,7 +947,7 @@ impl AlertTracker {
         limit: &str,
         evaluations: &[Evaluation],
         rules: &[AlertRule],
-        generator_url: &str,
+        link: &(impl Link + ?Sized),
         now: UnixSeconds,
         unforecast: &[Labels],
     ) {
@@ -937,6 +957,7 @@ impl AlertTracker {
             |labels: &Labels, state| transitions.push(Transition::new(limit, labels, state));
         let mut seen = std::collections::BTreeSet::new();
         for e in evaluations {
+            let generator_url = link.for_series(e);
             for rule in rules {
                 let labels = alert_labels(e, rule);
                 let fire = e.forecast.within(rule.lead);
@@ -949,7 +970,7 @@ impl AlertTracker {
                 // the link leads to.
                 if let Some(t) = existing.as_deref_mut() {
                     if t.generator_url != generator_url {
-                        t.generator_url = generator_url.to_string();
+                        t.generator_url.clone_from(&generator_url);
                     }
                 }
                 match existing {
@@ -1012,7 +1033,7 @@ impl AlertTracker {
                                 Tracked::new(
                                     state,
                                     alert_annotations(e, rule),
-                                    generator_url,
+                                    &generator_url,
                                     now,
                                     e.labels.clone(),
                                     rule,

@@ -811,12 +811,18 @@ fn values_read_with_up_to_six_significant_digits() {
 
 /// An alert's link opens the graph over the limit's lookback; a page taken
 /// over from Alertmanager is this runway's whatever range its link opened
-/// on (a changed lookback, or a runway from before links had a range), and
-/// another source's or another query's all the same.
+/// on (a changed lookback, or a runway from before links had a range),
+/// with or without the graph of its one series (which runways before did
+/// not add, and whose wall may have moved since), and another source's or
+/// another query's all the same.
 #[test]
 fn links_are_the_same_whatever_range_they_open_on() {
     let ours = "http://p:9090/graph?g0.expr=disk&g0.tab=0&g0.range_input=7d";
     assert!(same_link(ours, "http://p:9090/graph?g0.expr=disk&g0.tab=0"));
+    assert!(same_link(
+        ours,
+        "http://p:9090/graph?g0.expr=disk&g0.tab=0&g0.range_input=7d&g1.expr=%28disk%29+or+label_replace%28vector%280.0%29%2C+%22runway_wall%22%2C+%220%22%2C+%22%22%2C+%22%22%29&g1.tab=0&g1.range_input=7d"
+    ));
     assert!(same_link(
         ours,
         "http://p:9090/graph?g0.expr=disk&g0.tab=0&g0.range_input=2w"

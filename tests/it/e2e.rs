@@ -760,6 +760,28 @@ async fn an_alert_reaches_alertmanager_only_for_the_wall_inside_the_lead_window_
                 && u.contains("node_filesystem_avail_bytes")),
         "generatorURL does not lead to the query in Prometheus: {alert:#}"
     );
+    // Its second graph is the paged disk alone, beside its wall: asked of
+    // the same Prometheus, it answers that one series and a flat line at 0.
+    let link = reqwest::Url::parse(alert["generatorURL"].as_str().unwrap_or_default())
+        .expect("generatorURL is a URL");
+    let (_, series_graph) = link
+        .query_pairs()
+        .find(|(k, _)| k == "g1.expr")
+        .unwrap_or_else(|| panic!("no graph of the series alone in {link}"));
+    let answer = prometheus.instant_values(&series_graph, end).await;
+    let mut shown: Vec<String> = answer
+        .iter()
+        .map(|(l, v)| match l.get("runway_wall") {
+            Some(wall) => format!("wall {wall} at {v}"),
+            None => format!("{} {}", l["instance"], l["mountpoint"]),
+        })
+        .collect();
+    shown.sort();
+    assert_eq!(
+        shown,
+        ["node-3 /data", "wall 0 at 0"],
+        "{series_graph} in {link}"
+    );
 
     // A few evaluations (and resends) later, still nothing about the far disk.
     tokio::time::sleep(Duration::from_secs(4)).await;

@@ -1087,10 +1087,13 @@ async fn an_alerts_link_to_prometheus_carries_no_credentials() {
     let sent = r.sink.take();
     let link = &sent[0].generator_url;
     // Over the limit's lookback: Prometheus' graph opens on the last hour
-    // otherwise, where two days' fill looks flat.
+    // otherwise, where two days' fill looks flat. Below it, the series
+    // alone beside its wall (asked of a real Prometheus in `e2e`).
     assert_eq!(
         link,
-        "http://prometheus.invalid:9090/graph?g0.expr=node_filesystem_avail_bytes&g0.tab=0&g0.range_input=2d"
+        "http://prometheus.invalid:9090/graph?g0.expr=node_filesystem_avail_bytes&g0.tab=0&g0.range_input=2d\
+         &g1.expr=%28node_filesystem_avail_bytes%29+and+on%28instance%29+label_replace%28vector%281%29%2C+%22instance%22%2C+%22a%22%2C+%22%22%2C+%22%22%29\
+         +or+label_replace%28vector%280.0%29%2C+%22runway_wall%22%2C+%220%22%2C+%22%22%2C+%22%22%29&g1.tab=0&g1.range_input=2d"
     );
 }
 
