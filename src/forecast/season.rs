@@ -277,36 +277,52 @@ fn grid_origin(samples: &[Sample], width: f64) -> f64 {
     (shared + earliest) / std::f64::consts::TAU * width
 }
 
-/// The median offset of each of `bins` phase bins over the points that
-/// `keep` (by index) admits; `None` for a bin with none. `bin[i]` is the
-/// bin of point `i`, `offset[i]` its offset. The points are sorted into
-/// their bins in one pass over a single buffer.
-fn profile_of(
-    bin: &[usize],
-    offset: &[f64],
-    bins: usize,
-    keep: impl Fn(usize) -> bool,
-) -> Vec<Option<f64>> {
-    let mut start = vec![0usize; bins + 1];
-    for (i, &b) in bin.iter().enumerate() {
-        if keep(i) {
-            start[b + 1] += 1;
+/// The points of each phase bin, in the even periods and in the odd ones
+/// (counted from the first sample's), sorted into one buffer in one pass:
+/// bin `b`'s even periods' points, then its odd ones', so that its points
+/// over all periods are the two together. (Three passes, one a profile,
+/// each counted, placed and allocated the same points again.)
+struct Bins {
+    /// The offsets, bin by bin, the even periods' before the odd ones'.
+    sorted: Vec<f64>,
+    /// Where the points of bin `b` in periods of parity `p` begin in
+    /// `sorted`: at `2b + p`, and end where the next begin.
+    start: Vec<usize>,
+}
+
+impl Bins {
+    /// `key[i]`: point `i`'s bin twice, plus 1 in an odd period;
+    /// `offset[i]`: its offset.
+    fn new(key: &[usize], offset: &[f64], bins: usize) -> Self {
+        let mut start = vec![0usize; 2 * bins + 1];
+        for &k in key {
+            start[k + 1] += 1;
         }
-    }
-    for b in 0..bins {
-        start[b + 1] += start[b];
-    }
-    let mut fill = start.clone();
-    let mut sorted = vec![0.0; start[bins]];
-    for (i, (&b, &d)) in bin.iter().zip(offset).enumerate() {
-        if keep(i) {
-            sorted[fill[b]] = d;
-            fill[b] += 1;
+        for k in 0..2 * bins {
+            start[k + 1] += start[k];
         }
+        let mut fill = start.clone();
+        let mut sorted = vec![0.0; key.len()];
+        for (&k, &d) in key.iter().zip(offset) {
+            sorted[fill[k]] = d;
+            fill[k] += 1;
+        }
+        Self { sorted, start }
     }
-    (0..bins)
-        .map(|b| super::robust::median_in_place(&mut sorted[start[b]..start[b + 1]]))
-        .collect()
+
+    /// The median offset of each bin over the points from `[2b + from,
+    /// 2b + to)` (0..1 the even periods, 1..2 the odd, 0..2 all); `None`
+    /// for a bin with none. A median depends on the points alone, not on
+    /// the order an earlier one left them in.
+    fn profile(&mut self, from: usize, to: usize) -> Vec<Option<f64>> {
+        let bins = (self.start.len() - 1) / 2;
+        (0..bins)
+            .map(|b| {
+                let (lo, hi) = (self.start[2 * b + from], self.start[2 * b + to]);
+                super::robust::median_in_place(&mut self.sorted[lo..hi])
+            })
+            .collect()
+    }
 }
 
 /// Pearson correlation of two profiles over the bins both have.
@@ -407,20 +423,22 @@ fn estimate_in(
     } else {
         0.0
     };
-    let bin: Vec<usize> = samples
+    // Each sample's phase bin and whether its period is odd, as one key
+    // (see `Bins`).
+    let key: Vec<usize> = samples
         .iter()
-        .map(|s| bin_of(s.t - origin, period, bins))
+        .map(|s| {
+            let odd = floor((s.t - samples[0].t) / period) as i64 % 2 == 1;
+            2 * bin_of(s.t - origin, period, bins) + usize::from(odd)
+        })
         .collect();
-    let odd: Vec<bool> = samples
-        .iter()
-        .map(|s| floor((s.t - samples[0].t) / period) as i64 % 2 == 1)
-        .collect();
-    let even_periods = profile_of(&bin, &detrended, bins, |i| !odd[i]);
-    let odd_periods = profile_of(&bin, &detrended, bins, |i| odd[i]);
+    let mut by_bin = Bins::new(&key, &detrended, bins);
+    let even_periods = by_bin.profile(0, 1);
+    let odd_periods = by_bin.profile(1, 2);
     if agreement(&even_periods, &odd_periods) < MIN_AGREEMENT {
         return None;
     }
-    let all = profile_of(&bin, &detrended, bins, |_| true);
+    let all = by_bin.profile(0, 2);
     if all.iter().any(Option::is_none) {
         return None;
     }
@@ -436,10 +454,10 @@ fn estimate_in(
     };
     let d_mean = detrended.iter().sum::<f64>() / n as f64;
     let total: f64 = detrended.iter().map(|d| (d - d_mean).powi(2)).sum();
-    let left: f64 = bin
+    let left: f64 = key
         .iter()
         .zip(&detrended)
-        .map(|(&b, d)| (d - season.profile[b]).powi(2))
+        .map(|(&k, d)| (d - season.profile[k / 2]).powi(2))
         .sum();
     if total <= 0.0 {
         return None;
