@@ -61,9 +61,15 @@ impl Prefix {
         Self { s }
     }
 
-    /// Residual sum of squares of the least-squares line over [a, b).
+    /// Residual sum of squares of the least-squares line over [a, b): the
+    /// searches for a split take two at every sample.
     fn sse(&self, a: usize, b: usize) -> f64 {
-        self.sse_across(a, b, b, b)
+        // What `sse_across(a, b, b, b)` computes, without adding the empty
+        // stretch's sums (`s[b] - s[b]`, +0.0) to each: a running sum from
+        // +0.0 is never -0.0, so neither is a difference of two, and adding
+        // +0.0 to it changes no bit.
+        let (sa, sb) = (&self.s[a], &self.s[b]);
+        Self::sse_of((b - a) as f64, std::array::from_fn(|i| sb[i] - sa[i]))
     }
 
     /// Residual sum of squares of one least-squares line over [a, k) and
@@ -71,7 +77,15 @@ impl Prefix {
     fn sse_across(&self, a: usize, k: usize, k2: usize, b: usize) -> f64 {
         let n = ((k - a) + (b - k2)) as f64;
         let (sa, sk, sk2, sb) = (&self.s[a], &self.s[k], &self.s[k2], &self.s[b]);
-        let d: [f64; 5] = std::array::from_fn(|i| (sk[i] - sa[i]) + (sb[i] - sk2[i]));
+        Self::sse_of(
+            n,
+            std::array::from_fn(|i| (sk[i] - sa[i]) + (sb[i] - sk2[i])),
+        )
+    }
+
+    /// Residual sum of squares of the least-squares line through `n`
+    /// samples whose sums of (x, y, x², xy, y²) are `d`.
+    fn sse_of(n: f64, d: [f64; 5]) -> f64 {
         let [sx, sy, sxx, sxy, syy] = d;
         let vx = sxx - sx * sx / n;
         let vy = syy - sy * sy / n;
@@ -300,9 +314,11 @@ pub fn current_start_measured(samples: &[Sample], measured: &[f64]) -> usize {
             .then(|| {
                 // Two samples before a step give its line; a step one
                 // sample after the split is where the split is.
-                (best_k + 2..=n - MIN_INNER).min_by(|&a, &b| {
-                    (p.sse(best_k, a) + p.sse(a, n)).total_cmp(&(p.sse(best_k, b) + p.sse(b, n)))
-                })
+                // Each split's cost once, not once a comparison.
+                (best_k + 2..=n - MIN_INNER)
+                    .map(|j| (j, p.sse(best_k, j) + p.sse(j, n)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(j, _)| j)
             })
             .flatten();
         // Both refusals need a change within the new regime.
