@@ -352,6 +352,10 @@ struct Prepared {
     season: Option<season::Season>,
     /// The whole history on the model's scale, cycle removed.
     adjusted: Vec<Sample>,
+    /// The cycle's offset at each sample of `adjusted` (none without a
+    /// cycle): found once, for taking the cycle out here and for putting
+    /// it back at every backtest's every prediction.
+    offsets: Vec<f64>,
     /// Where the current regime starts in `adjusted`.
     start: usize,
     regime_start: Option<UnixSeconds>,
@@ -431,10 +435,16 @@ fn prepare(
     // Whether the series accumulates is judged on it as measured (see
     // `regime::current_start_measured`).
     let measured: Vec<f64> = scaled.iter().map(|s| s.v).collect();
+    let offsets: Vec<f64> = match &season {
+        Some(c) => scaled.iter().map(|s| c.at(s.t)).collect(),
+        None => Vec::new(),
+    };
+    // The cycle at each sample taken out, as `season::Season::remove` does.
     let adjusted: Vec<Sample> = match &season {
         Some(c) => scaled
             .iter()
-            .map(|s| Sample::new(s.t, c.remove(s.t, s.v)))
+            .zip(&offsets)
+            .map(|(s, &offset)| Sample::new(s.t, c.with(s.v, -offset)))
             .collect(),
         None => scaled,
     };
@@ -446,6 +456,7 @@ fn prepare(
         regime_start: (start > 0).then(|| adjusted[start].t),
         start,
         adjusted,
+        offsets,
     }
 }
 
