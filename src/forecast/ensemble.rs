@@ -7,6 +7,7 @@
 
 use super::{band, level_samples, robust, Eta, Forecast, Source, Status};
 use crate::model::Sample;
+use std::borrow::Cow;
 
 /// The origins of the rolling backtest, as fractions of the current regime.
 pub(super) const ORIGINS: [f64; 3] = [0.5, 0.7, 0.85];
@@ -97,8 +98,8 @@ pub(super) fn backtest_error(
             .easing
             .and_then(|_| crate::forecast::regime::easing(known, src.toward));
         let (axis, origin) = match easing {
-            Some(bend) => (eased(head, anchor, bend), 0.0),
-            None => (head.to_vec(), anchor),
+            Some(bend) => (Cow::Owned(eased(head, anchor, bend)), 0.0),
+            None => (Cow::Borrowed(head), anchor),
         };
         let Some(trend) = src.slope.fit(&axis, origin).map(|l| {
             let k = level_samples(axis.len());

@@ -23,6 +23,7 @@ pub mod robust;
 pub mod sawtooth;
 pub mod season;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::model::{Direction, Sample, UnixSeconds};
@@ -915,8 +916,8 @@ fn fitted_candidates(
         // A trend that levels off is a straight one on its own time axis
         // (see `Easing`), where now is 0.
         let (axis, origin) = match src.easing {
-            Some(e) => (ensemble::eased(window, now, e.bend), 0.0),
-            None => (window.to_vec(), now),
+            Some(e) => (Cow::Owned(ensemble::eased(window, now, e.bend)), 0.0),
+            None => (Cow::Borrowed(window), now),
         };
         let Some(line) = slope
             .fit(&axis, origin)
