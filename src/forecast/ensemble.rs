@@ -113,13 +113,13 @@ pub(super) fn backtest_error(
             Vec::with_capacity(data.len() - k),
             Vec::with_capacity(data.len() - k),
         ];
-        for (i, (s, actual)) in (k..).zip(p.adjusted[k..].iter().zip(&data[k..])) {
+        for (at, (s, actual)) in (k..).zip(p.adjusted[k..].iter().zip(&data[k..])) {
             let h = match easing {
                 Some(bend) => bend.reach(s.t - anchor),
                 None => s.t - anchor,
             };
             // The cycle at this sample, as `prepare` took it out.
-            let with_cycle = |v: f64| p.season.as_ref().map_or(v, |c| c.with(v, p.offsets[i]));
+            let with_cycle = |v: f64| p.season.as_ref().map_or(v, |c| c.with(v, p.offsets[at]));
             let se = trend.se(h);
             for (i, reach) in [h, damped_reach(h, tau)].into_iter().enumerate() {
                 let fitted = line.intercept + line.slope * reach;
