@@ -457,7 +457,10 @@ fn series_expr(query: &str, labels: &crate::model::Labels, wall: f64) -> String 
                 .replace('\n', "\\n")
         )
     };
-    let mut expr = format!("({query})");
+    // A `#` may begin a comment that runs to the end of the line, which
+    // would swallow the closing parenthesis: a line end closes it first.
+    let end = if query.contains('#') { "\n)" } else { ")" };
+    let mut expr = format!("({query}{end}");
     if !labels.is_empty() {
         let names: Vec<&str> = labels.keys().map(String::as_str).collect();
         let one = labels.iter().fold("vector(1)".to_string(), |one, (k, v)| {
@@ -1896,6 +1899,11 @@ mod tests {
         assert_eq!(
             series_expr("up", &crate::model::Labels::new(), -1.5),
             r#"(up) or label_replace(vector(-1.5), "runway_wall", "-1.5", "", "")"#
+        );
+        // A query that ends in a comment (a multi-line one from TOML).
+        assert_eq!(
+            series_expr("up # the targets", &crate::model::Labels::new(), 1.0),
+            "(up # the targets\n) or label_replace(vector(1.0), \"runway_wall\", \"1\", \"\", \"\")"
         );
     }
 
