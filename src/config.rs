@@ -790,7 +790,7 @@ pub const MAX_DURATION: Duration = Duration::from_secs(3_155_760_000);
 /// milliseconds, run together (`7d`, `1h30m`, `90s` as `1m30s`), or whole
 /// years (`100y`, of 365.25 days as the parser reads them). Exact, so that
 /// an error about a step and a lookback shows the numbers compared; in the
-/// units the file was written in, not humantime's `7d` or `1h 30m`.
+/// units the file was written in, not humantime's `7days` or `1h 30m`.
 pub fn show(d: Duration) -> String {
     const YEAR_MS: u128 = 31_557_600_000;
     let ms = d.as_millis();
@@ -2882,7 +2882,7 @@ seasonality = "none"
     }
 
     /// Durations in messages read as the file writes them, and read back as
-    /// the same duration: an error about "7d" or "1h 30m" named a value
+    /// the same duration: an error about "7days" or "1h 30m" named a value
     /// the user never wrote.
     #[test]
     fn durations_are_shown_as_a_configuration_writes_them_and_read_back() {

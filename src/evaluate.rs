@@ -338,8 +338,8 @@ impl Link for str {
 
 /// Whether two alert links are to one source's graph of one query: the
 /// range they open on aside, which a changed lookback (or a runway from
-/// before links had one) sets otherwise, and the graph of the one series
-/// (which a runway from before links had one did not add).
+/// before links had one) sets otherwise, and the graph of the one series,
+/// which runways before this one did not add.
 fn same_link(a: &str, b: &str) -> bool {
     let of_the_limit = |url: &str| -> String {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
