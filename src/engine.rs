@@ -444,9 +444,13 @@ impl evaluate::Link for GraphLink {
 
 /// PromQL for one series of `query`, picked by its `labels`, and a flat
 /// line at its `wall` labelled `runway_wall`. The series is picked with
-/// `and on(...)` against one sample made to carry its labels
-/// (`label_replace` on `vector(1)`), which costs Prometheus nothing, where
-/// a selector by those labels alone would read every metric that has them.
+/// `and ignoring(__name__)` against one sample made to carry exactly its
+/// labels (`label_replace` on `vector(1)`): the whole label set must match,
+/// so a series that carries these labels and more (another path of the
+/// same instance), or a series without labels beside labelled ones, is
+/// not picked with it, and no label name is written where PromQL reads a
+/// keyword (`on(inf)` does not parse). It costs Prometheus nothing, where a
+/// selector by those labels would read every metric that has them.
 fn series_expr(query: &str, labels: &crate::model::Labels, wall: f64) -> String {
     // A PromQL string: backslashes, quotes and line ends escaped.
     let quoted = |s: &str| {
@@ -460,18 +464,13 @@ fn series_expr(query: &str, labels: &crate::model::Labels, wall: f64) -> String 
     // A `#` may begin a comment that runs to the end of the line, which
     // would swallow the closing parenthesis: a line end closes it first.
     let end = if query.contains('#') { "\n)" } else { ")" };
-    let mut expr = format!("({query}{end}");
-    if !labels.is_empty() {
-        let names: Vec<&str> = labels.keys().map(String::as_str).collect();
-        let one = labels.iter().fold("vector(1)".to_string(), |one, (k, v)| {
-            // `$` in a replacement names a group; `$$` is a dollar.
-            let value = quoted(&v.replace('$', "$$"));
-            format!("label_replace({one}, {}, {value}, \"\", \"\")", quoted(k))
-        });
-        expr = format!("{expr} and on({}) {one}", names.join(", "));
-    }
+    let one = labels.iter().fold("vector(1)".to_string(), |one, (k, v)| {
+        // `$` in a replacement names a group; `$$` is a dollar.
+        let value = quoted(&v.replace('$', "$$"));
+        format!("label_replace({one}, {}, {value}, \"\", \"\")", quoted(k))
+    });
     format!(
-        "{expr} or label_replace(vector({wall:?}), \"runway_wall\", {}, \"\", \"\")",
+        "({query}{end} and ignoring(__name__) {one} or label_replace(vector({wall:?}), \"runway_wall\", {}, \"\", \"\")",
         quoted(&evaluate::format_value(wall))
     )
 }
@@ -1894,16 +1893,16 @@ mod tests {
         .collect();
         assert_eq!(
             series_expr("sum by (instance, path) (used)", &labels, 9.5e10),
-            r#"(sum by (instance, path) (used)) and on(instance, path) label_replace(label_replace(vector(1), "instance", "node-3", "", ""), "path", "C:\\data \"x\" $$1", "", "") or label_replace(vector(95000000000.0), "runway_wall", "95000000000", "", "")"#
+            r#"(sum by (instance, path) (used)) and ignoring(__name__) label_replace(label_replace(vector(1), "instance", "node-3", "", ""), "path", "C:\\data \"x\" $$1", "", "") or label_replace(vector(95000000000.0), "runway_wall", "95000000000", "", "")"#
         );
         assert_eq!(
             series_expr("up", &crate::model::Labels::new(), -1.5),
-            r#"(up) or label_replace(vector(-1.5), "runway_wall", "-1.5", "", "")"#
+            r#"(up) and ignoring(__name__) vector(1) or label_replace(vector(-1.5), "runway_wall", "-1.5", "", "")"#
         );
         // A query that ends in a comment (a multi-line one from TOML).
         assert_eq!(
             series_expr("up # the targets", &crate::model::Labels::new(), 1.0),
-            "(up # the targets\n) or label_replace(vector(1.0), \"runway_wall\", \"1\", \"\", \"\")"
+            "(up # the targets\n) and ignoring(__name__) vector(1) or label_replace(vector(1.0), \"runway_wall\", \"1\", \"\", \"\")"
         );
     }
 

@@ -1092,7 +1092,7 @@ async fn an_alerts_link_to_prometheus_carries_no_credentials() {
     assert_eq!(
         link,
         "http://prometheus.invalid:9090/graph?g0.expr=node_filesystem_avail_bytes&g0.tab=0&g0.range_input=2d\
-         &g1.expr=%28node_filesystem_avail_bytes%29+and+on%28instance%29+label_replace%28vector%281%29%2C+%22instance%22%2C+%22a%22%2C+%22%22%2C+%22%22%29\
+         &g1.expr=%28node_filesystem_avail_bytes%29+and+ignoring%28__name__%29+label_replace%28vector%281%29%2C+%22instance%22%2C+%22a%22%2C+%22%22%2C+%22%22%29\
          +or+label_replace%28vector%280.0%29%2C+%22runway_wall%22%2C+%220%22%2C+%22%22%2C+%22%22%29&g1.tab=0&g1.range_input=2d"
     );
 }
