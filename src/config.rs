@@ -39,15 +39,15 @@ pub struct Config {
     pub limits: Vec<Limit>,
 }
 
-/// How many times its history a limit's longest lead time may reach before
+/// How many times its history a limit's longest lead time may be before
 /// `check` and the daemon advise a longer lookback: a trend seen for an
 /// hour says little about a month.
 pub const LEAD_PER_LOOKBACK: f64 = 10.0;
 
 impl Config {
     /// What is valid but most likely not meant, each naming its key: a
-    /// limit whose lead time reaches [`LEAD_PER_LOOKBACK`] times its
-    /// history or more, and one that looks for cycles (`auto`) in less
+    /// limit whose lead time is more than [`LEAD_PER_LOOKBACK`] times its
+    /// history, and one that looks for cycles (`auto`) in less
     /// than the two days of history a daily cycle needs. `runway check`
     /// prints them and the daemon logs them at start and at each reload;
     /// neither refuses the file.
@@ -60,7 +60,9 @@ impl Config {
             };
             if let Some(longest) = limit.lead_times.iter().max_by_key(|l| l.lead) {
                 let times = longest.lead.as_secs_f64() / lookback.as_secs_f64();
-                if times >= LEAD_PER_LOOKBACK {
+                // Beyond, not at: the lookback advised (a tenth of the
+                // lead) must itself pass.
+                if times > LEAD_PER_LOOKBACK {
                     out.push(format!(
                         "limits[{i}].lead_time: {:?}'s lead time ({}) is {times:.0} times the history it is forecast from ({whose}, {}): a trend seen for that long says little so far ahead (its band is wide, and its page may come late: damped trends doubt that it lasts); a lookback of at least {} is advised (limit {:?})",
                         longest.severity,
@@ -2147,6 +2149,17 @@ seasonality = "none"
                 && advice[1].contains("evaluation.lookback is 1h"),
             "{}",
             advice[1]
+        );
+        // The lookback advised passes: a lead of exactly ten lookbacks
+        // is not advised against.
+        let advised = ok(&limit_x("", "lead_time = \"30d\"\nlookback = \"3d\""));
+        assert!(
+            !advised
+                .advisories()
+                .iter()
+                .any(|a| a.starts_with("limits[0].lead_time:")),
+            "{:#?}",
+            advised.advisories()
         );
         // A limit's own lookback is the one named.
         let short = ok(&limit_x("", "lead_time = \"7d\"\nlookback = \"12h\""));
