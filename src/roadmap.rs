@@ -567,13 +567,18 @@ pub fn place<'a>(e: &'a Evaluation, windows: &[Window], growth: f64) -> Breaking
             Some(r) if r < growth => Stage::BeforeGrowth,
             Some(_) => Stage::Deferred,
             // Without a load figure, a wall the trend is heading for is one
-            // to look at; one it is moving away from is not, nor one whose
-            // band allows that it is never reached: a drift lost in the
-            // noise (a flat disk read as filling in 36 years at one
-            // evaluation and as emptying at the next) moved the headline's
-            // count of what to address back and forth.
+            // to look at; one it is moving away from is not, nor a far one
+            // (beyond the horizon, see `HORIZON_LEADS`) whose band allows
+            // that it is never reached: a drift lost in the noise (a flat
+            // disk read as filling in 36 years at one evaluation and as
+            // emptying at the next) moved the headline's count of what to
+            // address back and forth. A nearer wall stays whatever its
+            // band: a noisy fill two months out opens its band to "never"
+            // at one evaluation in twenty or so.
             None if f.status == Status::Approaching
-                && f.eta.is_some_and(|e| e.upper.is_finite()) =>
+                && f.eta.is_some_and(|e| {
+                    e.upper.is_finite() || e.likely <= HORIZON_LEADS * longest_lead(windows)
+                }) =>
             {
                 Stage::BeforeGrowth
             }
@@ -598,8 +603,13 @@ pub fn place<'a>(e: &'a Evaluation, windows: &[Window], growth: f64) -> Breaking
 /// Whether `f`'s likely time to its wall falls within the longest of the
 /// limit's lead times `windows`.
 fn likely_within(f: &crate::forecast::Forecast, windows: &[Window]) -> bool {
-    let longest = windows.iter().map(|w| w.lead).fold(0.0, f64::max);
+    let longest = longest_lead(windows);
     f.status == Status::Approaching && f.eta.is_some_and(|e| e.likely <= longest)
+}
+
+/// The longest of the lead times `windows`, in seconds.
+fn longest_lead(windows: &[Window]) -> f64 {
+    windows.iter().map(|w| w.lead).fold(0.0, f64::max)
 }
 
 /// Every series placed and ranked: by stage (breached, critical, warning,

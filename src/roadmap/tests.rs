@@ -269,15 +269,31 @@ fn each_point_gets_the_stage_a_person_would_give_it() {
         stage(&evaluation("a", Approaching, Some(90.0 * DAY), None)),
         Stage::BeforeGrowth
     );
-    // Without a load figure, a trend towards the wall that may as well
+    // Without a load figure, a far trend towards the wall that may as well
     // never reach it (its band's far edge is "never") is not yet one to
     // address: it is the same series as a receding one, read through noise.
-    let mut drift = evaluation("a", Approaching, Some(36.0 * 365.0 * DAY), None);
-    if let Some(eta) = drift.forecast.eta.as_mut() {
-        eta.upper = f64::INFINITY;
-        eta.alert = f64::INFINITY;
-    }
-    assert_eq!(stage(&drift), Stage::Deferred);
+    // A noisy fill within the horizon (ten weeks here) is, whatever its
+    // band.
+    let open_band = |likely: f64| {
+        let mut e = evaluation("a", Approaching, Some(likely), None);
+        if let Some(eta) = e.forecast.eta.as_mut() {
+            eta.upper = f64::INFINITY;
+            eta.alert = f64::INFINITY;
+        }
+        e
+    };
+    assert_eq!(stage(&open_band(36.0 * 365.0 * DAY)), Stage::Deferred);
+    assert_eq!(stage(&open_band(56.0 * DAY)), Stage::BeforeGrowth);
+    assert_eq!(
+        stage(&evaluation(
+            "a",
+            Approaching,
+            Some(36.0 * 365.0 * DAY),
+            None
+        )),
+        Stage::BeforeGrowth,
+        "a far wall its band is sure of"
+    );
     assert_eq!(
         stage(&evaluation("a", InsufficientData, None, None)),
         Stage::Unknown
