@@ -400,6 +400,9 @@ struct GraphLink {
     /// alert held by an Alertmanager is recognised by (see
     /// `evaluate::same_link`).
     limit: String,
+    /// The same, parsed, for a series' graph to be added to (`None` when
+    /// the source's URL makes none: `limit` is that URL then).
+    parsed: Option<reqwest::Url>,
     query: String,
     range: String,
 }
@@ -408,7 +411,7 @@ impl GraphLink {
     fn new(base: &str, query: &str, lookback: f64) -> Self {
         let graph = format!("{}/graph", base.trim_end_matches('/'));
         let range = prometheus_duration(lookback);
-        let limit = reqwest::Url::parse_with_params(
+        let parsed = reqwest::Url::parse_with_params(
             &graph,
             &[
                 ("g0.expr", query),
@@ -416,9 +419,12 @@ impl GraphLink {
                 (evaluate::RANGE_PARAMETER, range.as_str()),
             ],
         )
-        .map_or_else(|_| base.to_string(), |u| u.to_string());
+        .ok();
         Self {
-            limit,
+            limit: parsed
+                .as_ref()
+                .map_or_else(|| base.to_string(), |u| u.to_string()),
+            parsed,
             query: query.to_string(),
             range,
         }
@@ -427,7 +433,7 @@ impl GraphLink {
 
 impl evaluate::Link for GraphLink {
     fn for_series(&self, e: &evaluate::Evaluation) -> String {
-        let Ok(mut url) = reqwest::Url::parse(&self.limit) else {
+        let Some(mut url) = self.parsed.clone() else {
             return self.limit.clone();
         };
         let graph = evaluate::SERIES_GRAPH;

@@ -341,13 +341,12 @@ impl Link for str {
 /// before links had one) sets otherwise, and the graph of the one series,
 /// which runways before this one did not add.
 fn same_link(a: &str, b: &str) -> bool {
+    let range = format!("{RANGE_PARAMETER}=");
     let of_the_limit = |url: &str| -> String {
         let (path, query) = url.split_once('?').unwrap_or((url, ""));
         let kept: Vec<&str> = query
             .split('&')
-            .filter(|pair| {
-                !pair.starts_with(&format!("{RANGE_PARAMETER}=")) && !pair.starts_with(SERIES_GRAPH)
-            })
+            .filter(|pair| !pair.starts_with(&range) && !pair.starts_with(SERIES_GRAPH))
             .collect();
         format!("{path}?{}", kept.join("&"))
     };
@@ -957,7 +956,9 @@ impl AlertTracker {
             |labels: &Labels, state| transitions.push(Transition::new(limit, labels, state));
         let mut seen = std::collections::BTreeSet::new();
         for e in evaluations {
-            let generator_url = link.for_series(e);
+            // Built once a series has or raises an alert: most have none.
+            let generator_url = std::cell::OnceCell::new();
+            let url = || generator_url.get_or_init(|| link.for_series(e));
             for rule in rules {
                 let labels = alert_labels(e, rule);
                 let fire = e.forecast.within(rule.lead);
@@ -969,8 +970,8 @@ impl AlertTracker {
                 // A reload may have moved the source or changed the query
                 // the link leads to.
                 if let Some(t) = existing.as_deref_mut() {
-                    if t.generator_url != generator_url {
-                        t.generator_url.clone_from(&generator_url);
+                    if t.generator_url != *url() {
+                        t.generator_url.clone_from(url());
                     }
                 }
                 match existing {
@@ -1033,7 +1034,7 @@ impl AlertTracker {
                                 Tracked::new(
                                     state,
                                     alert_annotations(e, rule),
-                                    &generator_url,
+                                    url(),
                                     now,
                                     e.labels.clone(),
                                     rule,

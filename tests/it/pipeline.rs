@@ -424,17 +424,24 @@ async fn a_filling_disk_warns_then_goes_critical_then_resolves_after_cleanup() {
     );
 }
 
-/// The firing warning of a disk three days from empty, as the runway that
-/// sent it left it in Alertmanager (first firing ten minutes after T0).
-async fn a_page_left_in_alertmanager() -> (Labels, Alert) {
-    let mut before = rig(DISK);
+/// A runway whose warning of a disk three days from empty has fired (ten
+/// minutes after T0, at its hold's end), and that disk's labels.
+async fn a_disk_paging() -> (Rig, Labels) {
+    let mut r = rig(DISK);
     let data = labels(&[("instance", "node-3"), ("mountpoint", "/data")]);
-    before.source.set(
+    r.source.set(
         "node_filesystem_avail_bytes",
         vec![(data.clone(), filling(T0 + 3.0 * DAY))],
     );
-    before.tick(T0).await;
-    before.tick(T0 + 600.0).await;
+    r.tick(T0).await;
+    r.tick(T0 + 600.0).await;
+    (r, data)
+}
+
+/// The firing warning of a disk three days from empty, as the runway that
+/// sent it left it in Alertmanager (first firing ten minutes after T0).
+async fn a_page_left_in_alertmanager() -> (Labels, Alert) {
+    let (before, data) = a_disk_paging().await;
     let sent = before.sink.take();
     assert_eq!(severities(&sent), vec![("warning".into(), false)]);
     (data, sent[0].clone())
@@ -2407,14 +2414,7 @@ async fn a_lead_far_beyond_the_history_is_said_on_the_reload_and_the_page_until_
 /// before the next evaluation sends it again.
 #[tokio::test]
 async fn a_reload_that_lengthens_the_interval_keeps_the_page_alive_in_alertmanager() {
-    let mut r = rig(DISK);
-    let data = labels(&[("instance", "node-3"), ("mountpoint", "/data")]);
-    r.source.set(
-        "node_filesystem_avail_bytes",
-        vec![(data.clone(), filling(T0 + 3.0 * DAY))],
-    );
-    r.tick(T0).await;
-    r.tick(T0 + 600.0).await;
+    let (mut r, _) = a_disk_paging().await;
     let sent = r.sink.take();
     let warning = |sent: &[Alert]| {
         sent.iter()
