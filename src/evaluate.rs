@@ -20,7 +20,6 @@
 //!   resolve time for 15 minutes. Pending alerts are never sent.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, UNIX_EPOCH};
 
 use crate::forecast::{self, Forecast, Settings, Status};
 use crate::model::{Direction, Labels, Sample, Series, UnixSeconds};
@@ -263,14 +262,51 @@ pub fn human_duration(seconds: f64) -> String {
     format!("{lead}{name}{}", second.unwrap_or_default())
 }
 
-/// RFC 3339 (UTC, whole seconds) for a Unix time; `None` when it cannot be
-/// represented.
+/// RFC 3339 (UTC, whole seconds, the fraction dropped) for a Unix time,
+/// from 0001-01-01 to 9999-12-31 (the four-digit years RFC 3339 writes);
+/// `None` outside them. Times before 1970 are times too: an offline
+/// history (`runway backtest --input`) can begin decades earlier.
 pub fn rfc3339(t: UnixSeconds) -> Option<String> {
-    if !(0.0..=253_402_300_799.0).contains(&t) {
+    if !(-62_135_596_800.0..253_402_300_800.0).contains(&t) {
         return None;
     }
-    let at = UNIX_EPOCH + Duration::from_secs_f64(t);
-    Some(humantime::format_rfc3339_seconds(at).to_string())
+    let seconds = t.floor() as i64;
+    let (y, m, d) = civil(seconds.div_euclid(DAY_SECONDS));
+    let s = seconds.rem_euclid(DAY_SECONDS);
+    Some(format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    ))
+}
+
+const DAY_SECONDS: i64 = 86_400;
+
+/// The proleptic Gregorian date (year, month, day) `days` after
+/// 1970-01-01. The method is Howard Hinnant's `civil_from_days` (his
+/// "chrono-Compatible Low-Level Date Algorithms"): count from 0000-03-01,
+/// so that the leap day ends each year, in 400-year eras of 146,097 days;
+/// a year of the era from its day, with 365-day years and the leap days of
+/// every 4th year but every 100th but every 400th; and the month from the
+/// day of that March-based year, whose months run 31, 30, 31, 30, 31 days
+/// in two five-month rounds (153 days each) and then January and February.
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468; // days from 0000-03-01
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let march_month = (5 * day_of_year + 2) / 153; // 0 = March .. 11 = February
+    let day = day_of_year - (153 * march_month + 2) / 5 + 1;
+    let month = if march_month < 10 {
+        march_month + 3
+    } else {
+        march_month - 9
+    };
+    let year = era * 400 + year_of_era + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// `{a="1", b="2"}`: a label set as PromQL would print it.

@@ -836,3 +836,35 @@ fn links_are_the_same_whatever_range_they_open_on() {
         "http://p:9090/graph?g0.expr=inodes&g0.tab=0&g0.range_input=7d"
     ));
 }
+
+/// A history that begins before 1970 (a backtest of decades of monthly
+/// figures) shows its dates, not raw negative seconds; leap days fall
+/// where the Gregorian calendar puts them; and since 1970 the dates are
+/// humantime's, an independent implementation, to the second.
+#[test]
+fn times_read_as_dates_before_1970_too() {
+    assert_eq!(rfc3339(0.0).unwrap(), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339(-1.0).unwrap(), "1969-12-31T23:59:59Z");
+    assert_eq!(rfc3339(-0.5).unwrap(), "1969-12-31T23:59:59Z");
+    // The air passengers' wall (the development set's manifest).
+    assert_eq!(rfc3339(-299_894_400.0).unwrap(), "1960-07-01T00:00:00Z");
+    // 1900 is no leap year, 2000 is one.
+    assert_eq!(rfc3339(-2_203_977_600.0).unwrap(), "1900-02-28T00:00:00Z");
+    assert_eq!(rfc3339(-2_203_891_200.0).unwrap(), "1900-03-01T00:00:00Z");
+    assert_eq!(rfc3339(951_782_400.0).unwrap(), "2000-02-29T00:00:00Z");
+    assert_eq!(rfc3339(-62_135_596_800.0).unwrap(), "0001-01-01T00:00:00Z");
+    assert_eq!(rfc3339(253_402_300_799.9).unwrap(), "9999-12-31T23:59:59Z");
+    assert_eq!(rfc3339(-62_135_596_801.0), None);
+    assert_eq!(rfc3339(253_402_300_800.0), None);
+    assert_eq!(rfc3339(f64::NAN), None);
+    assert_eq!(rfc3339(f64::INFINITY), None);
+    let mut t = 0.0;
+    while t < 253_402_300_799.0 {
+        let reference = humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(t),
+        )
+        .to_string();
+        assert_eq!(rfc3339(t).unwrap(), reference, "{t}");
+        t = t * 1.01 + 86_399.7;
+    }
+}
