@@ -554,14 +554,14 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
             .filter(gives_it)
             .max_by(|a, b| weights[*a].total_cmp(&weights[*b]))
             .unwrap_or(best);
-        (voice, "the likely time's")
+        (voice, "the likely time is that of")
     } else {
-        (best, "heaviest")
+        (best, "the heaviest is")
     };
     let mut out = members[voice].forecast.clone();
     let spoke = out.reason.clone();
     out.reason = format!(
-        "{}: weighted median by backtest error of {}{}; {role}: {spoke} ({:.0}%)",
+        "{}: weighted median by backtest error of {}{}; {role} {spoke} ({:.0}% of the weight)",
         out.model,
         crate::evaluate::count(members.len(), &why.noun),
         why.note,
@@ -772,8 +772,12 @@ mod tests {
         assert_eq!(f.eta.map(|e| e.likely), Some(10.0));
         assert_eq!(f.rate, 1.0);
         assert_eq!(f.model, super::super::ModelChoice::Robust);
-        assert!(f.reason.contains("the likely time's: "), "{}", f.reason);
-        assert!(f.reason.ends_with("(25%)"), "{}", f.reason);
+        assert!(
+            f.reason
+                .contains("; the likely time is that of whole (25% of the weight)"),
+            "{}",
+            f.reason
+        );
         // Without a likely time the heaviest member speaks.
         let heavier = Member {
             error: 0.5,
@@ -781,7 +785,11 @@ mod tests {
         };
         let gone = combine(vec![heavier, climb("recent")], &why, 0.25);
         assert_eq!(gone.status, Status::Receding);
-        assert!(gone.reason.contains("heaviest: "), "{}", gone.reason);
+        assert!(
+            gone.reason.contains("; the heaviest is "),
+            "{}",
+            gone.reason
+        );
     }
 
     #[test]
