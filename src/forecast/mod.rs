@@ -412,12 +412,15 @@ impl Source<'_> {
 /// `data` on `scale`, cycle out, current regime found. `log_cycle`: the
 /// cycle already found on the logarithm of the values (the log scale's
 /// own), which tells a values-scale cycle whether it is a share of the
-/// level without estimating it again.
+/// level without estimating it again. `phases`: where the samples fall in
+/// the cycles tried, which depends on their times alone and is shared by
+/// the scales (see `season::Phases`).
 fn prepare(
     data: &[Sample],
     scale: Scale,
     seasonality: Seasonality,
     log_cycle: Option<&season::Season>,
+    phases: &mut season::Phases,
 ) -> Prepared {
     let scaled: Vec<Sample> = data
         .iter()
@@ -425,12 +428,12 @@ fn prepare(
         .collect();
     let season = match seasonality {
         Seasonality::None => None,
-        Seasonality::Auto => season::detect(&scaled, &season::CANDIDATES),
-        Seasonality::Period(p) => season::estimate(&scaled, p),
+        Seasonality::Auto => season::detect_in(&scaled, &season::CANDIDATES, phases),
+        Seasonality::Period(p) => season::estimate_in(&scaled, p, phases, &mut None),
     };
     // On the log scale every cycle is already a share of the level.
     let season = match scale {
-        Scale::Values => season.map(|c| season::multiplicative(&scaled, c, log_cycle)),
+        Scale::Values => season.map(|c| season::multiplicative(&scaled, c, log_cycle, phases)),
         Scale::Log => season,
     };
     // Whether the series accumulates is judged on it as measured (see
@@ -631,14 +634,21 @@ fn fit(
         return fitted;
     }
 
+    let mut phases = season::Phases::new();
     let log = matches!(settings.model, ModelChoice::Auto | ModelChoice::Exponential)
         .then(|| log_applies(&data, log_wall, direction))
         .unwrap_or(false)
         // On the log scale compounding growth is one straight regime: its
         // regimes are found on that scale, not inherited from the values.
-        .then(|| prepare(&data, Scale::Log, settings.seasonality, None));
+        .then(|| prepare(&data, Scale::Log, settings.seasonality, None, &mut phases));
     let log_cycle = log.as_ref().and_then(|l| l.season.as_ref());
-    let values = prepare(&data, Scale::Values, settings.seasonality, log_cycle);
+    let values = prepare(
+        &data,
+        Scale::Values,
+        settings.seasonality,
+        log_cycle,
+        &mut phases,
+    );
     // A series that only accumulates towards the wall (bytes written, files
     // tracked, a counter) grows in bursts, and the bursts are its growth:
     // in a window that holds few of them, Theil-Sen's median slope sees the

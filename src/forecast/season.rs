@@ -147,17 +147,11 @@ fn median_dt(samples: &[Sample]) -> f64 {
     super::robust::median_in_place(&mut d).unwrap_or(0.0)
 }
 
-/// The trend by a moving average over one period, computed with running
-/// sums in O(n). Near the edges the window is the first or last full period.
-fn moving_average(samples: &[Sample], period: f64) -> Vec<f64> {
+/// The samples `[lo, hi)` of each sample's moving average over one
+/// period: the period around it, or near the edges the first or last full
+/// period.
+fn average_windows(samples: &[Sample], period: f64) -> Vec<(usize, usize)> {
     let n = samples.len();
-    let mut prefix = Vec::with_capacity(n + 1);
-    let mut acc = 0.0;
-    prefix.push(0.0);
-    for s in samples {
-        acc += s.v;
-        prefix.push(acc);
-    }
     let (first, last) = (samples[0].t, samples[n - 1].t);
     let (mut lo, mut hi) = (0, 0);
     samples
@@ -173,6 +167,24 @@ fn moving_average(samples: &[Sample], period: f64) -> Vec<f64> {
             }
             // Windows only move right as t grows, except where the clamp
             // holds them still; `lo` and `hi` never need to go back.
+            (lo, hi)
+        })
+        .collect()
+}
+
+/// The trend by a moving average over each of `windows` (see
+/// [`average_windows`]), computed with running sums in O(n).
+fn moving_average(samples: &[Sample], windows: &[(usize, usize)]) -> Vec<f64> {
+    let mut prefix = Vec::with_capacity(samples.len() + 1);
+    let mut acc = 0.0;
+    prefix.push(0.0);
+    for s in samples {
+        acc += s.v;
+        prefix.push(acc);
+    }
+    windows
+        .iter()
+        .map(|&(lo, hi)| {
             let count = (hi - lo).max(1) as f64;
             (prefix[hi] - prefix[lo]) / count
         })
@@ -277,37 +289,143 @@ fn grid_origin(samples: &[Sample], width: f64) -> f64 {
     (shared + earliest) / std::f64::consts::TAU * width
 }
 
-/// The points of each phase bin, in the even periods and in the odd ones
-/// (counted from the first sample's), sorted into one buffer in one pass:
-/// bin `b`'s even periods' points, then its odd ones', so that its points
-/// over all periods are the two together. (Three passes, one a profile,
-/// each counted, placed and allocated the same points again.)
-struct Bins {
-    /// The offsets, bin by bin, the even periods' before the odd ones'.
-    sorted: Vec<f64>,
-    /// Where the points of bin `b` in periods of parity `p` begin in
-    /// `sorted`: at `2b + p`, and end where the next begin.
+/// Where a history's samples fall in a cycle of one period: what a
+/// cycle's estimate needs of the sample times alone, which the values and
+/// their logarithm share (see [`Phases`]).
+struct Layout {
+    bins: usize,
+    /// Where the first phase bin begins (see [`grid_origin`]).
+    origin: f64,
+    /// Sample `i`'s bin twice, plus 1 in an odd period (counted from the
+    /// first sample's).
+    key: Vec<usize>,
+    /// Where sample `i` goes among the points sorted by `key` (see
+    /// [`Bins`]).
+    slot: Vec<usize>,
+    /// Where the points of each `key` begin among them, and end where the
+    /// next begin.
     start: Vec<usize>,
+    /// Each sample's moving-average window (see [`average_windows`]).
+    windows: Vec<(usize, usize)>,
 }
 
-impl Bins {
-    /// `key[i]`: point `i`'s bin twice, plus 1 in an odd period;
-    /// `offset[i]`: its offset.
-    fn new(key: &[usize], offset: &[f64], bins: usize) -> Self {
+impl Layout {
+    /// The layout of `samples` in a cycle of `period`; `None` when the
+    /// cycle cannot be seen in them (see [`observable`]).
+    fn new(samples: &[Sample], period: f64, dt: f64) -> Option<Self> {
+        if !observable(samples, period, dt) {
+            return None;
+        }
+        let bins = ((period / dt).round() as usize).clamp(4, MAX_BINS);
+        // With more samples a period than bins, each bin spans several
+        // samples and its edges fall between them wherever it begins.
+        let origin = if period / dt < MAX_BINS as f64 + 0.5 {
+            grid_origin(samples, period / bins as f64)
+        } else {
+            0.0
+        };
+        let key: Vec<usize> = samples
+            .iter()
+            .map(|s| {
+                let odd = floor((s.t - samples[0].t) / period) as i64 % 2 == 1;
+                2 * bin_of(s.t - origin, period, bins) + usize::from(odd)
+            })
+            .collect();
         let mut start = vec![0usize; 2 * bins + 1];
-        for &k in key {
+        for &k in &key {
             start[k + 1] += 1;
         }
         for k in 0..2 * bins {
             start[k + 1] += start[k];
         }
         let mut fill = start.clone();
-        let mut sorted = vec![0.0; key.len()];
-        for (&k, &d) in key.iter().zip(offset) {
-            sorted[fill[k]] = d;
-            fill[k] += 1;
+        let slot = key
+            .iter()
+            .map(|&k| {
+                fill[k] += 1;
+                fill[k] - 1
+            })
+            .collect();
+        Some(Self {
+            bins,
+            origin,
+            key,
+            slot,
+            start,
+            windows: average_windows(samples, period),
+        })
+    }
+}
+
+/// The layouts of one history's sample times in the cycles tried, each
+/// found once: the first time a cycle of its period is estimated, on either
+/// scale. Only for histories with these very times.
+pub struct Phases {
+    /// The samples' median interval, once asked for.
+    dt: Option<f64>,
+    layouts: Vec<(f64, Option<Layout>)>,
+}
+
+impl Phases {
+    pub fn new() -> Self {
+        Self {
+            dt: None,
+            layouts: Vec::new(),
         }
-        Self { sorted, start }
+    }
+
+    fn dt(&mut self, samples: &[Sample]) -> f64 {
+        *self.dt.get_or_insert_with(|| median_dt(samples))
+    }
+
+    /// The layout of `samples` in a cycle of `period`; `None` when the
+    /// cycle cannot be seen in them.
+    fn layout(&mut self, samples: &[Sample], period: f64) -> Option<&Layout> {
+        let dt = self.dt(samples);
+        let i = match self.layouts.iter().position(|(p, _)| *p == period) {
+            Some(i) => i,
+            None => {
+                self.layouts
+                    .push((period, Layout::new(samples, period, dt)));
+                self.layouts.len() - 1
+            }
+        };
+        let layout = self.layouts[i].1.as_ref();
+        debug_assert!(layout.is_none_or(|l| l.key.len() == samples.len()));
+        layout
+    }
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The points of each phase bin, in the even periods and in the odd ones
+/// (counted from the first sample's), sorted into one buffer in one pass:
+/// bin `b`'s even periods' points, then its odd ones', so that its points
+/// over all periods are the two together. (Three passes, one a profile,
+/// each counted, placed and allocated the same points again.)
+struct Bins<'a> {
+    /// The offsets, bin by bin, the even periods' before the odd ones'.
+    sorted: Vec<f64>,
+    /// Where the points of bin `b` in periods of parity `p` begin in
+    /// `sorted`: at `2b + p`, and end where the next begin.
+    start: &'a [usize],
+}
+
+impl<'a> Bins<'a> {
+    /// `offset[i]`: point `i`'s offset, sorted as `layout` places it.
+    fn new(layout: &'a Layout, offset: &[f64]) -> Self {
+        let mut sorted = vec![0.0; offset.len()];
+        for (&i, &d) in layout.slot.iter().zip(offset) {
+            sorted[i] = d;
+        }
+        Self {
+            sorted,
+            start: &layout.start,
+        }
     }
 
     /// The median offset of each bin over the points from `[2b + from,
@@ -357,7 +475,7 @@ fn agreement(a: &[Option<f64>], b: &[Option<f64>]) -> f64 {
 /// periods must agree, so that a one-off bump in two days of history is not
 /// taken for a daily cycle.
 pub fn estimate(samples: &[Sample], period: f64) -> Option<Season> {
-    estimate_in(samples, period, median_dt(samples), &mut None)
+    estimate_in(samples, period, &mut Phases::new(), &mut None)
 }
 
 /// Whether a cycle of `period` seen every `dt` seconds has few samples a
@@ -390,19 +508,18 @@ fn observable(samples: &[Sample], period: f64, dt: f64) -> bool {
         && (period / dt).round() >= MIN_SAMPLES_PER_PERIOD
 }
 
-/// `estimate`, sharing the samples' median interval `dt` and the
-/// straight-trend removal between periods.
-fn estimate_in(
+/// `estimate`, sharing the layouts of the sample times (`phases`, see
+/// [`Phases`]) and the straight-trend removal between periods.
+pub fn estimate_in(
     samples: &[Sample],
     period: f64,
-    dt: f64,
+    phases: &mut Phases,
     straight: &mut Option<Vec<Sample>>,
 ) -> Option<Season> {
     let n = samples.len();
-    if !observable(samples, period, dt) {
-        return None;
-    }
-    let bins = ((period / dt).round() as usize).clamp(4, MAX_BINS);
+    let dt = phases.dt(samples);
+    let layout = phases.layout(samples, period)?;
+    let bins = layout.bins;
     if straight.is_none() {
         let anchor = samples[n - 1].t;
         let line = super::robust::theil_sen(samples, anchor)?;
@@ -414,25 +531,10 @@ fn estimate_in(
         );
     }
     let straight = straight.as_deref()?;
-    let trend = moving_average(straight, period);
+    let trend = moving_average(straight, &layout.windows);
     let detrended: Vec<f64> = straight.iter().zip(&trend).map(|(s, m)| s.v - m).collect();
-    // With more samples a period than bins, each bin spans several
-    // samples and its edges fall between them wherever it begins.
-    let origin = if period / dt < MAX_BINS as f64 + 0.5 {
-        grid_origin(samples, period / bins as f64)
-    } else {
-        0.0
-    };
-    // Each sample's phase bin and whether its period is odd, as one key
-    // (see `Bins`).
-    let key: Vec<usize> = samples
-        .iter()
-        .map(|s| {
-            let odd = floor((s.t - samples[0].t) / period) as i64 % 2 == 1;
-            2 * bin_of(s.t - origin, period, bins) + usize::from(odd)
-        })
-        .collect();
-    let mut by_bin = Bins::new(&key, &detrended, bins);
+    let (origin, key) = (layout.origin, &layout.key);
+    let mut by_bin = Bins::new(layout, &detrended);
     let even_periods = by_bin.profile(0, 1);
     let odd_periods = by_bin.profile(1, 2);
     if agreement(&even_periods, &odd_periods) < MIN_AGREEMENT {
@@ -496,15 +598,21 @@ fn beyond_chance(strength: f64, bins: usize, n: usize) -> bool {
 /// cycle leaves unexplained, the rhythm is the longer one. A coarse cycle
 /// (fewer than eight samples a period) counts only when no finer one does.
 pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
+    detect_in(samples, candidates, &mut Phases::new())
+}
+
+/// [`detect`], with the layouts of the sample times in `phases` (see
+/// [`Phases`]).
+pub fn detect_in(samples: &[Sample], candidates: &[f64], phases: &mut Phases) -> Option<Season> {
     let mut straight = None;
-    let dt = median_dt(samples);
+    let dt = phases.dt(samples);
     let found: Vec<Season> = candidates
         .iter()
         .filter_map(|&p| {
-            let found = estimate_in(samples, p, dt, &mut straight)?;
+            let found = estimate_in(samples, p, phases, &mut straight)?;
             // Strictly more: a cycle that leaves nothing unexplained leaves
             // nothing for a longer one to explain.
-            let every_other = estimate_in(samples, 2.0 * p, dt, &mut straight)
+            let every_other = estimate_in(samples, 2.0 * p, phases, &mut straight)
                 .is_some_and(|twice| 1.0 - twice.strength < (1.0 - found.strength) / 2.0);
             (!every_other).then_some(found)
         })
@@ -523,8 +631,13 @@ pub fn detect(samples: &[Sample], candidates: &[f64]) -> Option<Season> {
 /// Judged on the cycle's strength on the logarithm of the values against
 /// its strength on the values themselves. `on_logs`: a cycle already found
 /// on the logarithm of `samples`, used when it has the same period rather
-/// than estimated again.
-pub fn multiplicative(samples: &[Sample], found: Season, on_logs: Option<&Season>) -> Season {
+/// than estimated again; `phases`: the layouts of their times.
+pub fn multiplicative(
+    samples: &[Sample],
+    found: Season,
+    on_logs: Option<&Season>,
+    phases: &mut Phases,
+) -> Season {
     if samples.iter().any(|s| s.v <= 0.0 || !s.v.is_finite()) {
         return found;
     }
@@ -532,7 +645,7 @@ pub fn multiplicative(samples: &[Sample], found: Season, on_logs: Option<&Season
         Some(c) => Some(c.clone()),
         None => {
             let logs: Vec<Sample> = samples.iter().map(|s| Sample::new(s.t, s.v.ln())).collect();
-            estimate(&logs, found.period)
+            estimate_in(&logs, found.period, phases, &mut None)
         }
     };
     match ratio {
@@ -819,10 +932,10 @@ mod tests {
         let logs: Vec<Sample> = share.iter().map(|s| Sample::new(s.t, s.v.ln())).collect();
         let on_logs = detect(&logs, &CANDIDATES);
         assert_eq!(
-            multiplicative(&share, found.clone(), on_logs.as_ref()),
-            multiplicative(&share, found.clone(), None)
+            multiplicative(&share, found.clone(), on_logs.as_ref(), &mut Phases::new()),
+            multiplicative(&share, found.clone(), None, &mut Phases::new())
         );
-        let season = multiplicative(&share, found, None);
+        let season = multiplicative(&share, found, None, &mut Phases::new());
         assert_eq!(season.combine, Combine::Multiply);
         // ±30%: e^offset spans 0.7 .. 1.3.
         assert!((season.max().exp() - 1.3).abs() < 0.05, "{}", season.max());
@@ -832,7 +945,7 @@ mod tests {
 
         let fixed = series(21.0, 300.0, |t, i| level(t) + 60.0 * sine(t) + noise(i));
         let found = detect(&fixed, &CANDIDATES).expect("daily cycle");
-        let season = multiplicative(&fixed, found, None);
+        let season = multiplicative(&fixed, found, None, &mut Phases::new());
         assert_eq!(season.combine, Combine::Add);
         assert!((season.with(200.0, season.max()) - 260.0).abs() < 10.0);
         // A series that is not positive has no ratios to take.
@@ -840,7 +953,10 @@ mod tests {
             level(t) - 200.0 + 60.0 * sine(t) + noise(i)
         });
         let found = detect(&below, &CANDIDATES).expect("daily cycle");
-        assert_eq!(multiplicative(&below, found, None).combine, Combine::Add);
+        assert_eq!(
+            multiplicative(&below, found, None, &mut Phases::new()).combine,
+            Combine::Add
+        );
     }
 
     #[test]
