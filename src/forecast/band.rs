@@ -266,14 +266,14 @@ impl Trend {
             .iter()
             .map(|s| s.v - fitted.slope * (s.t - now))
             .collect();
-        let mut level = robust::median_in_place(&mut levels.clone()).unwrap_or(fitted.intercept);
+        let mut level = robust::median(&levels).unwrap_or(fitted.intercept);
         levels.iter_mut().for_each(|l| *l -= level);
         let mut r2 = scale2(&levels, Noise::Robust);
         // A cleanup in the newest samples: the level is where the series
         // is now, not where the median of the window still is.
         if let Some(j) = recent_shift(&levels, r2, toward) {
             let mut tail = levels.split_off(k - j);
-            let shift = robust::median_in_place(&mut tail.clone()).unwrap_or(0.0);
+            let shift = robust::median(&tail).unwrap_or(0.0);
             level += shift;
             tail.iter_mut().for_each(|l| *l -= shift);
             r2 = scale2(&tail, Noise::Robust);

@@ -137,18 +137,15 @@ pub(super) fn backtest_error(
                 }
             }
         }
-        let [plain, damp] = &mut errs;
-        if let (Some(a), Some(b)) = (
-            robust::median_in_place(plain),
-            robust::median_in_place(damp),
-        ) {
+        let [plain, damp] = &errs;
+        if let (Some(a), Some(b)) = (robust::median(plain), robust::median(damp)) {
             total[0] += a;
             total[1] += b;
             count += 1.0;
         }
     }
     [0, 1].map(|i| {
-        let calibration = robust::median_in_place(&mut z2[i]).map_or(1.0, |m| {
+        let calibration = robust::median(&z2[i]).map_or(1.0, |m| {
             (m / CHI2_1_MEDIAN).clamp(MIN_CALIBRATION, MAX_CALIBRATION)
         });
         Backtest {

@@ -1201,8 +1201,8 @@ fn breached_at(data: &[Sample], wall: f64, direction: Direction) -> Option<UnixS
         if end >= BREACH_WINDOW {
             window(end).iter().filter(|s| past(s.v)).count() > BREACH_WINDOW / 2
         } else {
-            let mut recent: Vec<f64> = window(end).iter().map(|s| s.v).collect();
-            robust::median_in_place(&mut recent).is_some_and(past)
+            let recent: Vec<f64> = window(end).iter().map(|s| s.v).collect();
+            robust::median(&recent).is_some_and(past)
         }
     };
     let mut first = data.len();

@@ -156,7 +156,7 @@ fn despike(v: &[f64]) -> Vec<f64> {
             }
             w.clear();
             w.extend_from_slice(&v[lo..hi]);
-            let med = super::robust::median_in_place(&mut w).unwrap_or(v[i]);
+            let med = super::robust::median(&w).unwrap_or(v[i]);
             if (v[i] - med).abs() > LIMIT * sigma {
                 med
             } else {
@@ -437,9 +437,9 @@ pub(super) fn easing(samples: &[Sample], sign: f64) -> Option<super::ensemble::B
     let k = super::level_samples(n / 4).max(1);
     let level = |at: usize| {
         let from = at.saturating_sub(k / 2).min(n - k);
-        let mut v: Vec<f64> = samples[from..from + k].iter().map(|s| s.v).collect();
+        let v: Vec<f64> = samples[from..from + k].iter().map(|s| s.v).collect();
         let t = samples[from + k / 2].t;
-        super::robust::median_in_place(&mut v).map(|v| (t, v))
+        super::robust::median(&v).map(|v| (t, v))
     };
     let (Some(a), Some(b), Some(c)) = (level(0), level(n / 2), level(n - 1)) else {
         return None;

@@ -14,16 +14,16 @@ use crate::model::{Sample, UnixSeconds};
 /// The most points that enter the pairwise slopes.
 pub const MAX_POINTS: usize = 160;
 
-/// The median of `v`, reordering it; `None` when empty.
-pub(crate) fn median_in_place(v: &mut [f64]) -> Option<f64> {
+/// The median of `v`; `None` when empty.
+pub(crate) fn median(v: &[f64]) -> Option<f64> {
     middle(v.len(), 0, v)
 }
 
 /// The median of `count` values, `below` of which are smaller than every
 /// one of `within` (the rest of them, in any order, the others larger):
 /// the middle value, or the mean of the two middle ones, when they are in
-/// `within`; `None` otherwise, or when there are none. Reorders `within`.
-fn middle(count: usize, below: usize, within: &mut [f64]) -> Option<f64> {
+/// `within`; `None` otherwise, or when there are none.
+fn middle(count: usize, below: usize, within: &[f64]) -> Option<f64> {
     let mid = count / 2;
     // The rank of the lower middle value (the middle one, for an odd count).
     let first = if count % 2 == 1 {
@@ -34,26 +34,47 @@ fn middle(count: usize, below: usize, within: &mut [f64]) -> Option<f64> {
     if below > first || mid >= below + within.len() {
         return None;
     }
-    let (lower, upper, _) = within.select_nth_unstable_by(mid - below, f64::total_cmp);
-    let upper = *upper;
+    // Selected by their keys (see `order_key`), in `total_cmp`'s order.
+    let mut keys: Vec<i64> = within.iter().map(|&x| order_key(x)).collect();
+    let (lower, upper, _) = keys.select_nth_unstable(mid - below);
+    let upper = from_order_key(*upper);
     if count % 2 == 1 {
         return Some(upper);
     }
     // The value ranked just below the middle is within too (`first` is not
     // below): the largest of those before the middle one.
-    let lower = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lower = lower
+        .iter()
+        .map(|&k| from_order_key(k))
+        .fold(f64::NEG_INFINITY, f64::max);
     Some((lower + upper) / 2.0)
+}
+
+/// An integer that orders as `x` does under `f64::total_cmp` (which
+/// compares these same integers): a selection compares each pair with one
+/// instruction, where `total_cmp` derives both keys from the bits at every
+/// comparison. A median's selection is most of what it costs.
+fn order_key(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    // Negative values' bits count up as they fall: all but the sign
+    // flipped, they count down.
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
+/// The value whose [`order_key`] is `key` (the map is its own inverse).
+fn from_order_key(key: i64) -> f64 {
+    f64::from_bits(order_key(f64::from_bits(key as u64)) as u64)
 }
 
 /// The median distance of `v` from `centre`; `None` when empty.
 pub(crate) fn median_distance(v: &[f64], centre: f64) -> Option<f64> {
-    median_in_place(&mut v.iter().map(|x| (x - centre).abs()).collect::<Vec<_>>())
+    median(&v.iter().map(|x| (x - centre).abs()).collect::<Vec<_>>())
 }
 
 /// The standard deviation `v` would have if normal, from its median
 /// distance from its median (1.4826 times it); `None` when empty.
 pub(crate) fn mad_sd(v: &[f64]) -> Option<f64> {
-    let centre = median_in_place(&mut v.to_vec())?;
+    let centre = median(v)?;
     median_distance(v, centre).map(|d| 1.4826 * d)
 }
 
@@ -63,10 +84,10 @@ pub(crate) fn mad_sd(v: &[f64]) -> Option<f64> {
 /// moves; 0 with fewer than two values.
 pub(crate) fn step_noise(values: impl Iterator<Item = f64>) -> f64 {
     let mut previous = None;
-    let mut steps: Vec<f64> = values
+    let steps: Vec<f64> = values
         .filter_map(|v| previous.replace(v).map(|p: f64| (v - p).abs()))
         .collect();
-    1.4826 * median_in_place(&mut steps).unwrap_or(0.0) / 2f64.sqrt()
+    1.4826 * median(&steps).unwrap_or(0.0) / 2f64.sqrt()
 }
 
 /// Fits a Theil-Sen line anchored at `anchor`. Samples must be finite.
@@ -92,11 +113,11 @@ pub fn theil_sen_thinned(samples: &[Sample], anchor: UnixSeconds, points: usize)
     debug_assert_eq!(picked.first().map(|s| s.t), Some(samples[last].t));
 
     let slope = median_slope(&picked)?;
-    let mut levels: Vec<f64> = samples
+    let levels: Vec<f64> = samples
         .iter()
         .map(|s| s.v - slope * (s.t - anchor))
         .collect();
-    let intercept = median_in_place(&mut levels)?;
+    let intercept = median(&levels)?;
     Some(Line { slope, intercept })
 }
 
@@ -137,8 +158,8 @@ const BRACKET_POINTS: usize = 24;
 const BRACKET_REACH: f64 = 0.12;
 
 /// The median of the slopes between every pair of `points` of distinct
-/// times: exactly what [`median_in_place`] returns on all of them, without
-/// reordering them all. The slopes of a few pairs bracket the median; one
+/// times: exactly what [`median`] returns on all of them, without
+/// selecting among them all. The slopes of a few pairs bracket the median; one
 /// pass over every pair counts the slopes below the bracket and keeps the
 /// ones within it, and the median is selected among those. (Should the
 /// bracket miss, every slope is kept.) The forecasts are the same to the
@@ -170,13 +191,13 @@ fn median_slope(points: &[Sample]) -> Option<f64> {
                 kept += usize::from(s >= lo && s <= hi);
             }
         });
-        if let Some(median) = middle(count, below, &mut within[..kept]) {
+        if let Some(median) = middle(count, below, &within[..kept]) {
             return Some(median);
         }
     }
     let mut slopes = Vec::with_capacity(n * (n - 1) / 2);
     for_each_row(points, |row| slopes.extend_from_slice(row));
-    median_in_place(&mut slopes)
+    median(&slopes)
 }
 
 /// The slopes that likely bracket the median of every pairwise slope of
@@ -240,9 +261,9 @@ pub fn mean_rate(samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {
     }
     let k = (n / 40).max(3).min(n / 2).max(1);
     let end = |part: &[Sample]| {
-        let mut t: Vec<f64> = part.iter().map(|s| s.t).collect();
-        let mut v: Vec<f64> = part.iter().map(|s| s.v).collect();
-        Some((median_in_place(&mut t)?, median_in_place(&mut v)?))
+        let t: Vec<f64> = part.iter().map(|s| s.t).collect();
+        let v: Vec<f64> = part.iter().map(|s| s.v).collect();
+        Some((median(&t)?, median(&v)?))
     };
     let (t0, v0) = end(&samples[..k])?;
     let (t1, v1) = end(&samples[n - k..])?;
@@ -301,7 +322,7 @@ mod tests {
                 }
             }
         }
-        median_in_place(&mut slopes)
+        median(&slopes)
     }
 
     #[test]
@@ -402,8 +423,8 @@ mod tests {
 
     #[test]
     fn median_of_even_and_odd_lengths() {
-        assert_eq!(median_in_place(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median_in_place(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
-        assert_eq!(median_in_place(&mut []), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
     }
 }

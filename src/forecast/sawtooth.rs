@@ -90,11 +90,11 @@ pub fn detect(samples: &[Sample], direction: Direction) -> Option<Sawtooth> {
         return None;
     }
     let peaks: Vec<Sample> = resets.iter().map(|&i| samples[i - 1]).collect();
-    let mut gaps: Vec<f64> = resets
+    let gaps: Vec<f64> = resets
         .windows(2)
         .map(|w| samples[w[1]].t - samples[w[0]].t)
         .collect();
-    let cycle = robust::median_in_place(&mut gaps)?;
+    let cycle = robust::median(&gaps)?;
     let trigger = trigger(samples, &resets, &peaks, direction);
     Some(Sawtooth {
         peaks,
@@ -183,7 +183,7 @@ fn trigger(
 ) -> Trigger {
     let sign = direction.sign();
     let climbs = whole_climbs(samples, resets);
-    let (durations, mut heights): (Vec<f64>, Vec<f64>) = climbs
+    let (durations, heights): (Vec<f64>, Vec<f64>) = climbs
         .iter()
         .map(|c| {
             (
@@ -192,21 +192,21 @@ fn trigger(
             )
         })
         .unzip();
-    let height = robust::median_in_place(&mut heights).unwrap_or(0.0);
+    let height = robust::median(&heights).unwrap_or(0.0);
     // How far the durations stray: their median distance from their
     // median, so that one odd cleanup (a manual one, mid-cycle) does not
     // make a clock a level. (With three climbs it is the gap to the nearer
     // neighbour, small by chance when two agree: a rotation at a size then
     // reads as a clock, and its hurried climbs may page early.)
-    let timing = robust::median_in_place(&mut durations.clone())
+    let timing = robust::median(&durations)
         .map(|mid| (mid, robust::median_distance(&durations, mid).unwrap_or(0.0)));
     let sample_step = {
-        let mut steps: Vec<f64> = climbs
+        let steps: Vec<f64> = climbs
             .iter()
             .filter(|c| c.len() > 1)
             .map(|c| (c[c.len() - 1].t - c[0].t) / (c.len() - 1) as f64)
             .collect();
-        robust::median_in_place(&mut steps).unwrap_or(0.0)
+        robust::median(&steps).unwrap_or(0.0)
     };
     let latest = durations.iter().copied().fold(0.0, f64::max);
     let missed_after = timing
@@ -217,8 +217,8 @@ fn trigger(
         })
         .max(MISSED_SAMPLES * sample_step);
     let samples_per_climb = {
-        let mut lens: Vec<f64> = climbs.iter().map(|c| c.len() as f64).collect();
-        robust::median_in_place(&mut lens).unwrap_or(0.0)
+        let lens: Vec<f64> = climbs.iter().map(|c| c.len() as f64).collect();
+        robust::median(&lens).unwrap_or(0.0)
     };
     let sample_climb = if samples_per_climb > 0.0 {
         height / samples_per_climb
@@ -240,11 +240,11 @@ fn trigger(
             last_step,
         };
     };
-    let mut off_trend: Vec<f64> = peaks
+    let off_trend: Vec<f64> = peaks
         .iter()
         .map(|p| (p.v - (trend.intercept + trend.slope * (p.t - newest))).abs())
         .collect();
-    let wobble = robust::median_in_place(&mut off_trend).unwrap_or(0.0);
+    let wobble = robust::median(&off_trend).unwrap_or(0.0);
     let missed_by = (MISSED_CLEANUP * wobble).max(MISSED_SAMPLES * sample_climb);
     let mut t = Trigger {
         by_level: false,
@@ -255,14 +255,14 @@ fn trigger(
     if climbs.len() < MIN_CLIMBS_FOR_TRIGGER {
         return t;
     }
-    let mut still_rising: Vec<f64> = climbs
+    let still_rising: Vec<f64> = climbs
         .iter()
         .filter_map(|c| {
             Some(climb_slope(&c[c.len() - c.len() / 4..], sign)? / climb_slope(c, sign)?)
         })
         .filter(|r| r.is_finite())
         .collect();
-    t.by_level = match (timing, robust::median_in_place(&mut still_rising)) {
+    t.by_level = match (timing, robust::median(&still_rising)) {
         (Some((cycle, spread)), Some(rising)) if cycle > 0.0 && height > 0.0 => {
             spread / cycle > CLOCK_JITTER && wobble / height < 0.5 * spread / cycle && rising >= 0.5
         }
@@ -336,8 +336,8 @@ pub(super) fn climb_rate(
             )
         });
     let climbs = whole_climbs(samples, &saw.starts);
-    let mut rates: Vec<f64> = climbs.iter().filter_map(|c| climb_slope(c, sign)).collect();
-    let pace = robust::median_in_place(&mut rates);
+    let rates: Vec<f64> = climbs.iter().filter_map(|c| climb_slope(c, sign)).collect();
+    let pace = robust::median(&rates);
     match (own, pace) {
         (Some((own_rate, se)), Some(pace)) => {
             let spread = robust::mad_sd(&rates).unwrap_or(0.0);
@@ -350,7 +350,7 @@ pub(super) fn climb_rate(
                 let mean = rs.iter().sum::<f64>() / k;
                 (rs.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt()
             };
-            let centre = robust::median_in_place(&mut early.clone());
+            let centre = robust::median(&early);
             // From three earlier climbs (Student's t for one degree of
             // freedom is 6.3: a climb at 1.6 times its pace was never its
             // own); the spread without the climb farthest from the median,
@@ -463,11 +463,11 @@ pub fn time_to_wall_climbing(
         // noise; not the whole climb, which a climb that sped up leaves
         // behind).
         let newest = &current[current.len().saturating_sub(MIN_OWN_CLIMB)..];
-        let mut carried: Vec<f64> = newest
+        let carried: Vec<f64> = newest
             .iter()
             .map(|s| s.v + toward * sign * (now - s.t))
             .collect();
-        let level = robust::median_in_place(&mut carried)?;
+        let level = robust::median(&carried)?;
         let gap = direction.gap(level, wall);
         let eta = (toward > 0.0).then(|| (gap / toward).max(0.0))?;
         let due = current.first()?.t + saw.cycle - now;

@@ -143,8 +143,8 @@ impl Season {
 }
 
 fn median_dt(samples: &[Sample]) -> f64 {
-    let mut d: Vec<f64> = samples.windows(2).map(|w| w[1].t - w[0].t).collect();
-    super::robust::median_in_place(&mut d).unwrap_or(0.0)
+    let d: Vec<f64> = samples.windows(2).map(|w| w[1].t - w[0].t).collect();
+    super::robust::median(&d).unwrap_or(0.0)
 }
 
 /// The samples `[lo, hi)` of each sample's moving average over one
@@ -430,14 +430,13 @@ impl<'a> Bins<'a> {
 
     /// The median offset of each bin over the points from `[2b + from,
     /// 2b + to)` (0..1 the even periods, 1..2 the odd, 0..2 all); `None`
-    /// for a bin with none. A median depends on the points alone, not on
-    /// the order an earlier one left them in.
-    fn profile(&mut self, from: usize, to: usize) -> Vec<Option<f64>> {
+    /// for a bin with none.
+    fn profile(&self, from: usize, to: usize) -> Vec<Option<f64>> {
         let bins = (self.start.len() - 1) / 2;
         (0..bins)
             .map(|b| {
                 let (lo, hi) = (self.start[2 * b + from], self.start[2 * b + to]);
-                super::robust::median_in_place(&mut self.sorted[lo..hi])
+                super::robust::median(&self.sorted[lo..hi])
             })
             .collect()
     }
@@ -534,7 +533,7 @@ pub fn estimate_in(
     let trend = moving_average(straight, &layout.windows);
     let detrended: Vec<f64> = straight.iter().zip(&trend).map(|(s, m)| s.v - m).collect();
     let (origin, key) = (layout.origin, &layout.key);
-    let mut by_bin = Bins::new(layout, &detrended);
+    let by_bin = Bins::new(layout, &detrended);
     let even_periods = by_bin.profile(0, 1);
     let odd_periods = by_bin.profile(1, 2);
     if agreement(&even_periods, &odd_periods) < MIN_AGREEMENT {
