@@ -612,15 +612,27 @@ fn longest_lead(windows: &[Window]) -> f64 {
     windows.iter().map(|w| w.lead).fold(0.0, f64::max)
 }
 
-/// Every series placed and ranked: by stage (breached, critical, warning,
-/// before the growth factor, deferred, unknown), then by time to wall, then
-/// by load headroom, then by name.
+/// Every series placed and ranked, first to break first: what is breached,
+/// then what must be addressed before the growth factor (critical,
+/// warning, before growth) by time to wall, then what can be deferred,
+/// then what cannot be forecast; ties by stage, by load headroom, then by
+/// name. Within what must be addressed the time comes before the stage:
+/// a stage is a limit's own lead times, and a wall 2 hours away on a limit
+/// whose only lead time (a warning) is 3 days breaks before one 9 hours
+/// away on a limit with a 1-day critical lead.
 pub fn rank(mut points: Vec<BreakingPoint<'_>>) -> Vec<BreakingPoint<'_>> {
     let key = |x: f64| if x.is_nan() { f64::INFINITY } else { x };
+    let group = |s: Stage| match s {
+        Stage::Breached => 0,
+        Stage::Critical | Stage::Warning | Stage::BeforeGrowth => 1,
+        Stage::Deferred => 2,
+        Stage::Unknown => 3,
+    };
     points.sort_by(|a, b| {
-        a.stage
-            .cmp(&b.stage)
+        group(a.stage)
+            .cmp(&group(b.stage))
             .then(key(a.eta()).total_cmp(&key(b.eta())))
+            .then(a.stage.cmp(&b.stage))
             .then(
                 key(a.headroom().unwrap_or(f64::INFINITY))
                     .total_cmp(&key(b.headroom().unwrap_or(f64::INFINITY))),

@@ -325,7 +325,7 @@ fn each_point_gets_the_stage_a_person_would_give_it() {
 }
 
 #[test]
-fn the_roadmap_ranks_by_stage_then_time_then_headroom() {
+fn the_roadmap_ranks_first_to_break_first_then_what_can_wait() {
     use Status::*;
     let es = [
         evaluation("deferred", Approaching, Some(200.0 * DAY), Some(40.0)),
@@ -335,20 +335,44 @@ fn the_roadmap_ranks_by_stage_then_time_then_headroom() {
         evaluation("later", Approaching, Some(60.0 * DAY), Some(4.0)),
         evaluation("no_data", InsufficientData, None, None),
         evaluation("flat_loose", Receding, None, Some(5.0)),
+        evaluation("tonight", Approaching, Some(0.4 * DAY), Some(1.2)),
+        evaluation("in_hours", Approaching, Some(0.1 * DAY), Some(1.1)),
     ];
     let w = windows();
-    let ranked = rank(es.iter().map(|e| place(e, &w, 10.0)).collect());
+    // "in_hours" is on a limit whose only lead time is a 3-day warning:
+    // it pages as a warning, and breaks before "tonight"'s critical wall.
+    let single = [Window {
+        severity: "warning".into(),
+        lead: 3.0 * DAY,
+    }];
+    let ranked = rank(
+        es.iter()
+            .map(|e| place(e, if e.limit == "in_hours" { &single } else { &w }, 10.0))
+            .collect(),
+    );
     let names: Vec<&str> = ranked.iter().map(|p| p.evaluation.limit.as_str()).collect();
     assert_eq!(
         names,
         [
             "breached",
+            "in_hours",
+            "tonight",
             "soon",
             "later",
             "flat_tight",
             "flat_loose",
             "deferred",
             "no_data"
+        ]
+    );
+    let stages: Vec<Stage> = ranked.iter().take(4).map(|p| p.stage).collect();
+    assert_eq!(
+        stages,
+        [
+            Stage::Breached,
+            Stage::Warning,
+            Stage::Critical,
+            Stage::Warning
         ]
     );
 }
