@@ -378,13 +378,13 @@ fn forecast_at_outside_the_history_is_refused_before_it_and_warned_after_it() {
         "{}",
         before.show()
     );
-    // Before 1970 too, which has no date to show.
+    // Before 1970 too, with its date.
     let negative = at(-5.0);
     assert_ne!(negative.code, Some(0), "{}", negative.show());
     assert!(
         negative
             .stderr
-            .contains("--at -5 is before the first sample of -"),
+            .contains("--at -5 (1969-12-31T23:59:55Z) is before the first sample of -"),
         "{}",
         negative.show()
     );
