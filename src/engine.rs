@@ -674,6 +674,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             let _ = metrics.limit_last_success.with_label_values(&[name]);
             metrics.series_failed.with_label_values(&[name]).inc_by(0);
             metrics.series_dropped.with_label_values(&[name]).inc_by(0);
+            let _ = metrics.series_without_wall.with_label_values(&[name]);
             for reason in LimitError::reasons() {
                 metrics
                     .limit_failures
@@ -1001,19 +1002,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                             .with_label_values(&[name])
                             .inc_by(done.dropped as u64);
                     }
-                    if done.unmatched > 0 {
-                        let example = done
-                            .first_unmatched
-                            .as_ref()
-                            .map(evaluate::label_string)
-                            .unwrap_or_default();
-                        warn!(
-                            limit = %name,
-                            unmatched = done.unmatched,
-                            %example,
-                            "series without a wall from wall_query were not evaluated: a wall joins a series whose labels include all of its own"
-                        );
-                    }
+                    self.metrics
+                        .series_without_wall
+                        .with_label_values(&[name])
+                        .set(done.unmatched as i64);
                     for (labels, why) in &done.failed {
                         error!(
                             limit = %name,
@@ -1057,6 +1049,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                             dropped_series: done.dropped,
                             stale_series: done.stale,
                             unmatched_series: done.unmatched,
+                            unmatched_example: done.first_unmatched,
                             failed_series: done.failed.len(),
                         }),
                     ));
@@ -1092,6 +1085,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     }
                     News::SeriesDropped { limit, dropped } => {
                         warn!(%limit, dropped, "more series than evaluation.max_series_per_limit; the rest are not evaluated (said once, until the limit fits again)")
+                    }
+                    News::SeriesWithoutWall {
+                        limit,
+                        unmatched,
+                        example,
+                    } => {
+                        let example = evaluate::label_string(&example);
+                        warn!(%limit, unmatched, %example, "series without a wall from wall_query are not evaluated: a wall joins a series whose labels include all of its own (said once, until every series has a wall again)")
                     }
                 }
             }
@@ -1627,6 +1628,14 @@ enum News {
     /// there were not: said once, not at every evaluation (the counter
     /// and the API say how many, every time).
     SeriesDropped { limit: String, dropped: usize },
+    /// Series that `wall_query` gave no wall, where before every series had
+    /// one: said once, with one of them to compare labels with (the gauge,
+    /// the page and the API say how many, every time).
+    SeriesWithoutWall {
+        limit: String,
+        unmatched: usize,
+        example: crate::model::Labels,
+    },
 }
 
 /// Puts a tick's forecasts in the snapshot; returns what changed that the
@@ -1641,6 +1650,17 @@ fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, Strin
                     news.push(News::Recovered {
                         limit: name.clone(),
                         after,
+                    });
+                }
+                if let Some(example) = s
+                    .unmatched_example
+                    .clone()
+                    .filter(|_| before.is_none_or(|b| b.unmatched_series == 0))
+                {
+                    news.push(News::SeriesWithoutWall {
+                        limit: name.clone(),
+                        unmatched: s.unmatched_series,
+                        example,
                     });
                 }
                 if s.dropped_series > 0 && before.is_none_or(|b| b.dropped_series == 0) {

@@ -30,6 +30,7 @@ pub struct Metrics {
     pub alert_reads_failed: IntCounterVec,
     pub series_evaluated: IntGaugeVec,
     pub series_dropped: IntCounterVec,
+    pub series_without_wall: IntGaugeVec,
     pub series_failed: IntCounterVec,
     pub alerts_active: IntGaugeVec,
     pub limits_configured: IntGauge,
@@ -131,12 +132,17 @@ impl Metrics {
             )
             .map_err(internal)?,
             series_evaluated: IntGaugeVec::new(
-                Opts::new("runway_series_evaluated", "Series forecast at the last evaluation of each limit."),
+                Opts::new("runway_series_evaluated", "Series forecast at the last successful evaluation of each limit (kept while the limit fails: runway_limit_last_success_timestamp_seconds says since when)."),
                 &["limit"],
             )
             .map_err(internal)?,
             series_dropped: IntCounterVec::new(
                 Opts::new("runway_series_dropped_total", "Series not evaluated because a limit returned more than evaluation.max_series_per_limit."),
+                &["limit"],
+            )
+            .map_err(internal)?,
+            series_without_wall: IntGaugeVec::new(
+                Opts::new("runway_series_without_wall", "Series the limit's query returned at its last successful evaluation that its wall_query gave no wall: not forecast (the log and the status page name one)."),
                 &["limit"],
             )
             .map_err(internal)?,
@@ -197,6 +203,8 @@ impl Metrics {
             .map_err(internal)?;
         r.register(Box::new(m.series_dropped.clone()))
             .map_err(internal)?;
+        r.register(Box::new(m.series_without_wall.clone()))
+            .map_err(internal)?;
         r.register(Box::new(m.series_failed.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.alerts_active.clone()))
@@ -231,6 +239,7 @@ impl Metrics {
         forget(&self.limit_last_success, limit);
         forget(&self.series_evaluated, limit);
         forget(&self.series_dropped, limit);
+        forget(&self.series_without_wall, limit);
         forget(&self.series_failed, limit);
         forget(&self.roadmap_changes, limit);
         forget(&self.limit_failures, limit);

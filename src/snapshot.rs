@@ -55,13 +55,29 @@ pub struct LimitStatus {
     /// Series whose newest sample is too old to forecast from: they stopped
     /// reporting, and count as gone.
     pub stale_series: usize,
-    /// Series without a matching wall from `wall_query`.
+    /// Series without a matching wall from `wall_query`, and one of them.
     pub unmatched_series: usize,
+    pub unmatched_example: Option<Labels>,
     /// Series the forecaster failed on (a defect; logged).
     pub failed_series: usize,
 }
 
 impl LimitStatus {
+    /// The series `wall_query` gave no wall, in words, naming one: a wall
+    /// joins a series whose labels include all of the wall's, so the one
+    /// named shows which labels to compare.
+    fn unmatched_text(&self) -> String {
+        let example = self
+            .unmatched_example
+            .as_ref()
+            .map(|l| format!(" (one is {})", crate::evaluate::label_string(l)))
+            .unwrap_or_default();
+        format!(
+            "{} series had no wall from wall_query{example}",
+            self.unmatched_series
+        )
+    }
+
     /// The series the forecaster failed on, in words.
     fn failed_text(&self) -> String {
         format!(
@@ -80,10 +96,7 @@ impl LimitStatus {
             why.push(format!("{} series stopped reporting", self.stale_series));
         }
         if self.unmatched_series > 0 {
-            why.push(format!(
-                "{} series had no wall from wall_query",
-                self.unmatched_series
-            ));
+            why.push(self.unmatched_text());
         }
         if self.failed_series > 0 {
             why.push(self.failed_text());
@@ -170,7 +183,10 @@ impl Snapshot {
                         Some(why) => (Cow::Owned(why), None),
                         // Some series are missing from an evaluation that
                         // succeeded: a roadmap without them must say so.
-                        None if status.failed_series > 0 || status.dropped_series > 0 => {
+                        None if status.failed_series > 0
+                            || status.dropped_series > 0
+                            || status.unmatched_series > 0 =>
+                        {
                             let mut missing = Vec::new();
                             if status.failed_series > 0 {
                                 missing.push(status.failed_text());
@@ -180,6 +196,9 @@ impl Snapshot {
                                     "{} series beyond evaluation.max_series_per_limit not evaluated",
                                     status.dropped_series
                                 ));
+                            }
+                            if status.unmatched_series > 0 {
+                                missing.push(status.unmatched_text());
                             }
                             (
                                 Cow::Owned(format!(

@@ -1018,6 +1018,31 @@ async fn walls_from_a_query_are_joined_per_series() {
     );
     // 50 hours is beyond the 1-day lead: nothing fires.
     assert!(r.sink.take().is_empty());
+    // A series left out is not lost from sight: a gauge counts it and the
+    // status page says so, naming it, at every evaluation; the log says it
+    // once.
+    r.tick(T0 + 60.0).await;
+    assert_eq!(
+        r.metric("runway_series_without_wall{limit=\"pool\"}"),
+        Some(1.0)
+    );
+    {
+        let snap = r.snapshot.read().unwrap();
+        let missing = snap.not_evaluated();
+        assert_eq!(missing.len(), 1);
+        assert_eq!(
+            missing[0].why,
+            "1 series had no wall from wall_query (one is {instance=\"db-3\"}); the others are on the roadmap"
+        );
+    }
+    assert_eq!(
+        log.text()
+            .matches("series without a wall from wall_query")
+            .count(),
+        1,
+        "{}",
+        log.text()
+    );
 }
 
 #[tokio::test]
