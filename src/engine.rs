@@ -664,7 +664,16 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Every per-limit counter exists from the start, so that the first
         // event is an increase from zero that `increase()` can see (the
         // shipped rules alert on the first evaluation failure); a reload
-        // leaves the counts of the limits it keeps.
+        // leaves the counts of the limits it keeps. So does every outcome
+        // of the source's queries: the first timeout is an increase too.
+        for kind in ["range", "instant"] {
+            for outcome in SourceError::KINDS.into_iter().chain(["success"]) {
+                metrics
+                    .source_requests
+                    .with_label_values(&[kind, outcome])
+                    .inc_by(0);
+            }
+        }
         for p in &self.plans {
             let name = p.limit.name.as_str();
             // A limit that has never succeeded reads 0, as the whole

@@ -779,6 +779,16 @@ async fn transient_source_failures_are_retried_and_counted() {
         query: "q".into(),
         message: "deadline".into(),
     });
+    // Every outcome is there from the start, at 0, so that a rule on the
+    // first timeout sees an increase (`increase()` cannot see a series
+    // born at 1).
+    let m = r.metrics.render();
+    for want in [
+        r#"runway_source_requests_total{kind="range",outcome="timeout"} 0"#,
+        r#"runway_source_requests_total{kind="instant",outcome="rejected"} 0"#,
+    ] {
+        assert!(m.contains(want), "missing {want} in\n{m}");
+    }
     let report = r.tick(T0).await;
     assert!(report.failed_limits.is_empty(), "third attempt succeeds");
     assert_eq!(r.source.calls(), 3);
