@@ -23,6 +23,8 @@ const HEIGHT: f64 = 180.0;
 const PAD_LEFT: f64 = 64.0;
 const PAD_RIGHT: f64 = 12.0;
 const PAD_Y: f64 = 14.0;
+/// About how wide a character of the charts' 10-pixel labels is.
+const CHAR_WIDTH: f64 = 6.0;
 
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -535,9 +537,19 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
         );
     }
     let nx = fr.x(now);
+    let horizon = format!("+{}", human_duration(future));
+    // "now" sits under its line, unless the horizon's label, right-aligned
+    // at the edge, would run into it (a short look-ahead: "now+4h 46m");
+    // then it ends at the line, on the history's side.
+    let horizon_starts = WIDTH - PAD_RIGHT - CHAR_WIDTH * horizon.chars().count() as f64;
+    let (now_x, now_anchor) = if nx + 2.5 * CHAR_WIDTH > horizon_starts {
+        (nx - 3.0, "end")
+    } else {
+        (nx, "middle")
+    };
     let _ = write!(
         svg,
-        "<line class=\"now\" x1=\"{nx:.1}\" y1=\"{PAD_Y}\" x2=\"{nx:.1}\" y2=\"{:.1}\" stroke=\"#8c959f\" stroke-width=\"1\"/><text x=\"{nx:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#57606a\">now</text>",
+        "<line class=\"now\" x1=\"{nx:.1}\" y1=\"{PAD_Y}\" x2=\"{nx:.1}\" y2=\"{:.1}\" stroke=\"#8c959f\" stroke-width=\"1\"/><text class=\"now\" x=\"{now_x:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"{now_anchor}\" fill=\"#57606a\">now</text>",
         HEIGHT - PAD_Y,
         HEIGHT - 2.0,
     );
@@ -547,7 +559,6 @@ pub fn chart(e: &Evaluation, now: UnixSeconds) -> String {
         HEIGHT - 2.0,
         escape(&format!("{} ago", human_duration(span))),
     );
-    let horizon = format!("+{}", human_duration(future));
     let _ = write!(
         svg,
         "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#57606a\">{}</text></svg>",
@@ -912,6 +923,28 @@ mod tests {
             end > wall + 20.0,
             "the projection ends at {end}, the wall is at {wall}"
         );
+    }
+
+    /// "now" and the look-ahead's label do not run together ("now+4h 54m")
+    /// when the look-ahead is short, as on a breached or critical chart.
+    #[test]
+    fn now_stays_clear_of_the_look_ahead_label() {
+        use crate::model::Direction;
+        let anchor = |svg: &str| -> String {
+            svg.split("<text class=\"now\"")
+                .nth(1)
+                .and_then(|t| t.split("text-anchor=\"").nth(1))
+                .and_then(|t| t.split('"').next())
+                .unwrap_or_default()
+                .to_string()
+        };
+        // Past its wall: the chart looks a tenth of the history ahead.
+        let breached = charted(10.0, 1.0, 30.0, Direction::Rising);
+        assert!(breached.contains(">+4h 54m</text>"), "{breached}");
+        assert_eq!(anchor(&breached), "end", "{breached}");
+        // A wall days ahead leaves room: "now" is centred under its line.
+        let near = charted(10.0, 1.0, 100.0, Direction::Rising);
+        assert_eq!(anchor(&near), "middle", "{near}");
     }
 
     #[test]
