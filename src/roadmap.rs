@@ -614,12 +614,16 @@ fn longest_lead(windows: &[Window]) -> f64 {
 
 /// Every series placed and ranked, first to break first: what is breached,
 /// then what must be addressed before the growth factor (critical,
-/// warning, before growth) by time to wall, then what can be deferred,
-/// then what cannot be forecast; ties by stage, by load headroom, then by
-/// name. Within what must be addressed the time comes before the stage:
-/// a stage is a limit's own lead times, and a wall 2 hours away on a limit
-/// whose only lead time (a warning) is 3 days breaks before one 9 hours
-/// away on a limit with a 1-day critical lead.
+/// warning, before growth) by when it may break, then what can be
+/// deferred, then what cannot be forecast; ties by likely time, by stage,
+/// by load headroom, then by name. When it may break: the sooner of its
+/// likely time and its alert time (when the wall becomes
+/// `alert_probability` likely), so that a wall paging now on a wide band
+/// is not ranked below one likely sooner that nothing pages on. Within
+/// what must be addressed that time comes before the stage: a stage is a
+/// limit's own lead times, and a wall 2 hours away on a limit whose only
+/// lead time (a warning) is 3 days breaks before one 9 hours away on a
+/// limit with a 1-day critical lead.
 pub fn rank(mut points: Vec<BreakingPoint<'_>>) -> Vec<BreakingPoint<'_>> {
     let key = |x: f64| if x.is_nan() { f64::INFINITY } else { x };
     let group = |s: Stage| match s {
@@ -628,9 +632,16 @@ pub fn rank(mut points: Vec<BreakingPoint<'_>>) -> Vec<BreakingPoint<'_>> {
         Stage::Deferred => 2,
         Stage::Unknown => 3,
     };
+    let may_break = |p: &BreakingPoint<'_>| {
+        p.evaluation
+            .forecast
+            .eta
+            .map_or(f64::INFINITY, |e| e.alert.min(e.likely))
+    };
     points.sort_by(|a, b| {
         group(a.stage)
             .cmp(&group(b.stage))
+            .then(key(may_break(a)).total_cmp(&key(may_break(b))))
             .then(key(a.eta()).total_cmp(&key(b.eta())))
             .then(a.stage.cmp(&b.stage))
             .then(

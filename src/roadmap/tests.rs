@@ -327,7 +327,7 @@ fn each_point_gets_the_stage_a_person_would_give_it() {
 #[test]
 fn the_roadmap_ranks_first_to_break_first_then_what_can_wait() {
     use Status::*;
-    let es = [
+    let mut es = [
         evaluation("deferred", Approaching, Some(200.0 * DAY), Some(40.0)),
         evaluation("soon", Approaching, Some(3.0 * DAY), Some(1.5)),
         evaluation("breached", Breached, Some(0.0), Some(0.95)),
@@ -337,7 +337,21 @@ fn the_roadmap_ranks_first_to_break_first_then_what_can_wait() {
         evaluation("flat_loose", Receding, None, Some(5.0)),
         evaluation("tonight", Approaching, Some(0.4 * DAY), Some(1.2)),
         evaluation("in_hours", Approaching, Some(0.1 * DAY), Some(1.1)),
+        evaluation("paging", Approaching, Some(6.0 * DAY), Some(1.3)),
+        evaluation("quiet", Approaching, Some(4.0 * DAY), Some(30.0)),
     ];
+    for e in &mut es {
+        let eta = e.forecast.eta.as_mut();
+        match (e.limit.as_str(), eta) {
+            // Paging now on a wide band: the wall 25% likely within 0.8
+            // days of the 1-day critical lead, likely in 6.
+            ("paging", Some(eta)) => eta.alert = 0.8 * DAY,
+            // Likely in 4 days, its alert waiting (damped trends doubt it):
+            // nothing pages on it yet.
+            ("quiet", Some(eta)) => eta.alert = f64::INFINITY,
+            _ => {}
+        }
+    }
     let w = windows();
     // "in_hours" is on a limit whose only lead time is a 3-day warning:
     // it pages as a warning, and breaks before "tonight"'s critical wall.
@@ -357,7 +371,9 @@ fn the_roadmap_ranks_first_to_break_first_then_what_can_wait() {
             "breached",
             "in_hours",
             "tonight",
+            "paging",
             "soon",
+            "quiet",
             "later",
             "flat_tight",
             "flat_loose",
@@ -365,14 +381,16 @@ fn the_roadmap_ranks_first_to_break_first_then_what_can_wait() {
             "no_data"
         ]
     );
-    let stages: Vec<Stage> = ranked.iter().take(4).map(|p| p.stage).collect();
+    let stages: Vec<Stage> = ranked.iter().take(6).map(|p| p.stage).collect();
     assert_eq!(
         stages,
         [
             Stage::Breached,
             Stage::Warning,
             Stage::Critical,
-            Stage::Warning
+            Stage::Critical,
+            Stage::Warning,
+            Stage::BeforeGrowth
         ]
     );
 }
