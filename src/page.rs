@@ -108,7 +108,7 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
     body.push_str(&changes(snap));
     let mut first = table(&points, snap, &held, true);
     if first.is_empty() && snap.evaluated_at.is_some() {
-        first = nothing_to_address(&g, missing.len());
+        first = nothing_to_address(&g, &missing);
     }
     let _ = write!(body, "<h2>What breaks first</h2>\n{first}");
     let later: Vec<&BreakingPoint<'_>> =
@@ -172,16 +172,36 @@ code {{ font-size: .85em; }}
 }
 
 /// In place of an empty "what breaks first" table, after an evaluation:
-/// `missing` limits were not evaluated, and may hold what breaks.
-fn nothing_to_address(g: &str, missing: usize) -> String {
-    match missing {
-        0 => format!("<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n"),
-        n => format!(
-            "<p id=\"nothing-to-address\">Nothing that was evaluated breaks before load grows {g}x; {} {} not evaluated (listed above).</p>\n",
-            evaluate::count(n, "limit"),
-            if n == 1 { "was" } else { "were" }
-        ),
+/// `missing` limits were not evaluated, or only in part, and may hold what
+/// breaks.
+fn nothing_to_address(g: &str, missing: &[NotEvaluated<'_>]) -> String {
+    let partly = missing.iter().filter(|n| n.partly).count();
+    let none = missing.len() - partly;
+    let was = |n: usize| if n == 1 { "was" } else { "were" };
+    let mut said = Vec::new();
+    if none > 0 {
+        said.push(format!(
+            "{} {} not evaluated",
+            evaluate::count(none, "limit"),
+            was(none)
+        ));
     }
+    if partly > 0 {
+        said.push(format!(
+            "{} {} evaluated only in part",
+            evaluate::count(partly, "limit"),
+            was(partly)
+        ));
+    }
+    if said.is_empty() {
+        return format!(
+            "<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n"
+        );
+    }
+    format!(
+        "<p id=\"nothing-to-address\">Nothing that was evaluated breaks before load grows {g}x; {} (listed above).</p>\n",
+        said.join(", ")
+    )
 }
 
 fn errors(missing: &[NotEvaluated<'_>], now: UnixSeconds) -> String {
@@ -197,7 +217,10 @@ fn errors(missing: &[NotEvaluated<'_>], now: UnixSeconds) -> String {
     if items.is_empty() {
         return String::new();
     }
-    format!("<h2 id=\"not-evaluated\">Limits not evaluated</h2><ul class=\"errors\">{items}</ul>\n")
+    format!(
+        "<h2 id=\"not-evaluated\">Limits {}</h2><ul class=\"errors\">{items}</ul>\n",
+        crate::snapshot::not_evaluated_heading(missing).to_lowercase()
+    )
 }
 
 fn changes(snap: &Snapshot) -> String {
@@ -735,6 +758,54 @@ mod tests {
             "{page}"
         );
         assert_eq!(page.matches("<tr class=\"point\"").count(), 1);
+        // It was evaluated, in part: not a limit that was not evaluated.
+        assert!(
+            page.contains("<h2 id=\"not-evaluated\">Limits evaluated in part</h2>"),
+            "{page}"
+        );
+    }
+
+    /// A `wall_query` that covers some series only is a limit evaluated in
+    /// part, told from one not evaluated at all: in the heading, and where
+    /// nothing evaluated must be addressed.
+    #[test]
+    fn limits_evaluated_in_part_are_told_from_those_not_evaluated() {
+        let mut snap = filling_disks(&["a".to_string()]);
+        if let Some(status) = snap.limits.get_mut("disk_full") {
+            status.last_success = Some(NOW);
+            status.unmatched_series = 1;
+            status.unmatched_example = Some(disk("b"));
+        }
+        snap.order.push("queue_full".into());
+        snap.limits.insert(
+            "queue_full".into(),
+            crate::snapshot::LimitStatus {
+                last_error: Some("source unavailable".into()),
+                ..Default::default()
+            },
+        );
+        let page = render(&snap, NOW);
+        assert!(
+            page.contains("<h2 id=\"not-evaluated\">Limits not evaluated, or only in part</h2>"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<b>disk_full</b>: 1 series had no wall from wall_query (one is {disk=&quot;b&quot;}); the others are on the roadmap"
+            ),
+            "{page}"
+        );
+        let missing = snap.not_evaluated();
+        assert!(
+            nothing_to_address("10", &missing).contains(
+                "Nothing that was evaluated breaks before load grows 10x; 1 limit was not evaluated, 1 limit was evaluated only in part (listed above)."
+            )
+        );
+        assert!(
+            nothing_to_address("10", &missing[..1]).contains(
+                "Nothing that was evaluated breaks before load grows 10x; 1 limit was evaluated only in part (listed above)."
+            )
+        );
     }
 
     /// With the source down since startup every limit failed and nothing

@@ -159,6 +159,7 @@ pub fn not_evaluated_json(snap: &Snapshot) -> Value {
                 "limit": n.limit,
                 "error": n.why,
                 "forecasts_from": n.forecasts_from.and_then(rfc3339),
+                "partly": n.partly,
             })
         })
         .collect()
@@ -171,7 +172,15 @@ pub fn not_evaluated_text(snap: &Snapshot) -> String {
     if failed.is_empty() {
         return String::new();
     }
-    let mut out = "Not evaluated (their breaking points are missing above)\n".to_string();
+    let mut out = format!(
+        "{} (their breaking points{} are missing above)\n",
+        crate::snapshot::not_evaluated_heading(&failed),
+        if failed.iter().any(|n| n.partly) {
+            ", or some of them,"
+        } else {
+            ""
+        }
+    );
     let now = snap.evaluated_at.unwrap_or(0.0);
     for n in failed {
         out.push_str(&format!("  {}: {}\n", n.limit, n.reason(now)));
@@ -489,7 +498,15 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
     }
     let failed = snap.not_evaluated();
     if !failed.is_empty() {
-        out.push_str("\n## Not evaluated\n\nTheir breaking points are missing above.\n\n");
+        out.push_str(&format!(
+            "\n## {}\n\nTheir breaking points{} are missing above.\n\n",
+            crate::snapshot::not_evaluated_heading(&failed),
+            if failed.iter().any(|n| n.partly) {
+                ", or some of them,"
+            } else {
+                ""
+            }
+        ));
         let now = snap.evaluated_at.unwrap_or(0.0);
         for n in failed {
             out.push_str(&format!(

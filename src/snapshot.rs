@@ -24,6 +24,21 @@ pub struct NotEvaluated<'a> {
     /// When the forecasts still shown for it were made: a failed limit
     /// keeps those of its last success. `None`: it shows none.
     pub forecasts_from: Option<UnixSeconds>,
+    /// Evaluated in part: some of its series are on the roadmap, `why`
+    /// says which were left out (beyond the bound, without a wall, failed).
+    pub partly: bool,
+}
+
+/// A heading for `missing`: not evaluated, or only in part, or both.
+pub fn not_evaluated_heading(missing: &[NotEvaluated<'_>]) -> &'static str {
+    match (
+        missing.iter().any(|n| !n.partly),
+        missing.iter().any(|n| n.partly),
+    ) {
+        (true, true) => "Not evaluated, or only in part",
+        (false, true) => "Evaluated in part",
+        _ => "Not evaluated",
+    }
 }
 
 impl NotEvaluated<'_> {
@@ -200,13 +215,15 @@ impl Snapshot {
                             if status.unmatched_series > 0 {
                                 missing.push(status.unmatched_text());
                             }
-                            (
-                                Cow::Owned(format!(
+                            return Some(NotEvaluated {
+                                limit: name,
+                                why: Cow::Owned(format!(
                                     "{}; the others are on the roadmap",
                                     missing.join("; ")
                                 )),
-                                None,
-                            )
+                                forecasts_from: None,
+                                partly: true,
+                            });
                         }
                         None => return None,
                     },
@@ -215,6 +232,7 @@ impl Snapshot {
                     limit: name,
                     why,
                     forecasts_from,
+                    partly: false,
                 })
             })
             .collect()
