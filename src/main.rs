@@ -873,7 +873,7 @@ fn check_at(path: &str, at: f64, series: &[Series]) -> Result<()> {
     let first = times().fold(f64::INFINITY, f64::min);
     let newest = times().fold(f64::NEG_INFINITY, f64::max);
     if at < first {
-        // (With its date, which there is none of before 1970.)
+        // (With its date, where it has one: years 1 to 9999.)
         let date = |t: f64, before: &str, after: &str| {
             evaluate::rfc3339(t).map_or_else(String::new, |d| format!("{before}{d}{after}"))
         };
