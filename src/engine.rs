@@ -1661,11 +1661,10 @@ fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, Strin
                         after,
                     });
                 }
-                if let Some(example) = s
-                    .unmatched_example
-                    .clone()
-                    .filter(|_| before.is_none_or(|b| b.unmatched_series == 0))
-                {
+                // (With none left to forecast, `NothingToForecast` says it.)
+                if let Some(example) = s.unmatched_example.clone().filter(|_| {
+                    !s.evaluations.is_empty() && before.is_none_or(|b| b.unmatched_series == 0)
+                }) {
                     news.push(News::SeriesWithoutWall {
                         limit: name.clone(),
                         unmatched: s.unmatched_series,
