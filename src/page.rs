@@ -741,15 +741,24 @@ mod tests {
         );
     }
 
+    /// One disk's limit evaluated now, with what `left_out` says was left
+    /// out of it.
+    fn one_disk_evaluated_in_part(
+        left_out: impl FnOnce(&mut crate::snapshot::LimitStatus),
+    ) -> Snapshot {
+        let mut snap = filling_disks(&["a".to_string()]);
+        if let Some(status) = snap.limits.get_mut("disk_full") {
+            status.last_success = Some(NOW);
+            left_out(status);
+        }
+        snap
+    }
+
     /// Series the forecaster failed on are missing from an evaluation that
     /// succeeded: the page says so, beside the others it shows.
     #[test]
     fn a_limit_with_series_the_forecaster_failed_on_is_listed() {
-        let mut snap = filling_disks(&["a".to_string()]);
-        if let Some(status) = snap.limits.get_mut("disk_full") {
-            status.last_success = Some(NOW);
-            status.failed_series = 2;
-        }
+        let snap = one_disk_evaluated_in_part(|status| status.failed_series = 2);
         let page = render(&snap, NOW);
         assert!(
             page.contains(
@@ -770,12 +779,10 @@ mod tests {
     /// nothing evaluated must be addressed.
     #[test]
     fn limits_evaluated_in_part_are_told_from_those_not_evaluated() {
-        let mut snap = filling_disks(&["a".to_string()]);
-        if let Some(status) = snap.limits.get_mut("disk_full") {
-            status.last_success = Some(NOW);
+        let mut snap = one_disk_evaluated_in_part(|status| {
             status.unmatched_series = 1;
             status.unmatched_example = Some(disk("b"));
-        }
+        });
         snap.order.push("queue_full".into());
         snap.limits.insert(
             "queue_full".into(),
