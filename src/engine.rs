@@ -532,14 +532,23 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         };
         engine.unread = engine.sink.targets();
         engine.configure(config);
-        engine.count_deliveries_from_zero();
+        engine.count_from_zero();
         engine
     }
 
-    /// The delivery counters of every Alertmanager exist from the start, as
-    /// the per-limit ones do: the first failed delivery is then an increase
-    /// the shipped rule sees.
-    fn count_deliveries_from_zero(&self) {
+    /// The delivery counters of every Alertmanager, and the source's
+    /// queries by every outcome, exist from the start, as the per-limit ones
+    /// do: the first failed delivery or timed-out query is then an increase
+    /// a rule sees.
+    fn count_from_zero(&self) {
+        for kind in ["range", "instant"] {
+            for outcome in SourceError::KINDS.into_iter().chain(["success"]) {
+                self.metrics
+                    .source_requests
+                    .with_label_values(&[kind, outcome])
+                    .inc_by(0);
+            }
+        }
         for target in self.sink.targets() {
             self.metrics
                 .alerts_sent
@@ -664,16 +673,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Every per-limit counter exists from the start, so that the first
         // event is an increase from zero that `increase()` can see (the
         // shipped rules alert on the first evaluation failure); a reload
-        // leaves the counts of the limits it keeps. So does every outcome
-        // of the source's queries: the first timeout is an increase too.
-        for kind in ["range", "instant"] {
-            for outcome in SourceError::KINDS.into_iter().chain(["success"]) {
-                metrics
-                    .source_requests
-                    .with_label_values(&[kind, outcome])
-                    .inc_by(0);
-            }
-        }
+        // leaves the counts of the limits it keeps.
         for p in &self.plans {
             let name = p.limit.name.as_str();
             // A limit that has never succeeded reads 0, as the whole
@@ -841,7 +841,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         for gone in targets.iter().filter(|t| !now_targets.contains(t)) {
             self.metrics.forget_alertmanager(gone);
         }
-        self.count_deliveries_from_zero();
+        self.count_from_zero();
         log_transitions(self.tracker.take_transitions());
         // The alerts' states are current at once (a removed limit's are
         // resolved), not only after the next evaluation.
@@ -1662,13 +1662,13 @@ fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, Strin
                     });
                 }
                 // (With none left to forecast, `NothingToForecast` says it.)
-                if let Some(example) = s.unmatched_example.clone().filter(|_| {
+                if let Some(example) = s.unmatched_example.as_ref().filter(|_| {
                     !s.evaluations.is_empty() && before.is_none_or(|b| b.unmatched_series == 0)
                 }) {
                     news.push(News::SeriesWithoutWall {
                         limit: name.clone(),
                         unmatched: s.unmatched_series,
-                        example,
+                        example: example.clone(),
                     });
                 }
                 if s.dropped_series > 0 && before.is_none_or(|b| b.dropped_series == 0) {

@@ -176,23 +176,17 @@ code {{ font-size: .85em; }}
 /// breaks.
 fn nothing_to_address(g: &str, missing: &[NotEvaluated<'_>]) -> String {
     let partly = missing.iter().filter(|n| n.partly).count();
-    let none = missing.len() - partly;
-    let was = |n: usize| if n == 1 { "was" } else { "were" };
-    let mut said = Vec::new();
-    if none > 0 {
-        said.push(format!(
-            "{} {} not evaluated",
-            evaluate::count(none, "limit"),
-            was(none)
-        ));
-    }
-    if partly > 0 {
-        said.push(format!(
-            "{} {} evaluated only in part",
-            evaluate::count(partly, "limit"),
-            was(partly)
-        ));
-    }
+    let said: Vec<String> = [
+        (missing.len() - partly, "not evaluated"),
+        (partly, "evaluated only in part"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| {
+        let was = if n == 1 { "was" } else { "were" };
+        format!("{} {was} {what}", evaluate::count(n, "limit"))
+    })
+    .collect();
     if said.is_empty() {
         return format!(
             "<p id=\"nothing-to-address\">Nothing breaks before load grows {g}x.</p>\n"

@@ -175,11 +175,7 @@ pub fn not_evaluated_text(snap: &Snapshot) -> String {
     let mut out = format!(
         "{} (their breaking points{} are missing above)\n",
         crate::snapshot::not_evaluated_heading(&failed),
-        if failed.iter().any(|n| n.partly) {
-            ", or some of them,"
-        } else {
-            ""
-        }
+        crate::snapshot::some_of_them(&failed)
     );
     let now = snap.evaluated_at.unwrap_or(0.0);
     for n in failed {
@@ -501,11 +497,7 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
         out.push_str(&format!(
             "\n## {}\n\nTheir breaking points{} are missing above.\n\n",
             crate::snapshot::not_evaluated_heading(&failed),
-            if failed.iter().any(|n| n.partly) {
-                ", or some of them,"
-            } else {
-                ""
-            }
+            crate::snapshot::some_of_them(&failed)
         ));
         let now = snap.evaluated_at.unwrap_or(0.0);
         for n in failed {

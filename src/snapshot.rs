@@ -29,6 +29,17 @@ pub struct NotEvaluated<'a> {
     pub partly: bool,
 }
 
+/// Which of their breaking points the roadmap lacks for `missing`: ", or
+/// some of them," when one was evaluated in part (to follow "their
+/// breaking points").
+pub fn some_of_them(missing: &[NotEvaluated<'_>]) -> &'static str {
+    if missing.iter().any(|n| n.partly) {
+        ", or some of them,"
+    } else {
+        ""
+    }
+}
+
 /// A heading for `missing`: not evaluated, or only in part, or both.
 pub fn not_evaluated_heading(missing: &[NotEvaluated<'_>]) -> &'static str {
     match (
@@ -91,6 +102,26 @@ impl LimitStatus {
             "{} series had no wall from wall_query{example}",
             self.unmatched_series
         )
+    }
+
+    /// The series an evaluation that succeeded left out, in words, one
+    /// phrase a reason: beyond the bound, failed by the forecaster, given
+    /// no wall.
+    fn left_out(&self) -> Vec<String> {
+        let mut left_out = Vec::new();
+        if self.failed_series > 0 {
+            left_out.push(self.failed_text());
+        }
+        if self.dropped_series > 0 {
+            left_out.push(format!(
+                "{} series beyond evaluation.max_series_per_limit not evaluated",
+                self.dropped_series
+            ));
+        }
+        if self.unmatched_series > 0 {
+            left_out.push(self.unmatched_text());
+        }
+        left_out
     }
 
     /// The series the forecaster failed on, in words.
@@ -180,59 +211,42 @@ impl Snapshot {
     /// (its error; the forecasts of an earlier success stay on the roadmap,
     /// and `forecasts_from` says when they are from), and those whose query
     /// found nothing to forecast (a typo in a metric name must not read as a
-    /// limit where nothing breaks). A roadmap or a page without them must
-    /// say so.
+    /// limit where nothing breaks); and, evaluated in part (`partly`), those
+    /// some of whose series were left out. A roadmap or a page without them
+    /// must say so.
     pub fn not_evaluated(&self) -> Vec<NotEvaluated<'_>> {
         self.order
             .iter()
             .filter_map(|name| {
                 let status = self.limits.get(name)?;
-                let (why, forecasts_from) = match &status.last_error {
+                let (why, forecasts_from, partly) = match &status.last_error {
                     Some(err) => (
                         Cow::Borrowed(err.as_str()),
                         status
                             .last_success
                             .filter(|_| !status.evaluations.is_empty()),
+                        false,
                     ),
                     None => match status.nothing_to_forecast() {
-                        Some(why) => (Cow::Owned(why), None),
+                        Some(why) => (Cow::Owned(why), None, false),
                         // Some series are missing from an evaluation that
                         // succeeded: a roadmap without them must say so.
-                        None if status.failed_series > 0
-                            || status.dropped_series > 0
-                            || status.unmatched_series > 0 =>
-                        {
-                            let mut missing = Vec::new();
-                            if status.failed_series > 0 {
-                                missing.push(status.failed_text());
+                        None => {
+                            let left_out = status.left_out();
+                            if left_out.is_empty() {
+                                return None;
                             }
-                            if status.dropped_series > 0 {
-                                missing.push(format!(
-                                    "{} series beyond evaluation.max_series_per_limit not evaluated",
-                                    status.dropped_series
-                                ));
-                            }
-                            if status.unmatched_series > 0 {
-                                missing.push(status.unmatched_text());
-                            }
-                            return Some(NotEvaluated {
-                                limit: name,
-                                why: Cow::Owned(format!(
-                                    "{}; the others are on the roadmap",
-                                    missing.join("; ")
-                                )),
-                                forecasts_from: None,
-                                partly: true,
-                            });
+                            let why =
+                                format!("{}; the others are on the roadmap", left_out.join("; "));
+                            (Cow::Owned(why), None, true)
                         }
-                        None => return None,
                     },
                 };
                 Some(NotEvaluated {
                     limit: name,
                     why,
                     forecasts_from,
-                    partly: false,
+                    partly,
                 })
             })
             .collect()
