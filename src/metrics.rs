@@ -41,7 +41,7 @@ pub struct Metrics {
 }
 
 /// The forecast gauges: (name, help).
-const FORECAST_GAUGES: [(&str, &str); 8] = [
+const FORECAST_GAUGES: [(&str, &str); 9] = [
     ("runway_time_to_wall_seconds", "Likely seconds until the series reaches its wall; 0 when breached, +Inf when not approaching."),
     ("runway_time_to_wall_lower_seconds", "Earliest seconds until the wall: the near edge of the 90% band."),
     ("runway_time_to_wall_upper_seconds", "Latest seconds until the wall (far edge of the band); +Inf when the trend is too uncertain to promise it."),
@@ -50,6 +50,7 @@ const FORECAST_GAUGES: [(&str, &str); 8] = [
     ("runway_growth_rate_per_second", "The fitted trend's change per second, in the series' unit (negative when falling)."),
     ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 25% likely (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
     ("runway_wall_timestamp_seconds", "When the series likely reaches its wall, Unix seconds (+Inf when not approaching; when it did, for a breach): minus time(), a time to wall that keeps counting down while the source is down and the forecast cannot be refreshed."),
+    ("runway_wall_alert_timestamp_seconds", "When the wall becomes 25% likely (evaluation.alert_probability), Unix seconds: runway_time_to_wall_alert_seconds as a moment (+Inf when not approaching or while the alert waits; when it did, for a breach). Minus time(), an alert time that keeps counting down while the limit cannot be evaluated."),
 ];
 
 /// Removes every child of `family` whose `limit` label is `limit`, whatever
@@ -450,6 +451,8 @@ impl Collector for ForecastCollector {
                     values[6].push(gauge(&labels, alert));
                     let at = f.wall_at(e.at).unwrap_or(f64::INFINITY);
                     values[7].push(gauge(&labels, at));
+                    let at = f.wall_alert_at(e.at).unwrap_or(f64::INFINITY);
+                    values[8].push(gauge(&labels, at));
                 }
                 values[3].push(gauge(&labels, e.wall));
                 if let Some(v) = f.current_value {

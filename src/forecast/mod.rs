@@ -258,6 +258,12 @@ impl Forecast {
         self.breached_at.or(self.eta.map(|e| now + e.likely))
     }
 
+    /// When the wall becomes as likely as the settings' `alert_probability`
+    /// (the alert's time to wall as a moment), as [`Forecast::wall_at`].
+    pub fn wall_alert_at(&self, now: UnixSeconds) -> Option<UnixSeconds> {
+        self.breached_at.or(self.eta.map(|e| now + e.alert))
+    }
+
     /// The band's earliest time for the wall, as [`Forecast::wall_at`].
     pub fn wall_at_earliest(&self, now: UnixSeconds) -> Option<UnixSeconds> {
         self.breached_at.or(self.eta.map(|e| now + e.lower))

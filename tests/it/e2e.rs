@@ -505,6 +505,20 @@ lead_time = \"3d\"
         m.text
     );
     assert_eq!(wall_at(&flat_labels), f64::INFINITY, "flat series");
+    // And the alert's time, for rules that must keep counting down while a
+    // limit cannot be evaluated.
+    let alert_at = m.value("runway_wall_alert_timestamp_seconds", &disk_labels);
+    let alert = m.value("runway_time_to_wall_alert_seconds", &disk_labels);
+    assert!(
+        alert.is_finite() && (alert_at - (evaluated_at + alert)).abs() <= 1.0,
+        "alert at {alert_at}, alert time {alert} after {evaluated_at}\n{}",
+        m.text
+    );
+    assert_eq!(
+        m.value("runway_wall_alert_timestamp_seconds", &flat_labels),
+        f64::INFINITY,
+        "flat series"
+    );
     assert!(
         m.text
             .lines()

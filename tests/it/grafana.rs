@@ -3,6 +3,8 @@
 //! as Grafana fills them, runs against a real Prometheus scraping
 //! `runway demo` and must return data. A panel whose metric was renamed, or
 //! whose PromQL does not parse, fails here and not on someone's wall screen.
+//! The example alerting rules' expressions are run against the same kind of
+//! Prometheus, for the metrics they read.
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command};
@@ -112,6 +114,80 @@ async fn every_grafana_panel_query_returns_data_from_a_real_prometheus() {
         failures.len(),
         failures.join("\n- ")
     );
+}
+
+/// The example alerting rules (`deploy/prometheus/runway-rules.yml`) read
+/// runway's metrics by name, as the dashboard does: each rule's expression
+/// must be PromQL that a real Prometheus scraping `runway demo` accepts, and
+/// every runway metric it names must be one that Prometheus has. promtool's
+/// unit tests (`tests/it/deploy.rs`) feed the rules series they name
+/// themselves, so a metric renamed in runway, or a rule reading one that
+/// runway does not export, passes them and watches nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_rule_reads_metrics_a_real_prometheus_has_from_runway() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(RULES);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let rules = rule_exprs(&text);
+    assert!(
+        rules.len() >= 10,
+        "{RULES}: only {} rules found: is the walk broken?",
+        rules.len()
+    );
+
+    let demo = Demo::start().await;
+    let prometheus = Prometheus::start_scraping(&[demo.address()], "1s").await;
+    if let Err(message) = prometheus
+        .wait_for_series("runway_wall_alert_timestamp_seconds", DATA_TIMEOUT)
+        .await
+    {
+        panic!(
+            "Prometheus scraping runway demo never had its forecasts: {message}\n\
+             runway demo log:\n{}",
+            demo.log()
+        );
+    }
+    let known = label_values(&prometheus, "label_values(__name__)").await;
+    let mut failures = Vec::new();
+    for (alert, expr) in &rules {
+        let answer = prometheus.query(expr, now_secs()).await;
+        if answer["status"] != "success" {
+            failures.push(format!(
+                "{alert}: Prometheus rejected {expr:?}: {}",
+                answer["error"].as_str().unwrap_or_default()
+            ));
+        }
+        let missing = missing_metrics(expr, &known);
+        if !missing.is_empty() {
+            failures.push(format!("{alert}: {expr:?}{missing}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{RULES}: {} problem(s):\n- {}",
+        failures.len(),
+        failures.join("\n- ")
+    );
+}
+
+const RULES: &str = "deploy/prometheus/runway-rules.yml";
+
+/// (alert, expr) of every alerting rule of every group.
+fn rule_exprs(text: &str) -> Vec<(String, String)> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{RULES} is not YAML: {e}"));
+    doc["groups"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["rules"].as_sequence().into_iter().flatten())
+        .filter_map(|r| {
+            Some((
+                r["alert"].as_str()?.to_string(),
+                r["expr"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// One query of one panel, as written in the dashboard.
