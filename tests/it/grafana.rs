@@ -34,9 +34,7 @@ const DATA_TIMEOUT: Duration = Duration::from_secs(45);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_grafana_panel_query_returns_data_from_a_real_prometheus() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(DASHBOARD);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = read(DASHBOARD);
     let dashboard: Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{DASHBOARD} is not JSON: {e}"));
 
@@ -48,21 +46,11 @@ async fn every_grafana_panel_query_returns_data_from_a_real_prometheus() {
         queries.len()
     );
 
-    let demo = Demo::start().await;
-    let prometheus = Prometheus::start_scraping(&[demo.address()], "1s").await;
-    for promql in [
+    let (_demo, prometheus) = scraped_demo(&[
         "runway_time_to_wall_seconds",
         "rate(runway_evaluation_duration_seconds_count[1m]) > 0",
-    ] {
-        if let Err(message) = prometheus.wait_for_series(promql, DATA_TIMEOUT).await {
-            panic!(
-                "Prometheus scraping runway demo never had the data the panels need: {message}\n\
-                 runway demo log:\n{}\nPrometheus log tail:\n{}",
-                demo.log(),
-                tail(&prometheus.log(), 20)
-            );
-        }
-    }
+    ])
+    .await;
 
     // The `limit` variable as Grafana resolves it: "All" is its allValue,
     // and a single choice is one of the values its label_values query finds.
@@ -125,28 +113,14 @@ async fn every_grafana_panel_query_returns_data_from_a_real_prometheus() {
 /// runway does not export, passes them and watches nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_example_rule_reads_metrics_a_real_prometheus_has_from_runway() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(RULES);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let rules = rule_exprs(&text);
+    let rules = rule_exprs(&read(RULES));
     assert!(
         rules.len() >= 10,
         "{RULES}: only {} rules found: is the walk broken?",
         rules.len()
     );
 
-    let demo = Demo::start().await;
-    let prometheus = Prometheus::start_scraping(&[demo.address()], "1s").await;
-    if let Err(message) = prometheus
-        .wait_for_series("runway_wall_alert_timestamp_seconds", DATA_TIMEOUT)
-        .await
-    {
-        panic!(
-            "Prometheus scraping runway demo never had its forecasts: {message}\n\
-             runway demo log:\n{}",
-            demo.log()
-        );
-    }
+    let (_demo, prometheus) = scraped_demo(&["runway_wall_alert_timestamp_seconds"]).await;
     let known = label_values(&prometheus, "label_values(__name__)").await;
     let mut failures = Vec::new();
     for (alert, expr) in &rules {
@@ -171,6 +145,30 @@ async fn every_example_rule_reads_metrics_a_real_prometheus_has_from_runway() {
 }
 
 const RULES: &str = "deploy/prometheus/runway-rules.yml";
+
+/// A file of the repository, as text.
+fn read(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// `runway demo` and a real Prometheus scraping it every second, once
+/// Prometheus has data for each of `promql`.
+async fn scraped_demo(promql: &[&str]) -> (Demo, Prometheus) {
+    let demo = Demo::start().await;
+    let prometheus = Prometheus::start_scraping(&[demo.address()], "1s").await;
+    for promql in promql {
+        if let Err(message) = prometheus.wait_for_series(promql, DATA_TIMEOUT).await {
+            panic!(
+                "Prometheus scraping runway demo never had the data needed: {message}\n\
+                 runway demo log:\n{}\nPrometheus log tail:\n{}",
+                demo.log(),
+                tail(&prometheus.log(), 20)
+            );
+        }
+    }
+    (demo, prometheus)
+}
 
 /// (alert, expr) of every alerting rule of every group.
 fn rule_exprs(text: &str) -> Vec<(String, String)> {
