@@ -63,14 +63,19 @@ const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
 /// `from` on, the same for every candidate, so that candidates whose regimes
 /// differ are still scored on the same stretch of history.
 ///
-/// Each fit is scored twice: extrapolated straight, and damped (see
-/// [`damped`]) over the span it was fitted on. Returns both, in that order.
+/// Each fit is scored extrapolated straight, and with `damped` also damped
+/// (see [`damped_reach`]) over the span it was fitted on. Returns both, in
+/// that order. Only a straight trend on the values' scale has a damped twin
+/// (see `fitted_candidates`): scoring one for the others cost a third more
+/// per prediction (two more `exp` on the log scale, a `ln`, and the
+/// medians of errors nothing read).
 pub(super) fn backtest_error(
     src: Source,
     frac: f64,
     data: &[Sample],
     from: usize,
-) -> [Backtest; 2] {
+    damped: bool,
+) -> (Backtest, Option<Backtest>) {
     let p = src.p;
     let span = data.len().saturating_sub(from);
     let mut total = [0.0; 2];
@@ -111,7 +116,7 @@ pub(super) fn backtest_error(
         let tau = anchor - head[0].t;
         let mut errs: [Vec<f64>; 2] = [
             Vec::with_capacity(data.len() - k),
-            Vec::with_capacity(data.len() - k),
+            Vec::with_capacity(if damped { data.len() - k } else { 0 }),
         ];
         for (at, (s, actual)) in (k..).zip(p.adjusted[k..].iter().zip(&data[k..])) {
             let h = match easing {
@@ -121,7 +126,7 @@ pub(super) fn backtest_error(
             // The cycle at this sample, as `prepare` took it out.
             let with_cycle = |v: f64| p.season.as_ref().map_or(v, |c| c.with(v, p.offsets[at]));
             let se = trend.se(h);
-            for (i, reach) in [h, damped_reach(h, tau)].into_iter().enumerate() {
+            let mut score = |i: usize, reach: f64| {
                 let fitted = line.intercept + line.slope * reach;
                 let predicted = p.scale.from(with_cycle(fitted));
                 // Relative errors where they are defined: growth is judged
@@ -135,16 +140,23 @@ pub(super) fn backtest_error(
                 if se > 0.0 {
                     z2[i].push(((s.v - fitted) / se).powi(2));
                 }
+            };
+            score(0, h);
+            if damped {
+                score(1, damped_reach(h, tau));
             }
         }
-        let [plain, damp] = &errs;
-        if let (Some(a), Some(b)) = (robust::median(plain), robust::median(damp)) {
+        // Both lists have an error for every prediction, or the damped one
+        // none at all when it is not scored.
+        if let Some(a) = robust::median(&errs[0]) {
             total[0] += a;
-            total[1] += b;
+            if let Some(b) = robust::median(&errs[1]) {
+                total[1] += b;
+            }
             count += 1.0;
         }
     }
-    [0, 1].map(|i| {
+    let tested = |i: usize| {
         let calibration = robust::median(&z2[i]).map_or(1.0, |m| {
             (m / CHI2_1_MEDIAN).clamp(MIN_CALIBRATION, MAX_CALIBRATION)
         });
@@ -156,7 +168,8 @@ pub(super) fn backtest_error(
             },
             calibration,
         }
-    })
+    };
+    (tested(0), damped.then(|| tested(1)))
 }
 
 /// How far a damped trend has carried at `h` seconds: as far as a straight

@@ -941,7 +941,9 @@ fn fitted_candidates(
         else {
             continue;
         };
-        let [straight, damped] = backtest_error(src, frac, data, from);
+        // Only a straight trend on the values' scale has a damped twin.
+        let twin = p.scale == Scale::Values && src.easing.is_none();
+        let (straight, damped) = backtest_error(src, frac, data, from, twin);
         let mut local =
             band::Trend::local(&axis, line, origin, level_samples(axis.len()), src.toward);
         if src.easing.is_none() {
@@ -994,10 +996,9 @@ fn fitted_candidates(
         // is its own damping.
         let variants = match (p.scale, src.easing) {
             (Scale::Values, Some(e)) => vec![(straight, Some(e.bend), Kind::Easing)],
-            (Scale::Values, None) => vec![
-                (straight, None, Kind::Straight),
-                (damped, Some(ensemble::Bend::damped(span)), Kind::Damped),
-            ],
+            (Scale::Values, None) => std::iter::once((straight, None, Kind::Straight))
+                .chain(damped.map(|d| (d, Some(ensemble::Bend::damped(span)), Kind::Damped)))
+                .collect(),
             (Scale::Log, _) => vec![(straight, None, Kind::Exponential)],
         };
         for (tested, damping, kind) in variants {
