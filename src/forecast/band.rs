@@ -58,9 +58,10 @@ fn diffusion(samples: &[Sample], resid: &[f64]) -> f64 {
         return 0.0;
     }
     let k = n / 8;
+    // `scale2` of the differences, robust, without a list of them.
     let lag_var = |lag: usize| {
-        let d: Vec<f64> = (lag..n).map(|i| resid[i] - resid[i - lag]).collect();
-        scale2(&d, Noise::Robust)
+        let spread = robust::median_of((lag..n).map(|i| (resid[i] - resid[i - lag]).abs()));
+        (1.4826 * spread.unwrap_or(0.0)).powi(2)
     };
     let dt = (samples[n - 1].t - samples[0].t) / (n - 1) as f64;
     // A walk seen through a trend fitted to it is pinned at both ends (a
@@ -72,6 +73,14 @@ fn diffusion(samples: &[Sample], resid: &[f64]) -> f64 {
     } else {
         0.0
     }
+}
+
+/// What `samples` leave of the line `fitted`, anchored at `now`.
+fn residuals(samples: &[Sample], fitted: Line, now: UnixSeconds) -> Vec<f64> {
+    samples
+        .iter()
+        .map(|s| s.v - (fitted.intercept + fitted.slope * (s.t - now)))
+        .collect()
 }
 
 /// The fewest samples from which a diffusion is estimated.
@@ -246,17 +255,45 @@ impl Trend {
         k: usize,
         toward: f64,
     ) -> Self {
+        let resid = residuals(samples, fitted, now);
+        Self::local_from(samples, &resid, fitted, now, k, toward)
+    }
+
+    /// [`Trend::local`], with the band of its crossing times widened by how
+    /// the series wanders from `fitted` over `samples` (see `diffusion`):
+    /// both from one list of residuals. The backtests, which only need the
+    /// trend's own error, take [`Trend::local`] and do not pay for it.
+    pub fn local_wandering(
+        samples: &[Sample],
+        fitted: Line,
+        now: UnixSeconds,
+        k: usize,
+        toward: f64,
+    ) -> Self {
+        let resid = residuals(samples, fitted, now);
+        Self {
+            diffusion: diffusion(samples, &resid),
+            ..Self::local_from(samples, &resid, fitted, now, k, toward)
+        }
+    }
+
+    /// [`Trend::local`] from the residuals `resid` of `samples` from
+    /// `fitted`.
+    fn local_from(
+        samples: &[Sample],
+        resid: &[f64],
+        fitted: Line,
+        now: UnixSeconds,
+        k: usize,
+        toward: f64,
+    ) -> Self {
         let n = samples.len();
-        let resid: Vec<f64> = samples
-            .iter()
-            .map(|s| s.v - (fitted.intercept + fitted.slope * (s.t - now)))
-            .collect();
-        let s2 = scale2(&resid, Noise::Robust);
+        let s2 = scale2(resid, Noise::Robust);
         // Theil-Sen sees only a thinned skeleton of a long series, as if it
         // had n/stride points. Autocorrelation and thinning both say how
         // many independent points there really are: the smaller count
         // rules; they do not multiply.
-        let inflation = ar_inflation(&resid, s2).max(n.div_ceil(robust::MAX_POINTS) as f64);
+        let inflation = ar_inflation(resid, s2).max(n.div_ceil(robust::MAX_POINTS) as f64);
         let x_mean = samples.iter().map(|s| s.t - now).sum::<f64>() / n as f64;
         let sxx: f64 = samples.iter().map(|s| (s.t - now - x_mean).powi(2)).sum();
 
@@ -292,21 +329,6 @@ impl Trend {
             fit_slope_var: s2 * inflation / sxx,
             diffusion: 0.0,
             directed: false,
-        }
-    }
-
-    /// The same trend, with the band of its crossing times widened by how
-    /// the series wanders from `fitted` over `samples` (see `diffusion`).
-    /// Separate from [`Trend::local`] so that the backtests, which only need
-    /// the trend's own error, do not pay for it.
-    pub fn wandering(self, samples: &[Sample], fitted: Line, now: UnixSeconds) -> Self {
-        let resid: Vec<f64> = samples
-            .iter()
-            .map(|s| s.v - (fitted.intercept + fitted.slope * (s.t - now)))
-            .collect();
-        Self {
-            diffusion: diffusion(samples, &resid),
-            ..self
         }
     }
 

@@ -944,11 +944,13 @@ fn fitted_candidates(
         // Only a straight trend on the values' scale has a damped twin.
         let twin = p.scale == Scale::Values && src.easing.is_none();
         let (straight, damped) = backtest_error(src, frac, data, from, twin);
-        let mut local =
-            band::Trend::local(&axis, line, origin, level_samples(axis.len()), src.toward);
-        if src.easing.is_none() {
-            local = local.wandering(window, line, now);
-        }
+        // A straight trend's band also allows for the series wandering
+        // from it (on the clock's axis, which is then its own).
+        let local = match src.easing {
+            None => band::Trend::local_wandering,
+            Some(_) => band::Trend::local,
+        };
+        let mut local = local(&axis, line, origin, level_samples(axis.len()), src.toward);
         if accumulates {
             local = local.directed();
         }

@@ -16,14 +16,47 @@ pub const MAX_POINTS: usize = 160;
 
 /// The median of `v`; `None` when empty.
 pub(crate) fn median(v: &[f64]) -> Option<f64> {
-    middle(v.len(), 0, v)
+    median_of(v.iter().copied())
 }
+
+/// The median of the values `values` yields, as [`median`] of them
+/// collected: their keys (see `order_key`) are made as they come, with
+/// no list of the values themselves.
+pub(crate) fn median_of(values: impl ExactSizeIterator<Item = f64>) -> Option<f64> {
+    let n = values.len();
+    if n <= SMALL {
+        // Most medians are of a cycle's phase bin, a score of values or
+        // fewer: their keys fit on the stack, and the allocation cost as
+        // much as the selection.
+        let mut keys = [0i64; SMALL];
+        let mut len = 0;
+        for (key, x) in keys.iter_mut().zip(values) {
+            *key = order_key(x);
+            len += 1;
+        }
+        middle_keys(len, 0, &mut keys[..len])
+    } else {
+        let mut keys: Vec<i64> = values.map(order_key).collect();
+        middle_keys(keys.len(), 0, &mut keys)
+    }
+}
+
+/// The most values whose median is selected without an allocation.
+const SMALL: usize = 32;
 
 /// The median of `count` values, `below` of which are smaller than every
 /// one of `within` (the rest of them, in any order, the others larger):
 /// the middle value, or the mean of the two middle ones, when they are in
 /// `within`; `None` otherwise, or when there are none.
 fn middle(count: usize, below: usize, within: &[f64]) -> Option<f64> {
+    // Selected by their keys (see `order_key`), in `total_cmp`'s order.
+    let mut keys: Vec<i64> = within.iter().map(|&x| order_key(x)).collect();
+    middle_keys(count, below, &mut keys)
+}
+
+/// [`middle`] of the values whose keys (see `order_key`) are `keys`,
+/// which it reorders.
+fn middle_keys(count: usize, below: usize, keys: &mut [i64]) -> Option<f64> {
     let mid = count / 2;
     // The rank of the lower middle value (the middle one, for an odd count).
     let first = if count % 2 == 1 {
@@ -31,11 +64,9 @@ fn middle(count: usize, below: usize, within: &[f64]) -> Option<f64> {
     } else {
         mid.checked_sub(1)?
     };
-    if below > first || mid >= below + within.len() {
+    if below > first || mid >= below + keys.len() {
         return None;
     }
-    // Selected by their keys (see `order_key`), in `total_cmp`'s order.
-    let mut keys: Vec<i64> = within.iter().map(|&x| order_key(x)).collect();
     let (lower, upper, _) = keys.select_nth_unstable(mid - below);
     let upper = from_order_key(*upper);
     if count % 2 == 1 {
@@ -68,7 +99,7 @@ fn from_order_key(key: i64) -> f64 {
 
 /// The median distance of `v` from `centre`; `None` when empty.
 pub(crate) fn median_distance(v: &[f64], centre: f64) -> Option<f64> {
-    median(&v.iter().map(|x| (x - centre).abs()).collect::<Vec<_>>())
+    median_of(v.iter().map(|x| (x - centre).abs()))
 }
 
 /// The standard deviation `v` would have if normal, from its median
@@ -84,10 +115,10 @@ pub(crate) fn mad_sd(v: &[f64]) -> Option<f64> {
 /// moves; 0 with fewer than two values.
 pub(crate) fn step_noise(values: impl Iterator<Item = f64>) -> f64 {
     let mut previous = None;
-    let steps: Vec<f64> = values
-        .filter_map(|v| previous.replace(v).map(|p: f64| (v - p).abs()))
+    let mut steps: Vec<i64> = values
+        .filter_map(|v| previous.replace(v).map(|p: f64| order_key((v - p).abs())))
         .collect();
-    1.4826 * median(&steps).unwrap_or(0.0) / 2f64.sqrt()
+    1.4826 * middle_keys(steps.len(), 0, &mut steps).unwrap_or(0.0) / 2f64.sqrt()
 }
 
 /// Fits a Theil-Sen line anchored at `anchor`. Samples must be finite.
@@ -113,11 +144,7 @@ pub fn theil_sen_thinned(samples: &[Sample], anchor: UnixSeconds, points: usize)
     debug_assert_eq!(picked.first().map(|s| s.t), Some(samples[last].t));
 
     let slope = median_slope(&picked)?;
-    let levels: Vec<f64> = samples
-        .iter()
-        .map(|s| s.v - slope * (s.t - anchor))
-        .collect();
-    let intercept = median(&levels)?;
+    let intercept = median_of(samples.iter().map(|s| s.v - slope * (s.t - anchor)))?;
     Some(Line { slope, intercept })
 }
 
