@@ -186,13 +186,13 @@ fn join(c: &mut Criterion) {
     g.finish();
 }
 
-/// The backtest's truth (the first time a rolling median of 1% of the
-/// samples reaches the wall) on a million points that never reach it: the
+/// The backtest's truth (the first time the median of runway's breach
+/// window reaches the wall) on a million points that never reach it: the
 /// whole series is scanned. A source that ignores the step can send that
 /// many within the default response bound.
 fn truth(c: &mut Criterion) {
     let s = series(1_000_000);
-    let smooth = runway::backtest::smoothing_window(s.len());
+    let smooth = runway::backtest::truth_window(s.len());
     c.bench_function("backtest_truth_1000000_points", |b| {
         b.iter(|| runway::backtest::first_crossing(black_box(&s), 1e9, Direction::Rising, smooth))
     });

@@ -3,10 +3,13 @@
 //! the walls their metrics really hit.
 //!
 //! The protocol:
-//! 1. **Truth.** The series reaches the wall the first time a rolling
-//!    median of [`smoothing_window`] samples (about 1% of them) is at or past
-//!    it, so that one spike is not a crossing; the crossing is timed at the
-//!    middle of that window (see [`first_crossing`]). A series that never gets there is
+//! 1. **Truth.** The series reaches the wall the first time the median of
+//!    [`truth_window`] samples in a row is at or past it: as runway judges a
+//!    breach (most of its newest samples past the wall), so that one or two
+//!    spikes are not a crossing but a cycle's peak or a sawtooth's top that
+//!    holds past the wall is, as the forecast times it. The crossing is
+//!    timed at the middle of that window (see [`first_crossing`]), which is
+//!    the first sample past the wall. A series that never gets there is
 //!    *censored*: the wall is not reached within the data.
 //! 2. **Cuts.** `cuts` evenly spaced instants from 20% of the span up to the
 //!    crossing (or, without one, up to the end of the data minus the lead
@@ -26,9 +29,10 @@
 //!      lead cannot be judged and is left out.
 //!    - false alarms: alerts at cuts where the wall is further than the lead
 //!      (or not reached within the lead's worth of data that follows).
-//!    - which way the times err: the share of cuts with a known tau at
-//!      which the wall came sooner than the likely time (or no time was
-//!      given): about half when they err either way alike.
+//!    - which way the times err: the shares of cuts with a known tau at
+//!      which the likely time was late (more than [`ON_TIME_FACTOR`] times
+//!      tau, or no time was given) and early (less than tau over it, or
+//!      "breached"); the others are on time, and count neither way.
 //!    - band coverage: the share of cuts with a known tau that fall inside
 //!      the band `[lower, upper]`; the band is a nominal 90% one. And the
 //!      shares that fall before it and after it (5% each, nominally).
@@ -56,12 +60,27 @@ pub const ETA_ERROR_CAP: f64 = std::f64::consts::LN_10;
 pub const HIT_FACTOR: f64 = 1.5;
 /// The coverage the band promises.
 pub const NOMINAL_COVERAGE: f64 = 0.9;
+/// A likely time within this factor of the truth is on time, neither late
+/// nor early: the truth is known only to a sample, and a time a few minutes
+/// off on a horizon of hours leans no way a team should act on. Counted
+/// strictly, an exact forecaster of a noisy line reads "late at 90% of
+/// cuts" beside "eta within 1.0x".
+pub const ON_TIME_FACTOR: f64 = 1.1;
 
-/// How many samples the rolling median that decides the truth spans: about
-/// 1% of the points, at least one, and odd so that the median is a sample.
-pub fn smoothing_window(points: usize) -> usize {
-    // `| 1` rounds an even width up to the next odd one.
-    ((points as f64) / 100.0).round().max(1.0) as usize | 1
+/// How many samples the median that decides the truth spans: runway's
+/// breach window ([`forecast::BREACH_WINDOW`]), so that the backtest's
+/// crossing is the instant at which the daemon, had it run then, would
+/// first have called the series breached; fewer for a series that has
+/// fewer, odd so that the median is a sample.
+///
+/// (The shared evaluation protocol smooths over about 1% of the samples
+/// instead: seven hours of a month at five minutes, which a cycle's peak or
+/// a sawtooth's top past the wall never fills, so that a forecast that met
+/// the first one to the minute read as a false alarm.)
+pub fn truth_window(points: usize) -> usize {
+    let w = forecast::BREACH_WINDOW.min(points).max(1);
+    // An even count is rounded down to the odd one below it.
+    w - (1 - w % 2)
 }
 
 /// When the series first reaches `wall`: the first window of `smooth`
@@ -205,11 +224,15 @@ pub struct Scores {
     pub eta_error_median: Option<f64>,
     /// Share of scored cuts predicted within a factor 1.5 of the truth.
     pub eta_hit_rate_1_5x: Option<f64>,
-    /// Share of scored cuts at which the wall came sooner than the likely
-    /// time, or the forecaster gave none: which way the eta error errs.
-    /// About 0.5 when the times err either way alike; above it, they run
-    /// late, and the wall should be expected sooner than shown.
+    /// Share of scored cuts whose likely time was late: more than
+    /// [`ON_TIME_FACTOR`] times the truth, or none given. With
+    /// `early_ratio`, which way the eta error errs: when most cuts are
+    /// late, the wall should be expected sooner than shown.
     pub late_ratio: Option<f64>,
+    /// Share of scored cuts whose likely time was early: less than the
+    /// truth over [`ON_TIME_FACTOR`], or "breached". The cuts neither late
+    /// nor early were on time.
+    pub early_ratio: Option<f64>,
     /// Cuts whose alert decision can be judged.
     pub alert_scored: usize,
     pub alerts: usize,
@@ -278,10 +301,17 @@ pub fn score(cuts: &[Cut]) -> Scores {
     let (fn_, tn) = (count(false, true), count(false, false));
     // Which way the likely time errs: a forecaster without a time is late
     // (the wall came, and it said none); one that said "breached" is early.
-    let late = cuts
+    let said: Vec<(f64, Option<f64>)> = cuts
         .iter()
         .filter_map(|c| c.truth_seconds.map(|tau| (tau, c.time_to_wall_seconds)))
-        .filter(|&(tau, said)| said.is_none_or(|x| tau < x))
+        .collect();
+    let late = said
+        .iter()
+        .filter(|&&(tau, said)| said.is_none_or(|x| x > tau * ON_TIME_FACTOR))
+        .count();
+    let early = said
+        .iter()
+        .filter(|&&(tau, said)| said.is_some_and(|x| x < tau / ON_TIME_FACTOR))
         .count();
     let banded: Vec<bool> = cuts.iter().filter_map(|c| c.in_band).collect();
     // A miss is before the band when the truth came before its near edge;
@@ -304,7 +334,8 @@ pub fn score(cuts: &[Cut]) -> Scores {
         eta_scored: errors.len(),
         eta_error_median: median(errors.clone()),
         eta_hit_rate_1_5x: ratio(hits, errors.len()),
-        late_ratio: ratio(late, errors.len()),
+        late_ratio: ratio(late, said.len()),
+        early_ratio: ratio(early, said.len()),
         alert_scored: judged.len(),
         alerts: cuts.iter().filter(|c| c.alert).count(),
         true_positives: tp,
@@ -428,7 +459,8 @@ pub fn replay(
 /// Where the truth came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Truth {
-    /// Samples in the trailing rolling median that decides the crossing.
+    /// Samples in the median that decides the crossing (see
+    /// [`truth_window`]).
     pub smooth: usize,
     /// When the wall was first reached (Unix seconds, RFC 3339); `null` when
     /// it is not reached within the data, which is then censored at `end`.
@@ -481,7 +513,7 @@ pub fn backtest(
     lookback: Option<f64>,
 ) -> Report {
     let data = clean(samples);
-    let smooth = smoothing_window(data.len());
+    let smooth = truth_window(data.len());
     let crossing = first_crossing(&data, wall, direction, smooth);
     let protocol = Protocol {
         wall,
@@ -512,8 +544,8 @@ pub fn backtest(
             .last()
             .is_some_and(|s| direction.gap(s.v, wall) <= 0.0)
         {
-            // Reached by the newest samples, not yet by the rolling median
-            // that tells a crossing from a spike: a series breached now.
+            // Reached by the newest samples, not yet by the median that
+            // tells a crossing from a spike: a series breached now.
             format!(
                 "the wall is reached only by the newest samples, too few for the median of {smooth} that judges a crossing, and the data before is too short for cuts with a lead ({}) of data after them",
                 human_duration(lead)
@@ -603,12 +635,12 @@ pub fn table(r: &Report) -> String {
     out.push('\n');
     out.push_str(&match r.truth.crossing {
         Some(t) => format!(
-            "truth: the wall is reached at {} (rolling median of {})\n",
+            "truth: the wall is reached at {} (the median of {} in a row past it, as runway judges a breach)\n",
             when(t),
             crate::evaluate::count(r.truth.smooth, "sample")
         ),
         None => format!(
-            "truth: the wall is not reached within the data (rolling median of {})\n",
+            "truth: the wall is not reached within the data (the median of {} in a row past it, as runway judges a breach)\n",
             crate::evaluate::count(r.truth.smooth, "sample")
         ),
     });
@@ -664,8 +696,9 @@ pub fn scores_text(m: &Scores, lead: f64) -> String {
         percent(m.eta_hit_rate_1_5x)
     ));
     out.push_str(&format!(
-        "late at {} of those cuts: the wall came sooner than the likely time, or none was given (about 50% when the times err either way alike)\n",
-        percent(m.late_ratio)
+        "late at {} of those cuts, early at {} (off by more than a factor {ON_TIME_FACTOR} either way, or no time given when the wall came; late ones mean expect the wall sooner)\n",
+        percent(m.late_ratio),
+        percent(m.early_ratio)
     ));
     out.push_str(&format!(
         "alerts (wall within {lead}): precision {}, recall {}, F1 {} ({} alerts; {} false alarms among the {} cuts where the wall was further away; {} cuts cannot be judged)\n",
@@ -823,9 +856,9 @@ mod tests {
     }
 
     #[test]
-    fn the_smoothing_window_is_about_one_percent_and_odd() {
-        for (n, want) in [(0, 1), (10, 1), (149, 1), (250, 3), (2016, 21), (8064, 81)] {
-            assert_eq!(smoothing_window(n), want, "{n} points");
+    fn the_truth_window_is_runways_breach_window_and_odd() {
+        for (n, want) in [(0, 1), (1, 1), (2, 1), (3, 3), (4, 3), (5, 5), (8064, 5)] {
+            assert_eq!(truth_window(n), want, "{n} points");
         }
     }
 
@@ -860,9 +893,20 @@ mod tests {
     fn one_spike_is_not_a_crossing_but_a_sustained_one_is() {
         let mut s = series(7.0, |_, i| 50.0 + noise(i));
         s[1000].v = 500.0;
-        let smooth = smoothing_window(s.len());
+        s[1001].v = 500.0;
+        let smooth = truth_window(s.len());
         assert_eq!(first_crossing(&s, 100.0, Direction::Rising, smooth), None);
-        // Unsmoothed, the spike would count.
+        // A peak that holds past the wall for most of the window counts,
+        // though the series falls back after it: a sawtooth's top.
+        let mut peak = s.clone();
+        peak[1200].v = 150.0;
+        peak[1201].v = 150.0;
+        peak[1202].v = 150.0;
+        assert_eq!(
+            first_crossing(&peak, 100.0, Direction::Rising, smooth),
+            Some(s[1200].t)
+        );
+        // Unsmoothed, the spikes would count.
         assert_eq!(
             first_crossing(&s, 100.0, Direction::Rising, 1),
             Some(s[1000].t)
@@ -972,6 +1016,40 @@ mod tests {
         assert_eq!(everything.lookback_seconds, None);
     }
 
+    /// A log disk filled through each day and cleaned at midnight, each
+    /// day's top 1.5 higher than the last (70 on the first): the wall of 100
+    /// is first reached on day 20's climb, and the daily tops that pass it
+    /// after do not hold for long. The forecast times that first top, and the
+    /// backtest must judge it by the same: a crossing is what runway would
+    /// call a breach, not a median over hours that a top never fills.
+    #[test]
+    fn a_sawtooth_is_judged_by_its_first_top_past_the_wall() {
+        let s = series(30.0, |dt, _| {
+            let day = (dt / DAY).floor();
+            let top = 70.0 + 1.5 * day;
+            10.0 + (top - 10.0) * (dt / DAY - day)
+        });
+        let r = backtest(
+            &s,
+            100.0,
+            Direction::Rising,
+            3.0 * DAY,
+            10,
+            &Settings::default(),
+            None,
+        );
+        let first = s.iter().find(|x| x.v >= 100.0).map(|x| x.t);
+        assert_eq!(r.truth.crossing, first, "{}", table(&r));
+        let m = &r.summary;
+        assert_eq!((m.false_alarms, m.false_negatives), (0, 0), "{}", table(&r));
+        assert!(m.true_positives > 0, "{}", table(&r));
+        assert!(
+            m.eta_error_median.is_some_and(|e| e < 0.05),
+            "{}",
+            table(&r)
+        );
+    }
+
     /// A line from 100 rising to a wall of 1000 at day 12, with noise of
     /// ±5: the data goes on to day 14.
     fn line() -> Vec<Sample> {
@@ -1010,7 +1088,7 @@ mod tests {
         let s = line();
         let lead = 3.0 * DAY;
         let r = to_1000(&s);
-        assert_eq!(r.truth.smooth, 41);
+        assert_eq!(r.truth.smooth, 5);
         let crossing = r.truth.crossing.expect("the line reaches the wall");
         assert!(
             (crossing - (T0 + 12.0 * DAY)).abs() < 3.0 * 3600.0,
@@ -1119,9 +1197,10 @@ mod tests {
         assert_eq!(m.f1, Some(4.0 / 6.0));
         assert_eq!(m.false_alarm_rate, Some(0.5));
         assert_eq!(m.band_coverage, Some(0.75));
-        // Late: 1.5x and no answer, of the four with a truth; the one band
-        // missed has no near edge, so the truth came after it.
-        assert_eq!(m.late_ratio, Some(0.5));
+        // Late: 1.5x and no answer, of the four with a truth; the exact
+        // ones were on time, none early. The one band missed has no near
+        // edge, so the truth came after it.
+        assert_eq!((m.late_ratio, m.early_ratio), (Some(0.5), Some(0.0)));
         assert_eq!(
             (m.before_band_ratio, m.after_band_ratio),
             (Some(0.0), Some(0.25))
@@ -1163,14 +1242,31 @@ mod tests {
             ),
             (Some(0.0), Some(1.0), Some(0.0))
         );
+        assert_eq!(late.early_ratio, Some(0.0));
         let early = saying(0.5, 0.3, 0.6);
-        assert_eq!(early.late_ratio, Some(0.0));
+        assert_eq!(
+            (early.late_ratio, early.early_ratio),
+            (Some(0.0), Some(1.0))
+        );
         assert_eq!(
             (early.before_band_ratio, early.after_band_ratio),
             (Some(0.0), Some(1.0))
         );
         let right = saying(1.0, 0.5, 2.0);
-        assert_eq!(right.late_ratio, Some(0.0), "exact is not late");
+        assert_eq!(
+            (right.late_ratio, right.early_ratio),
+            (Some(0.0), Some(0.0)),
+            "exact is neither"
+        );
+        // Nor is a time a little off either way: on time.
+        for factor in [1.08, 1.0 / 1.08] {
+            let nearly = saying(factor, 0.5, 2.0);
+            assert_eq!(
+                (nearly.late_ratio, nearly.early_ratio),
+                (Some(0.0), Some(0.0)),
+                "{factor}"
+            );
+        }
         assert_eq!(
             (
                 right.band_coverage,
@@ -1181,7 +1277,10 @@ mod tests {
         );
         // The table says so, with the nominal shares beside them.
         let text = scores_text(&late, p.lead);
-        assert!(text.contains("late at 100% of those cuts"), "{text}");
+        assert!(
+            text.contains("late at 100% of those cuts, early at 0%"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "the truth came before the band at 100%, after it at 0% (nominal 5% each)"
@@ -1193,6 +1292,7 @@ mod tests {
             (Status::Receding, None, 1.0),
             (Status::Breached, Some(0.0), 0.0),
         ] {
+            let is_early = 1.0 - is_late;
             let cuts = replay(&s, Some(crossing), &p, |_, _| Prediction {
                 status,
                 model: "test".into(),
@@ -1203,7 +1303,11 @@ mod tests {
                 alert: false,
             });
             let m = score(&cuts);
-            assert_eq!(m.late_ratio, Some(is_late), "{status}");
+            assert_eq!(
+                (m.late_ratio, m.early_ratio),
+                (Some(is_late), Some(is_early)),
+                "{status}"
+            );
             assert_eq!((m.before_band_ratio, m.after_band_ratio), (None, None));
         }
         // Without a known truth there is nothing to lean either way.
@@ -1217,7 +1321,8 @@ mod tests {
             alert: false,
         });
         assert!(!censored.is_empty());
-        assert_eq!(score(&censored).late_ratio, None);
+        let m = score(&censored);
+        assert_eq!((m.late_ratio, m.early_ratio), (None, None));
     }
 
     #[test]
@@ -1288,7 +1393,7 @@ mod tests {
         let r = replay(&breached, 2.0, 7.0 * DAY);
         assert_eq!(
             r.note.as_deref(),
-            Some("the wall is reached only by the newest samples, too few for the median of 7 that judges a crossing, and the data before is too short for cuts with a lead (7d) of data after them")
+            Some("the wall is reached only by the newest samples, too few for the median of 5 that judges a crossing, and the data before is too short for cuts with a lead (7d) of data after them")
         );
         // JSON has no infinity or NaN; the report serializes all the same.
         assert!(serde_json::to_string(&r).is_ok());

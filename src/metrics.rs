@@ -314,7 +314,7 @@ impl ForecastCollector {
 /// The backtest gauges: (name, help).
 const TRUST_GAUGES: [(&str, &str); 5] = [
     ("runway_backtest_eta_error", "Median |ln(predicted / actual)| of the time to wall when the series' own history was replayed (0 is exact, 0.405 off by a factor 1.5)."),
-    ("runway_backtest_late_ratio", "Share of replayed forecasts whose likely time was later than the wall came, or that gave none (about 0.5 when they err either way alike; above it, expect the wall sooner than shown)."),
+    ("runway_backtest_late_ratio", "Share of replayed forecasts whose likely time was more than 1.1 times the time the wall really took, or that gave none (above 0.5, expect the wall sooner than shown); those within a factor 1.1 of it were on time."),
     ("runway_backtest_alert_f1", "F1 of the alert decision when the series' own history was replayed."),
     ("runway_backtest_band_coverage_ratio", "Share of replayed forecasts whose 90% band held the actual time to wall."),
     ("runway_backtest_false_alarm_ratio", "Share of replayed instants, with the wall further than the lead time, at which the forecast would have alerted."),

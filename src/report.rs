@@ -332,11 +332,9 @@ pub fn trust_text(trust: Option<&Trust>) -> String {
     if let Some(e) = s.eta_error_median {
         // Which way it errs, when it mostly errs one way: a team reads
         // "late" as "expect the wall sooner than shown".
-        let leaning = match s.late_ratio {
-            Some(r) if r >= LEANING => format!(", late at {:.0}% of cuts", 100.0 * r),
-            Some(r) if r <= 1.0 - LEANING => {
-                format!(", early at {:.0}% of cuts", 100.0 * (1.0 - r))
-            }
+        let leaning = match (s.late_ratio, s.early_ratio) {
+            (Some(r), _) if r >= LEANING => format!(", late at {:.0}% of cuts", 100.0 * r),
+            (_, Some(r)) if r >= LEANING => format!(", early at {:.0}% of cuts", 100.0 * r),
             _ => String::new(),
         };
         parts.push(format!("eta within {:.1}x{leaning}", e.exp()));
@@ -540,12 +538,14 @@ mod tests {
 
     /// The trust text says which way the times err only when two in three
     /// cuts err that way: "late" tells a team to expect the wall sooner.
+    /// Times on time lean no way.
     #[test]
     fn the_trust_text_says_which_way_the_times_lean() {
-        let trust = |late: Option<f64>| {
+        let trust = |late: Option<f64>, early: Option<f64>| {
             let mut scores = crate::backtest::score(&[]);
             scores.eta_error_median = Some(1.4f64.ln());
             scores.late_ratio = late;
+            scores.early_ratio = early;
             Trust {
                 at: 0.0,
                 history: 0.0,
@@ -553,12 +553,13 @@ mod tests {
                 note: None,
             }
         };
-        let text = |late| trust_text(Some(&trust(late)));
-        assert_eq!(text(Some(0.5)), "eta within 1.4x");
-        assert_eq!(text(Some(0.6)), "eta within 1.4x");
-        assert_eq!(text(Some(0.76)), "eta within 1.4x, late at 76% of cuts");
-        assert_eq!(text(Some(0.2)), "eta within 1.4x, early at 80% of cuts");
-        assert_eq!(text(None), "eta within 1.4x");
+        let text = |late, early| trust_text(Some(&trust(Some(late), Some(early))));
+        assert_eq!(text(0.5, 0.5), "eta within 1.4x");
+        assert_eq!(text(0.6, 0.3), "eta within 1.4x");
+        assert_eq!(text(0.76, 0.2), "eta within 1.4x, late at 76% of cuts");
+        assert_eq!(text(0.2, 0.8), "eta within 1.4x, early at 80% of cuts");
+        assert_eq!(text(0.0, 0.0), "eta within 1.4x", "on time");
+        assert_eq!(trust_text(Some(&trust(None, None))), "eta within 1.4x");
     }
 
     /// A label value from the source can be longer than any format width
