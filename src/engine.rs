@@ -267,6 +267,9 @@ pub struct Engine<S, K> {
     /// and until when they are asked.
     unread: Vec<String>,
     read_until: Option<UnixSeconds>,
+    /// The Alertmanagers whose last send failed: since when, and how many
+    /// alerts failed since, to say when delivery comes back.
+    undelivered: HashMap<String, (UnixSeconds, usize)>,
 }
 
 /// What one limit of `config` needs at every tick.
@@ -529,6 +532,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             roadmap_hold: 0.0,
             unread: Vec::new(),
             read_until: None,
+            undelivered: HashMap::new(),
         };
         engine.unread = engine.sink.targets();
         engine.configure(config);
@@ -769,6 +773,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         }
         // (None configured: the loader says alerts are only logged.)
         let now_targets = self.sink.targets();
+        self.undelivered.retain(|t, _| now_targets.contains(t));
         if config.alerting.alertmanagers != self.config.alerting.alertmanagers
             && !config.alerting.alertmanagers.is_empty()
         {
@@ -1123,6 +1128,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     report.alerts_sent += d.sent;
                     if let Some(e) = d.error {
                         warn!(alertmanager = %d.target, failed = d.failed, error = %e, "alerts not delivered; the next resend carries them");
+                        self.undelivered.entry(d.target).or_insert((now, 0)).1 += d.failed;
+                    } else if let Some((since, failed)) = self.undelivered.remove(&d.target) {
+                        // Said once, so that the log shows when an outage
+                        // of delivery ended, not only that it began.
+                        let after = evaluate::human_duration(now - since);
+                        info!(alertmanager = %d.target, failed, %after, "alerts delivered again");
                     }
                 }
             }

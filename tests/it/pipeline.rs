@@ -893,6 +893,8 @@ async fn a_page_resent_while_its_limit_fails_says_when_it_was_forecast() {
 
 #[tokio::test]
 async fn a_failing_alertmanager_is_counted_and_the_alert_is_carried_by_the_next_resend() {
+    let log = CapturedLog::default();
+    let _logging = log.install();
     let mut r = rig(&DISK.replace("hold = \"10m\"", "hold = \"0s\""));
     r.source.set(
         "node_filesystem_avail_bytes",
@@ -909,6 +911,22 @@ async fn a_failing_alertmanager_is_counted_and_the_alert_is_carried_by_the_next_
     assert!(r.sink.take().is_empty(), "within resend_delay");
     r.tick(T0 + 60.0).await;
     assert_eq!(severities(&r.sink.take()), vec![("warning".into(), false)]);
+    // The log says when delivery came back, once, as it said it failed.
+    let text = log.text();
+    assert_eq!(text.matches("alerts not delivered").count(), 1, "{text}");
+    let back: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("alerts delivered again"))
+        .collect();
+    assert_eq!(back.len(), 1, "{text}");
+    assert!(
+        back[0].contains("alertmanager=am")
+            && back[0].contains("failed=1")
+            && back[0].contains("after=1m"),
+        "{text}"
+    );
+    r.tick(T0 + 120.0).await;
+    assert_eq!(log.text().matches("alerts delivered again").count(), 1);
 }
 
 /// What the status page says of the one limit evaluated in part.
