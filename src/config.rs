@@ -685,6 +685,46 @@ impl EnvLayer {
 }
 
 /// Whether `path` is `prefix` or a key below it.
+/// The key of `known` a typo of `key` most likely meant: the nearest by
+/// edits (a letter added, dropped, changed, or two swapped), when it is at
+/// most two edits away and fewer than half the key's letters.
+fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    let len = key.chars().count();
+    known
+        .iter()
+        .map(|k| (edits(key, k), *k))
+        .filter(|&(d, _)| d <= 2 && 2 * d < len)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
+}
+
+/// The edits that turn `a` into `b`: insertions, deletions, substitutions
+/// and swaps of two neighbours (the optimal string alignment distance).
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // Three rows of the table: two back, one back, this one.
+    let mut rows = [
+        vec![0; b.len() + 1],
+        (0..=b.len()).collect::<Vec<_>>(),
+        vec![0; b.len() + 1],
+    ];
+    for i in 1..=a.len() {
+        rows[2][0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[1][j] + 1)
+                .min(rows[2][j - 1] + 1)
+                .min(rows[1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[0][j - 2] + 1);
+            }
+            rows[2][j] = d;
+        }
+        rows.rotate_left(1);
+    }
+    rows[1][b.len()]
+}
+
 fn is_within(path: &str, prefix: &str) -> bool {
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
@@ -1013,7 +1053,11 @@ impl Walker<'_> {
                     "YAML merge keys (`<<: *anchor`) are not supported: write the keys out",
                 );
             } else if !known.contains(&key.as_str()) {
-                self.report(&key_path(path, key), "unknown key");
+                let message = match nearest(key, known) {
+                    Some(near) => format!("unknown key (did you mean `{near}`?)"),
+                    None => "unknown key".to_string(),
+                };
+                self.report(&key_path(path, key), message);
             }
         }
     }
@@ -1705,10 +1749,18 @@ impl Walker<'_> {
             }
             Some(Value::Array(_, items)) => items,
             Some(other) => {
+                // The environment can name a key of a table, not an item of
+                // an array: RUNWAY_LIMITS__0__WALL makes `limits` a table.
+                let from_env = self.env_vars.keys().any(|p| is_within(p, path));
+                let hint = if from_env {
+                    ": limits cannot be set or changed from the environment, only in the file"
+                } else {
+                    ""
+                };
                 self.report(
                     path,
                     format!(
-                        "expected an array of limit tables, found {}",
+                        "expected an array of limit tables, found {}{hint}",
                         describe(other)
                     ),
                 );
@@ -2221,6 +2273,21 @@ seasonality = "none"
     }
 
     #[test]
+    fn a_typo_is_told_the_key_it_likely_meant() {
+        assert_eq!(edits("qeury", "query"), 1, "a swap is one edit");
+        assert_eq!(edits("evaluaton", "evaluation"), 1);
+        assert_eq!(edits("", "abc"), 3);
+        assert_eq!(edits("kitten", "sitting"), 3);
+        let known = ["query", "wall", "wall_query", "direction"];
+        assert_eq!(nearest("qeury", &known), Some("query"));
+        assert_eq!(nearest("wal", &known), Some("wall"));
+        assert_eq!(nearest("walls_query", &known), Some("wall_query"));
+        // Too far, or too short to guess from.
+        assert_eq!(nearest("threshold", &known), None);
+        assert_eq!(nearest("x", &["y"]), None);
+    }
+
+    #[test]
     fn is_within_matches_whole_keys_only() {
         assert!(is_within("source.url", "source.url"));
         assert!(is_within(
@@ -2470,7 +2537,7 @@ seasonality = "none"
         assert_eq!(
             problems(&text, Format::Toml),
             [
-                "limits[0].qeury: unknown key (limit \"disk_full\")",
+                "limits[0].qeury: unknown key (did you mean `query`?) (limit \"disk_full\")",
                 "limits[0].query: missing (limit \"disk_full\")"
             ]
         );
@@ -2624,7 +2691,7 @@ seasonality = "none"
             lines,
             [
                 "alerting.alertmanagers[1]: \"ftp://b\" must be an http or https URL (from environment variable RUNWAY_ALERTING__ALERTMANAGERS)",
-                "evaluation.resolve_magin: unknown key (from environment variable RUNWAY_EVALUATION__RESOLVE_MAGIN)",
+                "evaluation.resolve_magin: unknown key (did you mean `resolve_margin`?) (from environment variable RUNWAY_EVALUATION__RESOLVE_MAGIN)",
                 "evaluation.concurrency: string \"many\" is not a whole number (from environment variable RUNWAY_EVALUATION__CONCURRENCY)",
             ]
         );
@@ -2862,7 +2929,7 @@ seasonality = "none"
             .expect_err("limits replaced by a table");
         assert_eq!(
             error.problems()[0].to_string(),
-            "limits: expected an array of limit tables, found a table (from environment variable RUNWAY_LIMITS__0__WALL)"
+            "limits: expected an array of limit tables, found a table: limits cannot be set or changed from the environment, only in the file (from environment variable RUNWAY_LIMITS__0__WALL)"
         );
     }
 

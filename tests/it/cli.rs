@@ -129,7 +129,10 @@ lead_time = "1d"
         run.show()
     );
     for (path, about) in [
-        ("evaluation.intervall", "unknown key"),
+        (
+            "evaluation.intervall",
+            "unknown key (did you mean `interval`?)",
+        ),
         ("limits[0].direction", "downwards"),
         ("limits[1].lead_time", "7x"),
         ("limits[2].name", "disk_full"),
