@@ -582,15 +582,23 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
     }
     if likely.is_finite() {
         out.status = Status::Approaching;
+        // Not capped at `likely`: when the damped members doubt that the
+        // trend lasts, or the chance pooled over all members falls short
+        // (see `alert_time`), the alert waits for more evidence than the
+        // likely time alone would give. But a trend at the wall now has
+        // nothing left to last through: "reaches it now by its trend"
+        // beside "the alert waits" (a page firing meanwhile) contradicts
+        // itself.
+        let alert = if likely <= 0.0 {
+            0.0
+        } else {
+            alert.max(own_lower.min(likely))
+        };
         out.eta = Some(Eta {
             lower: lower.min(likely),
             likely,
             upper: upper.max(likely),
-            // Not capped at `likely`: when the damped members doubt that
-            // the trend lasts, or the chance pooled over all members falls
-            // short (see `alert_time`), the alert waits for more evidence
-            // than the likely time alone would give.
-            alert: alert.max(own_lower.min(likely)),
+            alert,
         });
         // Beyond rounding: an alert a hair after the likely time is the
         // likely time.

@@ -1336,6 +1336,20 @@ fn a_random_walk_that_wanders_towards_the_wall_does_not_page() {
     assert!(eta.likely < 5.0 * day, "{eta:?}");
     assert!(!f.within(7.0 * day), "paged: {eta:?} {}", f.reason);
     assert!(f.reason.contains("the alert waits"), "{}", f.reason);
+    // Asked once its trend has reached the wall (as `forecast --at` a while
+    // after the newest sample, or a noisy series at the wall): it reaches
+    // it now, and no doubt about lasting holds the alert back.
+    let later = NOW + 2.0 * eta.likely + day;
+    let at_wall = forecast(&s, wall, Direction::Rising, &Settings::default(), later);
+    assert_eq!(at_wall.status, Status::Approaching, "{at_wall:?}");
+    let now = at_wall.eta.expect("at the wall");
+    assert_eq!((now.likely, now.alert), (0.0, 0.0), "{}", at_wall.reason);
+    assert!(at_wall.within(0.0), "{}", at_wall.reason);
+    assert!(
+        !at_wall.reason.contains("the alert waits"),
+        "{}",
+        at_wall.reason
+    );
 
     // A steady climb to the same wall, with the same wander shrunk to
     // noise, pages: its trends lasted, the damped twins lose.
