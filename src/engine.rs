@@ -200,9 +200,6 @@ enum LimitError {
     Source(#[from] SourceError),
     #[error("wall_query {query:?} returned no series")]
     NoWalls { query: String },
-    /// The source's error names the driver's query.
-    #[error("driver: {source}")]
-    Driver { source: SourceError },
     /// A bug: the forecasting task did not finish. The limit keeps its last
     /// forecasts rather than resolving its alerts.
     #[error("forecasting failed: {0}")]
@@ -211,18 +208,18 @@ enum LimitError {
 
 impl LimitError {
     /// Every [`LimitError::reason`], for counters that exist before the
-    /// first failure.
+    /// first failure, and `driver`: a driver query that failed, which costs
+    /// the limit its load headroom only (see `Fetched::driver_error`).
     fn reasons() -> impl Iterator<Item = &'static str> {
         SourceError::KINDS
             .into_iter()
-            .chain(["no_walls", "driver", "forecast"])
+            .chain(["no_walls", DRIVER_FAILED, "forecast"])
     }
 
     fn reason(&self) -> &'static str {
         match self {
             LimitError::Source(e) => e.kind(),
             LimitError::NoWalls { .. } => "no_walls",
-            LimitError::Driver { .. } => "driver",
             LimitError::Forecast(_) => "forecast",
         }
     }
@@ -932,18 +929,23 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         }
         let dropped = series.len().saturating_sub(self.max_series);
         series.truncate(self.max_series);
-        let drivers = match &l.driver {
-            None => Vec::new(),
-            Some(q) => {
-                let drivers = self
-                    .with_retry("range", || self.source.query_range(q, start, end, step))
-                    .await
-                    .map_err(|source| LimitError::Driver { source })?;
-                if drivers.is_empty() && !series.is_empty() {
-                    warn!(limit = %l.name, driver = %q, "the driver query returned no series; load headroom is assumed proportional");
+        // A driver only gives the load headroom: when its query fails the
+        // limit is still forecast, and alerts, without one (a typo in a
+        // roadmap setting must not silence a page).
+        let (drivers, driver_error) = match &l.driver {
+            None => (Vec::new(), None),
+            Some(q) => match self
+                .with_retry("range", || self.source.query_range(q, start, end, step))
+                .await
+            {
+                Ok(drivers) => {
+                    if drivers.is_empty() && !series.is_empty() {
+                        warn!(limit = %l.name, driver = %q, "the driver query returned no series; load headroom is assumed proportional");
+                    }
+                    (drivers, None)
                 }
-                drivers
-            }
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            },
         };
         let walls: Vec<Option<f64>> = match &l.wall {
             WallSpec::Constant(w) => vec![Some(*w); series.len()],
@@ -965,6 +967,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             series,
             walls,
             drivers,
+            driver_error,
             dropped,
             stale,
         })
@@ -1010,6 +1013,13 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             let name = &plan.limit.name;
             match result {
                 Ok(done) => {
+                    if let Some(why) = &done.driver_error {
+                        warn!(limit = %name, error = %why, "driver query failed; the limit is forecast without its load headroom");
+                        self.metrics
+                            .limit_failures
+                            .with_label_values(&[name, DRIVER_FAILED])
+                            .inc();
+                    }
                     if done.dropped > 0 {
                         self.metrics
                             .series_dropped
@@ -1710,9 +1720,16 @@ struct Fetched {
     walls: Vec<Option<f64>>,
     /// The driver's series, to be joined to `series` on labels.
     drivers: Vec<Series>,
+    /// Why the driver's query failed (naming it), if it did: the series are
+    /// forecast all the same, their load headroom unknown.
+    driver_error: Option<String>,
     dropped: usize,
     stale: usize,
 }
+
+/// The reason counted in `runway_limit_evaluation_failures_total` for a
+/// driver query that failed.
+const DRIVER_FAILED: &str = "driver";
 
 /// A limit replayed on its own history.
 #[derive(Debug)]
@@ -1735,6 +1752,8 @@ struct Forecasted {
     first_unmatched: Option<crate::model::Labels>,
     /// Series the forecaster failed on (a defect: it panicked), with why.
     failed: Vec<(crate::model::Labels, String)>,
+    /// Why the driver's query failed, if it did (see `Fetched`).
+    driver_error: Option<String>,
 }
 
 /// The fewest series worth a forecasting task of their own.
@@ -1867,6 +1886,14 @@ async fn forecast_limit(
             Err(f) => failed.push(f),
         }
     }
+    if let Some(why) = &f.driver_error {
+        let unknown = crate::roadmap::Headroom::unknown(format!(
+            "load headroom unknown: the driver failed ({why})"
+        ));
+        for e in &mut evaluations {
+            e.headroom = unknown.clone();
+        }
+    }
     Ok(Forecasted {
         evaluations,
         dropped: f.dropped,
@@ -1874,6 +1901,7 @@ async fn forecast_limit(
         unmatched,
         first_unmatched,
         failed,
+        driver_error: f.driver_error,
     })
 }
 

@@ -108,7 +108,7 @@ impl Metrics {
             )
             .map_err(internal)?,
             limit_failures: IntCounterVec::new(
-                Opts::new("runway_limit_evaluation_failures_total", "Evaluations of a limit that failed, by limit and reason."),
+                Opts::new("runway_limit_evaluation_failures_total", "Evaluations of a limit that failed, by limit and reason (reason driver: its driver query failed, and only its load headroom is unknown)."),
                 &["limit", "reason"],
             )
             .map_err(internal)?,
