@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::evaluate::{self, human_duration, rfc3339, Evaluation};
 use crate::forecast::Eta;
 use crate::model::UnixSeconds;
-use crate::roadmap::{Basis, BreakingPoint, Response};
+use crate::roadmap::{Basis, BreakingPoint, Response, Stage};
 use crate::snapshot::{Snapshot, Trust};
 
 /// A number for JSON: `null` when it is not finite (JSON has no infinity).
@@ -401,14 +401,17 @@ const ROADMAP_HEADER: [&str; 10] = [
 pub fn roadmap_table(snap: &Snapshot, growth: f64) -> String {
     let points = snap.roadmap_with(growth);
     let mut out = String::new();
-    for (title, must) in sections(growth) {
+    for (title, group) in sections(growth) {
         let mut cells: Vec<Vec<String>> =
             vec![ROADMAP_HEADER.iter().map(|s| s.to_string()).collect()];
         for (i, p) in points.iter().enumerate() {
-            if p.breaks_before_growth == must {
+            if group.holds(p) {
                 let trust = snap.trust_of(&p.evaluation.limit, &p.evaluation.labels);
                 cells.push(roadmap_cells(p, i + 1, trust));
             }
+        }
+        if cells.len() == 1 && group == Group::Unknown {
+            continue;
         }
         out.push_str(&format!("{title}\n"));
         if cells.len() == 1 {
@@ -446,17 +449,20 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
         "# Scaling roadmap\n\nGenerated {when}. A breaking point must be addressed when it breaks before load grows {}x.\n",
         format_growth(growth)
     );
-    for (title, must) in sections(growth) {
-        out.push_str(&format!("\n## {title}\n\n"));
+    for (title, group) in sections(growth) {
         let rows: Vec<Vec<String>> = points
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.breaks_before_growth == must)
+            .filter(|(_, p)| group.holds(p))
             .map(|(i, p)| {
                 let trust = snap.trust_of(&p.evaluation.limit, &p.evaluation.labels);
                 roadmap_cells(p, i + 1, trust)
             })
             .collect();
+        if rows.is_empty() && group == Group::Unknown {
+            continue;
+        }
+        out.push_str(&format!("\n## {title}\n\n"));
         if rows.is_empty() {
             out.push_str("None.\n");
             continue;
@@ -514,18 +520,108 @@ fn format_growth(g: f64) -> String {
     evaluate::format_value(g)
 }
 
-/// The roadmap's two groups, with their titles: (title, must address).
-fn sections(growth: f64) -> [(String, bool); 2] {
+/// The groups a roadmap's text is told in, in the ranking's order.
+#[derive(Clone, Copy, PartialEq)]
+enum Group {
+    MustAddress,
+    Deferred,
+    /// Points that cannot be forecast: neither deferred nor to address,
+    /// and only shown when there are some.
+    Unknown,
+}
+
+impl Group {
+    fn holds(self, p: &BreakingPoint<'_>) -> bool {
+        let unknown = p.stage == Stage::Unknown;
+        match self {
+            Group::MustAddress => p.breaks_before_growth,
+            Group::Deferred => !p.breaks_before_growth && !unknown,
+            Group::Unknown => !p.breaks_before_growth && unknown,
+        }
+    }
+}
+
+/// The roadmap's groups, with their titles.
+fn sections(growth: f64) -> [(String, Group); 3] {
     let g = format_growth(growth);
     [
-        (format!("Must address before {g}x load"), true),
-        (format!("Deferred: breaks beyond {g}x load"), false),
+        (format!("Must address before {g}x load"), Group::MustAddress),
+        (
+            format!("Deferred: breaks beyond {g}x load"),
+            Group::Deferred,
+        ),
+        ("Cannot be forecast yet".to_string(), Group::Unknown),
     ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A point that cannot be forecast (one sample) is neither deferred
+    /// nor to address: the text and Markdown roadmaps list it apart, after
+    /// both, as the ranking orders it.
+    #[test]
+    fn points_that_cannot_be_forecast_are_not_filed_as_deferred() {
+        use crate::evaluate::evaluate;
+        use crate::forecast::Settings;
+        use crate::model::{Direction, Sample, Series};
+        use crate::snapshot::LimitStatus;
+        const NOW: f64 = 1_800_000_000.0;
+        let disk =
+            |d: &str| -> crate::model::Labels { [("disk".to_string(), d.to_string())].into() };
+        let filling = (0..50)
+            .map(|k| Sample::new(NOW - 3600.0 * (49 - k) as f64, 1.0 + k as f64 / 100.0))
+            .collect();
+        let series = [
+            Series::new(disk("slow"), filling),
+            Series::new(disk("new"), vec![Sample::new(NOW, 50.0)]),
+        ];
+        let evaluations = evaluate(
+            "disk_full",
+            &series,
+            &[100.0, 100.0],
+            &[],
+            Direction::Rising,
+            &Settings::default(),
+            NOW,
+        );
+        let snap = Snapshot {
+            order: vec!["disk_full".into()],
+            limits: [(
+                "disk_full".to_string(),
+                LimitStatus {
+                    evaluations,
+                    ..LimitStatus::default()
+                },
+            )]
+            .into(),
+            evaluated_at: Some(NOW),
+            ..Snapshot::default()
+        };
+        for text in [
+            roadmap_table(&snap, 10.0),
+            roadmap_markdown(&snap, 10.0, NOW),
+        ] {
+            let at = |what: &str| {
+                text.find(what)
+                    .unwrap_or_else(|| panic!("no {what:?} in:\n{text}"))
+            };
+            let deferred = at("Deferred: breaks beyond 10x load");
+            let unknown = at("Cannot be forecast yet");
+            assert!(
+                deferred < at("disk=\"slow\"") && at("disk=\"slow\"") < unknown,
+                "{text}"
+            );
+            assert!(unknown < at("disk=\"new\""), "{text}");
+        }
+        // Without such a point, no empty group is shown for it.
+        let mut known = snap.clone();
+        if let Some(status) = known.limits.get_mut("disk_full") {
+            status.evaluations.truncate(1);
+        }
+        assert!(!roadmap_table(&known, 10.0).contains("Cannot be forecast"));
+    }
 
     #[test]
     fn large_rates_read_with_a_prefix() {
