@@ -1886,6 +1886,16 @@ async fn forecast_limit(
             Err(f) => failed.push(f),
         }
     }
+    // A driver configured that gave this series nothing (no series at all,
+    // or none with its labels) is not "no driver".
+    if plan.limit.driver.is_some() && f.driver_error.is_none() {
+        for e in &mut evaluations {
+            if let Some(head) = e.headroom.note.strip_suffix(crate::roadmap::NO_DRIVER) {
+                e.headroom.note =
+                    format!("{head}(the driver gave no series with this series' labels)");
+            }
+        }
+    }
     if let Some(why) = &f.driver_error {
         let unknown = crate::roadmap::Headroom::unknown(format!(
             "load headroom unknown: the driver failed ({why})"

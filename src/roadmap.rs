@@ -454,6 +454,10 @@ fn measure(
     })
 }
 
+/// How a proportional headroom's note ends: no driver was given for the
+/// series (the engine says more when one was configured and matched none).
+pub const NO_DRIVER: &str = "(no driver)";
+
 /// wall / today's level for a rising metric, on the stated assumption that
 /// it grows in proportion to load; unknown otherwise.
 pub fn proportional(metric: &[Sample], wall: f64, direction: Direction) -> Headroom {
@@ -469,7 +473,7 @@ pub fn proportional(metric: &[Sample], wall: f64, direction: Direction) -> Headr
                 ratio: Some(ratio),
                 basis: Basis::Proportional,
                 note: format!(
-                    "breaks at {ratio:.2}x today's load, assuming the metric grows in proportion to load (no driver)"
+                    "breaks at {ratio:.2}x today's load, assuming the metric grows in proportion to load {NO_DRIVER}"
                 ),
             }
         }

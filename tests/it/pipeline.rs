@@ -1727,11 +1727,22 @@ async fn a_failing_driver_costs_its_limit_the_headroom_only_and_an_empty_one_fal
             .basis_name()
     };
 
-    // First the driver answers nothing at all: proportional, stated.
+    // First the driver answers nothing at all: proportional, stated, and
+    // not as if none were configured.
     r.source.set("requests_per_second", vec![]);
     let report = r.tick(T0).await;
     assert!(report.failed_limits.is_empty(), "{report:?}");
     assert_eq!(basis(&r), Some("proportional"));
+    {
+        let snap = r.snapshot.read().unwrap();
+        let note = &snap.limits["pool_exhausted"].evaluations[0].headroom.note;
+        assert!(
+            note.ends_with(
+                "in proportion to load (the driver gave no series with this series' labels)"
+            ),
+            "{note}"
+        );
+    }
 
     // Then it answers: the fitted response.
     r.source
