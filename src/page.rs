@@ -606,7 +606,6 @@ mod tests {
         use crate::evaluate::evaluate;
         use crate::forecast::Settings;
         use crate::model::{Direction, Sample, Series};
-        use crate::snapshot::LimitStatus;
         let series: Vec<Series> = names
             .iter()
             .map(|d| {
@@ -626,19 +625,7 @@ mod tests {
             &Settings::default(),
             NOW,
         );
-        Snapshot {
-            order: vec!["disk_full".into()],
-            limits: [(
-                "disk_full".to_string(),
-                LimitStatus {
-                    evaluations,
-                    ..LimitStatus::default()
-                },
-            )]
-            .into(),
-            evaluated_at: Some(NOW),
-            ..Snapshot::default()
-        }
+        Snapshot::of_one_limit("disk_full", evaluations, NOW)
     }
 
     const NOW: f64 = 1_800_000_000.0;

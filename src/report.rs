@@ -566,7 +566,6 @@ mod tests {
         use crate::evaluate::evaluate;
         use crate::forecast::Settings;
         use crate::model::{Direction, Sample, Series};
-        use crate::snapshot::LimitStatus;
         const NOW: f64 = 1_800_000_000.0;
         let disk =
             |d: &str| -> crate::model::Labels { [("disk".to_string(), d.to_string())].into() };
@@ -586,19 +585,7 @@ mod tests {
             &Settings::default(),
             NOW,
         );
-        let snap = Snapshot {
-            order: vec!["disk_full".into()],
-            limits: [(
-                "disk_full".to_string(),
-                LimitStatus {
-                    evaluations,
-                    ..LimitStatus::default()
-                },
-            )]
-            .into(),
-            evaluated_at: Some(NOW),
-            ..Snapshot::default()
-        };
+        let snap = Snapshot::of_one_limit("disk_full", evaluations, NOW);
         for text in [
             roadmap_table(&snap, 10.0),
             roadmap_markdown(&snap, 10.0, NOW),

@@ -329,6 +329,31 @@ fn rank_key(e: &Evaluation) -> f64 {
     }
 }
 
+#[cfg(test)]
+impl Snapshot {
+    /// A snapshot of one limit, `limit`, evaluated at `now` into
+    /// `evaluations`: what the page's and the reports' tests start from.
+    pub(crate) fn of_one_limit(
+        limit: &str,
+        evaluations: Vec<Evaluation>,
+        now: UnixSeconds,
+    ) -> Self {
+        Snapshot {
+            order: vec![limit.into()],
+            limits: [(
+                limit.to_string(),
+                LimitStatus {
+                    evaluations,
+                    ..LimitStatus::default()
+                },
+            )]
+            .into(),
+            evaluated_at: Some(now),
+            ..Snapshot::default()
+        }
+    }
+}
+
 impl Default for Snapshot {
     fn default() -> Self {
         Snapshot {
