@@ -98,18 +98,34 @@ impl Response {
         }
     }
 
-    /// "metric ≈ 0.0021 × load^1.98" or "metric ≈ 3.1 + 0.5 × load".
+    /// "metric ≈ 0.0021 × load^1.98" or "metric ≈ 3.1 - 0.5 × load".
     pub fn describe(&self) -> String {
         match *self {
             Response::Linear { intercept, slope } => {
-                format!("metric ≈ {intercept:.4} + {slope:.4e} × load")
+                let sign = if slope < 0.0 { '-' } else { '+' };
+                format!(
+                    "metric ≈ {} {sign} {} × load",
+                    figure(intercept),
+                    figure(slope.abs())
+                )
             }
             Response::Power {
                 coefficient,
                 exponent,
-            } => format!("metric ≈ {coefficient:.4e} × load^{exponent:.2}"),
+            } => format!("metric ≈ {} × load^{exponent:.2}", figure(coefficient)),
         }
     }
+}
+
+/// A fitted figure as a planner reads it: four significant digits, in
+/// exponent form only when very large or small ("0.4034", "447.7",
+/// "2.518e-7"; not "4.0335e-1" or "447.7168").
+fn figure(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return crate::evaluate::format_value(v);
+    }
+    let scale = 10f64.powf(v.abs().log10().floor() - 3.0);
+    crate::evaluate::format_value((v / scale).round() * scale)
 }
 
 /// A response fitted on paired samples, with how much it explains.
@@ -387,7 +403,7 @@ impl Measured {
         Headroom {
             ratio: Some(ratio),
             note: format!(
-                "breaks at {ratio:.2}x today's load: {} (R² {:.2}, {} {}), the wall at load {load_at_wall:.4} against {load_now:.4} today",
+                "breaks at {ratio:.2}x today's load: {} (R² {:.2}, {} {}), the wall at load {} against {} today",
                 fit.response.describe(),
                 fit.r2,
                 fit.pairs,
@@ -395,6 +411,8 @@ impl Measured {
                     Response::Linear { .. } => "samples, straight line",
                     Response::Power { .. } => "samples, power law",
                 },
+                figure(load_at_wall),
+                figure(load_now),
             ),
             basis: Basis::Driver(DriverHeadroom {
                 fit,

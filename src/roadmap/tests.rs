@@ -102,6 +102,25 @@ fn a_metric_proportional_to_load_plus_a_floor_is_fitted_as_a_straight_line() {
     };
     assert_eq!(d.fit.response.kind(), "linear", "{:?}", d.fit);
     near("load at the wall", d.load_at_wall, 600.0, 0.03);
+    // A planner reads the fit in plain figures: four significant digits,
+    // a falling slope with its sign, not "+ -3.0000e-1".
+    let fit = |intercept: f64, slope: f64| Response::Linear { intercept, slope }.describe();
+    assert_eq!(fit(19.413_21, 0.403_36), "metric ≈ 19.41 + 0.4034 × load");
+    assert_eq!(fit(180.586_8, -0.403_36), "metric ≈ 180.6 - 0.4034 × load");
+    let power = Response::Power {
+        coefficient: 2.518_3e-7,
+        exponent: 2.0,
+    };
+    assert_eq!(power.describe(), "metric ≈ 2.5180e-7 × load^2.00");
+    assert!(
+        h.note.contains(&format!(
+            "the wall at load {} against",
+            figure(d.load_at_wall)
+        )),
+        "{}",
+        h.note
+    );
+    assert!(!h.note.contains("e-1"), "{}", h.note);
 }
 
 #[test]
