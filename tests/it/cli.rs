@@ -898,14 +898,17 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
         .unwrap();
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.text().await.unwrap(), "404 page not found\n");
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let scrape = || async {
+        client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let metrics = scrape().await;
     // Asked as Prometheus asks, the same page comes gzipped.
     let zipped = client
         .get(format!("{base}/metrics"))
@@ -933,14 +936,7 @@ async fn demo_serves_forecasts_and_logs_the_alert_it_would_send() {
     // The same families, give or take one that the demo's evaluations
     // (a backtest finishing) add between the two requests: every one
     // before is in it, and every one in it is there after.
-    let after = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let after = scrape().await;
     let (before, gz, after) = (families(&metrics), families(&unzipped), families(&after));
     assert!(
         before.iter().all(|f| gz.contains(f)) && gz.iter().all(|f| after.contains(f)),
