@@ -410,6 +410,15 @@ pub fn format_value(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// `v` to `digits` significant digits.
+pub fn significant(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let m = 10f64.powf(v.abs().log10().floor() - f64::from(digits - 1));
+    (v / m).round() * m
+}
+
 /// A piece of an annotation template: text as written, or a placeholder
 /// (`key` trimmed, `raw` with its braces).
 enum Piece<'a> {

@@ -281,20 +281,11 @@ pub fn si(v: f64) -> String {
         Some((scale, prefix)) if v.is_finite() => {
             format!(
                 "{}{prefix}",
-                evaluate::format_value(significant(v / scale, 3))
+                evaluate::format_value(evaluate::significant(v / scale, 3))
             )
         }
-        _ => evaluate::format_value(significant(v, 3)),
+        _ => evaluate::format_value(evaluate::significant(v, 3)),
     }
-}
-
-/// `v` to `digits` significant digits.
-pub fn significant(v: f64, digits: i32) -> f64 {
-    if v == 0.0 || !v.is_finite() {
-        return v;
-    }
-    let m = 10f64.powf(v.abs().log10().floor() - f64::from(digits - 1));
-    (v / m).round() * m
 }
 
 /// "3.2x", or "-" when unknown.

@@ -121,11 +121,7 @@ impl Response {
 /// exponent form only when very large or small ("0.4034", "447.7",
 /// "2.518e-7"; not "4.0335e-1" or "447.7168").
 fn figure(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return crate::evaluate::format_value(v);
-    }
-    let scale = 10f64.powf(v.abs().log10().floor() - 3.0);
-    crate::evaluate::format_value((v / scale).round() * scale)
+    crate::evaluate::format_value(crate::evaluate::significant(v, 4))
 }
 
 /// A response fitted on paired samples, with how much it explains.

@@ -59,10 +59,7 @@ fn diffusion(samples: &[Sample], resid: &[f64]) -> f64 {
     }
     let k = n / 8;
     // `scale2` of the differences, robust, without a list of them.
-    let lag_var = |lag: usize| {
-        let spread = robust::median_of((lag..n).map(|i| (resid[i] - resid[i - lag]).abs()));
-        (1.4826 * spread.unwrap_or(0.0)).powi(2)
-    };
+    let lag_var = |lag: usize| robust_var((lag..n).map(|i| resid[i] - resid[i - lag]));
     let dt = (samples[n - 1].t - samples[0].t) / (n - 1) as f64;
     // A walk seen through a trend fitted to it is pinned at both ends (a
     // bridge): between n/8 and n/4 its difference variance grows by 5/8
@@ -101,9 +98,15 @@ pub enum Outcome {
 
 /// Residual scale²: root mean square, or a median absolute deviation that
 /// the outliers a robust fit ignored do not widen.
+/// The variance `values` would have if normal, from their median distance
+/// from 0 (1.4826 MAD); 0 when there are none.
+fn robust_var(values: impl ExactSizeIterator<Item = f64>) -> f64 {
+    (1.4826 * robust::median_of(values.map(f64::abs)).unwrap_or(0.0)).powi(2)
+}
+
 fn scale2(resid: &[f64], noise: Noise) -> f64 {
     match noise {
-        Noise::Robust => (1.4826 * robust::median_distance(resid, 0.0).unwrap_or(0.0)).powi(2),
+        Noise::Robust => robust_var(resid.iter().copied()),
         Noise::Gaussian => {
             resid.iter().map(|r| r * r).sum::<f64>() / (resid.len() as f64 - 2.0).max(1.0)
         }
