@@ -577,26 +577,28 @@ pub fn place<'a>(e: &'a Evaluation, windows: &[Window], growth: f64) -> Breaking
         }
         (_, Some(_)) => Stage::Warning,
         (Status::InsufficientData, None) => Stage::Unknown,
-        // A wall likely within the limit's longest lead time, whose alert
-        // waits for more evidence (see `Eta::alert`), is no point to defer
-        // for its load headroom: it breaks in time at today's load.
-        (_, None) if likely_within(f, windows) => Stage::BeforeGrowth,
+        // A wall the trend likely reaches within the horizon (ten of the
+        // limit's longest lead times, see `HORIZON_LEADS`) is no point to
+        // defer, whatever its load headroom: it breaks this quarter at
+        // today's pace. Its alert may wait for more evidence (see
+        // `Eta::alert`); or the metric grows by itself, not with the load
+        // (a queue that leaks fills in seven weeks at 88x headroom, and a
+        // planner reading "deferred" would put it off until it pages).
+        // Nor whatever its band: a noisy fill two months out opens its
+        // band to "never" at one evaluation in twenty or so.
+        (_, None) if likely_within(f, HORIZON_LEADS * longest_lead(windows)) => Stage::BeforeGrowth,
         (_, None) => match e.headroom.ratio {
             Some(r) if r < growth => Stage::BeforeGrowth,
             Some(_) => Stage::Deferred,
             // Without a load figure, a wall the trend is heading for is one
             // to look at; one it is moving away from is not, nor a far one
-            // (beyond the horizon, see `HORIZON_LEADS`) whose band allows
-            // that it is never reached: a drift lost in the noise (a flat
-            // disk read as filling in 36 years at one evaluation and as
-            // emptying at the next) moved the headline's count of what to
-            // address back and forth. A nearer wall stays whatever its
-            // band: a noisy fill two months out opens its band to "never"
-            // at one evaluation in twenty or so.
+            // (beyond the horizon) whose band allows that it is never
+            // reached: a drift lost in the noise (a flat disk read as
+            // filling in 36 years at one evaluation and as emptying at the
+            // next) moved the headline's count of what to address back and
+            // forth.
             None if f.status == Status::Approaching
-                && f.eta.is_some_and(|e| {
-                    e.upper.is_finite() || e.likely <= HORIZON_LEADS * longest_lead(windows)
-                }) =>
+                && f.eta.is_some_and(|e| e.upper.is_finite()) =>
             {
                 Stage::BeforeGrowth
             }
@@ -618,11 +620,10 @@ pub fn place<'a>(e: &'a Evaluation, windows: &[Window], growth: f64) -> Breaking
     }
 }
 
-/// Whether `f`'s likely time to its wall falls within the longest of the
-/// limit's lead times `windows`.
-fn likely_within(f: &crate::forecast::Forecast, windows: &[Window]) -> bool {
-    let longest = longest_lead(windows);
-    f.status == Status::Approaching && f.eta.is_some_and(|e| e.likely <= longest)
+/// Whether `f` approaches its wall and likely reaches it within `horizon`
+/// seconds.
+fn likely_within(f: &crate::forecast::Forecast, horizon: f64) -> bool {
+    f.status == Status::Approaching && f.eta.is_some_and(|e| e.likely <= horizon)
 }
 
 /// The longest of the lead times `windows`, in seconds.

@@ -325,8 +325,15 @@ fn each_point_gets_the_stage_a_person_would_give_it() {
         eta.alert = f64::INFINITY;
     }
     assert_eq!(stage(&waits), Stage::BeforeGrowth);
+    // Nor is one its trend reaches in seven weeks, within the horizon of
+    // ten 7-day leads: a queue that leaks fills whatever the load.
     if let Some(eta) = waits.forecast.eta.as_mut() {
-        eta.likely = 8.0 * DAY;
+        eta.likely = 47.0 * DAY;
+    }
+    assert_eq!(stage(&waits), Stage::BeforeGrowth);
+    // Beyond the horizon, the headroom decides.
+    if let Some(eta) = waits.forecast.eta.as_mut() {
+        eta.likely = 71.0 * DAY;
     }
     assert_eq!(stage(&waits), Stage::Deferred);
     // The growth factor decides: 30x headroom must be addressed before 100x.
