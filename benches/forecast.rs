@@ -132,7 +132,7 @@ fn headroom(c: &mut Criterion) {
         })
         .collect();
     let refs: Vec<&[Sample]> = metrics.iter().map(Vec::as_slice).collect();
-    let drivers = vec![Some(load.as_slice()); refs.len()];
+    let drivers = vec![roadmap::Driver::Series(load.as_slice()); refs.len()];
     let walls = vec![0.4; refs.len()];
     g.bench_function("driver_shared_by_100_series", |b| {
         b.iter(|| {

@@ -933,7 +933,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // limit is still forecast, and alerts, without one (a typo in a
         // roadmap setting must not silence a page).
         let (drivers, driver_error) = match &l.driver {
-            None => (Vec::new(), None),
+            None => (None, None),
             Some(q) => match self
                 .with_retry("range", || self.source.query_range(q, start, end, step))
                 .await
@@ -942,9 +942,9 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     if drivers.is_empty() && !series.is_empty() {
                         warn!(limit = %l.name, driver = %q, "the driver query returned no series; load headroom is assumed proportional");
                     }
-                    (drivers, None)
+                    (Some(drivers), None)
                 }
-                Err(e) => (Vec::new(), Some(e.to_string())),
+                Err(e) => (None, Some(e.to_string())),
             },
         };
         let walls: Vec<Option<f64>> = match &l.wall {
@@ -1718,8 +1718,9 @@ fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, Strin
 struct Fetched {
     series: Vec<Series>,
     walls: Vec<Option<f64>>,
-    /// The driver's series, to be joined to `series` on labels.
-    drivers: Vec<Series>,
+    /// The driver's series, to be joined to `series` on labels: `None`
+    /// when the limit has no driver or its query failed.
+    drivers: Option<Vec<Series>>,
     /// Why the driver's query failed (naming it), if it did: the series are
     /// forecast all the same, their load headroom unknown.
     driver_error: Option<String>,
@@ -1858,7 +1859,7 @@ async fn forecast_limit(
     // the same however the series are split.
     let results = split_blocking(items, parallelism, move |part| {
         let (part, part_walls): (Vec<Series>, Vec<f64>) = part.into_iter().unzip();
-        let joined = evaluate::join_drivers(&part, &drivers);
+        let joined = evaluate::join_drivers(&part, drivers.as_deref());
         let outcomes = isolate(part.len(), |range| {
             evaluate::evaluate(
                 &limit,
@@ -1884,16 +1885,6 @@ async fn forecast_limit(
         match r {
             Ok(e) => evaluations.push(e),
             Err(f) => failed.push(f),
-        }
-    }
-    // A driver configured that gave this series nothing (no series at all,
-    // or none with its labels) is not "no driver".
-    if plan.limit.driver.is_some() && f.driver_error.is_none() {
-        for e in &mut evaluations {
-            if let Some(head) = e.headroom.note.strip_suffix(crate::roadmap::NO_DRIVER) {
-                e.headroom.note =
-                    format!("{head}(the driver gave no series with this series' labels)");
-            }
         }
     }
     if let Some(why) = &f.driver_error {

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::forecast::{self, Forecast, Settings, Status};
 use crate::model::{Direction, Labels, Sample, Series, UnixSeconds};
-use crate::roadmap::{self, Headroom};
+use crate::roadmap::{self, Driver, Headroom};
 
 /// How long a resolved alert keeps being re-sent (Prometheus' value).
 pub const RESOLVED_RETENTION_SECONDS: f64 = 15.0 * 60.0;
@@ -118,12 +118,16 @@ pub fn join_walls(
 }
 
 /// Joins driver series to series by the same rule as [`join_walls`]: a
-/// driver without labels (`sum(rate(...))`) drives every series.
-pub fn join_drivers<'a>(series: &[Series], drivers: &'a [Series]) -> Vec<Option<&'a [Sample]>> {
+/// driver without labels (`sum(rate(...))`) drives every series. `drivers`
+/// is `None` when the limit has no driver (or its query failed).
+pub fn join_drivers<'a>(series: &[Series], drivers: Option<&'a [Series]>) -> Vec<Driver<'a>> {
+    let Some(drivers) = drivers else {
+        return vec![Driver::Absent; series.len()];
+    };
     let labels: Vec<&Labels> = drivers.iter().map(|d| &d.labels).collect();
     join(series, &labels)
         .into_iter()
-        .map(|i| i.map(|i| drivers[i].samples.as_slice()))
+        .map(|i| i.map_or(Driver::Unmatched, |i| Driver::Series(&drivers[i].samples)))
         .collect()
 }
 
@@ -189,7 +193,7 @@ pub fn evaluate(
     limit: &str,
     series: &[Series],
     walls: &[f64],
-    drivers: &[Option<&[Sample]>],
+    drivers: &[Driver<'_>],
     direction: Direction,
     settings: &Settings,
     now: UnixSeconds,

@@ -327,27 +327,50 @@ pub fn headroom(
     settings: &Settings,
     now: UnixSeconds,
 ) -> Headroom {
+    let driver = driver.map_or(Driver::Absent, Driver::Series);
     headrooms(&[metric], &[driver], &[wall], direction, settings, now)
         .pop()
         .unwrap_or_else(|| Headroom::unknown("nothing to measure"))
 }
 
-/// [`headroom`] of many series at once, each with its driver (same index)
-/// and wall. A driver shared by several series has its trend fitted once
-/// and only its crossings found for each series' breaking load.
+/// What a series has for a driver.
+#[derive(Debug, Clone, Copy)]
+pub enum Driver<'a> {
+    /// The limit configures none.
+    Absent,
+    /// The limit's driver gave no series with this series' labels.
+    Unmatched,
+    /// The driver's samples for this series.
+    Series(&'a [Sample]),
+}
+
+impl<'a> Driver<'a> {
+    fn samples(self) -> Option<&'a [Sample]> {
+        match self {
+            Driver::Series(s) => Some(s),
+            Driver::Absent | Driver::Unmatched => None,
+        }
+    }
+}
+
+/// [`headroom`] of many series at once, each with its driver (same index;
+/// absent beyond the end of `drivers`) and wall. A driver shared by
+/// several series has its trend fitted once and only its crossings found
+/// for each series' breaking load.
 pub fn headrooms(
     metrics: &[&[Sample]],
-    drivers: &[Option<&[Sample]>],
+    drivers: &[Driver<'_>],
     walls: &[f64],
     direction: Direction,
     settings: &Settings,
     now: UnixSeconds,
 ) -> Vec<Headroom> {
+    let driver = |i: usize| drivers.get(i).copied().unwrap_or(Driver::Absent);
     let measured: Vec<Result<Measured, Headroom>> = metrics
         .iter()
         .zip(walls)
         .enumerate()
-        .map(|(i, (m, &w))| measure(m, drivers.get(i).copied().flatten(), w, direction))
+        .map(|(i, (m, &w))| measure(m, driver(i), w, direction))
         .collect();
     // The breaking loads each distinct driver is asked about, and by which
     // series, drivers in the order first met. A driver shared by many
@@ -355,7 +378,7 @@ pub fn headrooms(
     let mut asks: Vec<(&[Sample], Vec<usize>, Vec<f64>)> = Vec::new();
     let mut ask_of: HashMap<(*const Sample, usize), usize> = HashMap::new();
     for (i, m) in measured.iter().enumerate() {
-        if let (Ok(m), Some(d)) = (m, drivers.get(i).copied().flatten()) {
+        if let (Ok(m), Some(d)) = (m, driver(i).samples()) {
             let k = *ask_of.entry((d.as_ptr(), d.len())).or_insert_with(|| {
                 asks.push((d, Vec::new(), Vec::new()));
                 asks.len() - 1
@@ -424,7 +447,7 @@ impl Measured {
 /// gives the figure, `Err` with the final headroom when it does not.
 fn measure(
     metric: &[Sample],
-    driver: Option<&[Sample]>,
+    driver: Driver<'_>,
     wall: f64,
     direction: Direction,
 ) -> Result<Measured, Headroom> {
@@ -435,8 +458,17 @@ fn measure(
         }
         h
     };
-    let Some(driver) = driver else {
-        return Err(fallback(None));
+    let driver = match driver {
+        Driver::Series(d) => d,
+        Driver::Absent => return Err(fallback(None)),
+        Driver::Unmatched => {
+            return Err(proportional_for_want_of(
+                metric,
+                wall,
+                direction,
+                Some("the driver gave no series with this series' labels"),
+            ))
+        }
     };
     let fit = match fit_response(metric, driver) {
         Ok(fit) => fit,
@@ -468,18 +500,27 @@ fn measure(
     })
 }
 
-/// How a proportional headroom's note ends: no driver was given for the
-/// series (the engine says more when one was configured and matched none).
-pub const NO_DRIVER: &str = "(no driver)";
-
 /// wall / today's level for a rising metric, on the stated assumption that
 /// it grows in proportion to load; unknown otherwise.
 pub fn proportional(metric: &[Sample], wall: f64, direction: Direction) -> Headroom {
+    proportional_for_want_of(metric, wall, direction, None)
+}
+
+/// [`proportional`], its note saying why a configured driver gives no
+/// headroom (`want`; `None` when none is configured).
+fn proportional_for_want_of(
+    metric: &[Sample],
+    wall: f64,
+    direction: Direction,
+    want: Option<&str>,
+) -> Headroom {
+    let and_why = want.map(|w| format!(" ({w})")).unwrap_or_default();
     if direction == Direction::Falling {
-        return Headroom::unknown(
-            "a falling metric's load headroom needs a driver: how far it falls with load is not known",
-        );
+        return Headroom::unknown(format!(
+            "a falling metric's load headroom needs a driver: how far it falls with load is not known{and_why}"
+        ));
     }
+    let want = want.unwrap_or("no driver");
     match busy_level(metric, direction) {
         Some(level) if level > 0.0 && wall > 0.0 => {
             let ratio = wall / level;
@@ -487,13 +528,13 @@ pub fn proportional(metric: &[Sample], wall: f64, direction: Direction) -> Headr
                 ratio: Some(ratio),
                 basis: Basis::Proportional,
                 note: format!(
-                    "breaks at {ratio:.2}x today's load, assuming the metric grows in proportion to load {NO_DRIVER}"
+                    "breaks at {ratio:.2}x today's load, assuming the metric grows in proportion to load ({want})"
                 ),
             }
         }
-        _ => Headroom::unknown(
-            "without a driver, the load headroom needs a positive metric and a positive wall",
-        ),
+        _ => Headroom::unknown(format!(
+            "without a driver, the load headroom needs a positive metric and a positive wall{and_why}"
+        )),
     }
 }
 

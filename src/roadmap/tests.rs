@@ -200,6 +200,40 @@ fn without_a_driver_a_rising_metric_breaks_at_wall_over_todays_busy_level() {
     assert!(falling.note.contains("needs a driver"), "{}", falling.note);
 }
 
+/// A driver configured that gave a series nothing is not "no driver": the
+/// note says the driver's series did not match, so that a user looks at
+/// its labels rather than at the configuration.
+#[test]
+fn a_driver_without_this_series_labels_is_named_in_the_note() {
+    let metric = load(100.0);
+    let now = now_of(&metric);
+    let settings = Settings::default();
+    let notes = |driver: Driver<'_>, wall: f64, direction: Direction| {
+        headrooms(&[&metric], &[driver], &[wall], direction, &settings, now)
+            .pop()
+            .map(|h| (h.ratio.is_some(), h.note))
+    };
+    let unmatched = "(the driver gave no series with this series' labels)";
+    let (ratio, note) = notes(Driver::Unmatched, 600.0, Direction::Rising).unwrap();
+    assert!(ratio, "{note}");
+    assert!(
+        note.ends_with(&format!("in proportion to load {unmatched}")),
+        "{note}"
+    );
+    let (ratio, note) = notes(Driver::Absent, 600.0, Direction::Rising).unwrap();
+    assert!(ratio, "{note}");
+    assert!(
+        note.ends_with("in proportion to load (no driver)"),
+        "{note}"
+    );
+    let (ratio, note) = notes(Driver::Unmatched, 0.0, Direction::Falling).unwrap();
+    assert!(!ratio, "{note}");
+    assert!(
+        note.ends_with(&format!("is not known {unmatched}")),
+        "{note}"
+    );
+}
+
 fn evaluation(limit: &str, status: Status, eta: Option<f64>, headroom: Option<f64>) -> Evaluation {
     Evaluation {
         limit: limit.into(),
@@ -639,7 +673,7 @@ fn series_that_share_a_driver_get_the_dates_they_would_get_alone() {
     let settings = Settings::default();
     let metrics = [latency.as_slice(), pool.as_slice(), latency.as_slice()];
     let walls = [0.4, 200.0, 0.9];
-    let drivers = [Some(driver.as_slice()); 3];
+    let drivers = [Driver::Series(driver.as_slice()); 3];
     let together = headrooms(
         &metrics,
         &drivers,
@@ -651,7 +685,7 @@ fn series_that_share_a_driver_get_the_dates_they_would_get_alone() {
     for (i, h) in together.iter().enumerate() {
         let alone = headroom(
             metrics[i],
-            drivers[i],
+            Some(driver.as_slice()),
             walls[i],
             Direction::Rising,
             &settings,
