@@ -204,15 +204,19 @@ pub fn evaluate(
         .iter()
         .zip(walls)
         .zip(headrooms)
-        .map(|((s, &wall), headroom)| Evaluation {
-            limit: limit.to_string(),
-            labels: s.labels.clone(),
-            wall,
-            direction,
-            forecast: forecast::forecast(&s.samples, wall, direction, settings, now),
-            headroom,
-            history: thin(&s.samples, CHART_POINTS, direction),
-            at: now,
+        .map(|((s, &wall), mut headroom)| {
+            let forecast = forecast::forecast(&s.samples, wall, direction, settings, now);
+            roadmap::compare_dates(&mut headroom, &forecast);
+            Evaluation {
+                limit: limit.to_string(),
+                labels: s.labels.clone(),
+                wall,
+                direction,
+                forecast,
+                headroom,
+                history: thin(&s.samples, CHART_POINTS, direction),
+                at: now,
+            }
         })
         .collect()
 }

@@ -404,6 +404,53 @@ pub fn headrooms(
         .collect()
 }
 
+/// Two dates are at most this far apart, as a ratio, to agree: the
+/// re-roadmap's own measure of a material move (halved or doubled).
+const DATES_AGREE: f64 = MATERIAL;
+
+/// Ends a driver headroom's note with the date the driver's own trend
+/// gives, and with whether the metric's own trend (`forecast`, which dates
+/// the wall on the roadmap and in alerts) agrees. Two dates of one wall
+/// more than twice apart say something a planner wants to know: a metric
+/// growing faster than its load explains (a leak, a cache losing its hit
+/// rate) or slower (a fix since, a load that grows elsewhere). The JSON
+/// carries both dates; the note reads them together.
+pub fn compare_dates(h: &mut Headroom, forecast: &forecast::Forecast) {
+    let Basis::Driver(d) = &h.basis else {
+        return;
+    };
+    if forecast.status == Status::Breached || forecast.status == Status::InsufficientData {
+        return;
+    }
+    let human = crate::evaluate::human_duration;
+    let metric = (forecast.status == Status::Approaching)
+        .then(|| forecast.eta.map(|e| e.likely))
+        .flatten()
+        .filter(|t| t.is_finite() && *t > 0.0);
+    let load = d.time_to_load.filter(|t| *t > 0.0);
+    let said = match (load, metric) {
+        (Some(l), Some(m)) if l.max(m) / l.min(m) <= DATES_AGREE => {
+            format!("; the load gets there in about {} by its own trend, as the metric's trend says", human(l))
+        }
+        (Some(l), Some(m)) => format!(
+            "; the load gets there in about {} by its own trend, but the metric's own trend reaches the wall in about {}: it grows {} than this load explains",
+            human(l),
+            human(m),
+            if m < l { "faster" } else { "slower" }
+        ),
+        (Some(l), None) => format!(
+            "; the load gets there in about {} by its own trend, but the metric's own trend does not approach the wall: it grows slower than this load explains",
+            human(l)
+        ),
+        (None, Some(m)) => format!(
+            "; the load's own trend does not get there, but the metric's own trend reaches the wall in about {}: it grows faster than this load explains",
+            human(m)
+        ),
+        (None, None) => "; neither the load's own trend nor the metric's gets there".into(),
+    };
+    h.note.push_str(&said);
+}
+
 /// A driver-based headroom before its date is known.
 struct Measured {
     fit: Fit,

@@ -882,3 +882,50 @@ fn a_move_back_resolves_the_notice_of_the_move_it_undoes() {
     );
     assert!(sent.iter().all(|a| a.generator_url == url));
 }
+
+/// The note of a driver's headroom gives the date the load's own trend
+/// reaches the wall's load, and says when the metric's own trend, which
+/// dates the wall on the roadmap, disagrees: a pool that also leaks
+/// connections fills sooner than its traffic explains.
+#[test]
+fn a_driver_headroom_note_compares_the_loads_date_with_the_metrics() {
+    use Status::*;
+    let note = |status: Status, metric: Option<f64>, load: Option<f64>| {
+        let mut e = evaluation("pool", status, metric, Some(2.0));
+        e.headroom.note = "breaks at 2.00x today's load".into();
+        e.headroom.basis = Basis::Driver(DriverHeadroom {
+            fit: Fit {
+                response: Response::Linear {
+                    intercept: 20.0,
+                    slope: 0.3,
+                },
+                r2: 0.99,
+                pairs: 2016,
+            },
+            load_now: 100.0,
+            load_at_wall: 200.0,
+            time_to_load: load,
+        });
+        compare_dates(&mut e.headroom, &e.forecast);
+        e.headroom.note
+    };
+    assert_eq!(
+        note(Approaching, Some(12.0 * DAY), Some(10.0 * DAY)),
+        "breaks at 2.00x today's load; the load gets there in about 10d by its own trend, as the metric's trend says"
+    );
+    assert!(note(Approaching, Some(3.0 * DAY), Some(17.0 * DAY)).ends_with(
+        "but the metric's own trend reaches the wall in about 3d: it grows faster than this load explains"
+    ));
+    assert!(note(Approaching, Some(30.0 * DAY), Some(10.0 * DAY))
+        .ends_with("it grows slower than this load explains"));
+    assert!(note(Receding, None, Some(10.0 * DAY)).ends_with(
+        "but the metric's own trend does not approach the wall: it grows slower than this load explains"
+    ));
+    assert!(note(Approaching, Some(3.0 * DAY), None)
+        .ends_with("it grows faster than this load explains"));
+    // A wall reached is dated by the wall alert, not compared.
+    assert_eq!(
+        note(Breached, Some(0.0), Some(10.0 * DAY)),
+        "breaks at 2.00x today's load"
+    );
+}
