@@ -374,6 +374,9 @@ fn roadmap_cells(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> V
     ]
 }
 
+/// Where the series' labels are among [`roadmap_cells`].
+const SERIES_COLUMN: usize = 2;
+
 const ROADMAP_HEADER: [&str; 10] = [
     "#",
     "LIMIT",
@@ -471,7 +474,22 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
         out.push_str(&format!("| {} |\n", header.join(" | ")));
         out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
         for r in rows {
-            let cells: Vec<String> = r.iter().map(|c| c.replace('|', "\\|")).collect();
+            let cells: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    // The series is a code span, so that a label value's
+                    // `*` or `_` is not read as emphasis; every cell's `|`
+                    // is escaped, since GFM splits a row on it before it
+                    // sees a code span.
+                    let c = if i == SERIES_COLUMN {
+                        code_span(c)
+                    } else {
+                        c.clone()
+                    };
+                    c.replace('|', "\\|")
+                })
+                .collect();
             out.push_str(&format!("| {} |\n", cells.join(" | ")));
         }
     }
@@ -480,10 +498,10 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
     }
     for (i, p) in points.iter().enumerate() {
         out.push_str(&format!(
-            "{}. **{}** `{}`: {}\n",
+            "{}. **{}** {}: {}\n",
             i + 1,
             p.evaluation.limit,
-            evaluate::label_string(&p.evaluation.labels),
+            code_span(&evaluate::label_string(&p.evaluation.labels)),
             p.evaluation.headroom.note
         ));
     }
@@ -504,6 +522,30 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
         }
     }
     out
+}
+
+/// `text` as a Markdown code span that shows it as it is, whatever
+/// backticks it holds (a label value is the source's, not ours). CommonMark
+/// ends a span at the first backtick run as long as the one that opened
+/// it, so the fence is one backtick longer than the longest run inside;
+/// a space either side keeps a backtick at an edge from joining the fence,
+/// and CommonMark strips exactly one such space from each end.
+fn code_span(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = text.starts_with('`')
+        || text.ends_with('`')
+        || (text.starts_with(' ') && text.ends_with(' ') && !text.trim().is_empty());
+    if pad {
+        format!("{fence} {text} {fence}")
+    } else {
+        format!("{fence}{text}{fence}")
+    }
 }
 
 /// 10 -> "10", 3.5 -> "3.5".
@@ -599,6 +641,129 @@ mod tests {
             status.evaluations.truncate(1);
         }
         assert!(!roadmap_table(&known, 10.0).contains("Cannot be forecast"));
+    }
+
+    /// The text a CommonMark code span shows: `s` must be exactly one span
+    /// (a fence of n backticks, then no run of exactly n inside), with one
+    /// space stripped from each end when both ends have one.
+    fn shown_by_code_span(s: &str) -> Option<String> {
+        let n = s.chars().take_while(|&c| c == '`').count();
+        let fence = "`".repeat(n);
+        if n == 0 || s.len() < 2 * n + 1 || !s.ends_with(&fence) {
+            return None;
+        }
+        let inner = &s[n..s.len() - n];
+        // A backtick just before the closing fence makes it a longer run,
+        // and a run of n inside would close the span there.
+        let closes_early = inner.split(|c| c != '`').any(|run| run.len() == n);
+        if inner.ends_with('`') || closes_early {
+            return None;
+        }
+        let padded = inner.len() >= 2
+            && inner.starts_with(' ')
+            && inner.ends_with(' ')
+            && !inner.trim().is_empty();
+        Some(if padded {
+            inner[1..inner.len() - 1].to_string()
+        } else {
+            inner.to_string()
+        })
+    }
+
+    /// A GFM table row's cells: split on each `|` not escaped by a
+    /// backslash, then `\|` read as `|`, as cmark-gfm does before it
+    /// parses a cell's inlines.
+    fn gfm_cells(row: &str) -> Vec<String> {
+        let row = row.trim();
+        let row = row.strip_prefix('|').unwrap_or(row);
+        let row = row.strip_suffix('|').unwrap_or(row);
+        let mut cells = vec![String::new()];
+        let mut chars = row.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    let next = chars.next();
+                    let cell = cells.last_mut().expect("one cell at least");
+                    if next != Some('|') {
+                        cell.push('\\');
+                    }
+                    cell.extend(next);
+                }
+                '|' => cells.push(String::new()),
+                c => cells.last_mut().expect("one cell at least").push(c),
+            }
+        }
+        cells.into_iter().map(|c| c.trim().to_string()).collect()
+    }
+
+    /// A label value is the source's: a backtick in it must not end the
+    /// code span it is shown in, a `|` must not split the Markdown table's
+    /// row, and a newline must not end it. Each series' row keeps its ten
+    /// cells, and its labels read back exactly as `runway once` prints them.
+    #[test]
+    fn a_label_value_with_backticks_or_pipes_keeps_the_markdown_roadmap_whole() {
+        use crate::evaluate::evaluate;
+        use crate::forecast::Settings;
+        use crate::model::{Direction, Sample, Series};
+        const NOW: f64 = 1_800_000_000.0;
+        let values = [
+            "a`b",
+            "`edge`",
+            "``fenced``",
+            "pipe|here",
+            "line\nbreak",
+            "back\\|slash",
+            "*not_emphasis*",
+        ];
+        let series: Vec<Series> = values
+            .iter()
+            .map(|v| {
+                let filling = (0..50)
+                    .map(|k| Sample::new(NOW - 3600.0 * (49 - k) as f64, 1.0 + k as f64))
+                    .collect();
+                Series::new([("path".to_string(), v.to_string())].into(), filling)
+            })
+            .collect();
+        let walls = vec![100.0; series.len()];
+        let evaluations = evaluate(
+            "disk_full",
+            &series,
+            &walls,
+            &[],
+            Direction::Rising,
+            &Settings::default(),
+            NOW,
+        );
+        let snap = Snapshot::of_one_limit("disk_full", evaluations, NOW);
+        let md = roadmap_markdown(&snap, 10.0, NOW);
+        for v in values {
+            let labels: crate::model::Labels = [("path".to_string(), v.to_string())].into();
+            let want = evaluate::label_string(&labels);
+            // The table: a row of ten cells whose series cell shows the labels.
+            let rows: Vec<Vec<String>> = md
+                .lines()
+                .filter(|l| l.starts_with("| ") && l.contains("disk_full"))
+                .map(gfm_cells)
+                .filter(|cells| {
+                    cells
+                        .get(SERIES_COLUMN)
+                        .and_then(|c| shown_by_code_span(c))
+                        .as_deref()
+                        == Some(want.as_str())
+                })
+                .collect();
+            assert_eq!(rows.len(), 1, "no one row shows {want}:\n{md}");
+            assert_eq!(rows[0].len(), ROADMAP_HEADER.len(), "{:?}\n{md}", rows[0]);
+            // The headroom list: "1. **disk_full** `{...}`: ..." as one span.
+            let listed = md.lines().any(|l| {
+                l.split_once(" **disk_full** ")
+                    .and_then(|(_, rest)| rest.rsplit_once(": breaks at"))
+                    .and_then(|(span, _)| shown_by_code_span(span))
+                    .as_deref()
+                    == Some(want.as_str())
+            });
+            assert!(listed, "the headroom list does not show {want}:\n{md}");
+        }
     }
 
     #[test]
