@@ -924,12 +924,19 @@ pub fn reroadmap(
             headroom_before: mark.headroom,
             headroom_now: p.headroom(),
         };
-        let time = if expected.min(eta) > within {
+        // A wall reached (breached, or a trend at the wall now) is news for
+        // the wall alerts, which page on it as it happens. As a re-roadmap
+        // it only repeated them ("moved sooner: about 0s"), and a spike that
+        // touched the wall for a few evaluations raised it, then "later"
+        // once it passed. So a reached wall moves no time: any move pending
+        // stops, and the mark keeps its time, against which a wall back
+        // where it was is no move either.
+        let reached = p.stage == Stage::Breached || eta <= 0.0;
+        let time = if reached || expected.min(eta) > within {
             None
         } else if eta < expected
             && (eta * MATERIAL <= expected || (expected.is_infinite() && eta.is_finite()))
         {
-            // (Strictly sooner: a breached point stays at 0, which is no move.)
             Some(ChangeKind::Sooner)
         } else if eta > expected && eta >= expected * MATERIAL {
             Some(ChangeKind::Later)

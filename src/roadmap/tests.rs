@@ -494,6 +494,16 @@ impl Steps {
         } else {
             Status::Receding
         };
+        self.with_status(now, status, eta, headroom)
+    }
+
+    fn with_status(
+        &mut self,
+        now: f64,
+        status: Status,
+        eta: Option<f64>,
+        headroom: Option<f64>,
+    ) -> Vec<ChangeKind> {
         let e = Evaluation {
             at: now,
             ..evaluation("pool", status, eta, headroom)
@@ -545,17 +555,37 @@ fn a_wall_that_halves_or_doubles_is_re_roadmapped_once() {
     );
 }
 
-/// A breached point's time to wall is 0, and stays 0: "sooner: about 0s
-/// instead of 0s" at every hold is no news.
+/// A wall reached is the wall alerts' news, not the roadmap's: a series
+/// whose trend gets to the wall now, or that stays there, raises no
+/// "moved sooner: about 0s".
 #[test]
-fn a_breached_point_that_stays_breached_is_not_re_roadmapped() {
+fn a_wall_reached_is_not_re_roadmapped_sooner() {
     let mut s = Steps::new();
     s.at(T0, Some(10.0 * DAY), Some(20.0));
-    assert_eq!(s.at(T0 + DAY, Some(0.0), Some(20.0)), [ChangeKind::Sooner]);
-    for day in 2..10 {
+    for day in 1..10 {
         let changes = s.at(T0 + f64::from(day) * DAY, Some(0.0), Some(20.0));
         assert!(changes.is_empty(), "day {day}: {changes:?}");
     }
+}
+
+/// A spike at the wall: the series is breached for an hour, longer than the
+/// hold, then back on its way to a wall ten days off. Nothing moved on the
+/// roadmap, so neither the spike nor its end is a re-roadmap event.
+#[test]
+fn a_spike_at_the_wall_raises_no_re_roadmap_event() {
+    const MINUTE: f64 = 60.0;
+    let mut s = Steps::holding(30.0 * MINUTE);
+    assert!(s.at(T0, Some(10.0 * DAY), Some(20.0)).is_empty());
+    let mut changes = Vec::new();
+    for i in 1..=60 {
+        let now = T0 + f64::from(i) * MINUTE;
+        changes.extend(s.with_status(now, Status::Breached, Some(0.0), Some(20.0)));
+    }
+    for i in 61..=180 {
+        let now = T0 + f64::from(i) * MINUTE;
+        changes.extend(s.at(now, Some(10.0 * DAY - f64::from(i) * MINUTE), Some(20.0)));
+    }
+    assert!(changes.is_empty(), "{changes:?}");
 }
 
 #[test]
