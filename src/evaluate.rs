@@ -327,17 +327,24 @@ pub fn label_string(labels: &Labels) -> String {
 pub fn summary(e: &Evaluation) -> String {
     let what = format!("{}: {}", e.limit, label_string(&e.labels));
     let f = &e.forecast;
-    let wall = format_value(e.wall);
+    // Readable rather than exact ("400G", not 400000000000): the exact
+    // figures are the `wall` and `current_value` annotations.
+    let wall = wall_and_value(e.wall, e.wall).0;
     match (f.status, f.eta) {
         // A breach is judged on the median of the newest few samples: the
         // newest alone may have dipped back (a cycle's trough), and "has
         // reached 600 (now 581)" must not read as a contradiction.
         (Status::Breached, _) => match f.current_value {
-            Some(v) if e.direction.gap(v, e.wall) > 0.0 => format!(
-                "{what} has reached {wall} (the median of its newest samples is past it; the newest, {}, is not)",
-                format_value(v)
-            ),
-            Some(v) => format!("{what} has reached {wall} (now {})", format_value(v)),
+            Some(v) if e.direction.gap(v, e.wall) > 0.0 => {
+                let (wall, v) = wall_and_value(e.wall, v);
+                format!(
+                    "{what} has reached {wall} (the median of its newest samples is past it; the newest, {v}, is not)"
+                )
+            }
+            Some(v) => {
+                let (wall, v) = wall_and_value(e.wall, v);
+                format!("{what} has reached {wall} (now {v})")
+            }
             None => format!("{what} has reached {wall}"),
         },
         // The trend is at the wall already while the newest samples are
@@ -416,6 +423,68 @@ pub fn format_value(v: f64) -> String {
     let decimals = usize::try_from(6 - whole).unwrap_or(0);
     let s = format!("{v:.decimals$}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The SI prefixes a reader knows from Prometheus' `humanize`, largest
+/// first.
+const SI_PREFIXES: [(f64, &str); 6] = [
+    (1e18, "E"),
+    (1e15, "P"),
+    (1e12, "T"),
+    (1e9, "G"),
+    (1e6, "M"),
+    (1e3, "k"),
+];
+
+/// `v` to `digits` significant digits, with an SI prefix from a thousand
+/// up and no trailing zeros: "148.7G", "400G", "0.00634", "250". Rounded
+/// before the prefix is chosen, so 999,999 at three digits reads "1M",
+/// not "1000k". Beyond the prefixes (and below 0.0001) in exponent form.
+pub fn readable(v: f64, digits: i32) -> String {
+    let r = significant(v, digits);
+    if r == 0.0 {
+        // Not "-0".
+        return "0".into();
+    }
+    if !r.is_finite() {
+        return format!("{r}");
+    }
+    if r.abs() >= 1e21 || r.abs() < 1e-4 {
+        return format!("{r:e}");
+    }
+    let (scale, prefix) = SI_PREFIXES
+        .iter()
+        .find(|(scale, _)| r.abs() >= *scale)
+        .copied()
+        .unwrap_or((1.0, ""));
+    let x = r / scale;
+    let whole = x.abs().log10().floor() as i32 + 1;
+    let decimals = usize::try_from(digits - whole).unwrap_or(0);
+    let text = format!("{x:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    format!("{text}{prefix}")
+}
+
+/// A wall and a value beside it, as a summary prints them: the value to
+/// four significant digits (as Prometheus' `humanize`), the wall as
+/// configured up to six, and both with more as needed for them to read
+/// apart when they differ: "400G" and "148.7G", but "400G" and
+/// "399.99996G" for a value just short of it, where four digits would
+/// print the wall twice.
+pub fn wall_and_value(wall: f64, v: f64) -> (String, String) {
+    let mut digits = 4;
+    loop {
+        let (w, x) = (readable(wall, digits.max(6)), readable(v, digits));
+        // Seventeen digits tell any two doubles apart.
+        if w != x || wall == v || digits >= 17 {
+            return (w, x);
+        }
+        digits += 1;
+    }
 }
 
 /// `v` to `digits` significant digits.

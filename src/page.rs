@@ -291,12 +291,15 @@ fn table(
             model = f.model.as_str(),
             trust = escape(&trust_text(trust)),
             // How full it is, beside how soon: what someone woken for it
-            // asks first.
-            now = escape(&format!(
-                "{} / {}",
-                f.current_value.map_or_else(|| "-".to_string(), si),
-                si(e.wall)
-            )),
+            // asks first. Digits enough for the two to read apart, as the
+            // alert's summary prints them.
+            now = escape(&match f.current_value {
+                Some(v) => {
+                    let (wall, v) = evaluate::wall_and_value(e.wall, v);
+                    format!("{v} / {wall}")
+                }
+                None => format!("- / {}", evaluate::wall_and_value(e.wall, e.wall).0),
+            }),
         );
     }
     if rows.is_empty() {

@@ -275,17 +275,7 @@ pub fn growth_text(p: &BreakingPoint<'_>) -> String {
 /// `v` to three significant digits, with an SI prefix from a thousand up:
 /// "-20G", "250", "0.00634".
 pub fn si(v: f64) -> String {
-    const PREFIXES: [(f64, &str); 5] =
-        [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")];
-    match PREFIXES.iter().find(|(scale, _)| v.abs() >= *scale) {
-        Some((scale, prefix)) if v.is_finite() => {
-            format!(
-                "{}{prefix}",
-                evaluate::format_value(evaluate::significant(v / scale, 3))
-            )
-        }
-        _ => evaluate::format_value(evaluate::significant(v, 3)),
-    }
+    evaluate::readable(v, 3)
 }
 
 /// "3.2x", or "-" when unknown.
@@ -773,6 +763,8 @@ mod tests {
         assert_eq!(si(1234.5), "1.23k");
         assert_eq!(si(0.006_341), "0.00634");
         assert_eq!(si(3.5e6), "3.5M");
+        // Rounded before the prefix is chosen: not "1000k".
+        assert_eq!(si(999_999.0), "1M");
     }
 
     /// The trust text says which way the times err only when two in three

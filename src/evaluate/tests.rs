@@ -652,6 +652,56 @@ fn the_summary_tells_what_breaks_when_and_how_sure() {
     );
 }
 
+/// A pager shows the summary: a disk's bytes read "400G", not
+/// 400000000000, and a value just past its wall still reads apart from it
+/// (four digits would print "400G" for both). The exact figures stay in
+/// the `wall` and `current_value` annotations.
+#[test]
+fn the_summary_prints_readable_numbers_that_read_apart_at_the_wall() {
+    let mut e = eval_at(&[("mountpoint", "/data")], None, T0);
+    e.direction = Direction::Falling;
+    e.wall = 400e9;
+    e.forecast.status = Status::Breached;
+    let reached = |e: &Evaluation, v: f64| {
+        let mut e = e.clone();
+        e.forecast.current_value = Some(v);
+        summary(&e)
+    };
+    let table = [
+        // (value, what the summary says after the labels)
+        (148_725_021_313.0, "has reached 400G (now 148.7G)"),
+        (399_999_850_000.0, "has reached 400G (now 399.9999G)"),
+        (399_999_999_999.0, "has reached 400G (now 399.999999999G)"),
+        (400e9, "has reached 400G (now 400G)"),
+        // The newest sample back above the wall, the median still past it.
+        (
+            400_000_150_000.0,
+            "has reached 400G (the median of its newest samples is past it; the newest, 400.0002G, is not)",
+        ),
+    ];
+    for (v, want) in table {
+        let got = reached(&e, v);
+        assert_eq!(
+            got,
+            format!("disk_full: {{mountpoint=\"/data\"}} {want}"),
+            "{v}"
+        );
+    }
+    // A wall with more figures than four reads as configured.
+    e.wall = 99.995;
+    assert!(
+        reached(&e, 99.2).ends_with("has reached 99.995 (now 99.2)"),
+        "{}",
+        reached(&e, 99.2)
+    );
+    // The exact figures are in the annotations.
+    e.wall = 400e9;
+    e.forecast.current_value = Some(148_725_021_313.0);
+    let a = alert_annotations(&e, &rule(0.0));
+    assert_eq!(a["wall"], "400000000000");
+    assert_eq!(a["current_value"], "148725021313");
+}
+
 #[test]
 fn an_annotation_template_is_refused_for_what_would_reach_the_pager_as_written() {
     assert_eq!(
