@@ -124,7 +124,7 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
     body.push_str(&unlisted_alerts(&held, &points));
     body.push_str("<h2>Breaking points</h2>\n<div class=\"charts\">\n");
     for (i, p) in points.iter().enumerate().take(MAX_CHARTS) {
-        body.push_str(&card(p, i + 1, now));
+        body.push_str(&card(p, i + 1, growth, now));
     }
     if points.len() > MAX_CHARTS {
         let _ = write!(
@@ -279,12 +279,11 @@ fn table(
         );
         let _ = writeln!(
             rows,
-            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td><span class=\"badge {stage}\">{stage_text}</span></td><td class=\"alerts\">{alerts}</td><td class=\"num now\">{now}</td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
+            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td>{badge}</td><td class=\"alerts\">{alerts}</td><td class=\"num now\">{now}</td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
             rank = i + 1,
             limit = escape(&e.limit),
             labels = escape(&evaluate::label_string(&e.labels)),
-            stage = p.stage.as_str(),
-            stage_text = stage_text(p.stage),
+            badge = badge(p.stage, snap.growth_factor),
             note = escape(&e.headroom.note),
             headroom = headroom_text(e.headroom.ratio),
             reason = escape(&f.reason),
@@ -373,25 +372,37 @@ fn alerts_text(held: &[&Held]) -> String {
         .join("<br>")
 }
 
-fn stage_text(s: Stage) -> &'static str {
+/// A status in words, for its badge's tooltip. The badge itself shows the
+/// status as the JSON, `runway roadmap` and the alerts name it
+/// (`before_growth`), so that a row on the page can be matched to them;
+/// a badge of its own wording ("must address") could not be.
+fn stage_meaning(s: Stage, growth: &str) -> String {
     match s {
-        Stage::Breached => "breached",
-        Stage::Critical => "critical",
-        Stage::Warning => "warning",
-        Stage::BeforeGrowth => "must address",
-        Stage::Deferred => "deferred",
-        Stage::Unknown => "unknown",
+        Stage::Breached => "the wall is reached".into(),
+        Stage::Critical => "the wall is inside its most urgent lead time".into(),
+        Stage::Warning => "the wall is inside a lead time".into(),
+        Stage::BeforeGrowth => format!("must address: breaks before load grows {growth}x"),
+        Stage::Deferred => format!("deferred: breaks only beyond {growth}x load"),
+        Stage::Unknown => "cannot be forecast".into(),
     }
 }
 
+/// A point's status badge: its name, its meaning on hover.
+fn badge(s: Stage, growth: f64) -> String {
+    format!(
+        "<span class=\"badge {name}\" title=\"{meaning}\">{name}</span>",
+        name = s.as_str(),
+        meaning = escape(&stage_meaning(s, &evaluate::format_value(growth)))
+    )
+}
+
 /// One breaking point: its headline and its chart.
-fn card(p: &BreakingPoint<'_>, rank: usize, now: UnixSeconds) -> String {
+fn card(p: &BreakingPoint<'_>, rank: usize, growth: f64, now: UnixSeconds) -> String {
     let e = p.evaluation;
     format!(
-        "<section class=\"card\" id=\"point-{rank}\" data-rank=\"{rank}\"><h3>{rank}. {limit} <span class=\"badge {stage}\">{stage_text}</span></h3><p><code>{labels}</code></p><p class=\"summary\">{summary}</p><p class=\"headroom-note\">{note}</p>{chart}</section>\n",
+        "<section class=\"card\" id=\"point-{rank}\" data-rank=\"{rank}\"><h3>{rank}. {limit} {badge}</h3><p><code>{labels}</code></p><p class=\"summary\">{summary}</p><p class=\"headroom-note\">{note}</p>{chart}</section>\n",
         limit = escape(&e.limit),
-        stage = p.stage.as_str(),
-        stage_text = stage_text(p.stage),
+        badge = badge(p.stage, growth),
         labels = escape(&evaluate::label_string(&e.labels)),
         summary = escape(&evaluate::summary(e)),
         note = escape(&e.headroom.note),
@@ -635,6 +646,21 @@ mod tests {
 
     fn disk(d: &str) -> crate::model::Labels {
         [("disk".to_string(), d.to_string())].into()
+    }
+
+    /// The page names a status as the JSON, `runway roadmap` and the
+    /// alerts do, so that a row can be matched to them: `before_growth`,
+    /// with what it means on hover, not a wording of the page's own.
+    #[test]
+    fn the_status_reads_as_the_json_names_it() {
+        let snap = filling_disks(&["a".to_string()]);
+        let points = snap.roadmap();
+        assert_eq!(points[0].stage, Stage::BeforeGrowth);
+        let page = render(&snap, NOW);
+        let badge = "<span class=\"badge before_growth\" title=\"must address: breaks before load grows 10x\">before_growth</span>";
+        // In the table's row and on the chart's card.
+        assert_eq!(page.matches(badge).count(), 2, "{page}");
+        assert!(!page.contains(">must address<"), "{page}");
     }
 
     /// A disk's bytes on a chart's axis fit its margin: "94.4G", not
