@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use crate::evaluate::{self, human_duration, AlertState, Evaluation, Held};
 use crate::model::UnixSeconds;
-use crate::report::{eta_text, growth_text, headroom_text, si, trust_text};
+use crate::report::{alert_text, eta_text, growth_text, headroom_text, si, trust_text};
 use crate::roadmap::{BreakingPoint, Stage};
 use crate::snapshot::{AlertsBySeries, NotEvaluated, Snapshot};
 
@@ -279,11 +279,12 @@ fn table(
         );
         let _ = writeln!(
             rows,
-            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td>{badge}</td><td class=\"alerts\">{alerts}</td><td class=\"num now\">{now}</td><td>{ttw}</td><td>{band}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
+            "<tr class=\"point\" data-rank=\"{rank}\" data-limit=\"{limit}\"><td class=\"num\">{rank}</td><td><a href=\"#point-{rank}\">{limit}</a></td><td><code>{labels}</code></td><td>{badge}</td><td class=\"alerts\">{alerts}</td><td class=\"num now\">{now}</td><td>{ttw}</td><td>{band}</td><td>{alert}</td><td class=\"num headroom\" title=\"{note}\">{headroom}</td><td>{growth_text}</td><td title=\"{reason}\">{model}</td><td>{trust}</td></tr>",
             rank = i + 1,
             limit = escape(&e.limit),
             labels = escape(&evaluate::label_string(&e.labels)),
             badge = badge(p.stage, snap.growth_factor),
+            alert = alert_text(f.eta),
             note = escape(&e.headroom.note),
             headroom = headroom_text(e.headroom.ratio),
             reason = escape(&f.reason),
@@ -312,7 +313,7 @@ fn table(
     }
     let id = if must { "roadmap" } else { "roadmap-deferred" };
     format!(
-        "<table id=\"{id}\"><thead><tr><th>#</th><th>Limit</th><th>Series</th><th>Status</th><th>Alerts</th><th title=\"the newest value, and the wall\">Now / wall</th><th>Time to wall</th><th>Band (90%)</th><th>Load headroom</th><th>Growth</th><th>Model</th><th>Trust</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
+        "<table id=\"{id}\"><thead><tr><th>#</th><th>Limit</th><th>Series</th><th>Status</th><th>Alerts</th><th title=\"the newest value, and the wall\">Now / wall</th><th>Time to wall</th><th>Band (90%)</th><th title=\"when the wall becomes likely enough to alert on (alert_probability); the rank goes by the sooner of this and the time to wall; 'waits' while damped trends doubt the climb lasts to the wall\">Alert time</th><th>Load headroom</th><th>Growth</th><th>Model</th><th>Trust</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n"
     )
 }
 

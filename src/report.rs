@@ -259,6 +259,18 @@ pub fn eta_text(eta: Option<Eta>, sep: &str) -> (String, String) {
     })
 }
 
+/// When the wall becomes likely enough to alert on (`alert_probability`):
+/// "2d 3h"; "waits" while the alert waits for more evidence (damped trends
+/// doubt the climb lasts to the wall); "-" with no wall ahead. The rank
+/// goes by the sooner of this and the likely time, so the tables show it.
+pub fn alert_text(eta: Option<Eta>) -> String {
+    match eta {
+        Some(e) if e.alert.is_finite() => human_duration(e.alert),
+        Some(e) if e.likely.is_finite() => "waits".into(),
+        _ => "-".into(),
+    }
+}
+
 /// "doubles in 3d", "+2000/day", or "-": how fast a point moves.
 pub fn growth_text(p: &BreakingPoint<'_>) -> String {
     let rate = p.evaluation.forecast.rate;
@@ -357,6 +369,7 @@ fn roadmap_cells(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> V
         p.stage.as_str().into(),
         ttw,
         band,
+        alert_text(f.eta),
         headroom_text(e.headroom.ratio),
         growth,
         f.model.as_str().into(),
@@ -367,13 +380,14 @@ fn roadmap_cells(p: &BreakingPoint<'_>, rank: usize, trust: Option<&Trust>) -> V
 /// Where the series' labels are among [`roadmap_cells`].
 const SERIES_COLUMN: usize = 2;
 
-const ROADMAP_HEADER: [&str; 10] = [
+const ROADMAP_HEADER: [&str; 11] = [
     "#",
     "LIMIT",
     "SERIES",
     "STATUS",
     "TIME TO WALL",
     "BAND",
+    "ALERT TIME",
     "HEADROOM",
     "GROWTH",
     "MODEL",
@@ -631,6 +645,76 @@ mod tests {
             status.evaluations.truncate(1);
         }
         assert!(!roadmap_table(&known, 10.0).contains("Cannot be forecast"));
+    }
+
+    /// A wall that pages sooner on a wide band ranks above one likely
+    /// sooner on a narrow one: the table shows the alert time the rank
+    /// went by, so the two rows do not read as out of order; and "waits"
+    /// for an alert that waits for more evidence.
+    #[test]
+    fn the_roadmap_shows_the_alert_time_it_ranks_by() {
+        use crate::evaluate::evaluate;
+        use crate::forecast::Settings;
+        use crate::model::{Direction, Sample, Series};
+        const NOW: f64 = 1_800_000_000.0;
+        const DAY: f64 = 86_400.0;
+        let disk =
+            |d: &str| -> crate::model::Labels { [("disk".to_string(), d.to_string())].into() };
+        let filling = |n: usize| -> Vec<Sample> {
+            (0..n)
+                .map(|k| Sample::new(NOW - 3600.0 * (49 - k) as f64, 1.0 + k as f64))
+                .collect()
+        };
+        let series = [
+            Series::new(disk("wide"), filling(50)),
+            Series::new(disk("narrow"), filling(50)),
+            Series::new(disk("doubted"), filling(50)),
+        ];
+        let mut evaluations = evaluate(
+            "disk_full",
+            &series,
+            &[100.0; 3],
+            &[],
+            Direction::Rising,
+            &Settings::default(),
+            NOW,
+        );
+        for (e, (likely, alert)) in evaluations.iter_mut().zip([
+            (9.0 * DAY, 2.0 * DAY),
+            (5.0 * DAY, 4.0 * DAY),
+            (6.0 * DAY, f64::INFINITY),
+        ]) {
+            let eta = e.forecast.eta.as_mut().expect("a filling disk has a time");
+            eta.likely = likely;
+            eta.alert = alert;
+        }
+        let snap = Snapshot::of_one_limit("disk_full", evaluations, NOW);
+        let table = roadmap_table(&snap, 10.0);
+        let row = |d: &str| {
+            table
+                .lines()
+                .find(|l| l.contains(&format!("disk=\"{d}\"")))
+                .unwrap_or_else(|| panic!("no {d} row in:\n{table}"))
+        };
+        let header = table.lines().nth(1).unwrap_or_default();
+        let column = header.find("ALERT TIME").expect("an alert time column");
+        let cell = |d: &str| {
+            row(d)[column..]
+                .split("  ")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(cell("wide"), "2d", "{table}");
+        assert_eq!(cell("narrow"), "4d", "{table}");
+        assert_eq!(cell("doubted"), "waits", "{table}");
+        let at = |d: &str| table.find(row(d)).unwrap_or(usize::MAX);
+        assert!(
+            at("wide") < at("narrow") && at("narrow") < at("doubted"),
+            "{table}"
+        );
+        let md = roadmap_markdown(&snap, 10.0, NOW);
+        assert!(md.contains("| Alert time |"), "{md}");
     }
 
     /// The text a CommonMark code span shows: `s` must be exactly one span
