@@ -521,8 +521,29 @@ pub fn roadmap_markdown(snap: &Snapshot, growth: f64, now: UnixSeconds) -> Strin
             out.push_str(&format!(
                 "- **{}**: {}\n",
                 n.limit,
-                n.reason(now).replace('|', "\\|")
+                markdown_text(&n.reason(now))
             ));
+        }
+    }
+    out
+}
+
+/// `text` (an error from a query, the source's words, not ours) as
+/// Markdown prose that shows it as it is, on one line: every character that
+/// could open an inline construct (emphasis, a code span, a link, HTML, an
+/// entity) is escaped with a backslash, as CommonMark allows for any ASCII
+/// punctuation, and a line break, which would end the list item, is a
+/// space.
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
         }
     }
     out
@@ -715,6 +736,37 @@ mod tests {
         );
         let md = roadmap_markdown(&snap, 10.0, NOW);
         assert!(md.contains("| Alert time |"), "{md}");
+    }
+
+    /// A limit's error is the source's text: its `*`, `_`, backticks or
+    /// HTML must not turn into formatting, nor its line breaks end the
+    /// Markdown list item it is in.
+    #[test]
+    fn a_limits_error_reads_as_it_is_in_the_markdown_roadmap() {
+        use crate::snapshot::LimitStatus;
+        let error = "query `rate(x[5m])` was rejected: bad_data\n*unexpected* <end> & [more]";
+        let snap = Snapshot {
+            order: vec!["disk_full".into()],
+            limits: [(
+                "disk_full".to_string(),
+                LimitStatus {
+                    last_error: Some(error.into()),
+                    ..LimitStatus::default()
+                },
+            )]
+            .into(),
+            ..Snapshot::default()
+        };
+        let md = roadmap_markdown(&snap, 10.0, 1_800_000_000.0);
+        let item = md
+            .lines()
+            .find(|l| l.starts_with("- **disk_full**: "))
+            .unwrap_or_else(|| panic!("no item for the limit in:\n{md}"));
+        assert_eq!(
+            item,
+            "- **disk_full**: query \\`rate(x\\[5m\\])\\` was rejected: bad\\_data \\*unexpected\\* \\<end\\> \\& \\[more\\]",
+            "{md}"
+        );
     }
 
     /// The text a CommonMark code span shows: `s` must be exactly one span
