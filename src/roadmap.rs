@@ -429,9 +429,11 @@ pub fn compare_dates(h: &mut Headroom, forecast: &forecast::Forecast) {
         .filter(|t| t.is_finite() && *t > 0.0);
     let load = d.time_to_load.filter(|t| *t > 0.0);
     let said = match (load, metric) {
-        (Some(l), Some(m)) if l.max(m) / l.min(m) <= DATES_AGREE => {
-            format!("; the load gets there in about {} by its own trend, as the metric's trend says", human(l))
-        }
+        (Some(l), Some(m)) if l.max(m) / l.min(m) <= DATES_AGREE => format!(
+            "; the load gets there in about {} by its own trend, and the metric's own trend reaches the wall in about {}",
+            human(l),
+            human(m)
+        ),
         (Some(l), Some(m)) => format!(
             "; the load gets there in about {} by its own trend, but the metric's own trend reaches the wall in about {}: it grows {} than this load explains",
             human(l),

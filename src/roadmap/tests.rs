@@ -941,7 +941,7 @@ fn a_driver_headroom_note_compares_the_loads_date_with_the_metrics() {
     };
     assert_eq!(
         note(Approaching, Some(12.0 * DAY), Some(10.0 * DAY)),
-        "breaks at 2.00x today's load; the load gets there in about 10d by its own trend, as the metric's trend says"
+        "breaks at 2.00x today's load; the load gets there in about 10d by its own trend, and the metric's own trend reaches the wall in about 12d"
     );
     assert!(note(Approaching, Some(3.0 * DAY), Some(17.0 * DAY)).ends_with(
         "but the metric's own trend reaches the wall in about 3d: it grows faster than this load explains"
