@@ -23,8 +23,9 @@ pub(super) const WINDOWS: [f64; 2] = [1.0, 0.5];
 /// forecast at its average: 1.6x late).
 pub(super) const MIN_WINDOW: usize = 7;
 
-/// How much lower the backtest error of exponential growth must be than a
-/// straight trend's for `auto` to consider it.
+/// How much lower the backtest error of a trend that eases must be than
+/// every straight trend's for `auto` to consider it. (Exponential growth
+/// needs only a lower one: the rate test is its evidence, see `fit`.)
 pub(super) const CLEARLY_BETTER: f64 = 0.9;
 
 /// The samples of the trailing window `frac` of the first `k` samples.
@@ -442,7 +443,9 @@ pub(super) struct Member {
 pub(super) enum Role {
     /// A trend: the times shown, the band and when to alert.
     Trend,
-    /// A damped trend: when to alert, not the times shown.
+    /// A damped trend: when to alert, not the times shown. (So is a
+    /// straight trend across regimes that compounding growth's curve made,
+    /// see `fit`.)
     Damped,
     /// A trend the evidence neither establishes nor rules out (compounding
     /// growth that did not clear `auto`'s gates): the band's near edge
