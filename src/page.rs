@@ -618,29 +618,7 @@ mod tests {
     /// Disks `names`, each filling by one unit an hour towards 100 (at
     /// 59 now), evaluated at `NOW`.
     fn filling_disks(names: &[String]) -> Snapshot {
-        use crate::evaluate::evaluate;
-        use crate::forecast::Settings;
-        use crate::model::{Direction, Sample, Series};
-        let series: Vec<Series> = names
-            .iter()
-            .map(|d| {
-                let samples = (0..50)
-                    .map(|k| Sample::new(NOW - 3600.0 * (49 - k) as f64, 10.0 + k as f64))
-                    .collect();
-                Series::new(disk(d), samples)
-            })
-            .collect();
-        let walls = vec![100.0; series.len()];
-        let evaluations = evaluate(
-            "disk_full",
-            &series,
-            &walls,
-            &[],
-            Direction::Rising,
-            &Settings::default(),
-            NOW,
-        );
-        Snapshot::of_one_limit("disk_full", evaluations, NOW)
+        Snapshot::of_hourly_fills(names.iter().map(|d| disk(d)), 10.0, NOW)
     }
 
     const NOW: f64 = 1_800_000_000.0;

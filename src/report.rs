@@ -674,32 +674,12 @@ mod tests {
     /// for an alert that waits for more evidence.
     #[test]
     fn the_roadmap_shows_the_alert_time_it_ranks_by() {
-        use crate::evaluate::evaluate;
-        use crate::forecast::Settings;
-        use crate::model::{Direction, Sample, Series};
         const NOW: f64 = 1_800_000_000.0;
         const DAY: f64 = 86_400.0;
         let disk =
             |d: &str| -> crate::model::Labels { [("disk".to_string(), d.to_string())].into() };
-        let filling = |n: usize| -> Vec<Sample> {
-            (0..n)
-                .map(|k| Sample::new(NOW - 3600.0 * (49 - k) as f64, 1.0 + k as f64))
-                .collect()
-        };
-        let series = [
-            Series::new(disk("wide"), filling(50)),
-            Series::new(disk("narrow"), filling(50)),
-            Series::new(disk("doubted"), filling(50)),
-        ];
-        let mut evaluations = evaluate(
-            "disk_full",
-            &series,
-            &[100.0; 3],
-            &[],
-            Direction::Rising,
-            &Settings::default(),
-            NOW,
-        );
+        let mut evaluations =
+            crate::snapshot::hourly_fills(["wide", "narrow", "doubted"].map(disk), 1.0, NOW);
         for (e, (likely, alert)) in evaluations.iter_mut().zip([
             (9.0 * DAY, 2.0 * DAY),
             (5.0 * DAY, 4.0 * DAY),
@@ -828,9 +808,6 @@ mod tests {
     /// cells, and its labels read back exactly as `runway once` prints them.
     #[test]
     fn a_label_value_with_backticks_or_pipes_keeps_the_markdown_roadmap_whole() {
-        use crate::evaluate::evaluate;
-        use crate::forecast::Settings;
-        use crate::model::{Direction, Sample, Series};
         const NOW: f64 = 1_800_000_000.0;
         let values = [
             "a`b",
@@ -841,26 +818,13 @@ mod tests {
             "back\\|slash",
             "*not_emphasis*",
         ];
-        let series: Vec<Series> = values
-            .iter()
-            .map(|v| {
-                let filling = (0..50)
-                    .map(|k| Sample::new(NOW - 3600.0 * (49 - k) as f64, 1.0 + k as f64))
-                    .collect();
-                Series::new([("path".to_string(), v.to_string())].into(), filling)
-            })
-            .collect();
-        let walls = vec![100.0; series.len()];
-        let evaluations = evaluate(
-            "disk_full",
-            &series,
-            &walls,
-            &[],
-            Direction::Rising,
-            &Settings::default(),
+        let snap = Snapshot::of_hourly_fills(
+            values
+                .iter()
+                .map(|v| [("path".to_string(), v.to_string())].into()),
+            1.0,
             NOW,
         );
-        let snap = Snapshot::of_one_limit("disk_full", evaluations, NOW);
         let md = roadmap_markdown(&snap, 10.0, NOW);
         for v in values {
             let labels: crate::model::Labels = [("path".to_string(), v.to_string())].into();

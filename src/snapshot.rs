@@ -352,6 +352,45 @@ impl Snapshot {
             ..Snapshot::default()
         }
     }
+
+    /// [`Snapshot::of_one_limit`] of `disk_full` on one series per label
+    /// set of `labels`, each 50 hourly samples up to `now` filling by one
+    /// unit an hour from `from`, against a wall of 100.
+    pub(crate) fn of_hourly_fills(
+        labels: impl IntoIterator<Item = crate::model::Labels>,
+        from: f64,
+        now: UnixSeconds,
+    ) -> Self {
+        Snapshot::of_one_limit("disk_full", hourly_fills(labels, from, now), now)
+    }
+}
+
+/// The evaluations of [`Snapshot::of_hourly_fills`], for a test to adjust.
+#[cfg(test)]
+pub(crate) fn hourly_fills(
+    labels: impl IntoIterator<Item = crate::model::Labels>,
+    from: f64,
+    now: UnixSeconds,
+) -> Vec<Evaluation> {
+    use crate::model::{Direction, Sample, Series};
+    let series: Vec<Series> = labels
+        .into_iter()
+        .map(|l| {
+            let samples = (0..50)
+                .map(|k| Sample::new(now - 3600.0 * (49 - k) as f64, from + k as f64))
+                .collect();
+            Series::new(l, samples)
+        })
+        .collect();
+    crate::evaluate::evaluate(
+        "disk_full",
+        &series,
+        &vec![100.0; series.len()],
+        &[],
+        Direction::Rising,
+        &crate::forecast::Settings::default(),
+        now,
+    )
 }
 
 impl Default for Snapshot {
