@@ -209,7 +209,7 @@ enum LimitError {
 impl LimitError {
     /// Every [`LimitError::reason`], for counters that exist before the
     /// first failure, and `driver`: a driver query that failed, which costs
-    /// the limit its load headroom only (see `Fetched::driver_error`).
+    /// the limit its load headroom only (see `Fetched::drivers`).
     fn reasons() -> impl Iterator<Item = &'static str> {
         SourceError::KINDS
             .into_iter()
@@ -932,21 +932,19 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // A driver only gives the load headroom: when its query fails the
         // limit is still forecast, and alerts, without one (a typo in a
         // roadmap setting must not silence a page).
-        let (drivers, driver_error) = match &l.driver {
-            None => (None, None),
-            Some(q) => match self
-                .with_retry("range", || self.source.query_range(q, start, end, step))
-                .await
-            {
-                Ok(drivers) => {
-                    if drivers.is_empty() && !series.is_empty() {
-                        warn!(limit = %l.name, driver = %q, "the driver query returned no series; load headroom is assumed proportional");
-                    }
-                    (Some(drivers), None)
-                }
-                Err(e) => (None, Some(e.to_string())),
-            },
+        let drivers = match &l.driver {
+            None => None,
+            Some(q) => Some(
+                self.with_retry("range", || self.source.query_range(q, start, end, step))
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
         };
+        if let (Some(Ok(d)), Some(q)) = (&drivers, &l.driver) {
+            if d.is_empty() && !series.is_empty() {
+                warn!(limit = %l.name, driver = %q, "the driver query returned no series; load headroom is assumed proportional");
+            }
+        }
         let walls: Vec<Option<f64>> = match &l.wall {
             WallSpec::Constant(w) => vec![Some(*w); series.len()],
             WallSpec::Query(q) => {
@@ -967,7 +965,6 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             series,
             walls,
             drivers,
-            driver_error,
             dropped,
             stale,
         })
@@ -1719,11 +1716,10 @@ struct Fetched {
     series: Vec<Series>,
     walls: Vec<Option<f64>>,
     /// The driver's series, to be joined to `series` on labels: `None`
-    /// when the limit has no driver or its query failed.
-    drivers: Option<Vec<Series>>,
-    /// Why the driver's query failed (naming it), if it did: the series are
-    /// forecast all the same, their load headroom unknown.
-    driver_error: Option<String>,
+    /// when the limit has no driver; why its query failed (naming it), if
+    /// it did: the series are forecast all the same, their load headroom
+    /// unknown.
+    drivers: Option<Result<Vec<Series>, String>>,
     dropped: usize,
     stale: usize,
 }
@@ -1852,6 +1848,7 @@ async fn forecast_limit(
     let direction = plan.limit.direction;
     let limit: Arc<str> = Arc::from(plan.limit.name.as_str());
     let settings = plan.settings();
+    let driver_error = f.drivers.as_ref().and_then(|d| d.as_ref().err().cloned());
     let drivers = f.drivers;
     // Each chunk (see `split_blocking`) joins its own series to the
     // drivers and fits a shared driver once for them, once per 64 series
@@ -1859,7 +1856,7 @@ async fn forecast_limit(
     // the same however the series are split.
     let results = split_blocking(items, parallelism, move |part| {
         let (part, part_walls): (Vec<Series>, Vec<f64>) = part.into_iter().unzip();
-        let joined = evaluate::join_drivers(&part, drivers.as_deref());
+        let joined = evaluate::join_drivers(&part, drivers.as_ref());
         let outcomes = isolate(part.len(), |range| {
             evaluate::evaluate(
                 &limit,
@@ -1887,14 +1884,6 @@ async fn forecast_limit(
             Err(f) => failed.push(f),
         }
     }
-    if let Some(why) = &f.driver_error {
-        let unknown = crate::roadmap::Headroom::unknown(format!(
-            "load headroom unknown: the driver failed ({why})"
-        ));
-        for e in &mut evaluations {
-            e.headroom = unknown.clone();
-        }
-    }
     Ok(Forecasted {
         evaluations,
         dropped: f.dropped,
@@ -1902,7 +1891,7 @@ async fn forecast_limit(
         unmatched,
         first_unmatched,
         failed,
-        driver_error: f.driver_error,
+        driver_error,
     })
 }
 

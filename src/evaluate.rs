@@ -119,10 +119,15 @@ pub fn join_walls(
 
 /// Joins driver series to series by the same rule as [`join_walls`]: a
 /// driver without labels (`sum(rate(...))`) drives every series. `drivers`
-/// is `None` when the limit has no driver (or its query failed).
-pub fn join_drivers<'a>(series: &[Series], drivers: Option<&'a [Series]>) -> Vec<Driver<'a>> {
-    let Some(drivers) = drivers else {
-        return vec![Driver::Absent; series.len()];
+/// is `None` when the limit has no driver, an error when its query failed.
+pub fn join_drivers<'a>(
+    series: &[Series],
+    drivers: Option<&'a Result<Vec<Series>, String>>,
+) -> Vec<Driver<'a>> {
+    let drivers = match drivers {
+        None => return vec![Driver::Absent; series.len()],
+        Some(Err(why)) => return vec![Driver::Failed(why); series.len()],
+        Some(Ok(drivers)) => drivers,
     };
     let labels: Vec<&Labels> = drivers.iter().map(|d| &d.labels).collect();
     join(series, &labels)
@@ -329,7 +334,7 @@ pub fn summary(e: &Evaluation) -> String {
     let f = &e.forecast;
     // Readable rather than exact ("400G", not 400000000000): the exact
     // figures are the `wall` and `current_value` annotations.
-    let wall = wall_and_value(e.wall, e.wall).0;
+    let wall = wall_text(e.wall);
     match (f.status, f.eta) {
         // A breach is judged on the median of the newest few samples: the
         // newest alone may have dipped back (a cycle's trough), and "has
@@ -469,6 +474,16 @@ pub fn readable(v: f64, digits: i32) -> String {
     format!("{text}{prefix}")
 }
 
+/// Significant digits of a value beside its wall (Prometheus' `humanize`).
+const VALUE_DIGITS: i32 = 4;
+/// Significant digits of a wall, so that one configured as 99.995 reads so.
+const WALL_DIGITS: i32 = 6;
+
+/// A wall on its own, as [`wall_and_value`] prints it beside no value.
+pub fn wall_text(wall: f64) -> String {
+    readable(wall, WALL_DIGITS)
+}
+
 /// A wall and a value beside it, as a summary prints them: the value to
 /// four significant digits (as Prometheus' `humanize`), the wall as
 /// configured up to six, and both with more as needed for them to read
@@ -476,9 +491,9 @@ pub fn readable(v: f64, digits: i32) -> String {
 /// "399.99996G" for a value just short of it, where four digits would
 /// print the wall twice.
 pub fn wall_and_value(wall: f64, v: f64) -> (String, String) {
-    let mut digits = 4;
+    let mut digits = VALUE_DIGITS;
     loop {
-        let (w, x) = (readable(wall, digits.max(6)), readable(v, digits));
+        let (w, x) = (readable(wall, digits.max(WALL_DIGITS)), readable(v, digits));
         // Seventeen digits tell any two doubles apart.
         if w != x || wall == v || digits >= 17 {
             return (w, x);

@@ -298,7 +298,7 @@ fn table(
                     let (wall, v) = evaluate::wall_and_value(e.wall, v);
                     format!("{v} / {wall}")
                 }
-                None => format!("- / {}", evaluate::wall_and_value(e.wall, e.wall).0),
+                None => format!("- / {}", evaluate::wall_text(e.wall)),
             }),
         );
     }

@@ -340,6 +340,8 @@ pub enum Driver<'a> {
     Absent,
     /// The limit's driver gave no series with this series' labels.
     Unmatched,
+    /// The limit's driver query failed, for this reason (naming it).
+    Failed(&'a str),
     /// The driver's samples for this series.
     Series(&'a [Sample]),
 }
@@ -348,7 +350,7 @@ impl<'a> Driver<'a> {
     fn samples(self) -> Option<&'a [Sample]> {
         match self {
             Driver::Series(s) => Some(s),
-            Driver::Absent | Driver::Unmatched => None,
+            Driver::Absent | Driver::Unmatched | Driver::Failed(_) => None,
         }
     }
 }
@@ -517,6 +519,13 @@ fn measure(
                 direction,
                 Some("the driver gave no series with this series' labels"),
             ))
+        }
+        // Unknown, not proportional: the driver says how the metric moves
+        // with load, and a guess in its place would read as its answer.
+        Driver::Failed(why) => {
+            return Err(Headroom::unknown(format!(
+                "load headroom unknown: the driver failed ({why})"
+            )))
         }
     };
     let fit = match fit_response(metric, driver) {
