@@ -16,7 +16,9 @@ wall was further away, the forecasts without a time, and the median eta
 error; then the same seed and cut compared between the builds (pages lost
 and gained, times worse or better by more than 1.25x). Written for the
 trends that level off (session 17): what a change to the forecaster does to
-shapes where such a trend must win and where it must not.
+shapes where such a trend must win and where it must not. Scenario 10 (session
+28): connection pools with a floor under a daily swing, whose time must not
+depend on the hour of the cut (`--only "10 pool"` runs them alone).
 """
 import argparse, json, math, os, random, subprocess, sys, statistics, tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +29,7 @@ LN10 = math.log(10)
 LN15 = math.log(1.5)
 VARIANTS = ("BASE", "NEW")
 CROSSINGS = {}
+ONLY = ""  # --only: the scenarios whose name contains it
 
 
 def ar1(rng, n, sd, phi):
@@ -64,11 +67,13 @@ def first_cross(f, wall, t_from, t_to, step=5.0):
 # Each scenario: dict(name, params, wall, lead, dt, seeds, cuts (seconds since start),
 #                     f (noise-free signal) and noise sd/phi, or rw (a random walk's path), horizon)
 
-def scenario(name, params, wall, lead, cuts, f, horizon, seeds=40, dt=5 * MIN, sd=0.5, phi=0.5):
+def scenario(name, params, wall, lead, cuts, f, horizon, seeds=40, dt=5 * MIN, sd=0.5, phi=0.5,
+             scan=5.0):
     """One scenario of a noise-free signal `f` under AR(1) noise; the defaults are the
-    common case (40 seeds, 5-minute samples, noise sd 0.5 and phi 0.5)."""
+    common case (40 seeds, 5-minute samples, noise sd 0.5 and phi 0.5). `scan`: the step in
+    seconds at which the crossing is looked for before it is bisected."""
     return dict(name=name, params=params, wall=wall, lead=lead, dt=dt, seeds=range(seeds),
-                cuts=list(cuts), f=f, sd=sd, phi=phi, horizon=horizon)
+                cuts=list(cuts), f=f, sd=sd, phi=phi, horizon=horizon, scan=scan)
 
 
 def make_scenarios():
@@ -202,7 +207,27 @@ def make_scenarios():
         cuts=range(6 * HOUR, 3 * DAY, 3 * HOUR),
         f=lambda t: 50 - 30 * math.exp(-t / (3 * HOUR)) + (40 / (3 * DAY)) * t,
         horizon=20 * DAY))
-    return S
+
+    # 10. connection pools under a daily swing, a week of history: idle connections (the
+    # floor, which does not swing) plus a share of a load that compounds and swings by a
+    # share of itself. The wall is first met at the busiest hour. Eight cuts three hours
+    # apart over the last day: the time to wall should not depend on the hour.
+    for growth in (0.02, 0.03, 0.04):
+        for swing in (0.3, 0.5):
+            for floor in (0, 20, 40):
+                amount = (65 - floor) / (1 + swing)
+                def f10(t, g=growth, s=swing, c=floor, a=amount):
+                    d = t / DAY
+                    return c + a * (1 + g) ** d * (1 + s * math.sin(2 * math.pi * d))
+                S.append(scenario(
+                    name=f"10 pool, floor {floor}, +{growth:.0%}/day, swing ±{swing:.0%}",
+                    params=f"v={floor}+{amount:.2f}*{1 + growth}^(t/1d)*(1+{swing}*sin(2 pi t/1d)), "
+                           "peaks 65 at t=0, AR(1) sd 0.5 phi 0.5, 5-min samples, wall 100, "
+                           "cuts every 3h from 7d to 7d21h, lead 3d",
+                    wall=100.0, lead=3 * DAY, seeds=4,
+                    cuts=range(7 * DAY, 8 * DAY, 3 * HOUR),
+                    f=f10, horizon=60 * DAY, scan=60.0))
+    return [sc for sc in S if ONLY in sc["name"]]
 
 
 def jobs_for(sc):
@@ -235,7 +260,8 @@ def jobs_for(sc):
                 # The noise-free crossing is the same for every seed.
                 key = (sc["name"], cut)
                 if key not in CROSSINGS:
-                    CROSSINGS[key] = first_cross(sc["f"], sc["wall"], cut, cut + sc["horizon"])
+                    CROSSINGS[key] = first_cross(sc["f"], sc["wall"], cut, cut + sc["horizon"],
+                                                 sc.get("scan", 5.0))
                 tc = CROSSINGS[key]
                 truth = tc - cut
                 if truth <= 0:
@@ -407,7 +433,10 @@ def main():
     ap.add_argument("new", help="the runway binary with the change")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", help="also write the report here")
+    ap.add_argument("--only", default="", help="only the scenarios whose name contains this")
     a = ap.parse_args()
+    global ONLY
+    ONLY = a.only
     binaries = {"BASE": a.base, "NEW": a.new}
     for b in binaries.values():
         if not os.access(b, os.X_OK):
