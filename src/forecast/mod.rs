@@ -1013,11 +1013,17 @@ fn fitted_candidates(
                 )
             });
         }
-        if p.season
-            .as_ref()
-            .is_some_and(|c| c.combine == season::Combine::Multiply)
-        {
-            reason.push_str(", its cycle a share of the level");
+        match &p.season {
+            Some(c) if c.combine == season::Combine::Multiply && c.shift > 0.0 => {
+                reason.push_str(&format!(
+                    ", its cycle a share of the level above {}",
+                    crate::evaluate::format_value(c.shift)
+                ));
+            }
+            Some(c) if c.combine == season::Combine::Multiply => {
+                reason.push_str(", its cycle a share of the level");
+            }
+            _ => {}
         }
         let span = now - window[0].t;
         // Straight, and (on the values' scale) damped: carried at most
