@@ -2184,6 +2184,12 @@ fn a_pool_with_a_floor_under_a_daily_swing_is_forecast_alike_at_every_hour() {
         let now = NOW - h as f64 * 3600.0;
         let f = forecast(&s, 100.0, Direction::Rising, &Settings::default(), now);
         assert_eq!(f.status, Status::Approaching, "{h} h back: {}", f.reason);
+        // The reason says what the swing was taken as.
+        assert!(
+            f.reason.contains("its cycle a share of the level above "),
+            "{h} h back: {}",
+            f.reason
+        );
         let truth = (wall_day - last_day) * day + h as f64 * 3600.0;
         let eta = f.eta.unwrap().likely;
         let ratio = eta / truth;
