@@ -47,9 +47,17 @@ const MIN_AGREEMENT: f64 = 0.5;
 const MAX_BINS: usize = 96;
 /// The highest floor under a multiplicative swing looked for, as a share
 /// of the lowest value (see [`floor_under`]): what is above it is then at
-/// least a quarter of every value, and its logarithm no more than four
-/// times as sensitive to noise as the value's own.
-const MAX_FLOOR: f64 = 0.75;
+/// least a sixteenth of every value.
+const MAX_FLOOR: f64 = 0.9375;
+/// Up to this share of the lowest value a floor is trusted on the whole
+/// history's word: what is above it is at least a quarter of every value,
+/// and its logarithm no more than four times as sensitive to noise as the
+/// value's own. A higher floor must also be the one each half of the
+/// history points to, within [`FLOOR_AGREEMENT`] steps.
+const TRUSTED_FLOOR: f64 = 0.75;
+/// How many steps apart the floors the history's two halves point to may
+/// be, for a floor past [`TRUSTED_FLOOR`].
+const FLOOR_AGREEMENT: usize = 3;
 /// Floors are looked for in steps of the lowest value over this.
 const FLOOR_STEPS: usize = 32;
 
@@ -701,7 +709,10 @@ pub fn multiplicative(
 /// and they point back to where the swing would vanish. One pass over the
 /// samples gathers each bin's sums, and each floor tried (up to
 /// [`MAX_FLOOR`] of the lowest value, in [`FLOOR_STEPS`]) is a sum over the
-/// bins. Only samples whose moving average is centred on them count.
+/// bins. Only samples whose moving average is centred on them count. A
+/// floor at the edge of those tried is none (the best lies beyond them),
+/// and one past [`TRUSTED_FLOOR`] must be the one each half of the history
+/// points to as well.
 ///
 /// The floor is one more thing fitted, so it is kept only when it explains
 /// more of the distances than chance would (an F-test for one parameter at
@@ -724,13 +735,19 @@ fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<f
     let centre = level.iter().sum::<f64>() / n as f64;
     // Each bin's count and its sums of u, d, u², u·d and d² (u the level
     // from the centre, d the distance from it).
-    let mut sums = vec![[0.0f64; 6]; layout.bins];
+    // The sums of the history's first half and of its second, apart:
+    // the whole history's are the two together.
+    let mid = (first + last) / 2.0;
+    let mut halves = [
+        vec![[0.0f64; 6]; layout.bins],
+        vec![[0.0f64; 6]; layout.bins],
+    ];
     for ((s, &m), &k) in samples.iter().zip(&level).zip(&layout.key) {
         if !centred(s) {
             continue;
         }
         let (u, d) = (m - centre, s.v - m);
-        let b = &mut sums[k / 2];
+        let b = &mut halves[usize::from(s.t >= mid)][k / 2];
         b[0] += 1.0;
         b[1] += u;
         b[2] += d;
@@ -738,6 +755,11 @@ fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<f
         b[4] += u * d;
         b[5] += d * d;
     }
+    let sums: Vec<[f64; 6]> = halves[0]
+        .iter()
+        .zip(&halves[1])
+        .map(|(a, b)| std::array::from_fn(|i| a[i] + b[i]))
+        .collect();
     // Each bin's line through (c, 0): with x = u - (c - centre), its slope
     // Σ x d / Σ x², and what it explains, (Σ x d)² / Σ x².
     let line = |b: &[f64; 6], c: f64| {
@@ -751,17 +773,35 @@ fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<f
             (0.0, 0.0)
         }
     };
-    let explained = |c: f64| sums.iter().map(|b| line(b, c).1).sum::<f64>();
+    let explained_in = |sums: &[[f64; 6]], c: f64| sums.iter().map(|b| line(b, c).1).sum::<f64>();
+    let explained = |c: f64| explained_in(&sums, c);
     let step = lowest / FLOOR_STEPS as f64;
     let top = (MAX_FLOOR * FLOOR_STEPS as f64) as usize;
-    let (j, most) = (1..=top)
-        .map(|j| (j, explained(j as f64 * step)))
-        .filter(|(_, e)| e.is_finite())
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let best_in = |sums: &[[f64; 6]], from: usize| {
+        (from..=top)
+            .map(|j| (j, explained_in(sums, j as f64 * step)))
+            .filter(|(_, e)| e.is_finite())
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let (j, most) = best_in(&sums, 1)?;
     // At the edge of the floors tried, the best floor lies beyond them,
     // where what is above it is too thin a sliver of the values to trust.
     if j == top {
         return None;
+    }
+    // A floor is the system's (the idle connections): past the trusted
+    // ones, each half of the history must point to about the same one.
+    // Where the swing grows with the level for a reason of its own (a
+    // day's warming with the spring's sun), the halves part. (Asked of
+    // every floor, the halves' noisier estimates refused a third of the
+    // lower ones that were right.)
+    if j as f64 > TRUSTED_FLOOR * FLOOR_STEPS as f64 {
+        for half in &halves {
+            let (h, _) = best_in(half, 0)?;
+            if h.abs_diff(j) > FLOOR_AGREEMENT {
+                return None;
+            }
+        }
     }
     let best = j as f64 * step;
     let total: f64 = sums.iter().map(|b| b[5]).sum();
@@ -1157,16 +1197,40 @@ mod tests {
         let season = multiplicative(&all, found, None, &mut Phases::new());
         assert_eq!((season.combine, season.shift), (Combine::Multiply, 0.0));
 
-        // Idle connections 40 are 5/6 of the lowest value: the best floor
-        // lies beyond those tried, so none is taken. (A sliver above a
-        // floor that high is what Fahrenheit temperatures have too, whose
-        // daily swing grows with the summer: Seattle's and San Francisco's
-        // hourly temperatures took floors of 0.7 to 0.875 of their lowest
-        // values when up to 7/8 were tried, and their times went early.)
+        // Idle connections 40 are 5/6 of the lowest value, past the floors
+        // every history is trusted with: the two halves of the week point
+        // to it as well, so it is taken.
         let high = pool(40.0);
         let found = detect(&high, &CANDIDATES).expect("daily cycle");
+        let season = multiplicative(&high, found, None, &mut Phases::new());
+        assert!(
+            (season.shift - 40.0).abs() <= 48.0 / 32.0 + 0.5,
+            "{}",
+            season.shift
+        );
+
+        // A swing that grows with the level for a reason of its own (a
+        // day's warming with the spring's sun): over the first week it
+        // grows from ±4 to ±8 as the level climbs from 40 to 45, as if
+        // above a floor of 35; over the second only to ±9 as the level
+        // climbs on to 50, as if above one of 5. The whole fortnight
+        // points to a floor past three quarters of the lowest value, and
+        // its halves part: no floor is taken. (Seattle's and San
+        // Francisco's hourly temperatures took floors of 0.7 to 0.875 of
+        // their lowest values without this, and their times went early.)
+        let sine = |t: f64| (t / DAY * std::f64::consts::TAU).sin();
+        let warming = series(14.0, 300.0, |t, i| {
+            let days = (t - 1_700_000_000.0) / DAY;
+            let (amplitude, level) = if days < 7.0 {
+                (4.0 + 4.0 * days / 7.0, 40.0 + 5.0 * days / 7.0)
+            } else {
+                (8.0 + (days - 7.0) / 7.0, 45.0 + 5.0 * (days - 7.0) / 7.0)
+            };
+            level + amplitude * sine(t) + 0.5 * noise(i)
+        });
+        let found = detect(&warming, &CANDIDATES).expect("daily cycle");
         assert_eq!(
-            multiplicative(&high, found, None, &mut Phases::new()).shift,
+            multiplicative(&warming, found, None, &mut Phases::new()).shift,
             0.0
         );
     }
