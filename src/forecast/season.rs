@@ -658,7 +658,7 @@ pub fn detect_in(samples: &[Sample], candidates: &[f64], phases: &mut Phases) ->
 /// Judged on the cycle's strength on the logarithm of the values against
 /// its strength on the values themselves. Where the swing is a share of
 /// what is above a floor rather than of the whole level (see
-/// [`floor_under`]), the logarithm is of what is above it, and the cycle's
+/// `floor_under`), the logarithm is of what is above it, and the cycle's
 /// `shift` is the floor. `on_logs`: a cycle already found
 /// on the logarithm of `samples`, used when it has the same period rather
 /// than estimated again; `phases`: the layouts of their times.
