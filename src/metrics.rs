@@ -323,7 +323,7 @@ const TRUST_GAUGES: [(&str, &str); 5] = [
 /// The roadmap gauges: (name, help).
 const ROADMAP_GAUGES: [(&str, &str); 2] = [
     ("runway_load_headroom_ratio", "The multiple of today's load at which the series reaches its wall (from the limit's driver, or wall / today's level when it has none); absent when it cannot be told."),
-    ("runway_breaks_before_growth", "1 when the breaking point must be addressed before load grows by runway_roadmap_growth_factor (breached, inside a lead time, or less load headroom than the factor); 0 when deferred."),
+    ("runway_breaks_before_growth", "1 when the breaking point must be addressed before load grows by runway_roadmap_growth_factor (breached, inside a lead time, less load headroom than the factor, or a trend that likely reaches the wall within 10 of the limit's longest lead times); 0 when deferred."),
 ];
 
 const INFO: (&str, &str) = (

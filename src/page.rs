@@ -116,7 +116,8 @@ pub fn render(snap: &Snapshot, now: UnixSeconds) -> String {
     if !later.is_empty() {
         let _ = write!(
             body,
-            "<details id=\"deferred\"><summary>Deferred and unknown: breaks beyond {g}x load, or cannot be told ({})</summary>\n{}</details>\n",
+            "<details id=\"deferred\"><summary>Deferred and unknown: breaks beyond {g}x load and not within {}, or cannot be told ({})</summary>\n{}</details>\n",
+            crate::roadmap::horizon_words(),
             later.len(),
             table(&points, snap, &held, false)
         );
@@ -382,8 +383,14 @@ fn stage_meaning(s: Stage, growth: &str) -> String {
         Stage::Breached => "the wall is reached".into(),
         Stage::Critical => "the wall is inside its most urgent lead time".into(),
         Stage::Warning => "the wall is inside a lead time".into(),
-        Stage::BeforeGrowth => format!("must address: breaks before load grows {growth}x"),
-        Stage::Deferred => format!("deferred: breaks only beyond {growth}x load"),
+        Stage::BeforeGrowth => format!(
+            "must address: breaks before load grows {growth}x, or within {} at its trend",
+            crate::roadmap::horizon_words()
+        ),
+        Stage::Deferred => format!(
+            "deferred: breaks only beyond {growth}x load, and not within {} at its trend",
+            crate::roadmap::horizon_words()
+        ),
         Stage::Unknown => "cannot be forecast".into(),
     }
 }
@@ -636,7 +643,7 @@ mod tests {
         let points = snap.roadmap();
         assert_eq!(points[0].stage, Stage::BeforeGrowth);
         let page = render(&snap, NOW);
-        let badge = "<span class=\"badge before_growth\" title=\"must address: breaks before load grows 10x\">before_growth</span>";
+        let badge = "<span class=\"badge before_growth\" title=\"must address: breaks before load grows 10x, or within 10 lead times at its trend\">before_growth</span>";
         // In the table's row and on the chart's card.
         assert_eq!(page.matches(badge).count(), 2, "{page}");
         assert!(!page.contains(">must address<"), "{page}");

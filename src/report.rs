@@ -602,10 +602,14 @@ impl Group {
 /// The roadmap's groups, with their titles.
 fn sections(growth: f64) -> [(String, Group); 3] {
     let g = format_growth(growth);
+    let horizon = crate::roadmap::horizon_words();
     [
-        (format!("Must address before {g}x load"), Group::MustAddress),
         (
-            format!("Deferred: breaks beyond {g}x load"),
+            format!("Must address before {g}x load or within {horizon}"),
+            Group::MustAddress,
+        ),
+        (
+            format!("Deferred: breaks beyond {g}x load and not within {horizon}"),
             Group::Deferred,
         ),
         ("Cannot be forecast yet".to_string(), Group::Unknown),
@@ -652,7 +656,7 @@ mod tests {
                 text.find(what)
                     .unwrap_or_else(|| panic!("no {what:?} in:\n{text}"))
             };
-            let deferred = at("Deferred: breaks beyond 10x load");
+            let deferred = at("Deferred: breaks beyond 10x load and not within 10 lead times");
             let unknown = at("Cannot be forecast yet");
             assert!(
                 deferred < at("disk=\"slow\"") && at("disk=\"slow\"") < unknown,

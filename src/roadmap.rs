@@ -872,6 +872,15 @@ fn held(
 /// not change what anyone does this quarter: moves out there are not
 /// recorded.
 pub const HORIZON_LEADS: f64 = 10.0;
+
+/// The horizon as the roadmap's headings and badges say it: "10 lead
+/// times" (see [`HORIZON_LEADS`]).
+pub fn horizon_words() -> String {
+    format!(
+        "{} lead times",
+        crate::evaluate::format_value(HORIZON_LEADS)
+    )
+}
 /// Halved or doubled.
 const MATERIAL: f64 = 2.0;
 /// A headroom must cross the growth factor by this factor to flip a point

@@ -269,11 +269,11 @@ async fn roadmap_ranks_three_limits_in_their_true_order_with_their_load_headroom
     table.assert_success();
     let must = table
         .stdout
-        .find("Must address before 10x load")
+        .find("Must address before 10x load or within 10 lead times")
         .expect("a must-address section");
     let deferred = table
         .stdout
-        .find("Deferred: breaks beyond 10x load")
+        .find("Deferred: breaks beyond 10x load and not within 10 lead times")
         .expect("a deferred section");
     let at = |name: &str| {
         table
@@ -316,7 +316,8 @@ async fn roadmap_ranks_three_limits_in_their_true_order_with_their_load_headroom
     md.assert_success();
     assert!(md.stdout.starts_with("# Scaling roadmap"), "{}", md.stdout);
     assert!(
-        md.stdout.contains("## Must address before 10x load"),
+        md.stdout
+            .contains("## Must address before 10x load or within 10 lead times"),
         "{}",
         md.stdout
     );
