@@ -793,8 +793,9 @@ fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<f
     // ones, each half of the history must point to about the same one.
     // Where the swing grows with the level for a reason of its own (a
     // day's warming with the spring's sun), the halves part. (Asked of
-    // every floor, the halves' noisier estimates refused a third of the
-    // lower ones that were right.)
+    // every floor, the halves' noisier estimates refused right floors of
+    // 20 under peaks of 65: generated pools' cuts within 1.5x of the
+    // truth fell from 94-100% to 47-97%.)
     if j as f64 > TRUSTED_FLOOR * FLOOR_STEPS as f64 {
         for half in &halves {
             let (h, _) = best_in(half, 0)?;
