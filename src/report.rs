@@ -833,7 +833,8 @@ mod tests {
         for v in values {
             let labels: crate::model::Labels = [("path".to_string(), v.to_string())].into();
             let want = evaluate::label_string(&labels);
-            // The table: a row of ten cells whose series cell shows the labels.
+            // The table: a row of every column's cell, whose series cell
+            // shows the labels.
             let rows: Vec<Vec<String>> = md
                 .lines()
                 .filter(|l| l.starts_with("| ") && l.contains("disk_full"))

@@ -881,6 +881,7 @@ pub fn horizon_words() -> String {
         crate::evaluate::format_value(HORIZON_LEADS)
     )
 }
+
 /// Halved or doubled.
 const MATERIAL: f64 = 2.0;
 /// A headroom must cross the growth factor by this factor to flip a point

@@ -1013,17 +1013,16 @@ fn fitted_candidates(
                 )
             });
         }
-        match &p.season {
-            Some(c) if c.combine == season::Combine::Multiply && c.shift > 0.0 => {
-                reason.push_str(&format!(
-                    ", its cycle a share of the level above {}",
-                    crate::evaluate::format_value(c.shift)
-                ));
+        if let Some(c) = p
+            .season
+            .as_ref()
+            .filter(|c| c.combine == season::Combine::Multiply)
+        {
+            reason.push_str(", its cycle a share of the level");
+            if c.shift > 0.0 {
+                let floor = crate::evaluate::format_value(c.shift);
+                reason.push_str(&format!(" above {floor}"));
             }
-            Some(c) if c.combine == season::Combine::Multiply => {
-                reason.push_str(", its cycle a share of the level");
-            }
-            _ => {}
         }
         let span = now - window[0].t;
         // Straight, and (on the values' scale) damped: carried at most
