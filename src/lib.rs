@@ -23,9 +23,11 @@
 //! - [`backtest`]: PURE replay of a series' own history to score the
 //!   forecaster against the walls it really reached (`runway backtest`, the
 //!   accuracy benchmark).
+//! - [`allocator`]: the allocator every build of runway runs on.
 //! - [`roadmap`]: PURE load headroom (a metric's response to its driver),
 //!   the ranked roadmap of breaking points, and re-roadmap events.
 
+pub mod allocator;
 pub mod backtest;
 pub mod config;
 pub mod engine;

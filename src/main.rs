@@ -314,27 +314,6 @@ fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// Memory freed after an evaluation goes back to the system rather than
-/// staying resident in glibc's per-thread arenas (see Cargo.toml).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// mimalloc's `mi_option_purge_delay`: its place in `mi_option_e` of the
-/// bundled `mimalloc.h` (v3), which libmimalloc-sys names no constant for.
-/// The test below checks it against the option's documented default.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// An evaluation frees a limit's raw histories (16 bytes a point) when its
-/// forecasts are made; mimalloc holds freed pages for a second by default,
-/// long enough for the next limits' histories to pile on top. At once, the
-/// resident memory follows the limits in flight (scripts/bench-scale:
-/// 10,000 series, peak 419 -> 276 MiB; 1,000 series, 146 -> 91 MiB).
-fn return_freed_memory_at_once() {
-    // SAFETY: sets one integer option in mimalloc's option table; no
-    // pointers, callable at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-}
-
 /// The commands that print a report and end: writing into a pipe whose
 /// reader has gone (`runway forecast ... | head -1`) ends them as it ends
 /// any Unix tool, by SIGPIPE, where Rust's default (the signal ignored)
@@ -353,7 +332,7 @@ fn end_quietly_on_a_closed_pipe() {
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn main() -> ExitCode {
-    return_freed_memory_at_once();
+    runway::allocator::return_freed_memory_at_once();
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
         end_quietly_on_a_closed_pipe();
@@ -1128,26 +1107,4 @@ async fn backtest_limits(
     } else {
         ExitCode::from(2)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_purge_delay_option_is_the_one_set() {
-        // `purge_delay` is the one option whose default is 1000 (ms, v3's
-        // options.c); a shifted index would read another option's. (Unless
-        // the environment set it: runway's setting overrides that too.)
-        // SAFETY: reads and sets one integer option.
-        let default = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            assert_eq!(default, 1000);
-        }
-        return_freed_memory_at_once();
-        assert_eq!(
-            unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) },
-            0
-        );
-    }
 }
