@@ -303,7 +303,7 @@ impl ForecastCollector {
             .chain([&INFO])
         {
             descs.push(
-                Desc::new(name.to_string(), help.to_string(), vec![], HashMap::new())
+                Desc::new(name.to_string(), help_text(help), vec![], HashMap::new())
                     .map_err(internal)?,
             );
         }
@@ -323,7 +323,7 @@ const TRUST_GAUGES: [(&str, &str); 5] = [
 /// The roadmap gauges: (name, help).
 const ROADMAP_GAUGES: [(&str, &str); 2] = [
     ("runway_load_headroom_ratio", "The multiple of today's load at which the series reaches its wall (from the limit's driver, or wall / today's level when it has none); absent when it cannot be told."),
-    ("runway_breaks_before_growth", "1 when the breaking point must be addressed before load grows by runway_roadmap_growth_factor (breached, inside a lead time, less load headroom than the factor, or a trend that likely reaches the wall within 10 of the limit's longest lead times); 0 when deferred."),
+    ("runway_breaks_before_growth", "1 when the breaking point must be addressed before load grows by runway_roadmap_growth_factor (breached, inside a lead time, less load headroom than the factor, or a trend that likely reaches the wall within {horizon}, the limit's longest); 0 when deferred."),
 ];
 
 const INFO: (&str, &str) = (
@@ -391,10 +391,17 @@ fn pair(name: &str, value: &str) -> LabelPair {
     p
 }
 
+/// A HELP text as exported: `{horizon}` is the roadmap's horizon in words
+/// ("10 lead times", from `roadmap::HORIZON_LEADS`), so that the text says
+/// what the roadmap's headings and page say, and what it ranks by.
+fn help_text(help: &str) -> String {
+    help.replace("{horizon}", &crate::roadmap::horizon_words())
+}
+
 fn family(name: &str, help: &str, metrics: Vec<Metric>) -> MetricFamily {
     let mut f = MetricFamily::default();
     f.set_name(name.to_string());
-    f.set_help(help.to_string());
+    f.set_help(help_text(help));
     f.set_field_type(MetricType::GAUGE);
     f.set_metric(metrics);
     f

@@ -409,6 +409,16 @@ async fn the_status_page_shows_the_ranked_roadmap_with_a_chart_per_breaking_poin
         1.0
     );
     assert_eq!(line("runway_roadmap_growth_factor", ""), 10.0);
+    // The HELP says the horizon the roadmap defers by, in the words its
+    // headings use.
+    let help = metrics
+        .lines()
+        .find(|l| l.starts_with("# HELP runway_breaks_before_growth "))
+        .unwrap_or_else(|| panic!("no HELP for runway_breaks_before_growth:\n{metrics}"));
+    assert!(
+        help.contains(&format!("within {},", runway::roadmap::horizon_words())),
+        "{help}"
+    );
 
     let url = runway.url();
     let artifacts = artifacts_dir();
