@@ -537,12 +537,12 @@ struct Candidate {
     error: f64,
     kind: Kind,
     fit: TrendFit,
-    /// Not established by the evidence (see `ensemble::Role::Alternative`).
-    alternative: bool,
     /// Fitted over the whole history, across the values' regimes.
     across_regimes: bool,
-    /// Weighs when to alert, not the times shown (see `ensemble::Role::Damped`).
-    alert_only: bool,
+    /// What it takes part in: a damped twin only in when to alert, and
+    /// `fit` moves others out of the times shown when the evidence does not
+    /// establish them (see `ensemble::Role`).
+    role: Role,
 }
 
 /// A fitted trend and what it was fitted on: everything [`finish`] needs
@@ -764,13 +764,13 @@ fn fit(
                 .iter_mut()
                 .filter(|c| c.kind == Kind::Exponential)
             {
-                c.alternative = true;
+                c.role = Role::Alternative;
             }
         }
     }
     let compounding = candidates
         .iter()
-        .any(|c| c.kind == Kind::Exponential && !c.alternative);
+        .any(|c| c.kind == Kind::Exponential && c.role != Role::Alternative);
     // The straight trend across regimes stands for a regime change that may
     // be a wander. When the growth compounds and the log scale sees one
     // regime where the values see a change, the change is the values'
@@ -785,7 +785,7 @@ fn fit(
     // the held-out set (US population, Johnson & Johnson).
     if compounding && log.as_ref().is_some_and(|l| l.start < values.start) {
         for c in candidates.iter_mut().filter(|c| c.across_regimes) {
-            c.alert_only = true;
+            c.role = Role::Damped;
         }
     }
     let (noun, mut note) = match (settings.model, &log) {
@@ -817,7 +817,7 @@ fn fit(
         (noun, note)
     };
     let why = Why { noun, note };
-    if candidates.iter().all(|c| c.alternative) {
+    if candidates.iter().all(|c| c.role == Role::Alternative) {
         return done(
             Fit::Insufficient("no trend fits the current regime".into()),
             data,
@@ -894,12 +894,7 @@ impl Fitted {
             .map(|c| Member {
                 error: c.error,
                 forecast: finish(&c.fit, &at),
-                role: match c.kind {
-                    _ if c.alternative => Role::Alternative,
-                    _ if c.alert_only => Role::Damped,
-                    Kind::Damped => Role::Damped,
-                    Kind::Straight | Kind::Exponential | Kind::Easing => Role::Trend,
-                },
+                role: c.role,
             })
             .collect();
         let mut f = combine(members, why, settings.alert_probability);
@@ -1046,9 +1041,11 @@ fn fitted_candidates(
             candidates.push(Candidate {
                 error: tested.error,
                 kind,
-                alternative: false,
                 across_regimes: src.across_regimes,
-                alert_only: false,
+                role: match kind {
+                    Kind::Damped => Role::Damped,
+                    Kind::Straight | Kind::Exponential | Kind::Easing => Role::Trend,
+                },
                 fit: TrendFit {
                     model,
                     reason,
