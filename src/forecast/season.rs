@@ -657,7 +657,9 @@ pub fn detect_in(samples: &[Sample], candidates: &[f64], phases: &mut Phases) ->
 /// its strength on the values themselves. Where the swing is a share of
 /// what is above a floor rather than of the whole level (see
 /// `floor_under`), the logarithm is of what is above it, and the cycle's
-/// `shift` is the floor. `on_logs`: a cycle already found
+/// `shift` is the floor; it is taken, too, when the floor's lines explain
+/// more of the values' distances from their moving average than a fixed
+/// amount a phase does (see `Floor::beats_amount`). `on_logs`: a cycle already found
 /// on the logarithm of `samples`, used when it has the same period rather
 /// than estimated again; `phases`: the layouts of their times.
 pub fn multiplicative(
@@ -676,15 +678,25 @@ pub fn multiplicative(
             estimate_in(&logs, found.period, phases, &mut None)
         }
     };
-    let ratio = match floor_under(samples, found.period, phases) {
-        Some(floor) => above_floor(samples, found.period, ratio, floor, phases),
-        None => ratio,
+    let (ratio, floor_beats_amount) = match floor_under(samples, found.period, phases) {
+        Some(Floor {
+            level,
+            beats_amount,
+        }) => (
+            above_floor(samples, found.period, ratio, level, phases),
+            beats_amount,
+        ),
+        None => (ratio, false),
     };
     match ratio {
-        Some(ratio) if ratio.strength > found.strength => Season {
-            combine: Combine::Multiply,
-            ..ratio
-        },
+        Some(ratio)
+            if (floor_beats_amount && ratio.shift > 0.0) || ratio.strength > found.strength =>
+        {
+            Season {
+                combine: Combine::Multiply,
+                ..ratio
+            }
+        }
         _ => found,
     }
 }
@@ -723,7 +735,7 @@ pub fn multiplicative(
 /// (Judged on the logarithms instead, by the cycle's strength above the
 /// floor against its strength on the whole level, the two differed in the
 /// fourth digit either way: a pool's floor, found within a tenth, lost.)
-fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<f64> {
+fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<Floor> {
     let layout = phases.layout(samples, period)?;
     let n = samples.len();
     let (first, last) = (samples[0].t, samples[n - 1].t);
@@ -843,7 +855,29 @@ fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<f
             return None;
         }
     }
-    Some(best)
+    // A swing of a fixed amount is each bin's mean distance, one
+    // parameter a bin as the floor's lines are (and the floor one more).
+    let amount: f64 = sums
+        .iter()
+        .filter(|b| b[0] > 0.0)
+        .map(|b| b[2] * b[2] / b[0])
+        .sum();
+    Some(Floor {
+        level: best,
+        beats_amount: most > amount,
+    })
+}
+
+/// A floor under a multiplicative swing (see [`floor_under`]).
+struct Floor {
+    level: f64,
+    /// Its lines explain more of the distances from the period's moving
+    /// average than a fixed amount a phase does: on the values themselves,
+    /// where the cycles' strengths on their own scales (the logarithm of
+    /// what is above the floor, the values) are not comparable once the
+    /// floor is high. What is above a floor at 5/6 of the lowest value is
+    /// a sixth of it, and its logarithm's noise six times the values'.
+    beats_amount: bool,
 }
 
 /// The multiplicative cycle of `period` of what is above `floor` in
@@ -1247,21 +1281,26 @@ mod tests {
         );
 
         // The same floor under requests growing 2% or 3% a day with a
-        // ±30% swing and noise that lingers, the lowest value about 52,
-        // seen at every third hour of the eighth day: a floor of 40 each
-        // time. (Asked to lie within three steps of the whole history's,
-        // the halves' own floors refused it at six of the eight hours, and
-        // at three: the time to wall of such a pool went from 1.4 times
-        // the truth to 0.4 and back with the hour.)
-        for growth in [0.02, 0.03] {
-            let week = pool_of(40.0, growth, 0.3, &lingering(8 * 288));
+        // ±30% or ±50% swing and noise that lingers, the lowest value
+        // about 52 or 47, seen at every third hour of the eighth day: a
+        // floor of 40 each time. (Asked to lie within three steps of the
+        // whole history's, the halves' own floors refused it at six of the
+        // eight hours of the first, and at three of the second: the time
+        // to wall of such a pool went from 1.4 times the truth to 0.4 and
+        // back with the hour. Under the ±50% swing the floor was found,
+        // but the cycle's strength on the logarithm of what is above it,
+        // a thin and noisy sliver, lost to a fixed amount's on the values.)
+        for (growth, swing) in [(0.02, 0.3), (0.03, 0.3), (0.02, 0.5)] {
+            let week = pool_of(40.0, growth, swing, &lingering(8 * 288));
             for hours in (0..24).step_by(3) {
                 let seen = &week[..(7 * 24 + hours) * 12];
                 let found = detect(seen, &CANDIDATES).expect("daily cycle");
                 let season = multiplicative(seen, found, None, &mut Phases::new());
                 assert!(
-                    (season.shift - 40.0).abs() <= 2.0 * 52.0 / 32.0,
-                    "{growth} a day, at {hours}h: {}",
+                    season.combine == Combine::Multiply
+                        && (season.shift - 40.0).abs() <= 2.0 * 52.0 / 32.0,
+                    "+{growth} a day, ±{swing}, at {hours}h: {:?} above {}",
+                    season.combine,
                     season.shift
                 );
             }
