@@ -5,9 +5,9 @@
 //!
 //! The budget: the automatic choice under 2 ms per series on one core, so
 //! that 10,000 series fit in a 1-minute interval on two cores. Timed on the
-//! allocator and settings the program runs with (see `runway::allocator`). The roadmap's
-//! load headroom is measured on the same series, without and with a driver,
-//! and the backtest's truth on a million points.
+//! allocator and settings the program runs with (see `runway::allocator`).
+//! The roadmap's load headroom is measured on the same series, without and
+//! with a driver, and the backtest's truth on a million points.
 
 use criterion::{black_box, criterion_group, BenchmarkId, Criterion};
 
