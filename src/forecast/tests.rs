@@ -2165,28 +2165,65 @@ fn compounding_growth_under_a_daily_swing_has_one_time_to_wall_through_the_day()
 /// 1.3 of one another.
 #[test]
 fn a_pool_with_a_floor_under_a_daily_swing_is_forecast_alike_at_every_hour() {
+    let likely = pool_at_every_hour(20.0, 0.03, 1.7);
+    let (low, high) = likely
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    assert!(high / low <= 1.3, "{likely:?}");
+}
+
+/// The same with 40 connections idle (the lowest value about 47, so the
+/// floor is 5/6 of it) and the requests growing 2% a day: the floor is
+/// taken at every hour. It was found but not taken at some (its cycle's
+/// strength on the logarithm of the thin sliver above it lost to a fixed
+/// amount's on the values), or refused by its halves' noisy estimates;
+/// on generated pools of this kind the time then read 3.0 times the truth
+/// at one hour and 0.35 times it three hours later. Its straight trends
+/// are later than the lower floor's, and vary more with the hour (1.3 to
+/// 2.1 times the truth here): growth of 2% a day is not established as
+/// compounding in a week under a ±50% swing.
+#[test]
+fn a_pool_with_a_high_floor_has_it_taken_at_every_hour() {
+    pool_at_every_hour(40.0, 0.02, 2.5);
+}
+
+/// A pool of `floor` idle connections and a share of requests growing by
+/// `growth` a day under a ±50% swing, its peaks 65 on the first day, seen
+/// at eight hours three apart: each cut approaches its wall of 100 within
+/// a factor `within` of the truth, and its reason names the floor. The
+/// likely times as multiples of the truth, cut by cut.
+fn pool_at_every_hour(floor: f64, growth: f64, within: f64) -> Vec<f64> {
     let (n, step, day) = (2016, 300.0, 86_400.0);
     let (requests, connections) = (noise(41, n), noise(42, n));
+    let share = (65.0 - floor) / 1.5;
     let s = history(n, step, |x| {
         let i = n - 1 - (-x / step).round() as usize;
         let d = i as f64 * step / day;
-        let load = 100.0
-            * 1.03f64.powf(d)
+        let load = (1.0 + growth).powf(d)
             * (1.0 + 0.5 * (std::f64::consts::TAU * d).sin())
             * (1.0 + 0.02 * requests[i]);
-        (20.0 + 0.3 * load) * (1.0 + 0.02 * connections[i])
+        (floor + share * load) * (1.0 + 0.02 * connections[i])
     });
-    // The peaks, 20 + 45 x 1.03^d, reach 100 at d = ln(80 / 45) / ln(1.03).
-    let wall_day = (80.0f64 / 45.0).ln() / 1.03f64.ln();
+    // The peaks, floor + 1.5 share (1 + growth)^d, reach 100 at d =
+    // ln((100 - floor) / (1.5 share)) / ln(1 + growth).
+    let wall_day = ((100.0 - floor) / (1.5 * share)).ln() / (1.0 + growth).ln();
     let last_day = (n - 1) as f64 * step / day;
     let mut likely = Vec::new();
     for h in (0..24).step_by(3) {
         let now = NOW - h as f64 * 3600.0;
         let f = forecast(&s, 100.0, Direction::Rising, &Settings::default(), now);
         assert_eq!(f.status, Status::Approaching, "{h} h back: {}", f.reason);
-        // The reason says what the swing was taken as.
+        // The reason says what the swing was taken as: a share of what is
+        // above the floor, found within two of the steps it is looked for
+        // in (a 32nd of the lowest value, under 1.5 here).
+        let found: Option<f64> = f
+            .reason
+            .split("its cycle a share of the level above ")
+            .nth(1)
+            .and_then(|rest| rest.split([' ', ')']).next())
+            .and_then(|x| x.parse().ok());
         assert!(
-            f.reason.contains("its cycle a share of the level above "),
+            found.is_some_and(|c| (c - floor).abs() <= 3.0),
             "{h} h back: {}",
             f.reason
         );
@@ -2194,7 +2231,7 @@ fn a_pool_with_a_floor_under_a_daily_swing_is_forecast_alike_at_every_hour() {
         let eta = f.eta.unwrap().likely;
         let ratio = eta / truth;
         assert!(
-            (1.0 / 1.7..=1.7).contains(&ratio),
+            (1.0 / within..=within).contains(&ratio),
             "{h} h back: {} days for {} ({ratio:.2}x): {}",
             eta / day,
             truth / day,
@@ -2202,8 +2239,5 @@ fn a_pool_with_a_floor_under_a_daily_swing_is_forecast_alike_at_every_hour() {
         );
         likely.push(ratio);
     }
-    let (low, high) = likely
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
-    assert!(high / low <= 1.3, "{likely:?}");
+    likely
 }
