@@ -261,7 +261,7 @@ def jobs_for(sc):
                 key = (sc["name"], cut)
                 if key not in CROSSINGS:
                     CROSSINGS[key] = first_cross(sc["f"], sc["wall"], cut, cut + sc["horizon"],
-                                                 sc.get("scan", 5.0))
+                                                 sc["scan"])
                 tc = CROSSINGS[key]
                 truth = tc - cut
                 if truth <= 0:

@@ -395,7 +395,11 @@ fn pair(name: &str, value: &str) -> LabelPair {
 /// ("10 lead times", from `roadmap::HORIZON_LEADS`), so that the text says
 /// what the roadmap's headings and page say, and what it ranks by.
 fn help_text(help: &str) -> String {
-    help.replace("{horizon}", &crate::roadmap::horizon_words())
+    if help.contains("{horizon}") {
+        help.replace("{horizon}", &crate::roadmap::horizon_words())
+    } else {
+        help.to_string()
+    }
 }
 
 fn family(name: &str, help: &str, metrics: Vec<Metric>) -> MetricFamily {

@@ -671,32 +671,28 @@ pub fn multiplicative(
     if samples.iter().any(|s| s.v <= 0.0 || !s.v.is_finite()) {
         return found;
     }
-    let ratio = match on_logs.filter(|c| c.period == found.period) {
-        Some(c) => Some(c.clone()),
-        None => {
-            let logs: Vec<Sample> = samples.iter().map(|s| Sample::new(s.t, s.v.ln())).collect();
-            estimate_in(&logs, found.period, phases, &mut None)
-        }
-    };
-    let (ratio, floor_beats_amount) = match floor_under(samples, found.period, phases) {
-        Some(Floor {
-            level,
-            beats_amount,
-        }) => (
-            above_floor(samples, found.period, ratio, level, phases),
-            beats_amount,
-        ),
-        None => (ratio, false),
+    // Above a floor, when one is found and its cycle is: that cycle in
+    // the whole level's place (which is then not estimated), and taken
+    // outright when the floor's lines beat a fixed amount on the values.
+    let above = floor_under(samples, found.period, phases).and_then(|floor| {
+        above_floor(samples, found.period, floor.level, phases).map(|c| (c, floor.beats_amount))
+    });
+    let (ratio, settled) = match above {
+        Some((c, beats_amount)) => (Some(c), beats_amount),
+        None => match on_logs.filter(|c| c.period == found.period) {
+            Some(c) => (Some(c.clone()), false),
+            None => {
+                let logs: Vec<Sample> =
+                    samples.iter().map(|s| Sample::new(s.t, s.v.ln())).collect();
+                (estimate_in(&logs, found.period, phases, &mut None), false)
+            }
+        },
     };
     match ratio {
-        Some(ratio)
-            if (floor_beats_amount && ratio.shift > 0.0) || ratio.strength > found.strength =>
-        {
-            Season {
-                combine: Combine::Multiply,
-                ..ratio
-            }
-        }
+        Some(ratio) if settled || ratio.strength > found.strength => Season {
+            combine: Combine::Multiply,
+            ..ratio
+        },
         _ => found,
     }
 }
@@ -789,18 +785,15 @@ fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<F
     let explained = |c: f64| explained_in(&sums, c);
     let step = lowest / FLOOR_STEPS as f64;
     let top = (MAX_FLOOR * FLOOR_STEPS as f64) as usize;
-    // The floor tried (from 0 to `top` steps) that explains the most by
-    // `explained`, and how much.
-    let best_over = |explained: &dyn Fn(f64) -> f64| {
-        (0..=top)
+    // The floor tried (from `from` to `top` steps) that explains the most
+    // by `explained`, and how much.
+    let best_over = |from: usize, explained: &dyn Fn(f64) -> f64| {
+        (from..=top)
             .map(|j| (j, explained(j as f64 * step)))
             .filter(|(_, e)| e.is_finite())
             .max_by(|a, b| a.1.total_cmp(&b.1))
     };
-    let (j, most) = (1..=top)
-        .map(|j| (j, explained(j as f64 * step)))
-        .filter(|(_, e)| e.is_finite())
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (j, most) = best_over(1, &explained)?;
     // At the edge of the floors tried, the best floor lies beyond them,
     // where what is above it is too thin a sliver of the values to trust.
     if j == top {
@@ -843,9 +836,9 @@ fn floor_under(samples: &[Sample], period: f64, phases: &mut Phases) -> Option<F
     // 26, truly 24.3.)
     if j as f64 > TRUSTED_FLOOR * FLOOR_STEPS as f64 {
         let both = |c: f64| explained_in(&halves[0], c) + explained_in(&halves[1], c);
-        let (_, one) = best_over(&both)?;
-        let (_, first) = best_over(&|c| explained_in(&halves[0], c))?;
-        let (_, second) = best_over(&|c| explained_in(&halves[1], c))?;
+        let (_, one) = best_over(0, &both)?;
+        let (_, first) = best_over(0, &|c| explained_in(&halves[0], c))?;
+        let (_, second) = best_over(0, &|c| explained_in(&halves[1], c))?;
         let apart = total - (first + second);
         let d2 = independent - 2.0 * (layout.bins as f64 + 1.0);
         if apart > 0.0
@@ -881,26 +874,16 @@ struct Floor {
 }
 
 /// The multiplicative cycle of `period` of what is above `floor` in
-/// positive `samples` (see [`floor_under`]), or `ratio`, the cycle of the
-/// whole level, when none is found there.
-fn above_floor(
-    samples: &[Sample],
-    period: f64,
-    ratio: Option<Season>,
-    floor: f64,
-    phases: &mut Phases,
-) -> Option<Season> {
+/// positive `samples` (see [`floor_under`]), when one is found there.
+fn above_floor(samples: &[Sample], period: f64, floor: f64, phases: &mut Phases) -> Option<Season> {
     let logs: Vec<Sample> = samples
         .iter()
         .map(|s| Sample::new(s.t, (s.v - floor).ln()))
         .collect();
-    match estimate_in(&logs, period, phases, &mut None) {
-        Some(shifted) => Some(Season {
-            shift: floor,
-            ..shifted
-        }),
-        None => ratio,
-    }
+    estimate_in(&logs, period, phases, &mut None).map(|shifted| Season {
+        shift: floor,
+        ..shifted
+    })
 }
 
 #[cfg(test)]
