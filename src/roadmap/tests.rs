@@ -951,8 +951,14 @@ fn a_driver_headroom_note_compares_the_loads_date_with_the_metrics() {
     assert!(note(Receding, None, Some(10.0 * DAY)).ends_with(
         "but the metric's own trend does not approach the wall: it grows slower than this load explains"
     ));
-    assert!(note(Approaching, Some(3.0 * DAY), None)
-        .ends_with("it grows faster than this load explains"));
+    assert_eq!(
+        note(Approaching, Some(3.0 * DAY), None),
+        "breaks at 2.00x today's load; the load's own trend does not get there, but the metric's own trend reaches the wall in about 3d: it grows faster than this load explains"
+    );
+    assert_eq!(
+        note(Receding, None, None),
+        "breaks at 2.00x today's load; neither the load's own trend nor the metric's gets there"
+    );
     // A wall reached is dated by the wall alert, not compared.
     assert_eq!(
         note(Breached, Some(0.0), Some(10.0 * DAY)),
