@@ -6,7 +6,7 @@
 //! residuals: neighbouring samples of a real metric are not independent, and
 //! treating them as such makes bands far too narrow. For Theil-Sen, σ comes
 //! from the median absolute residual (the outliers it ignored must not widen
-//! it) and n is that of the thinned skeleton it was fitted to.
+//! it) and n is that of the skeleton of block means it was fitted to.
 
 use super::linear::Line;
 use super::{robust, Eta, BAND_Z, FLAT_Z, MAX_HORIZON_SECONDS};
@@ -292,10 +292,11 @@ impl Trend {
     ) -> Self {
         let n = samples.len();
         let s2 = scale2(resid, Noise::Robust);
-        // Theil-Sen sees only a thinned skeleton of a long series, as if it
-        // had n/stride points. Autocorrelation and thinning both say how
-        // many independent points there really are: the smaller count
-        // rules; they do not multiply.
+        // Theil-Sen's slope comes from a skeleton of a long series, n/stride
+        // block means, which the band counts as its independent points.
+        // Autocorrelation and the skeleton both say how many independent
+        // points there really are: the smaller count rules; they do not
+        // multiply.
         let inflation = ar_inflation(resid, s2).max(n.div_ceil(robust::MAX_POINTS) as f64);
         let x_mean = samples.iter().map(|s| s.t - now).sum::<f64>() / n as f64;
         let sxx: f64 = samples.iter().map(|s| (s.t - now - x_mean).powi(2)).sum();

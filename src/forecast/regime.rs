@@ -392,16 +392,18 @@ fn block_rates(samples: &[Sample], sign: f64, points: usize) -> Option<Vec<Sampl
         .collect()
 }
 
-/// How many of a block's samples [`rate_rises`] takes each block's rate
-/// from: twice what a trend's fit sees. Growth of a few percent a day seen
+/// How many points [`rate_rises`] takes each block's rate from (see
+/// `robust::theil_sen_thinned`). Growth of a few percent a day seen
 /// over two or three weeks of five-minute samples (a connection pool
 /// under its daily swing) raises the rate by 5 to 8% from one block to
 /// the next; from 160 of a block's 500 to 750 samples, the noise moved
 /// each block's rate by about 10%, and the test passed at one cut and
 /// failed three hours later. Compounding then came and went with the
 /// hour of the forecast, and its time to wall with it (30 days, then
-/// 77). A week of samples (252 a block) is now fitted whole.
-const RATE_BLOCK_POINTS: usize = 2 * super::robust::MAX_POINTS;
+/// 77). A week of samples (252 a block) is now fitted whole; with the
+/// slope from block means since, every sample counts in a longer block
+/// too.
+const RATE_BLOCK_POINTS: usize = 320;
 
 /// How many of a block's samples the rates of a trend that eases are
 /// taken from: enough for a robust rate, few enough that the test, run
