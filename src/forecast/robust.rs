@@ -367,15 +367,22 @@ mod tests {
         median(&slopes)
     }
 
-    #[test]
-    fn the_bracketed_median_slope_is_the_median_of_every_slope() {
+    /// Numbers from a fixed xorshift, so that runs agree: each in
+    /// `0..10_000`.
+    fn draws() -> impl FnMut() -> f64 {
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
+        move || {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            (x % 10_000) as f64 / 100.0
-        };
+            (x % 10_000) as f64
+        }
+    }
+
+    #[test]
+    fn the_bracketed_median_slope_is_the_median_of_every_slope() {
+        let mut draw = draws();
+        let mut next = move || draw() / 100.0;
         let mut checked = 0;
         for n in [2, 3, 48, 49, 50, 97, 160] {
             // Noise about a trend; whole numbers, so that slopes tie; and a
@@ -429,13 +436,8 @@ mod tests {
     /// skeleton of as many single samples, which leaves most of them out.
     #[test]
     fn every_sample_counts_in_the_slope_of_a_long_series() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut uniform = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 10_000) as f64 / 10_000.0 - 0.5
-        };
+        let mut draw = draws();
+        let mut uniform = move || draw() / 10_000.0 - 0.5;
         let (mut blocks, mut singles) = (0.0, 0.0);
         for _ in 0..40 {
             let s: Vec<Sample> = (0..2016)
