@@ -297,7 +297,8 @@ impl Trend {
         // Autocorrelation and the skeleton both say how many independent
         // points there really are: the smaller count rules; they do not
         // multiply.
-        let inflation = ar_inflation(resid, s2).max(n.div_ceil(robust::MAX_POINTS) as f64);
+        let inflation =
+            ar_inflation(resid, s2).max(robust::block_len(n, robust::MAX_POINTS) as f64);
         let x_mean = samples.iter().map(|s| s.t - now).sum::<f64>() / n as f64;
         let sxx: f64 = samples.iter().map(|s| (s.t - now - x_mean).powi(2)).sum();
 

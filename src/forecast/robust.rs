@@ -133,6 +133,13 @@ pub fn theil_sen(samples: &[Sample], anchor: UnixSeconds) -> Option<Line> {
     theil_sen_thinned(samples, anchor, MAX_POINTS)
 }
 
+/// How many samples of `n` each point of a skeleton of at most `points`
+/// (at least two) stands for: 1 when the samples are few enough to be
+/// the points themselves.
+pub(crate) fn block_len(n: usize, points: usize) -> usize {
+    n.div_ceil(points.max(2))
+}
+
 /// [`theil_sen`] with the slope from at most `points` points (at least
 /// two): the means of the samples' blocks of equal length, counted back
 /// from the newest (the oldest block may be shorter); with no more samples
@@ -142,7 +149,7 @@ pub fn theil_sen_thinned(samples: &[Sample], anchor: UnixSeconds, points: usize)
     if samples.len() < 2 {
         return None;
     }
-    let stride = samples.len().div_ceil(points.max(2));
+    let stride = block_len(samples.len(), points);
     // Each term divided first, so that values near the largest `f64` do
     // not overflow their sum.
     let picked: Vec<Sample> = samples
@@ -445,7 +452,7 @@ mod tests {
                 .collect();
             let fitted = theil_sen(&s, s[2015].t).unwrap();
             blocks += (fitted.slope - 1e-3).powi(2);
-            let stride = s.len().div_ceil(MAX_POINTS);
+            let stride = block_len(s.len(), MAX_POINTS);
             let picked: Vec<Sample> = s.iter().rev().step_by(stride).copied().collect();
             singles += (median_slope(&picked).unwrap() - 1e-3).powi(2);
         }
