@@ -1,7 +1,9 @@
 //! The engine: the one loop that owns time and state. Each tick it asks the
 //! source for every limit's history (a few limits at a time), forecasts every
-//! series through the pure core, steps the alert state machine, hands due
-//! alerts to the sink, and publishes one snapshot for the server to read.
+//! series through the pure core (or counts down the last forecast of one
+//! whose points are unchanged, within a step), steps the alert state
+//! machine, hands due alerts to the sink, and publishes one snapshot for
+//! the server to read.
 //!
 //! `tick(now)` takes the time as a parameter, so tests step a clock through
 //! days of alert life in microseconds; only `run` reads the system clock.
@@ -22,11 +24,11 @@ use tracing::{debug, error, info, warn};
 
 use crate::backtest;
 use crate::config::{Config, Limit, WallSpec};
-use crate::evaluate::{self, AlertRule, AlertState, AlertTracker, Cadence};
+use crate::evaluate::{self, AlertRule, AlertState, AlertTracker, Cadence, Evaluation};
 use crate::forecast::Settings;
 use crate::metrics::Metrics;
 use crate::model::{Series, UnixSeconds};
-use crate::roadmap;
+use crate::roadmap::{self, Driver};
 use crate::sink::{AlertSink, SinkError};
 use crate::snapshot::{LimitStatus, Snapshot, Trust};
 use crate::source::{SeriesSource, SourceError};
@@ -60,7 +62,8 @@ fn stale(newest: UnixSeconds, end: UnixSeconds, step: f64) -> bool {
 /// evaluations a few seconds apart, and its page with it (an operator saw
 /// 18 pages in 39 minutes on a steady wall). Aligned, evaluations within
 /// one step see the same points, and each new step adds one; the newest
-/// point is at most a step old.
+/// point is at most a step old. So an unchanged series' forecast is
+/// computed once a step and counted down between (`evaluate::Kept`).
 fn grid(now: UnixSeconds, span: f64, step: f64) -> (UnixSeconds, UnixSeconds) {
     let end = (now / step).floor() * step;
     (end - (span / step).floor() * step, end)
@@ -153,6 +156,10 @@ struct Plan {
     step: f64,
     rules: Vec<AlertRule>,
     link: GraphLink,
+    /// The forecasts of the limit's last evaluation, to count down while
+    /// their series are unchanged (see `evaluate::Kept`). Taken by the
+    /// evaluation that reads them and put back by it.
+    kept: std::sync::Mutex<evaluate::Kept>,
 }
 
 impl Plan {
@@ -309,6 +316,7 @@ fn plan(config: &Config, l: &Limit) -> Plan {
             &l.query,
             lookback,
         ),
+        kept: Default::default(),
     }
 }
 
@@ -683,6 +691,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             // time).
             let _ = metrics.limit_last_success.with_label_values(&[name]);
             metrics.series_failed.with_label_values(&[name]).inc_by(0);
+            for outcome in ["computed", "reused"] {
+                metrics
+                    .series_forecasts
+                    .with_label_values(&[name, outcome])
+                    .inc_by(0);
+            }
             metrics.series_dropped.with_label_values(&[name]).inc_by(0);
             let _ = metrics.series_without_wall.with_label_values(&[name]);
             for reason in LimitError::reasons() {
@@ -782,6 +796,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         self.configure(&config);
         let configured = |name: &str| config.limits.iter().any(|l| l.name == name);
         let was = |name: &str| before.iter().find(|b| b.limit.name == name);
+        // A limit forecast as it was keeps its forecasts to count down.
+        for p in &self.plans {
+            if let Some(b) = was(&p.limit.name).filter(|b| b.forecasts_like(p)) {
+                *lock(&p.kept) = std::mem::take(&mut *lock(&b.kept));
+            }
+        }
         let removed: Vec<String> = before
             .iter()
             .map(|b| b.limit.name.clone())
@@ -1042,6 +1062,15 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                             .inc_by(done.failed.len() as u64);
                     }
                     let evaluations = done.evaluations;
+                    for (outcome, n) in [
+                        ("computed", evaluations.len() - done.reused),
+                        ("reused", done.reused),
+                    ] {
+                        self.metrics
+                            .series_forecasts
+                            .with_label_values(&[name, outcome])
+                            .inc_by(n as u64);
+                    }
                     let unforecast: Vec<crate::model::Labels> =
                         done.failed.iter().map(|(l, _)| l.clone()).collect();
                     self.metrics
@@ -1742,6 +1771,8 @@ pub struct LimitBacktest {
 /// A limit's forecasts, with what was left out and why.
 struct Forecasted {
     evaluations: Vec<crate::evaluate::Evaluation>,
+    /// How many of them were counted down from the last evaluation's.
+    reused: usize,
     dropped: usize,
     stale: usize,
     unmatched: usize,
@@ -1825,6 +1856,12 @@ impl Drop for StopOnDrop {
 /// series): it runs on the blocking pool, so that /metrics and the API stay
 /// responsive while thousands of series are fitted, split into up to
 /// `parallelism` tasks so that one large limit uses every core.
+/// The lock on a limit's kept forecasts. Nothing panics while holding it
+/// (it is only swapped), but a poisoned one still holds what it held.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 async fn forecast_limit(
     plan: &Plan,
     f: Fetched,
@@ -1850,42 +1887,84 @@ async fn forecast_limit(
     let settings = plan.settings();
     let driver_error = f.drivers.as_ref().and_then(|d| d.as_ref().err().cloned());
     let drivers = f.drivers;
+    // Taken for this evaluation (one that is abandoned leaves none, and
+    // the next computes every forecast).
+    let previous = Arc::new(std::mem::take(&mut *lock(&plan.kept)));
+    let kept = Arc::clone(&previous);
+    // A forecast is counted down for at most a step: after it the range's
+    // points move, and so would an unchanged series' forecast's words.
+    let max_age = plan.step;
     // Each chunk (see `split_blocking`) joins its own series to the
     // drivers and fits a shared driver once for them, once per 64 series
     // rather than once per task (about one fit more in 64): results are
     // the same however the series are split.
     let results = split_blocking(items, parallelism, move |part| {
-        let (part, part_walls): (Vec<Series>, Vec<f64>) = part.into_iter().unzip();
+        let (mut part, part_walls): (Vec<Series>, Vec<f64>) = part.into_iter().unzip();
         let joined = evaluate::join_drivers(&part, drivers.as_ref());
-        let outcomes = isolate(part.len(), |range| {
+        let prints: Vec<u64> = part
+            .iter()
+            .zip(&part_walls)
+            .zip(&joined)
+            .map(|((s, &w), &d)| evaluate::fingerprint(s, w, d))
+            .collect();
+        let mut out: Vec<Option<Outcome>> = prints
+            .iter()
+            .map(|&p| {
+                kept.reuse(p, now, max_age)
+                    .map(|e| Ok((e, p, Made::Reused)))
+            })
+            .collect();
+        let todo: Vec<usize> = (0..part.len()).filter(|&i| out[i].is_none()).collect();
+        let series: Vec<Series> = todo.iter().map(|&i| std::mem::take(&mut part[i])).collect();
+        let walls: Vec<f64> = todo.iter().map(|&i| part_walls[i]).collect();
+        let joined: Vec<Driver<'_>> = todo.iter().map(|&i| joined[i]).collect();
+        let outcomes = isolate(series.len(), |range| {
             evaluate::evaluate(
                 &limit,
-                &part[range.clone()],
-                &part_walls[range.clone()],
+                &series[range.clone()],
+                &walls[range.clone()],
                 &joined[range],
                 direction,
                 &settings,
                 now,
             )
         });
-        outcomes
-            .into_iter()
-            .zip(&part)
-            .map(|(o, s)| o.map_err(|why| (s.labels.clone(), why)))
-            .collect::<Vec<_>>()
+        for ((o, s), &i) in outcomes.into_iter().zip(&series).zip(&todo) {
+            out[i] = Some(
+                o.map(|e| (e, prints[i], Made::Computed))
+                    .map_err(|why| (s.labels.clone(), why)),
+            );
+        }
+        out.into_iter().flatten().collect::<Vec<_>>()
     })
     .await
     .map_err(|e| LimitError::Forecast(e.to_string()))?;
     let mut evaluations = Vec::with_capacity(results.len());
     let mut failed = Vec::new();
+    let mut next = evaluate::Kept::default();
+    let mut reused = 0;
     for r in results {
         match r {
-            Ok(e) => evaluations.push(e),
+            Ok((e, print, made)) => {
+                // Kept as computed, so that its age is counted from then.
+                match made {
+                    Made::Computed => next.keep(print, e.clone()),
+                    Made::Reused => {
+                        reused += 1;
+                        if let Some(computed) = previous.computed(print) {
+                            next.keep(print, computed.clone());
+                        }
+                    }
+                }
+                evaluations.push(e);
+            }
             Err(f) => failed.push(f),
         }
     }
+    *lock(&plan.kept) = next;
     Ok(Forecasted {
         evaluations,
+        reused,
         dropped: f.dropped,
         stale: f.stale,
         unmatched,
@@ -1894,6 +1973,18 @@ async fn forecast_limit(
         driver_error,
     })
 }
+
+/// Whether a series' forecast was computed at this evaluation or counted
+/// down from the last one's.
+#[derive(Debug, Clone, Copy)]
+enum Made {
+    Computed,
+    Reused,
+}
+
+/// A series' forecast with its fingerprint, or why the forecaster failed
+/// on it.
+type Outcome = Result<(Evaluation, u64, Made), (crate::model::Labels, String)>;
 
 /// Runs `all` over items `0..n` at once; if it panics (a defect in the
 /// forecaster, on some series' data), over each item alone, so that the

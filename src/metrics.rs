@@ -32,6 +32,7 @@ pub struct Metrics {
     pub series_dropped: IntCounterVec,
     pub series_without_wall: IntGaugeVec,
     pub series_failed: IntCounterVec,
+    pub series_forecasts: IntCounterVec,
     pub alerts_active: IntGaugeVec,
     pub limits_configured: IntGauge,
     pub roadmap_changes: IntCounterVec,
@@ -147,6 +148,11 @@ impl Metrics {
                 &["limit"],
             )
             .map_err(internal)?,
+            series_forecasts: IntCounterVec::new(
+                Opts::new("runway_series_forecasts_total", "Series forecasts made, by limit and outcome: computed, or reused (the series' samples, wall and driver unchanged since a forecast computed less than a step before, its times counted down)."),
+                &["limit", "outcome"],
+            )
+            .map_err(internal)?,
             series_failed: IntCounterVec::new(
                 Opts::new("runway_series_forecast_failures_total", "Series the forecaster failed on (a defect in runway, logged with the series); the limit's other series were still forecast."),
                 &["limit"],
@@ -206,6 +212,8 @@ impl Metrics {
             .map_err(internal)?;
         r.register(Box::new(m.series_without_wall.clone()))
             .map_err(internal)?;
+        r.register(Box::new(m.series_forecasts.clone()))
+            .map_err(internal)?;
         r.register(Box::new(m.series_failed.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.alerts_active.clone()))
@@ -242,6 +250,7 @@ impl Metrics {
         forget(&self.series_dropped, limit);
         forget(&self.series_without_wall, limit);
         forget(&self.series_failed, limit);
+        forget(&self.series_forecasts, limit);
         forget(&self.roadmap_changes, limit);
         forget(&self.limit_failures, limit);
     }

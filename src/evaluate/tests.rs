@@ -918,3 +918,134 @@ fn times_read_as_dates_before_1970_too() {
         t = t * 1.01 + 86_399.7;
     }
 }
+
+/// A week at five minutes of free bytes falling to zero at `empty_at`,
+/// with a daily swing and some noise, up to `now`.
+fn falling_disk(now: f64, empty_at: f64) -> Series {
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let samples = (0..2016)
+        .map(|i| {
+            let t = now - 300.0 * f64::from(2015 - i);
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let noise = (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            let swing = 2e10 * (t * std::f64::consts::TAU / DAY).sin();
+            Sample::new(t, 1e6 * (empty_at - t) + swing + 5e9 * noise)
+        })
+        .collect();
+    Series::new(labels(&[("device", "sda1")]), samples)
+}
+
+fn evaluate_disk(series: &Series, now: f64) -> Evaluation {
+    let mut e = evaluate(
+        "disk_full",
+        std::slice::from_ref(series),
+        &[0.0],
+        &[Driver::Absent],
+        Direction::Falling,
+        &Settings::default(),
+        now,
+    );
+    e.remove(0)
+}
+
+/// A forecast kept from one evaluation and read at the next, its series
+/// unchanged, says what computing it again would: the same moments, the
+/// times to them shorter by the time since. So the daemon need not compute
+/// it again within a step, and a dashboard's time to wall counts down.
+#[test]
+fn a_kept_forecast_counts_down_to_what_computing_it_again_says() {
+    let now = T0;
+    let series = falling_disk(now, now + 20.0 * DAY);
+    let computed = evaluate_disk(&series, now);
+    let eta = computed
+        .forecast
+        .eta
+        .expect("a falling disk approaches its wall");
+    assert!((eta.likely / DAY - 20.0).abs() < 1.0, "{eta:?}");
+
+    let mut kept = Kept::default();
+    let print = fingerprint(&series, 0.0, Driver::Absent);
+    kept.keep(print, computed.clone());
+    let later = now + 240.0;
+    let reused = kept
+        .reuse(print, later, 300.0)
+        .expect("kept within its step");
+    let again = evaluate_disk(&series, later);
+    assert_eq!(reused.at, later);
+    let (r, a) = (reused.forecast.eta.unwrap(), again.forecast.eta.unwrap());
+    for (name, r, a, then) in [
+        ("likely", r.likely, a.likely, eta.likely),
+        ("alert", r.alert, a.alert, eta.alert),
+        ("lower", r.lower, a.lower, eta.lower),
+        ("upper", r.upper, a.upper, eta.upper),
+    ] {
+        assert_eq!(r, then - 240.0, "{name}: counted down by the time since");
+        // Computed again, a time moves by seconds in weeks (the band's
+        // horizon is four minutes longer): 2.2 s at most here.
+        assert!(
+            (r - a).abs() < 1e-5 * a,
+            "{name}: {r} counted down, {a} computed again"
+        );
+    }
+    assert_eq!(
+        reused.forecast.wall_at(reused.at),
+        computed.forecast.wall_at(computed.at)
+    );
+    assert!(
+        (reused.forecast.level - again.forecast.level).abs() < 1e-6 * again.forecast.level.abs()
+    );
+    assert_eq!(reused.forecast.status, again.forecast.status);
+    assert_eq!(reused.forecast.model, again.forecast.model);
+    assert_eq!(reused.headroom, again.headroom);
+
+    // A step after it was computed, or before it, it is not reused.
+    assert!(kept.reuse(print, now + 300.0, 300.0).is_none());
+    assert!(kept.reuse(print, now - 1.0, 300.0).is_none());
+    // Counted down past the likely time (the series frozen), it says the
+    // wall is here, not minus days.
+    let frozen = computed.counted_down(now + eta.upper + DAY);
+    assert_eq!(frozen.forecast.eta.map(|x| x.likely), Some(0.0));
+    assert_eq!(frozen.forecast.eta.map(|x| x.upper), Some(0.0));
+}
+
+/// Anything a forecast is computed from, changed, changes the fingerprint:
+/// one sample's value or time, the wall, the labels, the driver.
+#[test]
+fn a_fingerprint_changes_with_anything_a_forecast_reads() {
+    let series = falling_disk(T0, T0 + 20.0 * DAY);
+    let print = |s: &Series, wall: f64, d: Driver<'_>| fingerprint(s, wall, d);
+    let base = print(&series, 0.0, Driver::Absent);
+    assert_eq!(base, print(&series.clone(), 0.0, Driver::Absent));
+
+    let mut value = series.clone();
+    value.samples[1000].v += 1.0;
+    let mut time = series.clone();
+    time.samples[1000].t += 1.0;
+    let mut newer = series.clone();
+    newer.samples.remove(0);
+    newer.samples.push(Sample::new(T0 + 300.0, 0.0));
+    let mut relabelled = series.clone();
+    relabelled.labels.insert("device".into(), "sdb1".into());
+    let driver = [Sample::new(T0, 1.0)];
+    let other_driver = [Sample::new(T0, 2.0)];
+    let changed = [
+        print(&value, 0.0, Driver::Absent),
+        print(&time, 0.0, Driver::Absent),
+        print(&newer, 0.0, Driver::Absent),
+        print(&relabelled, 0.0, Driver::Absent),
+        print(&series, 1.0, Driver::Absent),
+        print(&series, 0.0, Driver::Unmatched),
+        print(&series, 0.0, Driver::Failed("timeout")),
+        print(&series, 0.0, Driver::Failed("refused")),
+        print(&series, 0.0, Driver::Series(&driver)),
+        print(&series, 0.0, Driver::Series(&other_driver)),
+    ];
+    for (i, c) in changed.iter().enumerate() {
+        assert_ne!(*c, base, "change {i}");
+        for (j, d) in changed.iter().enumerate().skip(i + 1) {
+            assert_ne!(c, d, "changes {i} and {j}");
+        }
+    }
+}

@@ -667,6 +667,29 @@ lead_time = \"3d\"
         wall_at - end,
         disk.seconds_to_wall,
     );
+
+    // Evaluated every second on points two minutes apart, most evaluations
+    // read the points the one before read: their forecasts are counted
+    // down, not computed again, and still read the truth.
+    let later = wait_metrics(&runway, "forecasts counted down", |m| {
+        m.get(
+            "runway_series_forecasts_total",
+            &[("limit", "disk_full"), ("outcome", "reused")],
+        )
+        .is_some_and(|n| n >= 2.0)
+    })
+    .await;
+    let computed = later.value(
+        "runway_series_forecasts_total",
+        &[("limit", "disk_full"), ("outcome", "computed")],
+    );
+    assert!(computed >= 2.0, "{}", later.text);
+    let last = later.value("runway_last_successful_evaluation_timestamp_seconds", &[]);
+    assert_near_truth(
+        "disk time to wall, counted down",
+        later.value("runway_time_to_wall_seconds", &disk_labels),
+        disk.at(last),
+    );
 }
 
 /// The person paged gets exactly one alert: the filesystem that fills within

@@ -10,6 +10,7 @@ use std::time::Duration;
 use runway::config::{self, Format};
 use runway::engine::Engine;
 use runway::evaluate::{Active, Alert, AlertState};
+use runway::forecast::ModelChoice;
 use runway::metrics::Metrics;
 use runway::model::{Labels, Sample, Series};
 use runway::sink::{AlertSink, Delivery, SinkError};
@@ -2508,4 +2509,112 @@ async fn a_reload_that_lengthens_the_interval_keeps_the_page_alive_in_alertmanag
         warning(&r.sink.take()),
         Some(T0 + 610.0 + 1800.0 + 4.0 * 1800.0 + 600.0)
     );
+}
+
+/// The default evaluation: a week of history at five-minute points, every
+/// minute.
+const WEEK_EVERY_MINUTE: &str = r#"
+[source]
+url = "http://prometheus.invalid:9090"
+[evaluation]
+interval = "1m"
+lookback = "7d"
+hold = "0s"
+[[limits]]
+name = "disk_full"
+query = "node_filesystem_avail_bytes"
+wall = 0
+direction = "falling"
+lead_time = { warning = "7d" }
+"#;
+
+/// The range's points are aligned to its five-minute step, so the
+/// evaluations a minute apart within one step read the same points: their
+/// forecasts are counted down from the step's first, not computed again
+/// (four in five, at the defaults), and say what computing them again
+/// would. New points, or a changed one, are computed.
+#[tokio::test]
+async fn within_a_step_an_unchanged_series_forecast_is_counted_down_not_computed_again() {
+    let mut r = rig(WEEK_EVERY_MINUTE);
+    let clear = clearable_disk(&mut r);
+    let forecasts = |r: &Rig, outcome: &str| {
+        r.metric(&format!(
+            "runway_series_forecasts_total{{limit=\"disk_full\",outcome=\"{outcome}\"}}"
+        ))
+    };
+    let likely = |r: &Rig| {
+        let snap = r.snapshot.read().unwrap();
+        let e = &snap.limits["disk_full"].evaluations[0];
+        (e.at, e.forecast.eta.expect("approaching").likely)
+    };
+    assert_eq!(forecasts(&r, "reused"), Some(0.0));
+
+    r.tick(T0).await;
+    let (at, first) = likely(&r);
+    assert_eq!(at, T0);
+    assert!((first / DAY - 3.0).abs() < 0.05, "{first}");
+    let calls = r.source.calls();
+    for minute in 1..5 {
+        let now = T0 + 60.0 * f64::from(minute);
+        r.tick(now).await;
+        assert_eq!(likely(&r), (now, first - 60.0 * f64::from(minute)));
+    }
+    assert_eq!(forecasts(&r, "computed"), Some(1.0));
+    assert_eq!(forecasts(&r, "reused"), Some(4.0));
+    // The source is still asked at every evaluation: a series that changes
+    // within the step is seen.
+    assert_eq!(r.source.calls(), calls + 4);
+    // The page fired at the first and is still firing.
+    assert_eq!(r.metric("runway_alerts{state=\"firing\"}"), Some(1.0));
+
+    // The next step's points: computed, and the same wall, within a minute.
+    r.tick(T0 + 300.0).await;
+    assert_eq!(forecasts(&r, "computed"), Some(2.0));
+    let (_, next) = likely(&r);
+    assert!(
+        (next - (first - 300.0)).abs() < 60.0,
+        "{next} after {first}"
+    );
+
+    // The disk cleaned up within the step: computed at once, and the page
+    // resolves.
+    clear.store(true, Ordering::SeqCst);
+    r.tick(T0 + 360.0).await;
+    assert_eq!(forecasts(&r, "computed"), Some(3.0));
+    assert_eq!(forecasts(&r, "reused"), Some(4.0));
+    let snap = r.snapshot.read().unwrap();
+    assert_eq!(snap.limits["disk_full"].evaluations[0].forecast.eta, None);
+}
+
+/// A reload that changes how a limit is forecast (here its model) within
+/// a step has it computed again; one that changes only its alerts' labels
+/// keeps counting its forecasts down.
+#[tokio::test]
+async fn a_reload_that_changes_how_a_limit_is_forecast_has_it_computed_again() {
+    let mut r = rig(WEEK_EVERY_MINUTE);
+    clearable_disk(&mut r);
+    let outcome = |r: &Rig| {
+        let snap = r.snapshot.read().unwrap();
+        let e = &snap.limits["disk_full"].evaluations[0];
+        (
+            r.metric("runway_series_forecasts_total{limit=\"disk_full\",outcome=\"computed\"}"),
+            e.forecast.model,
+        )
+    };
+    r.tick(T0).await;
+    let (computed, chosen) = outcome(&r);
+    assert_eq!(computed, Some(1.0));
+    assert_ne!(chosen, ModelChoice::Linear);
+    r.reload(
+        &format!("{WEEK_EVERY_MINUTE}labels = {{ team = \"storage\" }}\n"),
+        T0 + 30.0,
+    );
+    r.tick(T0 + 60.0).await;
+    assert_eq!(outcome(&r).0, Some(1.0));
+    r.reload(
+        &format!("{WEEK_EVERY_MINUTE}model = \"linear\"\n"),
+        T0 + 90.0,
+    );
+    r.tick(T0 + 120.0).await;
+    assert_eq!(outcome(&r), (Some(2.0), ModelChoice::Linear));
 }
