@@ -2511,22 +2511,11 @@ async fn a_reload_that_lengthens_the_interval_keeps_the_page_alive_in_alertmanag
     );
 }
 
-/// The default evaluation: a week of history at five-minute points, every
-/// minute.
-const WEEK_EVERY_MINUTE: &str = r#"
-[source]
-url = "http://prometheus.invalid:9090"
-[evaluation]
-interval = "1m"
-lookback = "7d"
-hold = "0s"
-[[limits]]
-name = "disk_full"
-query = "node_filesystem_avail_bytes"
-wall = 0
-direction = "falling"
-lead_time = { warning = "7d" }
-"#;
+/// [`DISK`] at the default lookback: a week of history at five-minute
+/// points, evaluated every minute.
+fn week_every_minute() -> String {
+    DISK.replace("lookback = \"2d\"", "lookback = \"7d\"")
+}
 
 /// The range's points are aligned to its five-minute step, so the
 /// evaluations a minute apart within one step read the same points: their
@@ -2535,7 +2524,7 @@ lead_time = { warning = "7d" }
 /// would. New points, or a changed one, are computed.
 #[tokio::test]
 async fn within_a_step_an_unchanged_series_forecast_is_counted_down_not_computed_again() {
-    let mut r = rig(WEEK_EVERY_MINUTE);
+    let mut r = rig(&week_every_minute());
     let clear = clearable_disk(&mut r);
     let forecasts = |r: &Rig, outcome: &str| {
         r.metric(&format!(
@@ -2564,8 +2553,9 @@ async fn within_a_step_an_unchanged_series_forecast_is_counted_down_not_computed
     // The source is still asked at every evaluation: a series that changes
     // within the step is seen.
     assert_eq!(r.source.calls(), calls + 4);
-    // The page fired at the first and is still firing.
-    assert_eq!(r.metric("runway_alerts{state=\"firing\"}"), Some(1.0));
+    // The warning has waited out its hold on the counted-down forecasts
+    // since the first.
+    assert_eq!(r.metric("runway_alerts{state=\"pending\"}"), Some(1.0));
 
     // The next step's points: computed, and the same wall, within a minute.
     r.tick(T0 + 300.0).await;
@@ -2576,12 +2566,13 @@ async fn within_a_step_an_unchanged_series_forecast_is_counted_down_not_computed
         "{next} after {first}"
     );
 
-    // The disk cleaned up within the step: computed at once, and the page
-    // resolves.
+    // The disk cleaned up within the step: computed at once, no wall
+    // ahead, and the warning no longer waits.
     clear.store(true, Ordering::SeqCst);
     r.tick(T0 + 360.0).await;
     assert_eq!(forecasts(&r, "computed"), Some(3.0));
     assert_eq!(forecasts(&r, "reused"), Some(4.0));
+    assert_eq!(r.metric("runway_alerts{state=\"pending\"}"), Some(0.0));
     let snap = r.snapshot.read().unwrap();
     assert_eq!(snap.limits["disk_full"].evaluations[0].forecast.eta, None);
 }
@@ -2591,7 +2582,7 @@ async fn within_a_step_an_unchanged_series_forecast_is_counted_down_not_computed
 /// keeps counting its forecasts down.
 #[tokio::test]
 async fn a_reload_that_changes_how_a_limit_is_forecast_has_it_computed_again() {
-    let mut r = rig(WEEK_EVERY_MINUTE);
+    let mut r = rig(&week_every_minute());
     clearable_disk(&mut r);
     let outcome = |r: &Rig| {
         let snap = r.snapshot.read().unwrap();
@@ -2606,13 +2597,13 @@ async fn a_reload_that_changes_how_a_limit_is_forecast_has_it_computed_again() {
     assert_eq!(computed, Some(1.0));
     assert_ne!(chosen, ModelChoice::Linear);
     r.reload(
-        &format!("{WEEK_EVERY_MINUTE}labels = {{ team = \"storage\" }}\n"),
+        &week_every_minute().replace("\"storage\"", "\"disks\""),
         T0 + 30.0,
     );
     r.tick(T0 + 60.0).await;
     assert_eq!(outcome(&r).0, Some(1.0));
     r.reload(
-        &format!("{WEEK_EVERY_MINUTE}model = \"linear\"\n"),
+        &format!("{}model = \"linear\"\n", week_every_minute()),
         T0 + 90.0,
     );
     r.tick(T0 + 120.0).await;
