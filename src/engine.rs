@@ -1852,16 +1852,19 @@ impl Drop for StopOnDrop {
     }
 }
 
-/// Forecasts a limit's fetched series. Forecasting is CPU work (about 2 ms a
-/// series): it runs on the blocking pool, so that /metrics and the API stay
-/// responsive while thousands of series are fitted, split into up to
-/// `parallelism` tasks so that one large limit uses every core.
 /// The lock on a limit's kept forecasts. Nothing panics while holding it
 /// (it is only swapped), but a poisoned one still holds what it held.
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Forecasts a limit's fetched series. Forecasting is CPU work (about 2 ms a
+/// series): it runs on the blocking pool, so that /metrics and the API stay
+/// responsive while thousands of series are fitted, split into up to
+/// `parallelism` tasks so that one large limit uses every core. A series
+/// unchanged since the limit's forecasts kept from a step before has its
+/// kept one counted down instead; what is computed or counted down is kept
+/// for the next evaluation.
 async fn forecast_limit(
     plan: &Plan,
     f: Fetched,
