@@ -1863,8 +1863,8 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// responsive while thousands of series are fitted, split into up to
 /// `parallelism` tasks so that one large limit uses every core. A series
 /// unchanged since the limit's forecasts kept from a step before has its
-/// kept one counted down instead; what is computed or counted down is kept
-/// for the next evaluation.
+/// kept one counted down instead. What it computes, and the originals of
+/// what it counts down, are kept for the next evaluation.
 async fn forecast_limit(
     plan: &Plan,
     f: Fetched,
