@@ -217,7 +217,46 @@ fn truth(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, per_series, headroom, join, truth);
+/// What an evaluation within a step pays for a series whose forecast it
+/// counts down instead of computing: the fingerprint of its 2,016 points
+/// (and of a driver's as many, when it has one), and the count-down.
+fn reuse(c: &mut Criterion) {
+    let s = Series::new(
+        [("instance".to_string(), "db-00001:9187".to_string())].into(),
+        series(2016),
+    );
+    let driver = series(2016);
+    let now = s.samples[s.samples.len() - 1].t;
+    let e = evaluate::evaluate(
+        "pool",
+        std::slice::from_ref(&s),
+        &[1000.0],
+        &[roadmap::Driver::Absent],
+        Direction::Rising,
+        &Settings::default(),
+        now,
+    )
+    .remove(0);
+    let mut g = c.benchmark_group("reuse_2016_points");
+    g.bench_function("fingerprint", |b| {
+        b.iter(|| evaluate::fingerprint(black_box(&s), 1000.0, roadmap::Driver::Absent))
+    });
+    g.bench_function("fingerprint_with_a_driver", |b| {
+        b.iter(|| {
+            evaluate::fingerprint(
+                black_box(&s),
+                1000.0,
+                roadmap::Driver::Series(black_box(&driver)),
+            )
+        })
+    });
+    g.bench_function("count_down", |b| {
+        b.iter(|| black_box(&e).counted_down(now + 60.0))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, per_series, headroom, join, truth, reuse);
 
 /// `criterion_main!`'s `main`, with the allocator set as the program sets
 /// it before anything is timed: the library declares runway's allocator
