@@ -230,7 +230,8 @@ pub fn evaluate(
 /// samples, wall and driver, as one number. A limit's forecasts are a
 /// function of these, of its settings and of the time alone, so a series
 /// whose fingerprint is unchanged at the next evaluation has the same
-/// forecast, counted down (see [`Kept`]). SipHash over every bit: about
+/// forecast, counted down, until the clock alone may change it
+/// ([`Evaluation::steady_until`]; see [`Kept`]). SipHash over every bit: about
 /// 30 µs for a week at five minutes (60 with a driver as long), against
 /// about 2 ms for the forecast (`cargo bench --bench forecast`).
 pub fn fingerprint(series: &Series, wall: f64, driver: Driver<'_>) -> u64 {
@@ -264,9 +265,9 @@ pub fn fingerprint(series: &Series, wall: f64, driver: Driver<'_>) -> u64 {
 impl Evaluation {
     /// The same forecast as it reads at `now`, after it was computed: its
     /// moments (the wall's likely, alert and band times, a breach, the
-    /// regime's start) stay where they were, and the times until them count
-    /// down by the time since, to zero at most; the trend's level moves on
-    /// by its rate. Its words (how long a window or a regime is) stay as
+    /// regime's start, the driver's date) stay where they were, and the
+    /// times until them count down by the time since, to zero at most; the
+    /// trend's level moves on by its rate. Its words (how long a window or a regime is) stay as
     /// they were written. Earlier than it was computed, it is as it was.
     pub fn counted_down(&self, now: UnixSeconds) -> Evaluation {
         let mut e = self.clone();
@@ -289,7 +290,21 @@ impl Evaluation {
         if f.level.is_finite() && f.rate.is_finite() {
             f.level += f.rate * since;
         }
+        if let roadmap::Basis::Driver(d) = &mut e.headroom.basis {
+            if let Some(t) = &mut d.time_to_load {
+                *t = (*t - since).max(0.0);
+            }
+        }
         e
+    }
+
+    /// Until when its samples give this evaluation again, counted down:
+    /// its forecast's and its driver's `steady_until`.
+    pub fn steady_until(&self) -> UnixSeconds {
+        match &self.headroom.basis {
+            roadmap::Basis::Driver(d) => self.forecast.steady_until.min(d.steady_until),
+            _ => self.forecast.steady_until,
+        }
     }
 }
 
@@ -306,10 +321,11 @@ pub struct Kept {
 
 impl Kept {
     /// The forecast kept for `print`, counted down to `now`, when it was
-    /// computed less than `max_age` seconds before.
+    /// computed less than `max_age` seconds before and still holds then
+    /// ([`Evaluation::steady_until`]).
     pub fn reuse(&self, print: u64, now: UnixSeconds, max_age: f64) -> Option<Evaluation> {
         let e = self.by_print.get(&print)?;
-        (now >= e.at && now - e.at < max_age).then(|| e.counted_down(now))
+        (now >= e.at && now - e.at < max_age && now < e.steady_until()).then(|| e.counted_down(now))
     }
 
     /// The forecast computed (not counted down) for `print`, if kept.

@@ -144,6 +144,9 @@ pub struct DriverHeadroom {
     /// When the driver's own trend reaches that load; `None` when it does
     /// not grow towards it.
     pub time_to_load: Option<f64>,
+    /// Until when the driver's samples give that date again, counted down
+    /// (its forecast's `steady_until`).
+    pub steady_until: UnixSeconds,
 }
 
 /// How a headroom figure was found.
@@ -389,18 +392,21 @@ pub fn headrooms(
             asks[k].2.push(m.load_at_wall);
         }
     }
-    let mut dates: Vec<Option<f64>> = vec![None; measured.len()];
+    let mut dates: Vec<(Option<f64>, UnixSeconds)> = vec![(None, f64::INFINITY); measured.len()];
     for (driver, who, loads) in asks {
         let forecasts = forecast::forecast_many(driver, &loads, Direction::Rising, settings, now);
         for (&i, f) in who.iter().zip(forecasts) {
-            dates[i] = f.eta.map(|e| e.likely).filter(|t| t.is_finite());
+            dates[i] = (
+                f.eta.map(|e| e.likely).filter(|t| t.is_finite()),
+                f.steady_until,
+            );
         }
     }
     measured
         .into_iter()
         .zip(dates)
         .map(|(m, date)| match m {
-            Ok(m) => m.dated(date),
+            Ok(m) => m.dated(date.0, date.1),
             Err(h) => h,
         })
         .collect()
@@ -463,7 +469,7 @@ struct Measured {
 }
 
 impl Measured {
-    fn dated(self, time_to_load: Option<f64>) -> Headroom {
+    fn dated(self, time_to_load: Option<f64>, steady_until: UnixSeconds) -> Headroom {
         let Measured {
             fit,
             load_now,
@@ -489,6 +495,7 @@ impl Measured {
                 load_now,
                 load_at_wall,
                 time_to_load,
+                steady_until,
             }),
         }
     }

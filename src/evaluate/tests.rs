@@ -44,6 +44,7 @@ fn eval_at(series: &[(&str, &str)], lower: Option<f64>, at: f64) -> Evaluation {
             period: None,
             regime_start: None,
             breached_at: None,
+            steady_until: f64::INFINITY,
         },
         headroom: Headroom::unknown("not measured here"),
         history: Vec::new(),
@@ -998,7 +999,42 @@ fn a_kept_forecast_counts_down_to_what_computing_it_again_says() {
     );
     assert_eq!(reused.forecast.status, again.forecast.status);
     assert_eq!(reused.forecast.model, again.forecast.model);
-    assert_eq!(reused.headroom, again.headroom);
+
+    // The driver's date counts down too: a latency twice its load, the
+    // load growing towards the load at which it breaks.
+    let load: Vec<Sample> = series
+        .samples
+        .iter()
+        .map(|s| Sample::new(s.t, 100.0 + (s.t - now + 7.0 * DAY) / 3600.0))
+        .collect();
+    let latency = Series::new(
+        labels(&[("service", "checkout")]),
+        load.iter().map(|s| Sample::new(s.t, 2.0 * s.v)).collect(),
+    );
+    let driven = |now: f64| {
+        evaluate(
+            "latency",
+            std::slice::from_ref(&latency),
+            &[1000.0],
+            &[Driver::Series(&load)],
+            Direction::Rising,
+            &Settings::default(),
+            now,
+        )
+        .remove(0)
+    };
+    let date = |e: &Evaluation| match &e.headroom.basis {
+        roadmap::Basis::Driver(d) => d.time_to_load.expect("the load grows to it"),
+        b => panic!("{b:?}"),
+    };
+    let then = driven(now);
+    let driven_print = fingerprint(&latency, 1000.0, Driver::Series(&load));
+    kept.keep(driven_print, then.clone());
+    let reused = kept
+        .reuse(driven_print, later, 300.0)
+        .expect("kept within its step");
+    assert_eq!(date(&reused), date(&then) - 240.0);
+    assert!((date(&reused) - date(&driven(later))).abs() < 1.0);
 
     // A step after it was computed, or before it, it is not reused.
     assert!(kept.reuse(print, now + 300.0, 300.0).is_none());
@@ -1048,4 +1084,70 @@ fn a_fingerprint_changes_with_anything_a_forecast_reads() {
             assert_ne!(c, d, "changes {i} and {j}");
         }
     }
+}
+
+/// A forecast the clock alone can change is computed again, not counted
+/// down past that moment. A nightly cleanup that has not come is still
+/// due for a while, then has not run: the climb goes on to the wall. Read
+/// on one side of that moment and counted down past it, the page would
+/// wait for the next step's points (up to an hour at a 90-day lookback).
+/// A straight trend's forecast holds until its band's near edge reaches
+/// the wall.
+#[test]
+fn a_forecast_the_clock_can_change_is_computed_again_not_counted_down() {
+    // Used % climbs 8 a day from 75 and is cleaned back every midnight;
+    // the thirteenth cleanup does not come.
+    let skipped = 13.0 * DAY;
+    let used: Vec<Sample> = (0..15 * 288)
+        .map(|i| {
+            let t = T0 + 300.0 * i as f64;
+            let x = t - T0;
+            let v = if x < skipped {
+                75.0 + 8.0 * x.rem_euclid(DAY) / DAY
+            } else {
+                83.0 + 8.0 * (x - skipped) / DAY
+            };
+            Sample::new(t, v + 0.2 * ((i * 7919 % 101) as f64 / 50.0 - 1.0))
+        })
+        .collect();
+    // The points of one five-minute step, 5.9 hours after the cleanup
+    // that did not come.
+    let end = T0 + skipped + 71.0 * 300.0;
+    let series = Series::new(
+        labels(&[("mountpoint", "/var")]),
+        used.into_iter().filter(|s| s.t <= end).collect(),
+    );
+    let at = |now: f64| {
+        evaluate(
+            "disk_full",
+            std::slice::from_ref(&series),
+            &[95.0],
+            &[Driver::Absent],
+            Direction::Rising,
+            &Settings::default(),
+            now,
+        )
+        .remove(0)
+    };
+    let (early, late) = (at(end + 1.0), at(end + 299.0));
+    let alert = |e: &Evaluation| e.forecast.eta.map_or(f64::INFINITY, |x| x.alert);
+    assert!(
+        alert(&early) > 365.0 * DAY,
+        "still due: {}",
+        early.forecast.reason
+    );
+    assert!(
+        alert(&late) < 2.0 * DAY,
+        "did not run: {}",
+        late.forecast.reason
+    );
+    let mut kept = Kept::default();
+    let print = fingerprint(&series, 95.0, Driver::Absent);
+    kept.keep(print, early);
+    assert!(kept.reuse(print, end + 299.0, 300.0).is_none());
+
+    let now = T0;
+    let disk = evaluate_disk(&falling_disk(now, now + 20.0 * DAY), now);
+    let lower = disk.forecast.eta.expect("approaching").lower;
+    assert_eq!(disk.steady_until(), now + lower);
 }

@@ -735,6 +735,7 @@ mod tests {
                 period: None,
                 regime_start: None,
                 breached_at: None,
+                steady_until: f64::INFINITY,
             },
             role: Role::Trend,
         }

@@ -249,6 +249,12 @@ pub struct Forecast {
     /// When the wall was reached, for a breach: the first sample at or past
     /// it since the newest samples have stood past it.
     pub breached_at: Option<UnixSeconds>,
+    /// Until when the same samples give this forecast again, counted down
+    /// (see `evaluate::Kept`): after it the clock alone may change it. The
+    /// band's near edge reaching the wall, after which a cycle's next peak
+    /// is the one after; a sawtooth's cleanup falling overdue, which its
+    /// rules time by the clock, at once. Infinite when nothing does.
+    pub steady_until: UnixSeconds,
 }
 
 impl Forecast {
@@ -487,7 +493,7 @@ pub fn forecast(
 ) -> Forecast {
     let log_wall = wall.is_finite() && wall > 0.0;
     let fitted = fit(samples, direction, log_wall, settings, now);
-    fitted.said(fitted.at(wall, direction, settings, now))
+    fitted.said(fitted.at(wall, direction, settings, now), now)
 }
 
 /// [`forecast`] of one history against several walls: the trends are
@@ -504,7 +510,7 @@ pub fn forecast_many(
     let fitted = fit(samples, direction, log_wall, settings, now);
     walls
         .iter()
-        .map(|&w| fitted.said(fitted.at(w, direction, settings, now)))
+        .map(|&w| fitted.said(fitted.at(w, direction, settings, now), now))
         .collect()
 }
 
@@ -828,12 +834,17 @@ fn fit(
 
 impl Fitted {
     /// `f`, its reason saying what the fit held out.
-    fn said(&self, mut f: Forecast) -> Forecast {
+    /// `f` as said at `now`: with what a person must know of the newest
+    /// samples, and until when it holds.
+    fn said(&self, mut f: Forecast, now: UnixSeconds) -> Forecast {
         if self.held > 0 && f.status != Status::Breached {
             f.reason.push_str(&format!(
                 "; the newest {} moved away from the wall at once: not followed until the move lasts",
                 crate::evaluate::count(self.held, "sample")
             ));
+        }
+        if let Some(eta) = f.eta {
+            f.steady_until = f.steady_until.min(now + eta.lower);
         }
         f
     }
@@ -862,6 +873,7 @@ impl Fitted {
             period: None,
             regime_start: None,
             breached_at: None,
+            steady_until: f64::INFINITY,
         };
         if !wall.is_finite() {
             return insufficient(format!("the wall {wall} is not a finite number"));
@@ -1140,6 +1152,9 @@ fn sawtooth_forecast(
         period: Some(saw.cycle),
         regime_start: data.get(saw.current_start()).map(|s| s.t),
         breached_at: breached,
+        // Its rules on a cleanup overdue, and its next peak, follow the
+        // clock: computed again at every evaluation.
+        steady_until: now,
     };
     if breached.is_some() {
         f.status = Status::Breached;
@@ -1343,6 +1358,7 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
         period: t.season.as_ref().map(|c| c.period),
         regime_start: t.regime_start,
         breached_at: a.breached,
+        steady_until: f64::INFINITY,
     };
     if a.breached.is_some() {
         f.status = Status::Breached;

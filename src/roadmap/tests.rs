@@ -257,6 +257,7 @@ fn evaluation(limit: &str, status: Status, eta: Option<f64>, headroom: Option<f6
             period: None,
             regime_start: None,
             breached_at: None,
+            steady_until: f64::INFINITY,
         },
         headroom: Headroom {
             ratio: headroom,
@@ -935,6 +936,7 @@ fn a_driver_headroom_note_compares_the_loads_date_with_the_metrics() {
             load_now: 100.0,
             load_at_wall: 200.0,
             time_to_load: load,
+            steady_until: f64::INFINITY,
         });
         compare_dates(&mut e.headroom, &e.forecast);
         e.headroom.note

@@ -63,6 +63,7 @@ fn disk(lower: f64, likely: f64, upper: f64, at: f64) -> Evaluation {
             period: None,
             regime_start: None,
             breached_at: None,
+            steady_until: f64::INFINITY,
         },
         headroom: Headroom::unknown("not measured here"),
         history: Vec::new(),
