@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod prometheus;
+mod split;
 
 use std::future::Future;
 

@@ -9,6 +9,7 @@ use std::path::Path;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
+use super::split::{Element, Split};
 use super::{SeriesSource, SourceError};
 use crate::config::SourceConfig;
 use crate::model::{Labels, Sample, Series, UnixSeconds};
@@ -162,12 +163,10 @@ impl PrometheusSource {
         }
         // A success is parsed while it arrives, on the blocking pool, into
         // samples of 16 bytes a point: the body, about 35 bytes a point as
-        // JSON, is never held whole.
-        let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
-        let parser = tokio::task::spawn_blocking(move || {
-            let reader = std::io::BufReader::with_capacity(64 * 1024, ChunkReader::new(rx));
-            serde_json::from_reader::<_, Response>(reader)
-        });
+        // JSON, is never held whole, but a series' part of it at a time
+        // (see `split`).
+        let (tx, mut rx) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+        let parser = tokio::task::spawn_blocking(move || parse_chunks(&mut rx));
         let mut received = 0usize;
         loop {
             let chunk = tokio::select! {
@@ -201,7 +200,7 @@ impl PrometheusSource {
                 ..
             })) if s == "success" => Ok(data),
             Ok(Ok(r)) => Err(classify(status, q(), r.message(status))),
-            Ok(Err(e)) => Err(invalid(e.to_string())),
+            Ok(Err(e)) => Err(invalid(e)),
             Err(e) => Err(invalid(format!("the response could not be parsed: {e}"))),
         }
     }
@@ -233,44 +232,19 @@ pub(crate) async fn body_start(
 /// the download back rather than the body piling up in memory.
 const CHUNKS_IN_FLIGHT: usize = 16;
 
-/// The body's chunks, as they arrive, as one `Read` for the JSON parser.
-struct ChunkReader<B> {
-    rx: tokio::sync::mpsc::Receiver<B>,
-    current: Option<B>,
-    at: usize,
-}
-
-impl<B> ChunkReader<B> {
-    fn new(rx: tokio::sync::mpsc::Receiver<B>) -> Self {
-        Self {
-            rx,
-            current: None,
-            at: 0,
-        }
+/// The answer whose body's chunks arrive on `rx`, parsed as they come
+/// (see `split`): an error as soon as it is not the API's JSON.
+fn parse_chunks<B: AsRef<[u8]>>(
+    rx: &mut tokio::sync::mpsc::Receiver<B>,
+) -> Result<Response, String> {
+    let mut split = Split::default();
+    while let Some(chunk) = rx.blocking_recv() {
+        split.push(chunk.as_ref())?;
     }
-}
-
-impl<B: AsRef<[u8]>> std::io::Read for ChunkReader<B> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if let Some(rest) = self.current.as_ref().map(|c| &c.as_ref()[self.at..]) {
-                if !rest.is_empty() {
-                    let n = rest.len().min(buf.len());
-                    buf[..n].copy_from_slice(&rest[..n]);
-                    self.at += n;
-                    return Ok(n);
-                }
-            }
-            // The end of the body once the sender is gone.
-            match self.rx.blocking_recv() {
-                Some(chunk) => {
-                    self.current = Some(chunk);
-                    self.at = 0;
-                }
-                None => return Ok(0),
-            }
-        }
-    }
+    let (envelope, elements) = split.finish()?;
+    let mut r: Response = serde_json::from_slice(&envelope).map_err(|e| e.to_string())?;
+    r.data = r.data.map(|d| d.with(elements)).transpose()?;
+    Ok(r)
 }
 
 /// 4xx means the request itself is wrong (Prometheus answers 400 bad_data for
@@ -450,6 +424,34 @@ fn identity(mut metric: BTreeMap<String, String>) -> Labels {
 }
 
 impl Data {
+    /// The data with the series of `data.result` that `split` took out
+    /// put back, as the matrix's or the vector's its `resultType` says.
+    fn with(self, elements: Vec<Element>) -> Result<Data, String> {
+        Ok(match self {
+            Data::Matrix(mut m) => {
+                m.extend(elements.into_iter().map(|e| MatrixSeries {
+                    metric: e.metric,
+                    values: e.values,
+                }));
+                Data::Matrix(m)
+            }
+            Data::Vector(mut v) => {
+                for (i, e) in elements.into_iter().enumerate() {
+                    let value = e
+                        .value
+                        .ok_or_else(|| format!("series {}: missing field `value`", i + 1))?;
+                    v.push(VectorSample {
+                        metric: e.metric,
+                        value,
+                    });
+                }
+                Data::Vector(v)
+            }
+            other if elements.is_empty() => other,
+            other => return Err(format!("a {} holds no series", other.kind())),
+        })
+    }
+
     /// Converts a matrix (or an instant vector, as single points) into series.
     pub(crate) fn into_series(self, query: &str) -> Result<Vec<Series>, SourceError> {
         match self {
