@@ -2,9 +2,9 @@
 //! is parsed on its own from a slice of its bytes, and the rest (the
 //! envelope: `status`, `resultType`, an error) is kept, small, to be parsed
 //! when the body ends. serde_json reads an `io::Read` a byte at a time
-//! through a line counter, two to three times slower than a slice; a
-//! series is some tens of kilobytes, so the body is still never held
-//! whole.
+//! through a line counter, about twice as slow as a slice (0.70 s against
+//! 0.31 s for 1,000 series of a week at five minutes); a series is some
+//! tens of kilobytes, so the body is still never held whole.
 //!
 //! The scanner knows JSON's structure only: strings (and their escapes)
 //! and the nesting of objects and arrays, and the keys of the two outer
@@ -49,6 +49,8 @@ enum Place {
     Kept,
 }
 
+/// The scanner's state between the body's pieces, and what it has taken
+/// out so far.
 #[derive(Default)]
 pub(crate) struct Split {
     envelope: Vec<u8>,
@@ -57,8 +59,10 @@ pub(crate) struct Split {
     escape: bool,
     /// The key being read, at one of the two outer objects.
     key: Option<Vec<u8>>,
+    /// Where it is in `data.result`; `None` before it.
     result: Option<Place>,
-    /// The element being read, and its own nesting and string state.
+    /// The element being read, and its own nesting of objects and string
+    /// state.
     element: Vec<u8>,
     element_depth: usize,
     element_string: bool,
