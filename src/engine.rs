@@ -1904,12 +1904,7 @@ async fn forecast_limit(
     let results = split_blocking(items, parallelism, move |part| {
         let (mut part, part_walls): (Vec<Series>, Vec<f64>) = part.into_iter().unzip();
         let joined = evaluate::join_drivers(&part, drivers.as_ref());
-        let prints: Vec<u64> = part
-            .iter()
-            .zip(&part_walls)
-            .zip(&joined)
-            .map(|((s, &w), &d)| evaluate::fingerprint(s, w, d))
-            .collect();
+        let prints = evaluate::fingerprints(&part, &part_walls, &joined);
         let mut out: Vec<Option<Outcome>> = prints
             .iter()
             .map(|&p| {

@@ -235,18 +235,45 @@ pub fn evaluate(
 /// 30 µs for a week at five minutes (60 with a driver as long), against
 /// about 2 ms for the forecast (`cargo bench --bench forecast`).
 pub fn fingerprint(series: &Series, wall: f64, driver: Driver<'_>) -> u64 {
+    with_driver(series, wall, driver_print(driver))
+}
+
+/// [`fingerprint`] of each series with its wall and driver (same index).
+/// A driver shared by many series (one total load behind every
+/// instance's latency) is hashed once for them, as `roadmap::headrooms`
+/// fits it once.
+pub fn fingerprints(series: &[Series], walls: &[f64], drivers: &[Driver<'_>]) -> Vec<u64> {
+    let mut shared: HashMap<(*const Sample, usize), u64> = HashMap::new();
+    series
+        .iter()
+        .zip(walls)
+        .zip(drivers)
+        .map(|((s, &wall), &d)| {
+            let driver = match d {
+                Driver::Series(x) => *shared
+                    .entry((x.as_ptr(), x.len()))
+                    .or_insert_with(|| driver_print(d)),
+                other => driver_print(other),
+            };
+            with_driver(s, wall, driver)
+        })
+        .collect()
+}
+
+/// SipHash of `samples`, every bit of them, after their count.
+fn hash_samples(h: &mut std::hash::DefaultHasher, samples: &[Sample]) {
+    use std::hash::Hasher;
+    h.write_usize(samples.len());
+    for s in samples {
+        h.write_u64(s.t.to_bits());
+        h.write_u64(s.v.to_bits());
+    }
+}
+
+/// The driver's part of a [`fingerprint`].
+fn driver_print(driver: Driver<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
-    let samples = |h: &mut std::hash::DefaultHasher, samples: &[Sample]| {
-        h.write_usize(samples.len());
-        for s in samples {
-            h.write_u64(s.t.to_bits());
-            h.write_u64(s.v.to_bits());
-        }
-    };
-    series.labels.hash(&mut h);
-    samples(&mut h, &series.samples);
-    h.write_u64(wall.to_bits());
     match driver {
         Driver::Absent => h.write_u8(0),
         Driver::Unmatched => h.write_u8(1),
@@ -256,9 +283,20 @@ pub fn fingerprint(series: &Series, wall: f64, driver: Driver<'_>) -> u64 {
         }
         Driver::Series(s) => {
             h.write_u8(3);
-            samples(&mut h, s);
+            hash_samples(&mut h, s);
         }
     }
+    h.finish()
+}
+
+/// A [`fingerprint`] from the driver's part of it.
+fn with_driver(series: &Series, wall: f64, driver: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    series.labels.hash(&mut h);
+    hash_samples(&mut h, &series.samples);
+    h.write_u64(wall.to_bits());
+    h.write_u64(driver);
     h.finish()
 }
 
@@ -267,8 +305,9 @@ impl Evaluation {
     /// moments (the wall's likely, alert and band times, a breach, the
     /// regime's start, the driver's date) stay where they were, and the
     /// times until them count down by the time since, to zero at most; the
-    /// trend's level moves on by its rate. Its words (how long a window or a regime is) stay as
-    /// they were written. Earlier than it was computed, it is as it was.
+    /// trend's level moves on by its rate. Its words (how long a window or
+    /// a regime is) stay as they were written. Earlier than it was
+    /// computed, it is as it was.
     pub fn counted_down(&self, now: UnixSeconds) -> Evaluation {
         let mut e = self.clone();
         let since = now - self.at;

@@ -405,8 +405,8 @@ pub fn headrooms(
     measured
         .into_iter()
         .zip(dates)
-        .map(|(m, date)| match m {
-            Ok(m) => m.dated(date.0, date.1),
+        .map(|(m, (date, steady_until))| match m {
+            Ok(m) => m.dated(date, steady_until),
             Err(h) => h,
         })
         .collect()

@@ -833,9 +833,8 @@ fn fit(
 }
 
 impl Fitted {
-    /// `f`, its reason saying what the fit held out.
-    /// `f` as said at `now`: with what a person must know of the newest
-    /// samples, and until when it holds.
+    /// `f` as said at `now`: its reason saying what the fit held out of the
+    /// newest samples, and until when it holds.
     fn said(&self, mut f: Forecast, now: UnixSeconds) -> Forecast {
         if self.held > 0 && f.status != Status::Breached {
             f.reason.push_str(&format!(

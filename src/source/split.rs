@@ -37,9 +37,10 @@ struct Frame {
 }
 
 /// Where the scanner is in `data.result`'s elements.
-#[derive(PartialEq)]
+#[derive(PartialEq, Default)]
 enum Place {
     /// Not in it.
+    #[default]
     Outside,
     /// Just inside its `[`: the first element decides.
     Start,
@@ -59,8 +60,8 @@ pub(crate) struct Split {
     escape: bool,
     /// The key being read, at one of the two outer objects.
     key: Option<Vec<u8>>,
-    /// Where it is in `data.result`; `None` before it.
-    result: Option<Place>,
+    /// Where it is in `data.result`.
+    result: Place,
     /// The element being read, and its own nesting of objects and string
     /// state.
     element: Vec<u8>,
@@ -107,7 +108,7 @@ impl Split {
     }
 
     fn in_result(&self) -> bool {
-        self.result.as_ref().is_some_and(|r| *r != Place::Outside)
+        self.result != Place::Outside
     }
 
     fn byte(&mut self, b: u8) -> Result<(), String> {
@@ -130,14 +131,14 @@ impl Split {
             return Ok(());
         }
         if self.in_result() && !b.is_ascii_whitespace() && b != b']' {
-            if self.result == Some(Place::Start) {
-                self.result = Some(if b == b'{' {
+            if self.result == Place::Start {
+                self.result = if b == b'{' {
                     Place::Objects
                 } else {
                     Place::Kept
-                });
+                };
             }
-            if self.result == Some(Place::Objects) {
+            if self.result == Place::Objects {
                 // Commas between the elements go with them.
                 match b {
                     b'{' => {
@@ -182,12 +183,12 @@ impl Split {
                     key: Vec::new(),
                 });
                 if is_result {
-                    self.result = Some(Place::Start);
+                    self.result = Place::Start;
                 }
             }
             b'}' | b']' => {
                 if self.in_result() && self.stack.len() == 3 {
-                    self.result = Some(Place::Outside);
+                    self.result = Place::Outside;
                 }
                 self.stack.pop();
             }
