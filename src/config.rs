@@ -193,7 +193,7 @@ pub struct EvaluationConfig {
     /// "0s" resolves at once, as Prometheus does.
     pub keep_firing_for: Option<Duration>,
     /// Alerts fire when the wall is at least this likely within a lead time.
-    /// Default 0.25; 0 < p <= 0.5 (0.05 is the earliest edge of the 90% band,
+    /// Default 0.3; 0 < p <= 0.5 (0.05 is the earliest edge of the 90% band,
     /// 0.5 the likely time).
     pub alert_probability: f64,
     /// How often each limit is backtested on its own longer history (four
@@ -2622,7 +2622,7 @@ seasonality = "none"
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.evaluation.resolve_margin, 1.5);
-        assert_eq!(config.evaluation.alert_probability, 0.25);
+        assert_eq!(config.evaluation.alert_probability, 0.3);
         assert_eq!(config.evaluation.concurrency, 8);
         assert!(config.source.tls.insecure_skip_verify);
         // An empty list turns alerting off.

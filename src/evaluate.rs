@@ -4,7 +4,7 @@
 //! whole life of an alert can be stepped through in a test.
 //!
 //! The alert rules, stated once:
-//! - An alert *fires* for a severity when the wall is at least 25% likely
+//! - An alert *fires* for a severity when the wall is at least 30% likely
 //!   within that severity's lead time (`Forecast::within`; a breach is within
 //!   any lead), and has stayed so for `hold` (like a rule's `for:`); a hold
 //!   of zero fires at once.

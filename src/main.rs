@@ -187,7 +187,7 @@ struct ForecastArgs {
     #[arg(long, value_parser = parse_seasonality)]
     seasonality: Option<Seasonality>,
     /// Alert when the wall is at least this likely within --lead
-    /// (0 < p <= 0.5; 0.05 = the band's earliest edge). Default 0.25; with
+    /// (0 < p <= 0.5; 0.05 = the band's earliest edge). Default 0.3; with
     /// `backtest --config`, the configuration's unless given.
     #[arg(long, value_parser = parse_probability)]
     alert_probability: Option<f64>,

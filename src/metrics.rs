@@ -49,9 +49,9 @@ const FORECAST_GAUGES: [(&str, &str); 9] = [
     ("runway_wall_value", "The wall the series is measured against, in the series' own unit."),
     ("runway_current_value", "The newest sample of the series."),
     ("runway_growth_rate_per_second", "The fitted trend's change per second, in the series' unit (negative when falling)."),
-    ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 25% likely (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
+    ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 30% likely (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
     ("runway_wall_timestamp_seconds", "When the series likely reaches its wall, Unix seconds (+Inf when not approaching; when it did, for a breach): minus time(), a time to wall that keeps counting down while the source is down and the forecast cannot be refreshed."),
-    ("runway_wall_alert_timestamp_seconds", "When the wall becomes 25% likely (evaluation.alert_probability), Unix seconds: runway_time_to_wall_alert_seconds as a moment (+Inf when not approaching or while the alert waits; when it did, for a breach). Minus time(), an alert time that keeps counting down while the limit cannot be evaluated."),
+    ("runway_wall_alert_timestamp_seconds", "When the wall becomes 30% likely (evaluation.alert_probability), Unix seconds: runway_time_to_wall_alert_seconds as a moment (+Inf when not approaching or while the alert waits; when it did, for a breach). Minus time(), an alert time that keeps counting down while the limit cannot be evaluated."),
 ];
 
 /// Removes every child of `family` whose `limit` label is `limit`, whatever

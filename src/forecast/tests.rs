@@ -440,7 +440,7 @@ fn spikes_do_not_move_the_forecast() {
 }
 
 #[test]
-fn alerts_fire_when_the_wall_is_one_chance_in_four_within_the_lead() {
+fn alerts_fire_when_the_wall_is_as_likely_as_alert_probability_within_the_lead() {
     let e = noise(5, 300);
     let s = history(300, 60.0, |x| {
         50.0 + 0.002 * x + 2.0 * e[(-x / 60.0) as usize]
@@ -448,7 +448,7 @@ fn alerts_fire_when_the_wall_is_one_chance_in_four_within_the_lead() {
     let f = run(&s, 100.0, Direction::Rising, ModelChoice::Linear);
     let eta = f.eta.unwrap();
     assert!(eta.lower < eta.alert && eta.alert < eta.likely, "{eta:?}");
-    assert!(f.within(eta.alert), "at the 25% edge: alert");
+    assert!(f.within(eta.alert), "at the alert_probability edge: alert");
     assert!(!f.within(0.99 * eta.alert), "before it: no alert");
     assert!(f.within(eta.likely));
 }

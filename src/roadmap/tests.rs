@@ -404,7 +404,7 @@ fn the_roadmap_ranks_first_to_break_first_then_what_can_wait() {
     for e in &mut es {
         let eta = e.forecast.eta.as_mut();
         match (e.limit.as_str(), eta) {
-            // Paging now on a wide band: the wall 25% likely within 0.8
+            // Paging now on a wide band: the wall 30% likely within 0.8
             // days of the 1-day critical lead, likely in 6.
             ("paging", Some(eta)) => eta.alert = 0.8 * DAY,
             // Likely in 4 days, its alert waiting (damped trends doubt it):
