@@ -1042,6 +1042,61 @@ fn a_kept_forecast_counts_down_to_what_computing_it_again_says() {
     assert_eq!(frozen.forecast.eta.map(|x| x.upper), Some(0.0));
 }
 
+/// A driver whose forecast the clock can change (a load drained every
+/// midnight, whose next drain may not come) makes its limit's evaluation
+/// one that is computed again at every evaluation, as a sawtooth of the
+/// limit's own is, though the limit's own forecast would hold for days.
+#[test]
+fn a_driver_the_clock_can_change_is_computed_again_not_counted_down() {
+    let now = T0 + 14.0 * DAY;
+    let jitter = |i: usize| 0.2 * ((i * 7919 % 101) as f64 / 50.0 - 1.0);
+    // A queue's depth climbs 50 a day and is drained every midnight, each
+    // drain leaving 5 more behind.
+    let drained: Vec<Sample> = (0..14 * 288)
+        .map(|i| {
+            let x = 300.0 * i as f64;
+            let v = 100.0 + 5.0 * (x / DAY).floor() + 50.0 * x.rem_euclid(DAY) / DAY;
+            Sample::new(T0 + x, v + jitter(i))
+        })
+        .collect();
+    // The same growth without the drains.
+    let steady: Vec<Sample> = drained
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Sample::new(s.t, 100.0 + 5.0 * (s.t - T0) / DAY + jitter(i)))
+        .collect();
+    // A latency that climbs steadily, far from its wall.
+    let latency = Series::new(
+        labels(&[("service", "checkout")]),
+        steady.iter().map(|s| Sample::new(s.t, 2.0 * s.v)).collect(),
+    );
+    let driven = |load: &[Sample]| {
+        evaluate(
+            "latency",
+            std::slice::from_ref(&latency),
+            &[1000.0],
+            &[Driver::Series(load)],
+            Direction::Rising,
+            &Settings::default(),
+            now,
+        )
+        .remove(0)
+    };
+    let driver_steady_until = |e: &Evaluation| match &e.headroom.basis {
+        roadmap::Basis::Driver(d) => d.steady_until,
+        b => panic!("{b:?}"),
+    };
+    let mut kept = Kept::default();
+    for (load, reused) in [(&steady, true), (&drained, false)] {
+        let e = driven(load);
+        assert!(e.forecast.steady_until > now + DAY, "{}", e.forecast.reason);
+        assert_eq!(driver_steady_until(&e) == now, !reused);
+        let print = fingerprint(&latency, 1000.0, Driver::Series(load));
+        kept.keep(print, e);
+        assert_eq!(kept.reuse(print, now + 60.0, 300.0).is_some(), reused);
+    }
+}
+
 /// Anything a forecast is computed from, changed, changes the fingerprint:
 /// one sample's value or time, the wall, the labels, the driver.
 #[test]
