@@ -1937,6 +1937,9 @@ async fn forecast_limit(
     })
     .await
     .map_err(|e| LimitError::Forecast(e.to_string()))?;
+    // The tasks are done with it: what they counted down moves to the
+    // next evaluation's kept forecasts rather than being copied.
+    let mut previous = Arc::try_unwrap(previous).unwrap_or_else(|shared| (*shared).clone());
     let mut evaluations = Vec::with_capacity(results.len());
     let mut failed = Vec::new();
     let mut next = evaluate::Kept::default();
@@ -1949,8 +1952,8 @@ async fn forecast_limit(
                     Made::Computed => next.keep(print, e.clone()),
                     Made::Reused => {
                         reused += 1;
-                        if let Some(computed) = previous.computed(print) {
-                            next.keep(print, computed.clone());
+                        if let Some(computed) = previous.take(print) {
+                            next.keep(print, computed);
                         }
                     }
                 }

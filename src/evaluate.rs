@@ -353,7 +353,7 @@ impl Evaluation {
 /// A range query's points are aligned to its step (see `engine::grid`), so
 /// the evaluations within one step fetch the same points: at the default
 /// 1-minute interval and 5-minute step, four forecasts in five are kept.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Kept {
     by_print: HashMap<u64, Evaluation>,
 }
@@ -367,9 +367,10 @@ impl Kept {
         (now >= e.at && now - e.at < max_age && now < e.steady_until()).then(|| e.counted_down(now))
     }
 
-    /// The forecast computed (not counted down) for `print`, if kept.
-    pub fn computed(&self, print: u64) -> Option<&Evaluation> {
-        self.by_print.get(&print)
+    /// The forecast computed (not counted down) for `print`, if kept,
+    /// taken out to be kept for the next evaluation.
+    pub fn take(&mut self, print: u64) -> Option<Evaluation> {
+        self.by_print.remove(&print)
     }
 
     /// Keeps `e`, computed from what `print` stands for.

@@ -935,16 +935,41 @@ fn falling_disk(now: f64, empty_at: f64) -> Series {
 }
 
 fn evaluate_disk(series: &Series, now: f64) -> Evaluation {
-    let mut e = evaluate(
+    evaluate_one(
         "disk_full",
-        std::slice::from_ref(series),
-        &[0.0],
-        &[Driver::Absent],
+        series,
+        0.0,
+        Driver::Absent,
         Direction::Falling,
+        now,
+    )
+}
+
+/// One series of `limit` evaluated at `now` with the default settings.
+fn evaluate_one(
+    limit: &str,
+    series: &Series,
+    wall: f64,
+    driver: Driver<'_>,
+    direction: Direction,
+    now: f64,
+) -> Evaluation {
+    evaluate(
+        limit,
+        std::slice::from_ref(series),
+        &[wall],
+        &[driver],
+        direction,
         &Settings::default(),
         now,
-    );
-    e.remove(0)
+    )
+    .remove(0)
+}
+
+/// Deterministic noise of ±0.2 for sample `i`, for the tests' generated
+/// disks and loads.
+fn jitter(i: usize) -> f64 {
+    0.2 * ((i * 7919 % 101) as f64 / 50.0 - 1.0)
 }
 
 /// A forecast kept from one evaluation and read at the next, its series
@@ -1008,16 +1033,14 @@ fn a_kept_forecast_counts_down_to_what_computing_it_again_says() {
         load.iter().map(|s| Sample::new(s.t, 2.0 * s.v)).collect(),
     );
     let driven = |now: f64| {
-        evaluate(
+        evaluate_one(
             "latency",
-            std::slice::from_ref(&latency),
-            &[1000.0],
-            &[Driver::Series(&load)],
+            &latency,
+            1000.0,
+            Driver::Series(&load),
             Direction::Rising,
-            &Settings::default(),
             now,
         )
-        .remove(0)
     };
     let date = |e: &Evaluation| match &e.headroom.basis {
         roadmap::Basis::Driver(d) => d.time_to_load.expect("the load grows to it"),
@@ -1049,7 +1072,6 @@ fn a_kept_forecast_counts_down_to_what_computing_it_again_says() {
 #[test]
 fn a_driver_the_clock_can_change_is_computed_again_not_counted_down() {
     let now = T0 + 14.0 * DAY;
-    let jitter = |i: usize| 0.2 * ((i * 7919 % 101) as f64 / 50.0 - 1.0);
     // A queue's depth climbs 50 a day and is drained every midnight, each
     // drain leaving 5 more behind.
     let drained: Vec<Sample> = (0..14 * 288)
@@ -1071,16 +1093,14 @@ fn a_driver_the_clock_can_change_is_computed_again_not_counted_down() {
         steady.iter().map(|s| Sample::new(s.t, 2.0 * s.v)).collect(),
     );
     let driven = |load: &[Sample]| {
-        evaluate(
+        evaluate_one(
             "latency",
-            std::slice::from_ref(&latency),
-            &[1000.0],
-            &[Driver::Series(load)],
+            &latency,
+            1000.0,
+            Driver::Series(load),
             Direction::Rising,
-            &Settings::default(),
             now,
         )
-        .remove(0)
     };
     let driver_steady_until = |e: &Evaluation| match &e.headroom.basis {
         roadmap::Basis::Driver(d) => d.steady_until,
@@ -1168,7 +1188,7 @@ fn a_forecast_the_clock_can_change_is_computed_again_not_counted_down() {
             } else {
                 83.0 + 8.0 * (x - skipped) / DAY
             };
-            Sample::new(t, v + 0.2 * ((i * 7919 % 101) as f64 / 50.0 - 1.0))
+            Sample::new(t, v + jitter(i))
         })
         .collect();
     // The points of one five-minute step, 5.9 hours after the cleanup
@@ -1179,16 +1199,14 @@ fn a_forecast_the_clock_can_change_is_computed_again_not_counted_down() {
         used.into_iter().filter(|s| s.t <= end).collect(),
     );
     let at = |now: f64| {
-        evaluate(
+        evaluate_one(
             "disk_full",
-            std::slice::from_ref(&series),
-            &[95.0],
-            &[Driver::Absent],
+            &series,
+            95.0,
+            Driver::Absent,
             Direction::Rising,
-            &Settings::default(),
             now,
         )
-        .remove(0)
     };
     let (early, late) = (at(end + 1.0), at(end + 299.0));
     let alert = |e: &Evaluation| e.forecast.eta.map_or(f64::INFINITY, |x| x.alert);

@@ -2517,6 +2517,13 @@ fn week_every_minute() -> String {
     DISK.replace("lookback = \"2d\"", "lookback = \"7d\"")
 }
 
+/// `runway_series_forecasts_total` of `disk_full` for `outcome`.
+fn forecasts(r: &Rig, outcome: &str) -> Option<f64> {
+    r.metric(&format!(
+        "runway_series_forecasts_total{{limit=\"disk_full\",outcome=\"{outcome}\"}}"
+    ))
+}
+
 /// The range's points are aligned to its five-minute step, so the
 /// evaluations a minute apart within one step read the same points: their
 /// forecasts are counted down from the step's first, not computed again
@@ -2526,11 +2533,6 @@ fn week_every_minute() -> String {
 async fn within_a_step_an_unchanged_series_forecast_is_counted_down_not_computed_again() {
     let mut r = rig(&week_every_minute());
     let clear = clearable_disk(&mut r);
-    let forecasts = |r: &Rig, outcome: &str| {
-        r.metric(&format!(
-            "runway_series_forecasts_total{{limit=\"disk_full\",outcome=\"{outcome}\"}}"
-        ))
-    };
     let likely = |r: &Rig| {
         let snap = r.snapshot.read().unwrap();
         let e = &snap.limits["disk_full"].evaluations[0];
@@ -2587,10 +2589,7 @@ async fn a_reload_that_changes_how_a_limit_is_forecast_has_it_computed_again() {
     let outcome = |r: &Rig| {
         let snap = r.snapshot.read().unwrap();
         let e = &snap.limits["disk_full"].evaluations[0];
-        (
-            r.metric("runway_series_forecasts_total{limit=\"disk_full\",outcome=\"computed\"}"),
-            e.forecast.model,
-        )
+        (forecasts(r, "computed"), e.forecast.model)
     };
     r.tick(T0).await;
     let (computed, chosen) = outcome(&r);
