@@ -679,6 +679,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let metrics = &self.metrics;
         metrics.limits_configured.set(self.plans.len() as i64);
         metrics.growth_factor.set(config.roadmap.growth_factor);
+        metrics.alert_probability.set(ev.alert_probability);
         // Every per-limit counter exists from the start, so that the first
         // event is an increase from zero that `increase()` can see (the
         // shipped rules alert on the first evaluation failure); a reload

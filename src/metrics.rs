@@ -37,6 +37,7 @@ pub struct Metrics {
     pub limits_configured: IntGauge,
     pub roadmap_changes: IntCounterVec,
     pub growth_factor: prometheus::Gauge,
+    pub alert_probability: prometheus::Gauge,
     pub config_reload_successful: IntGauge,
     pub config_reload_success_time: prometheus::Gauge,
 }
@@ -49,9 +50,9 @@ const FORECAST_GAUGES: [(&str, &str); 9] = [
     ("runway_wall_value", "The wall the series is measured against, in the series' own unit."),
     ("runway_current_value", "The newest sample of the series."),
     ("runway_growth_rate_per_second", "The fitted trend's change per second, in the series' unit (negative when falling)."),
-    ("runway_time_to_wall_alert_seconds", "Seconds until the wall is 30% likely (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
+    ("runway_time_to_wall_alert_seconds", "Seconds until the wall is as likely as runway_alert_probability (evaluation.alert_probability) for most of the trends and for all of them together, damped trends weighing whether the trend lasts (so it can exceed the likely time): alerts fire when this is within a lead time."),
     ("runway_wall_timestamp_seconds", "When the series likely reaches its wall, Unix seconds (+Inf when not approaching; when it did, for a breach): minus time(), a time to wall that keeps counting down while the source is down and the forecast cannot be refreshed."),
-    ("runway_wall_alert_timestamp_seconds", "When the wall becomes 30% likely (evaluation.alert_probability), Unix seconds: runway_time_to_wall_alert_seconds as a moment (+Inf when not approaching or while the alert waits; when it did, for a breach). Minus time(), an alert time that keeps counting down while the limit cannot be evaluated."),
+    ("runway_wall_alert_timestamp_seconds", "When the wall becomes as likely as runway_alert_probability (evaluation.alert_probability), Unix seconds: runway_time_to_wall_alert_seconds as a moment (+Inf when not approaching or while the alert waits; when it did, for a breach). Minus time(), an alert time that keeps counting down while the limit cannot be evaluated."),
 ];
 
 /// Removes every child of `family` whose `limit` label is `limit`, whatever
@@ -175,6 +176,11 @@ impl Metrics {
                 "The next order of magnitude of load (roadmap.growth_factor): breaking points with less load headroom must be addressed.",
             )
             .map_err(internal)?,
+            alert_probability: prometheus::Gauge::new(
+                "runway_alert_probability",
+                "How likely a wall must be within the lead time for runway to alert on it (evaluation.alert_probability, 0.3 by default): runway_time_to_wall_alert_seconds is the time until it is.",
+            )
+            .map_err(internal)?,
             config_reload_successful: IntGauge::new(
                 "runway_config_last_reload_successful",
                 "Whether the last reading of the configuration file (at start, SIGHUP or POST /-/reload) succeeded; when 0, runway runs on the configuration it read before.",
@@ -223,6 +229,8 @@ impl Metrics {
         r.register(Box::new(m.roadmap_changes.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.growth_factor.clone()))
+            .map_err(internal)?;
+        r.register(Box::new(m.alert_probability.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.config_reload_successful.clone()))
             .map_err(internal)?;

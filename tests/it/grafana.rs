@@ -105,9 +105,10 @@ async fn every_grafana_panel_query_returns_data_from_a_real_prometheus() {
 }
 
 /// The example alerting rules (`deploy/prometheus/runway-rules.yml`) read
-/// runway's metrics by name, as the dashboard does: each rule's expression
-/// must be PromQL that a real Prometheus scraping `runway demo` accepts, and
-/// every runway metric it names must be one that Prometheus has. promtool's
+/// runway's metrics by name, as the dashboard does: each rule's expression,
+/// and each query its annotations run, must be PromQL that a real
+/// Prometheus scraping `runway demo` accepts, and every runway metric it
+/// names must be one that Prometheus has. promtool's
 /// unit tests (`tests/it/deploy.rs`) feed the rules series they name
 /// themselves, so a metric renamed in runway, or a rule reading one that
 /// runway does not export, passes them and watches nothing.
@@ -118,6 +119,10 @@ async fn every_example_rule_reads_metrics_a_real_prometheus_has_from_runway() {
         rules.len() >= 10,
         "{RULES}: only {} rules found: is the walk broken?",
         rules.len()
+    );
+    assert!(
+        rules.iter().any(|(_, q)| q == "runway_alert_probability"),
+        "{RULES}: no description reads runway_alert_probability: is the walk broken?"
     );
 
     let (_demo, prometheus) = scraped_demo(&["runway_wall_alert_timestamp_seconds"]).await;
@@ -170,22 +175,54 @@ async fn scraped_demo(promql: &[&str]) -> (Demo, Prometheus) {
     (demo, prometheus)
 }
 
-/// (alert, expr) of every alerting rule of every group.
+/// (alert, expr) of every alerting rule of every group, and (alert's
+/// annotation, query) of every `query "..."` its annotations' templates run.
 fn rule_exprs(text: &str) -> Vec<(String, String)> {
     let doc: serde_yaml::Value =
         serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{RULES} is not YAML: {e}"));
-    doc["groups"]
+    let mut found = Vec::new();
+    let rules = doc["groups"]
         .as_sequence()
         .into_iter()
         .flatten()
-        .flat_map(|g| g["rules"].as_sequence().into_iter().flatten())
-        .filter_map(|r| {
-            Some((
-                r["alert"].as_str()?.to_string(),
-                r["expr"].as_str()?.to_string(),
-            ))
-        })
-        .collect()
+        .flat_map(|g| g["rules"].as_sequence().into_iter().flatten());
+    for rule in rules {
+        let (Some(alert), Some(expr)) = (rule["alert"].as_str(), rule["expr"].as_str()) else {
+            continue;
+        };
+        found.push((alert.to_string(), expr.to_string()));
+        for (name, template) in rule["annotations"].as_mapping().into_iter().flatten() {
+            let name = name.as_str().unwrap_or("?");
+            for query in template_queries(template.as_str().unwrap_or_default()) {
+                found.push((format!("{alert} (its {name})"), query));
+            }
+        }
+    }
+    found
+}
+
+/// The PromQL of each `query "..."` in an alert template (Go's quoting:
+/// backslash escapes).
+fn template_queries(template: &str) -> Vec<String> {
+    let mut queries = Vec::new();
+    let mut rest = template;
+    while let Some(at) = rest.find("query \"") {
+        rest = &rest[at + "query \"".len()..];
+        let mut query = String::new();
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => query.extend(chars.next().map(|(_, c)| c)),
+                '"' => {
+                    rest = &rest[i + 1..];
+                    break;
+                }
+                c => query.push(c),
+            }
+        }
+        queries.push(query);
+    }
+    queries
 }
 
 /// One query of one panel, as written in the dashboard.

@@ -2423,6 +2423,43 @@ async fn a_reloaded_growth_factor_is_not_a_move_of_the_roadmap() {
     );
 }
 
+/// The example rules' descriptions say how likely a wall is when it pages
+/// ("at least 30% likely") from `runway_alert_probability`: it follows the
+/// setting through a reload, as the alert times do.
+#[tokio::test]
+async fn the_alert_probability_is_exported_and_follows_a_reload() {
+    let mut r = rig(DISK);
+    // Filling with noise, so that the wall's time is uncertain.
+    let fill = filling(T0 + 3.0 * DAY);
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![(
+            labels(&[("instance", "db-1")]),
+            Arc::new(move |t: f64| fill(t) + 2e9 * crate::support::noise(7, (t / 60.0) as u64)),
+        )],
+    );
+    r.tick(T0).await;
+    assert_eq!(r.metric("runway_alert_probability "), Some(0.3));
+    let at = |r: &Rig| {
+        r.metrics.render().lines().find_map(|l| {
+            l.strip_prefix("runway_time_to_wall_alert_seconds{")
+                .and_then(|rest| rest.rsplit(' ').next())
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+    };
+    let before = at(&r).expect("an alert time for the filling disk");
+
+    let bolder = DISK.replace("[evaluation]\n", "[evaluation]\nalert_probability = 0.1\n");
+    r.reload(&bolder, T0 + 30.0);
+    r.tick(T0 + 60.0).await;
+    assert_eq!(r.metric("runway_alert_probability "), Some(0.1));
+    let after = at(&r).expect("an alert time for the filling disk");
+    assert!(
+        after < before - 60.0,
+        "a wall 10% likely comes before one 30% likely: {after} s, was {before} s"
+    );
+}
+
 /// A reload's reply says what moved where the limits do not show it: new
 /// Alertmanagers, new source settings.
 #[tokio::test]
