@@ -1859,6 +1859,53 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A limit's kept forecasts, taken out of its `Plan` for one evaluation
+/// and shared with its blocking tasks. Dropped before `finish`, when the
+/// evaluation is abandoned (a shutdown, a changed configuration, whose
+/// reload then carries them to the limit's new plan) or fails, it puts
+/// them back: the next evaluation still counts them down rather than
+/// computing every series of the limit again.
+struct TakenKept<'a> {
+    slot: &'a std::sync::Mutex<evaluate::Kept>,
+    kept: Option<Arc<evaluate::Kept>>,
+}
+
+impl<'a> From<&'a std::sync::Mutex<evaluate::Kept>> for TakenKept<'a> {
+    fn from(slot: &'a std::sync::Mutex<evaluate::Kept>) -> Self {
+        let kept = std::mem::take(&mut *lock(slot));
+        TakenKept {
+            slot,
+            kept: Some(Arc::new(kept)),
+        }
+    }
+}
+
+impl TakenKept<'_> {
+    /// The kept forecasts, for the evaluation's tasks to read.
+    fn shared(&self) -> Arc<evaluate::Kept> {
+        self.kept.clone().unwrap_or_default()
+    }
+
+    /// The evaluation finished: the kept forecasts are its own (moved if
+    /// its tasks have let go of them, as they have once they are done).
+    fn finish(mut self) -> evaluate::Kept {
+        self.kept.take().map(owned).unwrap_or_default()
+    }
+}
+
+impl Drop for TakenKept<'_> {
+    fn drop(&mut self) {
+        if let Some(kept) = self.kept.take() {
+            *lock(self.slot) = owned(kept);
+        }
+    }
+}
+
+/// `kept` itself when nothing else holds it, else a copy.
+fn owned(kept: Arc<evaluate::Kept>) -> evaluate::Kept {
+    Arc::try_unwrap(kept).unwrap_or_else(|shared| (*shared).clone())
+}
+
 /// Forecasts a limit's fetched series. Forecasting is CPU work (about 2 ms a
 /// series): it runs on the blocking pool, so that /metrics and the API stay
 /// responsive while thousands of series are fitted, split into up to
@@ -1891,10 +1938,9 @@ async fn forecast_limit(
     let settings = plan.settings();
     let driver_error = f.drivers.as_ref().and_then(|d| d.as_ref().err().cloned());
     let drivers = f.drivers;
-    // Taken for this evaluation (one that is abandoned leaves none, and
-    // the next computes every forecast).
-    let previous = Arc::new(std::mem::take(&mut *lock(&plan.kept)));
-    let kept = Arc::clone(&previous);
+    // Taken for this evaluation, and put back if it does not finish.
+    let taken = TakenKept::from(&plan.kept);
+    let kept = taken.shared();
     // A forecast is counted down for at most a step: after it the range's
     // points move, and so would an unchanged series' forecast's words.
     let max_age = plan.step;
@@ -1940,7 +1986,7 @@ async fn forecast_limit(
     .map_err(|e| LimitError::Forecast(e.to_string()))?;
     // The tasks are done with it: what they counted down moves to the
     // next evaluation's kept forecasts rather than being copied.
-    let mut previous = Arc::try_unwrap(previous).unwrap_or_else(|shared| (*shared).clone());
+    let mut previous = taken.finish();
     let mut evaluations = Vec::with_capacity(results.len());
     let mut failed = Vec::new();
     let mut next = evaluate::Kept::default();
@@ -2163,6 +2209,55 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert_eq!(started.load(Ordering::SeqCst), 1, "of {chunks} chunks");
+    }
+
+    /// A limit's kept forecasts survive an evaluation that is abandoned
+    /// (or fails) while its tasks still hold them, and a reload carries
+    /// them on: the next evaluation counts them down rather than computing
+    /// every series again. One that finishes moves them on itself.
+    #[test]
+    fn kept_forecasts_taken_by_an_evaluation_that_does_not_finish_are_put_back() {
+        use crate::model::{Direction, Sample, Series};
+        use crate::roadmap::Driver;
+        let now = 1_000_000.0;
+        let series = Series {
+            labels: crate::model::Labels::new(),
+            samples: (0..100)
+                .map(|i| Sample::new(now - 60.0 * f64::from(99 - i), 1000.0 - f64::from(i)))
+                .collect(),
+        };
+        let evaluation = evaluate::evaluate(
+            "disk_full",
+            std::slice::from_ref(&series),
+            &[0.0],
+            &[Driver::Absent],
+            Direction::Falling,
+            &Settings::default(),
+            now,
+        )
+        .remove(0);
+        let print = evaluate::fingerprint(&series, 0.0, Driver::Absent);
+        let reusable = |slot: &std::sync::Mutex<evaluate::Kept>| {
+            lock(slot).reuse(print, now + 60.0, 300.0).is_some()
+        };
+        let slot = std::sync::Mutex::new(evaluate::Kept::default());
+        lock(&slot).keep(print, evaluation);
+        assert!(reusable(&slot));
+
+        // Abandoned while a task still reads them.
+        let taken = TakenKept::from(&slot);
+        let task = taken.shared();
+        assert!(!reusable(&slot), "taken while the evaluation runs");
+        drop(taken);
+        assert!(reusable(&slot), "put back when it is abandoned");
+        assert!(task.reuse(print, now + 60.0, 300.0).is_some());
+        drop(task);
+
+        // Finished: the evaluation has them, and keeps what it will.
+        let taken = TakenKept::from(&slot);
+        let mut finished = taken.finish();
+        assert!(!reusable(&slot), "the evaluation puts back its own");
+        assert!(finished.take(print).is_some());
     }
 
     #[test]
