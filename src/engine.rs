@@ -2212,9 +2212,10 @@ mod tests {
     }
 
     /// A limit's kept forecasts survive an evaluation that is abandoned
-    /// (or fails) while its tasks still hold them, and a reload carries
-    /// them on: the next evaluation counts them down rather than computing
-    /// every series again. One that finishes moves them on itself.
+    /// (or fails) while its tasks still hold them: the next evaluation (or
+    /// the reload that abandoned it, for the limit's new plan) finds them
+    /// and counts them down rather than computing every series again. One
+    /// that finishes moves them on itself.
     #[test]
     fn kept_forecasts_taken_by_an_evaluation_that_does_not_finish_are_put_back() {
         use crate::model::{Direction, Sample, Series};
