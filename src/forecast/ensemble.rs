@@ -100,9 +100,13 @@ pub(super) fn backtest_error(
         // A trend that levels off is fitted on its own time axis, where
         // the anchor is 0, at the time constant the history up to the
         // origin shows (none: it would have been a straight trend then).
-        let easing = src
-            .easing
-            .and_then(|_| crate::forecast::regime::easing(known, src.toward));
+        let easing = src.easing.and_then(|e| {
+            if e.bend.accelerates() {
+                crate::forecast::regime::accelerating(known, src.toward)
+            } else {
+                crate::forecast::regime::easing(known, src.toward)
+            }
+        });
         let (axis, origin) = match easing {
             Some(bend) => (Cow::Owned(eased(head, anchor, bend)), 0.0),
             None => (Cow::Borrowed(head), anchor),
@@ -193,6 +197,11 @@ pub(super) fn damped_reach(h: f64, tau: f64) -> f64 {
 /// the rest falls by `e` every `tau` seconds. `steady` 0 levels off
 /// towards the trend's level plus its slope times `tau` (a warm-up, a
 /// cache settling); 1 is a straight trend. Before now as after it.
+///
+/// An infinite `steady` is a rate that rises without end, by today's rate
+/// every `tau` seconds: growth that accelerates steadily, whose curve is a
+/// parabola, `h + h^2 / (2 tau)` (see [`Bend::accelerating`]). Before its
+/// vertex, `tau` seconds ago, the axis stays at the vertex.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Bend {
     pub(super) tau: f64,
@@ -209,10 +218,28 @@ impl Bend {
         }
     }
 
+    /// The axis of growth whose rate rises by today's every `tau`
+    /// seconds.
+    pub(super) fn accelerating(tau: f64) -> Self {
+        Self {
+            tau,
+            steady: f64::INFINITY,
+        }
+    }
+
+    /// Whether the rate rises without end (see [`Bend::accelerating`]).
+    pub(super) fn accelerates(self) -> bool {
+        self.steady == f64::INFINITY
+    }
+
     /// Where `h` seconds from now fall on the axis.
     pub(super) fn reach(self, h: f64) -> f64 {
         if self.tau.is_nan() || self.tau <= 0.0 {
             return h;
+        }
+        if self.accelerates() {
+            let h = h.max(-self.tau);
+            return h + h * h / (2.0 * self.tau);
         }
         self.steady * h - (1.0 - self.steady) * self.tau * (-h / self.tau).exp_m1()
     }
@@ -222,6 +249,14 @@ impl Bend {
     pub(super) fn time(self, x: f64) -> f64 {
         if !(self.tau > 0.0 && x > 0.0) {
             return x;
+        }
+        if self.accelerates() {
+            if !x.is_finite() {
+                return x;
+            }
+            // The positive root of h^2 / (2 tau) + h = x, in a form that
+            // keeps its digits when x is small against tau.
+            return 2.0 * x / (1.0 + (1.0 + 2.0 * x / self.tau).sqrt());
         }
         if self.steady <= 0.0 {
             return damped_time(x, self.tau);
@@ -414,18 +449,18 @@ pub(super) fn mixture_quantile(members: &[(Option<Eta>, f64)], q: f64, reading: 
 /// majority of members that each find the wall just likely enough does not
 /// page while the rest see no wall at all.
 fn alert_time(members: &[Member], weights: &[f64], alert_probability: f64) -> f64 {
-    let voted = weighted_median(
+    let alerting = || {
         members
             .iter()
             .zip(weights)
+            .filter(|(m, _)| m.role != Role::Shown)
+    };
+    let voted = weighted_median(
+        alerting()
             .map(|(m, w)| (m.forecast.eta.map_or(f64::INFINITY, |e| e.alert), *w))
             .collect(),
     );
-    let all: Vec<(Option<Eta>, f64)> = members
-        .iter()
-        .zip(weights)
-        .map(|(m, w)| (m.forecast.eta, *w))
-        .collect();
+    let all: Vec<(Option<Eta>, f64)> = alerting().map(|(m, w)| (m.forecast.eta, *w)).collect();
     let pooled = mixture_quantile(&all, alert_probability, Reading::Alert(alert_probability));
     voted.max(pooled)
 }
@@ -452,6 +487,12 @@ pub(super) enum Role {
     /// allows for it, nothing else does. A straight trend through growth
     /// that compounds reaches the wall late, and its band with it.
     Alternative,
+    /// A trend for the times shown and the band, not for when to alert:
+    /// growth that accelerates, seen as a curve through the whole history
+    /// (see `fit`). It moves the likely time towards the curve where the
+    /// straight trends fall behind it; a page still needs the straight
+    /// trends of the current regime.
+    Shown,
 }
 
 /// Combines the members' forecasts, each weighted by how well it predicted
@@ -464,8 +505,9 @@ pub(super) enum Role {
 /// moves only as far as the evidence does; and its band is as wide as their
 /// disagreement.
 ///
-/// The times shown are the straight and exponential members'. The alert
-/// time is every member's, damped ones included: an alert weighs whether
+/// The times shown are the straight, exponential and accelerating
+/// members'. The alert time is every member's but the accelerating ones'
+/// (see [`Role::Shown`]), damped ones included: an alert weighs whether
 /// the trend will last as far as the wall, a doubt that a series which
 /// meanders (a temperature, a random walk) earns in its backtests. Meeting
 /// it costs a page; the times on a dashboard stay the trend's. Members
@@ -509,7 +551,7 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
     // Without a straight member (only damped ones could be tested), all
     // members speak for the times shown.
     let only_damped = members.iter().all(|x| x.role == Role::Damped);
-    let shown = |m: &Member| m.role == Role::Trend || only_damped;
+    let shown = |m: &Member| matches!(m.role, Role::Trend | Role::Shown) || only_damped;
     let best = weights
         .iter()
         .enumerate()
@@ -693,6 +735,75 @@ mod tests {
         };
         assert_eq!(plateau.time(1.5 * day), f64::INFINITY);
         assert_eq!(Bend::damped(day), plateau);
+    }
+
+    #[test]
+    fn an_accelerating_axis_runs_ahead_of_the_clock_and_is_inverted() {
+        let day = 86_400.0;
+        let bend = Bend::accelerating(10.0 * day);
+        assert!(bend.accelerates() && !Bend::damped(day).accelerates());
+        for h in [1.0, 60.0, 3600.0, day, 30.0 * day, 1e4 * day] {
+            let x = bend.reach(h);
+            // The rate rises by today's every tau: h + h^2 / (2 tau).
+            assert!(
+                (x - (h + h * h / (20.0 * day))).abs() <= 1e-9 * x,
+                "{h}: {x}"
+            );
+            let back = bend.time(x);
+            assert!((back - h).abs() <= 1e-9 * h, "{h} -> {x} -> {back}");
+        }
+        // Before its vertex, tau ago, the curve is at the vertex.
+        assert_eq!(bend.reach(-20.0 * day), bend.reach(-10.0 * day));
+        assert_eq!(bend.time(f64::INFINITY), f64::INFINITY);
+    }
+
+    /// A member shown but not alerting (a parabola through the whole
+    /// history) moves the likely time and the band; the page stays where
+    /// the trends put it.
+    #[test]
+    fn an_accelerating_member_moves_the_times_shown_not_the_page() {
+        let why = Why {
+            noun: "trend".into(),
+            note: String::new(),
+        };
+        let straight = || Member {
+            forecast: Forecast {
+                eta: Some(Eta {
+                    lower: 8.0,
+                    likely: 10.0,
+                    upper: 12.0,
+                    alert: 9.0,
+                }),
+                ..member(None).forecast
+            },
+            ..member(None)
+        };
+        let curve = Member {
+            error: 0.5,
+            role: Role::Shown,
+            forecast: Forecast {
+                eta: Some(Eta {
+                    lower: 4.0,
+                    likely: 5.0,
+                    upper: 6.0,
+                    alert: 4.5,
+                }),
+                ..member(None).forecast
+            },
+        };
+        let alone = combine(vec![straight(), straight()], &why, 0.3)
+            .eta
+            .expect("approaching");
+        let with = combine(vec![straight(), straight(), curve], &why, 0.3)
+            .eta
+            .expect("approaching");
+        assert_eq!(alone.likely, 10.0);
+        // The curve (weight 1 against the trends' 0.5 each) carries the
+        // weighted median, and the band's near edge with it.
+        assert_eq!(with.likely, 5.0);
+        assert!(with.lower < 6.0, "{with:?}");
+        // The page is the trends' alone.
+        assert_eq!(with.alert, alone.alert);
     }
 
     #[test]

@@ -362,6 +362,9 @@ enum Kind {
     Damped,
     /// A trend whose rate eases (see `Easing`).
     Easing,
+    /// A trend whose rate rises steadily, through the whole history (see
+    /// `accelerating_source`).
+    Accelerating,
 }
 
 /// A series made ready for a trend on one scale: cycle out, current regime.
@@ -392,13 +395,14 @@ struct Source<'a> {
     across_regimes: bool,
     /// +1 when the wall is above, -1 when below.
     toward: f64,
-    /// A trend whose rate eases, fitted on its own stretch.
+    /// A trend on a bent time axis, whose rate eases or accelerates,
+    /// fitted on its own stretch.
     easing: Option<Easing>,
 }
 
-/// A trend whose rate eases (see `ensemble::Bend`): on its bent time axis
-/// it is a straight line, fitted, backtested and banded as one, and timed
-/// back on the clock as a damped trend is.
+/// A trend whose rate eases, or accelerates (see `ensemble::Bend`): on its
+/// bent time axis it is a straight line, fitted, backtested and banded as
+/// one, and timed back on the clock as a damped trend is.
 #[derive(Clone, Copy, Debug)]
 struct Easing {
     bend: ensemble::Bend,
@@ -705,6 +709,17 @@ fn fit(
     let easing = (settings.model == ModelChoice::Auto)
         .then(|| easing_source(&values, direction, now))
         .flatten();
+    // Growth that accelerates (a repository that gains contributors, a
+    // business whose traffic grows faster each year): a straight trend
+    // through it falls behind, and straight lines through its curve break
+    // it into regimes. When the curve through the whole history bends
+    // towards the wall, it is fitted too (see `accelerating_source`), and
+    // takes part in the times shown when it predicted the series' own past
+    // better than every straight trend. Not in when to alert (see
+    // `ensemble::Role::Shown`).
+    let accelerating = (settings.model == ModelChoice::Auto)
+        .then(|| accelerating_source(&values, direction))
+        .flatten();
     // Every candidate is scored on the same stretch: the longest current
     // regime, so that a scale that sees one long regime (compounding growth
     // on the log scale, or a trend that levels off on its own time axis) is
@@ -729,18 +744,22 @@ fn fit(
         .into_iter()
         .flat_map(|src| fitted_candidates(src, &data, from, now, accumulates))
         .collect();
+    let straight = candidates
+        .iter()
+        .filter(|c| c.kind == Kind::Straight)
+        .map(|c| c.error)
+        .fold(f64::INFINITY, f64::min);
     if let Some(src) = easing {
-        let straight = candidates
-            .iter()
-            .filter(|c| c.kind == Kind::Straight)
-            .map(|c| c.error)
-            .fold(f64::INFINITY, f64::min);
         let eased_ones = fitted_candidates(src, &data, from, now, accumulates);
         candidates.extend(
             eased_ones
                 .into_iter()
                 .filter(|c| c.error < CLEARLY_BETTER * straight),
         );
+    }
+    if let Some(src) = accelerating {
+        let curves = fitted_candidates(src, &data, from, now, accumulates);
+        candidates.extend(curves.into_iter().filter(|c| c.error < straight));
     }
     // Compounding growth extrapolates much faster than a straight trend; a
     // history that cannot tell the two apart is no evidence for it. In
@@ -782,6 +801,17 @@ fn fit(
     let compounding = candidates
         .iter()
         .any(|c| c.kind == Kind::Exponential && c.role != Role::Alternative);
+    // Acceleration that the evidence establishes as compounding (its rate
+    // rising by the rate test, exponential trends that predicted its past
+    // better than straight ones) is the exponential trends' to show: a
+    // parabola through it is a rougher copy that falls behind it at long
+    // range, yet can predict the near past as well. Beside exponential
+    // trends, a parabola through a pool growing 5% a day took the likely
+    // time: 41 days for a wall 31 days away. The parabola is for growth
+    // that accelerates without the evidence of compounding.
+    if compounding {
+        candidates.retain(|c| c.kind != Kind::Accelerating);
+    }
     // The straight trend across regimes stands for a regime change that may
     // be a wander. When the growth compounds and the log scale sees one
     // regime where the values see a change, the change is the values'
@@ -796,6 +826,20 @@ fn fit(
     // the held-out set (US population, Johnson & Johnson).
     if compounding && log.as_ref().is_some_and(|l| l.start < values.start) {
         for c in candidates.iter_mut().filter(|c| c.across_regimes) {
+            c.role = Role::Damped;
+        }
+    }
+    // Straight lines through a curve break it into regimes. When the
+    // values' current regime began within the history and the curve
+    // through the whole of it predicted that regime better than the
+    // regime's own straight trends (it is a member, above), the change was
+    // the curve bending: the regime's trends are pieces of it, and like
+    // damped twins they weigh only when to alert.
+    if values.start > 0 && candidates.iter().any(|c| c.kind == Kind::Accelerating) {
+        for c in candidates
+            .iter_mut()
+            .filter(|c| c.kind == Kind::Straight && !c.across_regimes)
+        {
             c.role = Role::Damped;
         }
     }
@@ -821,11 +865,23 @@ fn fit(
     if mean_rates {
         note.push_str(", with mean rates, as the series only moves towards the wall");
     }
-    // A trend that levels off is not straight: the count says "trends".
-    let (noun, note) = if candidates.iter().any(|c| c.kind == Kind::Easing) {
-        ("trend".to_string(), format!(", one levelling off{note}"))
-    } else {
+    // A trend that levels off or accelerates is not straight: the count
+    // says "trends".
+    let bent: Vec<&str> = [
+        (Kind::Easing, "levelling off"),
+        (Kind::Accelerating, "accelerating"),
+    ]
+    .into_iter()
+    .filter(|(kind, _)| candidates.iter().any(|c| c.kind == *kind))
+    .map(|(_, said)| said)
+    .collect();
+    let (noun, note) = if bent.is_empty() {
         (noun, note)
+    } else {
+        (
+            "trend".to_string(),
+            format!(", one {}{note}", bent.join(", one ")),
+        )
     };
     let why = Why { noun, note };
     if candidates.iter().all(|c| c.role == Role::Alternative) {
@@ -1010,7 +1066,12 @@ fn fitted_candidates(
         }
         if let Some(Easing { bend, .. }) = src.easing {
             let halving = crate::evaluate::human_duration(bend.tau * std::f64::consts::LN_2);
-            reason.push_str(&if bend.steady > 0.0 {
+            reason.push_str(&if bend.accelerates() {
+                format!(
+                    " over the whole history, accelerating: its rate rising by today's every {}",
+                    crate::evaluate::human_duration(bend.tau)
+                )
+            } else if bend.steady > 0.0 {
                 format!(
                     ", its rate easing to a steady {:.0}% of today's (the rest halving every {halving})",
                     100.0 * bend.steady
@@ -1040,6 +1101,9 @@ fn fitted_candidates(
         // as far as the window it was seen over. A trend that levels off
         // is its own damping.
         let variants = match (p.scale, src.easing) {
+            (Scale::Values, Some(e)) if e.bend.accelerates() => {
+                vec![(straight, Some(e.bend), Kind::Accelerating)]
+            }
             (Scale::Values, Some(e)) => vec![(straight, Some(e.bend), Kind::Easing)],
             (Scale::Values, None) => std::iter::once((straight, None, Kind::Straight))
                 .chain(damped.map(|d| (d, Some(ensemble::Bend::damped(span)), Kind::Damped)))
@@ -1061,6 +1125,7 @@ fn fitted_candidates(
                 role: match kind {
                     Kind::Damped => Role::Damped,
                     Kind::Straight | Kind::Exponential | Kind::Easing => Role::Trend,
+                    Kind::Accelerating => Role::Shown,
                 },
                 fit: TrendFit {
                     model,
@@ -1098,6 +1163,24 @@ fn easing_source(values: &Prepared, direction: Direction, now: UnixSeconds) -> O
         across_regimes: false,
         toward: sign,
         easing: Some(Easing { bend, start }),
+    })
+}
+
+/// A source of trends that accelerate steadily, for a series whose curve
+/// through its whole history bends towards the wall (see
+/// `regime::accelerating`): across the values' regimes, which straight
+/// lines through a curve make. A real change (a cleanup, a restart) makes
+/// the curve predict the current regime badly, and its backtests keep it
+/// out. `None` when the curve bends away.
+fn accelerating_source(values: &Prepared, direction: Direction) -> Option<Source<'_>> {
+    let sign = direction.sign();
+    let bend = regime::accelerating(&values.adjusted, sign)?;
+    Some(Source {
+        p: values,
+        slope: robust::Slope::Robust,
+        across_regimes: false,
+        toward: sign,
+        easing: Some(Easing { bend, start: 0 }),
     })
 }
 

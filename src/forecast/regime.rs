@@ -493,6 +493,82 @@ pub(super) fn easing(samples: &[Sample], sign: f64) -> Option<super::ensemble::B
     best.map(|(_, bend)| bend)
 }
 
+/// How many points the curve of [`accelerating`] is fitted through: the
+/// medians of as many blocks of the history (fewer for a short one, of at
+/// least three samples each).
+const CURVE_BLOCKS: usize = 16;
+
+/// The fewest points a curve is fitted through: as for a trend window
+/// (`ensemble::MIN_WINDOW`), seven, of which two may be bad.
+const MIN_CURVE_POINTS: usize = 7;
+
+/// Growth towards `sign` (+1: up, -1: down) that accelerates steadily: the
+/// parabola through `samples` by least squares, as the axis of
+/// `Bend::accelerating`, `tau` the time in which its rate rises by today's.
+/// It is fitted to the medians (of time and value) of up to
+/// [`CURVE_BLOCKS`] blocks of equal count, so that a spike moves no point,
+/// or to the samples themselves when there are too few for seven blocks of
+/// three. `None` for fewer than seven samples, or a parabola whose rate now
+/// points away from the wall or that bends away from it.
+pub(super) fn accelerating(samples: &[Sample], sign: f64) -> Option<super::ensemble::Bend> {
+    let n = samples.len();
+    if n < MIN_CURVE_POINTS {
+        return None;
+    }
+    let blocks = (n / BLOCK_SAMPLES).min(CURVE_BLOCKS);
+    let points: Vec<Sample> = if blocks >= MIN_CURVE_POINTS {
+        (0..blocks)
+            .map(|k| {
+                let block = &samples[k * n / blocks..(k + 1) * n / blocks];
+                let v: Vec<f64> = block.iter().map(|s| s.v).collect();
+                let t = block[block.len() / 2].t;
+                super::robust::median(&v).map(|v| Sample::new(t, v))
+            })
+            .collect::<Option<_>>()?
+    } else {
+        samples.to_vec()
+    };
+    let now = samples[n - 1].t;
+    let span = now - samples[0].t;
+    if span <= 0.0 {
+        return None;
+    }
+    // Least squares of v on 1, x and x^2, x the time from now in spans:
+    // the normal equations, solved by Cramer's rule.
+    let mut m = [[0.0; 3]; 3];
+    let mut b = [0.0; 3];
+    for p in &points {
+        let x = (p.t - now) / span;
+        let powers = [1.0, x, x * x];
+        for (i, pi) in powers.iter().enumerate() {
+            for (j, pj) in powers.iter().enumerate() {
+                m[i][j] += pi * pj;
+            }
+            b[i] += pi * p.v;
+        }
+    }
+    let det = |m: &[[f64; 3]; 3]| {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    };
+    let d = det(&m);
+    let coefficient = |j: usize| {
+        let mut mj = m;
+        for (row, bi) in mj.iter_mut().zip(b) {
+            row[j] = bi;
+        }
+        det(&mj) / d
+    };
+    // The rate now and the curvature, both towards the wall: with v = c0 +
+    // c1 x + c2 x^2 = c0 + c1 (x + x^2 / (2 c1 / c2)), the rate rises by
+    // today's in c1 / (2 c2) spans.
+    let (rate, curvature) = (coefficient(1) * sign, coefficient(2) * sign);
+    let tau = span * rate / (2.0 * curvature);
+    (rate > 0.0 && curvature > 0.0 && tau.is_finite() && tau > 0.0)
+        .then(|| super::ensemble::Bend::accelerating(tau))
+}
+
 /// Least squares of `rates` on a steady part and a decaying one (`xs`:
 /// the decaying part at each block as a multiple of what is left of it
 /// now), the steady part at least 0; the two parts now, `None` when
@@ -542,6 +618,51 @@ mod tests {
         (0..n)
             .map(|i| Sample::new(300.0 * i as f64, f(i)))
             .collect()
+    }
+
+    #[test]
+    fn a_curve_that_accelerates_is_found_through_noise_and_spikes() {
+        // Used space rising by 2 a day, and 0.04 a day faster every day (its
+        // rate rises by today's in 50 days), hourly for 60 days, through
+        // noise of ±3 and a spike of +200 every fifth day.
+        let hour = 3600.0;
+        let day = 24.0 * hour;
+        let s = series(1440, |i| {
+            let d = i as f64 / 24.0;
+            let spike = if i % 120 == 60 { 200.0 } else { 0.0 };
+            100.0 + 2.0 * d + 0.02 * d * d + 3.0 * noise(i) + spike
+        })
+        .into_iter()
+        .map(|x| Sample::new(x.t * 12.0, x.v))
+        .collect::<Vec<_>>();
+        let bend = accelerating(&s, 1.0).expect("it accelerates");
+        assert!(bend.accelerates());
+        // Now (day 60) the rate is 2 + 0.04 * 60 = 4.4 a day, rising by
+        // 0.04 a day each day: by today's in 110 days.
+        let days = bend.tau / day;
+        assert!((days - 110.0).abs() < 11.0, "{days}");
+        // Free space, the same curve falling towards a wall below.
+        let free: Vec<Sample> = s.iter().map(|x| Sample::new(x.t, 1000.0 - x.v)).collect();
+        let bend = accelerating(&free, -1.0).expect("it accelerates down");
+        assert!((bend.tau / day - 110.0).abs() < 11.0, "{bend:?}");
+        // Neither accelerates the other way.
+        assert_eq!(accelerating(&s, -1.0), None);
+        assert_eq!(accelerating(&free, 1.0), None);
+    }
+
+    #[test]
+    fn a_curve_that_bends_away_or_a_rate_that_points_away_is_no_acceleration() {
+        // A fill that tapers: its curve bends away from a wall above.
+        let s = series(2000, |i| 100.0 * (1.0 - (-(i as f64) / 1500.0).exp()));
+        assert_eq!(accelerating(&s, 1.0), None);
+        // Falling ever slower: it bends up, but it falls now.
+        let s = series(2000, |i| {
+            let x = i as f64 - 2500.0;
+            x * x / 1000.0
+        });
+        assert_eq!(accelerating(&s, 1.0), None);
+        // Too few samples for a curve.
+        assert_eq!(accelerating(&series(6, |i| (i * i) as f64), 1.0), None);
     }
 
     #[test]
