@@ -742,24 +742,29 @@ fn fit(
     }
     let mut candidates: Vec<Candidate> = pool
         .into_iter()
-        .flat_map(|src| fitted_candidates(src, &data, from, now, accumulates))
+        .flat_map(|src| fitted_candidates(src, &data, from, now, accumulates, None))
         .collect();
     let straight = candidates
         .iter()
         .filter(|c| c.kind == Kind::Straight)
         .map(|c| c.error)
         .fold(f64::INFINITY, f64::min);
-    if let Some(src) = easing {
-        let eased_ones = fitted_candidates(src, &data, from, now, accumulates);
-        candidates.extend(
-            eased_ones
-                .into_iter()
-                .filter(|c| c.error < CLEARLY_BETTER * straight),
-        );
-    }
-    if let Some(src) = accelerating {
-        let curves = fitted_candidates(src, &data, from, now, accumulates);
-        candidates.extend(curves.into_iter().filter(|c| c.error < straight));
+    // A trend that eases joins when it predicted the series' own past
+    // clearly better than every straight trend, the curve when it did
+    // better.
+    let bent = [
+        (easing, CLEARLY_BETTER * straight),
+        (accelerating, straight),
+    ];
+    for (src, bar) in bent.into_iter().filter_map(|(s, bar)| Some((s?, bar))) {
+        candidates.extend(fitted_candidates(
+            src,
+            &data,
+            from,
+            now,
+            accumulates,
+            Some(bar),
+        ));
     }
     // Compounding growth extrapolates much faster than a straight trend; a
     // history that cannot tell the two apart is no evidence for it. In
@@ -994,13 +999,15 @@ impl Fitted {
 /// The candidate trends `src` fits on its stretch of `data`: a trend over
 /// the whole stretch and over its recent half (one, for a short stretch),
 /// each backtested from origins placed from `from` on, with (on the
-/// values' scale) its damped twin.
+/// values' scale) its damped twin. With a `bar`, only the trends whose
+/// backtest error is below it.
 fn fitted_candidates(
     src: Source,
     data: &[Sample],
     from: usize,
     now: UnixSeconds,
     accumulates: bool,
+    bar: Option<f64>,
 ) -> Vec<Candidate> {
     use robust::Slope;
     let mut candidates = Vec::new();
@@ -1023,6 +1030,14 @@ fn fitted_candidates(
             continue;
         }
         let window = &regime[n - len..];
+        // Only a straight trend on the values' scale has a damped twin.
+        let twin = p.scale == Scale::Values && src.easing.is_none();
+        let (straight, damped) = backtest_error(src, frac, data, from, twin);
+        // A trend that had to predict the past better than `bar` and did
+        // not is neither fitted nor banded.
+        if bar.is_some_and(|bar| straight.error >= bar || straight.error.is_nan()) {
+            continue;
+        }
         // A trend that levels off is a straight one on its own time axis
         // (see `Easing`), where now is 0.
         let (axis, origin) = match src.easing {
@@ -1035,9 +1050,6 @@ fn fitted_candidates(
         else {
             continue;
         };
-        // Only a straight trend on the values' scale has a damped twin.
-        let twin = p.scale == Scale::Values && src.easing.is_none();
-        let (straight, damped) = backtest_error(src, frac, data, from, twin);
         // A straight trend's band also allows for the series wandering
         // from it (on the clock's axis, which is then its own).
         let local = match src.easing {
