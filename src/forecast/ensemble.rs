@@ -100,7 +100,7 @@ pub(super) fn backtest_error(
         // A trend that levels off is fitted on its own time axis, where
         // the anchor is 0, at the time constant the history up to the
         // origin shows (none: it would have been a straight trend then).
-        let easing = src.easing.and_then(|e| {
+        let easing = src.bent.and_then(|e| {
             if e.bend.accelerates() {
                 crate::forecast::regime::accelerating(known, src.toward)
             } else {

@@ -360,7 +360,7 @@ enum Kind {
     Straight,
     Exponential,
     Damped,
-    /// A trend whose rate eases (see `Easing`).
+    /// A trend whose rate eases (see `Bent`).
     Easing,
     /// A trend whose rate rises steadily, through the whole history (see
     /// `accelerating_source`).
@@ -397,14 +397,14 @@ struct Source<'a> {
     toward: f64,
     /// A trend on a bent time axis, whose rate eases or accelerates,
     /// fitted on its own stretch.
-    easing: Option<Easing>,
+    bent: Option<Bent>,
 }
 
 /// A trend whose rate eases, or accelerates (see `ensemble::Bend`): on its
 /// bent time axis it is a straight line, fitted, backtested and banded as
 /// one, and timed back on the clock as a damped trend is.
 #[derive(Clone, Copy, Debug)]
-struct Easing {
+struct Bent {
     bend: ensemble::Bend,
     /// Where its stretch starts in `Prepared::adjusted`.
     start: usize,
@@ -413,7 +413,7 @@ struct Easing {
 impl Source<'_> {
     /// The first sample the trends see.
     fn start(&self) -> usize {
-        match self.easing {
+        match self.bent {
             Some(e) => e.start,
             None if self.across_regimes => 0,
             None => self.p.start,
@@ -422,7 +422,7 @@ impl Source<'_> {
 
     /// When the stretch the trends see began, if that is a regime change.
     fn regime_start(&self) -> Option<UnixSeconds> {
-        match self.easing {
+        match self.bent {
             Some(e) => (e.start > 0).then(|| self.p.adjusted[e.start].t),
             None if self.across_regimes => None,
             None => self.p.regime_start,
@@ -687,7 +687,7 @@ fn fit(
         slope,
         across_regimes: false,
         toward: direction.sign(),
-        easing: None,
+        bent: None,
     };
     let mut pool: Vec<Source> = match (settings.model, &log) {
         (ModelChoice::Exponential, Some(l)) => vec![source(l, Slope::Robust)],
@@ -702,23 +702,12 @@ fn fit(
     }
     // A trend that levels off (a warm-up, a cache settling, a fill that
     // tapers): when its rate falls through the history, a trend that eases
-    // as its rate does is fitted too (see `Easing`), and takes part when it
+    // as its rate does is fitted too (see `Bent`), and takes part when it
     // predicted the series' own past clearly better than every straight
     // trend. A straight trend through it reaches the wall too soon, or at
     // all.
     let easing = (settings.model == ModelChoice::Auto)
         .then(|| easing_source(&values, direction, now))
-        .flatten();
-    // Growth that accelerates (a repository that gains contributors, a
-    // business whose traffic grows faster each year): a straight trend
-    // through it falls behind, and straight lines through its curve break
-    // it into regimes. When the curve through the whole history bends
-    // towards the wall, it is fitted too (see `accelerating_source`), and
-    // takes part in the times shown when it predicted the series' own past
-    // better than every straight trend. Not in when to alert (see
-    // `ensemble::Role::Shown`).
-    let accelerating = (settings.model == ModelChoice::Auto)
-        .then(|| accelerating_source(&values, direction))
         .flatten();
     // Every candidate is scored on the same stretch: the longest current
     // regime, so that a scale that sees one long regime (compounding growth
@@ -740,31 +729,16 @@ fn fit(
             ..source(&values, Slope::Robust)
         });
     }
-    let mut candidates: Vec<Candidate> = pool
-        .into_iter()
-        .flat_map(|src| fitted_candidates(src, &data, from, now, accumulates, None))
-        .collect();
+    let fitted = |src, bar| fitted_candidates(src, &data, from, now, accumulates, bar);
+    let mut candidates: Vec<Candidate> =
+        pool.into_iter().flat_map(|src| fitted(src, None)).collect();
     let straight = candidates
         .iter()
         .filter(|c| c.kind == Kind::Straight)
         .map(|c| c.error)
         .fold(f64::INFINITY, f64::min);
-    // A trend that eases joins when it predicted the series' own past
-    // clearly better than every straight trend, the curve when it did
-    // better.
-    let bent = [
-        (easing, CLEARLY_BETTER * straight),
-        (accelerating, straight),
-    ];
-    for (src, bar) in bent.into_iter().filter_map(|(s, bar)| Some((s?, bar))) {
-        candidates.extend(fitted_candidates(
-            src,
-            &data,
-            from,
-            now,
-            accumulates,
-            Some(bar),
-        ));
+    if let Some(src) = easing {
+        candidates.extend(fitted(src, Some(CLEARLY_BETTER * straight)));
     }
     // Compounding growth extrapolates much faster than a straight trend; a
     // history that cannot tell the two apart is no evidence for it. In
@@ -806,16 +780,25 @@ fn fit(
     let compounding = candidates
         .iter()
         .any(|c| c.kind == Kind::Exponential && c.role != Role::Alternative);
-    // Acceleration that the evidence establishes as compounding (its rate
-    // rising by the rate test, exponential trends that predicted its past
-    // better than straight ones) is the exponential trends' to show: a
-    // parabola through it is a rougher copy that falls behind it at long
-    // range, yet can predict the near past as well. Beside exponential
-    // trends, a parabola through a pool growing 5% a day took the likely
-    // time: 41 days for a wall 31 days away. The parabola is for growth
-    // that accelerates without the evidence of compounding.
-    if compounding {
-        candidates.retain(|c| c.kind != Kind::Accelerating);
+    // Growth that accelerates (a repository that gains contributors, a
+    // business whose traffic grows faster each year): a straight trend
+    // through it falls behind, and straight lines through its curve break
+    // it into regimes. When the curve through the whole history bends
+    // towards the wall, it is fitted too (see `accelerating_source`), and
+    // takes part in the times shown when it predicted the series' own past
+    // better than every straight trend; not in when to alert (see
+    // `ensemble::Role::Shown`). Only without compounding: acceleration
+    // that the evidence establishes as compounding (its rate rising by the
+    // rate test, exponential trends that predicted its past better than
+    // straight ones) is the exponential trends' to show. A parabola
+    // through it is a rougher copy that falls behind it at long range, yet
+    // can predict the near past as well: beside exponential trends, a
+    // parabola through a pool growing 5% a day took the likely time, 41
+    // days for a wall 31 days away.
+    if settings.model == ModelChoice::Auto && !compounding {
+        if let Some(src) = accelerating_source(&values, direction) {
+            candidates.extend(fitted(src, Some(straight)));
+        }
     }
     // The straight trend across regimes stands for a regime change that may
     // be a wander. When the growth compounds and the log scale sees one
@@ -1017,7 +1000,7 @@ fn fitted_candidates(
     if n < MIN_SAMPLES {
         return candidates;
     }
-    let windows: &[f64] = if src.across_regimes || src.easing.is_some() {
+    let windows: &[f64] = if src.across_regimes || src.bent.is_some() {
         &[1.0]
     } else {
         &WINDOWS
@@ -1031,7 +1014,7 @@ fn fitted_candidates(
         }
         let window = &regime[n - len..];
         // Only a straight trend on the values' scale has a damped twin.
-        let twin = p.scale == Scale::Values && src.easing.is_none();
+        let twin = p.scale == Scale::Values && src.bent.is_none();
         let (straight, damped) = backtest_error(src, frac, data, from, twin);
         // A trend that had to predict the past better than `bar` and did
         // not is neither fitted nor banded.
@@ -1039,8 +1022,8 @@ fn fitted_candidates(
             continue;
         }
         // A trend that levels off is a straight one on its own time axis
-        // (see `Easing`), where now is 0.
-        let (axis, origin) = match src.easing {
+        // (see `Bent`), where now is 0.
+        let (axis, origin) = match src.bent {
             Some(e) => (Cow::Owned(ensemble::eased(window, now, e.bend)), 0.0),
             None => (Cow::Borrowed(window), now),
         };
@@ -1052,7 +1035,7 @@ fn fitted_candidates(
         };
         // A straight trend's band also allows for the series wandering
         // from it (on the clock's axis, which is then its own).
-        let local = match src.easing {
+        let local = match src.bent {
             None => band::Trend::local_wandering,
             Some(_) => band::Trend::local,
         };
@@ -1076,7 +1059,7 @@ fn fitted_candidates(
                 crate::evaluate::human_duration(now - window[0].t)
             ));
         }
-        if let Some(Easing { bend, .. }) = src.easing {
+        if let Some(Bent { bend, .. }) = src.bent {
             let halving = crate::evaluate::human_duration(bend.tau * std::f64::consts::LN_2);
             reason.push_str(&if bend.accelerates() {
                 format!(
@@ -1112,7 +1095,7 @@ fn fitted_candidates(
         // Straight, and (on the values' scale) damped: carried at most
         // as far as the window it was seen over. A trend that levels off
         // is its own damping.
-        let variants = match (p.scale, src.easing) {
+        let variants = match (p.scale, src.bent) {
             (Scale::Values, Some(e)) if e.bend.accelerates() => {
                 vec![(straight, Some(e.bend), Kind::Accelerating)]
             }
@@ -1174,7 +1157,7 @@ fn easing_source(values: &Prepared, direction: Direction, now: UnixSeconds) -> O
         slope: robust::Slope::Robust,
         across_regimes: false,
         toward: sign,
-        easing: Some(Easing { bend, start }),
+        bent: Some(Bent { bend, start }),
     })
 }
 
@@ -1192,7 +1175,7 @@ fn accelerating_source(values: &Prepared, direction: Direction) -> Option<Source
         slope: robust::Slope::Robust,
         across_regimes: false,
         toward: sign,
-        easing: Some(Easing { bend, start: 0 }),
+        bent: Some(Bent { bend, start: 0 }),
     })
 }
 

@@ -520,9 +520,8 @@ pub(super) fn accelerating(samples: &[Sample], sign: f64) -> Option<super::ensem
         (0..blocks)
             .map(|k| {
                 let block = &samples[k * n / blocks..(k + 1) * n / blocks];
-                let v: Vec<f64> = block.iter().map(|s| s.v).collect();
                 let t = block[block.len() / 2].t;
-                super::robust::median(&v).map(|v| Sample::new(t, v))
+                super::robust::median_of(block.iter().map(|s| s.v)).map(|v| Sample::new(t, v))
             })
             .collect::<Option<_>>()?
     } else {
