@@ -469,6 +469,11 @@ fn alert_time(members: &[Member], weights: &[f64], alert_probability: f64) -> f6
 pub(super) struct Member {
     /// Its backtest error (lower is better; infinite when untested).
     pub(super) error: f64,
+    /// Its share of one vote: members that are one trend read in several
+    /// ways (a window's rate by Theil-Sen and by its mean) split the vote
+    /// that trend has, so that the count of readings does not outvote the
+    /// backtests. 1 for a trend read once.
+    pub(super) share: f64,
     pub(super) forecast: Forecast,
     pub(super) role: Role,
 }
@@ -547,7 +552,7 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
             0.0
         }
     };
-    let weights: Vec<f64> = members.iter().map(|m| weight(m.error)).collect();
+    let weights: Vec<f64> = members.iter().map(|m| weight(m.error) * m.share).collect();
     // Without a straight member (only damped ones could be tested), all
     // members speak for the times shown.
     let only_damped = members.iter().all(|x| x.role == Role::Damped);
@@ -583,7 +588,7 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
             .chain(
                 alternatives
                     .iter()
-                    .map(|m| (m.forecast.eta, weight(m.error))),
+                    .map(|m| (m.forecast.eta, weight(m.error) * m.share)),
             )
             .collect();
         own_lower.min(mixture_quantile(
@@ -592,7 +597,13 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
             Reading::Band,
         ))
     };
-    let alert = alert_time(&members, &weights, alert_probability);
+    // When to alert counts each reading of a trend as a vote of its own:
+    // a damped twin is a doubt that its trend lasts to the wall, and on
+    // compounding series those doubts are what hold the exponential
+    // trends' page back until the wall is near. Shared, the doubts halved
+    // and the held-out set's consumption and CPI paged three times early.
+    let unshared: Vec<f64> = members.iter().map(|m| weight(m.error)).collect();
+    let alert = alert_time(&members, &unshared, alert_probability);
     let total: f64 = weights.iter().sum();
     // The member whose likely time is the one shown (the heaviest of those
     // that give it) speaks for the model, the level, the rate, the cycle
@@ -780,6 +791,7 @@ mod tests {
         };
         let curve = Member {
             error: 0.5,
+            share: 1.0,
             role: Role::Shown,
             forecast: Forecast {
                 eta: Some(Eta {
@@ -806,6 +818,57 @@ mod tests {
         assert_eq!(with.alert, alone.alert);
     }
 
+    /// Two readings of one trend (a window's rate by Theil-Sen and by its
+    /// mean) are one vote against another trend that backtested as well:
+    /// counted as two, they would outvote it whatever the backtests said.
+    /// When to alert still counts each reading (see `combine`).
+    #[test]
+    fn one_trend_read_two_ways_is_one_vote() {
+        let why = Why {
+            noun: "trend".into(),
+            note: String::new(),
+        };
+        let reading = |share: f64| Member {
+            share,
+            forecast: Forecast {
+                eta: Some(Eta {
+                    lower: 16.0,
+                    likely: 20.0,
+                    upper: 24.0,
+                    alert: 18.0,
+                }),
+                ..member(None).forecast
+            },
+            ..member(None)
+        };
+        let other = || Member {
+            forecast: Forecast {
+                eta: Some(Eta {
+                    lower: 8.0,
+                    likely: 10.0,
+                    upper: 12.0,
+                    alert: 9.0,
+                }),
+                ..member(None).forecast
+            },
+            ..member(None)
+        };
+        let counted_twice = combine(vec![reading(1.0), reading(1.0), other()], &why, 0.3)
+            .eta
+            .expect("approaching");
+        let shared = combine(vec![reading(0.5), reading(0.5), other()], &why, 0.3)
+            .eta
+            .expect("approaching");
+        assert_eq!(counted_twice.likely, 20.0);
+        assert_eq!(shared.likely, 10.0);
+        // The band's near edge follows the other trend's weight.
+        assert!(
+            shared.lower < counted_twice.lower,
+            "{shared:?} {counted_twice:?}"
+        );
+        assert_eq!(shared.alert, counted_twice.alert);
+    }
+
     #[test]
     fn members_that_agree_keep_their_band() {
         let m = [(eta(8.0, 10.0, 12.0), 1.0), (eta(8.0, 10.0, 12.0), 3.0)];
@@ -830,6 +893,7 @@ mod tests {
     fn member(eta: Option<Eta>) -> Member {
         Member {
             error: 1.0,
+            share: 1.0,
             forecast: Forecast {
                 status: if eta.is_some() {
                     Status::Approaching
@@ -882,6 +946,7 @@ mod tests {
     fn the_rate_shown_is_that_of_the_trend_whose_time_is_shown() {
         let across = Member {
             error: 0.5,
+            share: 1.0,
             forecast: Forecast {
                 rate: -2.0,
                 model: super::super::ModelChoice::Exponential,
@@ -914,6 +979,7 @@ mod tests {
         // Without a likely time the heaviest member speaks.
         let heavier = Member {
             error: 0.5,
+            share: 1.0,
             ..member(None)
         };
         let gone = combine(vec![heavier, climb("recent")], &why, 0.25);

@@ -554,6 +554,10 @@ struct Candidate {
     fit: TrendFit,
     /// Fitted over the whole history, across the values' regimes.
     across_regimes: bool,
+    /// The share of the history it was fitted on (see `ensemble::WINDOWS`).
+    window: f64,
+    /// Its share of one vote (see `ensemble::Member::share`).
+    share: f64,
     /// What it takes part in: a damped twin only in when to alert, and
     /// `fit` moves others out of the times shown when the evidence does not
     /// establish them (see `ensemble::Role`).
@@ -871,6 +875,24 @@ fn fit(
             format!(", one {}{note}", bent.join(", one ")),
         )
     };
+    // A series that accumulates has each window's straight trend read two
+    // ways (Theil-Sen's slope and the mean rate, see `mean_rates`): one
+    // trend, one vote, which its readings share. Counted twice, the
+    // straight trends outvote an accelerating or exponential trend two to
+    // one however the backtests weigh them.
+    let same_vote = |a: &Candidate, b: &Candidate| {
+        a.kind == b.kind
+            && a.window == b.window
+            && a.across_regimes == b.across_regimes
+            && a.fit.scale == b.fit.scale
+    };
+    let shares: Vec<f64> = candidates
+        .iter()
+        .map(|c| 1.0 / candidates.iter().filter(|o| same_vote(c, o)).count() as f64)
+        .collect();
+    for (c, share) in candidates.iter_mut().zip(shares) {
+        c.share = share;
+    }
     let why = Why { noun, note };
     if candidates.iter().all(|c| c.role == Role::Alternative) {
         return done(
@@ -953,6 +975,7 @@ impl Fitted {
             .iter()
             .map(|c| Member {
                 error: c.error,
+                share: c.share,
                 forecast: finish(&c.fit, &at),
                 role: c.role,
             })
@@ -1117,6 +1140,8 @@ fn fitted_candidates(
                 error: tested.error,
                 kind,
                 across_regimes: src.across_regimes,
+                window: frac,
+                share: 1.0,
                 role: match kind {
                     Kind::Damped => Role::Damped,
                     Kind::Straight | Kind::Exponential | Kind::Easing => Role::Trend,

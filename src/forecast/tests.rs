@@ -824,6 +824,40 @@ fn a_count_that_grows_in_bursts_is_forecast_by_its_mean_rate() {
 }
 
 #[test]
+fn a_count_reads_each_window_twice_and_the_two_readings_share_one_vote() {
+    // A count that only grows has each window's trend read by Theil-Sen's
+    // slope and by its mean rate: the two are one trend, and split its
+    // vote; every other trend has a vote of its own.
+    let n = 2016;
+    let e = noise(5, n);
+    let mut level = 1_000.0;
+    let s: Vec<Sample> = (0..n)
+        .map(|i| {
+            level += (1.0 + e[i]).max(0.0);
+            Sample::new(NOW - 300.0 * (n - 1 - i) as f64, level)
+        })
+        .collect();
+    let fitted = fit(&s, Direction::Rising, true, &Settings::default(), NOW);
+    let Fit::Ensemble { candidates, .. } = &fitted.how else {
+        panic!("no ensemble");
+    };
+    let mean_rates = candidates
+        .iter()
+        .filter(|c| c.fit.reason.contains("(mean rate)"))
+        .count();
+    assert!(mean_rates >= 2, "no mean rates");
+    for c in candidates {
+        let twin = candidates.iter().any(|o| {
+            !std::ptr::eq(o, c)
+                && o.fit.reason.replace(" (mean rate)", "")
+                    == c.fit.reason.replace(" (mean rate)", "")
+        });
+        let share = if twin { 0.5 } else { 1.0 };
+        assert_eq!(c.share, share, "{}", c.fit.reason);
+    }
+}
+
+#[test]
 fn a_repository_that_grew_by_one_large_commit_is_still_approaching_its_quota() {
     // Five years of a repository's size, weekly: about 1 a week, with a
     // small deletion one week in ten, and one commit of 1,500 (a vendored
