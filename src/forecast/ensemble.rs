@@ -677,6 +677,13 @@ pub(super) fn combine(members: Vec<Member>, why: &Why, alert_probability: f64) -
 mod tests {
     use super::*;
 
+    fn why() -> Why {
+        Why {
+            noun: "trend".into(),
+            note: String::new(),
+        }
+    }
+
     fn eta(lower: f64, likely: f64, upper: f64) -> Option<Eta> {
         Some(Eta {
             lower,
@@ -773,35 +780,12 @@ mod tests {
     /// the trends put it.
     #[test]
     fn an_accelerating_member_moves_the_times_shown_not_the_page() {
-        let why = Why {
-            noun: "trend".into(),
-            note: String::new(),
-        };
-        let straight = || Member {
-            forecast: Forecast {
-                eta: Some(Eta {
-                    lower: 8.0,
-                    likely: 10.0,
-                    upper: 12.0,
-                    alert: 9.0,
-                }),
-                ..member(None).forecast
-            },
-            ..member(None)
-        };
+        let why = why();
+        let straight = || member(eta(8.0, 10.0, 12.0));
         let curve = Member {
             error: 0.5,
-            share: 1.0,
             role: Role::Shown,
-            forecast: Forecast {
-                eta: Some(Eta {
-                    lower: 4.0,
-                    likely: 5.0,
-                    upper: 6.0,
-                    alert: 4.5,
-                }),
-                ..member(None).forecast
-            },
+            ..member(eta(4.0, 5.0, 6.0))
         };
         let alone = combine(vec![straight(), straight()], &why, 0.3)
             .eta
@@ -824,35 +808,12 @@ mod tests {
     /// When to alert still counts each reading (see `combine`).
     #[test]
     fn one_trend_read_two_ways_is_one_vote() {
-        let why = Why {
-            noun: "trend".into(),
-            note: String::new(),
-        };
+        let why = why();
         let reading = |share: f64| Member {
             share,
-            forecast: Forecast {
-                eta: Some(Eta {
-                    lower: 16.0,
-                    likely: 20.0,
-                    upper: 24.0,
-                    alert: 18.0,
-                }),
-                ..member(None).forecast
-            },
-            ..member(None)
+            ..member(eta(16.0, 20.0, 24.0))
         };
-        let other = || Member {
-            forecast: Forecast {
-                eta: Some(Eta {
-                    lower: 8.0,
-                    likely: 10.0,
-                    upper: 12.0,
-                    alert: 9.0,
-                }),
-                ..member(None).forecast
-            },
-            ..member(None)
-        };
+        let other = || member(eta(8.0, 10.0, 12.0));
         let counted_twice = combine(vec![reading(1.0), reading(1.0), other()], &why, 0.3)
             .eta
             .expect("approaching");
@@ -961,11 +922,7 @@ mod tests {
             m.forecast.reason = reason.into();
             m
         };
-        let why = Why {
-            noun: "trend".into(),
-            note: String::new(),
-        };
-        let f = combine(vec![climb("recent"), across, climb("whole")], &why, 0.25);
+        let f = combine(vec![climb("recent"), across, climb("whole")], &why(), 0.25);
         assert_eq!(f.status, Status::Approaching);
         assert_eq!(f.eta.map(|e| e.likely), Some(10.0));
         assert_eq!(f.rate, 1.0);
@@ -982,7 +939,7 @@ mod tests {
             share: 1.0,
             ..member(None)
         };
-        let gone = combine(vec![heavier, climb("recent")], &why, 0.25);
+        let gone = combine(vec![heavier, climb("recent")], &why(), 0.25);
         assert_eq!(gone.status, Status::Receding);
         assert!(
             gone.reason.contains("; the heaviest is "),
