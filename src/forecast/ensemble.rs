@@ -501,7 +501,9 @@ pub(super) enum Role {
 }
 
 /// Combines the members' forecasts, each weighted by how well it predicted
-/// the series' own recent past: the likely time is their weighted median,
+/// the series' own recent past (and, for the times shown and the band, by
+/// its share of a vote: see [`Member::share`]): the likely time is their
+/// weighted median,
 /// the band the 5% and 95% points of all of them taken together, and the
 /// alert time the point by which the wall is `alert_probability` likely
 /// under all of them taken together (see [`mixture_quantile`]). A
