@@ -515,7 +515,7 @@ fn duplicate_yaml_keys(text: &str) -> Result<(), String> {
 }
 
 /// Says which limit a problem under `limits[N]` is about, by its name when
-/// it has one: with many limits, "limits[14]" is a count to make in the
+/// it has one: with many limits, `limits[14]` is a count to make in the
 /// file.
 fn name_limits(problems: &mut [Problem], root: &Value) {
     let Value::Dict(_, root) = root else { return };
