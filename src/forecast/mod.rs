@@ -789,16 +789,9 @@ fn fit(
     // through it falls behind, and straight lines through its curve break
     // it into regimes. When the curve through the whole history bends
     // towards the wall, it is fitted too (see `accelerating_source`), and
-    // takes part in the times shown, not in when to alert (see
-    // `ensemble::Role::Shown`), when the evidence shows it: it predicted
-    // the series' own past better than every straight trend, or the
-    // series' rate rises through its whole history by the rate test that
-    // compounding's rate is held to. The backtests alone are scored on the
-    // current regime, which straight lines through a curve make short, and
-    // there a curve and its tangent predict alike: a count whose weekly
-    // rate doubled in three years read 1.3-1.6 times late at five of eight
-    // draws, its curve outscored by noise, while the eight block rates of
-    // its whole history rise. Only without compounding: acceleration
+    // takes part in the times shown when it predicted the series' own past
+    // better than every straight trend; not in when to alert (see
+    // `ensemble::Role::Shown`). Only without compounding: acceleration
     // that the evidence establishes as compounding (its rate rising by the
     // rate test, exponential trends that predicted its past better than
     // straight ones) is the exponential trends' to show. A parabola
@@ -808,8 +801,7 @@ fn fit(
     // days for a wall 31 days away.
     if settings.model == ModelChoice::Auto && !compounding {
         if let Some(src) = accelerating_source(&values, direction) {
-            let rate_rises = regime::rate_rises(&values.adjusted, direction.sign());
-            candidates.extend(fitted(src, (!rate_rises).then_some(straight)));
+            candidates.extend(fitted(src, Some(straight)));
         }
     }
     // The straight trend across regimes stands for a regime change that may
@@ -831,9 +823,10 @@ fn fit(
     }
     // Straight lines through a curve break it into regimes. When the
     // values' current regime began within the history and the curve
-    // through the whole of it is a member (above), the change was the
-    // curve bending: the regime's trends are pieces of it, and like damped
-    // twins they weigh only when to alert.
+    // through the whole of it predicted that regime better than the
+    // regime's own straight trends (it is a member, above), the change was
+    // the curve bending: the regime's trends are pieces of it, and like
+    // damped twins they weigh only when to alert.
     if values.start > 0 && candidates.iter().any(|c| c.kind == Kind::Accelerating) {
         for c in candidates
             .iter_mut()
