@@ -398,6 +398,8 @@ struct Source<'a> {
     /// A trend on a bent time axis, whose rate eases or accelerates,
     /// fitted on its own stretch.
     bent: Option<Bent>,
+    /// The share of a vote its trends have (see `ensemble::Member::share`).
+    share: f64,
 }
 
 /// A trend whose rate eases, or accelerates (see `ensemble::Bend`): on its
@@ -554,8 +556,6 @@ struct Candidate {
     fit: TrendFit,
     /// Fitted over the whole history, across the values' regimes.
     across_regimes: bool,
-    /// The share of the history it was fitted on (see `ensemble::WINDOWS`).
-    window: f64,
     /// Its share of one vote (see `ensemble::Member::share`).
     share: f64,
     /// What it takes part in: a damped twin only in when to alert, and
@@ -692,6 +692,7 @@ fn fit(
         across_regimes: false,
         toward: direction.sign(),
         bent: None,
+        share: 1.0,
     };
     let mut pool: Vec<Source> = match (settings.model, &log) {
         (ModelChoice::Exponential, Some(l)) => vec![source(l, Slope::Robust)],
@@ -702,7 +703,18 @@ fn fit(
     };
     let mean_rates = accumulates && settings.model != ModelChoice::Exponential;
     if mean_rates {
-        pool.push(source(&values, Slope::MeanRate));
+        // Each window's trend of the values is then read two ways, by
+        // Theil-Sen's slope and by the mean rate: one trend, whose vote
+        // the two readings share. Counted twice, the straight trends
+        // outvote an accelerating or exponential trend two to one however
+        // the backtests weigh them.
+        for s in pool.iter_mut().filter(|s| s.p.scale == Scale::Values) {
+            s.share = 0.5;
+        }
+        pool.push(Source {
+            share: 0.5,
+            ..source(&values, Slope::MeanRate)
+        });
     }
     // A trend that levels off (a warm-up, a cache settling, a fill that
     // tapers): when its rate falls through the history, a trend that eases
@@ -875,24 +887,6 @@ fn fit(
             format!(", one {}{note}", bent.join(", one ")),
         )
     };
-    // A series that accumulates has each window's straight trend read two
-    // ways (Theil-Sen's slope and the mean rate, see `mean_rates`): one
-    // trend, one vote, which its readings share. Counted twice, the
-    // straight trends outvote an accelerating or exponential trend two to
-    // one however the backtests weigh them.
-    let same_vote = |a: &Candidate, b: &Candidate| {
-        a.kind == b.kind
-            && a.window == b.window
-            && a.across_regimes == b.across_regimes
-            && a.fit.scale == b.fit.scale
-    };
-    let shares: Vec<f64> = candidates
-        .iter()
-        .map(|c| 1.0 / candidates.iter().filter(|o| same_vote(c, o)).count() as f64)
-        .collect();
-    for (c, share) in candidates.iter_mut().zip(shares) {
-        c.share = share;
-    }
     let why = Why { noun, note };
     if candidates.iter().all(|c| c.role == Role::Alternative) {
         return done(
@@ -1140,8 +1134,7 @@ fn fitted_candidates(
                 error: tested.error,
                 kind,
                 across_regimes: src.across_regimes,
-                window: frac,
-                share: 1.0,
+                share: src.share,
                 role: match kind {
                     Kind::Damped => Role::Damped,
                     Kind::Straight | Kind::Exponential | Kind::Easing => Role::Trend,
@@ -1183,6 +1176,7 @@ fn easing_source(values: &Prepared, direction: Direction, now: UnixSeconds) -> O
         across_regimes: false,
         toward: sign,
         bent: Some(Bent { bend, start }),
+        share: 1.0,
     })
 }
 
@@ -1201,6 +1195,7 @@ fn accelerating_source(values: &Prepared, direction: Direction) -> Option<Source
         across_regimes: false,
         toward: sign,
         bent: Some(Bent { bend, start: 0 }),
+        share: 1.0,
     })
 }
 
