@@ -801,9 +801,17 @@ fn fit(
     // through it falls behind, and straight lines through its curve break
     // it into regimes. When the curve through the whole history bends
     // towards the wall, it is fitted too (see `accelerating_source`), and
-    // takes part in the times shown when it predicted the series' own past
-    // better than every straight trend; not in when to alert (see
-    // `ensemble::Role::Shown`). Only without compounding: acceleration
+    // takes part in the times shown, not in when to alert (see
+    // `ensemble::Role::Shown`), when the history bends steadily (the curve
+    // fits it better than any line broken once: `regime::Curve::steady`)
+    // or else when it predicted the series' own past better than every
+    // straight trend. Those backtests run on the values' current regime,
+    // which straight lines through a curve make short, and there a curve
+    // and its tangent predict alike: on a disk whose free space falls
+    // faster every day, the noise alone kept the curve out at half the
+    // draws, and the straight trends put the wall 1.45 times too far. A
+    // rate that changed once, whose backtests keep the curve out rightly
+    // (a series flat for a week that then ramps), is a broken line. Only without compounding: acceleration
     // that the evidence establishes as compounding (its rate rising by the
     // rate test, exponential trends that predicted its past better than
     // straight ones) is the exponential trends' to show. A parabola
@@ -811,9 +819,11 @@ fn fit(
     // can predict the near past as well: beside exponential trends, a
     // parabola through a pool growing 5% a day took the likely time, 41
     // days for a wall 31 days away.
+    let mut steadily = false;
     if settings.model == ModelChoice::Auto && !compounding {
-        if let Some(src) = accelerating_source(&values, direction) {
-            candidates.extend(fitted(src, Some(straight)));
+        if let Some((src, steady)) = accelerating_source(&values, direction) {
+            steadily = steady;
+            candidates.extend(fitted(src, (!steady).then_some(straight)));
         }
     }
     // The straight trend across regimes stands for a regime change that may
@@ -870,10 +880,18 @@ fn fit(
         note.push_str(", with mean rates, as the series only moves towards the wall");
     }
     // A trend that levels off or accelerates is not straight: the count
-    // says "trends".
+    // says "trends", and whether the curve joined because the history
+    // bends steadily (else its backtests put it there).
     let bent: Vec<&str> = [
         (Kind::Easing, "levelling off"),
-        (Kind::Accelerating, "accelerating"),
+        (
+            Kind::Accelerating,
+            if steadily {
+                "accelerating steadily"
+            } else {
+                "accelerating"
+            },
+        ),
     ]
     .into_iter()
     .filter(|(kind, _)| candidates.iter().any(|c| c.kind == *kind))
@@ -1180,23 +1198,26 @@ fn easing_source(values: &Prepared, direction: Direction, now: UnixSeconds) -> O
     })
 }
 
-/// A source of trends that accelerate steadily, for a series whose curve
-/// through its whole history bends towards the wall (see
-/// `regime::accelerating`): across the values' regimes, which straight
-/// lines through a curve make. A real change (a cleanup, a restart) makes
-/// the curve predict the current regime badly, and its backtests keep it
-/// out. `None` when the curve bends away.
-fn accelerating_source(values: &Prepared, direction: Direction) -> Option<Source<'_>> {
+/// A source of trends that accelerate, for a series whose curve through
+/// its whole history bends towards the wall (see `regime::Curve`): across
+/// the values' regimes, which straight lines through a curve make. With it,
+/// whether the history bends steadily (`regime::Curve::steady`). `None`
+/// when the curve bends away.
+fn accelerating_source(values: &Prepared, direction: Direction) -> Option<(Source<'_>, bool)> {
     let sign = direction.sign();
-    let bend = regime::accelerating(&values.adjusted, sign)?;
-    Some(Source {
+    let curve = regime::Curve::fit(&values.adjusted, sign)?;
+    let source = Source {
         p: values,
         slope: robust::Slope::Robust,
         across_regimes: false,
         toward: sign,
-        bent: Some(Bent { bend, start: 0 }),
+        bent: Some(Bent {
+            bend: curve.bend,
+            start: 0,
+        }),
         share: 1.0,
-    })
+    };
+    Some((source, curve.steady()))
 }
 
 /// The newest samples that set the level a trend starts from: the last

@@ -493,7 +493,7 @@ pub(super) fn easing(samples: &[Sample], sign: f64) -> Option<super::ensemble::B
     best.map(|(_, bend)| bend)
 }
 
-/// How many points the curve of [`accelerating`] is fitted through: the
+/// How many points a [`Curve`] is fitted through: the
 /// medians of as many blocks of the history (fewer for a short one, of at
 /// least three samples each).
 const CURVE_BLOCKS: usize = 16;
@@ -502,48 +502,107 @@ const CURVE_BLOCKS: usize = 16;
 /// (`ensemble::MIN_WINDOW`), seven, of which two may be bad.
 const MIN_CURVE_POINTS: usize = 7;
 
-/// Growth towards `sign` (+1: up, -1: down) that accelerates steadily: the
-/// parabola through `samples` by least squares, as the axis of
-/// `Bend::accelerating`, `tau` the time in which its rate rises by today's.
-/// It is fitted to the medians (of time and value) of up to
-/// [`CURVE_BLOCKS`] blocks of equal count, so that a spike moves no point,
-/// or to the samples themselves when there are too few for seven blocks of
-/// three. `None` for fewer than seven samples, or a parabola whose rate now
-/// points away from the wall or that bends away from it.
+/// Growth towards `sign` (+1: up, -1: down) that accelerates: the axis of
+/// [`Curve::fit`]'s parabola, for a backtest's history up to its origin.
 pub(super) fn accelerating(samples: &[Sample], sign: f64) -> Option<super::ensemble::Bend> {
-    let n = samples.len();
-    if n < MIN_CURVE_POINTS {
-        return None;
+    Curve::fit(samples, sign).map(|c| c.bend)
+}
+
+/// A parabola through a history, bending towards its wall: growth that
+/// accelerates (see `ensemble::Bend::accelerating`).
+pub(super) struct Curve {
+    /// Its axis: `tau` the time in which its rate rises by today's.
+    pub(super) bend: super::ensemble::Bend,
+    /// What it was fitted through: time (in spans of the history, from
+    /// now) and value.
+    points: Vec<(f64, f64)>,
+    /// Its squared error there.
+    sse: f64,
+}
+
+impl Curve {
+    /// The parabola through `samples` by least squares, towards `sign`
+    /// (+1: up, -1: down). It is fitted to the medians (of time and value)
+    /// of up to [`CURVE_BLOCKS`] blocks of equal count, so that a spike
+    /// moves no point, or to the samples themselves when there are too few
+    /// for seven blocks of three. `None` for fewer than seven samples, or a
+    /// parabola whose rate now points away from the wall or that bends
+    /// away from it.
+    pub(super) fn fit(samples: &[Sample], sign: f64) -> Option<Self> {
+        let n = samples.len();
+        if n < MIN_CURVE_POINTS {
+            return None;
+        }
+        let now = samples[n - 1].t;
+        let span = now - samples[0].t;
+        if span <= 0.0 {
+            return None;
+        }
+        let at = |t: f64| (t - now) / span;
+        let blocks = (n / BLOCK_SAMPLES).min(CURVE_BLOCKS);
+        let points: Vec<(f64, f64)> = if blocks >= MIN_CURVE_POINTS {
+            (0..blocks)
+                .map(|k| {
+                    let block = &samples[k * n / blocks..(k + 1) * n / blocks];
+                    let t = block[block.len() / 2].t;
+                    super::robust::median_of(block.iter().map(|s| s.v)).map(|v| (at(t), v))
+                })
+                .collect::<Option<_>>()?
+        } else {
+            samples.iter().map(|s| (at(s.t), s.v)).collect()
+        };
+        // v = c0 + c1 x + c2 x^2, x the time from now in spans.
+        let ([_, c1, c2], sse) = least_squares(&points, |x| [1.0, x, x * x])?;
+        // The rate now and the curvature, both towards the wall: with v =
+        // c0 + c1 (x + x^2 / (2 c1 / c2)), the rate rises by today's in
+        // c1 / (2 c2) spans.
+        let (rate, curvature) = (c1 * sign, c2 * sign);
+        let tau = span * rate / (2.0 * curvature);
+        (rate > 0.0 && curvature > 0.0 && tau.is_finite() && tau > 0.0).then(|| Self {
+            bend: super::ensemble::Bend::accelerating(tau),
+            points,
+            sse,
+        })
     }
-    let blocks = (n / BLOCK_SAMPLES).min(CURVE_BLOCKS);
-    let points: Vec<Sample> = if blocks >= MIN_CURVE_POINTS {
-        (0..blocks)
-            .map(|k| {
-                let block = &samples[k * n / blocks..(k + 1) * n / blocks];
-                let t = block[block.len() / 2].t;
-                super::robust::median_of(block.iter().map(|s| s.v)).map(|v| Sample::new(t, v))
+
+    /// Whether the history bends steadily: the parabola fits its points
+    /// better than every line broken once at one of them (two straight
+    /// trends joined at a knot, with at least three points on each side,
+    /// the knot counted in both), each fitted by least squares as the
+    /// parabola is, on as many coefficients. A rate that changed once (a
+    /// series flat for a week that then ramps, a new trend after a
+    /// release) is such a line, and the parabola through it is the worse
+    /// fit; a rate that rises through the whole history is not, and no
+    /// knot fits it as well. The noise of a straight trend favours
+    /// neither, except by chance.
+    pub(super) fn steady(&self) -> bool {
+        let n = self.points.len();
+        n >= MIN_CURVE_POINTS
+            && self.sse.is_finite()
+            && (2..n - 2).all(|k| {
+                let knot = self.points[k].0;
+                least_squares(&self.points, |x| [1.0, x, (x - knot).max(0.0)])
+                    .is_none_or(|(_, broken)| self.sse < broken)
             })
-            .collect::<Option<_>>()?
-    } else {
-        samples.to_vec()
-    };
-    let now = samples[n - 1].t;
-    let span = now - samples[0].t;
-    if span <= 0.0 {
-        return None;
     }
-    // Least squares of v on 1, x and x^2, x the time from now in spans:
-    // the normal equations, solved by Cramer's rule.
+}
+
+/// Least squares of the values of `points` (x, v) on three functions of
+/// x (`basis`): the coefficients and the squared error. The normal
+/// equations, solved by Cramer's rule; `None` when they are singular.
+fn least_squares(
+    points: &[(f64, f64)],
+    basis: impl Fn(f64) -> [f64; 3],
+) -> Option<([f64; 3], f64)> {
     let mut m = [[0.0; 3]; 3];
     let mut b = [0.0; 3];
-    for p in &points {
-        let x = (p.t - now) / span;
-        let powers = [1.0, x, x * x];
-        for (i, pi) in powers.iter().enumerate() {
-            for (j, pj) in powers.iter().enumerate() {
-                m[i][j] += pi * pj;
+    for &(x, v) in points {
+        let f = basis(x);
+        for (i, fi) in f.iter().enumerate() {
+            for (j, fj) in f.iter().enumerate() {
+                m[i][j] += fi * fj;
             }
-            b[i] += pi * p.v;
+            b[i] += fi * v;
         }
     }
     let det = |m: &[[f64; 3]; 3]| {
@@ -552,20 +611,25 @@ pub(super) fn accelerating(samples: &[Sample], sign: f64) -> Option<super::ensem
             + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
     };
     let d = det(&m);
-    let coefficient = |j: usize| {
+    if d == 0.0 || !d.is_finite() {
+        return None;
+    }
+    let mut c = [0.0; 3];
+    for (j, cj) in c.iter_mut().enumerate() {
         let mut mj = m;
         for (row, bi) in mj.iter_mut().zip(b) {
             row[j] = bi;
         }
-        det(&mj) / d
-    };
-    // The rate now and the curvature, both towards the wall: with v = c0 +
-    // c1 x + c2 x^2 = c0 + c1 (x + x^2 / (2 c1 / c2)), the rate rises by
-    // today's in c1 / (2 c2) spans.
-    let (rate, curvature) = (coefficient(1) * sign, coefficient(2) * sign);
-    let tau = span * rate / (2.0 * curvature);
-    (rate > 0.0 && curvature > 0.0 && tau.is_finite() && tau > 0.0)
-        .then(|| super::ensemble::Bend::accelerating(tau))
+        *cj = det(&mj) / d;
+    }
+    let sse = points
+        .iter()
+        .map(|&(x, v)| {
+            let f = basis(x);
+            (v - c[0] * f[0] - c[1] * f[1] - c[2] * f[2]).powi(2)
+        })
+        .sum();
+    Some((c, sse))
 }
 
 /// Least squares of `rates` on a steady part and a decaying one (`xs`:
@@ -647,6 +711,41 @@ mod tests {
         // Neither accelerates the other way.
         assert_eq!(accelerating(&s, -1.0), None);
         assert_eq!(accelerating(&free, 1.0), None);
+    }
+
+    #[test]
+    fn a_history_that_bends_throughout_is_steady_and_a_rate_that_changed_once_is_not() {
+        // Two weeks of five-minute samples through noise of ±2 and a spike
+        // of +60 every day, all rising towards a wall above, and all with
+        // a curve that bends towards it.
+        let day = 288.0;
+        let curve = |f: &dyn Fn(f64) -> f64| {
+            let s = series(14 * 288, |i| {
+                let spike = if i % 288 == 100 { 60.0 } else { 0.0 };
+                f(i as f64 / day) + 2.0 * noise(i) + spike
+            });
+            Curve::fit(&s, 1.0).expect("it bends towards the wall")
+        };
+        // A rate that rises by the same amount every day: steady, through
+        // noise five times as large as well.
+        let rising = |d: f64| 20.0 + 2.0 * d + 0.2 * d * d;
+        assert!(curve(&rising).steady());
+        assert!(curve(&|d| rising(d) + 8.0 * noise((d * day) as usize + 9_999)).steady());
+        // Compounding growth, 15% a day, bends throughout too.
+        assert!(curve(&|d| 20.0 * (0.15 * d).exp()).steady());
+        // Flat for a week, then a ramp; a slow climb that turned steep on
+        // day 4, on day 10; a step up mid-climb: each a rate that changed
+        // once, where a line broken there fits better than any curve.
+        assert!(!curve(&|d| if d < 7.0 {
+            20.0
+        } else {
+            20.0 + 6.0 * (d - 7.0)
+        })
+        .steady());
+        for knee in [4.0, 10.0] {
+            let broken = move |d: f64| 20.0 + 2.0 * d + 5.0 * (d - knee).max(0.0);
+            assert!(!curve(&broken).steady(), "knee on day {knee}");
+        }
     }
 
     #[test]
