@@ -1202,10 +1202,19 @@ fn easing_source(values: &Prepared, direction: Direction, now: UnixSeconds) -> O
 /// its whole history bends towards the wall (see `regime::Curve`): across
 /// the values' regimes, which straight lines through a curve make. With it,
 /// whether the history bends steadily (`regime::Curve::steady`). `None`
-/// when the curve bends away.
+/// when the curve bends away, or bends neither steadily nor beyond its
+/// noise (`regime::Curve::beyond_noise`): a straight trend under noise or a
+/// cycle's residue bends one way or the other by chance, and such a curve
+/// is no evidence of acceleration. (Fitted and backtested all the same,
+/// the chance curve of the speed benchmark's series, a straight trend
+/// under a daily cycle, was a sixth of its forecast's cost.)
 fn accelerating_source(values: &Prepared, direction: Direction) -> Option<(Source<'_>, bool)> {
     let sign = direction.sign();
     let curve = regime::Curve::fit(&values.adjusted, sign)?;
+    let steady = curve.steady();
+    if !steady && !curve.beyond_noise() {
+        return None;
+    }
     let source = Source {
         p: values,
         slope: robust::Slope::Robust,
@@ -1217,7 +1226,7 @@ fn accelerating_source(values: &Prepared, direction: Direction) -> Option<(Sourc
         }),
         share: 1.0,
     };
-    Some((source, curve.steady()))
+    Some((source, steady))
 }
 
 /// The newest samples that set the level a trend starts from: the last

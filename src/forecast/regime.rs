@@ -518,6 +518,9 @@ pub(super) struct Curve {
     points: Vec<(f64, f64)>,
     /// Its squared error there.
     sse: f64,
+    /// Its curvature towards the wall, in standard errors of least
+    /// squares' estimate.
+    curvature_z: f64,
 }
 
 impl Curve {
@@ -552,17 +555,27 @@ impl Curve {
             samples.iter().map(|s| (at(s.t), s.v)).collect()
         };
         // v = c0 + c1 x + c2 x^2, x the time from now in spans.
-        let ([_, c1, c2], sse) = least_squares(&points, |x| [1.0, x, x * x])?;
+        let fit = least_squares(&points, |x| [1.0, x, x * x])?;
+        let ([_, c1, c2], sse) = (fit.c, fit.sse);
         // The rate now and the curvature, both towards the wall: with v =
         // c0 + c1 (x + x^2 / (2 c1 / c2)), the rate rises by today's in
         // c1 / (2 c2) spans.
         let (rate, curvature) = (c1 * sign, c2 * sign);
         let tau = span * rate / (2.0 * curvature);
+        let noise = sse / (points.len() - 3) as f64;
         (rate > 0.0 && curvature > 0.0 && tau.is_finite() && tau > 0.0).then(|| Self {
             bend: super::ensemble::Bend::accelerating(tau),
+            curvature_z: curvature / (noise * fit.third_variance).sqrt(),
             points,
             sse,
         })
+    }
+
+    /// Whether it bends by more than its points' noise: its curvature at
+    /// least [`FLAT_Z`](super::FLAT_Z) of its standard errors, as a slope
+    /// smaller than that is flat.
+    pub(super) fn beyond_noise(&self) -> bool {
+        self.curvature_z >= super::FLAT_Z
     }
 
     /// Whether the history bends steadily: the parabola fits its points
@@ -582,18 +595,27 @@ impl Curve {
             && (2..n - 2).all(|k| {
                 let knot = self.points[k].0;
                 least_squares(&self.points, |x| [1.0, x, (x - knot).max(0.0)])
-                    .is_none_or(|(_, broken)| self.sse < broken)
+                    .is_none_or(|broken| self.sse < broken.sse)
             })
     }
 }
 
+/// A least-squares fit of [`least_squares`].
+struct LeastSquares {
+    /// The coefficients of the three functions.
+    c: [f64; 3],
+    /// The squared error.
+    sse: f64,
+    /// The third coefficient's variance per unit of the noise's: the
+    /// last diagonal element of the inverse of the normal equations'
+    /// matrix.
+    third_variance: f64,
+}
+
 /// Least squares of the values of `points` (x, v) on three functions of
-/// x (`basis`): the coefficients and the squared error. The normal
-/// equations, solved by Cramer's rule; `None` when they are singular.
-fn least_squares(
-    points: &[(f64, f64)],
-    basis: impl Fn(f64) -> [f64; 3],
-) -> Option<([f64; 3], f64)> {
+/// x (`basis`). The normal equations, solved by Cramer's rule; `None` when
+/// they are singular.
+fn least_squares(points: &[(f64, f64)], basis: impl Fn(f64) -> [f64; 3]) -> Option<LeastSquares> {
     let mut m = [[0.0; 3]; 3];
     let mut b = [0.0; 3];
     for &(x, v) in points {
@@ -629,7 +651,11 @@ fn least_squares(
             (v - c[0] * f[0] - c[1] * f[1] - c[2] * f[2]).powi(2)
         })
         .sum();
-    Some((c, sse))
+    Some(LeastSquares {
+        c,
+        sse,
+        third_variance: (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / d,
+    })
 }
 
 /// Least squares of `rates` on a steady part and a decaying one (`xs`:
@@ -730,6 +756,7 @@ mod tests {
         // noise five times as large as well.
         let rising = |d: f64| 20.0 + 2.0 * d + 0.2 * d * d;
         assert!(curve(&rising).steady());
+        assert!(curve(&rising).beyond_noise());
         assert!(curve(&|d| rising(d) + 8.0 * noise((d * day) as usize + 9_999)).steady());
         // Compounding growth, 15% a day, bends throughout too.
         assert!(curve(&|d| 20.0 * (0.15 * d).exp()).steady());
