@@ -811,14 +811,15 @@ fn fit(
     // faster every day, the noise alone kept the curve out at half the
     // draws, and the straight trends put the wall 1.45 times too far. A
     // rate that changed once, whose backtests keep the curve out rightly
-    // (a series flat for a week that then ramps), is a broken line. Only without compounding: acceleration
-    // that the evidence establishes as compounding (its rate rising by the
-    // rate test, exponential trends that predicted its past better than
-    // straight ones) is the exponential trends' to show. A parabola
-    // through it is a rougher copy that falls behind it at long range, yet
-    // can predict the near past as well: beside exponential trends, a
-    // parabola through a pool growing 5% a day took the likely time, 41
-    // days for a wall 31 days away.
+    // (a series flat for a week that then ramps), is a broken line.
+    //
+    // Only without compounding: acceleration that the evidence establishes
+    // as compounding (its rate rising by the rate test, exponential trends
+    // that predicted its past better than straight ones) is the
+    // exponential trends' to show. A parabola through it is a rougher copy
+    // that falls behind it at long range, yet can predict the near past as
+    // well: beside exponential trends, a parabola through a pool growing 5%
+    // a day took the likely time, 41 days for a wall 31 days away.
     let mut steadily = false;
     if settings.model == ModelChoice::Auto && !compounding {
         if let Some((src, steady)) = accelerating_source(&values, direction) {

@@ -761,8 +761,8 @@ mod tests {
         // Compounding growth, 15% a day, bends throughout too.
         assert!(curve(&|d| 20.0 * (0.15 * d).exp()).steady());
         // Flat for a week, then a ramp; a slow climb that turned steep on
-        // day 4, on day 10; a step up mid-climb: each a rate that changed
-        // once, where a line broken there fits better than any curve.
+        // day 4, on day 10: each a rate that changed once, where a line
+        // broken there fits better than any curve.
         assert!(!curve(&|d| if d < 7.0 {
             20.0
         } else {
