@@ -587,16 +587,14 @@ impl Curve {
     /// release) is such a line, and the parabola through it is the worse
     /// fit; a rate that rises through the whole history is not, and no
     /// knot fits it as well. The noise of a straight trend favours
-    /// neither, except by chance.
+    /// neither, except by chance. (A curve has at least seven points; one
+    /// whose error is not finite is never the better fit.)
     pub(super) fn steady(&self) -> bool {
-        let n = self.points.len();
-        n >= MIN_CURVE_POINTS
-            && self.sse.is_finite()
-            && (2..n - 2).all(|k| {
-                let knot = self.points[k].0;
-                least_squares(&self.points, |x| [1.0, x, (x - knot).max(0.0)])
-                    .is_none_or(|broken| self.sse < broken.sse)
-            })
+        (2..self.points.len().saturating_sub(2)).all(|k| {
+            let knot = self.points[k].0;
+            least_squares(&self.points, |x| [1.0, x, (x - knot).max(0.0)])
+                .is_none_or(|broken| self.sse < broken.sse)
+        })
     }
 }
 

@@ -1785,14 +1785,12 @@ fn a_straight_trend_under_a_daily_cycle_is_seldom_shown_accelerating() {
     let shown = (1..=8)
         .filter(|&seed| {
             let e = noise(seed, 2016);
-            let s: Vec<Sample> = (0..2016)
-                .map(|i| {
-                    let t = NOW - 300.0 * (2015 - i) as f64;
-                    let spike = if i % 397 == 0 { 50.0 } else { 0.0 };
-                    let swing = 5.0 * (t / day * std::f64::consts::TAU).sin();
-                    Sample::new(t, 100.0 + 0.03 * i as f64 + swing + 2.0 * e[i] + spike)
-                })
-                .collect();
+            let s = history(2016, 300.0, |x| {
+                let i = (2015.0 + x / 300.0).round() as usize;
+                let spike = if i.is_multiple_of(397) { 50.0 } else { 0.0 };
+                let swing = 5.0 * ((NOW + x) / day * std::f64::consts::TAU).sin();
+                100.0 + 0.03 * i as f64 + swing + 2.0 * e[i] + spike
+            });
             let auto = run(&s, 1000.0, Direction::Rising, ModelChoice::Auto);
             assert!(auto.eta.is_some(), "seed {seed}: {}", auto.reason);
             auto.reason.contains("accelerating")
