@@ -22,10 +22,16 @@ majority), with runway's count in each. No forecaster can choose that well
 without hindsight: the pooled figures bound what a per-series model choice
 among these methods can reach, and say how much of a target is out of
 reach of the data rather than of the forecaster.
+
+With `--combinations K` it also lists the K medians of two or three of
+runway and the simple forecasters (per cut, the middle of three times or
+the geometric mean of two) that put the most cuts within the factor: how
+far combining runway's time with simple readings could go.
 """
 import argparse
 import collections
 import csv
+import itertools
 import json
 import math
 import os
@@ -163,11 +169,16 @@ def main():
     ap.add_argument("--cmd", default="target/release/runway forecast")
     ap.add_argument("--cuts", type=int, default=60)
     ap.add_argument("--eval", help="folder of backtest.py (default: ../eval beside the data)")
+    ap.add_argument("--combinations", type=int, default=0, metavar="K",
+                    help="also list the K best medians of two or three of runway and the simple "
+                         "forecasters (per cut: the middle of three, the geometric mean of two)")
     a = ap.parse_args()
     bt, data = protocol(a.manifest, a.eval)
 
     # results[forecaster][series] = [(err, alerted, truth)]
     results = collections.defaultdict(lambda: collections.defaultdict(list))
+    # times[forecaster] = [(predicted time or None, truth)], every cut in order
+    times = collections.defaultdict(list)
     banded = held = 0  # runway's 90% band: cuts where it gave one, and held the truth
     for m, _, cut, tau, ts, vs, k, wall, rising, lead in cuts(bt, data, a.manifest, a.cuts, bt.TREND):
         seen_t, seen_v = ts[:k], vs[:k]
@@ -180,6 +191,7 @@ def main():
             banded += 1
             held += band[0] <= tau <= band[1]
         for name, (p, alerted) in answers.items():
+            times[name].append((p, tau))
             err = CAP if p is None or p <= 0 else min(abs(math.log(p / tau)), CAP)
             results[name][m["series_id"]].append((err, alerted, tau <= lead))
 
@@ -222,6 +234,38 @@ def main():
     print(f"\ncuts by how many of the {len(SIMPLE)} simple forecasters came within the factor:")
     for group in ("none", "a minority", "a majority"):
         print(f"  {group}: {groups[group]} cuts, runway within at {ours_in[group]}")
+    if a.combinations > 0:
+        combinations(times, a.combinations)
+
+
+def combined(readings):
+    """The middle of three times, or the geometric mean of two (None, or
+    not after now, counts as never)."""
+    ts = sorted(math.inf if p is None or p <= 0 else p for p in readings)
+    if len(ts) == 3:
+        return ts[1]
+    if math.isinf(ts[1]):
+        return ts[0]
+    return math.sqrt(ts[0] * ts[1])
+
+
+def combinations(times, k):
+    """How many cuts each median of two or three forecasters puts within
+    the factor: what combining runway with simple readings could reach."""
+    names = list(times)
+    scored = []
+    for r in (2, 3):
+        for group in itertools.combinations(names, r):
+            rows = zip(*(times[n] for n in group))
+            hits = 0
+            for cut in rows:
+                p, tau = combined([c[0] for c in cut]), cut[0][1]
+                hits += math.isfinite(p) and p > 0 and abs(math.log(p / tau)) <= WITHIN
+            scored.append((hits, group))
+    scored.sort(key=lambda x: -x[0])
+    print(f"\nthe {k} best medians of two or three forecasters (within the factor):")
+    for hits, group in scored[:k]:
+        print(f"  {hits}: {', '.join(group)}")
 
 
 if __name__ == "__main__":
