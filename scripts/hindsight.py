@@ -239,8 +239,9 @@ def main():
 
 
 def combined(readings):
-    """The middle of three times, or the geometric mean of two (None, or
-    not after now, counts as never)."""
+    """The middle of three times, or the geometric mean of two (the one
+    time, when the other is never). None, or a time not after now, counts
+    as never: neither is within the factor of a crossing still to come."""
     ts = sorted(math.inf if p is None or p <= 0 else p for p in readings)
     if len(ts) == 3:
         return ts[1]
