@@ -753,8 +753,9 @@ mod tests {
         // A rate that rises by the same amount every day: steady, through
         // noise five times as large as well.
         let rising = |d: f64| 20.0 + 2.0 * d + 0.2 * d * d;
-        assert!(curve(&rising).steady());
-        assert!(curve(&rising).beyond_noise());
+        let steadily = curve(&rising);
+        assert!(steadily.steady());
+        assert!(steadily.beyond_noise());
         assert!(curve(&|d| rising(d) + 8.0 * noise((d * day) as usize + 9_999)).steady());
         // Compounding growth, 15% a day, bends throughout too.
         assert!(curve(&|d| 20.0 * (0.15 * d).exp()).steady());
