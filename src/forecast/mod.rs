@@ -29,7 +29,9 @@ use std::fmt;
 use crate::model::{Direction, Sample, UnixSeconds};
 use ensemble::{backtest_error, combine, window_len, Member, Role, Why, CLEARLY_BETTER, WINDOWS};
 
-/// Two-sided 90% band: the normal quantile 0.95.
+/// Two-sided 90% band: the normal quantile 0.95, the edge for errors known
+/// rather than estimated (a trend's band takes Student's t's for the points
+/// its errors come from: see `band::Trend::band_z`).
 pub const BAND_Z: f64 = 1.644_853_626_951_472_2;
 /// By default alerts fire when the wall is at least this likely within the
 /// lead time. The band's near edge (5%) pages for walls that are far more
@@ -163,9 +165,10 @@ impl Settings {
         }
     }
 
-    /// The z of the edge alerts act on.
-    fn alert_z(&self) -> f64 {
-        band::normal_quantile(1.0 - self.alert_probability.clamp(f64::MIN_POSITIVE, 0.5))
+    /// The chance of the wall by the edge alerts act on (see
+    /// `band::Trend::eta`).
+    fn alert_p(&self) -> f64 {
+        self.alert_probability.clamp(f64::MIN_POSITIVE, 0.5)
     }
 }
 
@@ -974,13 +977,13 @@ impl Fitted {
             current_value: self.current_value,
             samples: data.len(),
             now,
-            alert_z: settings.alert_z(),
+            alert_p: settings.alert_p(),
         };
         let (candidates, why) = match &self.how {
             Fit::Insufficient(why) => return insufficient(why.clone()),
             Fit::Linear(fit) => return finish(fit, &at),
             Fit::Sawtooth(saw) => {
-                return sawtooth_forecast(data, saw, wall, direction, now, settings.alert_z());
+                return sawtooth_forecast(data, saw, wall, direction, now, settings.alert_p());
             }
             Fit::Ensemble { candidates, why } => (candidates, why),
         };
@@ -1252,7 +1255,7 @@ fn sawtooth_forecast(
     wall: f64,
     direction: Direction,
     now: UnixSeconds,
-    alert_z: f64,
+    alert_p: f64,
 ) -> Forecast {
     let breached = breached_at(data, wall, direction);
     let current_value = data.last().map(|s| s.v);
@@ -1309,7 +1312,7 @@ fn sawtooth_forecast(
     // The band of the peaks' trend, where it has one; the current cycle's
     // own estimate has no band beyond the cycle itself.
     let band =
-        peak_line.map(|l| band::Trend::gaussian(&saw.peaks, l, now).eta(wall, direction, alert_z));
+        peak_line.map(|l| band::Trend::gaussian(&saw.peaks, l, now).eta(wall, direction, alert_p));
     let (lower, upper, alert) = match band {
         Some(band::Outcome::Eta(e)) => (
             e.lower.min(likely),
@@ -1424,7 +1427,7 @@ struct Crossing {
     current_value: Option<f64>,
     samples: usize,
     now: UnixSeconds,
-    alert_z: f64,
+    alert_p: f64,
 }
 
 /// With a cycle, the trend plus the cycle's peak reaches the wall at `h`
@@ -1542,7 +1545,7 @@ fn finish(t: &TrendFit, a: &Crossing) -> Forecast {
             return f;
         }
     }
-    match t.trend.eta(wall, a.direction, a.alert_z) {
+    match t.trend.eta(wall, a.direction, a.alert_p) {
         band::Outcome::Flat { slope_se } => {
             f.reason.push_str(&format!(
                 "; the trend ({:.3e}/s) is within its noise ({slope_se:.3e}/s): flat",
