@@ -390,6 +390,14 @@ impl Trend {
         student_t_quantile(1.0 - LOWER_Q, self.dof())
     }
 
+    /// The median of the trend's squared standardized errors when its
+    /// band is exactly right: Student's t's upper quartile for its degrees
+    /// of freedom, squared (over a long window, the median of χ²(1),
+    /// 0.455).
+    pub fn median_z2(&self) -> f64 {
+        student_t_quantile(0.75, self.dof()).powi(2)
+    }
+
     /// The degrees of freedom of the trend's errors: its independent
     /// points less the line's two parameters, at least one.
     fn dof(&self) -> usize {

@@ -49,14 +49,11 @@ pub(super) struct Backtest {
     /// (lower is better; infinite when the history is too short to tell).
     pub(super) error: f64,
     /// How much wider (in variance) its band had to be to hold what
-    /// happened: the median squared standardized error over that of a
-    /// standard normal. 1 when there is nothing to learn from.
+    /// happened: the median squared standardized error over what it is
+    /// when the band is exactly right (see `band::Trend::median_z2`). 1
+    /// when there is nothing to learn from.
     pub(super) calibration: f64,
 }
-
-/// The median of χ²(1): what the median squared standardized error is when
-/// a band is exactly right.
-const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_7;
 
 /// Rolling-origin backtest of the trend that `src` fits on the trailing
 /// window `frac` of what it sees: at each origin it is fitted to what came
@@ -118,6 +115,12 @@ pub(super) fn backtest_error(
             continue;
         };
         let line = trend.line;
+        // What the squared standardized errors' median is when the band
+        // is right: by Student's t for the points this fit rests on (a
+        // normal's would count the heavier tails of an error estimated
+        // from few points as the trend's being wrong, and widen a band
+        // that `band::Trend::band_z` already widens for them).
+        let right = trend.median_z2();
         let tau = anchor - head[0].t;
         let mut errs: [Vec<f64>; 2] = [
             Vec::with_capacity(data.len() - k),
@@ -143,7 +146,7 @@ pub(super) fn backtest_error(
                     (actual.v - predicted).abs() / actual.v.abs().max(f64::MIN_POSITIVE)
                 });
                 if se > 0.0 {
-                    z2[i].push(((s.v - fitted) / se).powi(2));
+                    z2[i].push(((s.v - fitted) / se).powi(2) / right);
                 }
             };
             score(0, h);
@@ -162,9 +165,8 @@ pub(super) fn backtest_error(
         }
     }
     let tested = |i: usize| {
-        let calibration = robust::median(&z2[i]).map_or(1.0, |m| {
-            (m / CHI2_1_MEDIAN).clamp(MIN_CALIBRATION, MAX_CALIBRATION)
-        });
+        let calibration =
+            robust::median(&z2[i]).map_or(1.0, |m| m.clamp(MIN_CALIBRATION, MAX_CALIBRATION));
         Backtest {
             error: if count == 0.0 {
                 f64::INFINITY
