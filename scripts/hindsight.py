@@ -177,8 +177,10 @@ def main():
 
     # results[forecaster][series] = [(err, alerted, truth)]
     results = collections.defaultdict(lambda: collections.defaultdict(list))
-    # times[forecaster] = [(predicted time or None, truth)], every cut in order
+    # times[forecaster] = [predicted time or None], every cut in order;
+    # truths[i] the true time to the crossing at cut i
     times = collections.defaultdict(list)
+    truths = []
     banded = held = 0  # runway's 90% band: cuts where it gave one, and held the truth
     for m, _, cut, tau, ts, vs, k, wall, rising, lead in cuts(bt, data, a.manifest, a.cuts, bt.TREND):
         seen_t, seen_v = ts[:k], vs[:k]
@@ -190,8 +192,9 @@ def main():
         if band is not None:
             banded += 1
             held += band[0] <= tau <= band[1]
+        truths.append(tau)
         for name, (p, alerted) in answers.items():
-            times[name].append((p, tau))
+            times[name].append(p)
             err = CAP if p is None or p <= 0 else min(abs(math.log(p / tau)), CAP)
             results[name][m["series_id"]].append((err, alerted, tau <= lead))
 
@@ -235,7 +238,7 @@ def main():
     for group in ("none", "a minority", "a majority"):
         print(f"  {group}: {groups[group]} cuts, runway within at {ours_in[group]}")
     if a.combinations > 0:
-        combinations(times, a.combinations)
+        combinations(times, truths, a.combinations)
 
 
 def combined(readings):
@@ -250,17 +253,16 @@ def combined(readings):
     return math.sqrt(ts[0] * ts[1])
 
 
-def combinations(times, k):
+def combinations(times, truths, k):
     """How many cuts each median of two or three forecasters puts within
     the factor: what combining runway with simple readings could reach."""
     names = list(times)
     scored = []
     for r in (2, 3):
         for group in itertools.combinations(names, r):
-            rows = zip(*(times[n] for n in group))
             hits = 0
-            for cut in rows:
-                p, tau = combined([c[0] for c in cut]), cut[0][1]
+            for tau, cut in zip(truths, zip(*(times[n] for n in group))):
+                p = combined(cut)
                 hits += math.isfinite(p) and p > 0 and abs(math.log(p / tau)) <= WITHIN
             scored.append((hits, group))
     scored.sort(key=lambda x: -x[0])

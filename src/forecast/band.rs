@@ -495,13 +495,6 @@ fn first_crossing(f: impl Fn(f64) -> f64, lo: f64) -> Option<f64> {
     Some(b)
 }
 
-/// Student's t distribution's 0.95 quantile for `dof` degrees of freedom:
-/// [`super::BAND_Z`]'s one side, for a spread estimated from `dof + 1` values
-/// rather than known (see [`student_t_quantile`]).
-pub(super) fn student_t_95(dof: usize) -> f64 {
-    student_t_quantile(0.95, dof)
-}
-
 /// Student's t distribution's quantile: the t below which a share `p` of
 /// the mass lies, for `dof` degrees of freedom. Exact for one and two
 /// degrees (the Cauchy distribution's `tan(π(p - 1/2))`, and

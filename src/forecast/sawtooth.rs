@@ -367,7 +367,7 @@ pub(super) fn climb_rate(
                     let scatter = sd_of(&early).min(sd_of(&rest));
                     let k = early.len() as f64;
                     let sd = se.hypot(spread).max(scatter) * (1.0 + 1.0 / k).sqrt();
-                    (own_rate - mid).abs() > band::student_t_95(dof) * sd
+                    (own_rate - mid).abs() > band::student_t_quantile(1.0 - band::LOWER_Q, dof) * sd
                 }
                 _ => (own_rate - pace).abs() > BAND_Z * se.hypot(spread),
             };
