@@ -200,6 +200,12 @@ pub struct EvaluationConfig {
     /// lookbacks), so that a team knows how far to trust each wall. Default
     /// 24h; zero turns it off.
     pub backtest_every: Duration,
+    /// How often each limit's whole lookback is fetched from the source.
+    /// Between, an evaluation asks for the points since the last one's end
+    /// (and the few before it that late samples can still change), and
+    /// keeps the rest from the last. Default 1h; zero fetches the whole
+    /// lookback at every evaluation.
+    pub refetch_every: Duration,
     /// How many limits are queried at once. Default 4, >= 1.
     pub concurrency: usize,
     /// Series per limit above which the rest are dropped (and counted). Default 10000.
@@ -1616,6 +1622,7 @@ impl Walker<'_> {
                 "keep_firing_for",
                 "alert_probability",
                 "backtest_every",
+                "refetch_every",
                 "concurrency",
                 "max_series_per_limit",
             ],
@@ -1669,6 +1676,12 @@ impl Walker<'_> {
             Duration::from_secs(86_400),
             |w, v| w.any_duration("evaluation.backtest_every", v),
         );
+        // Zero is meaningful: the whole lookback at every evaluation.
+        let refetch_every = self.or_default(
+            get(d, "refetch_every"),
+            Duration::from_secs(3_600),
+            |w, v| w.any_duration("evaluation.refetch_every", v),
+        );
         let concurrency = self.or_default(get(d, "concurrency"), 4, |w, v| {
             w.count("evaluation.concurrency", v, 1)
         });
@@ -1701,6 +1714,7 @@ impl Walker<'_> {
             keep_firing_for: keep_firing_for?,
             alert_probability: alert_probability?,
             backtest_every: backtest_every?,
+            refetch_every: refetch_every?,
             concurrency: concurrency?,
             max_series_per_limit: max_series_per_limit?,
         })

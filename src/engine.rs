@@ -1,5 +1,7 @@
 //! The engine: the one loop that owns time and state. Each tick it asks the
-//! source for every limit's history (a few limits at a time), forecasts every
+//! source for every limit's history (a few limits at a time; between whole
+//! fetches, the points since the last tick, merged into the history it
+//! keeps: see `history`), forecasts every
 //! series through the pure core (or counts down the last forecast of one
 //! whose points are unchanged, within a step), steps the alert state
 //! machine, hands due alerts to the sink, and publishes one snapshot for
@@ -26,6 +28,7 @@ use crate::backtest;
 use crate::config::{Config, Limit, WallSpec};
 use crate::evaluate::{self, AlertRule, AlertState, AlertTracker, Cadence, Evaluation};
 use crate::forecast::Settings;
+use crate::history::{self, History, STALENESS_SECONDS};
 use crate::metrics::Metrics;
 use crate::model::{Series, UnixSeconds};
 use crate::roadmap::{self, Driver};
@@ -37,9 +40,6 @@ use crate::source::{SeriesSource, SourceError};
 pub const QUERY_ATTEMPTS: usize = 3;
 /// Prometheus returns at most 11,000 points per series from a range query.
 const MAX_POINTS_PER_SERIES: f64 = 10_000.0;
-/// Prometheus' default lookback delta: a range query repeats a series' last
-/// sample for this long after it stops being scraped.
-const STALENESS_SECONDS: f64 = 300.0;
 
 /// Whether a series whose newest point is at `newest` has stopped
 /// reporting, in a range query of `step` whose grid ends at `end`:
@@ -160,6 +160,10 @@ struct Plan {
     /// their series are unchanged (see `evaluate::Kept`). Taken by the
     /// evaluation that reads them and put back by it.
     kept: std::sync::Mutex<evaluate::Kept>,
+    /// The series of its last evaluation, and its driver's, so that the
+    /// next asks the source for the newest points only (see `history`).
+    history: std::sync::Mutex<History>,
+    driver_history: std::sync::Mutex<History>,
 }
 
 impl Plan {
@@ -251,6 +255,9 @@ pub struct Engine<S, K> {
     pub retry_backoff: Duration,
     /// Seconds between backtests of a limit; 0 for none.
     pub backtest_every: f64,
+    /// Seconds between fetches of a limit's whole lookback; between, an
+    /// evaluation asks for the newest points (see `history`). 0: always.
+    pub refetch_every: f64,
     /// When each limit was last backtested.
     backtested: HashMap<String, UnixSeconds>,
     /// What the roadmap last said about each point, to tell when a wall
@@ -317,6 +324,8 @@ fn plan(config: &Config, l: &Limit) -> Plan {
             lookback,
         ),
         kept: Default::default(),
+        history: Default::default(),
+        driver_history: Default::default(),
     }
 }
 
@@ -527,6 +536,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             max_series: 0,
             retry_backoff: Duration::from_millis(500),
             backtest_every: 0.0,
+            refetch_every: 0.0,
             backtested: HashMap::new(),
             marks: HashMap::new(),
             growth_factor: 0.0,
@@ -699,6 +709,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     .inc_by(0);
             }
             metrics.series_dropped.with_label_values(&[name]).inc_by(0);
+            metrics.source_points.with_label_values(&[name]).inc_by(0);
             let _ = metrics.series_without_wall.with_label_values(&[name]);
             for reason in LimitError::reasons() {
                 metrics
@@ -748,6 +759,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         self.concurrency = ev.concurrency.max(1);
         self.max_series = ev.max_series_per_limit;
         self.backtest_every = ev.backtest_every.as_secs_f64();
+        self.refetch_every = ev.refetch_every.as_secs_f64();
         self.growth_factor = config.roadmap.growth_factor;
         self.alert_on = config.roadmap.alert_on.clone();
         self.alert_for = config.roadmap.alert_for.as_secs_f64();
@@ -798,9 +810,15 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let configured = |name: &str| config.limits.iter().any(|l| l.name == name);
         let was = |name: &str| before.iter().find(|b| b.limit.name == name);
         // A limit forecast as it was keeps its forecasts to count down.
+        // Any limit keeps its history: it is extended only when its query
+        // and step are the same (see `History::ask`).
         for p in &self.plans {
-            if let Some(b) = was(&p.limit.name).filter(|b| b.forecasts_like(p)) {
-                *lock(&p.kept) = std::mem::take(&mut *lock(&b.kept));
+            if let Some(b) = was(&p.limit.name) {
+                *lock(&p.history) = std::mem::take(&mut *lock(&b.history));
+                *lock(&p.driver_history) = std::mem::take(&mut *lock(&b.driver_history));
+                if b.forecasts_like(p) {
+                    *lock(&p.kept) = std::mem::take(&mut *lock(&b.kept));
+                }
             }
         }
         let removed: Vec<String> = before
@@ -909,25 +927,87 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         }
     }
 
-    /// Fetches one limit's series and their walls.
+    /// Fetches one limit's series and their walls, extending its kept
+    /// history.
     async fn fetch(&self, plan: &Plan, now: UnixSeconds) -> Result<Fetched, LimitError> {
-        self.fetch_span(plan, now, plan.lookback, plan.step).await
+        self.fetch_span(plan, now, plan.lookback, plan.step, true)
+            .await
     }
 
-    /// Fetches `span` seconds of a limit's series at `step`, and their walls.
+    /// `query`'s series over `[start, end]` at `step`, for `plan`'s limit:
+    /// with a `kept` history, the points since its end, merged into it
+    /// (see `history`), else the whole range.
+    async fn range(
+        &self,
+        plan: &Plan,
+        kept: Option<&std::sync::Mutex<History>>,
+        query: &str,
+        (start, end): (UnixSeconds, UnixSeconds),
+        step: f64,
+    ) -> Result<Vec<Series>, SourceError> {
+        let ask = kept.map_or(history::Ask::Whole, |k| {
+            lock(k).ask(query, start, end, step, self.refetch_every)
+        });
+        let from = match ask {
+            history::Ask::Whole => start,
+            history::Ask::Since(since) => since,
+        };
+        let ask_for = |from: UnixSeconds| async move {
+            let answer = self
+                .with_retry("range", || self.source.query_range(query, from, end, step))
+                .await?;
+            let points: usize = answer.iter().map(|s| s.samples.len()).sum();
+            self.metrics
+                .source_points
+                .with_label_values(&[&plan.limit.name])
+                .inc_by(points as u64);
+            Ok::<_, SourceError>(answer)
+        };
+        let answer = ask_for(from).await?;
+        let Some(kept) = kept else {
+            return Ok(answer);
+        };
+        let whole = match ask {
+            history::Ask::Whole => answer,
+            history::Ask::Since(since) => {
+                let extended = {
+                    let mut kept = lock(kept);
+                    kept.extend(since, start, end, answer)
+                        .then(|| kept.series().to_vec())
+                };
+                match extended {
+                    Some(series) => return Ok(series),
+                    // The newest points could not extend the kept ones (a
+                    // label set twice, or a past that changed): the whole
+                    // range.
+                    None => ask_for(start).await?,
+                }
+            }
+        };
+        lock(kept).whole(query, step, end, &whole);
+        Ok(whole)
+    }
+
+    /// Fetches `span` seconds of a limit's series at `step`, and their
+    /// walls; with `keep`, from and into the limit's kept history.
     async fn fetch_span(
         &self,
         plan: &Plan,
         now: UnixSeconds,
         span: f64,
         step: f64,
+        keep: bool,
     ) -> Result<Fetched, LimitError> {
         let l = &plan.limit;
         let (start, end) = grid(now, span, step);
         let mut series = self
-            .with_retry("range", || {
-                self.source.query_range(&l.query, start, end, step)
-            })
+            .range(
+                plan,
+                keep.then_some(&plan.history),
+                &l.query,
+                (start, end),
+                step,
+            )
             .await?;
         // Deterministic order, so that the bound drops the same series each
         // time and the exports are stable.
@@ -956,9 +1036,15 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let drivers = match &l.driver {
             None => None,
             Some(q) => Some(
-                self.with_retry("range", || self.source.query_range(q, start, end, step))
-                    .await
-                    .map_err(|e| e.to_string()),
+                self.range(
+                    plan,
+                    keep.then_some(&plan.driver_history),
+                    q,
+                    (start, end),
+                    step,
+                )
+                .await
+                .map_err(|e| e.to_string()),
             ),
         };
         if let (Some(Ok(d)), Some(q)) = (&drivers, &l.driver) {
@@ -1359,7 +1445,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             ));
         }
         let fetched = self
-            .fetch_span(plan, now, span, step)
+            .fetch_span(plan, now, span, step, false)
             .await
             .map_err(|e| format!("limit {name}: {e}"))?;
         let lead = lead.unwrap_or_else(|| {

@@ -11,6 +11,8 @@
 //! - [`source`]: the `SeriesSource` role and its Prometheus and demo adapters.
 //! - [`sink`]: the `AlertSink` role and its Alertmanager and log adapters.
 //! - [`metrics`]: the one metrics struct, on an explicit registry.
+//! - [`history`]: PURE merging of a limit's kept history with the newest
+//!   points, so that an evaluation asks the source for those alone.
 //! - [`engine`]: the loop that owns time and state: source -> evaluate -> sink.
 //! - [`server`]: `/metrics`, health, the JSON API and the status page.
 //! - [`page`]: PURE rendering of the status page (HTML and inline SVG).
@@ -33,6 +35,7 @@ pub mod config;
 pub mod engine;
 pub mod evaluate;
 pub mod forecast;
+pub mod history;
 pub mod input;
 pub mod metrics;
 pub mod model;

@@ -33,6 +33,7 @@ pub struct Metrics {
     pub series_without_wall: IntGaugeVec,
     pub series_failed: IntCounterVec,
     pub series_forecasts: IntCounterVec,
+    pub source_points: IntCounterVec,
     pub alerts_active: IntGaugeVec,
     pub limits_configured: IntGauge,
     pub roadmap_changes: IntCounterVec,
@@ -149,6 +150,11 @@ impl Metrics {
                 &["limit"],
             )
             .map_err(internal)?,
+            source_points: IntCounterVec::new(
+                Opts::new("runway_source_points_total", "Points the source's range queries returned, by limit: its series and its driver's, its backtests' included. Between fetches of the whole lookback (evaluation.refetch_every), an evaluation asks for the points since the last one only."),
+                &["limit"],
+            )
+            .map_err(internal)?,
             series_forecasts: IntCounterVec::new(
                 Opts::new("runway_series_forecasts_total", "Series forecasts made, by limit and outcome: computed, or reused (the series' samples, wall and driver unchanged since a forecast computed less than a step before, its times counted down)."),
                 &["limit", "outcome"],
@@ -218,6 +224,8 @@ impl Metrics {
             .map_err(internal)?;
         r.register(Box::new(m.series_without_wall.clone()))
             .map_err(internal)?;
+        r.register(Box::new(m.source_points.clone()))
+            .map_err(internal)?;
         r.register(Box::new(m.series_forecasts.clone()))
             .map_err(internal)?;
         r.register(Box::new(m.series_failed.clone()))
@@ -259,6 +267,7 @@ impl Metrics {
         forget(&self.series_without_wall, limit);
         forget(&self.series_failed, limit);
         forget(&self.series_forecasts, limit);
+        forget(&self.source_points, limit);
         forget(&self.roadmap_changes, limit);
         forget(&self.limit_failures, limit);
     }

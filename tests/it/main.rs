@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod deploy;
 mod e2e;
+mod fetching;
 mod grafana;
 mod harness;
 mod payload;

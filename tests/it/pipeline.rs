@@ -257,6 +257,11 @@ fn rig(toml: &str) -> Rig {
     // Backtests make queries of their own; the tests that want them turn
     // them on.
     engine.backtest_every = 0.0;
+    // A test that changes a curve changes its past too, which no real
+    // source does: the rig fetches the whole lookback at every evaluation
+    // (as `refetch_every = "0s"` does). The tests that keep a limit's
+    // history turn it on.
+    engine.refetch_every = 0.0;
     Rig {
         engine,
         source,

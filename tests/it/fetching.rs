@@ -1,0 +1,180 @@
+//! What runway asks a real Prometheus for: between fetches of the whole
+//! lookback, each evaluation asks for the newest points of a limit's series
+//! and keeps the rest from the last, and forecasts exactly what fetching the
+//! whole lookback would have.
+
+use std::sync::{Arc, RwLock};
+
+use runway::config::{self, Format};
+use runway::engine::Engine;
+use runway::metrics::Metrics;
+use runway::sink::log::LogSink;
+use runway::snapshot::Snapshot;
+use runway::source::prometheus::PrometheusSource;
+
+use crate::support::{noisy, now_secs, OpenMetrics, Prometheus};
+
+const HOUR: f64 = 3_600.0;
+const STEP: f64 = 300.0;
+
+/// A daemon's engine on `prometheus`, its whole lookback (a day at five
+/// minutes) fetched every `refetch_every`.
+fn engine(
+    prometheus: &Prometheus,
+    refetch_every: &str,
+) -> (Engine<PrometheusSource, LogSink>, Arc<Metrics>) {
+    let text = format!(
+        r#"[source]
+url = "{url}"
+timeout = "10s"
+[evaluation]
+lookback = "1d"
+step = "5m"
+refetch_every = "{refetch_every}"
+backtest_every = "0s"
+[[limits]]
+name = "disk_full"
+query = "node_filesystem_avail_bytes"
+wall = 0
+direction = "falling"
+lead_time = "2d"
+"#,
+        url = prometheus.url()
+    );
+    let cfg = config::from_str(&text, Format::Toml, "fetching test").expect("config");
+    let snapshot = Arc::new(RwLock::new(Snapshot::default()));
+    let metrics = Arc::new(Metrics::new(snapshot.clone()).expect("metrics"));
+    let source = PrometheusSource::new(&cfg.source).expect("source");
+    let engine = Engine::new(&cfg, source, LogSink, metrics.clone(), snapshot);
+    (engine, metrics)
+}
+
+/// What a dashboard reads of a limit's forecasts: every exported time to
+/// wall, band edge, model and status.
+fn forecasts(metrics: &Metrics) -> Vec<String> {
+    metrics
+        .render()
+        .lines()
+        .filter(|l| {
+            [
+                "runway_time_to_wall",
+                "runway_forecast_info",
+                "runway_growth_rate",
+            ]
+            .iter()
+            .any(|m| l.starts_with(m))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn points(metrics: &Metrics) -> f64 {
+    metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix("runway_source_points_total{limit=\"disk_full\"} "))
+        .and_then(|v| v.parse().ok())
+        .expect("runway_source_points_total for the limit")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluations_ask_for_the_newest_points_and_forecast_as_a_whole_fetch_does() {
+    // Two days of a filling disk every minute, one that stopped reporting
+    // five hours before the end and one that started two hours before it,
+    // ending on the hour before now.
+    let end = (now_secs() / HOUR).floor() * HOUR - HOUR;
+    let mut history = OpenMetrics::new();
+    let filling = |free_now: f64, seed: u64, from: f64, to: f64| -> Vec<(f64, f64)> {
+        noisy(end, 2.0 * 86_400.0, 60.0, 1e8, seed, move |dt| {
+            free_now - 2e4 * dt
+        })
+        .into_iter()
+        .filter(|(t, _)| *t >= from && *t <= to)
+        .map(|(t, v)| (t, v.round()))
+        .collect()
+    };
+    history
+        .gauge_history(
+            "node_filesystem_avail_bytes",
+            &[("instance", "steady")],
+            &filling(3e9, 1, f64::MIN, end),
+        )
+        .gauge_history(
+            "node_filesystem_avail_bytes",
+            &[("instance", "stopped")],
+            &filling(5e9, 2, f64::MIN, end - 5.0 * HOUR),
+        )
+        .gauge_history(
+            "node_filesystem_avail_bytes",
+            &[("instance", "new")],
+            &filling(4e9, 3, end - 2.0 * HOUR, end),
+        );
+    let mut prometheus = Prometheus::start(&history).await;
+
+    // One engine evaluates every five minutes for six hours, fetching the
+    // whole lookback once; another evaluates once, at the end.
+    let (mut kept, kept_metrics) = engine(&prometheus, "1d");
+    let first = end - 6.0 * HOUR;
+    let mut before = 0.0;
+    let mut last = 0.0;
+    for i in 0..=72 {
+        let now = first + f64::from(i) * STEP + 7.0;
+        before = points(&kept_metrics);
+        let report = kept.tick(now, false).await;
+        assert!(report.failed_limits.is_empty(), "{report:?}");
+        last = points(&kept_metrics);
+        if i == 0 {
+            // The whole day of two series (the new one not yet there).
+            assert!(last >= 2.0 * 288.0, "{last} points at the first evaluation");
+        }
+    }
+    let newest = last - before;
+    let (mut whole, whole_metrics) = engine(&prometheus, "0s");
+    let report = whole.tick(end + 7.0, false).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+
+    // The same forecasts, for the same series: the stopped one gone, the
+    // new one forecast from the points it has.
+    let seen = forecasts(&kept_metrics);
+    assert_eq!(seen, forecasts(&whole_metrics));
+    assert!(
+        seen.iter().any(|l| l.contains("instance=\"new\"")),
+        "{seen:#?}"
+    );
+    assert!(
+        !seen.iter().any(|l| l.contains("instance=\"stopped\"")),
+        "{seen:#?}"
+    );
+    // The last evaluation asked for a few points a series (the new step's,
+    // and those within Prometheus' staleness window before it), where a
+    // whole fetch asks for the day's 289 of the steady disk alone.
+    let asked_whole = points(&whole_metrics);
+    assert!(asked_whole >= 289.0, "{asked_whole}");
+    assert!(
+        newest <= 2.0 * 6.0,
+        "the last evaluation asked for {newest} points, a whole fetch {asked_whole}"
+    );
+    eprintln!("the last evaluation asked for {newest} points; a whole fetch, {asked_whole}");
+
+    // The database is replaced under runway (restored from a backup, or
+    // another replica now answers): the steady disk's past is not what was
+    // kept. The next evaluation sees it, and fetches the whole lookback.
+    let mut replaced = OpenMetrics::new();
+    replaced.gauge_history(
+        "node_filesystem_avail_bytes",
+        &[("instance", "steady")],
+        &filling(2e9, 4, f64::MIN, end),
+    );
+    prometheus.restart_with(&replaced).await;
+    let then = end + STEP + 7.0;
+    let before = points(&kept_metrics);
+    let report = kept.tick(then, false).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+    assert!(
+        points(&kept_metrics) - before >= 289.0,
+        "the whole lookback fetched again"
+    );
+    let (mut fresh, fresh_metrics) = engine(&prometheus, "0s");
+    fresh.tick(then, false).await;
+    assert_eq!(forecasts(&kept_metrics), forecasts(&fresh_metrics));
+}
