@@ -973,7 +973,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 let extended = {
                     let mut kept = lock(kept);
                     kept.extend(since, start, end, answer)
-                        .then(|| kept.series().to_vec())
+                        .then(|| kept.series())
                 };
                 match extended {
                     Some(series) => return Ok(series),
