@@ -984,7 +984,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 }
             }
         };
-        lock(kept).whole(query, step, end, &whole);
+        lock(kept).whole(query, step, (start, end), &whole);
         Ok(whole)
     }
 

@@ -55,7 +55,9 @@ pub struct History {
     key: Option<(String, f64)>,
     /// When the whole range was last fetched.
     whole_at: UnixSeconds,
-    /// The end of the grid it holds.
+    /// The range it holds: it is extended only for a range that begins
+    /// no earlier (a longer lookback is fetched whole).
+    from: UnixSeconds,
     end: UnixSeconds,
     /// The series, ordered by their labels, no label set twice.
     series: Vec<Packed>,
@@ -125,7 +127,12 @@ impl History {
             .is_some_and(|(q, s)| q == query && *s == step);
         // On the grid: a point between two of its points is another point.
         let since = ((self.end - overlap(step)) / step).floor() * step;
-        if !same || end < self.end || since <= start || end - self.whole_at >= refetch_every {
+        if !same
+            || start < self.from
+            || end < self.end
+            || since <= start
+            || end - self.whole_at >= refetch_every
+        {
             return Ask::Whole;
         }
         Ask::Since(since)
@@ -135,7 +142,13 @@ impl History {
     /// ends at `end`. A label set that comes twice (metrics that differ
     /// only in their name) cannot be matched to the next evaluation's
     /// points: nothing is kept then, and the whole range is fetched again.
-    pub fn whole(&mut self, query: &str, step: f64, end: UnixSeconds, series: &[Series]) {
+    pub fn whole(
+        &mut self,
+        query: &str,
+        step: f64,
+        (start, end): (UnixSeconds, UnixSeconds),
+        series: &[Series],
+    ) {
         let mut series = series.to_vec();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         if series.windows(2).any(|w| w[0].labels == w[1].labels) {
@@ -145,6 +158,7 @@ impl History {
         *self = History {
             key: Some((query.to_string(), step)),
             whole_at: end,
+            from: start,
             end,
             series: series.into_iter().map(|s| Packed::new(s, step)).collect(),
         };
@@ -233,6 +247,7 @@ impl History {
             }
         }
         self.series = merged;
+        self.from = start;
         self.end = end;
         true
     }
@@ -298,7 +313,7 @@ mod tests {
         let mut start = end - span;
         let mut kept = History::default();
         assert_eq!(kept.ask("q", start, end, STEP, 3.0 * HOUR), Ask::Whole);
-        kept.whole("q", STEP, end, &answer(start, end, value, &all));
+        kept.whole("q", STEP, (start, end), &answer(start, end, value, &all));
         // Four evaluations a step apart, each extended from the last.
         for _ in 0..4 {
             end += 20.0 * 60.0;
@@ -340,7 +355,7 @@ mod tests {
         // The newest point was read before its scrape arrived: the value
         // carried forward from the one before.
         let first = |_: &str, t: f64| Some(if t >= end { 1.0 } else { t / HOUR });
-        kept.whole("q", STEP, end, &answer(0.0, end, first, &["a"]));
+        kept.whole("q", STEP, (0.0, end), &answer(0.0, end, first, &["a"]));
         let later = end + STEP;
         let Ask::Since(since) = kept.ask("q", STEP, later, STEP, 3.0 * HOUR) else {
             panic!("extended")
@@ -359,7 +374,7 @@ mod tests {
         kept.whole(
             "q",
             STEP,
-            end,
+            (start, end),
             &answer(start, end, |_, _| Some(1.0), &["a"]),
         );
         let later = end + STEP;
@@ -383,10 +398,12 @@ mod tests {
         assert_eq!(ask("q", start + STEP, later, STEP, 0.0), Ask::Whole);
         // A clock that went back.
         assert_eq!(ask("q", start - STEP, end - STEP, STEP, HOUR), Ask::Whole);
+        // A longer lookback (a reload): its older points were never kept.
+        assert_eq!(ask("q", start - HOUR, later, STEP, HOUR), Ask::Whole);
         // Two series with one label set: nothing to match points to.
         let twice = answer(start, end, |_, _| Some(1.0), &["a", "a"]);
         assert_eq!(twice.len(), 2);
-        kept.whole("q", STEP, end, &twice);
+        kept.whole("q", STEP, (start, end), &twice);
         assert_eq!(kept.ask("q", start + STEP, later, STEP, HOUR), Ask::Whole);
     }
 
@@ -398,7 +415,7 @@ mod tests {
         let every = 24.0 * HOUR;
         let kept_from = |value: fn(&str, f64) -> Option<f64>, names: &[&str]| {
             let mut kept = History::default();
-            kept.whole("q", STEP, end, &answer(start, end, value, names));
+            kept.whole("q", STEP, (start, end), &answer(start, end, value, names));
             let Ask::Since(since) = kept.ask("q", start + STEP, later, STEP, every) else {
                 panic!("extended")
             };
