@@ -164,6 +164,10 @@ struct Plan {
     /// next asks the source for the newest points only (see `history`).
     history: std::sync::Mutex<History>,
     driver_history: std::sync::Mutex<History>,
+    /// Its place among the limits, in [0, 1): how early in
+    /// `evaluation.refetch_every` its first whole fetch after the first
+    /// evaluation comes (see `History::whole`).
+    refetch_phase: f64,
 }
 
 impl Plan {
@@ -326,6 +330,7 @@ fn plan(config: &Config, l: &Limit) -> Plan {
         kept: Default::default(),
         history: Default::default(),
         driver_history: Default::default(),
+        refetch_phase: 0.0,
     }
 }
 
@@ -685,7 +690,16 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
     /// State (alerts, marks, forecasts) is left as it is.
     fn configure(&mut self, config: &Config) {
         let ev = &config.evaluation;
-        self.plans = config.limits.iter().map(|l| plan(config, l)).collect();
+        let n = config.limits.len().max(1) as f64;
+        self.plans = config
+            .limits
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Plan {
+                refetch_phase: i as f64 / n,
+                ..plan(config, l)
+            })
+            .collect();
         let metrics = &self.metrics;
         metrics.limits_configured.set(self.plans.len() as i64);
         metrics.growth_factor.set(config.roadmap.growth_factor);
@@ -984,7 +998,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 }
             }
         };
-        lock(kept).whole(query, step, (start, end), &whole);
+        // Each limit's share of the interval, so that after the first
+        // evaluation the limits' whole fetches come one after another.
+        let head_start = plan.refetch_phase * self.refetch_every;
+        lock(kept).whole(query, step, (start, end), &whole, head_start);
         Ok(whole)
     }
 

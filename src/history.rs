@@ -142,13 +142,25 @@ impl History {
     /// ends at `end`. A label set that comes twice (metrics that differ
     /// only in their name) cannot be matched to the next evaluation's
     /// points: nothing is kept then, and the whole range is fetched again.
+    ///
+    /// When nothing was kept before (the first evaluation), the next whole
+    /// fetch is due `head_start` seconds early: the engine gives each limit
+    /// its own share of `evaluation.refetch_every`, so that the limits'
+    /// whole fetches, all at the first evaluation, then come spread over
+    /// the interval rather than all at one evaluation each time.
     pub fn whole(
         &mut self,
         query: &str,
         step: f64,
         (start, end): (UnixSeconds, UnixSeconds),
         series: &[Series],
+        head_start: f64,
     ) {
+        let whole_at = if self.key.is_none() {
+            end - head_start
+        } else {
+            end
+        };
         let mut series = series.to_vec();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         if series.windows(2).any(|w| w[0].labels == w[1].labels) {
@@ -157,7 +169,7 @@ impl History {
         }
         *self = History {
             key: Some((query.to_string(), step)),
-            whole_at: end,
+            whole_at,
             from: start,
             end,
             series: series.into_iter().map(|s| Packed::new(s, step)).collect(),
@@ -313,7 +325,13 @@ mod tests {
         let mut start = end - span;
         let mut kept = History::default();
         assert_eq!(kept.ask("q", start, end, STEP, 3.0 * HOUR), Ask::Whole);
-        kept.whole("q", STEP, (start, end), &answer(start, end, value, &all));
+        kept.whole(
+            "q",
+            STEP,
+            (start, end),
+            &answer(start, end, value, &all),
+            0.0,
+        );
         // Four evaluations a step apart, each extended from the last.
         for _ in 0..4 {
             end += 20.0 * 60.0;
@@ -355,7 +373,7 @@ mod tests {
         // The newest point was read before its scrape arrived: the value
         // carried forward from the one before.
         let first = |_: &str, t: f64| Some(if t >= end { 1.0 } else { t / HOUR });
-        kept.whole("q", STEP, (0.0, end), &answer(0.0, end, first, &["a"]));
+        kept.whole("q", STEP, (0.0, end), &answer(0.0, end, first, &["a"]), 0.0);
         let later = end + STEP;
         let Ask::Since(since) = kept.ask("q", STEP, later, STEP, 3.0 * HOUR) else {
             panic!("extended")
@@ -376,6 +394,7 @@ mod tests {
             STEP,
             (start, end),
             &answer(start, end, |_, _| Some(1.0), &["a"]),
+            0.0,
         );
         let later = end + STEP;
         let ask = |q: &str, start: f64, end: f64, step: f64, every: f64| {
@@ -403,7 +422,7 @@ mod tests {
         // Two series with one label set: nothing to match points to.
         let twice = answer(start, end, |_, _| Some(1.0), &["a", "a"]);
         assert_eq!(twice.len(), 2);
-        kept.whole("q", STEP, (start, end), &twice);
+        kept.whole("q", STEP, (start, end), &twice, 0.0);
         assert_eq!(kept.ask("q", start + STEP, later, STEP, HOUR), Ask::Whole);
     }
 
@@ -415,7 +434,13 @@ mod tests {
         let every = 24.0 * HOUR;
         let kept_from = |value: fn(&str, f64) -> Option<f64>, names: &[&str]| {
             let mut kept = History::default();
-            kept.whole("q", STEP, (start, end), &answer(start, end, value, names));
+            kept.whole(
+                "q",
+                STEP,
+                (start, end),
+                &answer(start, end, value, names),
+                0.0,
+            );
             let Ask::Since(since) = kept.ask("q", start + STEP, later, STEP, every) else {
                 panic!("extended")
             };
@@ -479,5 +504,34 @@ mod tests {
         assert_eq!(packed.unpack(step), series);
         // One run per stretch on the grid (the off-grid points one each).
         assert_eq!(packed.runs.len(), 5, "{:?}", packed.runs);
+    }
+
+    #[test]
+    fn the_limits_whole_fetches_after_the_first_come_spread_over_the_interval() {
+        let (start, end) = (0.0, 10.0 * HOUR);
+        let series = answer(start, end, |_, _| Some(1.0), &["a"]);
+        let at = |head_start: f64, later: f64| {
+            let mut kept = History::default();
+            kept.whole("q", STEP, (start, end), &series, head_start);
+            kept.ask("q", start + later, end + later, STEP, HOUR)
+        };
+        // Its share of the hour early, once: the first limit's an hour after
+        // the first evaluation, another's half an hour after it.
+        assert!(matches!(at(0.0, HOUR / 2.0), Ask::Since(_)));
+        assert_eq!(at(0.0, HOUR), Ask::Whole);
+        assert_eq!(at(HOUR / 2.0, HOUR / 2.0), Ask::Whole);
+        // After that, every hour.
+        let mut kept = History::default();
+        kept.whole("q", STEP, (start, end), &series, HOUR / 2.0);
+        let later = end + HOUR / 2.0;
+        kept.whole("q", STEP, (start + HOUR / 2.0, later), &series, HOUR / 2.0);
+        assert!(matches!(
+            kept.ask("q", start + HOUR, end + HOUR, STEP, HOUR),
+            Ask::Since(_)
+        ));
+        assert_eq!(
+            kept.ask("q", start + 1.5 * HOUR, end + 1.5 * HOUR, STEP, HOUR),
+            Ask::Whole
+        );
     }
 }
