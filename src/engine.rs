@@ -986,8 +986,12 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             history::Ask::Since(since) => {
                 let extended = {
                     let mut kept = lock(kept);
-                    kept.extend(since, start, end, answer)
-                        .then(|| kept.series())
+                    let extended = kept.extend(since, start, end, answer);
+                    // Beyond the series bound nothing is kept (see below).
+                    if kept.len() > self.max_series {
+                        kept.clear();
+                    }
+                    extended.then(|| kept.series())
                 };
                 match extended {
                     Some(series) => return Ok(series),
@@ -1001,7 +1005,15 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Each limit's share of the interval, so that after the first
         // evaluation the limits' whole fetches come one after another.
         let head_start = plan.refetch_phase * self.refetch_every;
-        lock(kept).whole(query, step, (start, end), &whole, head_start);
+        if whole.len() > self.max_series {
+            // A query beyond the series bound keeps nothing: the series
+            // forecast are the first by their labels, and one new to the
+            // answer could be among them with its newest points alone.
+            // (Nor would the excess be held between evaluations.)
+            lock(kept).clear();
+        } else {
+            lock(kept).whole(query, step, (start, end), &whole, head_start);
+        }
         Ok(whole)
     }
 

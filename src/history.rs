@@ -264,6 +264,21 @@ impl History {
         true
     }
 
+    /// How many series it holds.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// Forgets what it holds: the next evaluation fetches the whole range.
+    pub fn clear(&mut self) {
+        *self = History::default();
+    }
+
     /// The series it holds, ordered by their labels.
     pub fn series(&self) -> Vec<Series> {
         let step = self.step();

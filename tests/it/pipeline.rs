@@ -990,6 +990,49 @@ async fn the_series_bound_drops_and_counts_the_excess() {
     );
 }
 
+#[tokio::test]
+async fn a_limit_beyond_the_series_bound_is_fetched_whole_at_every_evaluation() {
+    // Beyond the bound every evaluation fetches the whole lookback: the
+    // series forecast are the first by their labels, and one that started
+    // reporting could sort among them, with only its newest points kept.
+    let toml = DISK.replace("[alerting]", "max_series_per_limit = 3\n[alerting]");
+    let mut r = rig(&toml);
+    r.engine.refetch_every = 3_600.0;
+    let series = (0..5)
+        .map(|i| {
+            (
+                labels(&[("instance", &format!("n{i}"))]),
+                filling(T0 + 30.0 * DAY),
+            )
+        })
+        .collect();
+    r.source.set("node_filesystem_avail_bytes", series);
+    r.tick(T0).await;
+    r.tick(T0 + 300.0).await;
+    r.tick(T0 + 600.0).await;
+    let points = r.source.points.lock().unwrap().clone();
+    assert_eq!(points.len(), 3);
+    assert!(points.iter().all(|&p| p == points[0]), "{points:?}");
+    // Within the bound, the evaluations after the first ask for a few
+    // points.
+    let toml = DISK.replace("[alerting]", "max_series_per_limit = 5\n[alerting]");
+    let mut r = rig(&toml);
+    r.engine.refetch_every = 3_600.0;
+    let series = (0..5)
+        .map(|i| {
+            (
+                labels(&[("instance", &format!("n{i}"))]),
+                filling(T0 + 30.0 * DAY),
+            )
+        })
+        .collect();
+    r.source.set("node_filesystem_avail_bytes", series);
+    r.tick(T0).await;
+    r.tick(T0 + 300.0).await;
+    let points = r.source.points.lock().unwrap().clone();
+    assert!(points[1] * 50 < points[0], "{points:?}");
+}
+
 /// Connection pools, each with its own wall from `wall_query`.
 const POOLS: &str = r#"
 [source]
