@@ -948,17 +948,7 @@ fn left_out(r: &Rig) -> String {
 async fn the_series_bound_drops_and_counts_the_excess() {
     let log = CapturedLog::default();
     let _logging = log.install();
-    let toml = DISK.replace("[alerting]", "max_series_per_limit = 3\n[alerting]");
-    let mut r = rig(&toml);
-    let series = (0..5)
-        .map(|i| {
-            (
-                labels(&[("instance", &format!("n{i}"))]),
-                filling(T0 + 30.0 * DAY),
-            )
-        })
-        .collect();
-    r.source.set("node_filesystem_avail_bytes", series);
+    let mut r = five_disks(3);
     let report = r.tick(T0).await;
     assert_eq!(report.series, 3);
     assert_eq!(
@@ -990,46 +980,49 @@ async fn the_series_bound_drops_and_counts_the_excess() {
     );
 }
 
+/// Five disks filling slowly, the limit bounded to `bound` series.
+fn five_disks(bound: usize) -> Rig {
+    let toml = DISK.replace(
+        "[alerting]",
+        &format!("max_series_per_limit = {bound}\n[alerting]"),
+    );
+    let r = rig(&toml);
+    let series = (0..5)
+        .map(|i| {
+            (
+                labels(&[("instance", &format!("n{i}"))]),
+                filling(T0 + 30.0 * DAY),
+            )
+        })
+        .collect();
+    r.source.set("node_filesystem_avail_bytes", series);
+    r
+}
+
+/// The points a series of each range query answered, for five disks
+/// evaluated at `times` under a bound of `bound` series, their histories
+/// kept for an hour.
+async fn points_asked(bound: usize, times: &[f64]) -> Vec<usize> {
+    let mut r = five_disks(bound);
+    r.engine.refetch_every = 3_600.0;
+    for &t in times {
+        r.tick(t).await;
+    }
+    let points = r.source.points.lock().unwrap().clone();
+    points
+}
+
 #[tokio::test]
 async fn a_limit_beyond_the_series_bound_is_fetched_whole_at_every_evaluation() {
     // Beyond the bound every evaluation fetches the whole lookback: the
     // series forecast are the first by their labels, and one that started
     // reporting could sort among them, with only its newest points kept.
-    let toml = DISK.replace("[alerting]", "max_series_per_limit = 3\n[alerting]");
-    let mut r = rig(&toml);
-    r.engine.refetch_every = 3_600.0;
-    let series = (0..5)
-        .map(|i| {
-            (
-                labels(&[("instance", &format!("n{i}"))]),
-                filling(T0 + 30.0 * DAY),
-            )
-        })
-        .collect();
-    r.source.set("node_filesystem_avail_bytes", series);
-    r.tick(T0).await;
-    r.tick(T0 + 300.0).await;
-    r.tick(T0 + 600.0).await;
-    let points = r.source.points.lock().unwrap().clone();
+    let points = points_asked(3, &[T0, T0 + 300.0, T0 + 600.0]).await;
     assert_eq!(points.len(), 3);
     assert!(points.iter().all(|&p| p == points[0]), "{points:?}");
     // Within the bound, the evaluations after the first ask for a few
     // points.
-    let toml = DISK.replace("[alerting]", "max_series_per_limit = 5\n[alerting]");
-    let mut r = rig(&toml);
-    r.engine.refetch_every = 3_600.0;
-    let series = (0..5)
-        .map(|i| {
-            (
-                labels(&[("instance", &format!("n{i}"))]),
-                filling(T0 + 30.0 * DAY),
-            )
-        })
-        .collect();
-    r.source.set("node_filesystem_avail_bytes", series);
-    r.tick(T0).await;
-    r.tick(T0 + 300.0).await;
-    let points = r.source.points.lock().unwrap().clone();
+    let points = points_asked(5, &[T0, T0 + 300.0]).await;
     assert!(points[1] * 50 < points[0], "{points:?}");
 }
 
