@@ -1,4 +1,5 @@
-//! What runway asks a real Prometheus for: between fetches of the whole
+//! What runway asks a real Prometheus (and VictoriaMetrics) for: between
+//! fetches of the whole
 //! lookback, each evaluation asks for the newest points of a limit's series
 //! and keeps the rest from the last, and forecasts exactly what fetching the
 //! whole lookback would have.
@@ -12,17 +13,14 @@ use runway::sink::log::LogSink;
 use runway::snapshot::Snapshot;
 use runway::source::prometheus::PrometheusSource;
 
-use crate::support::{noisy, now_secs, OpenMetrics, Prometheus};
+use crate::support::{noisy, now_secs, OpenMetrics, Prometheus, VictoriaMetrics};
 
 const HOUR: f64 = 3_600.0;
 const STEP: f64 = 300.0;
 
-/// A daemon's engine on `prometheus`, its whole lookback (a day at five
-/// minutes) fetched every `refetch_every`.
-fn engine(
-    prometheus: &Prometheus,
-    refetch_every: &str,
-) -> (Engine<PrometheusSource, LogSink>, Arc<Metrics>) {
+/// A daemon's engine on the source at `url`, its whole lookback (a day at
+/// five minutes) fetched every `refetch_every`.
+fn engine(url: &str, refetch_every: &str) -> (Engine<PrometheusSource, LogSink>, Arc<Metrics>) {
     let text = format!(
         r#"[source]
 url = "{url}"
@@ -39,7 +37,6 @@ wall = 0
 direction = "falling"
 lead_time = "2d"
 "#,
-        url = prometheus.url()
     );
     let cfg = config::from_str(&text, Format::Toml, "fetching test").expect("config");
     let snapshot = Arc::new(RwLock::new(Snapshot::default()));
@@ -77,43 +74,42 @@ fn points(metrics: &Metrics) -> f64 {
         .expect("runway_source_points_total for the limit")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn evaluations_ask_for_the_newest_points_and_forecast_as_a_whole_fetch_does() {
-    // Two days of a filling disk every minute, one that stopped reporting
-    // five hours before the end and one that started two hours before it,
-    // ending on the hour before now.
-    let end = (now_secs() / HOUR).floor() * HOUR - HOUR;
+/// Two days of a filling disk every minute, ending on the hour before now
+/// (`end`); of another that stopped reporting five hours before the end,
+/// and of one that started two hours before it. `seed` sets the noise.
+fn disks(end: f64, seed: u64) -> OpenMetrics {
     let mut history = OpenMetrics::new();
-    let filling = |free_now: f64, seed: u64, from: f64, to: f64| -> Vec<(f64, f64)> {
-        noisy(end, 2.0 * 86_400.0, 60.0, 1e8, seed, move |dt| {
+    for (instance, free_now, from, to) in [
+        ("steady", 3e9, f64::MIN, end),
+        ("stopped", 5e9, f64::MIN, end - 5.0 * HOUR),
+        ("new", 4e9, end - 2.0 * HOUR, end),
+    ] {
+        let samples: Vec<(f64, f64)> = noisy(end, 2.0 * 86_400.0, 60.0, 1e8, seed, move |dt| {
             free_now - 2e4 * dt
         })
         .into_iter()
         .filter(|(t, _)| *t >= from && *t <= to)
         .map(|(t, v)| (t, v.round()))
-        .collect()
-    };
-    history
-        .gauge_history(
+        .collect();
+        history.gauge_history(
             "node_filesystem_avail_bytes",
-            &[("instance", "steady")],
-            &filling(3e9, 1, f64::MIN, end),
-        )
-        .gauge_history(
-            "node_filesystem_avail_bytes",
-            &[("instance", "stopped")],
-            &filling(5e9, 2, f64::MIN, end - 5.0 * HOUR),
-        )
-        .gauge_history(
-            "node_filesystem_avail_bytes",
-            &[("instance", "new")],
-            &filling(4e9, 3, end - 2.0 * HOUR, end),
+            &[("instance", instance)],
+            &samples,
         );
-    let mut prometheus = Prometheus::start(&history).await;
+    }
+    history
+}
 
-    // One engine evaluates every five minutes for six hours, fetching the
-    // whole lookback once; another evaluates once, at the end.
-    let (mut kept, kept_metrics) = engine(&prometheus, "1d");
+/// Evaluates the disks of [`disks`] on the source at `url` every five
+/// minutes for the six hours before `end`, keeping their history, and
+/// checks that the last evaluation forecast what one fetching the whole
+/// lookback does, asking for a few points a series. Returns the engine
+/// and its metrics.
+async fn extended_as_whole(
+    url: &str,
+    end: f64,
+) -> (Engine<PrometheusSource, LogSink>, Arc<Metrics>) {
+    let (mut kept, kept_metrics) = engine(url, "1d");
     let first = end - 6.0 * HOUR;
     let mut before = 0.0;
     let mut last = 0.0;
@@ -129,7 +125,7 @@ async fn evaluations_ask_for_the_newest_points_and_forecast_as_a_whole_fetch_doe
         }
     }
     let newest = last - before;
-    let (mut whole, whole_metrics) = engine(&prometheus, "0s");
+    let (mut whole, whole_metrics) = engine(url, "0s");
     let report = whole.tick(end + 7.0, false).await;
     assert!(report.failed_limits.is_empty(), "{report:?}");
 
@@ -146,8 +142,8 @@ async fn evaluations_ask_for_the_newest_points_and_forecast_as_a_whole_fetch_doe
         "{seen:#?}"
     );
     // The last evaluation asked for a few points a series (the new step's,
-    // and those within Prometheus' staleness window before it), where a
-    // whole fetch asks for the day's 289 of the steady disk alone.
+    // and those within the staleness window before it), where a whole
+    // fetch asks for the day's 289 of the steady disk alone.
     let asked_whole = points(&whole_metrics);
     assert!(asked_whole >= 289.0, "{asked_whole}");
     assert!(
@@ -155,17 +151,19 @@ async fn evaluations_ask_for_the_newest_points_and_forecast_as_a_whole_fetch_doe
         "the last evaluation asked for {newest} points, a whole fetch {asked_whole}"
     );
     eprintln!("the last evaluation asked for {newest} points; a whole fetch, {asked_whole}");
+    (kept, kept_metrics)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluations_ask_for_the_newest_points_and_forecast_as_a_whole_fetch_does() {
+    let end = (now_secs() / HOUR).floor() * HOUR - HOUR;
+    let mut prometheus = Prometheus::start(&disks(end, 1)).await;
+    let (mut kept, kept_metrics) = extended_as_whole(&prometheus.url(), end).await;
 
     // The database is replaced under runway (restored from a backup, or
-    // another replica now answers): the steady disk's past is not what was
-    // kept. The next evaluation sees it, and fetches the whole lookback.
-    let mut replaced = OpenMetrics::new();
-    replaced.gauge_history(
-        "node_filesystem_avail_bytes",
-        &[("instance", "steady")],
-        &filling(2e9, 4, f64::MIN, end),
-    );
-    prometheus.restart_with(&replaced).await;
+    // another replica now answers): the disks' past is not what was kept.
+    // The next evaluation sees it, and fetches the whole lookback.
+    prometheus.restart_with(&disks(end, 2)).await;
     let then = end + STEP + 7.0;
     let before = points(&kept_metrics);
     let report = kept.tick(then, false).await;
@@ -174,7 +172,16 @@ async fn evaluations_ask_for_the_newest_points_and_forecast_as_a_whole_fetch_doe
         points(&kept_metrics) - before >= 289.0,
         "the whole lookback fetched again"
     );
-    let (mut fresh, fresh_metrics) = engine(&prometheus, "0s");
+    let (mut fresh, fresh_metrics) = engine(&prometheus.url(), "0s");
     fresh.tick(then, false).await;
     assert_eq!(forecasts(&kept_metrics), forecasts(&fresh_metrics));
+}
+
+/// A Prometheus-compatible engine answers a part of a range as it answers
+/// the whole: VictoriaMetrics too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoriametrics_is_asked_for_the_newest_points_too() {
+    let end = (now_secs() / HOUR).floor() * HOUR - HOUR;
+    let victoria = VictoriaMetrics::start(&disks(end, 1)).await;
+    extended_as_whole(&victoria.url(), end).await;
 }
