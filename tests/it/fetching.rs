@@ -1,8 +1,7 @@
 //! What runway asks a real Prometheus (and VictoriaMetrics) for: between
-//! fetches of the whole
-//! lookback, each evaluation asks for the newest points of a limit's series
-//! and keeps the rest from the last, and forecasts exactly what fetching the
-//! whole lookback would have.
+//! fetches of the whole lookback, each evaluation asks for the newest points
+//! of a limit's series and keeps the rest from the last, and forecasts
+//! exactly what fetching the whole lookback would have.
 
 use std::sync::{Arc, RwLock};
 
