@@ -986,12 +986,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             history::Ask::Since(since) => {
                 let extended = {
                     let mut kept = lock(kept);
-                    let extended = kept.extend(since, start, end, answer);
+                    let series = kept
+                        .extend(since, start, end, answer)
+                        .then(|| kept.series());
                     // Beyond the series bound nothing is kept (see below).
                     if kept.len() > self.max_series {
                         kept.clear();
                     }
-                    extended.then(|| kept.series())
+                    series
                 };
                 match extended {
                     Some(series) => return Ok(series),

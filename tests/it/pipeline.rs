@@ -1026,6 +1026,34 @@ async fn a_limit_beyond_the_series_bound_is_fetched_whole_at_every_evaluation() 
     assert!(points[1] * 50 < points[0], "{points:?}");
 }
 
+#[tokio::test]
+async fn a_limit_that_grows_past_the_series_bound_still_forecasts_its_first_series() {
+    // Three disks within a bound of three, then two more start reporting:
+    // the evaluation that sees them extends the kept history past the
+    // bound, forecasts the first three, and keeps nothing after.
+    let mut r = five_disks(3);
+    r.engine.refetch_every = 3_600.0;
+    let disk = |i: usize, from: f64| {
+        let fill = filling(T0 + 30.0 * DAY);
+        let curve: Curve = Arc::new(move |t| if t < from { f64::NAN } else { fill(t) });
+        (labels(&[("instance", &format!("n{i}"))]), curve)
+    };
+    let disks = |more: usize| {
+        (0..3 + more)
+            .map(|i| disk(i, if i < 3 { 0.0 } else { T0 + 1.0 }))
+            .collect()
+    };
+    r.source.set("node_filesystem_avail_bytes", disks(0));
+    assert_eq!(r.tick(T0).await.series, 3);
+    r.source.set("node_filesystem_avail_bytes", disks(2));
+    assert_eq!(r.tick(T0 + 300.0).await.series, 3);
+    assert_eq!(r.tick(T0 + 600.0).await.series, 3);
+    let points = r.source.points.lock().unwrap().clone();
+    // The first whole, the second the newest points, the third whole.
+    assert!(points[1] * 50 < points[0], "{points:?}");
+    assert_eq!(points[2], points[0], "{points:?}");
+}
+
 /// Connection pools, each with its own wall from `wall_query`.
 const POOLS: &str = r#"
 [source]
