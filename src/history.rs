@@ -205,12 +205,14 @@ impl History {
             *self = History::default();
             return false;
         }
-        // The points both answers hold, but for the kept newest one.
-        let settled = |samples: &[Sample]| -> Vec<Sample> {
+        // The points both answers hold, but for the kept newest one, to
+        // the bit (a NaN, which Prometheus answers for 0/0, is the same
+        // point each time).
+        let settled = |samples: &[Sample]| -> Vec<(u64, u64)> {
             samples
                 .iter()
                 .filter(|s| s.t >= since && s.t < self.end)
-                .copied()
+                .map(|s| (s.t.to_bits(), s.v.to_bits()))
                 .collect()
         };
         let step = self.step();
@@ -485,6 +487,15 @@ mod tests {
         ));
         assert!(kept.series().is_empty());
         assert_eq!(kept.ask("q", start + STEP, later, STEP, every), Ask::Whole);
+        // A NaN (0/0 in a query) is the same point each time.
+        let nan = |_: &str, t: f64| Some(if t == 10.0 * HOUR - STEP { f64::NAN } else { t });
+        let (mut kept, since) = kept_from(nan, &["a"]);
+        assert!(kept.extend(
+            since,
+            start + STEP,
+            later,
+            answer(since, later, nan, &["a"])
+        ));
         // Nor may a series that reported appear or vanish in the past.
         let (mut kept, since) = kept_from(before, &["a"]);
         assert!(!kept.extend(
