@@ -466,51 +466,38 @@ mod tests {
             };
             (kept, since)
         };
+        // Extends `kept` with what `value` says of the newest points.
+        let then = |value: fn(&str, f64) -> Option<f64>,
+                    names: &[&str],
+                    kept: &mut History,
+                    since: f64| {
+            kept.extend(
+                since,
+                start + STEP,
+                later,
+                answer(since, later, value, names),
+            )
+        };
         let before = |_: &str, t: f64| Some(t);
         // The newest kept point may change (its sample arrived late).
         let (mut kept, since) = kept_from(before, &["a"]);
         let late = |_: &str, t: f64| Some(if t == 10.0 * HOUR { 0.0 } else { t });
-        assert!(kept.extend(
-            since,
-            start + STEP,
-            later,
-            answer(since, later, late, &["a"])
-        ));
+        assert!(then(late, &["a"], &mut kept, since));
         // An older one may not: the database was restored or replaced.
         let (mut kept, since) = kept_from(before, &["a"]);
         let restored = |_: &str, t: f64| Some(t + 1.0);
-        assert!(!kept.extend(
-            since,
-            start + STEP,
-            later,
-            answer(since, later, restored, &["a"])
-        ));
+        assert!(!then(restored, &["a"], &mut kept, since));
         assert!(kept.series().is_empty());
         assert_eq!(kept.ask("q", start + STEP, later, STEP, every), Ask::Whole);
         // A NaN (0/0 in a query) is the same point each time.
         let nan = |_: &str, t: f64| Some(if t == 10.0 * HOUR - STEP { f64::NAN } else { t });
         let (mut kept, since) = kept_from(nan, &["a"]);
-        assert!(kept.extend(
-            since,
-            start + STEP,
-            later,
-            answer(since, later, nan, &["a"])
-        ));
+        assert!(then(nan, &["a"], &mut kept, since));
         // Nor may a series that reported appear or vanish in the past.
         let (mut kept, since) = kept_from(before, &["a"]);
-        assert!(!kept.extend(
-            since,
-            start + STEP,
-            later,
-            answer(since, later, before, &["a", "b"])
-        ));
+        assert!(!then(before, &["a", "b"], &mut kept, since));
         let (mut kept, since) = kept_from(before, &["a", "b"]);
-        assert!(!kept.extend(
-            since,
-            start + STEP,
-            later,
-            answer(since, later, before, &["a"])
-        ));
+        assert!(!then(before, &["a"], &mut kept, since));
     }
 
     #[test]
