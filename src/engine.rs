@@ -984,17 +984,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let whole = match ask {
             history::Ask::Whole => answer,
             history::Ask::Since(since) => {
-                let extended = {
-                    let mut kept = lock(kept);
-                    let series = kept
-                        .extend(since, start, end, answer)
-                        .then(|| kept.series());
-                    // Beyond the series bound nothing is kept (see below).
-                    if kept.len() > self.max_series {
-                        kept.clear();
-                    }
-                    series
-                };
+                let extended = lock(kept).extend(since, (start, end), answer, self.max_series);
                 match extended {
                     Some(series) => return Ok(series),
                     // The newest points could not extend the kept ones (a
@@ -1007,15 +997,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Each limit's share of the interval, so that after the first
         // evaluation the limits' whole fetches come one after another.
         let head_start = plan.refetch_phase * self.refetch_every;
-        if whole.len() > self.max_series {
-            // A query beyond the series bound keeps nothing: the series
-            // forecast are the first by their labels, and one new to the
-            // answer could be among them with its newest points alone.
-            // (Nor would the excess be held between evaluations.)
-            lock(kept).clear();
-        } else {
-            lock(kept).whole(query, step, (start, end), &whole, head_start);
-        }
+        lock(kept).whole(
+            query,
+            step,
+            (start, end),
+            &whole,
+            head_start,
+            self.max_series,
+        );
         Ok(whole)
     }
 

@@ -49,7 +49,7 @@ pub fn overlap(step: f64) -> f64 {
 pub const STALENESS_SECONDS: f64 = 300.0;
 
 /// One query's series over a grid, kept from one evaluation to the next.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct History {
     /// What it answers: the query and its step. `None` holds nothing.
     key: Option<(String, f64)>,
@@ -70,7 +70,7 @@ pub struct History {
 /// 16. (A point off the grid, from a source that places them so, is a run
 /// of its own: it is kept all the same.) Unpacked, every time is the one
 /// the source gave, to the bit.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 struct Packed {
     labels: crate::model::Labels,
     runs: Vec<(UnixSeconds, u32)>,
@@ -139,9 +139,13 @@ impl History {
     }
 
     /// Keeps `series`, the whole range of `query` at `step` whose grid
-    /// ends at `end`. A label set that comes twice (metrics that differ
-    /// only in their name) cannot be matched to the next evaluation's
-    /// points: nothing is kept then, and the whole range is fetched again.
+    /// ends at `end`. Nothing is kept (and the whole range is fetched
+    /// again) for more than `bound` series, the limit's series bound: the
+    /// series forecast are the first by their labels, and one new to a
+    /// later answer could sort among them with its newest points alone.
+    /// Nor for a label set that comes twice (metrics that differ only in
+    /// their name), which cannot be matched to the next evaluation's
+    /// points.
     ///
     /// When nothing was kept before (the first evaluation), the next whole
     /// fetch is due `head_start` seconds early: the engine gives each limit
@@ -155,6 +159,7 @@ impl History {
         (start, end): (UnixSeconds, UnixSeconds),
         series: &[Series],
         head_start: f64,
+        bound: usize,
     ) {
         let whole_at = if self.key.is_none() {
             end - head_start
@@ -166,7 +171,7 @@ impl History {
         // (one limit of 10,000 series: 675 MiB, 605 without it).
         let mut series: Vec<&Series> = series.iter().collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        if series.windows(2).any(|w| w[0].labels == w[1].labels) {
+        if series.len() > bound || series.windows(2).any(|w| w[0].labels == w[1].labels) {
             *self = History::default();
             return;
         }
@@ -184,9 +189,10 @@ impl History {
     /// each kept series' points from `since` on are replaced by the new
     /// answer's (none, when it has no longer any there), a series new to
     /// the answer joins with its points, and a series with no point left
-    /// is gone.
+    /// is gone. Returns the series, in label order; beyond `bound` of them
+    /// they are not kept (see [`History::whole`]).
     ///
-    /// False, and nothing kept (the whole range is to be fetched), when
+    /// `None`, and nothing kept (the whole range is to be fetched), when
     /// `newest` cannot extend what is kept: it holds a label set twice, or
     /// it says otherwise of a point that was kept, other than the newest
     /// (which a sample arriving a little late can still change). The past
@@ -196,32 +202,33 @@ impl History {
     pub fn extend(
         &mut self,
         since: UnixSeconds,
-        start: UnixSeconds,
-        end: UnixSeconds,
+        (start, end): (UnixSeconds, UnixSeconds),
         mut newest: Vec<Series>,
-    ) -> bool {
+        bound: usize,
+    ) -> Option<Vec<Series>> {
+        let step = self.step();
+        let kept_end = self.end;
+        let kept = std::mem::take(&mut self.series);
         newest.sort_by(|a, b| a.labels.cmp(&b.labels));
         if newest.windows(2).any(|w| w[0].labels == w[1].labels) {
             *self = History::default();
-            return false;
+            return None;
         }
         // The points both answers hold, but for the kept newest one, to
         // the bit (a NaN, which Prometheus answers for 0/0, is the same
         // point each time).
-        let settled = |samples: &[Sample]| -> Vec<(u64, u64)> {
-            samples
+        fn settled(
+            series: &Option<Series>,
+            (since, kept_end): (UnixSeconds, UnixSeconds),
+        ) -> impl Iterator<Item = (u64, u64)> + '_ {
+            series
                 .iter()
-                .filter(|s| s.t >= since && s.t < self.end)
+                .flat_map(|s| &s.samples)
+                .filter(move |s| s.t >= since && s.t < kept_end)
                 .map(|s| (s.t.to_bits(), s.v.to_bits()))
-                .collect()
-        };
-        let step = self.step();
-        let kept: Vec<Series> = std::mem::take(&mut self.series)
-            .iter()
-            .map(|p| p.unpack(step))
-            .collect();
+        }
         let mut merged = Vec::with_capacity(kept.len().max(newest.len()));
-        let mut kept = kept.into_iter().peekable();
+        let mut kept = kept.iter().map(|p| p.unpack(step)).peekable();
         let mut newest = newest.into_iter().peekable();
         loop {
             let order = match (kept.peek(), newest.peek()) {
@@ -235,16 +242,11 @@ impl History {
                 Ordering::Greater => (None, newest.next()),
                 Ordering::Equal => (kept.next(), newest.next()),
             };
-            let no_points = Vec::new();
-            let (old_points, new_points) = (
-                old.as_ref().map_or(&no_points, |s| &s.samples),
-                new.as_ref().map_or(&no_points, |s| &s.samples),
-            );
-            if settled(old_points) != settled(new_points) {
+            if !settled(&old, (since, kept_end)).eq(settled(&new, (since, kept_end))) {
                 *self = History::default();
-                return false;
+                return None;
             }
-            let series = match (old, new) {
+            let mut s = match (old, new) {
                 (Some(mut k), new) => {
                     k.samples.retain(|s| s.t < since);
                     if let Some(n) = new {
@@ -256,36 +258,25 @@ impl History {
                 (None, Some(n)) => n,
                 (None, None) => continue,
             };
-            let mut s = series;
             let old = s.samples.partition_point(|x| x.t < start);
             s.samples.drain(..old);
             if !s.samples.is_empty() {
-                merged.push(Packed::new(&s, step));
+                merged.push(s);
             }
         }
-        self.series = merged;
-        self.from = start;
-        self.end = end;
-        true
-    }
-
-    /// How many series it holds.
-    pub fn len(&self) -> usize {
-        self.series.len()
-    }
-
-    /// Whether it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
-    }
-
-    /// Forgets what it holds: the next evaluation fetches the whole range.
-    pub fn clear(&mut self) {
-        *self = History::default();
+        if merged.len() > bound {
+            *self = History::default();
+        } else {
+            self.series = merged.iter().map(|s| Packed::new(s, step)).collect();
+            self.from = start;
+            self.end = end;
+        }
+        Some(merged)
     }
 
     /// The series it holds, ordered by their labels.
-    pub fn series(&self) -> Vec<Series> {
+    #[cfg(test)]
+    fn series(&self) -> Vec<Series> {
         let step = self.step();
         self.series.iter().map(|p| p.unpack(step)).collect()
     }
@@ -351,6 +342,7 @@ mod tests {
             (start, end),
             &answer(start, end, value, &all),
             0.0,
+            usize::MAX,
         );
         // Four evaluations a step apart, each extended from the last.
         for _ in 0..4 {
@@ -361,7 +353,14 @@ mod tests {
             };
             assert_eq!(since, kept.end - overlap(STEP));
             assert_eq!(since % STEP, 0.0);
-            assert!(kept.extend(since, start, end, answer(since, end, value, &all)));
+            assert!(kept
+                .extend(
+                    since,
+                    (start, end),
+                    answer(since, end, value, &all),
+                    usize::MAX
+                )
+                .is_some());
             let whole = {
                 let mut w = answer(start, end, value, &all);
                 w.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -376,7 +375,14 @@ mod tests {
         let Ask::Since(since) = kept.ask("q", start, end, STEP, 24.0 * HOUR) else {
             panic!("extended again")
         };
-        assert!(kept.extend(since, start, end, answer(since, end, value, &all)));
+        assert!(kept
+            .extend(
+                since,
+                (start, end),
+                answer(since, end, value, &all),
+                usize::MAX
+            )
+            .is_some());
         let series = kept.series();
         let names: Vec<&str> = series
             .iter()
@@ -393,14 +399,28 @@ mod tests {
         // The newest point was read before its scrape arrived: the value
         // carried forward from the one before.
         let first = |_: &str, t: f64| Some(if t >= end { 1.0 } else { t / HOUR });
-        kept.whole("q", STEP, (0.0, end), &answer(0.0, end, first, &["a"]), 0.0);
+        kept.whole(
+            "q",
+            STEP,
+            (0.0, end),
+            &answer(0.0, end, first, &["a"]),
+            0.0,
+            usize::MAX,
+        );
         let later = end + STEP;
         let Ask::Since(since) = kept.ask("q", STEP, later, STEP, 3.0 * HOUR) else {
             panic!("extended")
         };
         assert!(since < end);
         let truth = |_: &str, t: f64| Some(t / HOUR);
-        assert!(kept.extend(since, STEP, later, answer(since, later, truth, &["a"])));
+        assert!(kept
+            .extend(
+                since,
+                (STEP, later),
+                answer(since, later, truth, &["a"]),
+                usize::MAX
+            )
+            .is_some());
         assert_eq!(kept.series(), answer(STEP, later, truth, &["a"]));
     }
 
@@ -415,6 +435,7 @@ mod tests {
             (start, end),
             &answer(start, end, |_, _| Some(1.0), &["a"]),
             0.0,
+            usize::MAX,
         );
         let later = end + STEP;
         let ask = |q: &str, start: f64, end: f64, step: f64, every: f64| {
@@ -442,7 +463,7 @@ mod tests {
         // Two series with one label set: nothing to match points to.
         let twice = answer(start, end, |_, _| Some(1.0), &["a", "a"]);
         assert_eq!(twice.len(), 2);
-        kept.whole("q", STEP, (start, end), &twice, 0.0);
+        kept.whole("q", STEP, (start, end), &twice, 0.0, usize::MAX);
         assert_eq!(kept.ask("q", start + STEP, later, STEP, HOUR), Ask::Whole);
     }
 
@@ -460,6 +481,7 @@ mod tests {
                 (start, end),
                 &answer(start, end, value, names),
                 0.0,
+                usize::MAX,
             );
             let Ask::Since(since) = kept.ask("q", start + STEP, later, STEP, every) else {
                 panic!("extended")
@@ -473,10 +495,11 @@ mod tests {
                     since: f64| {
             kept.extend(
                 since,
-                start + STEP,
-                later,
+                (start + STEP, later),
                 answer(since, later, value, names),
+                usize::MAX,
             )
+            .is_some()
         };
         let before = |_: &str, t: f64| Some(t);
         // The newest kept point may change (its sample arrived late).
@@ -528,7 +551,7 @@ mod tests {
         let series = answer(start, end, |_, _| Some(1.0), &["a"]);
         let at = |head_start: f64, later: f64| {
             let mut kept = History::default();
-            kept.whole("q", STEP, (start, end), &series, head_start);
+            kept.whole("q", STEP, (start, end), &series, head_start, usize::MAX);
             kept.ask("q", start + later, end + later, STEP, HOUR)
         };
         // Its share of the hour early, once: the first limit's an hour after
@@ -538,9 +561,16 @@ mod tests {
         assert_eq!(at(HOUR / 2.0, HOUR / 2.0), Ask::Whole);
         // After that, every hour.
         let mut kept = History::default();
-        kept.whole("q", STEP, (start, end), &series, HOUR / 2.0);
+        kept.whole("q", STEP, (start, end), &series, HOUR / 2.0, usize::MAX);
         let later = end + HOUR / 2.0;
-        kept.whole("q", STEP, (start + HOUR / 2.0, later), &series, HOUR / 2.0);
+        kept.whole(
+            "q",
+            STEP,
+            (start + HOUR / 2.0, later),
+            &series,
+            HOUR / 2.0,
+            usize::MAX,
+        );
         assert!(matches!(
             kept.ask("q", start + HOUR, end + HOUR, STEP, HOUR),
             Ask::Since(_)
