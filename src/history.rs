@@ -292,6 +292,13 @@ mod tests {
     use super::*;
     use crate::model::Labels;
 
+    impl History {
+        /// Whether `newest` extends it, the series unbounded.
+        fn extended(&mut self, since: f64, range: (f64, f64), newest: Vec<Series>) -> bool {
+            self.extend(since, range, newest, usize::MAX).is_some()
+        }
+    }
+
     const STEP: f64 = 300.0;
     const HOUR: f64 = 3_600.0;
 
@@ -353,14 +360,7 @@ mod tests {
             };
             assert_eq!(since, kept.end - overlap(STEP));
             assert_eq!(since % STEP, 0.0);
-            assert!(kept
-                .extend(
-                    since,
-                    (start, end),
-                    answer(since, end, value, &all),
-                    usize::MAX
-                )
-                .is_some());
+            assert!(kept.extended(since, (start, end), answer(since, end, value, &all)));
             let whole = {
                 let mut w = answer(start, end, value, &all);
                 w.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -375,14 +375,7 @@ mod tests {
         let Ask::Since(since) = kept.ask("q", start, end, STEP, 24.0 * HOUR) else {
             panic!("extended again")
         };
-        assert!(kept
-            .extend(
-                since,
-                (start, end),
-                answer(since, end, value, &all),
-                usize::MAX
-            )
-            .is_some());
+        assert!(kept.extended(since, (start, end), answer(since, end, value, &all)));
         let series = kept.series();
         let names: Vec<&str> = series
             .iter()
@@ -413,14 +406,7 @@ mod tests {
         };
         assert!(since < end);
         let truth = |_: &str, t: f64| Some(t / HOUR);
-        assert!(kept
-            .extend(
-                since,
-                (STEP, later),
-                answer(since, later, truth, &["a"]),
-                usize::MAX
-            )
-            .is_some());
+        assert!(kept.extended(since, (STEP, later), answer(since, later, truth, &["a"])));
         assert_eq!(kept.series(), answer(STEP, later, truth, &["a"]));
     }
 
@@ -493,13 +479,11 @@ mod tests {
                     names: &[&str],
                     kept: &mut History,
                     since: f64| {
-            kept.extend(
+            kept.extended(
                 since,
                 (start + STEP, later),
                 answer(since, later, value, names),
-                usize::MAX,
             )
-            .is_some()
         };
         let before = |_: &str, t: f64| Some(t);
         // The newest kept point may change (its sample arrived late).
