@@ -19,7 +19,9 @@
 //!
 //! At the defaults (a week at five minutes, an evaluation a minute) an
 //! evaluation then asks for about 4 of each series' 2,017 points. What is
-//! kept costs 8 bytes a point (see `Packed`).
+//! kept costs 8 bytes a point (see `Packed`). A whole fetch of more points
+//! a series than `source.points_per_request` is asked in pieces, whose
+//! answers are joined ([`pieces`], [`Joined`]).
 
 use std::cmp::Ordering;
 
@@ -47,6 +49,102 @@ pub fn overlap(step: f64) -> f64 {
 /// Prometheus' default lookback delta: a range query repeats a series' last
 /// sample for this long after it stops being scraped.
 pub const STALENESS_SECONDS: f64 = 300.0;
+
+/// The points of the grid from `start` (on it) up to `end`, at `step`: a
+/// range whose end is off the grid ends at the last point before it, as
+/// the query's does.
+pub fn points(start: UnixSeconds, end: UnixSeconds, step: f64) -> usize {
+    if step > 0.0 && end > start {
+        ((end - start) / step + 1e-9).floor() as usize + 1
+    } else {
+        1
+    }
+}
+
+/// The ranges a range query over `[start, end]` at `step` is asked in, so
+/// that none holds more than `max_points` points of the grid a series (0:
+/// one range, whatever its length): consecutive, not overlapping, as even
+/// as the count allows, together every point of the grid from `start` to
+/// `end`. A query engine holds a query's points in memory while it answers
+/// (Prometheus refuses one of more than `--query.max-samples`, 50 million
+/// by default), and so does runway while it reads the answer: asked in
+/// pieces, one after another, both hold a piece's at a time. Each point of
+/// a range query is evaluated on its own, from the samples up to it, so
+/// the pieces' answers, joined ([`Joined`]), are the whole range's.
+pub fn pieces(
+    start: UnixSeconds,
+    end: UnixSeconds,
+    step: f64,
+    max_points: usize,
+) -> Vec<(UnixSeconds, UnixSeconds)> {
+    let count = points(start, end, step);
+    if max_points == 0 || count <= max_points {
+        return vec![(start, end)];
+    }
+    let k = count.div_ceil(max_points);
+    (0..k)
+        .map(|i| {
+            let (first, next) = (i * count / k, (i + 1) * count / k);
+            let to = if i + 1 == k {
+                end
+            } else {
+                start + (next - 1) as f64 * step
+            };
+            (start + first as f64 * step, to)
+        })
+        .collect()
+}
+
+/// The whole range's series, joined from the answers for its [`pieces`] as
+/// they come, in their order: each label set's points from every piece
+/// that has it, in time order, in label order. Each series has room for
+/// the range's points from the first, so that a piece's points are added
+/// where they go, not moved with the rest at every piece.
+#[derive(Debug)]
+pub struct Joined {
+    /// Room for a series: the range's points.
+    points: usize,
+    by_labels: std::collections::BTreeMap<crate::model::Labels, Vec<Sample>>,
+}
+
+impl Joined {
+    /// Nothing yet, of a range of `points` points of the grid.
+    pub fn new(points: usize) -> Self {
+        Joined {
+            points,
+            by_labels: Default::default(),
+        }
+    }
+
+    /// Adds the next piece's answer. `false` when it holds a label set
+    /// twice (metrics that differ only in their name), whose points cannot
+    /// be told apart from one piece to the next: the whole range is then
+    /// to be asked at once.
+    #[must_use]
+    pub fn add(&mut self, answer: Vec<Series>) -> bool {
+        let mut seen = std::collections::BTreeSet::new();
+        for series in answer {
+            if !seen.insert(series.labels.clone()) {
+                return false;
+            }
+            let samples = self.by_labels.entry(series.labels).or_insert_with(|| {
+                let mut room = Vec::new();
+                room.reserve_exact(self.points.max(series.samples.len()));
+                room
+            });
+            samples.extend(series.samples);
+        }
+        true
+    }
+
+    /// The series, in label order.
+    pub fn series(self) -> Vec<Series> {
+        self.by_labels
+            .into_iter()
+            .map(|(labels, samples)| Series { labels, samples })
+            .collect()
+    }
+}
 
 /// One query's series over a grid, kept from one evaluation to the next.
 #[derive(Debug, Default)]
@@ -325,6 +423,72 @@ mod tests {
                 (!samples.is_empty()).then(|| Series::new(labels(i), samples))
             })
             .collect()
+    }
+
+    #[test]
+    fn a_long_range_is_asked_in_even_pieces_that_hold_every_point_once() {
+        // A week at five minutes: 2,017 points, in pieces of at most 300.
+        let (start, end) = (1_700_000_100.0, 1_700_000_100.0 + 7.0 * 86_400.0);
+        let pieces = pieces(start, end, STEP, 300);
+        assert_eq!(pieces.len(), 7);
+        assert_eq!(pieces.first().map(|p| p.0), Some(start));
+        assert_eq!(pieces.last().map(|p| p.1), Some(end));
+        let mut points = Vec::new();
+        for &(a, b) in &pieces {
+            let n = ((b - a) / STEP).round() as usize + 1;
+            assert!((288..=289).contains(&n), "{n} points in {a}..{b}");
+            points.extend((0..n).map(|k| a + k as f64 * STEP));
+        }
+        let grid: Vec<f64> = (0..2_017).map(|k| start + k as f64 * STEP).collect();
+        assert_eq!(points, grid, "every point of the grid, once, in order");
+
+        // Short enough, or no bound: the range as it is.
+        assert_eq!(super::pieces(start, end, STEP, 2_017), vec![(start, end)]);
+        assert_eq!(super::pieces(start, end, STEP, 0), vec![(start, end)]);
+        assert_eq!(super::pieces(start, start, STEP, 1), vec![(start, start)]);
+        // An end off the grid stays the last piece's end.
+        let ragged = super::pieces(start, start + 10.5 * STEP, STEP, 4);
+        assert_eq!(ragged.len(), 3);
+        assert_eq!(ragged[2], (start + 7.0 * STEP, start + 10.5 * STEP));
+    }
+
+    #[test]
+    fn the_pieces_answers_joined_are_the_whole_ranges() {
+        // A disk that stops reporting in the second piece, one that starts
+        // in it, one steady: joined, each has its points from every piece.
+        let value = |i: &str, t: f64| match i {
+            "steady" => Some(t / 1e6),
+            "stops" => (t <= 5.0 * HOUR).then_some(1.0),
+            "starts" => (t >= 4.0 * HOUR).then_some(2.0),
+            _ => None,
+        };
+        let all = ["steady", "stops", "starts"];
+        let (start, end) = (0.0, 9.0 * HOUR);
+        let whole = answer(start, end, value, &all);
+        let pieces = pieces(start, end, STEP, 40);
+        assert_eq!(pieces.len(), 3);
+        let mut joined = Joined::new(points(start, end, STEP));
+        for (i, &(a, b)) in pieces.iter().enumerate() {
+            let answer = answer(a, b, value, &all);
+            if i == 2 {
+                assert!(answer.iter().all(|s| s.labels != labels("stops")));
+            }
+            assert!(joined.add(answer));
+        }
+        let mut expected = whole;
+        expected.sort_by(|a, b| a.labels.cmp(&b.labels));
+        assert_eq!(joined.series(), expected);
+
+        // A label set twice in a piece (two metrics that differ only in
+        // their name): their points cannot be told apart across pieces.
+        let mut twice = Joined::new(points(0.0, 2.0 * HOUR, STEP));
+        assert!(twice.add(answer(0.0, HOUR, value, &["steady"])));
+        assert!(!twice.add(answer(
+            HOUR + STEP,
+            2.0 * HOUR,
+            value,
+            &["steady", "steady"]
+        )));
     }
 
     #[test]
