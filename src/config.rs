@@ -135,7 +135,20 @@ pub struct SourceConfig {
     /// A response larger than this is refused (outcome `too_large`).
     /// Default 1 GiB.
     pub max_response_bytes: usize,
+    /// A range query of more points a series than this is asked in
+    /// consecutive pieces of at most this many, one request each (see
+    /// `history::pieces`); 0: in one request. Default
+    /// [`DEFAULT_POINTS_PER_REQUEST`].
+    pub points_per_request: usize,
 }
+
+/// The default bound on the points a series of one range request: a day
+/// at the default five-minute step, so that the default week's 2,017 points
+/// are asked in seven pieces. What Prometheus holds to answer one limit of
+/// 10,000 series is then a seventh (`scripts/bench-scale`, BENCHMARKS.md),
+/// and its `--query.max-samples` (50 million by default) refuses a piece
+/// only past about 160,000 series.
+pub const DEFAULT_POINTS_PER_REQUEST: usize = 300;
 
 /// The default bound on a source's response: enough for a limit of
 /// `max_series_per_limit`'s default 10,000 series at the default 2,016
@@ -1453,6 +1466,7 @@ impl Walker<'_> {
                 "headers",
                 "tls",
                 "max_response_bytes",
+                "points_per_request",
             ],
         );
         let url = self
@@ -1480,6 +1494,11 @@ impl Walker<'_> {
             DEFAULT_MAX_RESPONSE_BYTES,
             |w, v| w.count("source.max_response_bytes", v, 1024),
         );
+        let points_per_request = self.or_default(
+            get(d, "points_per_request"),
+            DEFAULT_POINTS_PER_REQUEST,
+            |w, v| w.count("source.points_per_request", v, 0),
+        );
         Some(SourceConfig {
             url: url?,
             timeout: timeout?,
@@ -1488,6 +1507,7 @@ impl Walker<'_> {
             headers: headers?,
             tls: tls?,
             max_response_bytes: max_response_bytes?,
+            points_per_request: points_per_request?,
         })
     }
 

@@ -262,6 +262,9 @@ pub struct Engine<S, K> {
     /// Seconds between fetches of a limit's whole lookback; between, an
     /// evaluation asks for the newest points (see `history`). 0: always.
     pub refetch_every: f64,
+    /// The most points a series one range request asks for: a longer
+    /// range is asked in pieces (see `history::pieces`). 0: no bound.
+    pub points_per_request: usize,
     /// When each limit was last backtested.
     backtested: HashMap<String, UnixSeconds>,
     /// What the roadmap last said about each point, to tell when a wall
@@ -542,6 +545,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             retry_backoff: Duration::from_millis(500),
             backtest_every: 0.0,
             refetch_every: 0.0,
+            points_per_request: 0,
             backtested: HashMap::new(),
             marks: HashMap::new(),
             growth_factor: 0.0,
@@ -774,6 +778,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         self.max_series = ev.max_series_per_limit;
         self.backtest_every = ev.backtest_every.as_secs_f64();
         self.refetch_every = ev.refetch_every.as_secs_f64();
+        self.points_per_request = config.source.points_per_request;
         self.growth_factor = config.roadmap.growth_factor;
         self.alert_on = config.roadmap.alert_on.clone();
         self.alert_for = config.roadmap.alert_for.as_secs_f64();
@@ -966,9 +971,13 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             history::Ask::Whole => start,
             history::Ask::Since(since) => since,
         };
-        let ask_for = |from: UnixSeconds| async move {
+        // One request, counted; a range of more points than a request's
+        // bound is asked in pieces, one after another (see
+        // `history::pieces`), and asked whole only when their answers
+        // cannot be joined.
+        let request = |from: UnixSeconds, to: UnixSeconds| async move {
             let answer = self
-                .with_retry("range", || self.source.query_range(query, from, end, step))
+                .with_retry("range", || self.source.query_range(query, from, to, step))
                 .await?;
             let points: usize = answer.iter().map(|s| s.samples.len()).sum();
             self.metrics
@@ -976,6 +985,19 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 .with_label_values(&[&plan.limit.name])
                 .inc_by(points as u64);
             Ok::<_, SourceError>(answer)
+        };
+        let ask_for = |from: UnixSeconds| async move {
+            let pieces = history::pieces(from, end, step, self.points_per_request);
+            if pieces.len() == 1 {
+                return request(from, end).await;
+            }
+            let mut joined = history::Joined::new(history::points(from, end, step));
+            for (a, b) in pieces {
+                if !joined.add(request(a, b).await?) {
+                    return request(from, end).await;
+                }
+            }
+            Ok(joined.series())
         };
         let answer = ask_for(from).await?;
         let Some(kept) = kept else {

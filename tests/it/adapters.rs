@@ -90,6 +90,7 @@ fn source_config(addr: SocketAddr) -> SourceConfig {
         headers: BTreeMap::new(),
         tls: TlsConfig::default(),
         max_response_bytes: runway::config::DEFAULT_MAX_RESPONSE_BYTES,
+        points_per_request: runway::config::DEFAULT_POINTS_PER_REQUEST,
     }
 }
 

@@ -164,6 +164,7 @@ fn the_full_config_has_the_values_written() {
     assert_eq!(auth.password_file, PathBuf::from("/etc/runway/password"));
     assert_eq!(config.source.headers["X-Scope-OrgID"], "tenant-1");
     assert!(config.source.tls.insecure_skip_verify);
+    assert_eq!(config.source.points_per_request, 0);
     assert_eq!(
         config.alerting.alertmanagers,
         ["http://am-0.example.com:9093", "https://am-1.example.com"]
@@ -218,6 +219,9 @@ fn the_minimal_config_gets_the_documented_defaults() {
     let config = load(&corpus_dir("good").join("minimal.toml")).expect("minimal.toml loads");
     assert_eq!(config.server.listen.to_string(), "127.0.0.1:9464");
     assert_eq!(config.source.timeout, Duration::from_secs(30));
+    // A day at the default five-minute step a request: the default week
+    // in seven.
+    assert_eq!(config.source.points_per_request, 300);
     assert!(config.alerting.alertmanagers.is_empty());
     assert_eq!(config.alerting.resend_delay, Duration::from_secs(60));
     assert_eq!(config.alerting.timeout, Duration::from_secs(10));

@@ -1,7 +1,9 @@
 //! What runway asks a real Prometheus (and VictoriaMetrics) for: between
 //! fetches of the whole lookback, each evaluation asks for the newest points
 //! of a limit's series and keeps the rest from the last, and forecasts
-//! exactly what fetching the whole lookback would have.
+//! exactly what fetching the whole lookback would have; a whole lookback of
+//! more points a series than `source.points_per_request` is asked in
+//! pieces, and forecast as when asked at once.
 
 use std::sync::{Arc, RwLock};
 
@@ -12,18 +14,31 @@ use runway::sink::log::LogSink;
 use runway::snapshot::Snapshot;
 use runway::source::prometheus::PrometheusSource;
 
-use crate::support::{noisy, now_secs, OpenMetrics, Prometheus, VictoriaMetrics};
+use crate::support::{
+    noisy, now_secs, OpenMetrics, Prometheus, PrometheusOptions, VictoriaMetrics,
+};
 
 const HOUR: f64 = 3_600.0;
 const STEP: f64 = 300.0;
 
 /// A daemon's engine on the source at `url`, its whole lookback (a day at
-/// five minutes) fetched every `refetch_every`.
+/// five minutes) fetched every `refetch_every`, in one request.
 fn engine(url: &str, refetch_every: &str) -> (Engine<PrometheusSource, LogSink>, Arc<Metrics>) {
+    engine_asking(url, refetch_every, 0)
+}
+
+/// [`engine`], asking for at most `points_per_request` points a series in
+/// one request (0: any).
+fn engine_asking(
+    url: &str,
+    refetch_every: &str,
+    points_per_request: usize,
+) -> (Engine<PrometheusSource, LogSink>, Arc<Metrics>) {
     let text = format!(
         r#"[source]
 url = "{url}"
 timeout = "10s"
+points_per_request = {points_per_request}
 [evaluation]
 lookback = "1d"
 step = "5m"
@@ -62,6 +77,18 @@ fn forecasts(metrics: &Metrics) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
+}
+
+/// The range requests that succeeded.
+fn range_requests(metrics: &Metrics) -> f64 {
+    metrics
+        .render()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("runway_source_requests_total{kind=\"range\",outcome=\"success\"} ")
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn points(metrics: &Metrics) -> f64 {
@@ -183,4 +210,66 @@ async fn victoriametrics_is_asked_for_the_newest_points_too() {
     let end = (now_secs() / HOUR).floor() * HOUR - HOUR;
     let victoria = VictoriaMetrics::start(&disks(end, 1)).await;
     extended_as_whole(&victoria.url(), end).await;
+}
+
+/// A Prometheus that refuses a query of more than 400 samples
+/// (`--query.max-samples`, 50 million by default: about 24,800 series of a
+/// week at five minutes) refuses a day of the disks asked at once, and
+/// answers it asked in pieces of 100 points a series; the forecasts are
+/// those of the day asked at once of a Prometheus without the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lookback_too_large_for_one_query_is_asked_in_pieces() {
+    let end = (now_secs() / HOUR).floor() * HOUR - HOUR;
+    let bounded = Prometheus::start_with(PrometheusOptions {
+        history: Some(disks(end, 1)),
+        max_samples: Some(400),
+        ..PrometheusOptions::default()
+    })
+    .await;
+    let now = end + 7.0;
+
+    let (mut at_once, at_once_metrics) = engine(&bounded.url(), "1h");
+    let report = at_once.tick(now, false).await;
+    assert_eq!(report.failed_limits, ["disk_full"]);
+    let refused = at_once_metrics.render();
+    assert!(
+        refused.contains("runway_source_requests_total{kind=\"range\",outcome=\"rejected\"} 1"),
+        "{refused}"
+    );
+
+    let (mut in_pieces, metrics) = engine_asking(&bounded.url(), "1h", 100);
+    let report = in_pieces.tick(now, false).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+    // The day's 289 points a series, in three requests of 96 or 97.
+    assert_eq!(range_requests(&metrics), 3.0);
+
+    let unbounded = Prometheus::start(&disks(end, 1)).await;
+    let (mut whole, whole_metrics) = engine(&unbounded.url(), "1h");
+    let report = whole.tick(now, false).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+    assert_eq!(range_requests(&whole_metrics), 1.0);
+    let seen = forecasts(&metrics);
+    assert!(
+        seen.iter().any(|l| l.contains("instance=\"steady\"")),
+        "{seen:#?}"
+    );
+    assert_eq!(seen, forecasts(&whole_metrics));
+    assert_eq!(points(&metrics), points(&whole_metrics));
+}
+
+/// VictoriaMetrics answers a range's pieces as it answers the whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoriametrics_answers_a_lookbacks_pieces_as_it_answers_the_whole() {
+    let end = (now_secs() / HOUR).floor() * HOUR - HOUR;
+    let victoria = VictoriaMetrics::start(&disks(end, 1)).await;
+    let now = end + 7.0;
+    let (mut in_pieces, metrics) = engine_asking(&victoria.url(), "1h", 100);
+    let report = in_pieces.tick(now, false).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+    assert_eq!(range_requests(&metrics), 3.0);
+    let (mut whole, whole_metrics) = engine(&victoria.url(), "1h");
+    let report = whole.tick(now, false).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+    assert_eq!(forecasts(&metrics), forecasts(&whole_metrics));
+    assert_eq!(points(&metrics), points(&whole_metrics));
 }

@@ -33,6 +33,8 @@ struct ScriptedSource {
     failures: Arc<Mutex<VecDeque<SourceError>>>,
     /// Failures for one query only, consumed when it is asked.
     failures_for: Arc<Mutex<BTreeMap<String, SourceError>>>,
+    /// Failures of the nth call (from 1), whatever it asks.
+    failures_at: Arc<Mutex<BTreeMap<usize, SourceError>>>,
     calls: Arc<Mutex<usize>>,
     /// Points a series of each range query answered, in order.
     points: Arc<Mutex<Vec<usize>>>,
@@ -61,11 +63,21 @@ impl ScriptedSource {
             .unwrap()
             .insert(query.to_string(), e);
     }
+    fn fail_call(&self, n: usize, e: SourceError) {
+        self.failures_at.lock().unwrap().insert(n, e);
+    }
     fn calls(&self) -> usize {
         *self.calls.lock().unwrap()
     }
     fn take_failure(&self, query: &str) -> Option<SourceError> {
-        *self.calls.lock().unwrap() += 1;
+        let call = {
+            let mut calls = self.calls.lock().unwrap();
+            *calls += 1;
+            *calls
+        };
+        if let Some(e) = self.failures_at.lock().unwrap().remove(&call) {
+            return Some(e);
+        }
         if let Some(e) = self.failures_for.lock().unwrap().remove(query) {
             return Some(e);
         }
@@ -262,6 +274,9 @@ fn rig(toml: &str) -> Rig {
     // (as `refetch_every = "0s"` does). The tests that keep a limit's
     // history turn it on.
     engine.refetch_every = 0.0;
+    // The configurations ask for a range in one request
+    // (`points_per_request = 0`), so that the tests count one request per
+    // query; `fetching.rs` asks a real Prometheus for a range in pieces.
     Rig {
         engine,
         source,
@@ -311,6 +326,7 @@ impl Rig {
 const DISK: &str = r#"
 [source]
 url = "http://prometheus.invalid:9090"
+points_per_request = 0
 [evaluation]
 interval = "1m"
 lookback = "2d"
@@ -808,6 +824,48 @@ async fn transient_source_failures_are_retried_and_counted() {
     }
 }
 
+/// A range of more points a series than `source.points_per_request` is
+/// asked in pieces, one request each; a piece that fails transiently is
+/// asked again on its own, and the forecast is what one request gives.
+#[tokio::test]
+async fn a_range_is_asked_in_pieces_and_a_failing_piece_alone_again() {
+    let disk = || vec![(labels(&[("instance", "a")]), filling(T0 + 30.0 * DAY))];
+    let mut whole = rig(DISK);
+    whole.source.set("node_filesystem_avail_bytes", disk());
+    whole.tick(T0).await;
+    let asked: Vec<usize> = whole.source.points.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1);
+
+    let mut r = rig(&DISK.replace("points_per_request = 0", "points_per_request = 1000"));
+    r.source.set("node_filesystem_avail_bytes", disk());
+    r.source.fail_call(
+        2,
+        SourceError::Unavailable {
+            query: "q".into(),
+            message: "connection reset".into(),
+        },
+    );
+    let report = r.tick(T0).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+    // The lookback's points in three requests of at most 1,000, the
+    // second asked twice, the others once.
+    let pieces: Vec<usize> = r.source.points.lock().unwrap().clone();
+    assert_eq!(pieces.len(), 3, "{pieces:?} for {asked:?}");
+    assert!(pieces.iter().all(|&n| n <= 1_000), "{pieces:?}");
+    assert_eq!(pieces.iter().sum::<usize>(), asked[0]);
+    assert_eq!(r.source.calls(), 4);
+    for want in [
+        r#"runway_source_requests_total{kind="range",outcome="unavailable"} 1"#,
+        r#"runway_source_requests_total{kind="range",outcome="success"} 3"#,
+    ] {
+        assert!(r.metrics.render().contains(want), "missing {want}");
+    }
+    let time_to_wall = "runway_time_to_wall_seconds{instance=\"a\",limit=\"disk_full\"}";
+    let seen = r.metric(time_to_wall);
+    assert!(seen.is_some(), "{}", r.metrics.render());
+    assert_eq!(seen, whole.metric(time_to_wall));
+}
+
 #[tokio::test]
 async fn a_rejected_query_is_not_retried_and_keeps_the_last_forecasts() {
     let mut r = rig(DISK);
@@ -1058,6 +1116,7 @@ async fn a_limit_that_grows_past_the_series_bound_still_forecasts_its_first_seri
 const POOLS: &str = r#"
 [source]
 url = "http://prometheus.invalid:9090"
+points_per_request = 0
 [evaluation]
 lookback = "1d"
 hold = "0s"
@@ -1449,6 +1508,7 @@ async fn each_limit_is_backtested_on_a_longer_history_and_the_scores_are_exporte
 const ROADMAP: &str = r#"
 [source]
 url = "http://prometheus.invalid:9090"
+points_per_request = 0
 [evaluation]
 interval = "1m"
 lookback = "2d"
@@ -1765,6 +1825,7 @@ async fn a_failing_limits_kept_forecasts_are_not_re_roadmapped() {
 const DRIVEN: &str = r#"
 [source]
 url = "http://prometheus.invalid:9090"
+points_per_request = 0
 [evaluation]
 interval = "1m"
 lookback = "2d"

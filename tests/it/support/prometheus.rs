@@ -31,6 +31,9 @@ pub struct PrometheusOptions {
     /// Serve over TLS with this (certificate, key) PEM pair; None = plain
     /// HTTP.
     pub tls: Option<(String, String)>,
+    /// `--query.max-samples`: the most samples a query may hold; None =
+    /// Prometheus' default (50 million).
+    pub max_samples: Option<u64>,
 }
 
 impl Default for PrometheusOptions {
@@ -40,6 +43,7 @@ impl Default for PrometheusOptions {
             scrape_targets: Vec::new(),
             scrape_interval: "1s".to_string(),
             tls: None,
+            max_samples: None,
         }
     }
 }
@@ -54,6 +58,8 @@ pub struct Prometheus {
     client: reqwest::Client,
     /// Served over TLS (`https`), with `web.yml` in its directory.
     tls: bool,
+    /// `--query.max-samples`, when set.
+    max_samples: Option<u64>,
 }
 
 impl Prometheus {
@@ -73,7 +79,7 @@ impl Prometheus {
             history: None,
             scrape_targets: targets.to_vec(),
             scrape_interval: scrape_interval.to_string(),
-            tls: None,
+            ..PrometheusOptions::default()
         })
         .await
     }
@@ -106,6 +112,7 @@ impl Prometheus {
                 .build()
                 .expect("reqwest client"),
             tls: options.tls.is_some(),
+            max_samples: options.max_samples,
         };
         prometheus.prepare_data(options.history.as_ref()).await;
         prometheus.launch(false).await;
@@ -295,6 +302,9 @@ impl Prometheus {
             .arg("--storage.tsdb.retention.time=100y")
             .arg(format!("--web.external-url={}", self.url()))
             .current_dir(self.dir.path());
+            if let Some(n) = self.max_samples {
+                cmd.arg(format!("--query.max-samples={n}"));
+            }
             if self.tls {
                 cmd.arg(format!(
                     "--web.config.file={}",
