@@ -197,11 +197,23 @@ fn join(c: &mut Criterion) {
         .collect();
     let mut g = c.benchmark_group("join_10000_series");
     g.bench_function("a_wall_each", |b| {
-        b.iter(|| evaluate::join_walls(black_box(&series), black_box(&walls), Direction::Rising))
+        b.iter(|| {
+            evaluate::join_walls(
+                black_box(&series).iter().map(|s| &s.labels),
+                black_box(&walls),
+                Direction::Rising,
+            )
+        })
     });
     let one = vec![(Labels::new(), 100.0)];
     g.bench_function("one_wall_for_all", |b| {
-        b.iter(|| evaluate::join_walls(black_box(&series), black_box(&one), Direction::Rising))
+        b.iter(|| {
+            evaluate::join_walls(
+                black_box(&series).iter().map(|s| &s.labels),
+                black_box(&one),
+                Direction::Rising,
+            )
+        })
     });
     g.finish();
 }

@@ -28,7 +28,7 @@ use crate::backtest;
 use crate::config::{Config, Limit, WallSpec};
 use crate::evaluate::{self, AlertRule, AlertState, AlertTracker, Cadence, Evaluation};
 use crate::forecast::Settings;
-use crate::history::{self, History, STALENESS_SECONDS};
+use crate::history::{self, History, Packed, STALENESS_SECONDS};
 use crate::metrics::Metrics;
 use crate::model::{Series, UnixSeconds};
 use crate::roadmap::{self, Driver};
@@ -953,9 +953,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             .await
     }
 
-    /// `query`'s series over `[start, end]` at `step`, for `plan`'s limit:
-    /// with a `kept` history, the points since its end, merged into it
-    /// (see `history`), else the whole range.
+    /// `query`'s series over `[start, end]` at `step`, for `plan`'s limit,
+    /// packed as they are read (see `history::Packed`): with a `kept`
+    /// history, the points since its end, merged into it (see `history`),
+    /// else the whole range.
     async fn range(
         &self,
         plan: &Plan,
@@ -963,7 +964,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         query: &str,
         (start, end): (UnixSeconds, UnixSeconds),
         step: f64,
-    ) -> Result<Vec<Series>, SourceError> {
+    ) -> Result<Vec<Arc<Packed>>, SourceError> {
         let ask = kept.map_or(history::Ask::Whole, |k| {
             lock(k).ask(query, start, end, step, self.refetch_every)
         });
@@ -989,19 +990,19 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let ask_for = |from: UnixSeconds| async move {
             let pieces = history::pieces(from, end, step, self.points_per_request);
             if pieces.len() == 1 {
-                return request(from, end).await;
+                return Ok(history::pack(request(from, end).await?, step));
             }
-            let mut joined = history::Joined::new(history::points(from, end, step));
+            let mut joined = history::Joined::new(step, history::points(from, end, step));
             for (a, b) in pieces {
                 if !joined.add(request(a, b).await?) {
-                    return request(from, end).await;
+                    return Ok(history::pack(request(from, end).await?, step));
                 }
             }
             Ok(joined.series())
         };
         let answer = ask_for(from).await?;
         let Some(kept) = kept else {
-            return Ok(answer);
+            return Ok(answer.into_iter().map(Arc::new).collect());
         };
         let whole = match ask {
             history::Ask::Whole => answer,
@@ -1019,15 +1020,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // Each limit's share of the interval, so that after the first
         // evaluation the limits' whole fetches come one after another.
         let head_start = plan.refetch_phase * self.refetch_every;
-        lock(kept).whole(
+        Ok(lock(kept).whole(
             query,
             step,
             (start, end),
-            &whole,
+            whole,
             head_start,
             self.max_series,
-        );
-        Ok(whole)
+        ))
     }
 
     /// Fetches `span` seconds of a limit's series at `step`, and their
@@ -1053,11 +1053,11 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
             .await?;
         // Deterministic order, so that the bound drops the same series each
         // time and the exports are stable.
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        series.sort_by(|a, b| a.labels().cmp(b.labels()));
         // A series that stopped reporting is gone, as in an instant query:
         // its trend is not extrapolated from data that no longer arrives.
         let before = series.len();
-        series.retain(|s| s.samples.last().is_some_and(|x| !stale(x.t, end, step)));
+        series.retain(|s| s.newest().is_some_and(|t| !stale(t, end, step)));
         let stale = before - series.len();
         // Without `__name__`, two metrics of one selector can share a label
         // set; they would be one alert and one exported series, so only the
@@ -1065,7 +1065,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         // among live ones: a metric renamed in an upgrade leaves its old
         // name stopped beside the new one, which must not be the one lost.
         let returned = series.len();
-        series.dedup_by(|b, a| a.labels == b.labels);
+        series.dedup_by(|b, a| a.labels() == b.labels());
         let duplicates = returned - series.len();
         if duplicates > 0 {
             warn!(limit = %l.name, duplicates, "series that differ only in their metric name were skipped; aggregate or select one metric");
@@ -1086,6 +1086,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                     step,
                 )
                 .await
+                // The drivers are read whole by every series they drive.
+                .map(|d| d.iter().map(|p| p.unpack()).collect::<Vec<Series>>())
                 .map_err(|e| e.to_string()),
             ),
         };
@@ -1103,7 +1105,8 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
                 if walls.is_empty() && !series.is_empty() {
                     return Err(LimitError::NoWalls { query: q.clone() });
                 }
-                let (joined, ambiguous) = evaluate::join_walls(&series, &walls, l.direction);
+                let (joined, ambiguous) =
+                    evaluate::join_walls(series.iter().map(|s| s.labels()), &walls, l.direction);
                 if ambiguous > 0 {
                     warn!(limit = %l.name, wall_query = %q, series = ambiguous, "walls as specific as each other on different labels disagree for these series; the nearer wall is used: make wall_query give one wall a series");
                 }
@@ -1502,12 +1505,14 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let lookback = plan.lookback;
         // Replaying is forecasting, many times over: the blocking pool, on
         // every core.
-        let items: Vec<(Series, Option<f64>)> =
+        let items: Vec<(Arc<Packed>, Option<f64>)> =
             fetched.series.into_iter().zip(fetched.walls).collect();
         let limit = name.to_string();
         let series = split_blocking(items, self.parallelism, move |part| {
-            let part: Vec<(Series, f64)> =
-                part.into_iter().filter_map(|(s, w)| Some((s, w?))).collect();
+            let part: Vec<(Series, f64)> = part
+                .into_iter()
+                .filter_map(|(s, w)| Some((s.unpack(), w?)))
+                .collect();
             // A defect that panics on one series' data costs that series'
             // scores, not its limit's (as in an evaluation).
             let outcomes = isolate(part.len(), |range| {
@@ -1871,7 +1876,9 @@ fn install(snap: &mut Snapshot, statuses: Vec<(String, Result<LimitStatus, Strin
 }
 
 struct Fetched {
-    series: Vec<Series>,
+    /// Packed (see `history::Packed`), and shared with the limit's kept
+    /// history: unpacked a few at a time, as they are forecast.
+    series: Vec<Arc<Packed>>,
     walls: Vec<Option<f64>>,
     /// The driver's series, to be joined to `series` on labels: `None`
     /// when the limit has no driver; why its query failed (naming it), if
@@ -2053,8 +2060,8 @@ async fn forecast_limit(
         .iter()
         .zip(&f.walls)
         .find(|(_, w)| w.is_none())
-        .map(|(s, _)| s.labels.clone());
-    let items: Vec<(Series, f64)> = f
+        .map(|(s, _)| s.labels().clone());
+    let items: Vec<(Arc<Packed>, f64)> = f
         .series
         .into_iter()
         .zip(f.walls)
@@ -2077,7 +2084,9 @@ async fn forecast_limit(
     // rather than once per task (about one fit more in 64): results are
     // the same however the series are split.
     let results = split_blocking(items, parallelism, move |part| {
-        let (mut part, part_walls): (Vec<Series>, Vec<f64>) = part.into_iter().unzip();
+        let (packed, part_walls): (Vec<Arc<Packed>>, Vec<f64>) = part.into_iter().unzip();
+        let mut part: Vec<Series> = packed.iter().map(|p| p.unpack()).collect();
+        drop(packed);
         let joined = evaluate::join_drivers(&part, drivers.as_ref());
         let prints = evaluate::fingerprints(&part, &part_walls, &joined);
         let mut out: Vec<Option<Outcome>> = prints

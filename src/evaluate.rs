@@ -90,8 +90,8 @@ pub fn thin(samples: &[Sample], max: usize, direction: Direction) -> Vec<Sample>
 /// `job`) that disagree are ambiguous (Prometheus refuses such a join as
 /// many-to-one): the one reached first, moving in `direction`, holds, and
 /// the count of series so joined is returned, for a warning.
-pub fn join_walls(
-    series: &[Series],
+pub fn join_walls<'s>(
+    series: impl IntoIterator<Item = &'s Labels>,
     walls: &[(Labels, f64)],
     direction: Direction,
 ) -> (Vec<Option<f64>>, usize) {
@@ -130,7 +130,7 @@ pub fn join_drivers<'a>(
         Some(Ok(drivers)) => drivers,
     };
     let labels: Vec<&Labels> = drivers.iter().map(|d| &d.labels).collect();
-    join(series, &labels)
+    join(series.iter().map(|s| &s.labels), &labels)
         .into_iter()
         .map(|i| i.map_or(Driver::Unmatched, |i| Driver::Series(&drivers[i].samples)))
         .collect()
@@ -142,7 +142,7 @@ pub fn join_drivers<'a>(
 /// `instance`, say), so each series is looked up once per group rather
 /// than compared with every set: 10,000 series with a wall each is 10,000
 /// lookups, not 100 million comparisons.
-fn join(series: &[Series], sets: &[&Labels]) -> Vec<Option<usize>> {
+fn join<'s>(series: impl IntoIterator<Item = &'s Labels>, sets: &[&Labels]) -> Vec<Option<usize>> {
     join_all(series, sets)
         .into_iter()
         .map(|found| found.last().copied())
@@ -152,7 +152,7 @@ fn join(series: &[Series], sets: &[&Labels]) -> Vec<Option<usize>> {
 /// For each series, every one of the most specific label sets that are
 /// subsets of its labels (one per group of label names: of sets with the
 /// same labels, the last), in the order of `sets`.
-fn join_all(series: &[Series], sets: &[&Labels]) -> Vec<Vec<usize>> {
+fn join_all<'s>(series: impl IntoIterator<Item = &'s Labels>, sets: &[&Labels]) -> Vec<Vec<usize>> {
     let mut groups: BTreeMap<Vec<&str>, HashMap<Vec<&str>, usize>> = BTreeMap::new();
     for (i, l) in sets.iter().enumerate() {
         let names = l.keys().map(String::as_str).collect();
@@ -161,14 +161,14 @@ fn join_all(series: &[Series], sets: &[&Labels]) -> Vec<Vec<usize>> {
         groups.entry(names).or_default().insert(values, i);
     }
     series
-        .iter()
-        .map(|s| {
+        .into_iter()
+        .map(|labels| {
             groups
                 .iter()
                 .filter_map(|(names, by_values)| {
                     let values = names
                         .iter()
-                        .map(|n| s.labels.get(*n).map(String::as_str))
+                        .map(|n| labels.get(*n).map(String::as_str))
                         .collect::<Option<Vec<&str>>>()?;
                     by_values.get(&values).map(|&i| (names.len(), i))
                 })

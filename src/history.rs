@@ -25,7 +25,9 @@
 
 use std::cmp::Ordering;
 
-use crate::model::{Sample, Series, UnixSeconds};
+use std::sync::Arc;
+
+use crate::model::{Labels, Sample, Series, UnixSeconds};
 
 /// What an evaluation asks the source for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -96,21 +98,22 @@ pub fn pieces(
 }
 
 /// The whole range's series, joined from the answers for its [`pieces`] as
-/// they come, in their order: each label set's points from every piece
-/// that has it, in time order, in label order. Each series has room for
-/// the range's points from the first, so that a piece's points are added
-/// where they go, not moved with the rest at every piece.
+/// they come, in their order, and packed (see [`Packed`]) as they come:
+/// each label set's points from every piece that has it, in time order,
+/// in label order. A piece's points are unpacked only while it is added.
 #[derive(Debug)]
 pub struct Joined {
-    /// Room for a series: the range's points.
+    step: f64,
+    /// Room for a series' values: the range's points.
     points: usize,
-    by_labels: std::collections::BTreeMap<crate::model::Labels, Vec<Sample>>,
+    by_labels: std::collections::BTreeMap<Labels, Packed>,
 }
 
 impl Joined {
-    /// Nothing yet, of a range of `points` points of the grid.
-    pub fn new(points: usize) -> Self {
+    /// Nothing yet, of a range of `points` points of a grid of `step`.
+    pub fn new(step: f64, points: usize) -> Self {
         Joined {
+            step,
             points,
             by_labels: Default::default(),
         }
@@ -127,23 +130,39 @@ impl Joined {
             if !seen.insert(series.labels.clone()) {
                 return false;
             }
-            let samples = self.by_labels.entry(series.labels).or_insert_with(|| {
-                let mut room = Vec::new();
-                room.reserve_exact(self.points.max(series.samples.len()));
-                room
-            });
-            samples.extend(series.samples);
+            let (step, points) = (self.step, self.points);
+            let packed = self
+                .by_labels
+                .entry(series.labels)
+                .or_insert_with_key(|labels| {
+                    let mut p = Packed::empty(labels.clone(), step);
+                    p.values.reserve_exact(points.max(series.samples.len()));
+                    p
+                });
+            for sample in series.samples {
+                packed.push(sample);
+            }
         }
         true
     }
 
-    /// The series, in label order.
-    pub fn series(self) -> Vec<Series> {
+    /// The series, in label order (a series that did not report over the
+    /// whole range gives back the room it did not use).
+    pub fn series(self) -> Vec<Packed> {
         self.by_labels
-            .into_iter()
-            .map(|(labels, samples)| Series { labels, samples })
+            .into_values()
+            .map(|mut p| {
+                p.values.shrink_to_fit();
+                p.runs.shrink_to_fit();
+                p
+            })
             .collect()
     }
+}
+
+/// `answer`, each series packed (see [`Packed`]) and let go of in turn.
+pub fn pack(answer: Vec<Series>, step: f64) -> Vec<Packed> {
+    answer.into_iter().map(|s| Packed::new(s, step)).collect()
 }
 
 /// One query's series over a grid, kept from one evaluation to the next.
@@ -157,46 +176,76 @@ pub struct History {
     /// no earlier (a longer lookback is fetched whole).
     from: UnixSeconds,
     end: UnixSeconds,
-    /// The series, ordered by their labels, no label set twice.
-    series: Vec<Packed>,
+    /// The series, ordered by their labels, no label set twice; shared
+    /// with the evaluation that forecasts them.
+    series: Vec<Arc<Packed>>,
 }
 
-/// A kept series, its points stored as runs of consecutive points of the
-/// grid: the time of each run's first and how many, then every value in
-/// order. A range query's points are on the grid, so a series is one run
-/// per gap in its reporting, and 8 bytes a point rather than a `Sample`'s
-/// 16. (A point off the grid, from a source that places them so, is a run
-/// of its own: it is kept all the same.) Unpacked, every time is the one
-/// the source gave, to the bit.
+/// A series as runway keeps it, its points stored as runs of consecutive
+/// points of the grid: the time of each run's first and how many, then
+/// every value in order. A range query's points are on the grid, so a
+/// series is one run per gap in its reporting, and 8 bytes a point rather
+/// than a `Sample`'s 16. (A point off the grid, from a source that places
+/// them so, is a run of its own: it is kept all the same.) Unpacked, every
+/// time is the one the source gave, to the bit. A limit's series are held
+/// so from the answer on, and unpacked a few at a time, as they are
+/// forecast.
 #[derive(Debug)]
-struct Packed {
-    labels: crate::model::Labels,
+pub struct Packed {
+    labels: Labels,
+    /// The grid's step (0: every point is a run).
+    step: f64,
     runs: Vec<(UnixSeconds, u32)>,
     values: Vec<f64>,
 }
 
 impl Packed {
-    fn new(series: &Series, step: f64) -> Self {
-        let mut runs: Vec<(UnixSeconds, u32)> = Vec::new();
-        for s in &series.samples {
-            match runs.last_mut() {
-                Some((first, count)) if *first + f64::from(*count) * step == s.t => *count += 1,
-                _ => runs.push((s.t, 1)),
-            }
+    /// `series` on a grid of `step`.
+    pub fn new(series: Series, step: f64) -> Self {
+        let mut packed = Packed::empty(series.labels, step);
+        packed.values.reserve_exact(series.samples.len());
+        for s in series.samples {
+            packed.push(s);
         }
-        runs.shrink_to_fit();
+        packed.runs.shrink_to_fit();
+        packed
+    }
+
+    fn empty(labels: Labels, step: f64) -> Self {
         Packed {
-            labels: series.labels.clone(),
-            runs,
-            values: series.samples.iter().map(|s| s.v).collect(),
+            labels,
+            step,
+            runs: Vec::new(),
+            values: Vec::new(),
         }
     }
 
-    fn unpack(&self, step: f64) -> Series {
+    /// Adds a point after the others.
+    fn push(&mut self, s: Sample) {
+        match self.runs.last_mut() {
+            Some((first, count)) if *first + f64::from(*count) * self.step == s.t => *count += 1,
+            _ => self.runs.push((s.t, 1)),
+        }
+        self.values.push(s.v);
+    }
+
+    pub fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    /// The time of the newest point; `None` for a series of none.
+    pub fn newest(&self) -> Option<UnixSeconds> {
+        self.runs
+            .last()
+            .map(|&(first, count)| first + f64::from(count - 1) * self.step)
+    }
+
+    /// The series, every time and value as it came.
+    pub fn unpack(&self) -> Series {
         let times = self
             .runs
             .iter()
-            .flat_map(|&(first, count)| (0..count).map(move |i| first + f64::from(i) * step));
+            .flat_map(|&(first, count)| (0..count).map(move |i| first + f64::from(i) * self.step));
         Series {
             labels: self.labels.clone(),
             samples: times
@@ -237,13 +286,13 @@ impl History {
     }
 
     /// Keeps `series`, the whole range of `query` at `step` whose grid
-    /// ends at `end`. Nothing is kept (and the whole range is fetched
-    /// again) for more than `bound` series, the limit's series bound: the
-    /// series forecast are the first by their labels, and one new to a
-    /// later answer could sort among them with its newest points alone.
-    /// Nor for a label set that comes twice (metrics that differ only in
-    /// their name), which cannot be matched to the next evaluation's
-    /// points.
+    /// ends at `end`, and returns them in label order. Nothing is kept (and
+    /// the whole range is fetched again) for more than `bound` series, the
+    /// limit's series bound: the series forecast are the first by their
+    /// labels, and one new to a later answer could sort among them with its
+    /// newest points alone. Nor for a label set that comes twice (metrics
+    /// that differ only in their name), which cannot be matched to the next
+    /// evaluation's points.
     ///
     /// When nothing was kept before (the first evaluation), the next whole
     /// fetch is due `head_start` seconds early: the engine gives each limit
@@ -255,33 +304,29 @@ impl History {
         query: &str,
         step: f64,
         (start, end): (UnixSeconds, UnixSeconds),
-        series: &[Series],
+        mut series: Vec<Packed>,
         head_start: f64,
         bound: usize,
-    ) {
+    ) -> Vec<Arc<Packed>> {
         let whole_at = if self.key.is_none() {
             end - head_start
         } else {
             end
         };
-        // In label order, packed from the answer, not from a copy of it: a
-        // copy of a large limit's whole answer added its size to the peak
-        // (one limit of 10,000 series: 675 MiB, 605 without it).
-        let mut series: Vec<&Series> = series.iter().collect();
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        if series.len() > bound || series.windows(2).any(|w| w[0].labels == w[1].labels) {
-            *self = History::default();
-            return;
-        }
-        // What was kept goes before the answer is packed, not after.
+        // What was kept goes before the answer is kept, not after.
         *self = History::default();
-        *self = History {
-            key: Some((query.to_string(), step)),
-            whole_at,
-            from: start,
-            end,
-            series: series.into_iter().map(|s| Packed::new(s, step)).collect(),
-        };
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let series: Vec<Arc<Packed>> = series.into_iter().map(Arc::new).collect();
+        if series.len() <= bound && !series.windows(2).any(|w| w[0].labels == w[1].labels) {
+            *self = History {
+                key: Some((query.to_string(), step)),
+                whole_at,
+                from: start,
+                end,
+                series: series.clone(),
+            };
+        }
+        series
     }
 
     /// Extends the kept series with `newest`, the points from `since` to
@@ -303,9 +348,9 @@ impl History {
         &mut self,
         since: UnixSeconds,
         (start, end): (UnixSeconds, UnixSeconds),
-        mut newest: Vec<Series>,
+        mut newest: Vec<Packed>,
         bound: usize,
-    ) -> Option<Vec<Series>> {
+    ) -> Option<Vec<Arc<Packed>>> {
         let step = self.step();
         let kept_end = self.end;
         let kept = std::mem::take(&mut self.series);
@@ -328,10 +373,10 @@ impl History {
                 .map(|s| (s.t.to_bits(), s.v.to_bits()))
         }
         let mut merged = Vec::with_capacity(kept.len().max(newest.len()));
-        // Each kept series is let go as it is unpacked: a large limit's
-        // old and new packed histories and its unpacked one were all held
-        // at once (30,000 series: 0.5 GB more at every evaluation).
-        let mut kept = kept.into_iter().map(|p| p.unpack(step)).peekable();
+        // One series unpacked at a time, and each kept one let go as it
+        // is: a large limit's history is held packed, once (and, while it
+        // is extended, twice), never unpacked whole.
+        let mut kept = kept.into_iter().peekable();
         let mut newest = newest.into_iter().peekable();
         loop {
             let order = match (kept.peek(), newest.peek()) {
@@ -345,6 +390,7 @@ impl History {
                 Ordering::Greater => (None, newest.next()),
                 Ordering::Equal => (kept.next(), newest.next()),
             };
+            let (old, new) = (old.map(|p| p.unpack()), new.map(|p| p.unpack()));
             if !settled(&old, (since, kept_end)).eq(settled(&new, (since, kept_end))) {
                 *self = History::default();
                 return None;
@@ -364,13 +410,13 @@ impl History {
             let old = s.samples.partition_point(|x| x.t < start);
             s.samples.drain(..old);
             if !s.samples.is_empty() {
-                merged.push(s);
+                merged.push(Arc::new(Packed::new(s, step)));
             }
         }
         if merged.len() > bound {
             *self = History::default();
         } else {
-            self.series = merged.iter().map(|s| Packed::new(s, step)).collect();
+            self.series = merged.clone();
             self.from = start;
             self.end = end;
         }
@@ -380,8 +426,7 @@ impl History {
     /// The series it holds, ordered by their labels.
     #[cfg(test)]
     fn series(&self) -> Vec<Series> {
-        let step = self.step();
-        self.series.iter().map(|p| p.unpack(step)).collect()
+        self.series.iter().map(|p| p.unpack()).collect()
     }
 
     /// The grid's step (0 when nothing is kept: every point is a run).
@@ -398,7 +443,8 @@ mod tests {
     impl History {
         /// Whether `newest` extends it, the series unbounded.
         fn extended(&mut self, since: f64, range: (f64, f64), newest: Vec<Series>) -> bool {
-            self.extend(since, range, newest, usize::MAX).is_some()
+            self.extend(since, range, pack(newest, STEP), usize::MAX)
+                .is_some()
         }
     }
 
@@ -472,7 +518,7 @@ mod tests {
         let whole = answer(start, end, value, &all);
         let pieces = pieces(start, end, STEP, 40);
         assert_eq!(pieces.len(), 3);
-        let mut joined = Joined::new(points(start, end, STEP));
+        let mut joined = Joined::new(STEP, points(start, end, STEP));
         for (i, &(a, b)) in pieces.iter().enumerate() {
             let answer = answer(a, b, value, &all);
             if i == 2 {
@@ -482,11 +528,12 @@ mod tests {
         }
         let mut expected = whole;
         expected.sort_by(|a, b| a.labels.cmp(&b.labels));
-        assert_eq!(joined.series(), expected);
+        let series: Vec<Series> = joined.series().iter().map(Packed::unpack).collect();
+        assert_eq!(series, expected);
 
         // A label set twice in a piece (two metrics that differ only in
         // their name): their points cannot be told apart across pieces.
-        let mut twice = Joined::new(points(0.0, 2.0 * HOUR, STEP));
+        let mut twice = Joined::new(STEP, points(0.0, 2.0 * HOUR, STEP));
         assert!(twice.add(answer(0.0, HOUR, value, &["steady"])));
         assert!(!twice.add(answer(
             HOUR + STEP,
@@ -516,7 +563,7 @@ mod tests {
             "q",
             STEP,
             (start, end),
-            &answer(start, end, value, &all),
+            pack(answer(start, end, value, &all), STEP),
             0.0,
             usize::MAX,
         );
@@ -565,7 +612,7 @@ mod tests {
             "q",
             STEP,
             (0.0, end),
-            &answer(0.0, end, first, &["a"]),
+            pack(answer(0.0, end, first, &["a"]), STEP),
             0.0,
             usize::MAX,
         );
@@ -588,7 +635,7 @@ mod tests {
             "q",
             STEP,
             (start, end),
-            &answer(start, end, |_, _| Some(1.0), &["a"]),
+            pack(answer(start, end, |_, _| Some(1.0), &["a"]), STEP),
             0.0,
             usize::MAX,
         );
@@ -618,7 +665,14 @@ mod tests {
         // Two series with one label set: nothing to match points to.
         let twice = answer(start, end, |_, _| Some(1.0), &["a", "a"]);
         assert_eq!(twice.len(), 2);
-        kept.whole("q", STEP, (start, end), &twice, 0.0, usize::MAX);
+        kept.whole(
+            "q",
+            STEP,
+            (start, end),
+            pack(twice.clone(), STEP),
+            0.0,
+            usize::MAX,
+        );
         assert_eq!(kept.ask("q", start + STEP, later, STEP, HOUR), Ask::Whole);
     }
 
@@ -634,7 +688,7 @@ mod tests {
                 "q",
                 STEP,
                 (start, end),
-                &answer(start, end, value, names),
+                pack(answer(start, end, value, names), STEP),
                 0.0,
                 usize::MAX,
             );
@@ -692,8 +746,8 @@ mod tests {
             .map(|(i, &t)| Sample::new(t, 1e11 / 3.0 + i as f64 * 0.1 + f64::EPSILON))
             .collect();
         let series = Series::new(labels("a"), samples);
-        let packed = Packed::new(&series, step);
-        assert_eq!(packed.unpack(step), series);
+        let packed = Packed::new(series.clone(), step);
+        assert_eq!(packed.unpack(), series);
         // One run per stretch on the grid (the off-grid points one each).
         assert_eq!(packed.runs.len(), 5, "{:?}", packed.runs);
     }
@@ -704,7 +758,14 @@ mod tests {
         let series = answer(start, end, |_, _| Some(1.0), &["a"]);
         let at = |head_start: f64, later: f64| {
             let mut kept = History::default();
-            kept.whole("q", STEP, (start, end), &series, head_start, usize::MAX);
+            kept.whole(
+                "q",
+                STEP,
+                (start, end),
+                pack(series.clone(), STEP),
+                head_start,
+                usize::MAX,
+            );
             kept.ask("q", start + later, end + later, STEP, HOUR)
         };
         // Its share of the hour early, once: the first limit's an hour after
@@ -714,13 +775,20 @@ mod tests {
         assert_eq!(at(HOUR / 2.0, HOUR / 2.0), Ask::Whole);
         // After that, every hour.
         let mut kept = History::default();
-        kept.whole("q", STEP, (start, end), &series, HOUR / 2.0, usize::MAX);
+        kept.whole(
+            "q",
+            STEP,
+            (start, end),
+            pack(series.clone(), STEP),
+            HOUR / 2.0,
+            usize::MAX,
+        );
         let later = end + HOUR / 2.0;
         kept.whole(
             "q",
             STEP,
             (start + HOUR / 2.0, later),
-            &series,
+            pack(series.clone(), STEP),
             HOUR / 2.0,
             usize::MAX,
         );

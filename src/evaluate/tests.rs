@@ -766,10 +766,10 @@ fn durations_read_as_a_person_says_them() {
 
 #[test]
 fn walls_join_on_the_most_specific_matching_labels() {
-    let series = vec![
-        Series::new(labels(&[("instance", "a"), ("db", "x")]), vec![]),
-        Series::new(labels(&[("instance", "b"), ("db", "y")]), vec![]),
-        Series::new(labels(&[("instance", "c")]), vec![]),
+    let series = [
+        labels(&[("instance", "a"), ("db", "x")]),
+        labels(&[("instance", "b"), ("db", "y")]),
+        labels(&[("instance", "c")]),
     ];
     let walls = vec![
         (labels(&[("instance", "a")]), 100.0),
@@ -784,10 +784,10 @@ fn walls_join_on_the_most_specific_matching_labels() {
 
 #[test]
 fn a_wall_for_everything_applies_where_no_closer_one_does_and_of_two_as_close_the_nearer() {
-    let series = vec![
-        Series::new(labels(&[("instance", "a"), ("db", "x")]), vec![]),
-        Series::new(labels(&[("instance", "b"), ("db", "y")]), vec![]),
-        Series::new(labels(&[("instance", "c")]), vec![]),
+    let series = [
+        labels(&[("instance", "a"), ("db", "x")]),
+        labels(&[("instance", "b"), ("db", "y")]),
+        labels(&[("instance", "c")]),
     ];
     let walls = vec![
         (labels(&[]), 1000.0),
