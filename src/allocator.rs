@@ -16,8 +16,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The test below checks it against the option's documented default.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// An evaluation frees a limit's raw histories (16 bytes a point) when its
-/// forecasts are made; mimalloc holds freed pages for a second by default,
+/// An evaluation frees each answer once it is packed and each chunk of
+/// series it unpacked (16 bytes a point) once it is forecast; mimalloc
+/// holds freed pages for a second by default,
 /// long enough for the next limits' histories to pile on top. At once, the
 /// resident memory follows the limits in flight (scripts/bench-scale:
 /// 10,000 series, peak 419 -> 276 MiB; 1,000 series, 146 -> 91 MiB).

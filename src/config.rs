@@ -150,11 +150,13 @@ pub struct SourceConfig {
 /// (50 million by default) refuses a piece only past about 160,000 series.
 pub const DEFAULT_POINTS_PER_REQUEST: usize = 300;
 
-/// The default bound on a source's response: enough for a limit of
-/// `max_series_per_limit`'s default 10,000 series at the default 2,016
-/// points each (about 35 bytes a point as JSON: 0.7 GB, measured by
-/// `scripts/bench-scale`). It bounds the transfer, not memory: the
-/// response is parsed as it arrives, into 16 bytes a point.
+/// The default bound on a source's answer to one request: enough for a
+/// limit of `max_series_per_limit`'s default 10,000 series at the default
+/// 2,016 points each asked in one request (`points_per_request = 0`;
+/// about 35 bytes a point as JSON: 0.7 GB, measured by
+/// `scripts/bench-scale`), and seven times that asked in pieces. It bounds
+/// the transfer, not memory: the response is parsed as it arrives, and
+/// packed into 8 bytes a point.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]

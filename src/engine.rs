@@ -1132,9 +1132,10 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         }
         let this = &*self;
         // Each limit is fetched and forecast in one go, so that at most
-        // `concurrency` limits' raw histories are in memory at once (not
-        // every limit's, as when all were fetched first), and their
-        // forecasts run side by side on the blocking pool.
+        // `concurrency` limits' answers are being read and their series
+        // unpacked at once (not every limit's, as when all were fetched
+        // first), and their forecasts run side by side on the blocking
+        // pool.
         let mut done: Vec<(usize, Result<Forecasted, LimitError>)> =
             stream::iter(0..this.plans.len())
                 .map(|i| async move {
