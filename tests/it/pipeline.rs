@@ -866,6 +866,36 @@ async fn a_range_is_asked_in_pieces_and_a_failing_piece_alone_again() {
     assert_eq!(seen, whole.metric(time_to_wall));
 }
 
+/// Two metrics that differ only in their name have one label set: their
+/// points cannot be followed from one piece to the next, so the range is
+/// asked in one request as soon as a piece shows them, and the limit is
+/// forecast as it always was (the first of the two).
+#[tokio::test]
+async fn a_label_set_twice_has_the_range_asked_in_one_request() {
+    let mut r = rig(&DISK.replace("points_per_request = 0", "points_per_request = 1000"));
+    r.source.set(
+        "node_filesystem_avail_bytes",
+        vec![
+            (labels(&[("instance", "a")]), filling(T0 + 30.0 * DAY)),
+            (labels(&[("instance", "a")]), filling(T0 + 60.0 * DAY)),
+        ],
+    );
+    let report = r.tick(T0).await;
+    assert!(report.failed_limits.is_empty(), "{report:?}");
+    // The first piece, then the whole range.
+    let asked: Vec<usize> = r.source.points.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(asked[0] <= 1_000 && asked[1] > 2_000, "{asked:?}");
+    let m = r.metrics.render();
+    assert_eq!(
+        m.lines()
+            .filter(|l| l.starts_with("runway_time_to_wall_seconds{"))
+            .count(),
+        1,
+        "{m}"
+    );
+}
+
 #[tokio::test]
 async fn a_rejected_query_is_not_retried_and_keeps_the_last_forecasts() {
     let mut r = rig(DISK);
