@@ -989,16 +989,20 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         };
         let ask_for = |from: UnixSeconds| async move {
             let pieces = history::pieces(from, end, step, self.points_per_request);
-            if pieces.len() == 1 {
-                return Ok(history::pack(request(from, end).await?, step));
-            }
-            let mut joined = history::Joined::new(step, history::points(from, end, step));
-            for (a, b) in pieces {
-                if !joined.add(request(a, b).await?) {
-                    return Ok(history::pack(request(from, end).await?, step));
+            if pieces.len() > 1 {
+                let mut joined = history::Joined::new(step, (from, end));
+                let mut joinable = true;
+                for (a, b) in pieces {
+                    joinable = joined.add(request(a, b).await?);
+                    if !joinable {
+                        break;
+                    }
+                }
+                if joinable {
+                    return Ok(joined.series());
                 }
             }
-            Ok(joined.series())
+            Ok(history::pack(request(from, end).await?, step))
         };
         let answer = ask_for(from).await?;
         let Some(kept) = kept else {
@@ -1512,7 +1516,7 @@ impl<S: SeriesSource, K: AlertSink> Engine<S, K> {
         let series = split_blocking(items, self.parallelism, move |part| {
             let part: Vec<(Series, f64)> = part
                 .into_iter()
-                .filter_map(|(s, w)| Some((s.unpack(), w?)))
+                .filter_map(|(s, w)| w.map(|w| (s.unpack(), w)))
                 .collect();
             // A defect that panics on one series' data costs that series'
             // scores, not its limit's (as in an evaluation).
@@ -2085,9 +2089,8 @@ async fn forecast_limit(
     // rather than once per task (about one fit more in 64): results are
     // the same however the series are split.
     let results = split_blocking(items, parallelism, move |part| {
-        let (packed, part_walls): (Vec<Arc<Packed>>, Vec<f64>) = part.into_iter().unzip();
-        let mut part: Vec<Series> = packed.iter().map(|p| p.unpack()).collect();
-        drop(packed);
+        let (mut part, part_walls): (Vec<Series>, Vec<f64>) =
+            part.into_iter().map(|(p, w)| (p.unpack(), w)).unzip();
         let joined = evaluate::join_drivers(&part, drivers.as_ref());
         let prints = evaluate::fingerprints(&part, &part_walls, &joined);
         let mut out: Vec<Option<Outcome>> = prints

@@ -55,7 +55,7 @@ pub const STALENESS_SECONDS: f64 = 300.0;
 /// The points of the grid from `start` (on it) up to `end`, at `step`: a
 /// range whose end is off the grid ends at the last point before it, as
 /// the query's does.
-pub fn points(start: UnixSeconds, end: UnixSeconds, step: f64) -> usize {
+fn points(start: UnixSeconds, end: UnixSeconds, step: f64) -> usize {
     if step > 0.0 && end > start {
         ((end - start) / step + 1e-9).floor() as usize + 1
     } else {
@@ -106,15 +106,19 @@ pub struct Joined {
     step: f64,
     /// Room for a series' values: the range's points.
     points: usize,
-    by_labels: std::collections::BTreeMap<Labels, Packed>,
+    /// The pieces added so far.
+    added: usize,
+    /// Each series, and the piece (counted from 1) that last added to it.
+    by_labels: std::collections::BTreeMap<Labels, (usize, Packed)>,
 }
 
 impl Joined {
-    /// Nothing yet, of a range of `points` points of a grid of `step`.
-    pub fn new(step: f64, points: usize) -> Self {
+    /// Nothing yet, of the range `[start, end]` of a grid of `step`.
+    pub fn new(step: f64, (start, end): (UnixSeconds, UnixSeconds)) -> Self {
         Joined {
             step,
-            points,
+            points: points(start, end, step),
+            added: 0,
             by_labels: Default::default(),
         }
     }
@@ -125,20 +129,21 @@ impl Joined {
     /// to be asked at once.
     #[must_use]
     pub fn add(&mut self, answer: Vec<Series>) -> bool {
-        let mut seen = std::collections::BTreeSet::new();
+        self.added += 1;
+        let (step, points, piece) = (self.step, self.points, self.added);
         for series in answer {
-            if !seen.insert(series.labels.clone()) {
-                return false;
-            }
-            let (step, points) = (self.step, self.points);
-            let packed = self
+            let (last, packed) = self
                 .by_labels
                 .entry(series.labels)
                 .or_insert_with_key(|labels| {
                     let mut p = Packed::empty(labels.clone(), step);
                     p.values.reserve_exact(points.max(series.samples.len()));
-                    p
+                    (0, p)
                 });
+            if *last == piece {
+                return false;
+            }
+            *last = piece;
             for sample in series.samples {
                 packed.push(sample);
             }
@@ -151,7 +156,7 @@ impl Joined {
     pub fn series(self) -> Vec<Packed> {
         self.by_labels
             .into_values()
-            .map(|mut p| {
+            .map(|(_, mut p)| {
                 p.values.shrink_to_fit();
                 p.runs.shrink_to_fit();
                 p
@@ -518,7 +523,7 @@ mod tests {
         let whole = answer(start, end, value, &all);
         let pieces = pieces(start, end, STEP, 40);
         assert_eq!(pieces.len(), 3);
-        let mut joined = Joined::new(STEP, points(start, end, STEP));
+        let mut joined = Joined::new(STEP, (start, end));
         for (i, &(a, b)) in pieces.iter().enumerate() {
             let answer = answer(a, b, value, &all);
             if i == 2 {
@@ -533,7 +538,7 @@ mod tests {
 
         // A label set twice in a piece (two metrics that differ only in
         // their name): their points cannot be told apart across pieces.
-        let mut twice = Joined::new(STEP, points(0.0, 2.0 * HOUR, STEP));
+        let mut twice = Joined::new(STEP, (0.0, 2.0 * HOUR));
         assert!(twice.add(answer(0.0, HOUR, value, &["steady"])));
         assert!(!twice.add(answer(
             HOUR + STEP,
